@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Sets up the real engines Berth's tests run against, and nothing on the machine's own config:
+#   - podman with runc, configured through the repo-local config/containers.conf (CONTAINERS_CONF);
+#   - a private dockerd on its own socket, data and exec roots under $BERTH_TEST_STATE;
+#   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
+#     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
+# Idempotent: a second run finds everything in place and takes seconds.
+# Usage: scripts/test-env.sh [up|down|env]   (default: up; env prints the variables to source)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+state=${BERTH_TEST_STATE:-/var/tmp/berth-test}
+cache=${BERTH_TEST_CACHE:-/var/cache/berth-test}
+image=${BERTH_TEST_IMAGE:-berth-workspace:test}
+suite=bookworm
+mirror=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
+packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
+docker_sock="$state/docker.sock"
+env_file="$state/env"
+
+say() { printf 'test-env: %s\n' "$*" >&2; }
+die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
+
+install_packages() {
+  local missing=()
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v ip >/dev/null || missing+=(iproute2)
+  [ -x /usr/bin/docker-init ] || missing+=(tini)
+  [ -x /usr/bin/catatonit ] || missing+=(catatonit)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
+    || die "missing ${missing[*]}; install them (Debian: apt-get install ${packages[*]}) and run again"
+  say "installing ${packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+}
+
+# Podman's default ulimits are raised above the hard limit, which needs CAP_SYS_RESOURCE.
+# Ours must stay at or below what this shell may set, or every container start fails.
+check_ulimits() {
+  local want_nofile want_nproc
+  want_nofile=$(sed -n 's/.*"nofile=\([0-9]*\):.*/\1/p' "$repo/config/containers.conf")
+  want_nproc=$(sed -n 's/.*"nproc=\([0-9]*\):.*/\1/p' "$repo/config/containers.conf")
+  local hard_nofile hard_nproc
+  hard_nofile=$(ulimit -Hn); hard_nproc=$(ulimit -Hu)
+  if [ "$hard_nofile" != unlimited ] && [ "$want_nofile" -gt "$hard_nofile" ]; then
+    die "config/containers.conf sets nofile=$want_nofile above the hard limit $hard_nofile; lower it"
+  fi
+  if [ "$hard_nproc" != unlimited ] && [ "$want_nproc" -gt "$hard_nproc" ]; then
+    die "config/containers.conf sets nproc=$want_nproc above the hard limit $hard_nproc; lower it"
+  fi
+}
+
+docker_up() {
+  docker -H "unix://$docker_sock" version >/dev/null 2>&1
+}
+
+start_dockerd() {
+  if docker_up; then return 0; fi
+  mkdir -p "$state/docker"
+  if [ -f "$state/docker.pid" ] && kill -0 "$(cat "$state/docker.pid")" 2>/dev/null; then
+    say "dockerd (pid $(cat "$state/docker.pid")) is running but not answering; restarting it"
+    stop_dockerd
+  fi
+  say "starting a private dockerd on $docker_sock"
+  # setsid: the daemon must outlive this script and the shell that ran it.
+  setsid dockerd \
+    --host "unix://$docker_sock" \
+    --data-root "$state/docker/data" \
+    --exec-root "$state/docker/exec" \
+    --pidfile "$state/docker.pid" \
+    --default-ulimit nofile=10240:10240 \
+    --log-level warn \
+    </dev/null >"$state/dockerd.log" 2>&1 &
+  for _ in $(seq 1 120); do
+    docker_up && return 0
+    sleep 0.5
+  done
+  tail -20 "$state/dockerd.log" >&2 || true
+  die "dockerd did not answer on $docker_sock within 60 s (log: $state/dockerd.log)"
+}
+
+stop_dockerd() {
+  [ -f "$state/docker.pid" ] || return 0
+  local pid; pid=$(cat "$state/docker.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$state/docker.pid"
+}
+
+# The rootfs is keyed by what goes into it, so changing the package list rebuilds it.
+rootfs_key() { printf '%s %s %s' "$suite" "$include" "v1" | sha256sum | cut -c1-12; }
+
+build_rootfs() {
+  local key tarball
+  key=$(rootfs_key)
+  tarball="$cache/workspace-rootfs-$key.tar"
+  if [ -s "$tarball" ]; then echo "$tarball"; return 0; fi
+  mkdir -p "$cache"
+  local dir="$cache/rootfs-$key.partial"
+  rm -rf "$dir"
+  say "building the workspace rootfs with debootstrap ($include); about a minute"
+  debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+    || { tail -20 "$cache/debootstrap.log" >&2; die "debootstrap failed (log: $cache/debootstrap.log)"; }
+  # What a workspace never needs: package caches, docs, manuals, translations.
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
+    "$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/locale "$dir"/usr/share/info
+  tar -C "$dir" -cf "$tarball.partial" .
+  mv "$tarball.partial" "$tarball"
+  rm -rf "$dir"
+  echo "$tarball"
+}
+
+# Imports the rootfs unless the engine already holds an image made from this very tarball.
+# Usage: import_image TARBALL ENGINE-COMMAND...
+import_image() {
+  local tarball=$1; shift
+  local key have
+  key=$(rootfs_key)
+  have=$("$@" image inspect --format '{{ index .Config.Labels "dev.berth.test-rootfs" }}' "$image" 2>/dev/null || true)
+  if [ "$have" = "$key" ]; then return 0; fi
+  say "importing $image into $1"
+  "$@" import \
+    --change "LABEL dev.berth.test-rootfs=$key" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'WORKDIR /' \
+    "$tarball" "$image" >/dev/null
+}
+
+write_env() {
+  mkdir -p "$state"
+  cat >"$env_file" <<VARS
+export DOCKER_HOST=unix://$docker_sock
+export CONTAINERS_CONF=$repo/config/containers.conf
+export BERTH_TEST_IMAGE=$image
+VARS
+}
+
+up() {
+  install_packages
+  check_ulimits
+  mkdir -p "$state"
+  write_env
+  export CONTAINERS_CONF="$repo/config/containers.conf"
+  start_dockerd
+  local tarball; tarball=$(build_rootfs)
+  import_image "$tarball" podman
+  import_image "$tarball" docker -H "unix://$docker_sock"
+  say "ready; source $env_file for DOCKER_HOST, CONTAINERS_CONF and BERTH_TEST_IMAGE"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) stop_dockerd ;;
+  env) write_env; cat "$env_file" ;;
+  *) die "usage: scripts/test-env.sh [up|down|env]" ;;
+esac

@@ -1,0 +1,56 @@
+/**
+ * Every error Berth means to show a person is a BerthError: a stable code that programs match on,
+ * a message that says what went wrong and where, and a hint that says how to fix it.
+ * Each process has one boundary that maps it to an exit code (CLI) or an HTTP status (daemon).
+ */
+export type BerthErrorCode =
+  /** A container, image or network that was asked for does not exist. */
+  | 'E_NOT_FOUND'
+  /** A name is already taken (container, network). */
+  | 'E_CONFLICT'
+  /** The operation needs a running container. */
+  | 'E_NOT_RUNNING'
+  /** The runtime's binary, daemon or system service cannot be reached. */
+  | 'E_RUNTIME_UNAVAILABLE'
+  /** The runtime printed something we could not parse into our types. */
+  | 'E_RUNTIME_OUTPUT'
+  /** The runtime refused or failed an operation for a reason we have no better code for. */
+  | 'E_RUNTIME_FAILED'
+  /** The adapter cannot do this at all (see Runtime.capabilities). */
+  | 'E_UNSUPPORTED'
+  /** The caller passed something invalid. */
+  | 'E_INVALID_INPUT'
+  /** A subprocess failed, timed out or was cancelled. */
+  | 'E_PROCESS';
+
+export interface BerthErrorOptions {
+  hint?: string | undefined;
+  cause?: unknown;
+  /** Structured facts for --json output and logs (never secrets). */
+  details?: Record<string, unknown> | undefined;
+}
+
+export class BerthError extends Error {
+  override readonly name = 'BerthError';
+  readonly code: BerthErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: BerthErrorCode, message: string, options: BerthErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: BerthErrorCode; message: string; hint?: string } {
+    return this.hint === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** True when `error` is a BerthError, optionally with one of the given codes. */
+export function isBerthError(error: unknown, ...codes: BerthErrorCode[]): error is BerthError {
+  return error instanceof BerthError && (codes.length === 0 || codes.includes(error.code));
+}

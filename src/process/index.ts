@@ -1,0 +1,6 @@
+export { run, runStreaming, runInteractive } from './run.js';
+export type { RunOptions, StreamingOptions, RunResult, InteractiveOptions } from './run.js';
+export { ProcessError } from './process-error.js';
+export type { ProcessFailure } from './process-error.js';
+export { resolveExecutable } from './resolve-executable.js';
+export { formatCommand } from './format-command.js';

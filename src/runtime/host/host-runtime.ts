@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { arch, platform } from 'node:os';
+import { basename, join, posix } from 'node:path';
+import { z } from 'zod';
+import { BerthError } from '../../errors.js';
+import { run, runInteractive } from '../../process/index.js';
+import { conflict, notFound, notRunning, unsupported } from '../errors.js';
+import { matchesLabels } from '../labels.js';
+import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  InteractiveExecOptions,
+  ListFilter,
+  LogsResult,
+  Mount,
+  NetworkInfo,
+  Runtime,
+  RuntimeCapabilities,
+  RuntimeInfo,
+  SystemStatus,
+} from '../types.js';
+
+const CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  isolation: false,
+  containerIp: false,
+  publishPorts: false,
+  internalNetworks: false,
+  resourceLimits: false,
+  images: false,
+  systemService: false,
+});
+
+const hostRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  state: z.enum(['created', 'running', 'stopped']),
+  labels: z.record(z.string(), z.string()),
+  mounts: z.array(z.object({ source: z.string(), target: z.string(), readOnly: z.boolean() })),
+  env: z.record(z.string(), z.string()),
+  workdir: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+});
+type HostRecord = z.infer<typeof hostRecord>;
+
+export interface HostRuntimeOptions {
+  /** Where the records of host-mode "containers" live, e.g. `$BERTH_HOME/host`. */
+  stateDir: string;
+}
+
+/**
+ * Host mode: the reduced fallback when no container runtime is available. A "container" is a record
+ * on disk; exec runs on the host itself, in the folder mounted at the container path asked for
+ * (the workspace root for `/workspace`), with the container's env. Nothing is isolated and there is
+ * no container IP: `capabilities` says so, and callers must tell the user.
+ */
+export class HostRuntime implements Runtime {
+  readonly kind = 'host' as const;
+  readonly capabilities = CAPABILITIES;
+  private readonly stateDir: string;
+
+  constructor(options: HostRuntimeOptions) {
+    this.stateDir = options.stateDir;
+  }
+
+  info(): Promise<RuntimeInfo> {
+    return Promise.resolve({ kind: 'host', version: process.version, serverVersion: null, binary: null, os: platform(), arch: arch() });
+  }
+
+  ensureSystem(): Promise<SystemStatus> {
+    return Promise.resolve({ running: true, detail: 'host mode: commands run directly on this machine, without isolation.' });
+  }
+
+  async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    let files: string[];
+    try {
+      files = await readdir(this.stateDir);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return [];
+      throw error;
+    }
+    const infos: ContainerInfo[] = [];
+    for (const file of files.filter((f) => f.endsWith('.json')).sort()) {
+      const record = await this.read(file.slice(0, -'.json'.length)).catch(() => undefined);
+      if (record && matchesLabels(record.labels, filter.labels)) infos.push(toInfo(record));
+    }
+    return infos;
+  }
+
+  async inspect(name: string): Promise<ContainerInfo> {
+    return toInfo(await this.load(name));
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    validateContainerSpec(spec);
+    const record: HostRecord = {
+      id: randomUUID(),
+      name: spec.name,
+      image: spec.image,
+      state: 'created',
+      labels: { ...spec.labels },
+      mounts: (spec.mounts ?? []).map((m) => ({ ...m })),
+      env: { ...spec.env },
+      workdir: spec.workdir ?? null,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+    };
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    try {
+      // 'wx' fails if the file exists: the name check and the claim are one atomic step.
+      await writeFile(this.path(spec.name), JSON.stringify(record, null, 2), { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) {
+        throw conflict('host', spec.name, `the name "${spec.name}" is already in use.`, 'Choose another name, or remove the existing one if it is yours.');
+      }
+      throw error;
+    }
+    return record.id;
+  }
+
+  async start(name: string): Promise<void> {
+    const record = await this.load(name);
+    // Engines refuse to start a container whose bind source vanished; host mode does the same,
+    // so a ghost workspace is recognised the same way on every runtime.
+    const missing = record.mounts.find((m) => !existsSync(m.source));
+    if (missing) {
+      throw new BerthError('E_RUNTIME_FAILED', `host: cannot start "${name}": mount source ${missing.source} does not exist.`, {
+        hint: 'Recreate the workspace, or restore the folder.',
+      });
+    }
+    await this.save({ ...record, state: 'running', startedAt: new Date().toISOString() });
+  }
+
+  async stop(name: string): Promise<void> {
+    const record = await this.load(name);
+    if (record.state !== 'running') return;
+    await this.save({ ...record, state: 'stopped' });
+  }
+
+  async remove(name: string, options: { force?: boolean | undefined } = {}): Promise<void> {
+    validateContainerName(name);
+    const record = await this.read(name);
+    if (!record) {
+      if (options.force) return;
+      throw notFound('host', 'container', name);
+    }
+    if (record.state === 'running' && !options.force) {
+      throw conflict('host', name, `container "${name}" is running.`, 'Stop it first, or remove with force.');
+    }
+    await unlink(this.path(name));
+  }
+
+  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    validateEnv(options.env, 'exec');
+    const record = await this.loadRunning(name);
+    const result = await run(argv, {
+      cwd: await this.workdir(record, options.workdir),
+      env: { ...process.env, ...record.env, ...options.env },
+      input: options.input,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? Infinity,
+      okExitCodes: 'any',
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+  }
+
+  async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
+    validateEnv(options.env, 'shell');
+    const record = await this.loadRunning(name);
+    return runInteractive(argv, {
+      cwd: await this.workdir(record, options.workdir),
+      env: { ...process.env, ...record.env, ...options.env },
+    });
+  }
+
+  async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
+    const record = await this.load(name);
+    await copyLikeDocker(hostPath, hostPathFor(record.mounts, containerPath));
+  }
+
+  async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
+    const record = await this.load(name);
+    await copyLikeDocker(hostPathFor(record.mounts, containerPath), hostPath);
+  }
+
+  async logs(name: string): Promise<LogsResult> {
+    await this.load(name);
+    // A host-mode workspace has no main process, so it has no output of its own.
+    return { stdout: '', stderr: '' };
+  }
+
+  imageInspect(): Promise<ImageInfo> {
+    return Promise.reject(unsupported('host', 'inspect images', 'host mode runs on this machine and has no images.'));
+  }
+
+  buildImage(): Promise<ImageInfo> {
+    return Promise.reject(unsupported('host', 'build images', 'host mode runs on this machine and has no images.'));
+  }
+
+  networkEnsure(): Promise<NetworkInfo> {
+    return Promise.reject(unsupported('host', 'create networks', 'host mode shares the host network; egress cannot be enforced.'));
+  }
+
+  networkRemove(): Promise<void> {
+    return Promise.reject(unsupported('host', 'remove networks', 'host mode has no networks of its own.'));
+  }
+
+  private async workdir(record: HostRecord, requested: string | undefined): Promise<string> {
+    const containerPath = requested ?? record.workdir ?? '/workspace';
+    const dir = hostPathFor(record.mounts, containerPath);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new BerthError('E_INVALID_INPUT', `host: working folder ${containerPath} (${dir} on this machine) does not exist.`, {
+        hint: 'Mount a folder at that path, or choose an existing working folder.',
+      });
+    }
+    return dir;
+  }
+
+  private async loadRunning(name: string): Promise<HostRecord> {
+    const record = await this.load(name);
+    if (record.state !== 'running') throw notRunning('host', name);
+    return record;
+  }
+
+  private async load(name: string): Promise<HostRecord> {
+    validateContainerName(name);
+    const record = await this.read(name);
+    if (!record) throw notFound('host', 'container', name);
+    return record;
+  }
+
+  private async read(name: string): Promise<HostRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path(name), 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+    return hostRecord.parse(JSON.parse(text));
+  }
+
+  private async save(record: HostRecord): Promise<void> {
+    // Write then rename, so a crash never leaves half a record behind.
+    const temp = `${this.path(record.name)}.${process.pid.toString()}.tmp`;
+    await writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 });
+    await rename(temp, this.path(record.name));
+  }
+
+  private path(name: string): string {
+    return join(this.stateDir, `${name}.json`);
+  }
+}
+
+function toInfo(record: HostRecord): ContainerInfo {
+  return {
+    id: record.id,
+    name: record.name,
+    state: record.state,
+    image: record.image,
+    imageId: null,
+    labels: { ...record.labels },
+    mounts: record.mounts.map((m) => ({ ...m })),
+    ip: null,
+    ports: [],
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    exitCode: null,
+  };
+}
+
+/**
+ * Maps a container path to the host path behind it: through the deepest mount that contains it,
+ * else the same path (host mode has no filesystem of its own).
+ */
+export function hostPathFor(mounts: readonly Mount[], containerPath: string): string {
+  const path = posix.normalize(containerPath);
+  const mount = [...mounts]
+    .sort((a, b) => b.target.length - a.target.length)
+    .find((m) => path === m.target || path.startsWith(m.target.endsWith('/') ? m.target : `${m.target}/`));
+  if (!mount) return path;
+  return join(mount.source, path.slice(mount.target.length));
+}
+
+/** `docker cp` semantics: into an existing folder the source keeps its name; otherwise it becomes the target. */
+async function copyLikeDocker(from: string, to: string): Promise<void> {
+  const target = await stat(to).catch(() => undefined);
+  const destination = target?.isDirectory() ? join(to, basename(from)) : to;
+  try {
+    await cp(from, destination, { recursive: true, force: true });
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) {
+      throw new BerthError('E_NOT_FOUND', `host: cannot copy ${from}: no such file or folder.`, { hint: 'Check the path.' });
+    }
+    throw error;
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}

@@ -1,0 +1,273 @@
+import { arch, platform } from 'node:os';
+import { runInteractive, runStreaming, type StreamingOptions, type RunResult } from '../../process/index.js';
+import { isBerthError } from '../../errors.js';
+import { parseJsonOutput } from '../parse.js';
+import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
+import { notFound, unavailable } from '../errors.js';
+import type {
+  BuildImageOptions,
+  ContainerInfo,
+  ContainerSpec,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  InteractiveExecOptions,
+  ListFilter,
+  LogsOptions,
+  LogsResult,
+  NetworkInfo,
+  NetworkSpec,
+  RemoveOptions,
+  Runtime,
+  RuntimeCapabilities,
+  RuntimeInfo,
+  StopOptions,
+  SystemStatus,
+} from '../types.js';
+import {
+  buildCommand,
+  createCommand,
+  execCommand,
+  interactiveExecCommand,
+  listIdsCommand,
+  networkCreateCommand,
+} from './argv.js';
+import { classifyEngineError, classifyExecFailure, type Subject } from './classify-error.js';
+import {
+  containerRecords,
+  imageRecords,
+  networkRecords,
+  normalizeContainer,
+  normalizeImage,
+  normalizeNetwork,
+  versionRecord,
+} from './records.js';
+
+export type OciKind = 'docker' | 'podman';
+
+export interface OciRuntimeOptions {
+  /** Executable to run; default from BERTH_DOCKER_BIN / BERTH_PODMAN_BIN, else `docker` / `podman` on PATH. */
+  binary?: string | undefined;
+  /** Environment for the engine CLI (DOCKER_HOST, CONTAINERS_CONF, ...). Default: this process's. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Timeout for engine-management calls (inspect, create, ...). Default 60 s. */
+  timeoutMs?: number | undefined;
+}
+
+const ENGINE_TIMEOUT_MS = 60_000;
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_STOP_GRACE_SECONDS = 10;
+
+const CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  isolation: true,
+  containerIp: true,
+  publishPorts: true,
+  internalNetworks: true,
+  resourceLimits: true,
+  images: true,
+  systemService: false,
+});
+
+/**
+ * docker and podman through their CLIs: one adapter, two flavours. Their command lines match for
+ * everything Berth uses; where their JSON differs, the record schemas accept both shapes.
+ */
+export class OciRuntime implements Runtime {
+  readonly capabilities = CAPABILITIES;
+  readonly kind: OciKind;
+  readonly binary: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeoutMs: number;
+
+  constructor(kind: OciKind, options: OciRuntimeOptions = {}) {
+    this.kind = kind;
+    this.env = options.env ?? process.env;
+    const override = this.env[kind === 'docker' ? 'BERTH_DOCKER_BIN' : 'BERTH_PODMAN_BIN'];
+    this.binary = options.binary ?? (override || kind);
+    this.timeoutMs = options.timeoutMs ?? ENGINE_TIMEOUT_MS;
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const version = await this.version();
+    return {
+      kind: this.kind,
+      version: version.client,
+      serverVersion: version.server,
+      binary: this.binary,
+      os: platform(),
+      arch: arch(),
+    };
+  }
+
+  async ensureSystem(): Promise<SystemStatus> {
+    try {
+      const version = await this.version();
+      if (this.kind === 'docker' && version.server === null) {
+        return { running: false, detail: `docker ${version.client} cannot reach its daemon (${this.env['DOCKER_HOST'] ?? 'default socket'}).` };
+      }
+      return { running: true, detail: `${this.kind} ${version.server ?? version.client} is answering.` };
+    } catch (error) {
+      return { running: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    const ids = (await this.engine(listIdsCommand(filter), {})).stdout.split('\n').filter((id) => id !== '');
+    if (ids.length === 0) return [];
+    // One inspect for all of them: the cost of a list stays two engine calls however many there are.
+    // A container removed between the two calls makes inspect exit non-zero but print the rest.
+    const result = await this.engine(['container', 'inspect', ...ids], {}, { okExitCodes: 'any' });
+    const records = parseJsonOutput(containerRecords, result.stdout.trim() || '[]', result.command);
+    return records.map(normalizeContainer);
+  }
+
+  async inspect(name: string): Promise<ContainerInfo> {
+    const result = await this.engine(['container', 'inspect', name], { container: name });
+    const [record] = parseJsonOutput(containerRecords, result.stdout, result.command);
+    if (!record) throw notFound(this.kind, 'container', name);
+    return normalizeContainer(record);
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    validateContainerSpec(spec);
+    const command = createCommand(spec);
+    const result = await this.engine(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
+    return lastLine(result.stdout);
+  }
+
+  async start(name: string): Promise<void> {
+    await this.engine(['start', name], { container: name });
+  }
+
+  async stop(name: string, options: StopOptions = {}): Promise<void> {
+    const grace = Math.max(0, Math.round(options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS));
+    await this.engine(['stop', '--time', String(grace), name], { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
+  }
+
+  async remove(name: string, options: RemoveOptions = {}): Promise<void> {
+    await this.engine(['rm', ...(options.force ? ['--force'] : []), '--volumes', name], { container: name });
+  }
+
+  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    validateContainerName(name);
+    validateEnv(options.env, 'exec');
+    const command = execCommand(name, argv, options);
+    const result = await this.engine(command.args, { container: name }, {
+      env: this.childEnv(command.env),
+      input: options.input,
+      signal: options.signal,
+      // A user's command runs as long as it runs unless the caller set a limit.
+      timeoutMs: options.timeoutMs ?? Infinity,
+      okExitCodes: 'any',
+    });
+    const failure = classifyExecFailure(this.kind, name, result.exitCode, result.stderr);
+    if (failure) throw failure;
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+  }
+
+  async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
+    validateContainerName(name);
+    validateEnv(options.env, 'shell');
+    const tty = options.tty ?? process.stdin.isTTY;
+    const command = interactiveExecCommand(name, argv, options, tty);
+    return runInteractive([this.binary, ...command.args], { env: this.childEnv(command.env) });
+  }
+
+  async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
+    await this.engine(['cp', hostPath, `${name}:${containerPath}`], { container: name });
+  }
+
+  async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
+    await this.engine(['cp', `${name}:${containerPath}`, hostPath], { container: name });
+  }
+
+  async logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
+    const args = ['logs'];
+    if (options.follow) args.push('--follow');
+    if (options.tail !== undefined) args.push('--tail', String(options.tail));
+    args.push(name);
+    const result = await this.engine(args, { container: name }, {
+      signal: options.signal,
+      timeoutMs: options.follow ? Infinity : this.timeoutMs,
+      onStdout: options.onStdout,
+      onStderr: options.onStderr,
+    });
+    return { stdout: result.stdout, stderr: options.onStderr ? '' : result.stderr };
+  }
+
+  async imageInspect(ref: string): Promise<ImageInfo> {
+    const result = await this.engine(['image', 'inspect', ref], { image: ref });
+    const [record] = parseJsonOutput(imageRecords, result.stdout, result.command);
+    if (!record) throw notFound(this.kind, 'image', ref);
+    return normalizeImage(record);
+  }
+
+  async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
+    await this.engine(buildCommand(options), {}, {
+      timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
+      signal: options.signal,
+      onStdout: options.onOutput,
+      onStderr: options.onOutput,
+    });
+    return this.imageInspect(options.tag);
+  }
+
+  async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
+    try {
+      return await this.networkInspect(spec.name);
+    } catch (error) {
+      if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
+    }
+    try {
+      await this.engine(networkCreateCommand(spec), { network: spec.name });
+    } catch (error) {
+      // Another caller created it between our inspect and create: theirs is as good as ours.
+      if (!isBerthError(error, 'E_CONFLICT')) throw error;
+    }
+    return this.networkInspect(spec.name);
+  }
+
+  async networkRemove(name: string): Promise<void> {
+    await this.engine(['network', 'rm', name], { network: name });
+  }
+
+  private async networkInspect(name: string): Promise<NetworkInfo> {
+    const result = await this.engine(['network', 'inspect', name], { network: name });
+    const [record] = parseJsonOutput(networkRecords, result.stdout, result.command);
+    if (!record) throw notFound(this.kind, 'network', name);
+    return normalizeNetwork(record);
+  }
+
+  private async version(): Promise<{ client: string; server: string | null }> {
+    // docker prints the client half and exits 1 when its daemon is unreachable; that is an answer.
+    const result = await this.engine(['version', '--format', '{{json .}}'], {}, { okExitCodes: 'any', timeoutMs: 10_000 });
+    if (result.exitCode !== 0 && !result.stdout.trim().startsWith('{')) {
+      throw unavailable(this.kind, result.stderr.trim() || `exit code ${String(result.exitCode)}`, `Check that ${this.binary} works: \`${this.binary} version\`.`);
+    }
+    const record = parseJsonOutput(versionRecord, result.stdout, result.command);
+    return { client: record.Client.Version, server: record.Server?.Version ?? null };
+  }
+
+  /** Runs one engine command; failures come back as Berth's typed errors. */
+  private async engine(
+    args: readonly string[],
+    subject: Subject,
+    options: StreamingOptions = {},
+  ): Promise<RunResult> {
+    try {
+      return await runStreaming([this.binary, ...args], { timeoutMs: this.timeoutMs, env: this.env, ...options });
+    } catch (error) {
+      throw classifyEngineError(this.kind, error, subject);
+    }
+  }
+
+  private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+    return Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra };
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1]?.trim() ?? '';
+}
+

@@ -1,0 +1,231 @@
+/**
+ * The seam between Berth and the runtimes it orchestrates. Everything here is ours: adapters parse
+ * vendor output into these types, and no vendor type crosses this line.
+ */
+
+export type RuntimeKind = 'apple' | 'docker' | 'podman' | 'host';
+
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ['apple', 'docker', 'podman', 'host'];
+
+/** Engines say "exited", "stopped", "configured"...; Berth needs only these. */
+export type ContainerState = 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
+
+export interface Mount {
+  /** Absolute host path. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface PublishedPort {
+  hostAddress: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  /** argv of the main process; the image's default when omitted. */
+  command?: readonly string[] | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  labels?: Readonly<Record<string, string>> | undefined;
+  mounts?: readonly Mount[] | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  cpus?: number | undefined;
+  memoryBytes?: number | undefined;
+  network?: string | undefined;
+  ports?: readonly PublishedPort[] | undefined;
+  /** A tiny init as PID 1 that forwards signals and reaps zombies, so stop is prompt. */
+  init?: boolean | undefined;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  state: ContainerState;
+  /** The image reference the container was created from. */
+  image: string;
+  /** The image's content id (no `sha256:` prefix), when the runtime reports one. */
+  imageId: string | null;
+  labels: Record<string, string>;
+  mounts: Mount[];
+  /** Address reachable from the host, or null (stopped, host mode, no network). */
+  ip: string | null;
+  ports: PublishedPort[];
+  createdAt: string | null;
+  startedAt: string | null;
+  exitCode: number | null;
+}
+
+export interface ListFilter {
+  /** Every label must match; `true` means "present with any value". */
+  labels?: Readonly<Record<string, string | true>> | undefined;
+}
+
+export interface ExecOptions {
+  env?: Readonly<Record<string, string>> | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  /** Written to the process's stdin, which is then closed. */
+  input?: string | Uint8Array | undefined;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface InteractiveExecOptions {
+  env?: Readonly<Record<string, string>> | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  /** Allocate a terminal; default: when this process's stdin is one. */
+  tty?: boolean | undefined;
+}
+
+export interface StopOptions {
+  /** Seconds between the polite signal and SIGKILL. Default 10. */
+  graceSeconds?: number | undefined;
+}
+
+export interface RemoveOptions {
+  /** Remove even when running (kill first). */
+  force?: boolean | undefined;
+}
+
+export interface LogsOptions {
+  follow?: boolean | undefined;
+  /** Only the last N lines. */
+  tail?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onStdout?: ((chunk: Buffer) => void) | undefined;
+  onStderr?: ((chunk: Buffer) => void) | undefined;
+}
+
+export interface LogsResult {
+  /** Collected output; empty for a stream that went to a callback. */
+  stdout: string;
+  stderr: string;
+}
+
+export interface ImageInfo {
+  /** Content id without `sha256:`. */
+  id: string;
+  tags: string[];
+  labels: Record<string, string>;
+  createdAt: string | null;
+  sizeBytes: number | null;
+}
+
+export interface BuildImageOptions {
+  contextDir: string;
+  /** Path to the Dockerfile; default `<contextDir>/Dockerfile`. */
+  dockerfile?: string | undefined;
+  tag: string;
+  buildArgs?: Readonly<Record<string, string>> | undefined;
+  labels?: Readonly<Record<string, string>> | undefined;
+  onOutput?: ((chunk: Buffer) => void) | undefined;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface NetworkSpec {
+  name: string;
+  /** No route out of the network: the way egress is enforced on docker and podman. */
+  internal?: boolean | undefined;
+  labels?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface NetworkInfo {
+  name: string;
+  id: string;
+  internal: boolean;
+  subnet: string | null;
+  gateway: string | null;
+  labels: Record<string, string>;
+}
+
+export interface RuntimeInfo {
+  kind: RuntimeKind;
+  /** Client version (the CLI). */
+  version: string;
+  /** Server or system version, where the runtime has one. */
+  serverVersion: string | null;
+  /** The executable Berth drives, or null in host mode. */
+  binary: string | null;
+  os: string;
+  arch: string;
+}
+
+export interface SystemStatus {
+  running: boolean;
+  /** One sentence for doctor and status. */
+  detail: string;
+}
+
+export interface EnsureSystemOptions {
+  /** Start a stopped runtime system (Apple) when the user allowed it. */
+  start?: boolean | undefined;
+}
+
+/** What an adapter can and cannot do. Callers check these; nothing silently no-ops. */
+export interface RuntimeCapabilities {
+  /** Workloads are isolated from the host (false in host mode). */
+  isolation: boolean;
+  /** Containers get an address of their own that the host can reach. */
+  containerIp: boolean;
+  /** Host ports can be published (at create time; no runtime adds them later). */
+  publishPorts: boolean;
+  /** Networks without a route out exist, so egress can be enforced by the network. */
+  internalNetworks: boolean;
+  /** cpus and memory limits are applied. */
+  resourceLimits: boolean;
+  /** Images exist: inspect, build. */
+  images: boolean;
+  /** The runtime has a system service Berth may need to start (Apple `container system`). */
+  systemService: boolean;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  readonly capabilities: RuntimeCapabilities;
+
+  info(): Promise<RuntimeInfo>;
+  /** Is the runtime ready for work; start its system service when allowed. Never throws for "not running". */
+  ensureSystem(options?: EnsureSystemOptions): Promise<SystemStatus>;
+
+  list(filter?: ListFilter): Promise<ContainerInfo[]>;
+  /** Throws E_NOT_FOUND for an unknown container. */
+  inspect(name: string): Promise<ContainerInfo>;
+  /** Creates without starting; returns the id. Throws E_CONFLICT when the name is taken, E_NOT_FOUND for a missing image. Never pulls. */
+  create(spec: ContainerSpec): Promise<string>;
+  start(name: string): Promise<void>;
+  /** Idempotent: stopping a stopped container succeeds. */
+  stop(name: string, options?: StopOptions): Promise<void>;
+  /** Throws E_NOT_FOUND for an unknown container, except with force: then "gone" is success. */
+  remove(name: string, options?: RemoveOptions): Promise<void>;
+
+  /** The command's exit code comes back in the result; only runtime failures throw (E_NOT_FOUND, E_NOT_RUNNING). */
+  exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Attached to this terminal; resolves to the exit code. */
+  execInteractive(name: string, argv: readonly string[], options?: InteractiveExecOptions): Promise<number>;
+  copyIn(name: string, hostPath: string, containerPath: string): Promise<void>;
+  copyOut(name: string, containerPath: string, hostPath: string): Promise<void>;
+  logs(name: string, options?: LogsOptions): Promise<LogsResult>;
+
+  /** Throws E_NOT_FOUND for an unknown image. */
+  imageInspect(ref: string): Promise<ImageInfo>;
+  buildImage(options: BuildImageOptions): Promise<ImageInfo>;
+  /** Creates the network unless one with this name exists; returns it either way. */
+  networkEnsure(spec: NetworkSpec): Promise<NetworkInfo>;
+  /** Throws E_NOT_FOUND for an unknown network. */
+  networkRemove(name: string): Promise<void>;
+}
