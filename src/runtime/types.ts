@@ -61,6 +61,13 @@ export interface ContainerInfo {
   exitCode: number | null;
 }
 
+/** What ensure needs to decide: the container as it is, and what its image reference points at now. */
+export interface Observation {
+  container: ContainerInfo | null;
+  /** null when the reference names no image (or the runtime has no images). */
+  image: ImageInfo | null;
+}
+
 export interface ListFilter {
   /** Every label must match; `true` means "present with any value". */
   labels?: Readonly<Record<string, string | true>> | undefined;
@@ -205,6 +212,8 @@ export interface Runtime {
   list(filter?: ListFilter): Promise<ContainerInfo[]>;
   /** Throws E_NOT_FOUND for an unknown container. */
   inspect(name: string): Promise<ContainerInfo>;
+  /** Container and image in one engine call where the runtime can; missing ones are null, not errors. */
+  observe(name: string, imageRef: string): Promise<Observation>;
   /** Creates without starting; returns the id. Throws E_CONFLICT when the name is taken, E_NOT_FOUND for a missing image. Never pulls. */
   create(spec: ContainerSpec): Promise<string>;
   start(name: string): Promise<void>;

@@ -7,8 +7,11 @@ import type { ContainerSpec } from './types.js';
  * way on every runtime, with a message that says what and how to fix, before any engine is called.
  */
 
-/** The intersection of what docker, podman and Apple `container` accept: 2–63 characters. */
-const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,62}$/;
+/**
+ * What docker, podman and Apple `container` all accept, 2 to 128 characters. Apple caps names at
+ * 63; its adapter checks that itself, since a workspace id alone may be 63 long.
+ */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -16,7 +19,7 @@ export function validateContainerName(name: string): void {
   if (!CONTAINER_NAME.test(name)) {
     throw invalidSpec(
       `Invalid container name ${JSON.stringify(name)}.`,
-      'Use 2 to 63 characters: letters, digits, "_", "." or "-", starting with a letter or digit.',
+      'Use 2 to 128 characters: letters, digits, "_", "." or "-", starting with a letter or digit.',
     );
   }
 }

@@ -89,6 +89,18 @@ export function runtimeContract(label: string, connect: () => Promise<ContractTa
       if (runtime.capabilities.images) expect(info.imageId).toMatch(/^[0-9a-f]{12,}$/);
     });
 
+    it('observes container and image together; missing ones are null, not errors', async () => {
+      const both = await runtime.observe(name('main'), image);
+      expect(both.container?.name).toBe(name('main'));
+      if (runtime.capabilities.images) {
+        expect(both.image?.id).toBe(both.container?.imageId);
+      } else {
+        expect(both.image).toBeNull();
+      }
+      const neither = await runtime.observe(name('absent'), `berth-missing-${run}:latest`);
+      expect(neither).toEqual({ container: null, image: null });
+    });
+
     it('refuses a second container with the same name as a typed conflict, leaving the first alone', async () => {
       const error = await expectCode(runtime.create(spec('main', { labels: { ...runLabel, intruder: 'yes' } })), 'E_CONFLICT');
       expect(error.message).toContain(name('main'));

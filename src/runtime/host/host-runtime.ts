@@ -20,6 +20,7 @@ import type {
   LogsResult,
   Mount,
   NetworkInfo,
+  Observation,
   Runtime,
   RuntimeCapabilities,
   RuntimeInfo,
@@ -96,6 +97,12 @@ export class HostRuntime implements Runtime {
 
   async inspect(name: string): Promise<ContainerInfo> {
     return toInfo(await this.load(name));
+  }
+
+  async observe(name: string): Promise<Observation> {
+    validateContainerName(name);
+    const record = await this.read(name);
+    return { container: record ? toInfo(record) : null, image: null };
   }
 
   async create(spec: ContainerSpec): Promise<string> {

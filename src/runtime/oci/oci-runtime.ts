@@ -1,6 +1,8 @@
 import { arch, platform } from 'node:os';
 import { runInteractive, runStreaming, type StreamingOptions, type RunResult } from '../../process/index.js';
+import { z } from 'zod';
 import { isBerthError } from '../../errors.js';
+import { ProcessError } from '../../process/process-error.js';
 import { parseJsonOutput } from '../parse.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import { notFound, unavailable } from '../errors.js';
@@ -14,6 +16,7 @@ import type {
   InteractiveExecOptions,
   ListFilter,
   LogsOptions,
+  Observation,
   LogsResult,
   NetworkInfo,
   NetworkSpec,
@@ -34,7 +37,9 @@ import {
 } from './argv.js';
 import { classifyEngineError, classifyExecFailure, type Subject } from './classify-error.js';
 import {
+  containerRecord,
   containerRecords,
+  imageRecord,
   imageRecords,
   networkRecords,
   normalizeContainer,
@@ -57,6 +62,8 @@ export interface OciRuntimeOptions {
 const ENGINE_TIMEOUT_MS = 60_000;
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_STOP_GRACE_SECONDS = 10;
+/** How both engines say that one of several names given to `inspect` does not exist. */
+const NO_SUCH_OBJECT = /no such object/i;
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   isolation: true,
@@ -126,6 +133,29 @@ export class OciRuntime implements Runtime {
     const [record] = parseJsonOutput(containerRecords, result.stdout, result.command);
     if (!record) throw notFound(this.kind, 'container', name);
     return normalizeContainer(record);
+  }
+
+  async observe(name: string, imageRef: string): Promise<Observation> {
+    // Generic `inspect` takes containers and images together: one engine call for ensure's hot path.
+    const result = await this.engine(['inspect', name, imageRef], { container: name }, { okExitCodes: 'any' });
+    const unexplained = result.stderr.split('\n').filter((line) => line.trim() !== '' && !NO_SUCH_OBJECT.test(line));
+    if (result.exitCode !== 0 && unexplained.length > 0) {
+      throw classifyEngineError(this.kind, new ProcessError({ ...result, failure: 'exit', signal: null }), { container: name });
+    }
+    const items = parseJsonOutput(z.array(z.unknown()), result.stdout.trim() || '[]', result.command);
+    let container: ContainerInfo | null = null;
+    let image: ImageInfo | null = null;
+    for (const item of items) {
+      const asContainer = containerRecord.safeParse(item);
+      if (asContainer.success) {
+        const info = normalizeContainer(asContainer.data);
+        if (info.name === name) container = info;
+        continue;
+      }
+      const asImage = imageRecord.safeParse(item);
+      if (asImage.success) image = normalizeImage(asImage.data);
+    }
+    return { container, image };
   }
 
   async create(spec: ContainerSpec): Promise<string> {

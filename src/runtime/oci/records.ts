@@ -133,18 +133,17 @@ export function stripDigestPrefix(id: string): string {
   return id.replace(/^sha256:/, '');
 }
 
-export const imageRecords = z.array(
-  z.object({
-    Id: z.string(),
-    RepoTags: z.array(z.string()).nullish(),
-    Created: z.string().nullish(),
-    Size: z.number().nullish(),
-    Config: z.object({ Labels: labels }).nullish(),
-    Labels: labels,
-  }),
-);
+export const imageRecord = z.object({
+  Id: z.string(),
+  RepoTags: z.array(z.string()).nullish(),
+  Created: z.string().nullish(),
+  Size: z.number().nullish(),
+  Config: z.object({ Labels: labels }).nullish(),
+  Labels: labels,
+});
+export const imageRecords = z.array(imageRecord);
 
-export function normalizeImage(record: z.infer<typeof imageRecords>[number]): ImageInfo {
+export function normalizeImage(record: z.infer<typeof imageRecord>): ImageInfo {
   return {
     id: stripDigestPrefix(record.Id),
     tags: record.RepoTags ?? [],

@@ -1,0 +1,21 @@
+import { defineCommand } from '../args.js';
+import { openBerth } from '../open-berth.js';
+import { EXIT, printJson, printTable } from '../output.js';
+
+export default defineCommand({
+  usage: 'Usage: berth ls [--json] [--runtime R]\n',
+  options: {},
+  async run({ values }) {
+    const berth = await openBerth(values.runtime);
+    const workspaces = await berth.list();
+    if (values.json) printJson(workspaces);
+    else if (workspaces.length === 0) process.stdout.write(`No workspaces on ${berth.runtime.kind}. Create one with \`berth up <id>\`.\n`);
+    else {
+      printTable(
+        ['ID', 'RUNTIME', 'STATE', 'CONTAINER', 'IP', 'ROOT'],
+        workspaces.map((w) => [w.id, w.runtime, w.state, w.container, w.ip ?? '-', w.root ?? '-']),
+      );
+    }
+    return EXIT.ok;
+  },
+});

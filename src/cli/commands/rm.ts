@@ -1,0 +1,3 @@
+import { lifecycleCommand } from './lifecycle.js';
+
+export default lifecycleCommand('rm', 'remove', 'Removed');

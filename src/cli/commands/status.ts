@@ -1,0 +1,31 @@
+import { defineCommand, requirePositional } from '../args.js';
+import { openBerth } from '../open-berth.js';
+import { EXIT, printJson } from '../output.js';
+
+const USAGE = 'Usage: berth status <id> [--json] [--runtime R]\n';
+
+export default defineCommand({
+  usage: USAGE,
+  options: {},
+  async run({ values, positionals }) {
+    const id = requirePositional(positionals, 0, 'id', USAGE);
+    const berth = await openBerth(values.runtime);
+    const workspace = await berth.status(id);
+    const isolated = berth.runtime.capabilities.isolation;
+    if (values.json) {
+      printJson({ ...workspace, isolated });
+      return EXIT.ok;
+    }
+    const lines = [
+      ['workspace', workspace.id],
+      ['runtime', `${workspace.runtime}${isolated ? '' : ' (host mode: not isolated)'}`],
+      ['state', workspace.state],
+      ['container', workspace.container],
+      ['image', workspace.image],
+      ['ip', workspace.ip ?? '-'],
+      ['root', workspace.root ?? '-'],
+    ];
+    process.stdout.write(lines.map(([k, v]) => `${(k ?? '').padEnd(10)} ${v ?? ''}\n`).join(''));
+    return EXIT.ok;
+  },
+});

@@ -1,0 +1,3 @@
+import { lifecycleCommand } from './lifecycle.js';
+
+export default lifecycleCommand('stop', 'stop', 'Stopped');

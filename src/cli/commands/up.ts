@@ -1,0 +1,63 @@
+import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
+import { openBerth } from '../open-berth.js';
+import { EXIT, printJson, UsageError } from '../output.js';
+
+const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
+                [--cpus N] [--memory SIZE] [--allow-sensitive-mount] [--runtime R] [--json]
+`;
+
+export default defineCommand({
+  usage: USAGE,
+  options: {
+    root: { type: 'string' },
+    image: { type: 'string' },
+    mount: { type: 'string', multiple: true },
+    env: { type: 'string', multiple: true },
+    cpus: { type: 'string' },
+    memory: { type: 'string' },
+    'allow-sensitive-mount': { type: 'boolean' },
+  },
+  async run({ values, positionals }) {
+    const id = requirePositional(positionals, 0, 'id', USAGE);
+    const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
+    if (cpus !== undefined && Number.isNaN(cpus)) throw new UsageError(`--cpus takes a number, got ${JSON.stringify(values.cpus)}.`, USAGE);
+    const berth = await openBerth(values.runtime);
+    const warnings: string[] = [];
+    berth.on('event', (event) => {
+      if (event.level === 'warn') warnings.push(event.message);
+    });
+    const result = await berth.up(id, {
+      root: values.root,
+      image: values.image,
+      mounts: values.mount,
+      env: parseEnvPairs(values.env, USAGE),
+      cpus,
+      memory: values.memory,
+      allowSensitiveMounts: values['allow-sensitive-mount'],
+    });
+    const isolated = berth.runtime.capabilities.isolation;
+    if (values.json) {
+      const { container } = result;
+      printJson({
+        id: result.id,
+        runtime: result.runtime,
+        action: result.action,
+        reasons: result.reasons,
+        container: container.name,
+        state: container.state,
+        ip: container.ip,
+        image: container.image,
+        mounts: container.mounts,
+        skippedMounts: result.skippedMounts,
+        isolated,
+      });
+      return EXIT.ok;
+    }
+    const where = result.container.ip ? `, ${result.container.ip}` : '';
+    process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} (${result.container.name}${where})\n`);
+    for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
+    return EXIT.ok;
+  },
+});

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { EXIT, UsageError, reportError } from './output.js';
+
+/** A command: parses its own argv (after the command name) and returns an exit code. */
+export type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  up: { summary: 'create or start a workspace (lazy: reuses what fits)', load: () => import('./commands/up.js') },
+  exec: { summary: 'run a command in a workspace: berth exec <id> -- CMD...', load: () => import('./commands/exec.js') },
+  shell: { summary: 'open an interactive shell in a workspace', load: () => import('./commands/shell.js') },
+  ls: { summary: "list this installation's workspaces", load: () => import('./commands/ls.js') },
+  status: { summary: 'show one workspace', load: () => import('./commands/status.js') },
+  stop: { summary: 'stop a workspace (its files stay)', load: () => import('./commands/stop.js') },
+  rm: { summary: 'remove a workspace container (its files stay)', load: () => import('./commands/rm.js') },
+  doctor: { summary: 'check what Berth needs, and say how to fix what is missing', load: () => import('./commands/doctor.js') },
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(usage());
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[first];
+  const json = argv.includes('--json');
+  try {
+    if (!command) throw new UsageError(`Unknown command "${first}".`, usage());
+    const { default: run } = await command.load();
+    return await run(rest);
+  } catch (error) {
+    return reportError(error, json);
+  }
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`);
+  return [
+    `berth ${version()}: sandboxed workspaces on Apple container, docker, podman or the host`,
+    '',
+    'Usage: berth <command> [options]',
+    '',
+    ...lines,
+    '',
+    'Global options: --runtime apple|docker|podman|host|auto (or BERTH_RUNTIME), --json, --help',
+    'State lives in $BERTH_HOME (default ~/.berth).',
+    '',
+  ].join('\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

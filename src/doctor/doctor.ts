@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { berthHome, loadConfig } from '../config.js';
+import { isBerthError } from '../errors.js';
+import { createRuntime, detectRuntimes, selectRuntime, type RuntimeSelection } from '../runtime/select.js';
+import type { Runtime } from '../runtime/types.js';
+import { DEFAULT_IMAGE } from '../workspace/spec.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  id: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warn or fail. */
+  fix?: string | undefined;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  runtime: { kind: string; source: RuntimeSelection['source'] } | null;
+  checks: DoctorCheck[];
+}
+
+export interface DoctorOptions {
+  env?: NodeJS.ProcessEnv | undefined;
+  runtime?: string | undefined;
+  image?: string | undefined;
+  /** Apply the safe fixes (create the state folder). */
+  fix?: boolean | undefined;
+}
+
+const MIN_NODE_MAJOR = 20;
+
+/** Preflight: what Berth needs, what is missing, and how to fix it. Never throws for a failed check. */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const env = options.env ?? process.env;
+  const home = berthHome(env);
+  const checks: DoctorCheck[] = [nodeCheck(), stateDirCheck(home, options.fix ?? false)];
+
+  for (const report of await detectRuntimes({ env })) {
+    checks.push({ id: `detect.${report.kind}`, status: report.applies ? 'ok' : 'warn', detail: report.reason });
+  }
+
+  let selection: RuntimeSelection;
+  try {
+    selection = await selectRuntime({ flag: options.runtime, configRuntime: loadConfig(home).runtime, env });
+  } catch (error) {
+    checks.push(failure('runtime.selected', error));
+    return finish(checks, null);
+  }
+  checks.push({
+    id: 'runtime.selected',
+    status: selection.kind === 'host' ? 'warn' : 'ok',
+    detail: `${selection.kind} (chosen by ${describeSource(selection.source)})`,
+    fix: selection.kind === 'host' ? 'Install docker or podman (or Apple container on an Apple Silicon Mac) for isolated workspaces.' : undefined,
+  });
+
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime(selection.kind, { home, env });
+  } catch (error) {
+    checks.push(failure('runtime.adapter', error));
+    return finish(checks, selection);
+  }
+  const system = await runtime.ensureSystem();
+  checks.push({
+    id: 'runtime.reachable',
+    status: system.running ? 'ok' : 'fail',
+    detail: system.detail,
+    fix: system.running ? undefined : `Start ${selection.kind}, or choose another runtime with --runtime.`,
+  });
+  if (!runtime.capabilities.isolation) {
+    checks.push({
+      id: 'runtime.isolation',
+      status: 'warn',
+      detail: 'host mode: commands run directly on this machine; no isolation, no egress enforcement, no container IP.',
+      fix: 'Use a container runtime for untrusted code and agents.',
+    });
+  }
+  if (system.running && runtime.capabilities.images) checks.push(await imageCheck(runtime, options.image ?? DEFAULT_IMAGE));
+  return finish(checks, selection);
+}
+
+function nodeCheck(): DoctorCheck {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? { id: 'node', status: 'ok', detail: `Node.js ${process.versions.node}` }
+    : { id: 'node', status: 'fail', detail: `Node.js ${process.versions.node} is too old`, fix: `Install Node.js ${String(MIN_NODE_MAJOR)} or newer.` };
+}
+
+function stateDirCheck(home: string, fix: boolean): DoctorCheck {
+  try {
+    if (fix) mkdirSync(home, { recursive: true, mode: 0o700 });
+    const probe = join(home, `.doctor-${randomUUID()}`);
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+    return { id: 'state.writable', status: 'ok', detail: `${home} is writable` };
+  } catch (error) {
+    const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
+    return {
+      id: 'state.writable',
+      status: missing ? 'warn' : 'fail',
+      detail: missing ? `${home} does not exist yet (created on first use)` : `${home} is not writable: ${(error as Error).message}`,
+      fix: missing ? 'Run `berth doctor --fix` to create it now.' : `Fix the permissions of ${home}, or set BERTH_HOME to a writable folder.`,
+    };
+  }
+}
+
+async function imageCheck(runtime: Runtime, image: string): Promise<DoctorCheck> {
+  try {
+    const info = await runtime.imageInspect(image);
+    return { id: 'image.present', status: 'ok', detail: `${image} (${info.id.slice(0, 12)})` };
+  } catch (error) {
+    if (!isBerthError(error, 'E_NOT_FOUND')) return failure('image.present', error);
+    return {
+      id: 'image.present',
+      status: 'warn',
+      detail: `${image} is not in ${runtime.kind}; workspaces need an image`,
+      fix: `Build it: \`${runtime.kind} build -t ${image} images/workspace\`, or pass --image to berth up.`,
+    };
+  }
+}
+
+function failure(id: string, error: unknown): DoctorCheck {
+  return {
+    id,
+    status: 'fail',
+    detail: error instanceof Error ? error.message : String(error),
+    fix: isBerthError(error) ? error.hint : undefined,
+  };
+}
+
+function describeSource(source: RuntimeSelection['source']): string {
+  const sources: Record<RuntimeSelection['source'], string> = {
+    flag: '--runtime',
+    env: 'BERTH_RUNTIME',
+    config: 'the config file',
+    detected: 'detection',
+    fallback: 'fallback: no container runtime answered',
+  };
+  return sources[source];
+}
+
+function finish(checks: DoctorCheck[], selection: RuntimeSelection | null): DoctorReport {
+  return {
+    ok: checks.every((c) => c.status !== 'fail'),
+    runtime: selection ? { kind: selection.kind, source: selection.source } : null,
+    checks,
+  };
+}

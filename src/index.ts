@@ -1,0 +1,11 @@
+/** Berth as a library: `import { createBerth } from 'berth'`. */
+export { createBerth, Berth } from './berth.js';
+export type { BerthOptions, WorkspaceSummary } from './berth.js';
+export { BerthError, isBerthError } from './errors.js';
+export type { BerthErrorCode } from './errors.js';
+export type { BerthEvent } from './events.js';
+export type { EnsureResult, EnsureAction } from './workspace/ensure.js';
+export type { WorkspaceSpecInput } from './workspace/spec.js';
+export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';
+export type { RuntimeSelection, DetectionReport } from './runtime/select.js';
+export type * from './runtime/types.js';

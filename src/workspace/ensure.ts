@@ -1,0 +1,229 @@
+import { homedir } from 'node:os';
+import { BerthError, isBerthError } from '../errors.js';
+import type { BerthEventInput } from '../events.js';
+import { notFound } from '../runtime/errors.js';
+import type { ContainerInfo, ContainerSpec, Runtime, RuntimeKind } from '../runtime/types.js';
+import { LABELS, isOwnedBy } from './labels.js';
+import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from './mounts.js';
+import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
+import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
+import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
+
+/** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
+export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
+
+export interface EnsureResult {
+  id: string;
+  runtime: RuntimeKind;
+  action: EnsureAction;
+  /** Why it recreated (the parts that drifted, or why the old container was unusable). */
+  reasons: string[];
+  container: ContainerInfo;
+  skippedMounts: SkippedMount[];
+}
+
+export interface WorkspaceManagerOptions {
+  runtime: Runtime;
+  /** This installation's uuid: the owner label. */
+  owner: string;
+  berthHome: string;
+  userHome?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  emit: (event: BerthEventInput) => void;
+}
+
+/** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
+const KEEP_ALIVE = ['tail', '-f', '/dev/null'];
+const STOP_GRACE_SECONDS = 5;
+
+/**
+ * Brings workspaces to the state their spec describes, lazily and at most once at a time per
+ * workspace: concurrent callers with the same spec share one operation (and one engine create).
+ */
+export class WorkspaceManager {
+  private readonly runtime: Runtime;
+  private readonly owner: string;
+  private readonly berthHome: string;
+  private readonly userHome: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly emit: (event: BerthEventInput) => void;
+  private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
+
+  constructor(options: WorkspaceManagerOptions) {
+    this.runtime = options.runtime;
+    this.owner = options.owner;
+    this.berthHome = options.berthHome;
+    this.userHome = options.userHome ?? homedir();
+    this.env = options.env ?? process.env;
+    this.emit = options.emit;
+  }
+
+  ensure(id: string, input: WorkspaceSpecInput = {}): Promise<EnsureResult> {
+    try {
+      validateWorkspaceId(id);
+      const spec = normalizeSpec(input);
+      const key = JSON.stringify(spec);
+      const flight = this.flights.get(id);
+      if (flight?.key === key) return flight.promise;
+      // A different spec waits for the flight in progress, then gets its own turn.
+      const previous = flight?.promise.catch(() => undefined) ?? Promise.resolve();
+      const promise = previous
+        .then(() => this.converge(id, spec))
+        .finally(() => {
+          if (this.flights.get(id)?.promise === promise) this.flights.delete(id);
+        });
+      this.flights.set(id, { key, promise });
+      return promise;
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async converge(id: string, spec: WorkspaceSpec): Promise<EnsureResult> {
+    const name = containerNameFor(id);
+    const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
+    for (const skipped of plan.skipped) {
+      this.emit({ type: 'workspace.mount-skipped', workspace: id, level: 'warn', message: `Mount ${skipped.source} ${skipped.reason}.`, data: { ...skipped } });
+    }
+    const { container, image } = await this.runtime.observe(name, spec.image);
+    if (this.runtime.capabilities.images && image === null) throw missingImage(this.runtime.kind, spec.image);
+    const desired = specHash(spec, plan, image?.id ?? null, this.owner);
+    const result = (action: EnsureAction, info: ContainerInfo, reasons: string[] = []): EnsureResult => ({
+      id,
+      runtime: this.runtime.kind,
+      action,
+      reasons,
+      container: info,
+      skippedMounts: plan.skipped,
+    });
+
+    if (container === null) {
+      return result('created', await this.createAndStart(id, spec, plan, desired, 'created', []));
+    }
+    if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
+
+    if (container.labels[LABELS.specHash] !== desired.hash) {
+      const reasons = driftedParts(container.labels[LABELS.specParts], desired.parts).map((part) => `${part} changed`);
+      return this.replace(id, spec, plan, desired, reasons.length > 0 ? reasons : ['spec changed'], result);
+    }
+    if (container.state === 'running') return result('reused', container);
+    if (container.state === 'created' || container.state === 'stopped') {
+      try {
+        await this.runtime.start(name);
+      } catch (error) {
+        if (!isBerthError(error, 'E_RUNTIME_FAILED', 'E_NOT_FOUND')) throw error;
+        return this.replace(id, spec, plan, desired, [`the existing container could not start: ${error.message}`], result);
+      }
+      this.emit({ type: 'workspace.started', workspace: id, message: `Started ${name}.` });
+      return result('started', await this.runtime.inspect(name));
+    }
+    return this.replace(id, spec, plan, desired, [`the existing container is ${container.state}`], result);
+  }
+
+  /** Removes exactly this workspace's own container and makes a new one; never touches the runtime system. */
+  private async replace(
+    id: string,
+    spec: WorkspaceSpec,
+    plan: MountPlan,
+    desired: SpecHash,
+    reasons: string[],
+    result: (action: EnsureAction, info: ContainerInfo, reasons: string[]) => EnsureResult,
+  ): Promise<EnsureResult> {
+    await this.runtime.remove(containerNameFor(id), { force: true });
+    return result('recreated', await this.createAndStart(id, spec, plan, desired, 'recreated', reasons), reasons);
+  }
+
+  private async createAndStart(
+    id: string,
+    spec: WorkspaceSpec,
+    plan: MountPlan,
+    desired: SpecHash,
+    action: 'created' | 'recreated',
+    reasons: string[],
+  ): Promise<ContainerInfo> {
+    const name = containerNameFor(id);
+    await this.runtime.create(this.containerSpec(id, spec, plan, desired));
+    try {
+      await this.runtime.start(name);
+    } catch (error) {
+      // A container that cannot start is of no use to anyone; leave nothing half-made behind.
+      await this.runtime.remove(name, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
+    this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
+    return this.runtime.inspect(name);
+  }
+
+  private containerSpec(id: string, spec: WorkspaceSpec, plan: MountPlan, desired: SpecHash): ContainerSpec {
+    return {
+      name: containerNameFor(id),
+      image: spec.image,
+      command: KEEP_ALIVE,
+      init: true,
+      labels: {
+        [LABELS.managed]: 'true',
+        [LABELS.workspace]: id,
+        [LABELS.owner]: this.owner,
+        [LABELS.specHash]: desired.hash,
+        [LABELS.specParts]: desired.parts,
+        [LABELS.root]: spec.root,
+      },
+      mounts: plan.mounts,
+      env: { ...spec.env, BERTH_WORKSPACE: id },
+      workdir: WORKSPACE_TARGET,
+      cpus: spec.cpus ?? undefined,
+      memoryBytes: spec.memoryBytes ?? undefined,
+    };
+  }
+
+  /** Stops the workspace's container (idempotent). */
+  async stop(id: string): Promise<void> {
+    validateWorkspaceId(id);
+    const name = containerNameFor(id);
+    await this.ownedContainer(id);
+    await this.runtime.stop(name, { graceSeconds: STOP_GRACE_SECONDS });
+    this.emit({ type: 'workspace.stopped', workspace: id, message: `Stopped ${name}.` });
+  }
+
+  /** Removes the workspace's container; its files on the host are never touched. */
+  async remove(id: string): Promise<void> {
+    validateWorkspaceId(id);
+    const name = containerNameFor(id);
+    await this.ownedContainer(id);
+    await this.runtime.remove(name, { force: true });
+    this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
+  }
+
+  /** The workspace's container, refusing one that exists under our name but is not ours. */
+  async ownedContainer(id: string): Promise<ContainerInfo> {
+    validateWorkspaceId(id);
+    const name = containerNameFor(id);
+    const container = await this.runtime.inspect(name).catch((error: unknown) => {
+      if (isBerthError(error, 'E_NOT_FOUND')) {
+        throw new BerthError('E_NOT_FOUND', `No workspace "${id}" on ${this.runtime.kind}.`, {
+          hint: `Create it with \`berth up ${id}\` (or check --runtime).`,
+        });
+      }
+      throw error;
+    });
+    if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
+    return container;
+  }
+}
+
+function missingImage(kind: RuntimeKind, image: string): BerthError {
+  const error = notFound(kind, 'image', image);
+  return new BerthError('E_NOT_FOUND', `The workspace image "${image}" is not in ${kind}.`, {
+    hint: `Build the default one with \`${kind} build -t ${image} images/workspace\`, pull it with \`${kind} pull ${image}\`, or pass --image.`,
+    cause: error,
+  });
+}
+
+function foreignContainer(kind: RuntimeKind, name: string, container: ContainerInfo): BerthError {
+  const why = container.labels[LABELS.managed] === 'true' ? 'another Berth installation created it' : 'Berth did not create it';
+  return new BerthError('E_CONFLICT', `A container named ${name} exists on ${kind}, but ${why}.`, {
+    hint: `Berth never reuses or deletes containers it does not own. Remove or rename it yourself (\`${kind === 'host' ? 'its record' : `${kind} rm ${name}`}\`), or choose another workspace id.`,
+    details: { name, foreign: true },
+  });
+}

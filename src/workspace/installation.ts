@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The uuid of this Berth installation (one per $BERTH_HOME), written on first use. It goes into the
+ * owner label, so two installations on one machine never touch each other's containers.
+ */
+export function installationId(home: string): string {
+  const file = join(home, 'installation-id');
+  const existing = readId(file);
+  if (existing) return existing;
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  try {
+    // 'wx': if two processes race on first use, one writes and both read the winner's id.
+    writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if (!(error instanceof Error && 'code' in error && error.code === 'EEXIST')) throw error;
+  }
+  const id = readId(file);
+  if (!id) throw new Error(`${file} does not hold a uuid; delete it and Berth will write a new one.`);
+  return id;
+}
+
+function readId(file: string): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return UUID.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,18 @@
+/** Labels Berth puts on everything it creates. Ownership needs managed + owner; a name proves nothing. */
+export const LABELS = {
+  managed: 'dev.berth.managed',
+  workspace: 'dev.berth.workspace',
+  /** The installation that created it: a uuid kept in $BERTH_HOME. */
+  owner: 'dev.berth.owner',
+  /** Hash of the normalized spec (image id included): equal hash means "reuse". */
+  specHash: 'dev.berth.spec-hash',
+  /** Per-part hashes, so drift can be explained ("mounts changed"), not just detected. */
+  specParts: 'dev.berth.spec-parts',
+  /** The workspace root on the host, for listings. */
+  root: 'dev.berth.root',
+} as const;
+
+/** True when the labels say this installation of Berth created the thing. */
+export function isOwnedBy(labels: Readonly<Record<string, string>>, owner: string): boolean {
+  return labels[LABELS.managed] === 'true' && labels[LABELS.owner] === owner;
+}

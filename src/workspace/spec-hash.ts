@@ -1,0 +1,38 @@
+import { createHmac } from 'node:crypto';
+import type { MountPlan } from './mounts.js';
+import type { WorkspaceSpec } from './spec.js';
+
+/** The parts of a workspace whose change means "recreate the container". */
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources';
+
+export interface SpecHash {
+  hash: string;
+  /** `image=…,mounts=…,env=…,resources=…`, stored as a label so drift can name what changed. */
+  parts: string;
+}
+
+/**
+ * Hashes what the container was made from, including the image's content id (so a rebuilt image
+ * is drift) and the mounts as planned (so a skipped or newly present extra is drift too).
+ * Keyed with the installation id: env values may be secrets, and labels are readable by anyone
+ * who can reach the engine, so an unkeyed hash of a short secret could be guessed.
+ */
+export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null, key: string): SpecHash {
+  const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
+  const parts: Record<SpecPart, string> = {
+    image: digest([spec.image, imageId]).slice(0, 12),
+    mounts: digest(plan.mounts.map((m) => [m.source, m.target, m.readOnly])).slice(0, 12),
+    env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
+    resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
+  };
+  const encoded = Object.entries(parts).map(([name, value]) => `${name}=${value}`).join(',');
+  return { hash: digest(encoded).slice(0, 16), parts: encoded };
+}
+
+/** Which parts differ between a container's recorded parts label and the desired ones. */
+export function driftedParts(recorded: string | undefined, desired: string): SpecPart[] {
+  const parse = (text: string | undefined): Map<string, string> =>
+    new Map((text ?? '').split(',').map((pair) => pair.split('=') as [string, string]));
+  const before = parse(recorded);
+  return [...parse(desired)].filter(([name, value]) => before.get(name) !== value).map(([name]) => name as SpecPart);
+}

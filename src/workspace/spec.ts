@@ -1,0 +1,91 @@
+import { isAbsolute, resolve } from 'node:path';
+import { BerthError } from '../errors.js';
+import { validateEnv } from '../runtime/validate-spec.js';
+
+/** The image a workspace uses when none is named: built from images/workspace/Dockerfile. */
+export const DEFAULT_IMAGE = 'berth-workspace:latest';
+
+export interface ExtraMountInput {
+  source: string;
+  readOnly?: boolean | undefined;
+}
+
+/** What a caller may say about a workspace; everything is optional. */
+export interface WorkspaceSpecInput {
+  /** The host folder mounted at /workspace. Default: the current folder. */
+  root?: string | undefined;
+  image?: string | undefined;
+  /** Extra host folders, mounted at the same absolute path: `SRC` or `SRC:ro`, or objects. */
+  mounts?: readonly (string | ExtraMountInput)[] | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  cpus?: number | undefined;
+  /** Bytes, or a size such as `512m`, `2g` (binary units). */
+  memory?: string | number | undefined;
+  /** Allow mounting folders Berth refuses by default (home, ~/.ssh, engine sockets, ...). */
+  allowSensitiveMounts?: boolean | undefined;
+}
+
+export interface ExtraMount {
+  /** Absolute, as given (not yet resolved through symlinks). */
+  source: string;
+  readOnly: boolean;
+}
+
+/** The normalized spec: absolute paths, sorted mounts, every field present. */
+export interface WorkspaceSpec {
+  root: string;
+  image: string;
+  mounts: ExtraMount[];
+  env: Record<string, string>;
+  cpus: number | null;
+  memoryBytes: number | null;
+  allowSensitiveMounts: boolean;
+}
+
+export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
+  const env = { ...input.env };
+  validateEnv(env, 'the workspace env');
+  const mounts = (input.mounts ?? []).map((m) => normalizeMount(m, cwd));
+  mounts.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  if (input.cpus !== undefined && !(Number.isFinite(input.cpus) && input.cpus > 0)) {
+    throw invalid(`cpus must be a positive number, got ${String(input.cpus)}.`, 'Use e.g. --cpus 2.');
+  }
+  return {
+    root: resolve(cwd, input.root ?? '.'),
+    image: input.image?.trim() || DEFAULT_IMAGE,
+    mounts,
+    env,
+    cpus: input.cpus ?? null,
+    memoryBytes: input.memory === undefined ? null : parseMemory(input.memory),
+    allowSensitiveMounts: input.allowSensitiveMounts ?? false,
+  };
+}
+
+/** `SRC` or `SRC:ro` / `SRC:rw`; relative sources are taken from `cwd`. */
+export function normalizeMount(mount: string | ExtraMountInput, cwd: string): ExtraMount {
+  if (typeof mount !== 'string') return { source: resolve(cwd, mount.source), readOnly: mount.readOnly ?? false };
+  const match = /^(.*?)(?::(ro|rw))?$/.exec(mount);
+  const source = match?.[1] ?? '';
+  if (source === '') throw invalid(`Mount ${JSON.stringify(mount)} has no source folder.`, 'Use --mount /path/to/folder or --mount /path/to/folder:ro.');
+  return { source: isAbsolute(source) ? resolve(source) : resolve(cwd, source), readOnly: match?.[2] === 'ro' };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `2g`, `512m`, `1.5GiB`, or a number of bytes. Binary units, as every engine reads them. */
+export function parseMemory(value: string | number): number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value > 0) return value;
+    throw invalid(`memory must be a positive whole number of bytes, got ${String(value)}.`, 'Use e.g. --memory 2g.');
+  }
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  const bytes = match ? Math.round(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1)) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw invalid(`Invalid memory size ${JSON.stringify(value)}.`, 'Use a number with a unit: 512m, 2g, 1.5g (binary units).');
+  }
+  return bytes;
+}
+
+function invalid(message: string, hint: string): BerthError {
+  return new BerthError('E_INVALID_INPUT', message, { hint });
+}

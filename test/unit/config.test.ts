@@ -1,0 +1,100 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { berthHome, loadConfig } from '../../src/config.js';
+import { BerthError } from '../../src/errors.js';
+
+const made: string[] = [];
+
+function home(config?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+  made.push(dir);
+  if (config !== undefined) writeFileSync(join(dir, 'config.json'), config);
+  return dir;
+}
+
+function thrown(fn: () => unknown): BerthError {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(BerthError);
+  return error as BerthError;
+}
+
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig', () => {
+  it('treats a missing file as an empty config', () => {
+    expect(loadConfig(home())).toEqual({});
+  });
+
+  it('treats a missing home folder as an empty config', () => {
+    expect(loadConfig(join(home(), 'does', 'not', 'exist'))).toEqual({});
+  });
+
+  it('reads a valid runtime', () => {
+    expect(loadConfig(home('{"runtime":"podman"}'))).toEqual({ runtime: 'podman' });
+    expect(loadConfig(home('{ "runtime": "auto" }\n'))).toEqual({ runtime: 'auto' });
+    expect(loadConfig(home('{}'))).toEqual({});
+  });
+
+  it('rejects an unknown key, naming the file', () => {
+    const dir = home('{"runtime":"docker","runtimes":"podman"}');
+    const error = thrown(() => loadConfig(dir));
+    expect(error.code).toBe('E_INVALID_INPUT');
+    expect(error.message.startsWith(`${join(dir, 'config.json')}: `)).toBe(true);
+    expect(error.message).toContain('runtimes');
+    expect(error.hint).toBe('Known keys: runtime ("apple", "docker", "podman", "host" or "auto").');
+  });
+
+  it('rejects an unknown runtime value, naming the file and the key', () => {
+    const dir = home('{"runtime":"lxc"}');
+    const error = thrown(() => loadConfig(dir));
+    expect(error.code).toBe('E_INVALID_INPUT');
+    expect(error.message.startsWith(`${join(dir, 'config.json')}: runtime: `)).toBe(true);
+  });
+
+  it('rejects a config that is not an object', () => {
+    const dir = home('["podman"]');
+    const error = thrown(() => loadConfig(dir));
+    expect(error.code).toBe('E_INVALID_INPUT');
+    expect(error.message.startsWith(`${join(dir, 'config.json')}: (top level): `)).toBe(true);
+  });
+
+  it('rejects bad JSON, naming the file', () => {
+    const dir = home('{"runtime": podman}');
+    const error = thrown(() => loadConfig(dir));
+    expect(error.code).toBe('E_INVALID_INPUT');
+    expect(error.message.startsWith(`${join(dir, 'config.json')} is not valid JSON: `)).toBe(true);
+    expect(error.hint).toBe('Fix the file, or delete it to use the defaults.');
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it('rejects an empty file as bad JSON', () => {
+    const dir = home('');
+    expect(thrown(() => loadConfig(dir)).message).toContain('is not valid JSON');
+  });
+
+  it('rethrows read errors other than a missing file', () => {
+    const dir = home();
+    mkdirSync(join(dir, 'config.json'));
+    expect(() => loadConfig(dir)).toThrow(expect.objectContaining({ code: 'EISDIR' }) as Error);
+  });
+});
+
+describe('berthHome', () => {
+  it('uses BERTH_HOME when set', () => {
+    expect(berthHome({ BERTH_HOME: '/srv/berth' })).toBe('/srv/berth');
+  });
+
+  it('falls back to ~/.berth when BERTH_HOME is unset or empty', () => {
+    expect(berthHome({})).toBe(join(homedir(), '.berth'));
+    expect(berthHome({ BERTH_HOME: '' })).toBe(join(homedir(), '.berth'));
+  });
+});

@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildCommand,
+  createCommand,
+  execCommand,
+  interactiveExecCommand,
+  listIdsCommand,
+  networkCreateCommand,
+} from '../../src/runtime/oci/argv.js';
+import type { ContainerSpec } from '../../src/runtime/types.js';
+
+const SECRET = 'hunter2-do-not-leak';
+
+/** Every argument that contains the secret, anywhere; must be none. */
+function leaks(args: readonly string[]): string[] {
+  return args.filter((arg) => arg.includes(SECRET));
+}
+
+describe('createCommand', () => {
+  it('builds the minimal command: --pull never, name, image, nothing else', () => {
+    const command = createCommand({ name: 'berth-min', image: 'alpine:3' });
+    expect(command.args).toEqual(['create', '--pull', 'never', '--name', 'berth-min', 'alpine:3']);
+    expect(command.env).toEqual({});
+  });
+
+  it('builds every flag in a fixed order, image and command last', () => {
+    const spec: ContainerSpec = {
+      name: 'berth-full',
+      image: 'berth-workspace:test',
+      command: ['sleep', 'infinity'],
+      env: { ZED: 'last', API_TOKEN: SECRET, ALPHA: 'first' },
+      labels: { 'dev.berth.workspace': 'fixture', 'dev.berth.managed': 'true', 'a.first': 'x=y' },
+      mounts: [
+        { source: '/tmp/berth-fixture/src', target: '/workspace', readOnly: false },
+        { source: '/tmp/berth-fixture', target: '/tmp/berth-fixture', readOnly: true },
+      ],
+      workdir: '/workspace',
+      user: '1000:1000',
+      cpus: 1.5,
+      memoryBytes: 2 * 1024 * 1024 * 1024,
+      network: 'berth-net',
+      ports: [
+        { hostAddress: '127.0.0.1', hostPort: 18080, containerPort: 8080, protocol: 'tcp' },
+        { hostAddress: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' },
+      ],
+      init: true,
+    };
+    const command = createCommand(spec);
+    expect(command.args).toEqual([
+      'create',
+      '--pull',
+      'never',
+      '--name',
+      'berth-full',
+      '--label',
+      'a.first=x=y',
+      '--label',
+      'dev.berth.managed=true',
+      '--label',
+      'dev.berth.workspace=fixture',
+      '--env',
+      'ALPHA',
+      '--env',
+      'API_TOKEN',
+      '--env',
+      'ZED',
+      '--mount',
+      'type=bind,source=/tmp/berth-fixture/src,target=/workspace',
+      '--mount',
+      'type=bind,source=/tmp/berth-fixture,target=/tmp/berth-fixture,readonly',
+      '--workdir',
+      '/workspace',
+      '--user',
+      '1000:1000',
+      '--cpus',
+      '1.5',
+      '--memory',
+      '2147483648b',
+      '--network',
+      'berth-net',
+      '--publish',
+      '127.0.0.1:18080:8080/tcp',
+      '--publish',
+      '0.0.0.0:5353:53/udp',
+      '--init',
+      'berth-workspace:test',
+      'sleep',
+      'infinity',
+    ]);
+    expect(command.env).toEqual({ ZED: 'last', API_TOKEN: SECRET, ALPHA: 'first' });
+  });
+
+  it('never puts an environment value on the command line, only --env NAME', () => {
+    const command = createCommand({ name: 'berth-env', image: 'img', env: { TOKEN: SECRET, OTHER: `x${SECRET}` } });
+    expect(leaks(command.args)).toEqual([]);
+    expect(command.args).toEqual(['create', '--pull', 'never', '--name', 'berth-env', '--env', 'OTHER', '--env', 'TOKEN', 'img']);
+    expect(command.env).toEqual({ TOKEN: SECRET, OTHER: `x${SECRET}` });
+  });
+
+  it('returns a copy of the env, not the caller’s object', () => {
+    const env = { A: '1' };
+    const command = createCommand({ name: 'berth-copy', image: 'img', env });
+    expect(command.env).toEqual({ A: '1' });
+    expect(command.env).not.toBe(env);
+  });
+
+  it('sorts labels by key regardless of insertion order, so the same spec gives the same argv', () => {
+    const a = createCommand({ name: 'berth-lbl', image: 'img', labels: { b: '2', a: '1', c: '3' } });
+    const b = createCommand({ name: 'berth-lbl', image: 'img', labels: { c: '3', a: '1', b: '2' } });
+    expect(a.args).toEqual(['create', '--pull', 'never', '--name', 'berth-lbl', '--label', 'a=1', '--label', 'b=2', '--label', 'c=3', 'img']);
+    expect(b.args).toEqual(a.args);
+  });
+
+  it('omits --init when init is false and keeps --pull never', () => {
+    const command = createCommand({ name: 'berth-noinit', image: 'img', init: false, command: ['sh', '-c', 'echo hi'] });
+    expect(command.args).toEqual(['create', '--pull', 'never', '--name', 'berth-noinit', 'img', 'sh', '-c', 'echo hi']);
+  });
+
+  it('writes memory as whole bytes with a b suffix', () => {
+    const command = createCommand({ name: 'berth-mem', image: 'img', memoryBytes: 536870912 });
+    expect(command.args.slice(5, 7)).toEqual(['--memory', '536870912b']);
+  });
+
+  it('keeps hostile command arguments verbatim after the image', () => {
+    const hostile = ['--privileged', '; rm -rf /', '$(id)', ''];
+    const command = createCommand({ name: 'berth-hostile', image: 'img', command: hostile });
+    expect(command.args).toEqual(['create', '--pull', 'never', '--name', 'berth-hostile', 'img', ...hostile]);
+  });
+});
+
+describe('execCommand', () => {
+  it('runs name then argv, with no --interactive when there is no input', () => {
+    const command = execCommand('berth-x', ['ls', '-la']);
+    expect(command).toEqual({ args: ['exec', 'berth-x', 'ls', '-la'], env: {} });
+  });
+
+  it('adds --interactive only when input is given (string or bytes, even empty)', () => {
+    expect(execCommand('berth-x', ['cat'], { input: 'hello' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('berth-x', ['cat'], { input: new Uint8Array([1, 2]) }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('berth-x', ['cat'], { input: '' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('berth-x', ['cat'], { input: undefined }).args).toEqual(['exec', 'berth-x', 'cat']);
+  });
+
+  it('passes env by name only, sorted, then workdir and user, then name and argv', () => {
+    const command = execCommand('berth-x', ['printenv', 'TOKEN'], {
+      env: { TOKEN: SECRET, ANOTHER: 'a' },
+      workdir: '/workspace/sub',
+      user: 'root',
+      timeoutMs: 5,
+    });
+    expect(command.args).toEqual([
+      'exec',
+      '--env',
+      'ANOTHER',
+      '--env',
+      'TOKEN',
+      '--workdir',
+      '/workspace/sub',
+      '--user',
+      'root',
+      'berth-x',
+      'printenv',
+      'TOKEN',
+    ]);
+    expect(leaks(command.args)).toEqual([]);
+    expect(command.env).toEqual({ TOKEN: SECRET, ANOTHER: 'a' });
+  });
+});
+
+describe('interactiveExecCommand', () => {
+  it('always attaches stdin; --tty only when asked', () => {
+    expect(interactiveExecCommand('berth-x', ['bash'], {}, true)).toEqual({ args: ['exec', '--interactive', '--tty', 'berth-x', 'bash'], env: {} });
+    expect(interactiveExecCommand('berth-x', ['bash'], {}, false)).toEqual({ args: ['exec', '--interactive', 'berth-x', 'bash'], env: {} });
+  });
+
+  it('passes env by name only, with workdir and user before the name', () => {
+    const command = interactiveExecCommand('berth-x', ['bash', '-l'], { env: { TOKEN: SECRET }, workdir: '/w', user: 'dev' }, true);
+    expect(command.args).toEqual(['exec', '--interactive', '--tty', '--env', 'TOKEN', '--workdir', '/w', '--user', 'dev', 'berth-x', 'bash', '-l']);
+    expect(leaks(command.args)).toEqual([]);
+    expect(command.env).toEqual({ TOKEN: SECRET });
+  });
+});
+
+describe('listIdsCommand', () => {
+  it('lists every container id, untruncated, with no filter', () => {
+    expect(listIdsCommand()).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
+    expect(listIdsCommand({})).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
+  });
+
+  it('filters label=k for true and label=k=v for strings, sorted by key', () => {
+    expect(listIdsCommand({ labels: { 'dev.berth.workspace': 'fixture', 'dev.berth.managed': true } })).toEqual([
+      'ps',
+      '--all',
+      '--quiet',
+      '--no-trunc',
+      '--filter',
+      'label=dev.berth.managed',
+      '--filter',
+      'label=dev.berth.workspace=fixture',
+    ]);
+  });
+
+  it('treats the string "true" as a value, not as presence', () => {
+    expect(listIdsCommand({ labels: { 'dev.berth.managed': 'true' } })).toEqual([
+      'ps',
+      '--all',
+      '--quiet',
+      '--no-trunc',
+      '--filter',
+      'label=dev.berth.managed=true',
+    ]);
+  });
+});
+
+describe('buildCommand', () => {
+  it('builds with tag and context only', () => {
+    expect(buildCommand({ contextDir: '/src/images/workspace', tag: 'berth-workspace:1' })).toEqual([
+      'build',
+      '--tag',
+      'berth-workspace:1',
+      '/src/images/workspace',
+    ]);
+  });
+
+  it('adds the Dockerfile, sorted build args and sorted labels, context last', () => {
+    expect(
+      buildCommand({
+        contextDir: '/ctx',
+        dockerfile: '/ctx/Dockerfile.dev',
+        tag: 'img:dev',
+        buildArgs: { NODE_VERSION: '22', BASE: 'debian' },
+        labels: { 'dev.berth.managed': 'true', 'a.b': 'c' },
+      }),
+    ).toEqual([
+      'build',
+      '--tag',
+      'img:dev',
+      '--file',
+      '/ctx/Dockerfile.dev',
+      '--build-arg',
+      'BASE=debian',
+      '--build-arg',
+      'NODE_VERSION=22',
+      '--label',
+      'a.b=c',
+      '--label',
+      'dev.berth.managed=true',
+      '/ctx',
+    ]);
+  });
+});
+
+describe('networkCreateCommand', () => {
+  it('creates a plain network', () => {
+    expect(networkCreateCommand({ name: 'berth-net' })).toEqual(['network', 'create', 'berth-net']);
+    expect(networkCreateCommand({ name: 'berth-net', internal: false })).toEqual(['network', 'create', 'berth-net']);
+  });
+
+  it('creates an internal network with sorted labels, name last', () => {
+    expect(networkCreateCommand({ name: 'berth-net', internal: true, labels: { 'dev.berth.workspace': 'w', 'dev.berth.managed': 'true' } })).toEqual([
+      'network',
+      'create',
+      '--internal',
+      '--label',
+      'dev.berth.managed=true',
+      '--label',
+      'dev.berth.workspace=w',
+      'berth-net',
+    ]);
+  });
+});
