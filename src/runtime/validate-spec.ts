@@ -45,6 +45,10 @@ export function validateLabels(labels: Readonly<Record<string, string>> | undefi
 export function validateContainerSpec(spec: ContainerSpec): void {
   validateContainerName(spec.name);
   if (spec.image.trim() === '') throw invalidSpec('The container spec has no image.', 'Name an image, e.g. --image node:22.');
+  // No image reference starts with "-"; one that does would be read by the engine CLI as a flag.
+  if (spec.image.startsWith('-') || /\s/.test(spec.image)) {
+    throw invalidSpec(`Invalid image reference ${JSON.stringify(spec.image)}.`, 'Use a reference such as node:22 or registry.example/team/image:tag.');
+  }
   validateEnv(spec.env, `container ${spec.name}`);
   validateLabels(spec.labels);
   for (const mount of spec.mounts ?? []) {

@@ -214,7 +214,7 @@ describe('listIdsCommand', () => {
 
 describe('buildCommand', () => {
   it('builds with tag and context only', () => {
-    expect(buildCommand({ contextDir: '/src/images/workspace', tag: 'berth-workspace:1' })).toEqual([
+    expect(buildCommand({ contextDir: '/src/images/workspace', tag: 'berth-workspace:1' }).args).toEqual([
       'build',
       '--tag',
       'berth-workspace:1',
@@ -222,7 +222,15 @@ describe('buildCommand', () => {
     ]);
   });
 
-  it('adds the Dockerfile, sorted build args and sorted labels, context last', () => {
+  it('adds the Dockerfile, sorted build args (values through env) and sorted labels, context last', () => {
+    const command = buildCommand({
+      contextDir: '/ctx',
+      dockerfile: '/ctx/Dockerfile.dev',
+      tag: 'img:dev',
+      buildArgs: { NODE_VERSION: '22', BASE: 'debian' },
+      labels: { 'dev.berth.managed': 'true', 'a.b': 'c' },
+    });
+    expect(command.env).toEqual({ NODE_VERSION: '22', BASE: 'debian' });
     expect(
       buildCommand({
         contextDir: '/ctx',
@@ -230,7 +238,7 @@ describe('buildCommand', () => {
         tag: 'img:dev',
         buildArgs: { NODE_VERSION: '22', BASE: 'debian' },
         labels: { 'dev.berth.managed': 'true', 'a.b': 'c' },
-      }),
+      }).args,
     ).toEqual([
       'build',
       '--tag',
@@ -238,9 +246,9 @@ describe('buildCommand', () => {
       '--file',
       '/ctx/Dockerfile.dev',
       '--build-arg',
-      'BASE=debian',
+      'BASE',
       '--build-arg',
-      'NODE_VERSION=22',
+      'NODE_VERSION',
       '--label',
       'a.b=c',
       '--label',

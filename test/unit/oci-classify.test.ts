@@ -189,7 +189,25 @@ describe('classifyEngineError details', () => {
   });
 });
 
+describe('networks that already exist', () => {
+  // Texts from the engines' sources (docker daemon, podman/netavark); seen when two callers race.
+  it.each([
+    ['docker', 'Error response from daemon: network with name berth-net already exists\n'],
+    ['podman', 'Error: network name berth-net already used: network already exists\n'],
+  ] as const)('%s: a create race is a conflict, so networkEnsure can adopt the winner', (kind, stderr) => {
+    const error = new ProcessError({ command: [kind, 'network', 'create', 'berth-net'], failure: 'exit', exitCode: 1, signal: null, durationMs: 1, stdout: '', stderr });
+    expect(classifyEngineError(kind, error, { network: 'berth-net' })).toMatchObject({ code: 'E_CONFLICT' });
+  });
+});
+
 describe('classifyExecFailure', () => {
+  it("does not mistake a command's own connection errors for the docker daemon being down", () => {
+    expect(classifyExecFailure('docker', 'c', 1, 'psql: error during connect: connection refused\n')).toBeUndefined();
+    expect(classifyExecFailure('docker', 'c', 1, 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n')).toMatchObject({
+      code: 'E_RUNTIME_UNAVAILABLE',
+    });
+  });
+
   it('leaves ordinary command failures to the caller (undefined)', () => {
     // podman's engine codes are 125 and 255: exit 1 is the user's command, whatever it printed.
     expect(classifyExecFailure('podman', 'c', 1, 'Error: no container with name or ID "nope" found: no such container\n')).toBeUndefined();

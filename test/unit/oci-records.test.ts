@@ -147,12 +147,10 @@ describe('published ports outside the running state', () => {
     expect(inspect('podman', 'stopped').ports).toEqual(PORTS);
   });
 
-  // Pins current behaviour: docker fills NetworkSettings.Ports only while running (the bindings
-  // live in HostConfig.PortBindings), and records.ts reads only NetworkSettings.Ports. So the same
-  // spec reports [] on docker and the binding on podman for created/stopped containers.
-  it('docker reports none for created and stopped containers (NetworkSettings.Ports is {})', () => {
-    expect(inspect('docker', 'created').ports).toEqual([]);
-    expect(inspect('docker', 'stopped').ports).toEqual([]);
+  // docker fills NetworkSettings.Ports only while running; the bindings stay in HostConfig.PortBindings.
+  it('docker reports the configured bindings for created and stopped containers too', () => {
+    expect(inspect('docker', 'created').ports).toEqual(PORTS);
+    expect(inspect('docker', 'stopped').ports).toEqual(PORTS);
   });
 });
 

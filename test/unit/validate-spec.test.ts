@@ -92,6 +92,12 @@ describe('validateContainerSpec', () => {
     expect(invalid(() => validateContainerSpec(spec({ labels: { 'k=v': 'x' } }))).message).toBe('Invalid label key "k=v".');
   });
 
+  it('rejects an image reference an engine CLI would read as a flag', () => {
+    const error = invalid(() => validateContainerSpec(spec({ image: '--privileged' })));
+    expect(error.message).toBe('Invalid image reference "--privileged".');
+    expect(invalid(() => validateContainerSpec(spec({ image: 'node 22' }))).message).toBe('Invalid image reference "node 22".');
+  });
+
   it('rejects an empty or blank image', () => {
     expect(invalid(() => validateContainerSpec(spec({ image: '' }))).message).toBe('The container spec has no image.');
     expect(invalid(() => validateContainerSpec(spec({ image: '  ' }))).message).toBe('The container spec has no image.');
@@ -156,7 +162,9 @@ describe('hostPathFor', () => {
 
   it('maps the mount target itself to the source', () => {
     expect(hostPathFor(mounts, '/workspace')).toBe('/home/me/project');
-    expect(hostPathFor(mounts, '/workspace/')).toBe('/home/me/project/');
+    expect(hostPathFor(mounts, '/workspace/')).toBe('/home/me/project');
+    // A target given with a trailing slash maps the same way.
+    expect(hostPathFor([{ source: '/home/me/p', target: '/workspace/', readOnly: false }], '/workspace')).toBe('/home/me/p');
     expect(hostPathFor(mounts, '/workspace/.cache')).toBe('/home/me/.cache/berth');
   });
 

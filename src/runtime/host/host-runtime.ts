@@ -289,12 +289,17 @@ function toInfo(record: HostRecord): ContainerInfo {
  * else the same path (host mode has no filesystem of its own).
  */
 export function hostPathFor(mounts: readonly Mount[], containerPath: string): string {
-  const path = posix.normalize(containerPath);
-  const mount = [...mounts]
+  const path = withoutTrailingSlash(posix.normalize(containerPath));
+  const targets = mounts.map((m) => ({ source: m.source, target: withoutTrailingSlash(posix.normalize(m.target)) }));
+  const mount = targets
     .sort((a, b) => b.target.length - a.target.length)
-    .find((m) => path === m.target || path.startsWith(m.target.endsWith('/') ? m.target : `${m.target}/`));
+    .find((m) => path === m.target || path.startsWith(m.target === '/' ? '/' : `${m.target}/`));
   if (!mount) return path;
   return join(mount.source, path.slice(mount.target.length));
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 /** `docker cp` semantics: into an existing folder the source keeps its name; otherwise it becomes the target. */

@@ -55,13 +55,14 @@ export function listIdsCommand(filter: ListFilter = {}): string[] {
   return args;
 }
 
-export function buildCommand(options: BuildImageOptions): string[] {
+/** Build args, like env, may carry tokens: `--build-arg NAME` reads the value from the CLI's environment. */
+export function buildCommand(options: BuildImageOptions): CommandLine {
   const args = ['build', '--tag', options.tag];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
-  for (const [key, value] of sortedEntries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  for (const [key] of sortedEntries(options.buildArgs)) args.push('--build-arg', key);
   for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
   args.push(options.contextDir);
-  return args;
+  return { args, env: { ...options.buildArgs } };
 }
 
 export function networkCreateCommand(spec: NetworkSpec): string[] {

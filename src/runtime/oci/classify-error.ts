@@ -17,7 +17,7 @@ export interface Subject {
 const CONTAINER_MISSING = /No such container|no container with name or ID|no such container|container "[^"]*" does not exist/;
 const IMAGE_MISSING = /No such image|image not known/i;
 const NETWORK_MISSING = /network \S+ not found|unable to find network|network not found/;
-const NAME_IN_USE = /is already in use/;
+const NAME_IN_USE = /is already in use|network with name \S+ already exists|network name \S+ already used/;
 const REMOVE_RUNNING = /cannot remove a running container|cannot remove container \S+ as it is running/i;
 const NOT_RUNNING = /Container \S+ is not running|can only create exec sessions on running containers|container state improper/;
 const DAEMON_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect/;
@@ -64,7 +64,7 @@ export function classifyExecFailure(kind: RuntimeKind, container: string, exitCo
   if (/^Error(?: response from daemon)?: (?:Container \S+ is not running|can only create exec sessions on running containers)/m.test(stderr)) {
     return notRunning(kind, container);
   }
-  if (kind === 'docker' && DAEMON_DOWN.test(stderr)) {
+  if (kind === 'docker' && /^(?:Cannot connect to the Docker daemon|error during connect)/m.test(stderr)) {
     return unavailable(kind, firstLine(stderr), 'Start the docker daemon, or set DOCKER_HOST to a running one.');
   }
   return undefined;

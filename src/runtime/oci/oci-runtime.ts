@@ -233,7 +233,10 @@ export class OciRuntime implements Runtime {
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
-    await this.engine(buildCommand(options), {}, {
+    validateEnv(options.buildArgs, 'build args');
+    const command = buildCommand(options);
+    await this.engine(command.args, {}, {
+      env: this.childEnv(command.env),
       timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
       signal: options.signal,
       onStdout: options.onOutput,

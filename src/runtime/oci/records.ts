@@ -42,6 +42,8 @@ export const containerRecord = z.object({
       }),
     )
     .nullish(),
+  /** The configured bindings; docker fills NetworkSettings.Ports only while running. */
+  HostConfig: z.object({ PortBindings: portBindings }).nullish(),
   NetworkSettings: z
     .object({
       IPAddress: z.string().nullish(),
@@ -63,14 +65,15 @@ export function normalizeContainer(record: ContainerRecord): ContainerInfo {
     labels: record.Config.Labels,
     mounts: normalizeMounts(record.Mounts ?? []),
     ip: normalizeIp(record),
-    ports: normalizePorts(record.NetworkSettings?.Ports),
+    ports: normalizePorts(hasBindings(record.NetworkSettings?.Ports) ? record.NetworkSettings?.Ports : record.HostConfig?.PortBindings),
     createdAt: record.Created ?? null,
     startedAt: normalizeTime(record.State.StartedAt),
     exitCode: record.State.ExitCode ?? null,
   };
 }
 
-/** docker: created running paused restarting removing exited dead; podman adds configured, stopped, stopping. */
+/** docker: created running paused restarting removing exited dead; podman adds configured, stopped, stopping.
+ *  `removing` is neither up nor down for long, so it is `unknown`: ensure treats it as unusable. */
 export function normalizeState(status: string): ContainerState {
   switch (status.toLowerCase()) {
     case 'created':
@@ -121,6 +124,10 @@ function normalizePorts(ports: z.infer<typeof portBindings>): PublishedPort[] {
     }
   }
   return result;
+}
+
+function hasBindings(ports: z.infer<typeof portBindings>): boolean {
+  return Object.values(ports ?? {}).some((bindings) => (bindings ?? []).length > 0);
 }
 
 /** Engines print Go's zero time for "never"; Berth says null. */
