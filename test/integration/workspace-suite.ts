@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BerthError } from '../../src/errors.js';
+import type { BerthEventInput } from '../../src/events.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { WorkspaceManager } from '../../src/workspace/ensure.js';
+import { LABELS } from '../../src/workspace/labels.js';
+import { containerNameFor } from '../../src/workspace/workspace-id.js';
+
+export interface WorkspaceTarget {
+  runtime: Runtime;
+  image: string;
+}
+
+/** Wraps a runtime so a test can count the engine operations a workspace operation costs. */
+function counting(runtime: Runtime): { runtime: Runtime; calls: string[] } {
+  const calls: string[] = [];
+  const proxy = new Proxy(runtime, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { runtime: proxy, calls };
+}
+
+/**
+ * Workspace behaviour on a real runtime: ensure's single flight, reuse, start, drift, ghosts,
+ * ownership and mount rules. Run for podman, docker and host mode.
+ */
+export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTarget>): void {
+  describe(`workspaces: ${label}`, () => {
+    const run = randomUUID().slice(0, 8);
+    const id = (suffix: string): string => `t-${run}-${suffix}`;
+    const owner = randomUUID();
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-ws-'));
+    const userHome = join(scratch, 'home');
+    const berthHome = join(userHome, '.berth');
+    const root = join(scratch, 'project');
+    mkdirSync(join(userHome, '.ssh'), { recursive: true });
+    mkdirSync(berthHome, { recursive: true });
+    mkdirSync(root);
+    writeFileSync(join(root, 'README'), 'project files\n');
+    let runtime: Runtime;
+    let image: string;
+    let calls: string[];
+    const events: BerthEventInput[] = [];
+    let manager: WorkspaceManager;
+    const created: string[] = [];
+
+    const ensure = (suffix: string, spec: Parameters<WorkspaceManager['ensure']>[1] = {}) => {
+      created.push(id(suffix));
+      return manager.ensure(id(suffix), { root, image, ...spec });
+    };
+
+    async function expectCode(promise: Promise<unknown>, code: BerthError['code']): Promise<BerthError> {
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, `expected ${code}`).toBeInstanceOf(BerthError);
+      expect((error as BerthError).code).toBe(code);
+      return error as BerthError;
+    }
+
+    beforeAll(async () => {
+      const target = await connect();
+      ({ runtime, calls } = counting(target.runtime));
+      image = target.image;
+      const status = await target.runtime.ensureSystem();
+      if (!status.running) throw new Error(`${label} is not usable: ${status.detail}`);
+      manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env: {}, emit: (e) => events.push(e) });
+    });
+
+    afterAll(async () => {
+      if (!runtime) return;
+      for (const workspace of new Set(created)) await runtime.remove(containerNameFor(workspace), { force: true }).catch(() => undefined);
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('shares one create among 50 concurrent ensure() calls on a new workspace', async () => {
+      calls.length = 0;
+      const results = await Promise.all(Array.from({ length: 50 }, () => ensure('single')));
+      expect(calls.filter((c) => c === 'create')).toHaveLength(1);
+      expect(new Set(results.map((r) => r.container.id)).size).toBe(1);
+      expect(results[0]).toMatchObject({ action: 'created', runtime: runtime.kind });
+      const owned = await runtime.list({ labels: { [LABELS.workspace]: id('single'), [LABELS.owner]: owner } });
+      expect(owned.map((c) => c.name)).toEqual([containerNameFor(id('single'))]);
+    });
+
+    it('reuses a running workspace with one engine call', async () => {
+      calls.length = 0;
+      const result = await ensure('single');
+      expect(result.action).toBe('reused');
+      expect(calls).toEqual(['observe']);
+    });
+
+    it('gives every exec the workspace env, in /workspace, with the exit code passed through', async () => {
+      await ensure('single', { env: { GREETING: 'hello there' } });
+      const result = await runtime.exec(containerNameFor(id('single')), ['sh', '-c', 'printf "%s|%s|" "$GREETING" "$BERTH_WORKSPACE"; cat README; exit 42']);
+      expect(result).toMatchObject({ exitCode: 42, stdout: `hello there|${id('single')}|project files\n` });
+    });
+
+    it('starts a stopped workspace instead of recreating it', async () => {
+      const before = await ensure('single', { env: { GREETING: 'hello there' } });
+      await manager.stop(id('single'));
+      const after = await ensure('single', { env: { GREETING: 'hello there' } });
+      expect(after.action).toBe('started');
+      expect(after.container.id).toBe(before.container.id);
+      expect(after.container.state).toBe('running');
+    });
+
+    it('recreates on env drift and on mount drift, and says why', async () => {
+      const extra = join(scratch, 'extra');
+      mkdirSync(extra);
+      const envDrift = await ensure('single', { env: { GREETING: 'changed' } });
+      expect(envDrift).toMatchObject({ action: 'recreated', reasons: ['env changed'] });
+      const mountDrift = await ensure('single', { env: { GREETING: 'changed' }, mounts: [`${extra}:ro`] });
+      expect(mountDrift).toMatchObject({ action: 'recreated', reasons: ['mounts changed'] });
+      expect(mountDrift.container.mounts).toContainEqual({ source: extra, target: extra, readOnly: true });
+      expect(events.some((e) => e.type === 'workspace.recreated' && e.workspace === id('single') && e.message.includes('mounts changed'))).toBe(true);
+    });
+
+    it('recreates when the image is rebuilt under the same tag', async () => {
+      if (!runtime.capabilities.images) return;
+      const context = mkdtempSync(join(tmpdir(), 'berth-ws-build-'));
+      const tag = `berth-ws-drift-${run}:latest`;
+      const build = async (version: string): Promise<void> => {
+        writeFileSync(join(context, 'Dockerfile'), `FROM ${image}\nRUN echo ${version} > /image-version\n`);
+        await runtime.buildImage({ contextDir: context, tag });
+      };
+      await build('one');
+      const first = await ensure('image', { image: tag });
+      expect(first.action).toBe('created');
+      expect(await ensure('image', { image: tag })).toMatchObject({ action: 'reused' });
+      await build('two');
+      const second = await ensure('image', { image: tag });
+      expect(second).toMatchObject({ action: 'recreated', reasons: ['image changed'] });
+      expect((await runtime.exec(containerNameFor(id('image')), ['cat', '/image-version'])).stdout).toBe('two\n');
+    });
+
+    it('recovers a ghost: a container that can no longer start is removed and recreated', async () => {
+      if (!runtime.capabilities.isolation) return; // host mode has no container that could fail to start
+      const source = join(scratch, 'ghost-source');
+      mkdirSync(source);
+      const spec = { mounts: [source] };
+      const healthy = await ensure('ghost', spec);
+      await manager.stop(id('ghost'));
+      // The bind source is now a file where a folder was mounted: the engine refuses to start it.
+      rmSync(source, { recursive: true });
+      writeFileSync(source, 'not a folder any more\n');
+      await expectCode(runtime.start(containerNameFor(id('ghost'))), 'E_RUNTIME_FAILED');
+      const recovered = await ensure('ghost', spec);
+      expect(recovered.action).toBe('recreated');
+      expect(recovered.reasons[0]).toMatch(/could not start/);
+      expect(recovered.container.id).not.toBe(healthy.container.id);
+      expect(recovered.container.state).toBe('running');
+    });
+
+    it('refuses a container under its name that it does not own, and leaves it alone', async () => {
+      const name = containerNameFor(id('foreign'));
+      created.push(id('foreign'));
+      await runtime.create({ name, image, command: ['tail', '-f', '/dev/null'], labels: { [LABELS.managed]: 'true', [LABELS.owner]: randomUUID() } });
+      const error = await expectCode(ensure('foreign'), 'E_CONFLICT');
+      expect(error.message).toContain('another Berth installation');
+      await expectCode(manager.remove(id('foreign')), 'E_CONFLICT');
+      expect((await runtime.inspect(name)).name).toBe(name);
+    });
+
+    it('skips a missing extra mount, reports it, and never creates it', async () => {
+      const missing = join(scratch, 'not-there');
+      const result = await ensure('skip', { mounts: [missing] });
+      expect(result.skippedMounts).toEqual([{ source: missing, reason: 'does not exist (skipped, not created)' }]);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'workspace.mount-skipped', workspace: id('skip'), level: 'warn' }));
+      expect(result.container.mounts.map((m) => m.target)).not.toContain(missing);
+      expect((await runtime.exec(containerNameFor(id('skip')), ['test', '-e', missing])).exitCode).not.toBe(0);
+    });
+
+    it('refuses sensitive mounts, through symlinks too, unless explicitly allowed', async () => {
+      const link = join(scratch, 'innocent-looking');
+      symlinkSync(join(userHome, '.ssh'), link);
+      const cases: [string, Parameters<WorkspaceManager['ensure']>[1]][] = [
+        ['home as root', { root: userHome }],
+        ['~/.ssh', { mounts: [join(userHome, '.ssh')] }],
+        ['a symlink to ~/.ssh', { mounts: [link] }],
+        ["Berth's home", { mounts: [berthHome] }],
+        ['a parent of home', { mounts: [scratch] }],
+        ['/', { mounts: ['/'] }],
+      ];
+      for (const [what, spec] of cases) {
+        const error = await expectCode(ensure('sensitive', spec), 'E_INVALID_INPUT');
+        expect(error.message, what).toMatch(/^Refusing to mount/);
+        expect(error.hint, what).toContain('--allow-sensitive-mount');
+      }
+      expect(await runtime.observe(containerNameFor(id('sensitive')), image)).toMatchObject({ container: null });
+      const allowed = await ensure('sensitive', { mounts: [link], allowSensitiveMounts: true });
+      expect(allowed.action).toBe('created');
+    });
+
+    it('rejects invalid workspace ids with a clear message', async () => {
+      const error = await expectCode(manager.ensure('Bad_ID', { root, image }), 'E_INVALID_INPUT');
+      expect(error.message).toBe('Invalid workspace id "Bad_ID".');
+    });
+  });
+}
