@@ -4,6 +4,8 @@
 # it from images/workspace when it can); otherwise falls back to host mode and says so.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# better-sqlite3 builds from source (about a minute) instead of trying to download a prebuilt binary.
+export npm_config_build_from_source=true
 
 [ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 npm run build --silent

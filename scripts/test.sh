@@ -6,6 +6,8 @@
 # Engine tests never skip: a missing engine fails the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# better-sqlite3 builds from source (about a minute) instead of trying to download a prebuilt binary.
+export npm_config_build_from_source=true
 
 scripts/test-env.sh
 # shellcheck disable=SC1091

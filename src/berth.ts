@@ -1,14 +1,17 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { berthHome, loadConfig } from './config.js';
-import { stampEvent, type BerthEvent } from './events.js';
+import { BerthError, isBerthError } from './errors.js';
+import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
-import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, Runtime, RuntimeKind } from './runtime/types.js';
+import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime, RuntimeKind } from './runtime/types.js';
+import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { installationId } from './workspace/installation.js';
-import { LABELS } from './workspace/labels.js';
-import type { WorkspaceSpecInput } from './workspace/spec.js';
-import { containerNameFor } from './workspace/workspace-id.js';
+import { LABELS, isOwnedBy } from './workspace/labels.js';
+import type { WorkspaceSpec, WorkspaceSpecInput } from './workspace/spec.js';
+import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
 
 export interface BerthOptions {
   /** State folder; default `$BERTH_HOME`, else `~/.berth`. */
@@ -18,16 +21,37 @@ export interface BerthOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** The user's home folder, for the sensitive-mount rules. Default: the OS's. */
   userHome?: string | undefined;
+  /**
+   * The workspace the caller is about to address: without an explicit runtime, Berth uses the one
+   * the ledger says it lives on, instead of probing engines.
+   */
+  workspace?: string | undefined;
 }
+
+/**
+ * running / stopped: ours, as the engine reports it. drifted: ours, but `berth up` with its recorded
+ * spec would recreate it. missing: our ledger says we created it, the engine no longer has it.
+ * foreign: a container holds the name and is not ours.
+ */
+export type WorkspaceState = 'running' | 'stopped' | 'missing' | 'drifted' | 'foreign';
 
 export interface WorkspaceSummary {
   id: string;
   runtime: RuntimeKind;
-  state: 'running' | 'stopped' | 'foreign';
+  state: WorkspaceState;
   container: string;
-  image: string;
+  image: string | null;
   ip: string | null;
   root: string | null;
+}
+
+/** What gc would do (dry run) or did (--yes). */
+export interface GcReport {
+  /** Containers with our labels and a ledger entry whose workspace folder is gone. */
+  containers: { name: string; workspace: string | null; root: string | null; reason: string }[];
+  /** Ledger entries whose container no longer exists; only Berth's own records change. */
+  forgotten: { name: string; workspace: string | null }[];
+  applied: boolean;
 }
 
 export interface BerthEvents {
@@ -36,28 +60,35 @@ export interface BerthEvents {
 
 /**
  * Berth in-process: what the CLI uses, and what an app (Electron, an agent host) embeds.
- * Every operation is typed; every change is also an `event`.
+ * Every operation is typed; every change is also an `event`, kept in the store's event log.
  */
 export class Berth extends EventEmitter<BerthEvents> {
   readonly home: string;
   readonly runtime: Runtime;
   readonly selection: RuntimeSelection;
   readonly owner: string;
+  readonly store: Store;
   private readonly workspaces: WorkspaceManager;
 
-  constructor(runtime: Runtime, selection: RuntimeSelection, options: { home: string; owner: string; env: NodeJS.ProcessEnv; userHome: string }) {
+  constructor(
+    runtime: Runtime,
+    selection: RuntimeSelection,
+    options: { home: string; owner: string; env: NodeJS.ProcessEnv; userHome: string; store: Store },
+  ) {
     super();
     this.home = options.home;
     this.runtime = runtime;
     this.selection = selection;
     this.owner = options.owner;
+    this.store = options.store;
     this.workspaces = new WorkspaceManager({
       runtime,
       owner: options.owner,
       berthHome: options.home,
       userHome: options.userHome,
       env: options.env,
-      emit: (input) => this.emit('event', stampEvent(input)),
+      ledger: options.store,
+      emit: (input) => this.record(input),
     });
   }
 
@@ -67,15 +98,33 @@ export class Berth extends EventEmitter<BerthEvents> {
   }
 
   /** Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back. */
-  async exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    await this.workspaces.ownedContainer(id);
-    return this.runtime.exec(containerNameFor(id), argv, options);
+  exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.onContainer(id, (target) => this.runtime.exec(target, argv, options));
   }
 
-  /** An interactive command attached to this terminal; resolves to its exit code. */
-  async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    await this.workspaces.ownedContainer(id);
-    return this.runtime.execInteractive(containerNameFor(id), argv, options);
+  /**
+   * An interactive command attached to this terminal; resolves to its exit code. The engine's own
+   * errors reach the terminal directly, so a failure is followed by one look at whether the
+   * container is gone, to say so in workspace terms (successful commands pay nothing for this).
+   */
+  execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
+    return this.onContainer(id, async (target) => {
+      const exitCode = await this.runtime.execInteractive(target, argv, options);
+      if (exitCode !== 0) await this.runtime.inspect(target);
+      return exitCode;
+    });
+  }
+
+  copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {
+    return this.onContainer(id, (target) => this.runtime.copyIn(target, hostPath, containerPath));
+  }
+
+  copyOut(id: string, containerPath: string, hostPath: string): Promise<void> {
+    return this.onContainer(id, (target) => this.runtime.copyOut(target, containerPath, hostPath));
+  }
+
+  logs(id: string, options: LogsOptions = {}): Promise<LogsResult> {
+    return this.onContainer(id, (target) => this.runtime.logs(target, options));
   }
 
   stop(id: string): Promise<void> {
@@ -86,28 +135,160 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.workspaces.remove(id);
   }
 
+  /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
   async status(id: string): Promise<WorkspaceSummary> {
-    return summarize(this.runtime.kind, await this.workspaces.ownedContainer(id), this.owner);
+    validateWorkspaceId(id);
+    const name = containerNameFor(id);
+    const entry = this.ledgerEntries().find((e) => e.name === name);
+    const container = await this.runtime.inspect(name).catch((error: unknown) => {
+      if (isBerthError(error, 'E_NOT_FOUND')) return null;
+      throw error;
+    });
+    if (container === null && entry === undefined) {
+      throw new BerthError('E_NOT_FOUND', `No workspace "${id}" on ${this.runtime.kind}.`, {
+        hint: `Create it with \`berth up ${id}\` (or check --runtime).`,
+      });
+    }
+    return this.summarize(name, container, entry, new Map());
   }
 
-  /** This installation's workspaces on the selected runtime, from one engine list. */
+  /** This installation's workspaces on the selected runtime: one engine list, plus one image lookup per image. */
   async list(): Promise<WorkspaceSummary[]> {
     const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
-    return containers.map((c) => summarize(this.runtime.kind, c, this.owner)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const entries = this.ledgerEntries();
+    const imageIds = new Map<string, Promise<string | null>>();
+    const summaries: WorkspaceSummary[] = [];
+    for (const container of containers) {
+      summaries.push(await this.summarize(container.name, container, entries.find((e) => e.name === container.name), imageIds));
+    }
+    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
+      // Not among ours: gone (missing), or someone else's container took the name (foreign).
+      const container = await this.runtime.inspect(entry.name).catch(() => null);
+      summaries.push(await this.summarize(entry.name, container, entry, imageIds));
+    }
+    return summaries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
+   * whose workspace folder is gone. A dry run unless `apply` is set; either way it says what.
+   */
+  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+    const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
+    const entries = this.ledgerEntries();
+    const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
+    for (const container of containers) {
+      const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
+      const root = entry ? recordedSpec(entry)?.root ?? null : null;
+      if (!entry || root === null || existsSync(root)) continue;
+      report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `its workspace folder ${root} is gone` });
+    }
+    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
+      const stillThere = await this.runtime.inspect(entry.name).then(
+        (c) => isOwnedBy(c.labels, this.owner),
+        () => false,
+      );
+      if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
+    }
+    if (!report.applied) return report;
+    for (const { name, workspace } of report.containers) {
+      await this.runtime.remove(name, { force: true });
+      this.store.markRemoved(this.runtime.kind, 'container', name);
+      this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: its workspace folder is gone.` });
+    }
+    for (const { name, workspace } of report.forgotten) {
+      this.store.markRemoved(this.runtime.kind, 'container', name);
+      this.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
+    }
+    return report;
+  }
+
+  /** The event log, oldest first. */
+  events(query: Parameters<Store['events']>[0] = {}): StoredEvent[] {
+    return this.store.events(query);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  /** Runs an operation on the workspace's own container, saying "workspace gone" in workspace terms. */
+  private async onContainer<T>(id: string, operation: (target: string) => Promise<T>): Promise<T> {
+    const target = await this.ownedName(id);
+    try {
+      return await operation(target);
+    } catch (error) {
+      if (!isBerthError(error, 'E_NOT_FOUND') || error.details?.['what'] !== 'container' || error.details['name'] !== target) throw error;
+      throw new BerthError('E_NOT_FOUND', `The container of workspace "${id}" no longer exists on ${this.runtime.kind}.`, {
+        hint: `\`berth up ${id}\` recreates it.`,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * The engine address of the workspace's container: the id our ledger recorded when Berth made it,
+   * which no foreign container can share, at no engine call. Without a ledger entry (made
+   * elsewhere), the container is inspected and its labels must say it is ours.
+   */
+  private async ownedName(id: string): Promise<string> {
+    validateWorkspaceId(id);
+    const entry = this.ledgerEntries().find((e) => e.workspace === id && e.resourceId !== null);
+    return entry?.resourceId ?? (await this.workspaces.ownedContainer(id)).name;
+  }
+
+  private ledgerEntries(): LedgerEntry[] {
+    return this.store.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
+  }
+
+  private async summarize(
+    name: string,
+    container: ContainerInfo | null,
+    entry: LedgerEntry | undefined,
+    imageIds: Map<string, Promise<string | null>>,
+  ): Promise<WorkspaceSummary> {
+    const spec = entry ? recordedSpec(entry) : null;
+    const id = container?.labels[LABELS.workspace] ?? entry?.workspace ?? name.replace(/^berth-/, '');
+    const summary = (state: WorkspaceState): WorkspaceSummary => ({
+      id,
+      runtime: this.runtime.kind,
+      state,
+      container: name,
+      image: container?.image ?? spec?.image ?? null,
+      ip: container?.ip ?? null,
+      root: container?.labels[LABELS.root] ?? spec?.root ?? null,
+    });
+    if (container === null) return summary('missing');
+    if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');
+    if (spec !== null) {
+      const imageId = this.runtime.capabilities.images ? await this.imageId(spec.image, imageIds) : null;
+      if (this.workspaces.hasDrifted(id, container, spec, imageId)) return summary('drifted');
+    }
+    return summary(container.state === 'running' ? 'running' : 'stopped');
+  }
+
+  private imageId(ref: string, cache: Map<string, Promise<string | null>>): Promise<string | null> {
+    let id = cache.get(ref);
+    if (id === undefined) {
+      id = this.runtime.imageInspect(ref).then(
+        (image) => image.id,
+        () => null,
+      );
+      cache.set(ref, id);
+    }
+    return id;
+  }
+
+  private record(input: BerthEventInput): void {
+    const event = stampEvent(input);
+    this.store.appendEvent(event);
+    this.emit('event', event);
   }
 }
 
-function summarize(runtime: RuntimeKind, container: ContainerInfo, owner: string): WorkspaceSummary {
-  const ours = container.labels[LABELS.owner] === owner;
-  return {
-    id: container.labels[LABELS.workspace] ?? container.name.replace(/^berth-/, ''),
-    runtime,
-    state: !ours ? 'foreign' : container.state === 'running' ? 'running' : 'stopped',
-    container: container.name,
-    image: container.image,
-    ip: container.ip,
-    root: container.labels[LABELS.root] ?? null,
-  };
+function recordedSpec(entry: LedgerEntry): WorkspaceSpec | null {
+  const spec = entry.spec as Partial<WorkspaceSpec> | null;
+  return spec && typeof spec.root === 'string' && typeof spec.image === 'string' ? (spec as WorkspaceSpec) : null;
 }
 
 /** Opens Berth: reads $BERTH_HOME, picks the runtime (flag > BERTH_RUNTIME > config > detection). */
@@ -115,7 +296,9 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const env = options.env ?? process.env;
   const home = options.home ?? berthHome(env);
   const config = loadConfig(home);
-  const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, env });
+  const store = Store.open(home);
+  const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
+  const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   const runtime = await createRuntime(selection.kind, { home, env });
-  return new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir() });
+  return new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
 }

@@ -137,6 +137,7 @@ function describeSource(source: RuntimeSelection['source']): string {
     flag: '--runtime',
     env: 'BERTH_RUNTIME',
     config: 'the config file',
+    ledger: 'the runtime the workspace was created on',
     detected: 'detection',
     fallback: 'fallback: no container runtime answered',
   };

@@ -14,8 +14,11 @@ export interface DetectionReport {
 
 export interface RuntimeSelection {
   kind: RuntimeKind;
-  /** Which rule decided: --runtime, BERTH_RUNTIME, the config file, detection, or the host fallback. */
-  source: 'flag' | 'env' | 'config' | 'detected' | 'fallback';
+  /**
+   * Which rule decided: --runtime, BERTH_RUNTIME, the config file, the ledger (the runtime an
+   * existing workspace lives on), detection, or the host fallback.
+   */
+  source: 'flag' | 'env' | 'config' | 'ledger' | 'detected' | 'fallback';
   /** One report per strategy that ran (empty when an explicit choice skipped detection). */
   reports: DetectionReport[];
 }
@@ -23,6 +26,8 @@ export interface RuntimeSelection {
 export interface SelectionInput {
   flag?: string | undefined;
   configRuntime?: string | undefined;
+  /** The runtime the workspace being addressed lives on, from the ledger; beats detection. */
+  ledgerRuntime?: RuntimeKind | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   platform?: NodeJS.Platform | undefined;
   arch?: string | undefined;
@@ -84,7 +89,8 @@ function engineStrategy(kind: 'docker' | 'podman', binaryVar: string): Detection
 }
 
 /**
- * Chooses the runtime: --runtime > BERTH_RUNTIME > config > detection. An explicit choice is taken
+ * Chooses the runtime: --runtime > BERTH_RUNTIME > config > the workspace's own runtime (ledger) >
+ * detection. An explicit choice is taken
  * as given (its failures are reported when it is used); `auto`, or no choice at all, runs detection,
  * where host mode is the fallback that keeps core work going.
  */
@@ -101,6 +107,7 @@ export async function selectRuntime(input: SelectionInput = {}): Promise<Runtime
     if (choice === 'auto') break;
     return { kind: choice, source, reports: [] };
   }
+  if (input.ledgerRuntime !== undefined) return { kind: input.ledgerRuntime, source: 'ledger', reports: [] };
   const reports = await detectRuntimes(input);
   const chosen = reports.find((r) => r.applies && r.kind !== 'host');
   return chosen ? { kind: chosen.kind, source: 'detected', reports } : { kind: 'host', source: 'fallback', reports };

@@ -8,6 +8,8 @@ import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from 
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
+import type { Ledger } from '../state/store.js';
+import { profileMount, writeShellProfile } from './shell-profile.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -30,6 +32,8 @@ export interface WorkspaceManagerOptions {
   userHome?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   emit: (event: BerthEventInput) => void;
+  /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
+  ledger: Ledger;
 }
 
 /** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
@@ -47,6 +51,7 @@ export class WorkspaceManager {
   private readonly userHome: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly emit: (event: BerthEventInput) => void;
+  private readonly ledger: Ledger;
   private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
 
   constructor(options: WorkspaceManagerOptions) {
@@ -56,6 +61,7 @@ export class WorkspaceManager {
     this.userHome = options.userHome ?? homedir();
     this.env = options.env ?? process.env;
     this.emit = options.emit;
+    this.ledger = options.ledger;
   }
 
   ensure(id: string, input: WorkspaceSpecInput = {}): Promise<EnsureResult> {
@@ -81,7 +87,8 @@ export class WorkspaceManager {
 
   private async converge(id: string, spec: WorkspaceSpec): Promise<EnsureResult> {
     const name = containerNameFor(id);
-    const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
+    const plan = this.plan(id, spec);
+    if (this.runtime.capabilities.isolation) writeShellProfile(this.berthHome, id, spec.env);
     for (const skipped of plan.skipped) {
       this.emit({ type: 'workspace.mount-skipped', workspace: id, level: 'warn', message: `Mount ${skipped.source} ${skipped.reason}.`, data: { ...skipped } });
     }
@@ -102,6 +109,7 @@ export class WorkspaceManager {
     }
     if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
 
+    this.ledger.recordDesired(this.runtime.kind, name, spec);
     if (container.labels[LABELS.specHash] !== desired.hash) {
       const reasons = driftedParts(container.labels[LABELS.specParts], desired.parts).map((part) => `${part} changed`);
       return this.replace(id, spec, plan, desired, reasons.length > 0 ? reasons : ['spec changed'], result);
@@ -120,6 +128,26 @@ export class WorkspaceManager {
     return this.replace(id, spec, plan, desired, [`the existing container is ${container.state}`], result);
   }
 
+  /** The mounts to make: the user's (checked), plus Berth's own shell profile where there is a container. */
+  private plan(id: string, spec: WorkspaceSpec): MountPlan {
+    const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
+    if (!this.runtime.capabilities.isolation) return plan;
+    return { ...plan, mounts: [...plan.mounts, profileMount(this.berthHome, id)] };
+  }
+
+  /**
+   * Would ensure() recreate this container for this spec? Asks the engine nothing but the image
+   * id (passed in), so listings can flag drift cheaply. A spec that no longer plans (its root is
+   * gone) counts as drift.
+   */
+  hasDrifted(id: string, container: ContainerInfo, spec: WorkspaceSpec, imageId: string | null): boolean {
+    try {
+      return specHash(spec, this.plan(id, spec), imageId, this.owner).hash !== container.labels[LABELS.specHash];
+    } catch {
+      return true;
+    }
+  }
+
   /** Removes exactly this workspace's own container and makes a new one; never touches the runtime system. */
   private async replace(
     id: string,
@@ -129,7 +157,7 @@ export class WorkspaceManager {
     reasons: string[],
     result: (action: EnsureAction, info: ContainerInfo, reasons: string[]) => EnsureResult,
   ): Promise<EnsureResult> {
-    await this.runtime.remove(containerNameFor(id), { force: true });
+    await this.removeContainer(containerNameFor(id));
     return result('recreated', await this.createAndStart(id, spec, plan, desired, 'recreated', reasons), reasons);
   }
 
@@ -142,12 +170,21 @@ export class WorkspaceManager {
     reasons: string[],
   ): Promise<ContainerInfo> {
     const name = containerNameFor(id);
-    await this.runtime.create(this.containerSpec(id, spec, plan, desired));
+    // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
+    const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    let containerId: string;
+    try {
+      containerId = await this.runtime.create(this.containerSpec(id, spec, plan, desired));
+    } catch (error) {
+      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+      throw error;
+    }
+    this.ledger.confirmCreated(entry, containerId);
     try {
       await this.runtime.start(name);
     } catch (error) {
       // A container that cannot start is of no use to anyone; leave nothing half-made behind.
-      await this.runtime.remove(name, { force: true }).catch(() => undefined);
+      await this.removeContainer(name).catch(() => undefined);
       throw error;
     }
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
@@ -191,8 +228,13 @@ export class WorkspaceManager {
     validateWorkspaceId(id);
     const name = containerNameFor(id);
     await this.ownedContainer(id);
-    await this.runtime.remove(name, { force: true });
+    await this.removeContainer(name);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
+  }
+
+  private async removeContainer(name: string): Promise<void> {
+    await this.runtime.remove(name, { force: true });
+    this.ledger.markRemoved(this.runtime.kind, 'container', name);
   }
 
   /** The workspace's container, refusing one that exists under our name but is not ours. */

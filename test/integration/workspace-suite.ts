@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors.js';
 import type { BerthEventInput } from '../../src/events.js';
 import type { Runtime } from '../../src/runtime/types.js';
+import { Store } from '../../src/state/store.js';
 import { WorkspaceManager } from '../../src/workspace/ensure.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
@@ -53,6 +54,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
     let calls: string[];
     const events: BerthEventInput[] = [];
     let manager: WorkspaceManager;
+    let store: Store;
     const created: string[] = [];
 
     const ensure = (suffix: string, spec: Parameters<WorkspaceManager['ensure']>[1] = {}) => {
@@ -76,7 +78,8 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       image = target.image;
       const status = await target.runtime.ensureSystem();
       if (!status.running) throw new Error(`${label} is not usable: ${status.detail}`);
-      manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env: {}, emit: (e) => events.push(e) });
+      store = Store.open(':memory:');
+      manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env: {}, ledger: store, emit: (e) => events.push(e) });
     });
 
     afterAll(async () => {
@@ -93,6 +96,12 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       expect(results[0]).toMatchObject({ action: 'created', runtime: runtime.kind });
       const owned = await runtime.list({ labels: { [LABELS.workspace]: id('single'), [LABELS.owner]: owner } });
       expect(owned.map((c) => c.name)).toEqual([containerNameFor(id('single'))]);
+    });
+
+    it('records the create in the ledger: intent, then the engine id', async () => {
+      const [entry] = store.activeEntries(runtime.kind).filter((e) => e.workspace === id('single'));
+      const info = await runtime.inspect(containerNameFor(id('single')));
+      expect(entry).toMatchObject({ kind: 'container', name: containerNameFor(id('single')), resourceId: info.id, removedAt: null });
     });
 
     it('reuses a running workspace with one engine call', async () => {
@@ -162,6 +171,9 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       expect(recovered.reasons[0]).toMatch(/could not start/);
       expect(recovered.container.id).not.toBe(healthy.container.id);
       expect(recovered.container.state).toBe('running');
+      // The ledger closed the ghost's entry and holds exactly one live one.
+      const live = store.activeEntries(runtime.kind).filter((e) => e.workspace === id('ghost'));
+      expect(live.map((e) => e.resourceId)).toEqual([recovered.container.id]);
     });
 
     it('refuses a container under its name that it does not own, and leaves it alone', async () => {

@@ -11,7 +11,7 @@ export default defineCommand({
   async run({ values, positionals }, command) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
     if (command.length === 0) throw new UsageError('Missing the command to run after --.', USAGE);
-    const berth = await openBerth(values.runtime);
+    const berth = await openBerth(values.runtime, id);
     return berth.execInteractive(id, command, { env: parseEnvPairs(values.env, USAGE), workdir: values.workdir, user: values.user });
   },
 });

@@ -10,7 +10,7 @@ export function lifecycleCommand(verb: string, operation: 'stop' | 'remove', don
     options: {},
     async run({ values, positionals }) {
       const id = requirePositional(positionals, 0, 'id', usage);
-      const berth = await openBerth(values.runtime);
+      const berth = await openBerth(values.runtime, id);
       await berth[operation](id);
       if (values.json) printJson({ id, ok: true });
       else process.stdout.write(`${done} workspace ${id}.\n`);

@@ -9,7 +9,7 @@ export default defineCommand({
   options: {},
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
-    const berth = await openBerth(values.runtime);
+    const berth = await openBerth(values.runtime, id);
     const workspace = await berth.status(id);
     const isolated = berth.runtime.capabilities.isolation;
     if (values.json) {

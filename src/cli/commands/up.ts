@@ -21,7 +21,7 @@ export default defineCommand({
     const id = requirePositional(positionals, 0, 'id', USAGE);
     const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
     if (cpus !== undefined && Number.isNaN(cpus)) throw new UsageError(`--cpus takes a number, got ${JSON.stringify(values.cpus)}.`, USAGE);
-    const berth = await openBerth(values.runtime);
+    const berth = await openBerth(values.runtime, id);
     const warnings: string[] = [];
     berth.on('event', (event) => {
       if (event.level === 'warn') warnings.push(event.message);

@@ -237,11 +237,18 @@ export class HostRuntime implements Runtime {
     return record;
   }
 
-  private async load(name: string): Promise<HostRecord> {
-    validateContainerName(name);
-    const record = await this.read(name);
-    if (!record) throw notFound('host', 'container', name);
+  /** By name, or by the id create() returned (as engines accept either). */
+  private async load(nameOrId: string): Promise<HostRecord> {
+    validateContainerName(nameOrId);
+    const record = (await this.read(nameOrId)) ?? (await this.findById(nameOrId));
+    if (!record) throw notFound('host', 'container', nameOrId);
     return record;
+  }
+
+  private async findById(id: string): Promise<HostRecord | undefined> {
+    const all = await this.list();
+    const match = all.find((info) => info.id === id);
+    return match ? this.read(match.name) : undefined;
   }
 
   private async read(name: string): Promise<HostRecord | undefined> {

@@ -1,0 +1,26 @@
+import { defineCommand } from '../args.js';
+import { openBerth } from '../open-berth.js';
+import { EXIT, printJson } from '../output.js';
+
+/**
+ * Dry run by default. Removes only containers that carry this installation's labels AND are in its
+ * ledger AND whose workspace folder is gone; closes ledger entries whose container no longer exists.
+ */
+export default defineCommand({
+  usage: 'Usage: berth gc [--yes] [--json] [--runtime R]\n',
+  options: { yes: { type: 'boolean', short: 'y' } },
+  async run({ values }) {
+    const berth = await openBerth(values.runtime);
+    const report = await berth.gc({ apply: values.yes });
+    if (values.json) {
+      printJson(report);
+      return EXIT.ok;
+    }
+    const verb = report.applied ? 'Removed' : 'Would remove';
+    if (report.containers.length === 0 && report.forgotten.length === 0) process.stdout.write(`Nothing to clean up on ${berth.runtime.kind}.\n`);
+    for (const c of report.containers) process.stdout.write(`${verb} ${c.name}: ${c.reason}\n`);
+    for (const f of report.forgotten) process.stdout.write(`${report.applied ? 'Forgot' : 'Would forget'} ${f.name}: no longer exists (ledger only)\n`);
+    if (!report.applied && (report.containers.length > 0 || report.forgotten.length > 0)) process.stdout.write('Run `berth gc --yes` to do exactly this.\n');
+    return EXIT.ok;
+  },
+});

@@ -1,0 +1,230 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { BerthError } from '../errors.js';
+import type { BerthEvent } from '../events.js';
+import type { RuntimeKind } from '../runtime/types.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type ResourceKind = 'container' | 'network';
+
+/** One thing Berth created, on which runtime, when, and when it was removed. */
+export interface LedgerEntry {
+  id: number;
+  kind: ResourceKind;
+  runtime: RuntimeKind;
+  name: string;
+  /** The engine's id; null while the create is in flight (intent recorded, effect not confirmed). */
+  resourceId: string | null;
+  workspace: string | null;
+  specHash: string | null;
+  /** The normalized spec it was created from (JSON), so listings can tell drift without the engine. */
+  spec: unknown;
+  createdAt: string;
+  removedAt: string | null;
+}
+
+export interface NewLedgerEntry {
+  kind: ResourceKind;
+  runtime: RuntimeKind;
+  name: string;
+  workspace?: string | undefined;
+  specHash?: string | undefined;
+  spec?: unknown;
+}
+
+export interface StoredEvent extends BerthEvent {
+  seq: number;
+}
+
+export interface EventQuery {
+  /** Only events after this sequence number (for --follow). */
+  afterSeq?: number | undefined;
+  /** Only events at or after this ISO time. */
+  since?: string | undefined;
+  workspace?: string | undefined;
+  type?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** Where the store writes what Berth created; the workspace layer depends only on this. */
+export interface Ledger {
+  recordIntent(entry: NewLedgerEntry): number;
+  confirmCreated(entryId: number, resourceId: string): void;
+  markRemoved(runtime: RuntimeKind, kind: ResourceKind, name: string): void;
+  /** The spec last asked for, on the live entry: what listings compare the container against. */
+  recordDesired(runtime: RuntimeKind, name: string, spec: unknown): void;
+}
+
+interface LedgerRow {
+  id: number;
+  kind: ResourceKind;
+  runtime: RuntimeKind;
+  name: string;
+  resource_id: string | null;
+  workspace: string | null;
+  spec_hash: string | null;
+  spec_json: string | null;
+  created_at: string;
+  removed_at: string | null;
+}
+
+interface EventRow {
+  seq: number;
+  time: string;
+  type: string;
+  level: BerthEvent['level'];
+  workspace: string | null;
+  message: string;
+  data_json: string | null;
+}
+
+/**
+ * Berth's state: one SQLite file under $BERTH_HOME (WAL, so the CLI and the daemon can read while
+ * the other writes), holding the ownership ledger and the append-only event log.
+ */
+export class Store implements Ledger {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (and migrates) `$home/state.db`; `:memory:` for a throwaway store. */
+  static open(home: string): Store {
+    // better-sqlite3 is native and only some commands need it: load it on first use, not at import.
+    const require = createRequire(import.meta.url);
+    const DatabaseConstructor = require('better-sqlite3') as typeof Database;
+    let file = ':memory:';
+    if (home !== ':memory:') {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      file = join(home, 'state.db');
+    }
+    let db: Database.Database;
+    try {
+      db = new DatabaseConstructor(file);
+      db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL cannot corrupt the database; it may only lose the newest commit on power loss.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    } catch (cause) {
+      throw new BerthError('E_INVALID_INPUT', `Cannot open Berth's state at ${file}: ${(cause as Error).message}`, {
+        hint: 'Check the folder is writable (berth doctor), or set BERTH_HOME to another folder.',
+        cause,
+      });
+    }
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  recordIntent(entry: NewLedgerEntry): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO ledger (kind, runtime, name, workspace, spec_hash, spec_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(entry.kind, entry.runtime, entry.name, entry.workspace ?? null, entry.specHash ?? null, JSON.stringify(entry.spec ?? null), now());
+    return Number(result.lastInsertRowid);
+  }
+
+  confirmCreated(entryId: number, resourceId: string): void {
+    this.db.prepare('UPDATE ledger SET resource_id = ? WHERE id = ?').run(resourceId, entryId);
+  }
+
+  markRemoved(runtime: RuntimeKind, kind: ResourceKind, name: string): void {
+    this.db.prepare('UPDATE ledger SET removed_at = ? WHERE runtime = ? AND kind = ? AND name = ? AND removed_at IS NULL').run(now(), runtime, kind, name);
+  }
+
+  recordDesired(runtime: RuntimeKind, name: string, spec: unknown): void {
+    const json = JSON.stringify(spec);
+    this.db
+      .prepare(`UPDATE ledger SET spec_json = ? WHERE runtime = ? AND kind = 'container' AND name = ? AND removed_at IS NULL AND spec_json IS NOT ?`)
+      .run(json, runtime, name, json);
+  }
+
+  /** What Berth created and has not removed (on one runtime, or all). */
+  activeEntries(runtime?: RuntimeKind): LedgerEntry[] {
+    const rows = (
+      runtime === undefined
+        ? this.db.prepare('SELECT * FROM ledger WHERE removed_at IS NULL ORDER BY id').all()
+        : this.db.prepare('SELECT * FROM ledger WHERE removed_at IS NULL AND runtime = ? ORDER BY id').all(runtime)
+    ) as LedgerRow[];
+    return rows.map(toEntry);
+  }
+
+  /** The runtime a live container of this name was created on, if Berth made one. */
+  runtimeOf(name: string): RuntimeKind | undefined {
+    const row = this.db.prepare(`SELECT runtime FROM ledger WHERE removed_at IS NULL AND kind = 'container' AND name = ? ORDER BY id DESC LIMIT 1`).get(name) as
+      | { runtime: RuntimeKind }
+      | undefined;
+    return row?.runtime;
+  }
+
+  appendEvent(event: BerthEvent): number {
+    const result = this.db
+      .prepare('INSERT INTO events (time, type, level, workspace, message, data_json) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(event.time, event.type, event.level, event.workspace ?? null, event.message, event.data === undefined ? null : JSON.stringify(event.data));
+    return Number(result.lastInsertRowid);
+  }
+
+  events(query: EventQuery = {}): StoredEvent[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const filter = (clause: string, ...values: (string | number)[]): void => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (query.afterSeq !== undefined) filter('seq > ?', query.afterSeq);
+    if (query.since !== undefined) filter('time >= ?', query.since);
+    if (query.workspace !== undefined) filter('workspace = ?', query.workspace);
+    // A type matches itself and its sub-types: `workspace` finds `workspace.created` too.
+    if (query.type !== undefined) filter('(type = ? OR type LIKE ?)', query.type, `${query.type}.%`);
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${query.limit ? `LIMIT ${String(Math.floor(query.limit))}` : ''}`;
+    return (this.db.prepare(sql).all(...params) as EventRow[]).map(toEvent);
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`the state was written by a newer Berth (schema ${String(version)}, this one knows ${String(MIGRATIONS.length)})`);
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[next] ?? '');
+      db.pragma(`user_version = ${String(next + 1)}`);
+    })();
+  }
+}
+
+function toEntry(row: LedgerRow): LedgerEntry {
+  return {
+    id: row.id,
+    kind: row.kind,
+    runtime: row.runtime,
+    name: row.name,
+    resourceId: row.resource_id,
+    workspace: row.workspace,
+    specHash: row.spec_hash,
+    spec: row.spec_json === null ? null : (JSON.parse(row.spec_json) as unknown),
+    createdAt: row.created_at,
+    removedAt: row.removed_at,
+  };
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  const event: StoredEvent = { seq: row.seq, time: row.time, type: row.type, level: row.level, message: row.message };
+  if (row.workspace !== null) event.workspace = row.workspace;
+  if (row.data_json !== null) event.data = JSON.parse(row.data_json) as Record<string, unknown>;
+  return event;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,46 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { berthCli, json } from './cli-suite.js';
+
+describe('berth CLI in host mode and without a workspace', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-cli-host-'));
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  writeFileSync(join(root, 'hello.txt'), 'hello\n');
+  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host' };
+  const berth = berthCli(env);
+
+  it('prints its version and usage', async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(await berth(['--version'])).toEqual({ exitCode: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    const bare = await berth([]);
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stdout).toContain('Usage: berth <command>');
+    const unknown = await berth(['frobnicate']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "frobnicate".');
+  });
+
+  it('runs the workspace lifecycle on the host, and says it is not isolated', async () => {
+    const up = await berth(['up', 'hosted', '--root', root, '--env', 'MODE=host']);
+    expect(up.exitCode).toBe(0);
+    expect(up.stderr).toContain('host mode');
+    expect(json(await berth(['status', 'hosted', '--json']))).toMatchObject({ id: 'hosted', runtime: 'host', state: 'running', isolated: false, ip: null });
+    const exec = await berth(['exec', 'hosted', '--', 'sh', '-c', 'echo "$MODE $BERTH_WORKSPACE"; cat hello.txt; exit 9']);
+    expect(exec).toMatchObject({ exitCode: 9, stdout: 'host hosted\nhello\n' });
+    expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root }]);
+    expect((await berth(['rm', 'hosted'])).exitCode).toBe(0);
+    expect(json(await berth(['ls', '--json']))).toEqual([]);
+  });
+
+  it('doctor reports each check as JSON', async () => {
+    const report = json<{ ok: boolean; runtime: { kind: string; source: string }; checks: { id: string; status: string }[] }>(await berth(['doctor', '--json']));
+    expect(report.runtime).toEqual({ kind: 'host', source: 'env' });
+    expect(report.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['node', 'state.writable', 'detect.apple', 'detect.docker', 'detect.podman', 'detect.host', 'runtime.selected', 'runtime.reachable', 'runtime.isolation']),
+    );
+    expect(report.checks.find((c) => c.id === 'runtime.isolation')?.status).toBe('warn');
+  });
+});

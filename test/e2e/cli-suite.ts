@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/process/index.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+
+export const BERTH_BIN = join(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `berth` binary, the way a user (or an agent) does. */
+export function berthCli(env: NodeJS.ProcessEnv): (args: string[], options?: { input?: string; cwd?: string }) => Promise<CliResult> {
+  return async (args, options = {}) => {
+    const result = await run([process.execPath, BERTH_BIN, ...args], {
+      env,
+      input: options.input,
+      cwd: options.cwd,
+      okExitCodes: 'any',
+      timeoutMs: 120_000,
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  };
+}
+
+export function json<T = unknown>(result: CliResult): T {
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** CLI end to end on a real engine: every command through the built binary, asserting on --json. */
+export function cliSuite(engine: 'podman' | 'docker'): void {
+  describe(`berth CLI on ${engine}`, () => {
+    const run8 = randomUUID().slice(0, 8);
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+    const home = join(scratch, 'berth-home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    writeFileSync(join(root, 'hello.txt'), 'hello from the host\n');
+    const env = { ...engineEnv(), BERTH_HOME: home, BERTH_RUNTIME: engine };
+    const berth = berthCli(env);
+    const engineCli = (args: string[]) => run([engine, ...args], { env: engineEnv(), okExitCodes: 'any' });
+    const ws = `cli-${run8}`;
+    const up = (...extra: string[]) => berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json', ...extra]);
+
+    beforeAll(() => {
+      if (!existsSync(BERTH_BIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` first (scripts/test.sh does).');
+    });
+
+    afterAll(async () => {
+      const names = await engineCli(['ps', '-a', '--format', '{{.Names}}']);
+      for (const name of names.stdout.split('\n').filter((n) => n.includes(run8))) await engineCli(['rm', '-f', name]);
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('brings a workspace up and lists it', async () => {
+      const missing = join(scratch, 'not-yet');
+      const result = json<Record<string, unknown>>(await up('--env', 'GREETING=hi there', '--mount', missing));
+      expect(result).toMatchObject({ id: ws, runtime: engine, action: 'created', state: 'running', container: `berth-${ws}`, isolated: true });
+      expect(result['skippedMounts']).toEqual([{ source: missing, reason: 'does not exist (skipped, not created)' }]);
+      const list = json<Record<string, unknown>[]>(await berth(['ls', '--json']));
+      expect(list).toEqual([
+        { id: ws, runtime: engine, state: 'running', container: `berth-${ws}`, image: expect.stringContaining('berth-workspace') as unknown, ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown, root },
+      ]);
+      expect(json(await berth(['status', ws, '--json']))).toMatchObject({ id: ws, state: 'running', isolated: true });
+    });
+
+    it('passes the exit code and the workspace env through exec', async () => {
+      const result = await berth(['exec', ws, '--', 'sh', '-c', 'echo "$GREETING in $(pwd)"; cat hello.txt; exit 5']);
+      expect(result).toEqual({ exitCode: 5, stdout: 'hi there in /workspace\nhello from the host\n', stderr: '' });
+      const verbatim = await berth(['exec', ws, '--', 'printf', '%s|', '; rm -rf /workspace', '$(id)']);
+      expect(verbatim.stdout).toBe('; rm -rf /workspace|$(id)|');
+      expect(existsSync(join(root, 'hello.txt'))).toBe(true);
+    });
+
+    it('opens a shell with the workspace env and profile', async () => {
+      const result = await berth(['shell', ws], { input: 'echo "[$GREETING] [$BERTH_WORKSPACE] $(pwd)"; exit 3\n' });
+      expect(result.exitCode).toBe(3);
+      expect(result.stdout).toContain(`[hi there] [${ws}] /workspace`);
+    });
+
+    it('copies files in and out', async () => {
+      writeFileSync(join(scratch, 'in.txt'), 'copied in\n');
+      expect((await berth(['cp', join(scratch, 'in.txt'), `${ws}:/tmp/in.txt`])).exitCode).toBe(0);
+      expect((await berth(['exec', ws, '--', 'cat', '/tmp/in.txt'])).stdout).toBe('copied in\n');
+      expect((await berth(['cp', `${ws}:/tmp/in.txt`, join(scratch, 'out.txt')])).exitCode).toBe(0);
+      expect(readFileSync(join(scratch, 'out.txt'), 'utf8')).toBe('copied in\n');
+    });
+
+    it('starts a stopped workspace, and recreates on drift with the reason', async () => {
+      expect((await berth(['stop', ws])).exitCode).toBe(0);
+      expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('stopped');
+      expect(json(await up('--env', 'GREETING=hi there', '--mount', join(scratch, 'not-yet')))).toMatchObject({ action: 'started' });
+      expect(json(await up('--env', 'GREETING=changed'))).toMatchObject({ action: 'recreated', reasons: ['env changed'] });
+    });
+
+    it('shows drifted, missing and foreign states', async () => {
+      const extra = join(scratch, 'appears-later');
+      json(await up('--env', 'GREETING=changed', '--mount', extra));
+      mkdirSync(extra);
+      expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('drifted');
+      await engineCli(['rm', '-f', `berth-${ws}`]);
+      expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('missing');
+      const exec = await berth(['exec', ws, '--', 'true']);
+      expect(exec.exitCode).toBe(1);
+      expect(exec.stderr).toContain(`The container of workspace "${ws}" no longer exists`);
+      await engineCli(['create', '--name', `berth-${ws}`, TEST_IMAGE, 'tail', '-f', '/dev/null']);
+      expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('foreign');
+      const refused = await up();
+      expect(refused.exitCode).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'E_CONFLICT' } });
+      expect(refused.stderr).toContain('hint: Berth never reuses or deletes containers it does not own');
+      expect((await berth(['rm', ws])).exitCode).toBe(1);
+      expect((await engineCli(['inspect', `berth-${ws}`])).exitCode).toBe(0);
+      await engineCli(['rm', '-f', `berth-${ws}`]);
+    });
+
+    it('records every change in the event log', async () => {
+      const events = json<{ type: string; workspace?: string }[]>(await berth(['events', '--json', '--workspace', ws]));
+      const types = events.map((e) => e.type);
+      for (const type of ['workspace.created', 'workspace.mount-skipped', 'workspace.stopped', 'workspace.started', 'workspace.recreated']) {
+        expect(types).toContain(type);
+      }
+      expect(json<unknown[]>(await berth(['events', '--json', '--type', 'workspace.stopped'])).length).toBeGreaterThan(0);
+    });
+
+    it('gc removes only labelled, ledgered containers of gone workspaces; 10 look-alikes survive', async () => {
+      const owner = readFileSync(join(home, 'installation-id'), 'utf8').trim();
+      const ours = { 'dev.berth.managed': 'true', 'dev.berth.owner': owner };
+      const labelArgs = (labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+      const goneRoot = join(scratch, 'gone-project');
+      const spoofRoot = join(scratch, 'spoofed-project');
+      mkdirSync(goneRoot);
+      mkdirSync(spoofRoot);
+      const gone = `gone-${run8}`;
+      const spoofed = `spoof-${run8}`;
+      json(await berth(['up', gone, '--root', goneRoot, '--image', TEST_IMAGE, '--json']));
+      json(await berth(['up', spoofed, '--root', spoofRoot, '--image', TEST_IMAGE, '--json']));
+      // The spoofed workspace's container is replaced by a foreign one wearing our labels: same name, other id.
+      await engineCli(['rm', '-f', `berth-${spoofed}`]);
+      const lookAlikes: [string, Record<string, string>][] = [
+        [`berth-la1-${run8}`, {}],
+        [`berth-la2-${run8}`, { 'dev.berth.managed': 'true' }],
+        [`berth-la3-${run8}`, { 'dev.berth.managed': 'true', 'dev.berth.workspace': `la3-${run8}` }],
+        [`berth-la4-${run8}`, { 'dev.berth.managed': 'true', 'dev.berth.owner': randomUUID() }],
+        [`berth-la5-${run8}`, { 'dev.berth.owner': owner }],
+        [`berth-la6-${run8}`, { ...ours, 'dev.berth.workspace': `la6-${run8}`, 'dev.berth.root': goneRoot }],
+        [`berth-la7-${run8}`, { 'dev.berth.managed': 'false', 'dev.berth.owner': owner }],
+        [`la8-${run8}`, { ...ours, 'dev.berth.workspace': `la8-${run8}` }],
+        [`berth-la9-${run8}`, { 'dev.berth.workspace': gone }],
+        [`berth-${spoofed}`, { ...ours, 'dev.berth.workspace': spoofed, 'dev.berth.root': spoofRoot }],
+      ];
+      for (const [name, labels] of lookAlikes) {
+        const created = await engineCli(['create', '--name', name, ...labelArgs(labels), TEST_IMAGE, 'tail', '-f', '/dev/null']);
+        expect(created.exitCode, created.stderr).toBe(0);
+      }
+      rmSync(goneRoot, { recursive: true });
+      rmSync(spoofRoot, { recursive: true });
+
+      const dryRun = json<{ containers: { name: string }[]; applied: boolean }>(await berth(['gc', '--json']));
+      expect(dryRun.applied).toBe(false);
+      expect(dryRun.containers.map((c) => c.name)).toEqual([`berth-${gone}`]);
+      expect((await engineCli(['inspect', `berth-${gone}`])).exitCode).toBe(0);
+
+      const applied = json<{ containers: { name: string }[]; applied: boolean }>(await berth(['gc', '--yes', '--json']));
+      expect(applied).toMatchObject({ applied: true, containers: [{ name: `berth-${gone}` }] });
+      expect((await engineCli(['inspect', `berth-${gone}`])).exitCode).not.toBe(0);
+      for (const [name] of lookAlikes) expect((await engineCli(['inspect', name])).exitCode, `${name} must survive gc`).toBe(0);
+    });
+
+    it('answers bad input with a message, a hint and the right exit code', async () => {
+      const badId = await berth(['up', 'Bad_ID', '--json']);
+      expect(badId.exitCode).toBe(1);
+      expect(JSON.parse(badId.stdout)).toEqual({ error: { code: 'E_INVALID_INPUT', message: 'Invalid workspace id "Bad_ID".', hint: expect.stringContaining('lower-case') as unknown } });
+      const usage = await berth(['up']);
+      expect(usage.exitCode).toBe(2);
+      expect(usage.stderr).toContain('Missing <id>.');
+      expect((await berth(['up', ws, '--bogus'])).exitCode).toBe(2);
+      expect((await berth(['exec', ws])).stderr).toContain('Missing the command to run after --.');
+      const sensitive = await berth(['up', `sens-${run8}`, '--root', root, '--image', TEST_IMAGE, '--mount', home]);
+      expect(sensitive.exitCode).toBe(1);
+      expect(sensitive.stderr).toContain("Refusing to mount");
+      expect(sensitive.stderr).toContain("Berth's own state folder");
+    });
+  });
+}
