@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { BerthError } from './errors.js';
 
 /** Berth's state folder: `$BERTH_HOME`, else `~/.berth`. */
@@ -9,11 +8,12 @@ export function berthHome(env: NodeJS.ProcessEnv = process.env): string {
   return env['BERTH_HOME'] || join(homedir(), '.berth');
 }
 
-const configSchema = z.strictObject({
+const RUNTIME_CHOICES = ['apple', 'docker', 'podman', 'host', 'auto'] as const;
+
+export interface BerthConfig {
   /** Default runtime when neither --runtime nor BERTH_RUNTIME says. */
-  runtime: z.enum(['apple', 'docker', 'podman', 'host', 'auto']).optional(),
-});
-export type BerthConfig = z.infer<typeof configSchema>;
+  runtime?: (typeof RUNTIME_CHOICES)[number];
+}
 
 /** Reads `$BERTH_HOME/config.json`; a missing file is an empty config, a bad one a clear error. */
 export function loadConfig(home: string): BerthConfig {
@@ -34,10 +34,19 @@ export function loadConfig(home: string): BerthConfig {
       cause,
     });
   }
-  const result = configSchema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new BerthError('E_INVALID_INPUT', `${file}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`, {
+  // Checked by hand: this runs on every CLI start, and a schema library costs more to load than it saves.
+  const problem = configProblem(value);
+  if (problem === undefined) return value as BerthConfig;
+  throw new BerthError('E_INVALID_INPUT', `${file}: ${problem}`, {
     hint: 'Known keys: runtime ("apple", "docker", "podman", "host" or "auto").',
   });
+}
+
+function configProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return '(top level): expected an object';
+  for (const [key, field] of Object.entries(value)) {
+    if (key !== 'runtime') return `unknown key ${JSON.stringify(key)}`;
+    if (!(RUNTIME_CHOICES as readonly unknown[]).includes(field)) return `runtime: expected one of ${RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(field)}`;
+  }
+  return undefined;
 }

@@ -1,9 +1,7 @@
 import { arch, platform } from 'node:os';
 import { runInteractive, runStreaming, type StreamingOptions, type RunResult } from '../../process/index.js';
-import { z } from 'zod';
 import { isBerthError } from '../../errors.js';
 import { ProcessError } from '../../process/process-error.js';
-import { parseJsonOutput } from '../parse.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import { notFound, unavailable } from '../errors.js';
 import type {
@@ -36,17 +34,19 @@ import {
   networkCreateCommand,
 } from './argv.js';
 import { classifyEngineError, classifyExecFailure, type Subject } from './classify-error.js';
-import {
-  containerRecord,
-  containerRecords,
-  imageRecord,
-  imageRecords,
-  networkRecords,
-  normalizeContainer,
-  normalizeImage,
-  normalizeNetwork,
-  versionRecord,
-} from './records.js';
+import type * as Records from './records.js';
+import type { parseJsonOutput } from '../parse.js';
+
+/**
+ * The output schemas (and zod behind them) load on the first call that parses JSON: `berth exec`
+ * never does, and the CLI's start-up time is most of its overhead over the raw engine CLI.
+ */
+type Formats = typeof Records & { parseJsonOutput: typeof parseJsonOutput };
+let parsing: Promise<Formats> | undefined;
+function loadParsing(): Promise<Formats> {
+  parsing ??= Promise.all([import('./records.js'), import('../parse.js')]).then(([records, parse]) => ({ ...records, ...parse }));
+  return parsing;
+}
 
 export type OciKind = 'docker' | 'podman';
 
@@ -119,41 +119,44 @@ export class OciRuntime implements Runtime {
   }
 
   async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    const formats = await loadParsing();
     const ids = (await this.engine(listIdsCommand(filter), {})).stdout.split('\n').filter((id) => id !== '');
     if (ids.length === 0) return [];
     // One inspect for all of them: the cost of a list stays two engine calls however many there are.
     // A container removed between the two calls makes inspect exit non-zero but print the rest.
     const result = await this.engine(['container', 'inspect', ...ids], {}, { okExitCodes: 'any' });
-    const records = parseJsonOutput(containerRecords, result.stdout.trim() || '[]', result.command);
-    return records.map(normalizeContainer);
+    const records = formats.parseJsonOutput(formats.containerRecords, result.stdout.trim() || '[]', result.command);
+    return records.map(formats.normalizeContainer);
   }
 
   async inspect(name: string): Promise<ContainerInfo> {
+    const formats = await loadParsing();
     const result = await this.engine(['container', 'inspect', name], { container: name });
-    const [record] = parseJsonOutput(containerRecords, result.stdout, result.command);
+    const [record] = formats.parseJsonOutput(formats.containerRecords, result.stdout, result.command);
     if (!record) throw notFound(this.kind, 'container', name);
-    return normalizeContainer(record);
+    return formats.normalizeContainer(record);
   }
 
   async observe(name: string, imageRef: string): Promise<Observation> {
+    const formats = await loadParsing();
     // Generic `inspect` takes containers and images together: one engine call for ensure's hot path.
     const result = await this.engine(['inspect', name, imageRef], { container: name }, { okExitCodes: 'any' });
     const unexplained = result.stderr.split('\n').filter((line) => line.trim() !== '' && !NO_SUCH_OBJECT.test(line));
     if (result.exitCode !== 0 && unexplained.length > 0) {
       throw classifyEngineError(this.kind, new ProcessError({ ...result, failure: 'exit', signal: null }), { container: name });
     }
-    const items = parseJsonOutput(z.array(z.unknown()), result.stdout.trim() || '[]', result.command);
+    const items = formats.parseJsonOutput(formats.anyArray, result.stdout.trim() || '[]', result.command);
     let container: ContainerInfo | null = null;
     let image: ImageInfo | null = null;
     for (const item of items) {
-      const asContainer = containerRecord.safeParse(item);
+      const asContainer = formats.containerRecord.safeParse(item);
       if (asContainer.success) {
-        const info = normalizeContainer(asContainer.data);
+        const info = formats.normalizeContainer(asContainer.data);
         if (info.name === name) container = info;
         continue;
       }
-      const asImage = imageRecord.safeParse(item);
-      if (asImage.success) image = normalizeImage(asImage.data);
+      const asImage = formats.imageRecord.safeParse(item);
+      if (asImage.success) image = formats.normalizeImage(asImage.data);
     }
     return { container, image };
   }
@@ -226,10 +229,11 @@ export class OciRuntime implements Runtime {
   }
 
   async imageInspect(ref: string): Promise<ImageInfo> {
+    const formats = await loadParsing();
     const result = await this.engine(['image', 'inspect', ref], { image: ref });
-    const [record] = parseJsonOutput(imageRecords, result.stdout, result.command);
+    const [record] = formats.parseJsonOutput(formats.imageRecords, result.stdout, result.command);
     if (!record) throw notFound(this.kind, 'image', ref);
-    return normalizeImage(record);
+    return formats.normalizeImage(record);
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
@@ -265,19 +269,21 @@ export class OciRuntime implements Runtime {
   }
 
   private async networkInspect(name: string): Promise<NetworkInfo> {
+    const formats = await loadParsing();
     const result = await this.engine(['network', 'inspect', name], { network: name });
-    const [record] = parseJsonOutput(networkRecords, result.stdout, result.command);
+    const [record] = formats.parseJsonOutput(formats.networkRecords, result.stdout, result.command);
     if (!record) throw notFound(this.kind, 'network', name);
-    return normalizeNetwork(record);
+    return formats.normalizeNetwork(record);
   }
 
   private async version(): Promise<{ client: string; server: string | null }> {
+    const formats = await loadParsing();
     // docker prints the client half and exits 1 when its daemon is unreachable; that is an answer.
     const result = await this.engine(['version', '--format', '{{json .}}'], {}, { okExitCodes: 'any', timeoutMs: 10_000 });
     if (result.exitCode !== 0 && !result.stdout.trim().startsWith('{')) {
       throw unavailable(this.kind, result.stderr.trim() || `exit code ${String(result.exitCode)}`, `Check that ${this.binary} works: \`${this.binary} version\`.`);
     }
-    const record = parseJsonOutput(versionRecord, result.stdout, result.command);
+    const record = formats.parseJsonOutput(formats.versionRecord, result.stdout, result.command);
     return { client: record.Client.Version, server: record.Server?.Version ?? null };
   }
 

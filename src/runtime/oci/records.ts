@@ -204,6 +204,9 @@ export function normalizeNetwork(record: z.infer<typeof networkRecords>[number])
   };
 }
 
+/** Generic `inspect` mixes containers and images; each item is sorted out by shape. */
+export const anyArray = z.array(z.unknown());
+
 export const versionRecord = z.object({
   Client: z.object({ Version: z.string() }),
   Server: z.object({ Version: z.string() }).nullish(),
