@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,8 +31,21 @@ describe('berth CLI in host mode and without a workspace', () => {
     const exec = await berth(['exec', 'hosted', '--', 'sh', '-c', 'echo "$MODE $BERTH_WORKSPACE"; cat hello.txt; exit 9']);
     expect(exec).toMatchObject({ exitCode: 9, stdout: 'host hosted\nhello\n' });
     expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root }]);
+    const shell = await berth(['shell', 'hosted'], { input: 'echo "[$MODE] $(pwd)"; exit 4\n' });
+    expect(shell.exitCode).toBe(4);
+    expect(shell.stdout).toContain(`[host] ${root}`);
     expect((await berth(['rm', 'hosted'])).exitCode).toBe(0);
     expect(json(await berth(['ls', '--json']))).toEqual([]);
+  });
+
+  it('doctor --fix creates a missing state folder; without --fix it only says so', async () => {
+    const fresh = { ...env, BERTH_HOME: join(scratch, 'not-yet-home') };
+    const before = json<{ checks: { id: string; status: string; fix?: string }[] }>(await berthCli(fresh)(['doctor', '--json']));
+    expect(before.checks.find((c) => c.id === 'state.writable')).toMatchObject({ status: 'warn', fix: 'Run `berth doctor --fix` to create it now.' });
+    expect(existsSync(fresh.BERTH_HOME)).toBe(false);
+    const after = json<{ checks: { id: string; status: string }[] }>(await berthCli(fresh)(['doctor', '--json', '--fix']));
+    expect(after.checks.find((c) => c.id === 'state.writable')?.status).toBe('ok');
+    expect(existsSync(fresh.BERTH_HOME)).toBe(true);
   });
 
   it('doctor reports each check as JSON', async () => {

@@ -137,6 +137,17 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       expect(events.some((e) => e.type === 'workspace.recreated' && e.workspace === id('single') && e.message.includes('mounts changed'))).toBe(true);
     });
 
+    it('applies cpu and memory limits, and recreates when they change', async () => {
+      if (!runtime.capabilities.resourceLimits) return;
+      // cgroup v2 files first, then v1 (hybrid hosts like CI's).
+      const limits = ['sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"'];
+      await ensure('limits', { cpus: 1, memory: '256m' });
+      expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('268435456\n100000 100000\n');
+      const changed = await ensure('limits', { cpus: 1, memory: '512m' });
+      expect(changed).toMatchObject({ action: 'recreated', reasons: ['resources changed'] });
+      expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('536870912\n100000 100000\n');
+    });
+
     it('recreates when the image is rebuilt under the same tag', async () => {
       if (!runtime.capabilities.images) return;
       const context = mkdtempSync(join(tmpdir(), 'berth-ws-build-'));

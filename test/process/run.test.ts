@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ProcessError, formatCommand, resolveExecutable, run, runStreaming } from '../../src/process/index.js';
+import { ProcessError, formatCommand, resolveExecutable, run, runInteractive, runStreaming } from '../../src/process/index.js';
 
 const bin = (name: string): string => join(import.meta.dirname, '../fixtures/bin', name);
 
@@ -147,6 +147,22 @@ describe('runStreaming', () => {
     const result = await runStreaming([bin('flood.mjs'), String(300_000)], { onStdout: (c) => chunks.push(c) });
     expect(Buffer.concat(chunks).length).toBe(300_000);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('runInteractive', () => {
+  it('resolves to the exit code, with stdio inherited', async () => {
+    expect(await runInteractive([bin('exit-with.mjs'), '7'])).toBe(7);
+  });
+
+  it('kills on timeout and reports it', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'berth-tree-')), 'pids');
+    const error = await rejection(runInteractive([bin('tree-forever.mjs'), pidFile], { timeoutMs: 1000 }));
+    expect(error.failure).toBe('timeout');
+  });
+
+  it('reports a missing executable without starting anything', async () => {
+    expect((await rejection(runInteractive(['berth-no-such-program-xyz']))).failure).toBe('not-found');
   });
 });
 

@@ -277,3 +277,19 @@ describe('networkCreateCommand', () => {
     ]);
   });
 });
+
+describe('engine binary', () => {
+  it('comes from BERTH_DOCKER_BIN / BERTH_PODMAN_BIN, else the engine name on PATH', async () => {
+    const { OciRuntime } = await import('../../src/runtime/oci/oci-runtime.js');
+    expect(new OciRuntime('docker', { env: { BERTH_DOCKER_BIN: '/opt/docker/bin/docker' } }).binary).toBe('/opt/docker/bin/docker');
+    expect(new OciRuntime('podman', { env: { BERTH_PODMAN_BIN: '/opt/podman' } }).binary).toBe('/opt/podman');
+    expect(new OciRuntime('podman', { env: { BERTH_DOCKER_BIN: '/opt/docker' } }).binary).toBe('podman');
+  });
+
+  it('reports a binary that is not there as the runtime being unavailable', async () => {
+    const { OciRuntime } = await import('../../src/runtime/oci/oci-runtime.js');
+    const runtime = new OciRuntime('docker', { env: { PATH: '/usr/bin', BERTH_DOCKER_BIN: '/nonexistent/docker' } });
+    await expect(runtime.inspect('berth-x')).rejects.toMatchObject({ code: 'E_RUNTIME_UNAVAILABLE', hint: expect.stringContaining('BERTH_DOCKER_BIN') as unknown });
+    expect(await runtime.ensureSystem()).toMatchObject({ running: false });
+  });
+});
