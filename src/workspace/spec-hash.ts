@@ -7,7 +7,10 @@ export type SpecPart = 'image' | 'mounts' | 'env' | 'resources';
 
 export interface SpecHash {
   hash: string;
-  /** `image=…,mounts=…,env=…,resources=…`, stored as a label so drift can name what changed. */
+  /**
+   * `image:…,mounts:…,env:…,resources:…`, stored as a label so drift can name what changed. No `=`:
+   * Apple `container` rejects label values that contain one.
+   */
   parts: string;
 }
 
@@ -25,14 +28,14 @@ export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string |
     env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
   };
-  const encoded = Object.entries(parts).map(([name, value]) => `${name}=${value}`).join(',');
+  const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
 }
 
 /** Which parts differ between a container's recorded parts label and the desired ones. */
 export function driftedParts(recorded: string | undefined, desired: string): SpecPart[] {
   const parse = (text: string | undefined): Map<string, string> =>
-    new Map((text ?? '').split(',').map((pair) => pair.split('=') as [string, string]));
+    new Map((text ?? '').split(',').map((pair) => pair.split(':') as [string, string]));
   const before = parse(recorded);
   return [...parse(desired)].filter(([name, value]) => before.get(name) !== value).map(([name]) => name as SpecPart);
 }
