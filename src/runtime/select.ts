@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { BerthError } from '../errors.js';
 import { resolveExecutable } from '../process/resolve-executable.js';
+import { APPLE_CONTAINER_DEFAULT_BIN } from './apple-binary.js';
 import { RUNTIME_KINDS, type Runtime, type RuntimeKind } from './types.js';
 
 export type RuntimeChoice = RuntimeKind | 'auto';
@@ -50,7 +51,6 @@ interface DetectionStrategy {
   detect(context: DetectionContext): Promise<DetectionReport>;
 }
 
-export const APPLE_CONTAINER_DEFAULT_BIN = '/usr/local/bin/container';
 
 /** Apple `container` first (one VM per container), then docker, then podman, then the host. */
 const STRATEGIES: readonly DetectionStrategy[] = [
@@ -142,6 +142,8 @@ export interface CreateRuntimeOptions {
   /** Berth's state folder; host mode keeps its records under it. */
   home: string;
   env?: NodeJS.ProcessEnv | undefined;
+  /** May a runtime's stopped system service be started (Apple): config, or `doctor --fix`. */
+  startSystem?: boolean | undefined;
 }
 
 /** Builds the adapter for a runtime kind. Adapters load lazily so the CLI starts fast. */
@@ -156,9 +158,9 @@ export async function createRuntime(kind: RuntimeKind, options: CreateRuntimeOpt
       const { HostRuntime } = await import('./host/host-runtime.js');
       return new HostRuntime({ stateDir: join(options.home, 'host') });
     }
-    case 'apple':
-      throw new BerthError('E_UNSUPPORTED', 'The Apple container adapter is not in this build of Berth yet.', {
-        hint: 'Use --runtime docker, podman or host for now.',
-      });
+    case 'apple': {
+      const { AppleRuntime } = await import('./apple/apple-runtime.js');
+      return new AppleRuntime({ env: options.env, startSystem: options.startSystem });
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors.js';
-import { APPLE_CONTAINER_DEFAULT_BIN, detectRuntimes, parseRuntimeChoice, selectRuntime } from '../../src/runtime/select.js';
+import { detectRuntimes, parseRuntimeChoice, selectRuntime } from '../../src/runtime/select.js';
+import { APPLE_CONTAINER_DEFAULT_BIN } from '../../src/runtime/apple-binary.js';
 import type { DetectionReport, SelectionInput } from '../../src/runtime/select.js';
 
 type Probe = NonNullable<SelectionInput['probeEngine']>;

@@ -34,19 +34,13 @@ import {
   networkCreateCommand,
 } from './argv.js';
 import { classifyEngineError, classifyExecFailure, type Subject } from './classify-error.js';
-import type * as Records from './records.js';
-import type { parseJsonOutput } from '../parse.js';
+import { lazy } from '../lazy.js';
 
 /**
  * The output schemas (and zod behind them) load on the first call that parses JSON: `berth exec`
  * never does, and the CLI's start-up time is most of its overhead over the raw engine CLI.
  */
-type Formats = typeof Records & { parseJsonOutput: typeof parseJsonOutput };
-let parsing: Promise<Formats> | undefined;
-function loadParsing(): Promise<Formats> {
-  parsing ??= Promise.all([import('./records.js'), import('../parse.js')]).then(([records, parse]) => ({ ...records, ...parse }));
-  return parsing;
-}
+const loadParsing = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
 
 export type OciKind = 'docker' | 'podman';
 

@@ -1,0 +1,347 @@
+import { existsSync, statSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import { BerthError, isBerthError } from '../../errors.js';
+import { runInteractive, runStreaming, type RunResult, type StreamingOptions } from '../../process/index.js';
+import { APPLE_CONTAINER_DEFAULT_BIN } from '../apple-binary.js';
+import { invalidSpec, notFound } from '../errors.js';
+import { lazy } from '../lazy.js';
+import { matchesLabels } from '../labels.js';
+import type { Subject } from '../oci/classify-error.js';
+import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
+import type {
+  BuildImageOptions,
+  ContainerInfo,
+  ContainerSpec,
+  EnsureSystemOptions,
+  ExecOptions,
+  ExecResult,
+  ImageInfo,
+  InteractiveExecOptions,
+  ListFilter,
+  LogsOptions,
+  LogsResult,
+  NetworkInfo,
+  NetworkSpec,
+  Observation,
+  RemoveOptions,
+  Runtime,
+  RuntimeCapabilities,
+  RuntimeInfo,
+  StopOptions,
+  SystemStatus,
+} from '../types.js';
+import { buildCommand, createCommand, execCommand, networkCreateCommand } from './argv.js';
+import { classifyAppleError, classifyAppleExecFailure, isSystemDown, SYSTEM_HINT } from './classify-error.js';
+import { copyInWithTar, copyOutWithTar } from './tar-copy.js';
+import { atLeast, parseAppleVersion, type AppleVersion } from './version.js';
+
+export interface AppleRuntimeOptions {
+  /** Default: BERTH_CONTAINER_BIN, else /usr/local/bin/container. */
+  binary?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  timeoutMs?: number | undefined;
+  /** May Berth start a stopped container system (the user allowed it: config or `doctor --fix`)? */
+  startSystem?: boolean | undefined;
+  /** The kernel-install flag for `system start`, chosen explicitly so it never prompts. Default true. */
+  installKernel?: boolean | undefined;
+}
+
+const CAPABILITIES: RuntimeCapabilities = Object.freeze({
+  isolation: true,
+  containerIp: true,
+  publishPorts: true,
+  internalNetworks: true,
+  resourceLimits: true,
+  images: true,
+  systemService: true,
+});
+
+const ENGINE_TIMEOUT_MS = 60_000;
+const SYSTEM_START_TIMEOUT_SECONDS = 60;
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_STOP_GRACE_SECONDS = 5;
+const MAX_NAME_LENGTH = 63;
+const MIN_MEMORY_BYTES = 200 * 1024 * 1024;
+
+/** Schemas (and zod) load on the first parse, as in the OCI adapter: exec never needs them. */
+const loadFormats = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
+
+/**
+ * Apple's `container` CLI (one lightweight VM per container, Apple Silicon macOS). Parses both the
+ * 1.x and the legacy 0.x output shapes; the version is read once from `container --version`.
+ */
+export class AppleRuntime implements Runtime {
+  readonly kind = 'apple' as const;
+  readonly capabilities = CAPABILITIES;
+  readonly binary: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeoutMs: number;
+  private readonly startSystem: boolean;
+  private readonly installKernel: boolean;
+  private versionPromise: Promise<AppleVersion> | undefined;
+
+  constructor(options: AppleRuntimeOptions = {}) {
+    this.env = options.env ?? process.env;
+    this.binary = options.binary ?? (this.env['BERTH_CONTAINER_BIN'] || APPLE_CONTAINER_DEFAULT_BIN);
+    this.timeoutMs = options.timeoutMs ?? ENGINE_TIMEOUT_MS;
+    this.startSystem = options.startSystem ?? false;
+    this.installKernel = options.installKernel ?? true;
+  }
+
+  /** The CLI's version, asked once. */
+  version(): Promise<AppleVersion> {
+    this.versionPromise ??= this.raw(['--version'], {}).then((result) => {
+      const version = parseAppleVersion(result.stdout);
+      if (!version) throw new BerthError('E_RUNTIME_OUTPUT', `Cannot read the version of ${this.binary}: ${JSON.stringify(result.stdout.trim())}`, { hint: 'Is BERTH_CONTAINER_BIN the Apple container CLI?' });
+      return version;
+    });
+    return this.versionPromise;
+  }
+
+  async info(): Promise<RuntimeInfo> {
+    const version = await this.version();
+    return { kind: 'apple', version: version.text, serverVersion: null, binary: this.binary, os: platform(), arch: arch() };
+  }
+
+  /** `system status` decides (exit 0 = running); a stopped system is started only when allowed. */
+  async ensureSystem(options: EnsureSystemOptions = {}): Promise<SystemStatus> {
+    let status: SystemStatus;
+    try {
+      status = await this.systemStatus();
+    } catch (error) {
+      return { running: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+    if (status.running || !(options.start ?? this.startSystem)) return status;
+    const kernelFlag = this.installKernel ? '--enable-kernel-install' : '--disable-kernel-install';
+    try {
+      await this.raw(['system', 'start', kernelFlag, '--timeout', String(SYSTEM_START_TIMEOUT_SECONDS)], {}, { timeoutMs: (SYSTEM_START_TIMEOUT_SECONDS + 30) * 1000 });
+    } catch (error) {
+      return { running: false, detail: `container system start failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    return this.systemStatus();
+  }
+
+  private async systemStatus(): Promise<SystemStatus> {
+    const result = await this.raw(['system', 'status'], {}, { okExitCodes: 'any', timeoutMs: 20_000 });
+    const firstLine = result.stdout.trim().split('\n')[0] ?? '';
+    if (result.exitCode === 0) return { running: true, detail: `Apple container system is running (${(await this.version()).text}).` };
+    return { running: false, detail: `Apple container system is not running: ${firstLine || result.stderr.trim()}. ${SYSTEM_HINT}` };
+  }
+
+  async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    const parse = await loadFormats();
+    // `--all`, always: 0.x `--format json` ignores it anyway, and Berth filters labels itself.
+    const result = await this.cli(['list', '--all', '--format', 'json'], {});
+    const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
+    return entries.map(parse.normalizeContainer).filter((c) => matchesLabels(c.labels, filter.labels));
+  }
+
+  async inspect(name: string): Promise<ContainerInfo> {
+    const parse = await loadFormats();
+    const result = await this.cli(['inspect', name], { container: name });
+    // Up to 0.12, an unknown id printed `[]` and exited 0.
+    const [entry] = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
+    if (!entry) throw notFound('apple', 'container', name);
+    return parse.normalizeContainer(entry);
+  }
+
+  /** Two calls, run side by side: Apple's inspect takes containers only. */
+  async observe(name: string, imageRef: string): Promise<Observation> {
+    const orNull = <T>(promise: Promise<T>): Promise<T | null> =>
+      promise.catch((error: unknown) => {
+        if (isBerthError(error, 'E_NOT_FOUND')) return null;
+        throw error;
+      });
+    const [container, image] = await Promise.all([orNull(this.inspect(name)), orNull(this.imageInspect(imageRef))]);
+    return { container, image };
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    validateContainerSpec(spec);
+    this.validateForApple(spec);
+    // Apple's create pulls a missing image; Berth never pulls behind the user's back.
+    await this.imageInspect(spec.image);
+    const command = createCommand(spec, await this.version());
+    const result = await this.cli(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
+    return result.stdout.trim().split('\n').pop()?.trim() ?? spec.name;
+  }
+
+  async start(name: string): Promise<void> {
+    await this.cli(['start', name], { container: name });
+  }
+
+  async stop(name: string, options: StopOptions = {}): Promise<void> {
+    // Up to 0.9, stop silently ignored unknown ids; Berth reports them the same way everywhere.
+    if (!atLeast(await this.version(), '0.10.0')) await this.inspect(name);
+    const grace = Math.max(0, Math.round(options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS));
+    await this.cli(['stop', '--time', String(grace), name], { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
+  }
+
+  async remove(name: string, options: RemoveOptions = {}): Promise<void> {
+    try {
+      await this.cli(['delete', ...(options.force ? ['--force'] : []), name], { container: name });
+    } catch (error) {
+      if (options.force && isBerthError(error, 'E_NOT_FOUND')) return;
+      throw error;
+    }
+  }
+
+  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    validateContainerName(name);
+    validateEnv(options.env, 'exec');
+    const command = execCommand(name, argv, options, options.input !== undefined, false);
+    const result = await this.cli(command.args, { container: name }, {
+      env: this.childEnv(command.env),
+      input: options.input,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? Infinity,
+      okExitCodes: 'any',
+    });
+    const failure = classifyAppleExecFailure(name, result.exitCode, result.stderr);
+    if (failure) throw failure;
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+  }
+
+  async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
+    validateContainerName(name);
+    validateEnv(options.env, 'shell');
+    const tty = options.tty ?? process.stdin.isTTY;
+    const command = execCommand(name, argv, options, true, tty);
+    return runInteractive([this.binary, ...command.args], { env: this.childEnv(command.env) });
+  }
+
+  async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
+    if (!atLeast(await this.version(), '1.0.0')) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
+    // Into an existing folder the source keeps its name (docker cp semantics); Apple says so with a trailing slash.
+    const isDir = !containerPath.endsWith('/') && (await this.exec(name, ['test', '-d', containerPath])).exitCode === 0;
+    await this.cli(['cp', hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`], { container: name });
+  }
+
+  async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
+    if (!atLeast(await this.version(), '1.0.0')) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
+    const isDir = existsSync(hostPath) && statSync(hostPath).isDirectory() && !hostPath.endsWith('/');
+    await this.cli(['cp', `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`], { container: name });
+  }
+
+  async logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
+    const args = ['logs'];
+    if (options.follow) args.push('--follow');
+    if (options.tail !== undefined) args.push('-n', String(options.tail));
+    args.push(name);
+    const result = await this.cli(args, { container: name }, {
+      signal: options.signal,
+      timeoutMs: options.follow ? Infinity : this.timeoutMs,
+      onStdout: options.onStdout,
+      onStderr: options.onStderr,
+    });
+    return { stdout: result.stdout, stderr: options.onStderr ? '' : result.stderr };
+  }
+
+  async imageInspect(ref: string): Promise<ImageInfo> {
+    const parse = await loadFormats();
+    const result = await this.cli(['image', 'inspect', ref], { image: ref });
+    const [entry] = parse.parseJsonOutput(parse.appleImages, result.stdout.trim() || '[]', result.command);
+    if (!entry) throw notFound('apple', 'image', ref);
+    return parse.normalizeImage(entry);
+  }
+
+  async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
+    validateEnv(options.buildArgs, 'build args');
+    const command = buildCommand(options);
+    await this.cli(command.args, {}, {
+      env: this.childEnv(command.env),
+      timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
+      signal: options.signal,
+      onStdout: options.onOutput,
+      onStderr: options.onOutput,
+    });
+    return this.imageInspect(options.tag);
+  }
+
+  async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
+    try {
+      return await this.networkInspect(spec.name);
+    } catch (error) {
+      if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
+    }
+    try {
+      await this.cli(networkCreateCommand(spec), { network: spec.name });
+    } catch (error) {
+      if (!isBerthError(error, 'E_CONFLICT')) throw error;
+    }
+    return this.networkInspect(spec.name);
+  }
+
+  async networkRemove(name: string): Promise<void> {
+    await this.cli(['network', 'delete', name], { network: name });
+  }
+
+  private async networkInspect(name: string): Promise<NetworkInfo> {
+    const parse = await loadFormats();
+    const result = await this.cli(['network', 'inspect', name], { network: name });
+    const [entry] = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
+    if (!entry) throw notFound('apple', 'network', name);
+    return parse.normalizeNetwork(entry);
+  }
+
+  /** Apple's own limits, checked before any call so the error says what to change. */
+  private validateForApple(spec: ContainerSpec): void {
+    if (spec.name.length > MAX_NAME_LENGTH) {
+      throw invalidSpec(`Container name ${spec.name} is longer than Apple container's ${String(MAX_NAME_LENGTH)} characters.`, 'Use a shorter workspace id (at most 57 characters).');
+    }
+    if (spec.cpus !== undefined && !Number.isInteger(spec.cpus)) {
+      throw invalidSpec(`Apple container takes whole CPUs, got ${String(spec.cpus)}.`, `Use --cpus ${String(Math.ceil(spec.cpus))}.`);
+    }
+    if (spec.memoryBytes !== undefined && spec.memoryBytes < MIN_MEMORY_BYTES) {
+      throw invalidSpec(`Apple container needs at least 200 MiB of memory, got ${String(spec.memoryBytes)} bytes.`, 'Use --memory 256m or more.');
+    }
+    for (const [key, value] of Object.entries(spec.labels ?? {})) {
+      if (value.includes('=')) throw invalidSpec(`Label ${key} has "=" in its value, which Apple container rejects.`, 'Use a value without "=".');
+    }
+    for (const mount of spec.mounts ?? []) {
+      if (!existsSync(mount.source) || !statSync(mount.source).isDirectory()) {
+        throw invalidSpec(`Mount source ${mount.source} is not an existing folder; Apple container mounts folders only.`, 'Mount the folder that holds the file.');
+      }
+    }
+  }
+
+  /** What the tar fallback needs: a way to run the CLI with binary output. */
+  private tarHost(name: string): { name: string; run: (args: string[], input?: Uint8Array) => Promise<Buffer> } {
+    return {
+      name,
+      run: async (args, input) => {
+        const chunks: Buffer[] = [];
+        await this.cli(args, { container: name }, { input, onStdout: (chunk) => chunks.push(chunk) });
+        return Buffer.concat(chunks);
+      },
+    };
+  }
+
+  /**
+   * One CLI call with Berth's typed errors. When the system is down (XPC "Connection invalid") and
+   * Berth may start it, it does so and retries the call once; it never restarts a running system.
+   */
+  private async cli(args: readonly string[], subject: Subject, options: StreamingOptions = {}): Promise<RunResult> {
+    try {
+      return await this.raw(args, subject, options);
+    } catch (error) {
+      const systemDown = isBerthError(error, 'E_RUNTIME_UNAVAILABLE') && isSystemDown(String((error.cause as { stderr?: string } | undefined)?.stderr ?? ''));
+      if (!systemDown || !this.startSystem) throw error;
+      const status = await this.ensureSystem({ start: true });
+      if (!status.running) throw new BerthError('E_RUNTIME_UNAVAILABLE', `apple: the container system is not running and could not be started: ${status.detail}`, { hint: SYSTEM_HINT, cause: error });
+      return this.raw(args, subject, options);
+    }
+  }
+
+  private async raw(args: readonly string[], subject: Subject, options: StreamingOptions = {}): Promise<RunResult> {
+    try {
+      return await runStreaming([this.binary, ...args], { timeoutMs: this.timeoutMs, env: this.env, ...options });
+    } catch (error) {
+      throw classifyAppleError(error, subject);
+    }
+  }
+
+  private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+    return Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra };
+  }
+}

@@ -1,0 +1,74 @@
+import type { CommandLine } from '../oci/argv.js';
+import type { ContainerSpec, ExecOptions, InteractiveExecOptions, NetworkSpec, BuildImageOptions } from '../types.js';
+import { atLeast, type AppleVersion } from './version.js';
+
+/**
+ * Pure builders for Apple `container` argument lists (research doc §2). As with docker and podman,
+ * env values never go on the command line: `-e NAME` copies the value from the CLI's environment.
+ */
+
+/** Apple sizes are binary units; a bare number means bytes, so always say the unit. */
+export function memoryFlag(bytes: number): string {
+  const mib = Math.floor(bytes / (1024 * 1024));
+  return `${String(mib)}m`;
+}
+
+/**
+ * Without --init (before 0.10), a tiny sh wrapper plays init: it forwards TERM/INT to the command
+ * and exits, so stop is prompt as it is with --init.
+ */
+const INIT_WRAPPER = 'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143\' TERM INT; "$@" & child=$!; wait "$child"';
+
+export function createCommand(spec: ContainerSpec, version: AppleVersion): CommandLine {
+  const args = ['create', '--name', spec.name];
+  for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
+  for (const [key] of sorted(spec.env)) args.push('--env', key);
+  for (const mount of spec.mounts ?? []) {
+    args.push('--mount', `type=virtiofs,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
+  }
+  if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
+  if (spec.user !== undefined) args.push('--user', spec.user);
+  if (spec.cpus !== undefined) args.push('--cpus', String(spec.cpus));
+  if (spec.memoryBytes !== undefined) args.push('--memory', memoryFlag(spec.memoryBytes));
+  if (spec.network !== undefined) args.push('--network', spec.network);
+  for (const port of spec.ports ?? []) {
+    args.push('--publish', `${port.hostAddress}:${String(port.hostPort)}:${String(port.containerPort)}/${port.protocol}`);
+  }
+  let command = [...(spec.command ?? [])];
+  if (spec.init && atLeast(version, '0.10.0')) args.push('--init');
+  else if (spec.init && command.length > 0) command = ['/bin/sh', '-c', INIT_WRAPPER, 'sh', ...command];
+  args.push(spec.image, ...command);
+  return { args, env: { ...spec.env } };
+}
+
+export function execCommand(name: string, argv: readonly string[], options: ExecOptions | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
+  const args = ['exec'];
+  if (interactive) args.push('--interactive');
+  if (tty) args.push('--tty');
+  for (const [key] of sorted(options.env)) args.push('--env', key);
+  if (options.workdir !== undefined) args.push('--workdir', options.workdir);
+  if (options.user !== undefined) args.push('--user', options.user);
+  args.push(name, ...argv);
+  return { args, env: { ...options.env } };
+}
+
+export function buildCommand(options: BuildImageOptions): CommandLine {
+  const args = ['build', '--tag', options.tag, '--progress', 'plain'];
+  if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
+  for (const [key] of sorted(options.buildArgs)) args.push('--build-arg', key);
+  for (const [key, value] of sorted(options.labels)) args.push('--label', `${key}=${value}`);
+  args.push(options.contextDir);
+  return { args, env: { ...options.buildArgs } };
+}
+
+export function networkCreateCommand(spec: NetworkSpec): string[] {
+  const args = ['network', 'create'];
+  if (spec.internal) args.push('--internal');
+  for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
+  args.push(spec.name);
+  return args;
+}
+
+function sorted<V>(record: Readonly<Record<string, V>> | undefined): [string, V][] {
+  return Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,65 @@
+import { BerthError } from '../../errors.js';
+import { ProcessError } from '../../process/process-error.js';
+import { conflict, notFound, notRunning, unavailable } from '../errors.js';
+import type { Subject } from '../oci/classify-error.js';
+
+/*
+ * Apple `container` error texts (research doc §4). The doc's driver rule: decide on the exit code,
+ * classify by stable substrings anywhere in stderr, ignore the wrapper text and quoting (0.x printed
+ * `Error: notFound: "…"`, 1.x `Error: …` and multi-line aggregates).
+ */
+const SYSTEM_DOWN = /XPC connection error|container system start/;
+const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers|no such container/;
+const ALREADY_EXISTS = /container with id \S+ already exists|container already exists: |network \S+ already exists/;
+const NOT_RUNNING = /container \S+ is not running/;
+const DELETE_RUNNING = /is running and can not be deleted|delete failed for one or more containers/;
+const IMAGE_MISSING = /image not found|404 Not Found|manifest unknown|401 Unauthorized|image with reference/;
+const NETWORK_MISSING = /network \S+ not found|network not found: |failed to delete one or more networks/;
+const INVALID = /is not a valid container ID|minimum memory amount allowed|invalid label format|invalid publish|path '[^']*' (?:does not exist|is not a directory)|invalid network name/;
+
+export const SYSTEM_HINT = 'Start it with `container system start` (or `berth doctor --fix`), then try again.';
+
+/** True when stderr says the container system (apiserver) is not running. */
+export function isSystemDown(stderr: string): boolean {
+  return SYSTEM_DOWN.test(stderr);
+}
+
+export function classifyAppleError(error: unknown, subject: Subject): unknown {
+  if (!(error instanceof ProcessError)) return error;
+  if (error.failure === 'not-found') {
+    return unavailable('apple', `\`${error.command[0] ?? 'container'}\` is not installed.`, "Install Apple's container CLI, or point BERTH_CONTAINER_BIN at it.", error);
+  }
+  if (error.failure !== 'exit') return error;
+  const text = error.stderr;
+  if (SYSTEM_DOWN.test(text)) return unavailable('apple', 'the container system is not running.', SYSTEM_HINT, error);
+  if (DELETE_RUNNING.test(text) && subject.container !== undefined) {
+    return conflict('apple', subject.container, `container "${subject.container}" is running.`, 'Stop it first, or remove with force.');
+  }
+  if (ALREADY_EXISTS.test(text)) {
+    const name = subject.container ?? subject.network ?? '';
+    return conflict('apple', name, `the name "${name}" is already in use.`, 'Choose another name, or remove the existing one if it is yours.');
+  }
+  if (NOT_RUNNING.test(text) && subject.container !== undefined) return notRunning('apple', subject.container);
+  if (IMAGE_MISSING.test(text) && subject.image !== undefined) return notFound('apple', 'image', subject.image);
+  if (NETWORK_MISSING.test(text) && subject.network !== undefined) return notFound('apple', 'network', subject.network);
+  if (CONTAINER_MISSING.test(text) && subject.container !== undefined) return notFound('apple', 'container', subject.container);
+  if (INVALID.test(text)) return new BerthError('E_INVALID_INPUT', `apple: ${firstErrorLine(text)}`, { cause: error, hint: 'Check the value named in the message.' });
+  return new BerthError('E_RUNTIME_FAILED', `apple failed: ${firstErrorLine(text) || error.message}`, {
+    cause: error,
+    hint: 'See the message above; `berth doctor` checks the container system.',
+  });
+}
+
+/** exec passes the command's exit code through; only the CLI's own `Error:` lines mean Berth failed. */
+export function classifyAppleExecFailure(container: string, exitCode: number, stderr: string): Error | undefined {
+  if (exitCode !== 1) return undefined;
+  if (/^Error: .*(?:XPC connection error)/m.test(stderr)) return unavailable('apple', 'the container system is not running.', SYSTEM_HINT);
+  if (/^Error: .*(?:get failed: container \S+ not found|container not found: )/m.test(stderr)) return notFound('apple', 'container', container);
+  if (/^Error: .*container \S+ is not running/m.test(stderr)) return notRunning('apple', container);
+  return undefined;
+}
+
+function firstErrorLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.replace(/^Error: /, '').trim();
+}
