@@ -43,6 +43,10 @@ export interface ContainerSpec {
   init?: boolean | undefined;
 }
 
+export interface CreateOptions {
+  start?: boolean | undefined;
+}
+
 export interface ContainerInfo {
   id: string;
   name: string;
@@ -214,8 +218,12 @@ export interface Runtime {
   inspect(name: string): Promise<ContainerInfo>;
   /** Container and image in one engine call where the runtime can; missing ones are null, not errors. */
   observe(name: string, imageRef: string): Promise<Observation>;
-  /** Creates without starting; returns the id. Throws E_CONFLICT when the name is taken, E_NOT_FOUND for a missing image. Never pulls. */
-  create(spec: ContainerSpec): Promise<string>;
+  /**
+   * Creates, and with `start` also starts in the same engine call (`run --detach`); returns the id.
+   * Throws E_CONFLICT when the name is taken, E_NOT_FOUND for a missing image. Never pulls. A
+   * container that was created but failed to start is left for the caller to remove.
+   */
+  create(spec: ContainerSpec, options?: CreateOptions): Promise<string>;
   start(name: string): Promise<void>;
   /** Idempotent: stopping a stopped container succeeds. */
   stop(name: string, options?: StopOptions): Promise<void>;

@@ -20,6 +20,10 @@ export interface EnsureResult {
   action: EnsureAction;
   /** Why it recreated (the parts that drifted, or why the old container was unusable). */
   reasons: string[];
+  /**
+   * The container as Berth knows it. After a create or start its `ip` is null: ensure() does not
+   * spend an engine call to look it up; `Berth.status(id)` does.
+   */
   container: ContainerInfo;
   skippedMounts: SkippedMount[];
 }
@@ -34,6 +38,16 @@ export interface WorkspaceManagerOptions {
   emit: (event: BerthEventInput) => void;
   /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
   ledger: Ledger;
+}
+
+/** Everything converge() worked out about one workspace, handed to the steps that act on it. */
+interface Target {
+  id: string;
+  name: string;
+  spec: WorkspaceSpec;
+  plan: MountPlan;
+  imageId: string | null;
+  desired: SpecHash;
 }
 
 /** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
@@ -94,7 +108,8 @@ export class WorkspaceManager {
     }
     const { container, image } = await this.runtime.observe(name, spec.image);
     if (this.runtime.capabilities.images && image === null) throw missingImage(this.runtime.kind, spec.image);
-    const desired = specHash(spec, plan, image?.id ?? null, this.owner);
+    const imageId = image?.id ?? null;
+    const target: Target = { id, name, spec, plan, imageId, desired: specHash(spec, plan, imageId, this.owner) };
     const result = (action: EnsureAction, info: ContainerInfo, reasons: string[] = []): EnsureResult => ({
       id,
       runtime: this.runtime.kind,
@@ -104,28 +119,30 @@ export class WorkspaceManager {
       skippedMounts: plan.skipped,
     });
 
-    if (container === null) {
-      return result('created', await this.createAndStart(id, spec, plan, desired, 'created', []));
-    }
+    if (container === null) return result('created', await this.createAndStart(target, 'created', []));
     if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
 
     this.ledger.recordDesired(this.runtime.kind, name, spec);
-    if (container.labels[LABELS.specHash] !== desired.hash) {
-      const reasons = driftedParts(container.labels[LABELS.specParts], desired.parts).map((part) => `${part} changed`);
-      return this.replace(id, spec, plan, desired, reasons.length > 0 ? reasons : ['spec changed'], result);
+    const replace = async (reasons: string[]): Promise<EnsureResult> => {
+      // Exactly this workspace's own container goes; the runtime system is never touched.
+      await this.removeContainer(name);
+      return result('recreated', await this.createAndStart(target, 'recreated', reasons), reasons);
+    };
+    if (container.labels[LABELS.specHash] !== target.desired.hash) {
+      const reasons = driftedParts(container.labels[LABELS.specParts], target.desired.parts).map((part) => `${part} changed`);
+      return replace(reasons.length > 0 ? reasons : ['spec changed']);
     }
     if (container.state === 'running') return result('reused', container);
-    if (container.state === 'created' || container.state === 'stopped') {
-      try {
-        await this.runtime.start(name);
-      } catch (error) {
-        if (!isBerthError(error, 'E_RUNTIME_FAILED', 'E_NOT_FOUND')) throw error;
-        return this.replace(id, spec, plan, desired, [`the existing container could not start: ${error.message}`], result);
-      }
-      this.emit({ type: 'workspace.started', workspace: id, message: `Started ${name}.` });
-      return result('started', await this.runtime.inspect(name));
+    if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
+    try {
+      await this.runtime.start(name);
+    } catch (error) {
+      if (!isBerthError(error, 'E_RUNTIME_FAILED', 'E_NOT_FOUND')) throw error;
+      return replace([`the existing container could not start: ${error.message}`]);
     }
-    return this.replace(id, spec, plan, desired, [`the existing container is ${container.state}`], result);
+    this.emit({ type: 'workspace.started', workspace: id, message: `Started ${name}.` });
+    // Not re-inspected: that would cost an engine call on every start. The address is in status().
+    return result('started', { ...container, state: 'running', ip: null, startedAt: new Date().toISOString() });
   }
 
   /** The mounts to make: the user's (checked), plus Berth's own shell profile where there is a container. */
@@ -148,48 +165,51 @@ export class WorkspaceManager {
     }
   }
 
-  /** Removes exactly this workspace's own container and makes a new one; never touches the runtime system. */
-  private async replace(
-    id: string,
-    spec: WorkspaceSpec,
-    plan: MountPlan,
-    desired: SpecHash,
-    reasons: string[],
-    result: (action: EnsureAction, info: ContainerInfo, reasons: string[]) => EnsureResult,
-  ): Promise<EnsureResult> {
-    await this.removeContainer(containerNameFor(id));
-    return result('recreated', await this.createAndStart(id, spec, plan, desired, 'recreated', reasons), reasons);
-  }
-
-  private async createAndStart(
-    id: string,
-    spec: WorkspaceSpec,
-    plan: MountPlan,
-    desired: SpecHash,
-    action: 'created' | 'recreated',
-    reasons: string[],
-  ): Promise<ContainerInfo> {
-    const name = containerNameFor(id);
+  /** Creates and starts in one engine call, with the intent in the ledger first. */
+  private async createAndStart(target: Target, action: 'created' | 'recreated', reasons: string[]): Promise<ContainerInfo> {
+    const { id, name, spec, desired } = target;
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    const containerSpec = this.containerSpec(id, spec, target.plan, desired);
     let containerId: string;
     try {
-      containerId = await this.runtime.create(this.containerSpec(id, spec, plan, desired));
+      containerId = await this.runtime.create(containerSpec, { start: true });
     } catch (error) {
-      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+      await this.cleanUpFailedCreate(name, desired.hash);
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
-    try {
-      await this.runtime.start(name);
-    } catch (error) {
-      // A container that cannot start is of no use to anyone; leave nothing half-made behind.
-      await this.removeContainer(name).catch(() => undefined);
-      throw error;
-    }
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
-    return this.runtime.inspect(name);
+    const now = new Date().toISOString();
+    return {
+      id: containerId,
+      name,
+      state: 'running',
+      image: spec.image,
+      imageId: target.imageId,
+      labels: { ...containerSpec.labels },
+      mounts: target.plan.mounts,
+      ip: null,
+      ports: [...(containerSpec.ports ?? [])],
+      createdAt: now,
+      startedAt: now,
+      exitCode: null,
+    };
+  }
+
+  /**
+   * A create+start that failed may have left a created container behind (ours, to remove) or may
+   * have failed because the name is someone else's (theirs, never to touch). Only a leftover with
+   * our owner label and this very spec hash is removed.
+   */
+  private async cleanUpFailedCreate(name: string, hash: string): Promise<void> {
+    const leftover = await this.runtime.inspect(name).catch(() => null);
+    if (leftover && isOwnedBy(leftover.labels, this.owner) && leftover.labels[LABELS.specHash] === hash) {
+      await this.removeContainer(name).catch(() => undefined);
+    } else {
+      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+    }
   }
 
   private containerSpec(id: string, spec: WorkspaceSpec, plan: MountPlan, desired: SpecHash): ContainerSpec {

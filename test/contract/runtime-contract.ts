@@ -186,6 +186,13 @@ export function runtimeContract(label: string, connect: () => Promise<ContractTa
       else expect(logs.stdout).toContain('started');
     });
 
+    it('creates and starts in one call', async () => {
+      const id = await runtime.create(spec('oneshot'), { start: true });
+      const info = await runtime.inspect(name('oneshot'));
+      expect(info).toMatchObject({ id, state: 'running' });
+      await runtime.remove(name('oneshot'), { force: true });
+    });
+
     it('stops within the grace period, even when the process ignores TERM', async () => {
       await runtime.create(
         spec('stubborn', { command: ['sh', '-c', 'trap "" TERM; echo started; while :; do sleep 1; done'] }),

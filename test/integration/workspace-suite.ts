@@ -197,6 +197,23 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       expect((await runtime.inspect(name)).name).toBe(name);
     });
 
+    it('never removes a foreign container that takes the name between observe and create', async () => {
+      const name = containerNameFor(id('race'));
+      created.push(id('race'));
+      await runtime.create({ name, image, command: ['tail', '-f', '/dev/null'], labels: { 'made-by': 'someone-else' } });
+      // The race, made deterministic: observe still says "no container", as it did a moment earlier.
+      const blind = new Proxy(runtime, {
+        get(target, property, receiver) {
+          if (property === 'observe') return async (n: string, i: string) => ({ ...(await target.observe(n, i)), container: null });
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+      const racing = new WorkspaceManager({ runtime: blind, owner, berthHome, userHome, env: {}, ledger: store, emit: () => undefined });
+      await expectCode(racing.ensure(id('race'), { root, image }), 'E_CONFLICT');
+      expect((await runtime.inspect(name)).labels).toMatchObject({ 'made-by': 'someone-else' });
+      expect(store.activeEntries(runtime.kind).filter((e) => e.name === name)).toEqual([]);
+    });
+
     it('skips a missing extra mount, reports it, and never creates it', async () => {
       const missing = join(scratch, 'not-there');
       const result = await ensure('skip', { mounts: [missing] });

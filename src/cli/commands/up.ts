@@ -36,6 +36,8 @@ export default defineCommand({
       allowSensitiveMounts: values['allow-sensitive-mount'],
     });
     const isolated = berth.runtime.capabilities.isolation;
+    // ensure() does not re-inspect after a start; a person at a terminal wants the address, so ask.
+    const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(id)).ip : null);
     if (values.json) {
       const { container } = result;
       printJson({
@@ -45,7 +47,7 @@ export default defineCommand({
         reasons: result.reasons,
         container: container.name,
         state: container.state,
-        ip: container.ip,
+        ip,
         image: container.image,
         mounts: container.mounts,
         skippedMounts: result.skippedMounts,
@@ -53,7 +55,7 @@ export default defineCommand({
       });
       return EXIT.ok;
     }
-    const where = result.container.ip ? `, ${result.container.ip}` : '';
+    const where = ip ? `, ${ip}` : '';
     process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} (${result.container.name}${where})\n`);
     for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
     for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);

@@ -12,6 +12,7 @@ import type {
   BuildImageOptions,
   ContainerInfo,
   ContainerSpec,
+  CreateOptions,
   EnsureSystemOptions,
   ExecOptions,
   ExecResult,
@@ -156,12 +157,12 @@ export class AppleRuntime implements Runtime {
     return { container, image };
   }
 
-  async create(spec: ContainerSpec): Promise<string> {
+  async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
     this.validateForApple(spec);
     // Apple's create pulls a missing image; Berth never pulls behind the user's back.
     await this.imageInspect(spec.image);
-    const command = createCommand(spec, await this.version());
+    const command = createCommand(spec, await this.version(), options.start);
     const result = await this.cli(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
     return result.stdout.trim().split('\n').pop()?.trim() ?? spec.name;
   }

@@ -19,8 +19,9 @@ export function memoryFlag(bytes: number): string {
  */
 const INIT_WRAPPER = 'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143\' TERM INT; "$@" & child=$!; wait "$child"';
 
-export function createCommand(spec: ContainerSpec, version: AppleVersion): CommandLine {
-  const args = ['create', '--name', spec.name];
+export function createCommand(spec: ContainerSpec, version: AppleVersion, start = false): CommandLine {
+  // `run -d` creates and starts in one call; progress would go to stderr, so it is switched off.
+  const args = [...(start ? ['run', '--detach', ...(atLeast(version, '0.7.0') ? ['--progress', 'none'] : [])] : ['create']), '--name', spec.name];
   for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
   for (const [key] of sorted(spec.env)) args.push('--env', key);
   for (const mount of spec.mounts ?? []) {

@@ -12,6 +12,7 @@ import { validateContainerName, validateContainerSpec, validateEnv } from '../va
 import type {
   ContainerInfo,
   ContainerSpec,
+  CreateOptions,
   ExecOptions,
   ExecResult,
   ImageInfo,
@@ -105,7 +106,7 @@ export class HostRuntime implements Runtime {
     return { container: record ? toInfo(record) : null, image: null };
   }
 
-  async create(spec: ContainerSpec): Promise<string> {
+  async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
     const record: HostRecord = {
       id: randomUUID(),
@@ -129,6 +130,7 @@ export class HostRuntime implements Runtime {
       }
       throw error;
     }
+    if (options.start) await this.start(spec.name);
     return record.id;
   }
 

@@ -8,6 +8,7 @@ import type {
   BuildImageOptions,
   ContainerInfo,
   ContainerSpec,
+  CreateOptions,
   ExecOptions,
   ExecResult,
   ImageInfo,
@@ -155,9 +156,9 @@ export class OciRuntime implements Runtime {
     return { container, image };
   }
 
-  async create(spec: ContainerSpec): Promise<string> {
+  async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
-    const command = createCommand(spec);
+    const command = createCommand(spec, options.start);
     const result = await this.engine(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
     return lastLine(result.stdout);
   }
