@@ -8,6 +8,7 @@ import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/s
 import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime, RuntimeKind } from './runtime/types.js';
 import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
+import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
 import type { WorkspaceSpec, WorkspaceSpecInput } from './workspace/spec.js';
@@ -102,17 +103,9 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.onContainer(id, (target) => this.runtime.exec(target, argv, options));
   }
 
-  /**
-   * An interactive command attached to this terminal; resolves to its exit code. The engine's own
-   * errors reach the terminal directly, so a failure is followed by one look at whether the
-   * container is gone, to say so in workspace terms (successful commands pay nothing for this).
-   */
-  execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    return this.onContainer(id, async (target) => {
-      const exitCode = await this.runtime.execInteractive(target, argv, options);
-      if (exitCode !== 0) await this.runtime.inspect(target);
-      return exitCode;
-    });
+  /** An interactive command attached to this terminal; resolves to its exit code. */
+  async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
+    return execInWorkspace(this.runtime, id, await this.ownedName(id), argv, options);
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {
@@ -218,11 +211,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     try {
       return await operation(target);
     } catch (error) {
-      if (!isBerthError(error, 'E_NOT_FOUND') || error.details?.['what'] !== 'container' || error.details['name'] !== target) throw error;
-      throw new BerthError('E_NOT_FOUND', `The container of workspace "${id}" no longer exists on ${this.runtime.kind}.`, {
-        hint: `\`berth up ${id}\` recreates it.`,
-        cause: error,
-      });
+      return rethrowIfGone(error, this.runtime, id, target);
     }
   }
 

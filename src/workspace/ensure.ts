@@ -10,6 +10,7 @@ import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { Ledger } from '../state/store.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
+import { removeAddressCard, writeAddressCard } from './address-card.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -125,7 +126,7 @@ export class WorkspaceManager {
     this.ledger.recordDesired(this.runtime.kind, name, spec);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
       // Exactly this workspace's own container goes; the runtime system is never touched.
-      await this.removeContainer(name);
+      await this.removeContainer(id);
       return result('recreated', await this.createAndStart(target, 'recreated', reasons), reasons);
     };
     if (container.labels[LABELS.specHash] !== target.desired.hash) {
@@ -175,10 +176,11 @@ export class WorkspaceManager {
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
     } catch (error) {
-      await this.cleanUpFailedCreate(name, desired.hash);
+      await this.cleanUpFailedCreate(id, desired.hash);
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
+    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId });
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
     const now = new Date().toISOString();
@@ -203,10 +205,11 @@ export class WorkspaceManager {
    * have failed because the name is someone else's (theirs, never to touch). Only a leftover with
    * our owner label and this very spec hash is removed.
    */
-  private async cleanUpFailedCreate(name: string, hash: string): Promise<void> {
+  private async cleanUpFailedCreate(id: string, hash: string): Promise<void> {
+    const name = containerNameFor(id);
     const leftover = await this.runtime.inspect(name).catch(() => null);
     if (leftover && isOwnedBy(leftover.labels, this.owner) && leftover.labels[LABELS.specHash] === hash) {
-      await this.removeContainer(name).catch(() => undefined);
+      await this.removeContainer(id).catch(() => undefined);
     } else {
       this.ledger.markRemoved(this.runtime.kind, 'container', name);
     }
@@ -248,13 +251,15 @@ export class WorkspaceManager {
     validateWorkspaceId(id);
     const name = containerNameFor(id);
     await this.ownedContainer(id);
-    await this.removeContainer(name);
+    await this.removeContainer(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
 
-  private async removeContainer(name: string): Promise<void> {
+  private async removeContainer(id: string): Promise<void> {
+    const name = containerNameFor(id);
     await this.runtime.remove(name, { force: true });
     this.ledger.markRemoved(this.runtime.kind, 'container', name);
+    removeAddressCard(this.berthHome, id);
   }
 
   /** The workspace's container, refusing one that exists under our name but is not ours. */

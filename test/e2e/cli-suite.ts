@@ -78,6 +78,14 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(existsSync(join(root, 'hello.txt'))).toBe(true);
     });
 
+    it('execs through the ledger when the address card is missing, and writes none itself', async () => {
+      const card = join(home, 'workspaces', ws, 'address.json');
+      expect(JSON.parse(readFileSync(card, 'utf8'))).toMatchObject({ runtime: engine });
+      rmSync(card);
+      expect(await berth(['exec', ws, '--', 'sh', '-c', 'exit 6'])).toMatchObject({ exitCode: 6 });
+      expect(existsSync(card)).toBe(false);
+    });
+
     it('opens a shell with the workspace env and profile', async () => {
       const result = await berth(['shell', ws], { input: 'echo "[$GREETING] [$BERTH_WORKSPACE] $(pwd)"; exit 3\n' });
       expect(result.exitCode).toBe(3);

@@ -1,0 +1,37 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUNTIME_KINDS, type RuntimeKind } from '../runtime/types.js';
+
+/**
+ * Where a workspace's container lives: its runtime and the engine id Berth got when it created it.
+ * A cache of the ledger, written beside the shell profile, so `berth exec` can reach the container
+ * without opening SQLite or loading the library (the CLI's start-up is most of its overhead). The id
+ * cannot be taken over by a foreign container; a stale card only makes exec report the workspace gone.
+ */
+export interface AddressCard {
+  runtime: RuntimeKind;
+  container: string;
+}
+
+function cardPath(berthHome: string, id: string): string {
+  return join(berthHome, 'workspaces', id, 'address.json');
+}
+
+export function writeAddressCard(berthHome: string, id: string, card: AddressCard): void {
+  mkdirSync(join(berthHome, 'workspaces', id), { recursive: true, mode: 0o700 });
+  writeFileSync(cardPath(berthHome, id), JSON.stringify(card), { mode: 0o600 });
+}
+
+export function readAddressCard(berthHome: string, id: string): AddressCard | undefined {
+  try {
+    const card = JSON.parse(readFileSync(cardPath(berthHome, id), 'utf8')) as Partial<AddressCard>;
+    const valid = typeof card.container === 'string' && card.container !== '' && (RUNTIME_KINDS as readonly unknown[]).includes(card.runtime);
+    return valid ? (card as AddressCard) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function removeAddressCard(berthHome: string, id: string): void {
+  rmSync(cardPath(berthHome, id), { force: true });
+}
