@@ -3,7 +3,8 @@ import { arch, platform } from 'node:os';
 import { BerthError, isBerthError } from '../../errors.js';
 import { runInteractive, runStreaming, type RunResult, type StreamingOptions } from '../../process/index.js';
 import { APPLE_CONTAINER_DEFAULT_BIN } from '../apple-binary.js';
-import { invalidSpec, notFound } from '../errors.js';
+import { invalidSpec } from '../errors.js';
+import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
 import { matchesLabels } from '../labels.js';
 import type { Subject } from '../oci/classify-error.js';
@@ -141,9 +142,8 @@ export class AppleRuntime implements Runtime {
     const parse = await loadFormats();
     const result = await this.cli(['inspect', name], { container: name });
     // Up to 0.12, an unknown id printed `[]` and exited 0.
-    const [entry] = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
-    if (!entry) throw notFound('apple', 'container', name);
-    return parse.normalizeContainer(entry);
+    const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
+    return parse.normalizeContainer(onlyRecord(entries, 'apple', 'container', name));
   }
 
   /** Two calls, run side by side: Apple's inspect takes containers only. */
@@ -241,9 +241,8 @@ export class AppleRuntime implements Runtime {
   async imageInspect(ref: string): Promise<ImageInfo> {
     const parse = await loadFormats();
     const result = await this.cli(['image', 'inspect', ref], { image: ref });
-    const [entry] = parse.parseJsonOutput(parse.appleImages, result.stdout.trim() || '[]', result.command);
-    if (!entry) throw notFound('apple', 'image', ref);
-    return parse.normalizeImage(entry);
+    const entries = parse.parseJsonOutput(parse.appleImages, result.stdout.trim() || '[]', result.command);
+    return parse.normalizeImage(onlyRecord(entries, 'apple', 'image', ref));
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
@@ -260,17 +259,10 @@ export class AppleRuntime implements Runtime {
   }
 
   async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
-    try {
-      return await this.networkInspect(spec.name);
-    } catch (error) {
-      if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
-    }
-    try {
-      await this.cli(networkCreateCommand(spec), { network: spec.name });
-    } catch (error) {
-      if (!isBerthError(error, 'E_CONFLICT')) throw error;
-    }
-    return this.networkInspect(spec.name);
+    return ensureNetwork(
+      () => this.networkInspect(spec.name),
+      () => this.cli(networkCreateCommand(spec), { network: spec.name }),
+    );
   }
 
   async networkRemove(name: string): Promise<void> {
@@ -280,9 +272,8 @@ export class AppleRuntime implements Runtime {
   private async networkInspect(name: string): Promise<NetworkInfo> {
     const parse = await loadFormats();
     const result = await this.cli(['network', 'inspect', name], { network: name });
-    const [entry] = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
-    if (!entry) throw notFound('apple', 'network', name);
-    return parse.normalizeNetwork(entry);
+    const entries = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
+    return parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name));
   }
 
   /** Apple's own limits, checked before any call so the error says what to change. */
@@ -343,6 +334,6 @@ export class AppleRuntime implements Runtime {
   }
 
   private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    return Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra };
+    return envWith(this.env, extra);
   }
 }

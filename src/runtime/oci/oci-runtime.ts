@@ -1,9 +1,8 @@
 import { arch, platform } from 'node:os';
 import { runInteractive, runStreaming, type StreamingOptions, type RunResult } from '../../process/index.js';
-import { isBerthError } from '../../errors.js';
 import { ProcessError } from '../../process/process-error.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
-import { notFound, unavailable } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type {
   BuildImageOptions,
   ContainerInfo,
@@ -35,6 +34,7 @@ import {
   networkCreateCommand,
 } from './argv.js';
 import { classifyEngineError, classifyExecFailure, type Subject } from './classify-error.js';
+import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
 
 /**
@@ -127,9 +127,8 @@ export class OciRuntime implements Runtime {
   async inspect(name: string): Promise<ContainerInfo> {
     const formats = await loadParsing();
     const result = await this.engine(['container', 'inspect', name], { container: name });
-    const [record] = formats.parseJsonOutput(formats.containerRecords, result.stdout, result.command);
-    if (!record) throw notFound(this.kind, 'container', name);
-    return formats.normalizeContainer(record);
+    const records = formats.parseJsonOutput(formats.containerRecords, result.stdout, result.command);
+    return formats.normalizeContainer(onlyRecord(records, this.kind, 'container', name));
   }
 
   async observe(name: string, imageRef: string): Promise<Observation> {
@@ -226,9 +225,8 @@ export class OciRuntime implements Runtime {
   async imageInspect(ref: string): Promise<ImageInfo> {
     const formats = await loadParsing();
     const result = await this.engine(['image', 'inspect', ref], { image: ref });
-    const [record] = formats.parseJsonOutput(formats.imageRecords, result.stdout, result.command);
-    if (!record) throw notFound(this.kind, 'image', ref);
-    return formats.normalizeImage(record);
+    const records = formats.parseJsonOutput(formats.imageRecords, result.stdout, result.command);
+    return formats.normalizeImage(onlyRecord(records, this.kind, 'image', ref));
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
@@ -245,18 +243,10 @@ export class OciRuntime implements Runtime {
   }
 
   async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
-    try {
-      return await this.networkInspect(spec.name);
-    } catch (error) {
-      if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
-    }
-    try {
-      await this.engine(networkCreateCommand(spec), { network: spec.name });
-    } catch (error) {
-      // Another caller created it between our inspect and create: theirs is as good as ours.
-      if (!isBerthError(error, 'E_CONFLICT')) throw error;
-    }
-    return this.networkInspect(spec.name);
+    return ensureNetwork(
+      () => this.networkInspect(spec.name),
+      () => this.engine(networkCreateCommand(spec), { network: spec.name }),
+    );
   }
 
   async networkRemove(name: string): Promise<void> {
@@ -266,9 +256,8 @@ export class OciRuntime implements Runtime {
   private async networkInspect(name: string): Promise<NetworkInfo> {
     const formats = await loadParsing();
     const result = await this.engine(['network', 'inspect', name], { network: name });
-    const [record] = formats.parseJsonOutput(formats.networkRecords, result.stdout, result.command);
-    if (!record) throw notFound(this.kind, 'network', name);
-    return formats.normalizeNetwork(record);
+    const records = formats.parseJsonOutput(formats.networkRecords, result.stdout, result.command);
+    return formats.normalizeNetwork(onlyRecord(records, this.kind, 'network', name));
   }
 
   private async version(): Promise<{ client: string; server: string | null }> {
@@ -296,7 +285,7 @@ export class OciRuntime implements Runtime {
   }
 
   private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    return Object.keys(extra).length === 0 ? this.env : { ...this.env, ...extra };
+    return envWith(this.env, extra);
   }
 }
 
