@@ -27,7 +27,7 @@ export interface DoctorOptions {
   env?: NodeJS.ProcessEnv | undefined;
   runtime?: string | undefined;
   image?: string | undefined;
-  /** Apply the safe fixes (create the state folder). */
+  /** Apply the safe fixes: create the state folder, start a stopped Apple container system. */
   fix?: boolean | undefined;
 }
 
@@ -59,18 +59,26 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(selection.kind, { home, env });
+    runtime = await createRuntime(selection.kind, { home, env, startSystem: options.fix });
   } catch (error) {
     checks.push(failure('runtime.adapter', error));
     return finish(checks, selection);
   }
-  const system = await runtime.ensureSystem();
+  const system = await runtime.ensureSystem({ start: options.fix ?? false });
   checks.push({
     id: 'runtime.reachable',
     status: system.running ? 'ok' : 'fail',
     detail: system.detail,
-    fix: system.running ? undefined : `Start ${selection.kind}, or choose another runtime with --runtime.`,
+    fix: system.running
+      ? undefined
+      : runtime.capabilities.systemService
+        ? 'Run `berth doctor --fix` to start it (or `container system start`); until then Berth falls back to another runtime.'
+        : `Start ${selection.kind}, or choose another runtime with --runtime.`,
   });
+  if (runtime.kind === 'apple') {
+    const [{ appleChecks }, { AppleRuntime }] = await Promise.all([import('./apple-checks.js'), import('../runtime/apple/apple-runtime.js')]);
+    if (runtime instanceof AppleRuntime) checks.push(...(await appleChecks(runtime, system.running)));
+  }
   if (!runtime.capabilities.isolation) {
     checks.push({
       id: 'runtime.isolation',

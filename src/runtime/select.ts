@@ -6,6 +6,9 @@ import { RUNTIME_KINDS, type Runtime, type RuntimeKind } from './types.js';
 
 export type RuntimeChoice = RuntimeKind | 'auto';
 
+/** The runtimes whose availability is asked of the runtime itself. */
+type ProbedKind = Exclude<RuntimeKind, 'host'>;
+
 /** What one detection strategy found: whether its runtime can be used here, and why (not). */
 export interface DetectionReport {
   kind: RuntimeKind;
@@ -33,7 +36,7 @@ export interface SelectionInput {
   platform?: NodeJS.Platform | undefined;
   arch?: string | undefined;
   /** Does this engine answer? Default: ask it (`<engine> version`). Tests hand in their own. */
-  probeEngine?: ((kind: 'docker' | 'podman', binary: string, env: NodeJS.ProcessEnv) => Promise<{ ok: boolean; detail: string }>) | undefined;
+  probeEngine?: ((kind: ProbedKind, binary: string, env: NodeJS.ProcessEnv) => Promise<{ ok: boolean; detail: string }>) | undefined;
   /** Default: is there an executable at this path. */
   isExecutable?: ((path: string, env: NodeJS.ProcessEnv) => boolean) | undefined;
 }
@@ -56,14 +59,17 @@ interface DetectionStrategy {
 const STRATEGIES: readonly DetectionStrategy[] = [
   {
     kind: 'apple',
-    detect: ({ env, platform, arch, isExecutable }) => {
-      const report = (applies: boolean, reason: string): Promise<DetectionReport> => Promise.resolve({ kind: 'apple', applies, reason });
+    async detect({ env, platform, arch, isExecutable, probeEngine }) {
       if (platform !== 'darwin' || arch !== 'arm64') {
-        return report(false, `needs macOS on Apple Silicon; this is ${platform}/${arch}.`);
+        return { kind: 'apple', applies: false, reason: `needs macOS on Apple Silicon; this is ${platform}/${arch}.` };
       }
       const binary = env['BERTH_CONTAINER_BIN'] || APPLE_CONTAINER_DEFAULT_BIN;
-      if (!isExecutable(binary, env)) return report(false, `no Apple container CLI at ${binary} (install it from Apple's container releases).`);
-      return report(false, `found ${binary}, but this build of Berth has no Apple container adapter yet.`);
+      if (!isExecutable(binary, env)) {
+        return { kind: 'apple', applies: false, reason: `no Apple container CLI at ${binary} (install it from Apple's container releases).` };
+      }
+      // A stopped system does not apply: detection never starts it (doctor --fix or config does).
+      const probe = await probeEngine('apple', binary, env);
+      return { kind: 'apple', applies: probe.ok, reason: probe.detail };
     },
   },
   engineStrategy('docker', 'BERTH_DOCKER_BIN'),
@@ -132,9 +138,12 @@ export function parseRuntimeChoice(value: string, where: string): RuntimeChoice 
   });
 }
 
-async function probeEngine(kind: 'docker' | 'podman', binary: string, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; detail: string }> {
-  const { OciRuntime } = await import('./oci/oci-runtime.js');
-  const status = await new OciRuntime(kind, { binary, env }).ensureSystem();
+async function probeEngine(kind: ProbedKind, binary: string, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; detail: string }> {
+  const runtime =
+    kind === 'apple'
+      ? new (await import('./apple/apple-runtime.js')).AppleRuntime({ binary, env })
+      : new (await import('./oci/oci-runtime.js')).OciRuntime(kind, { binary, env });
+  const status = await runtime.ensureSystem({ start: false });
   return { ok: status.running, detail: status.detail };
 }
 

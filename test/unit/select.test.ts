@@ -10,7 +10,7 @@ interface World {
   /** Paths isExecutable says yes to. */
   executables?: string[];
   /** Engines whose probe answers ok. */
-  answering?: ('docker' | 'podman')[];
+  answering?: ('apple' | 'docker' | 'podman')[];
   platform?: NodeJS.Platform;
   arch?: string;
   env?: NodeJS.ProcessEnv;
@@ -139,13 +139,15 @@ describe('detectRuntimes', () => {
     expect(report(await detectRuntimes(input), 'apple')).toEqual({ kind: 'apple', applies: false, reason: 'needs macOS on Apple Silicon; this is darwin/x64.' });
   });
 
-  it('on darwin/arm64 with the Apple CLI present: found, but no adapter yet (does not apply)', async () => {
+  it('on darwin/arm64 with the Apple CLI present, applies when its system answers', async () => {
+    const { input, probed } = world({ platform: 'darwin', arch: 'arm64', executables: [APPLE_CONTAINER_DEFAULT_BIN], answering: ['apple'] });
+    expect(report(await detectRuntimes(input), 'apple')).toEqual({ kind: 'apple', applies: true, reason: 'apple 1.2.3 is answering.' });
+    expect(probed).toContainEqual(expect.objectContaining({ kind: 'apple', binary: APPLE_CONTAINER_DEFAULT_BIN }));
+  });
+
+  it('on darwin/arm64 with the Apple system stopped, does not apply and says why', async () => {
     const { input } = world({ platform: 'darwin', arch: 'arm64', executables: [APPLE_CONTAINER_DEFAULT_BIN] });
-    expect(report(await detectRuntimes(input), 'apple')).toEqual({
-      kind: 'apple',
-      applies: false,
-      reason: `found ${APPLE_CONTAINER_DEFAULT_BIN}, but this build of Berth has no Apple container adapter yet.`,
-    });
+    expect(report(await detectRuntimes(input), 'apple')).toEqual({ kind: 'apple', applies: false, reason: 'apple cannot reach its daemon.' });
   });
 
   it('on darwin/arm64 without the Apple CLI: says where it looked, honouring BERTH_CONTAINER_BIN', async () => {
@@ -226,7 +228,12 @@ describe('selectRuntime: detection', () => {
     expect(probed.map((p) => p.kind).sort()).toEqual(['docker', 'podman']);
   });
 
-  it('never chooses apple (no adapter yet) even when its CLI is present', async () => {
+  it('prefers apple over docker and podman on an Apple Silicon Mac where its system runs', async () => {
+    const { input } = world({ platform: 'darwin', arch: 'arm64', executables: [APPLE_CONTAINER_DEFAULT_BIN, 'docker', 'podman'], answering: ['apple', 'docker', 'podman'] });
+    expect(await selectRuntime(input)).toMatchObject({ kind: 'apple', source: 'detected' });
+  });
+
+  it('falls through to podman when the Apple system is stopped (detection never starts it)', async () => {
     const { input } = world({ platform: 'darwin', arch: 'arm64', executables: [APPLE_CONTAINER_DEFAULT_BIN, 'podman'], answering: ['podman'] });
     expect(await selectRuntime(input)).toMatchObject({ kind: 'podman', source: 'detected' });
   });

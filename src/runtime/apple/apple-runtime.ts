@@ -269,6 +269,11 @@ export class AppleRuntime implements Runtime {
     await this.cli(['network', 'delete', name], { network: name });
   }
 
+  /** The builtin network every container joins unless told otherwise (doctor shows its subnet). */
+  defaultNetwork(): Promise<NetworkInfo> {
+    return this.networkInspect('default');
+  }
+
   private async networkInspect(name: string): Promise<NetworkInfo> {
     const parse = await loadFormats();
     const result = await this.cli(['network', 'inspect', name], { network: name });
