@@ -11,6 +11,7 @@ import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { Ledger } from '../state/store.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
+import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -110,7 +111,7 @@ export class WorkspaceManager {
     const { container, image } = await this.runtime.observe(name, spec.image);
     if (this.runtime.capabilities.images && image === null) throw missingImage(this.runtime.kind, spec.image);
     const imageId = image?.id ?? null;
-    const target: Target = { id, name, spec, plan, imageId, desired: specHash(spec, plan, imageId, this.owner) };
+    const target: Target = { id, name, spec, plan, imageId, desired: specHash(spec, plan, imageId, this.owner, this.previewPortCount(spec)) };
     const result = (action: EnsureAction, info: ContainerInfo, reasons: string[] = []): EnsureResult => ({
       id,
       runtime: this.runtime.kind,
@@ -146,6 +147,18 @@ export class WorkspaceManager {
     return result('started', { ...container, state: 'running', ip: null, startedAt: new Date().toISOString() });
   }
 
+  private previewPortCount(spec: WorkspaceSpec): number {
+    if (!this.runtime.capabilities.publishPorts) {
+      if ((spec.previewPorts ?? 0) > 0) {
+        throw new BerthError('E_UNSUPPORTED', `${this.runtime.kind} cannot publish preview ports.`, {
+          hint: 'In host mode dev servers listen on this machine directly; drop --preview-ports.',
+        });
+      }
+      return 0;
+    }
+    return spec.previewPorts ?? (this.runtime.kind === 'apple' ? APPLE_DEFAULT_PREVIEW_PORTS : 0);
+  }
+
   /** The mounts to make: the user's (checked), plus Berth's own shell profile where there is a container. */
   private plan(id: string, spec: WorkspaceSpec): MountPlan {
     const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
@@ -160,7 +173,7 @@ export class WorkspaceManager {
    */
   hasDrifted(id: string, container: ContainerInfo, spec: WorkspaceSpec, imageId: string | null): boolean {
     try {
-      return specHash(spec, this.plan(id, spec), imageId, this.owner).hash !== container.labels[LABELS.specHash];
+      return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec)).hash !== container.labels[LABELS.specHash];
     } catch {
       return true;
     }
@@ -171,7 +184,7 @@ export class WorkspaceManager {
     const { id, name, spec, desired } = target;
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
-    const containerSpec = this.containerSpec(id, spec, target.plan, desired);
+    const containerSpec = { ...this.containerSpec(id, spec, target.plan, desired), ports: await allocatePreviewPorts(this.previewPortCount(spec)) };
     let containerId: string;
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });

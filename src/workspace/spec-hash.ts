@@ -3,7 +3,7 @@ import type { MountPlan } from './mounts.js';
 import type { WorkspaceSpec } from './spec.js';
 
 /** The parts of a workspace whose change means "recreate the container". */
-export type SpecPart = 'image' | 'mounts' | 'env' | 'resources';
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports';
 
 export interface SpecHash {
   hash: string;
@@ -20,13 +20,15 @@ export interface SpecHash {
  * Keyed with the installation id: env values may be secrets, and labels are readable by anyone
  * who can reach the engine, so an unkeyed hash of a short secret could be guessed.
  */
-export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null, key: string): SpecHash {
+export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null, key: string, previewPorts = 0): SpecHash {
   const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
   const parts: Record<SpecPart, string> = {
     image: digest([spec.image, imageId]).slice(0, 12),
     mounts: digest(plan.mounts.map((m) => [m.source, m.target, m.readOnly])).slice(0, 12),
     env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
+    // The pool's size, not its host ports: those are chosen afresh at every create.
+    ports: digest(previewPorts).slice(0, 12),
   };
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };

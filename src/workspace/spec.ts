@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
+import { MAX_PREVIEW_PORTS } from './preview-ports.js';
 
 /** The image a workspace uses when none is named: built from images/workspace/Dockerfile. */
 export const DEFAULT_IMAGE = 'berth-workspace:latest';
@@ -23,6 +24,8 @@ export interface WorkspaceSpecInput {
   memory?: string | number | undefined;
   /** Allow mounting folders Berth refuses by default (home, ~/.ssh, engine sockets, ...). */
   allowSensitiveMounts?: boolean | undefined;
+  /** Loopback ports published at create for dev-server previews. Default: 8 on Apple, else 0. */
+  previewPorts?: number | undefined;
 }
 
 export interface ExtraMount {
@@ -40,6 +43,8 @@ export interface WorkspaceSpec {
   cpus: number | null;
   memoryBytes: number | null;
   allowSensitiveMounts: boolean;
+  /** null: the runtime's default (see preview-ports.ts). */
+  previewPorts: number | null;
 }
 
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
@@ -58,6 +63,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     cpus: input.cpus ?? null,
     memoryBytes: input.memory === undefined ? null : parseMemory(input.memory),
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
+    previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
   };
 }
 
@@ -68,6 +74,11 @@ export function normalizeMount(mount: string | ExtraMountInput, cwd: string): Ex
   const source = match?.[1] ?? '';
   if (source === '') throw invalid(`Mount ${JSON.stringify(mount)} has no source folder.`, 'Use --mount /path/to/folder or --mount /path/to/folder:ro.');
   return { source: isAbsolute(source) ? resolve(source) : resolve(cwd, source), readOnly: match?.[2] === 'ro' };
+}
+
+function parsePreviewPorts(count: number): number {
+  if (Number.isInteger(count) && count >= 0 && count <= MAX_PREVIEW_PORTS) return count;
+  throw invalid(`preview ports must be a whole number from 0 to ${String(MAX_PREVIEW_PORTS)}, got ${String(count)}.`, 'Use e.g. --preview-ports 8.');
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };

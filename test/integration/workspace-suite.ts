@@ -10,26 +10,11 @@ import { Store } from '../../src/state/store.js';
 import { WorkspaceManager } from '../../src/workspace/ensure.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
+import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
 
 export interface WorkspaceTarget {
   runtime: Runtime;
   image: string;
-}
-
-/** Wraps a runtime so a test can count the engine operations a workspace operation costs. */
-function counting(runtime: Runtime): { runtime: Runtime; calls: string[] } {
-  const calls: string[] = [];
-  const proxy = new Proxy(runtime, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(property));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { runtime: proxy, calls };
 }
 
 /**
@@ -51,7 +36,8 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
     writeFileSync(join(root, 'README'), 'project files\n');
     let runtime: Runtime;
     let image: string;
-    let calls: string[];
+    let calls: EngineCall[];
+    const methods = (): string[] => calls.map((call) => call.method);
     const events: BerthEventInput[] = [];
     let manager: WorkspaceManager;
     let store: Store;
@@ -74,7 +60,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
 
     beforeAll(async () => {
       const target = await connect();
-      ({ runtime, calls } = counting(target.runtime));
+      ({ runtime, calls } = countingRuntime(target.runtime));
       image = target.image;
       const status = await target.runtime.ensureSystem();
       if (!status.running) throw new Error(`${label} is not usable: ${status.detail}`);
@@ -91,7 +77,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
     it('shares one create among 50 concurrent ensure() calls on a new workspace', async () => {
       calls.length = 0;
       const results = await Promise.all(Array.from({ length: 50 }, () => ensure('single')));
-      expect(calls.filter((c) => c === 'create')).toHaveLength(1);
+      expect(methods().filter((c) => c === 'create')).toHaveLength(1);
       expect(new Set(results.map((r) => r.container.id)).size).toBe(1);
       expect(results[0]).toMatchObject({ action: 'created', runtime: runtime.kind });
       const owned = await runtime.list({ labels: { [LABELS.workspace]: id('single'), [LABELS.owner]: owner } });
@@ -108,7 +94,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       calls.length = 0;
       const result = await ensure('single');
       expect(result.action).toBe('reused');
-      expect(calls).toEqual(['observe']);
+      expect(methods()).toEqual(['observe']);
     });
 
     it('gives every exec the workspace env, in /workspace, with the exit code passed through', async () => {
@@ -146,6 +132,31 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       const changed = await ensure('limits', { cpus: 1, memory: '512m' });
       expect(changed).toMatchObject({ action: 'recreated', reasons: ['resources changed'] });
       expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('536870912\n100000 100000\n');
+    });
+
+    it('publishes a pool of loopback preview ports, reachable from the host; a new pool size recreates', async () => {
+      if (!runtime.capabilities.publishPorts) {
+        await expectCode(ensure('preview', { previewPorts: 2 }), 'E_UNSUPPORTED');
+        return;
+      }
+      const first = await ensure('preview', { previewPorts: 2 });
+      expect(first.container.ports).toEqual([
+        { hostAddress: '127.0.0.1', hostPort: expect.any(Number) as unknown, containerPort: 41000, protocol: 'tcp' },
+        { hostAddress: '127.0.0.1', hostPort: expect.any(Number) as unknown, containerPort: 41001, protocol: 'tcp' },
+      ]);
+      const name = containerNameFor(id('preview'));
+      expect((await runtime.inspect(name)).ports).toEqual(expect.arrayContaining(first.container.ports));
+      // A real server on the first pool port inside the container answers on its host port.
+      await runtime.exec(name, ['sh', '-c', 'cd /tmp && nohup python3 -m http.server 41000 --bind 0.0.0.0 >/dev/null 2>&1 &']);
+      const hostPort = first.container.ports[0]?.hostPort ?? 0;
+      let status = 0;
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+        // docker's port proxy holds a connection open while nothing listens yet: bound every try.
+        status = await fetch(`http://127.0.0.1:${String(hostPort)}/`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0);
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      expect(await ensure('preview', { previewPorts: 3 })).toMatchObject({ action: 'recreated', reasons: ['ports changed'] });
     });
 
     it('recreates when the image is rebuilt under the same tag', async () => {

@@ -3,7 +3,7 @@ import { openBerth } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
-                [--cpus N] [--memory SIZE] [--allow-sensitive-mount] [--runtime R] [--json]
+                [--cpus N] [--memory SIZE] [--preview-ports N] [--allow-sensitive-mount] [--runtime R] [--json]
 `;
 
 export default defineCommand({
@@ -16,11 +16,14 @@ export default defineCommand({
     cpus: { type: 'string' },
     memory: { type: 'string' },
     'allow-sensitive-mount': { type: 'boolean' },
+    'preview-ports': { type: 'string' },
   },
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
     const cpus = values.cpus === undefined ? undefined : Number(values.cpus);
     if (cpus !== undefined && Number.isNaN(cpus)) throw new UsageError(`--cpus takes a number, got ${JSON.stringify(values.cpus)}.`, USAGE);
+    const previewPorts = values['preview-ports'] === undefined ? undefined : Number(values['preview-ports']);
+    if (previewPorts !== undefined && Number.isNaN(previewPorts)) throw new UsageError(`--preview-ports takes a number, got ${JSON.stringify(values['preview-ports'])}.`, USAGE);
     const berth = await openBerth(values.runtime, id);
     const warnings: string[] = [];
     berth.on('event', (event) => {
@@ -34,6 +37,7 @@ export default defineCommand({
       cpus,
       memory: values.memory,
       allowSensitiveMounts: values['allow-sensitive-mount'],
+      previewPorts,
     });
     const isolated = berth.runtime.capabilities.isolation;
     // ensure() does not re-inspect after a start; a person at a terminal wants the address, so ask.
@@ -50,6 +54,7 @@ export default defineCommand({
         ip,
         image: container.image,
         mounts: container.mounts,
+        previewPorts: container.ports,
         skippedMounts: result.skippedMounts,
         isolated,
       });
