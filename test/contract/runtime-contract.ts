@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError } from '../../src/errors.js';
+import { expectCode } from '../support/expect-code.js';
 import type { ContainerSpec, Runtime } from '../../src/runtime/types.js';
 
 export interface ContractTarget {
@@ -44,15 +44,6 @@ export function runtimeContract(label: string, connect: () => Promise<ContractTa
       ...overrides,
     });
 
-    async function expectCode(promise: Promise<unknown>, code: BerthError['code']): Promise<BerthError> {
-      const error = await promise.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error, `expected ${code}`).toBeInstanceOf(BerthError);
-      expect((error as BerthError).code).toBe(code);
-      return error as BerthError;
-    }
 
     beforeAll(async () => {
       ({ runtime, image } = await connect());

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BerthError } from '../../src/errors.js';
+import { expectCode } from '../support/expect-code.js';
 import type { BerthEventInput } from '../../src/events.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
@@ -48,15 +48,6 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       return manager.ensure(id(suffix), { root, image, ...spec });
     };
 
-    async function expectCode(promise: Promise<unknown>, code: BerthError['code']): Promise<BerthError> {
-      const error = await promise.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error, `expected ${code}`).toBeInstanceOf(BerthError);
-      expect((error as BerthError).code).toBe(code);
-      return error as BerthError;
-    }
 
     beforeAll(async () => {
       const target = await connect();
