@@ -63,6 +63,9 @@ export interface ContainerInfo {
   createdAt: string | null;
   startedAt: string | null;
   exitCode: number | null;
+  /** Limits as the runtime recorded them; null when unlimited or not applicable (host mode). */
+  cpus: number | null;
+  memoryBytes: number | null;
 }
 
 /** What ensure needs to decide: the container as it is, and what its image reference points at now. */

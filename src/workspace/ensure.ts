@@ -210,6 +210,8 @@ export class WorkspaceManager {
       createdAt: now,
       startedAt: now,
       exitCode: null,
+      cpus: containerSpec.cpus ?? null,
+      memoryBytes: containerSpec.memoryBytes ?? null,
     };
   }
 

@@ -118,11 +118,15 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       if (!runtime.capabilities.resourceLimits) return;
       // cgroup v2 files first, then v1 (hybrid hosts like CI's).
       const limits = ['sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"'];
+      // Apple sizes the VM itself rather than a cgroup inside it; docker and podman use cgroups.
+      const enforcedByCgroup = runtime.kind !== 'apple';
       await ensure('limits', { cpus: 1, memory: '256m' });
-      expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('268435456\n100000 100000\n');
+      expect(await runtime.inspect(containerNameFor(id('limits')))).toMatchObject({ cpus: 1, memoryBytes: 268435456 });
+      if (enforcedByCgroup) expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('268435456\n100000 100000\n');
       const changed = await ensure('limits', { cpus: 1, memory: '512m' });
       expect(changed).toMatchObject({ action: 'recreated', reasons: ['resources changed'] });
-      expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('536870912\n100000 100000\n');
+      expect(await runtime.inspect(containerNameFor(id('limits')))).toMatchObject({ cpus: 1, memoryBytes: 536870912 });
+      if (enforcedByCgroup) expect((await runtime.exec(containerNameFor(id('limits')), limits)).stdout).toBe('536870912\n100000 100000\n');
     });
 
     it('publishes a pool of loopback preview ports, reachable from the host; a new pool size recreates', async () => {
@@ -182,7 +186,9 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       const recovered = await ensure('ghost', spec);
       expect(recovered.action).toBe('recreated');
       expect(recovered.reasons[0]).toMatch(/could not start/);
-      expect(recovered.container.id).not.toBe(healthy.container.id);
+      // A new container: on Apple the id is the name, so the creation time and the event tell.
+      expect(recovered.container.createdAt).not.toBe(healthy.container.createdAt);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'workspace.recreated', workspace: id('ghost') }));
       expect(recovered.container.state).toBe('running');
       // The ledger closed the ghost's entry and holds exactly one live one.
       const live = store.activeEntries(runtime.kind).filter((e) => e.workspace === id('ghost'));

@@ -63,6 +63,8 @@ describe('Apple container records', () => {
       createdAt: '2026-08-07T10:00:00Z',
       startedAt: '2026-08-07T10:00:05Z',
       exitCode: null,
+      cpus: 4,
+      memoryBytes: 1073741824,
     });
   });
 

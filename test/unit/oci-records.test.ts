@@ -112,6 +112,9 @@ describe.each(ENGINES)('%s container inspect', (engine) => {
       createdAt: ids.created,
       startedAt: ids.started,
       exitCode: 0,
+      // The fixtures were created without limits: engines record 0, which means unlimited.
+      cpus: null,
+      memoryBytes: null,
     });
     expect(info.ip).toMatch(IPV4);
     expect(byTarget(info.mounts)).toEqual(byTarget(MOUNTS));

@@ -162,7 +162,7 @@ export class AppleRuntime implements Runtime {
     this.validateForApple(spec);
     // Apple's create pulls a missing image; Berth never pulls behind the user's back.
     await this.imageInspect(spec.image);
-    const command = createCommand(spec, await this.version(), options.start);
+    const command = createCommand(spec, await this.version(), options.start, (path) => statSync(path).isFile());
     const result = await this.cli(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
     return result.stdout.trim().split('\n').pop()?.trim() ?? spec.name;
   }
@@ -296,8 +296,10 @@ export class AppleRuntime implements Runtime {
       if (value.includes('=')) throw invalidSpec(`Label ${key} has "=" in its value, which Apple container rejects.`, 'Use a value without "=".');
     }
     for (const mount of spec.mounts ?? []) {
-      if (!existsSync(mount.source) || !statSync(mount.source).isDirectory()) {
-        throw invalidSpec(`Mount source ${mount.source} is not an existing folder; Apple container mounts folders only.`, 'Mount the folder that holds the file.');
+      // Apple fails a missing bind source too, but only after pulling and unpacking: say it first.
+      if (!existsSync(mount.source)) throw invalidSpec(`Mount source ${mount.source} does not exist.`, 'Create it, or drop the mount.');
+      if (mount.source.includes(':') || mount.target.includes(':')) {
+        throw invalidSpec(`Mount path ${mount.source} contains ":", which Apple container cannot express.`, 'Rename the folder or mount a parent folder.');
       }
     }
   }

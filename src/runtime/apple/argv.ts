@@ -19,13 +19,18 @@ export function memoryFlag(bytes: number): string {
  */
 const INIT_WRAPPER = 'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143\' TERM INT; "$@" & child=$!; wait "$child"';
 
-export function createCommand(spec: ContainerSpec, version: AppleVersion, start = false): CommandLine {
+/**
+ * `--mount` takes folders only; a single file goes through `--volume src:dst[:ro]`, which Apple
+ * shares through the file's parent folder (research doc §2.1.1). `isFile` says which is which.
+ */
+export function createCommand(spec: ContainerSpec, version: AppleVersion, start = false, isFile: (path: string) => boolean = () => false): CommandLine {
   // `run -d` creates and starts in one call; progress would go to stderr, so it is switched off.
   const args = [...(start ? ['run', '--detach', ...(atLeast(version, '0.7.0') ? ['--progress', 'none'] : [])] : ['create']), '--name', spec.name];
   for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
   for (const [key] of sorted(spec.env)) args.push('--env', key);
   for (const mount of spec.mounts ?? []) {
-    args.push('--mount', `type=virtiofs,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
+    if (isFile(mount.source)) args.push('--volume', `${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
+    else args.push('--mount', `type=virtiofs,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
   }
   if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
   if (spec.user !== undefined) args.push('--user', spec.user);

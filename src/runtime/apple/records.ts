@@ -49,6 +49,7 @@ const containerConfiguration = z.object({
     )
     .nullish(),
   creationDate: appleDate.nullish(),
+  resources: z.object({ cpus: z.number().nullish(), memoryInBytes: z.number().nullish() }).nullish(),
 });
 
 export const appleContainer = z.object({
@@ -93,6 +94,9 @@ export function normalizeContainer(entry: AppleContainer): ContainerInfo {
     createdAt: normalizeDate(entry.configuration.creationDate),
     startedAt,
     exitCode: typeof status === 'string' ? null : (status.exitCode ?? null),
+    // Apple always sizes the VM (default 4 cpus, 1 GiB), so these are never "unlimited".
+    cpus: entry.configuration.resources?.cpus ?? null,
+    memoryBytes: entry.configuration.resources?.memoryInBytes ?? null,
   };
 }
 

@@ -290,6 +290,8 @@ function toInfo(record: HostRecord): ContainerInfo {
     createdAt: record.createdAt,
     startedAt: record.startedAt,
     exitCode: null,
+    cpus: null,
+    memoryBytes: null,
   };
 }
 

@@ -43,7 +43,7 @@ export const containerRecord = z.object({
     )
     .nullish(),
   /** The configured bindings; docker fills NetworkSettings.Ports only while running. */
-  HostConfig: z.object({ PortBindings: portBindings }).nullish(),
+  HostConfig: z.object({ PortBindings: portBindings, NanoCpus: z.number().nullish(), Memory: z.number().nullish() }).nullish(),
   NetworkSettings: z
     .object({
       IPAddress: z.string().nullish(),
@@ -69,6 +69,9 @@ export function normalizeContainer(record: ContainerRecord): ContainerInfo {
     createdAt: record.Created ?? null,
     startedAt: normalizeTime(record.State.StartedAt),
     exitCode: record.State.ExitCode ?? null,
+    // 0 means "no limit" to both engines.
+    cpus: record.HostConfig?.NanoCpus ? record.HostConfig.NanoCpus / 1e9 : null,
+    memoryBytes: record.HostConfig?.Memory ? record.HostConfig.Memory : null,
   };
 }
 
