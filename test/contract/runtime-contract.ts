@@ -126,6 +126,13 @@ export function runtimeContract(label: string, connect: () => Promise<ContractTa
       expect(result).toMatchObject({ exitCode: 3, stdout: 'from spec|per call; with $(spaces)' });
     });
 
+    it("passes env the engine CLI itself reads (PATH, HOME) to the command without breaking the CLI", async () => {
+      const result = await runtime.exec(name('main'), ['sh', '-c', 'printf "%s|%s" "$PATH" "$HOME"'], {
+        env: { PATH: '/opt/berth-test/bin:/usr/bin:/bin', HOME: '/tmp/berth-home' },
+      });
+      expect(result).toMatchObject({ exitCode: 0, stdout: '/opt/berth-test/bin:/usr/bin:/bin|/tmp/berth-home' });
+    });
+
     it('execs in /workspace, which is the host folder', async () => {
       const result = await runtime.exec(name('main'), ['cat', 'hello.txt']);
       expect(result).toMatchObject({ exitCode: 0, stdout: 'from the host\n' });

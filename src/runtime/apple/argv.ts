@@ -1,3 +1,4 @@
+import { cliEnv, sortedEntries } from '../cli-env.js';
 import type { CommandLine } from '../oci/argv.js';
 import type { ContainerSpec, ExecOptions, InteractiveExecOptions, NetworkSpec, BuildImageOptions } from '../types.js';
 import { atLeast, type AppleVersion } from './version.js';
@@ -26,8 +27,9 @@ const INIT_WRAPPER = 'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exi
 export function createCommand(spec: ContainerSpec, version: AppleVersion, start = false, isFile: (path: string) => boolean = () => false): CommandLine {
   // `run -d` creates and starts in one call; progress would go to stderr, so it is switched off.
   const args = [...(start ? ['run', '--detach', ...(atLeast(version, '0.7.0') ? ['--progress', 'none'] : [])] : ['create']), '--name', spec.name];
-  for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
-  for (const [key] of sorted(spec.env)) args.push('--env', key);
+  for (const [key, value] of sortedEntries(spec.labels)) args.push('--label', `${key}=${value}`);
+  const env = cliEnv(spec.env);
+  args.push(...env.flags);
   for (const mount of spec.mounts ?? []) {
     if (isFile(mount.source)) args.push('--volume', `${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
     else args.push('--mount', `type=virtiofs,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
@@ -44,37 +46,36 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, start 
   if (spec.init && atLeast(version, '0.10.0')) args.push('--init');
   else if (spec.init && command.length > 0) command = ['/bin/sh', '-c', INIT_WRAPPER, 'sh', ...command];
   args.push(spec.image, ...command);
-  return { args, env: { ...spec.env } };
+  return { args, env: env.passed };
 }
 
 export function execCommand(name: string, argv: readonly string[], options: ExecOptions | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
+  const env = cliEnv(options.env);
   const args = ['exec'];
   if (interactive) args.push('--interactive');
   if (tty) args.push('--tty');
-  for (const [key] of sorted(options.env)) args.push('--env', key);
+  args.push(...env.flags);
   if (options.workdir !== undefined) args.push('--workdir', options.workdir);
   if (options.user !== undefined) args.push('--user', options.user);
   args.push(name, ...argv);
-  return { args, env: { ...options.env } };
+  return { args, env: env.passed };
 }
 
 export function buildCommand(options: BuildImageOptions): CommandLine {
+  const buildArgs = cliEnv(options.buildArgs, '--build-arg');
   const args = ['build', '--tag', options.tag, '--progress', 'plain'];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
-  for (const [key] of sorted(options.buildArgs)) args.push('--build-arg', key);
-  for (const [key, value] of sorted(options.labels)) args.push('--label', `${key}=${value}`);
+  args.push(...buildArgs.flags);
+  for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
   args.push(options.contextDir);
-  return { args, env: { ...options.buildArgs } };
+  return { args, env: buildArgs.passed };
 }
 
 export function networkCreateCommand(spec: NetworkSpec): string[] {
   const args = ['network', 'create'];
   if (spec.internal) args.push('--internal');
-  for (const [key, value] of sorted(spec.labels)) args.push('--label', `${key}=${value}`);
+  for (const [key, value] of sortedEntries(spec.labels)) args.push('--label', `${key}=${value}`);
   args.push(spec.name);
   return args;
 }
 
-function sorted<V>(record: Readonly<Record<string, V>> | undefined): [string, V][] {
-  return Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}

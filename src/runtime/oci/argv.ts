@@ -1,3 +1,4 @@
+import { cliEnv, sortedEntries } from '../cli-env.js';
 import type { ContainerSpec, ExecOptions, InteractiveExecOptions, ListFilter, NetworkSpec, BuildImageOptions } from '../types.js';
 
 /**
@@ -17,7 +18,8 @@ export function createCommand(spec: ContainerSpec, start = false): CommandLine {
   // `run --detach` is create and start in one engine process: a whole CLI start-up cheaper.
   const args = [...(start ? ['run', '--detach'] : ['create']), '--pull', 'never', '--name', spec.name];
   for (const [key, value] of sortedEntries(spec.labels)) args.push('--label', `${key}=${value}`);
-  args.push(...envFlags(spec.env));
+  const env = cliEnv(spec.env);
+  args.push(...env.flags);
   for (const mount of spec.mounts ?? []) {
     args.push('--mount', `type=bind,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
   }
@@ -31,21 +33,24 @@ export function createCommand(spec: ContainerSpec, start = false): CommandLine {
   }
   if (spec.init) args.push('--init');
   args.push(spec.image, ...(spec.command ?? []));
-  return { args, env: { ...spec.env } };
+  return { args, env: env.passed };
 }
 
 export function execCommand(name: string, argv: readonly string[], options: ExecOptions = {}): CommandLine {
-  const args = ['exec'];
-  if (options.input !== undefined) args.push('--interactive');
-  args.push(...execFlags(options), name, ...argv);
-  return { args, env: { ...options.env } };
+  return execLine(name, argv, options, options.input !== undefined, false);
 }
 
 export function interactiveExecCommand(name: string, argv: readonly string[], options: InteractiveExecOptions, tty: boolean): CommandLine {
-  const args = ['exec', '--interactive'];
-  if (tty) args.push('--tty');
-  args.push(...execFlags(options), name, ...argv);
-  return { args, env: { ...options.env } };
+  return execLine(name, argv, options, true, tty);
+}
+
+function execLine(name: string, argv: readonly string[], options: ExecOptions | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
+  const env = cliEnv(options.env);
+  const args = ['exec', ...(interactive ? ['--interactive'] : []), ...(tty ? ['--tty'] : []), ...env.flags];
+  if (options.workdir !== undefined) args.push('--workdir', options.workdir);
+  if (options.user !== undefined) args.push('--user', options.user);
+  args.push(name, ...argv);
+  return { args, env: env.passed };
 }
 
 export function listIdsCommand(filter: ListFilter = {}): string[] {
@@ -58,12 +63,13 @@ export function listIdsCommand(filter: ListFilter = {}): string[] {
 
 /** Build args, like env, may carry tokens: `--build-arg NAME` reads the value from the CLI's environment. */
 export function buildCommand(options: BuildImageOptions): CommandLine {
+  const buildArgs = cliEnv(options.buildArgs, '--build-arg');
   const args = ['build', '--tag', options.tag];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
-  for (const [key] of sortedEntries(options.buildArgs)) args.push('--build-arg', key);
+  args.push(...buildArgs.flags);
   for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
   args.push(options.contextDir);
-  return { args, env: { ...options.buildArgs } };
+  return { args, env: buildArgs.passed };
 }
 
 export function networkCreateCommand(spec: NetworkSpec): string[] {
@@ -74,18 +80,3 @@ export function networkCreateCommand(spec: NetworkSpec): string[] {
   return args;
 }
 
-function execFlags(options: ExecOptions | InteractiveExecOptions): string[] {
-  const args = envFlags(options.env);
-  if (options.workdir !== undefined) args.push('--workdir', options.workdir);
-  if (options.user !== undefined) args.push('--user', options.user);
-  return args;
-}
-
-function envFlags(env: Readonly<Record<string, string>> | undefined): string[] {
-  return sortedEntries(env).flatMap(([key]) => ['--env', key]);
-}
-
-/** Sorted so the same spec always yields the same command line. */
-function sortedEntries<V>(record: Readonly<Record<string, V>> | undefined): [string, V][] {
-  return Object.entries(record ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
