@@ -23,13 +23,14 @@ describe('Apple container system lifecycle (double)', () => {
   });
 
   it('when allowed, an XPC error starts the system (never prompting for the kernel) and retries once', async () => {
-    const env = { ...appleDoubleEnv('1.2.2'), CONTAINER_DOUBLE_KERNEL: '' };
+    const env: NodeJS.ProcessEnv = { ...appleDoubleEnv('1.2.2'), CONTAINER_DOUBLE_KERNEL: '' };
+    const state = String(env['CONTAINER_DOUBLE_STATE']);
     const runtime = new AppleRuntime({ env, startSystem: true });
     expect(await runtime.list()).toEqual([]);
     expect((await runtime.ensureSystem()).running).toBe(true);
     // Without an explicit kernel flag the start would have prompted (and failed on closed stdin),
     // leaving no kernel: the double records what the start did.
-    const system = JSON.parse(readFileSync(join(env['CONTAINER_DOUBLE_STATE'] ?? '', 'system.json'), 'utf8')) as { kernelInstalled: boolean };
+    const system = JSON.parse(readFileSync(join(state, 'system.json'), 'utf8')) as { kernelInstalled: boolean };
     expect(system.kernelInstalled).toBe(true);
   });
 
