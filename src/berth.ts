@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { berthHome, loadConfig } from './config.js';
 import { BerthError, isBerthError } from './errors.js';
@@ -9,6 +10,7 @@ import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, Lo
 import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
+import { DevServerManager } from './devserver/manager.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
 import type { WorkspaceSpec, WorkspaceSpecInput } from './workspace/spec.js';
@@ -69,6 +71,8 @@ export class Berth extends EventEmitter<BerthEvents> {
   readonly selection: RuntimeSelection;
   readonly owner: string;
   readonly store: Store;
+  /** Dev servers in this installation's workspaces. */
+  readonly dev: DevServerManager;
   private readonly workspaces: WorkspaceManager;
 
   constructor(
@@ -90,6 +94,21 @@ export class Berth extends EventEmitter<BerthEvents> {
       env: options.env,
       ledger: options.store,
       emit: (input) => this.record(input),
+    });
+    this.dev = new DevServerManager({
+      runtime,
+      store: options.store,
+      emit: (input) => this.record(input),
+      resolve: async (workspace) => {
+        const target = await this.ownedName(workspace);
+        const container = await this.onContainer(workspace, (t) => runtime.inspect(t));
+        if (container.state !== 'running') {
+          throw new BerthError('E_NOT_RUNNING', `Workspace "${workspace}" is not running.`, { hint: `Start it with \`berth up ${workspace}\`.` });
+        }
+        // Inside a container the logs live in its /tmp; in host mode, under Berth's own folder.
+        const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
+        return { target, ip: container.ip, ports: container.ports, stateDir };
+      },
     });
   }
 

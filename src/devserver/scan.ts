@@ -5,6 +5,7 @@
  * Linux has (ps may not). Exit codes come from the files the launcher writes when a command ends.
  */
 export const SCAN_SCRIPT = `
+dir=$1
 echo '#ss'
 if command -v ss >/dev/null 2>&1; then ss -ltnpH 2>/dev/null; else
   echo '#tcp'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
@@ -17,7 +18,7 @@ fi
 echo '#stat'
 for d in /proc/[0-9]*; do s=$(cat "$d/stat" 2>/dev/null) || continue; set -- \${s##*) }; echo "\${d#/proc/} $1 $3"; done
 echo '#exit'
-for f in "$1"/*.exit; do [ -f "$f" ] && echo "$(basename "$f" .exit) $(cat "$f")"; done
+for f in "$dir"/*.exit; do [ -f "$f" ] && echo "$(basename "$f" .exit) $(cat "$f")"; done
 true
 `;
 

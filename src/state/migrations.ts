@@ -28,4 +28,24 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_workspace ON events (workspace, seq);
   `,
+  `
+  CREATE TABLE dev_servers (
+    workspace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    command_json TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    env_json TEXT NOT NULL,
+    port INTEGER,
+    pgid INTEGER,
+    state TEXT NOT NULL,
+    url TEXT,
+    detected_port INTEGER,
+    bridge_pgid INTEGER,
+    bridge_slot INTEGER,
+    exit_code INTEGER,
+    started_at TEXT,
+    restarts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workspace, name)
+  );
+  `,
 ];

@@ -1,0 +1,294 @@
+import { posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError } from '../errors.js';
+import type { BerthEventInput } from '../events.js';
+import type { PublishedPort, Runtime } from '../runtime/types.js';
+import type { Store } from '../state/store.js';
+import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
+import { WORKSPACE_TARGET } from '../workspace/mounts.js';
+import { groupAlive, isLoopback, parseScan, portsOfGroup, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
+import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
+import { isValidDevServerName, type DevServer } from './types.js';
+
+/** Where a workspace's container is and how the host reaches it, looked up once per operation. */
+export interface WorkspaceHandle {
+  /** The engine address of the workspace's container. */
+  target: string;
+  ip: string | null;
+  /** The preview pool published at create, if any. */
+  ports: PublishedPort[];
+  /** Where logs and exit files live, as paths inside the workspace (or on the host in host mode). */
+  stateDir: string;
+}
+
+export interface DevServerManagerOptions {
+  runtime: Runtime;
+  store: Pick<Store, 'devServers' | 'putDevServer'>;
+  resolve: (workspace: string) => Promise<WorkspaceHandle>;
+  emit: (event: BerthEventInput) => void;
+}
+
+export interface StartOptions {
+  command: string[];
+  /** Inside the workspace; relative to /workspace unless absolute. */
+  cwd?: string | undefined;
+  env?: Record<string, string> | undefined;
+  /** Skip detection: the server listens here (still verified). */
+  port?: number | undefined;
+}
+
+const SCAN_INTERVAL_MS = 100;
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const DEFAULT_STOP_GRACE_MS = 3_000;
+
+/**
+ * Dev servers in workspaces: started detached in their own process group, found by the ports their
+ * group listens on (one exec scans every server of a workspace), given a URL the host can open, kept
+ * honest by liveness scans, stopped for real. The registry is SQLite, so any process can pick it up.
+ */
+export class DevServerManager {
+  private readonly runtime: Runtime;
+  private readonly store: DevServerManagerOptions['store'];
+  private readonly resolve: DevServerManagerOptions['resolve'];
+  private readonly emit: DevServerManagerOptions['emit'];
+
+  constructor(options: DevServerManagerOptions) {
+    this.runtime = options.runtime;
+    this.store = options.store;
+    this.resolve = options.resolve;
+    this.emit = options.emit;
+  }
+
+  /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
+  async start(workspace: string, name: string, options: StartOptions): Promise<DevServer> {
+    if (!isValidDevServerName(name)) {
+      throw new BerthError('E_INVALID_INPUT', `Invalid dev server name ${JSON.stringify(name)}.`, { hint: 'Use lower-case letters, digits, ".", "_" or "-" (e.g. web, api).' });
+    }
+    if (options.command.length === 0) throw new BerthError('E_INVALID_INPUT', 'A dev server needs a command.', { hint: 'berth dev start <id> <name> -- npm run dev' });
+    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) {
+      throw new BerthError('E_INVALID_INPUT', `Invalid port ${String(options.port)}.`, { hint: 'Use a port from 1 to 65535.' });
+    }
+    const existing = this.get(workspace, name);
+    if (existing && (existing.state === 'starting' || existing.state === 'running')) {
+      throw new BerthError('E_CONFLICT', `Dev server ${workspace}/${name} is already ${existing.state}.`, { hint: `Restart it with \`berth dev restart ${workspace} ${name}\`, or stop it first.` });
+    }
+    const handle = await this.resolve(workspace);
+    return this.launch(handle, {
+      workspace,
+      name,
+      command: [...options.command],
+      cwd: posix.resolve(WORKSPACE_TARGET, options.cwd ?? '.'),
+      env: { ...options.env },
+      port: options.port ?? null,
+      pgid: null,
+      state: 'starting',
+      url: null,
+      detectedPort: null,
+      bridgePgid: null,
+      bridgeSlot: null,
+      exitCode: null,
+      startedAt: null,
+      restarts: existing?.restarts ?? 0,
+    });
+  }
+
+  /** Scans until the server listens (→ running, with its URL) or ends; one exec per scan. */
+  async waitUntilReady(workspace: string, name: string, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<DevServer> {
+    const handle = await this.resolve(workspace);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.refreshWith(workspace, handle);
+      const server = this.require(workspace, name);
+      if (server.state !== 'starting') return server;
+      if (Date.now() > deadline) {
+        throw new BerthError('E_RUNTIME_FAILED', `Dev server ${workspace}/${name} did not listen within ${String(Math.round(timeoutMs / 1000))} s.`, {
+          hint: `See its output: \`berth dev logs ${workspace} ${name}\`.`,
+        });
+      }
+      await sleep(SCAN_INTERVAL_MS);
+    }
+  }
+
+  /** Liveness: one scan of the workspace updates every server registered there. */
+  async refresh(workspace: string): Promise<DevServer[]> {
+    if (!this.store.devServers(workspace).some(isLive)) return this.store.devServers(workspace);
+    await this.refreshWith(workspace, await this.resolve(workspace));
+    return this.store.devServers(workspace);
+  }
+
+  /** Every registered server, reconciled against the workspaces' real processes. */
+  async list(workspace?: string): Promise<DevServer[]> {
+    const workspaces = [...new Set(this.store.devServers(workspace).map((s) => s.workspace))];
+    for (const ws of workspaces) {
+      await this.refresh(ws).catch((error: unknown) => {
+        // A workspace that is gone cannot be scanned; its servers are reported as they were recorded.
+        this.emit({ type: 'devserver.scan-failed', workspace: ws, level: 'warn', message: `Cannot scan ${ws}: ${error instanceof Error ? error.message : String(error)}` });
+      });
+    }
+    return this.store.devServers(workspace);
+  }
+
+  /** TERM the group, wait, KILL what is left and whatever still listens on its port; the port is free after. */
+  async stop(workspace: string, name: string, graceMs = DEFAULT_STOP_GRACE_MS): Promise<DevServer> {
+    const server = this.require(workspace, name);
+    const handle = await this.resolve(workspace);
+    await this.stopProcesses(handle, server, graceMs);
+    const stopped: DevServer = { ...server, state: 'stopped', url: null, pgid: null, bridgePgid: null, bridgeSlot: null };
+    this.store.putDevServer(stopped);
+    this.emit({ type: 'devserver.stopped', workspace, message: `Stopped dev server ${name}.`, data: { name } });
+    return stopped;
+  }
+
+  /** Stop, then run the registered command again. */
+  async restart(workspace: string, name: string): Promise<DevServer> {
+    const server = this.require(workspace, name);
+    const handle = await this.resolve(workspace);
+    if (isLive(server)) await this.stopProcesses(handle, server, DEFAULT_STOP_GRACE_MS);
+    return this.launch(handle, { ...server, state: 'starting', url: null, pgid: null, bridgePgid: null, bridgeSlot: null, exitCode: null, detectedPort: null, restarts: server.restarts + 1 });
+  }
+
+  /** The server's log file, as the exec in the workspace sees it. */
+  async logPath(workspace: string, name: string): Promise<{ target: string; path: string }> {
+    this.require(workspace, name);
+    const handle = await this.resolve(workspace);
+    return { target: handle.target, path: posix.join(handle.stateDir, `${name}.log`) };
+  }
+
+  get(workspace: string, name: string): DevServer | undefined {
+    return this.store.devServers(workspace).find((s) => s.name === name);
+  }
+
+  private require(workspace: string, name: string): DevServer {
+    const server = this.get(workspace, name);
+    if (!server) {
+      throw new BerthError('E_NOT_FOUND', `No dev server ${workspace}/${name}.`, { hint: `Start one with \`berth dev start ${workspace} ${name} -- <command>\`.` });
+    }
+    return server;
+  }
+
+  private async launch(handle: WorkspaceHandle, server: DevServer): Promise<DevServer> {
+    const launched = await this.runtime.exec(handle.target, ['sh', '-c', LAUNCH_SCRIPT, 'sh', handle.stateDir, server.name, '.', ...server.command], {
+      env: server.env,
+      workdir: server.cwd,
+    });
+    const pgid = Number(launched.stdout.trim().split('\n').pop());
+    if (launched.exitCode !== 0 || !Number.isInteger(pgid) || pgid <= 0) {
+      throw new BerthError('E_RUNTIME_FAILED', `Could not start dev server ${server.workspace}/${server.name}: ${launched.stderr.trim() || `exit ${String(launched.exitCode)}`}`, {
+        hint: 'Check the command and the working folder (--cwd).',
+      });
+    }
+    const started: DevServer = { ...server, pgid, state: 'starting', startedAt: new Date().toISOString() };
+    this.store.putDevServer(started);
+    this.emit({ type: 'devserver.starting', workspace: server.workspace, message: `Started dev server ${server.name}: ${server.command.join(' ')}`, data: { name: server.name, pgid } });
+    return started;
+  }
+
+  private async scan(handle: WorkspaceHandle): Promise<ScanResult> {
+    const result = await this.runtime.exec(handle.target, ['sh', '-c', SCAN_SCRIPT, 'sh', handle.stateDir]);
+    return parseScan(result.stdout);
+  }
+
+  private async refreshWith(workspace: string, handle: WorkspaceHandle): Promise<void> {
+    const scan = await this.scan(handle);
+    const servers = this.store.devServers(workspace);
+    for (const server of servers.filter(isLive)) {
+      const next = await this.advance(handle, scan, server, servers);
+      if (next === server) continue;
+      this.store.putDevServer(next);
+      if (next.state !== server.state) {
+        const detail = next.state === 'running' ? ` at ${next.url ?? '?'}` : next.exitCode === null ? '' : ` (exit ${String(next.exitCode)})`;
+        this.emit({
+          type: `devserver.${next.state}`,
+          workspace,
+          level: next.state === 'crashed' ? 'warn' : 'info',
+          message: `Dev server ${server.name} is ${next.state}${detail}.`,
+          data: { name: server.name, url: next.url, exitCode: next.exitCode },
+        });
+      }
+    }
+  }
+
+  /** One step of the state machine: starting → running → exited/crashed, from one scan. */
+  private async advance(handle: WorkspaceHandle, scan: ScanResult, server: DevServer, all: readonly DevServer[]): Promise<DevServer> {
+    if (server.pgid === null) return server;
+    if (!groupAlive(scan, server.pgid)) {
+      const exitCode = scan.exits.get(server.name) ?? null;
+      if (server.bridgePgid !== null) await this.killGroup(handle, server.bridgePgid, 0);
+      return { ...server, state: exitCode === 0 ? 'exited' : 'crashed', exitCode, url: null, bridgePgid: null, bridgeSlot: null };
+    }
+    const listener = this.listenerOf(scan, server);
+    if (!listener) return server.state === 'running' ? { ...server, state: 'starting', url: null } : server;
+    if (server.state === 'running' && server.detectedPort === listener.port) return server;
+    const others = all.filter((s) => s.name !== server.name && isLive(s));
+    return { ...server, state: 'running', detectedPort: listener.port, ...(await this.expose(handle, server, listener, others)) };
+  }
+
+  /** The explicit port, verified, or the lowest port the server's own process group listens on. */
+  private listenerOf(scan: ScanResult, server: DevServer): Listener | undefined {
+    if (server.port !== null) return scan.listeners.find((l) => l.port === server.port);
+    return server.pgid === null ? undefined : portsOfGroup(scan, server.pgid)[0];
+  }
+
+  /**
+   * The URL, best first: a published preview port (bridged to the server), the container IP
+   * (bridged when the server binds loopback only), localhost (host mode).
+   */
+  private async expose(handle: WorkspaceHandle, server: DevServer, listener: Listener, others: readonly DevServer[]): Promise<Pick<DevServer, 'url' | 'bridgePgid' | 'bridgeSlot'>> {
+    const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;
+    if (this.runtime.capabilities.isolation) {
+      const taken = new Set(others.map((s) => s.bridgeSlot));
+      const slot = poolOf(handle).find((p) => !taken.has(p.containerPort - PREVIEW_CONTAINER_PORT_BASE));
+      if (slot) {
+        const bridgePgid = await this.bridge(handle, server, '0.0.0.0', slot.containerPort, target, listener.port);
+        return { url: `http://127.0.0.1:${String(slot.hostPort)}/`, bridgePgid, bridgeSlot: slot.containerPort - PREVIEW_CONTAINER_PORT_BASE };
+      }
+      if (handle.ip !== null) {
+        const url = `http://${handle.ip}:${String(listener.port)}/`;
+        if (!isLoopback(listener.address)) return { url, bridgePgid: null, bridgeSlot: null };
+        // Loopback-only inside the container: forward the container's own address to it, same port.
+        return { url, bridgePgid: await this.bridge(handle, server, handle.ip, listener.port, target, listener.port), bridgeSlot: null };
+      }
+    }
+    return { url: `http://localhost:${String(listener.port)}/`, bridgePgid: null, bridgeSlot: null };
+  }
+
+  private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
+    const result = await this.runtime.exec(handle.target, [
+      'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, listenHost, String(listenPort), targetHost, String(targetPort), BRIDGE_PYTHON, BRIDGE_NODE,
+    ]);
+    const pgid = Number(result.stdout.trim());
+    if (result.exitCode !== 0 || !Number.isInteger(pgid)) {
+      throw new BerthError('E_RUNTIME_FAILED', `Could not bridge dev server ${server.name}: ${result.stderr.trim()}`, { hint: 'The workspace needs python3 or node to bridge a loopback-only server.' });
+    }
+    return pgid;
+  }
+
+  private async stopProcesses(handle: WorkspaceHandle, server: DevServer, graceMs: number): Promise<void> {
+    if (server.pgid !== null) await this.killGroup(handle, server.pgid, graceMs);
+    if (server.bridgePgid !== null) await this.killGroup(handle, server.bridgePgid, 0);
+    // Whatever still listens on the server's port (a child that left the group) is killed too.
+    const port = server.port ?? server.detectedPort;
+    if (port === null) return;
+    const leftovers = (await this.scan(handle)).listeners.filter((l) => l.port === port).flatMap((l) => l.pids);
+    if (leftovers.length > 0) await this.runtime.exec(handle.target, ['kill', '-KILL', ...leftovers.map(String)]);
+  }
+
+  private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {
+    await this.runtime.exec(handle.target, ['sh', '-c', STOP_GROUP_SCRIPT, 'sh', String(pgid), String(Math.ceil(graceMs / 100))]);
+  }
+}
+
+function isLive(server: DevServer): boolean {
+  return server.state === 'starting' || server.state === 'running';
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '*';
+}
+
+/** The workspace's preview pool: its loopback ports published onto 41000 and up. */
+function poolOf(handle: WorkspaceHandle): PublishedPort[] {
+  return handle.ports
+    .filter((p) => p.containerPort >= PREVIEW_CONTAINER_PORT_BASE && p.containerPort < PREVIEW_CONTAINER_PORT_BASE + MAX_PREVIEW_PORTS)
+    .sort((a, b) => a.containerPort - b.containerPort);
+}

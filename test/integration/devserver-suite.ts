@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Berth } from '../../src/berth.js';
+import { SCAN_SCRIPT, parseScan } from '../../src/devserver/scan.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { Store } from '../../src/state/store.js';
+import { containerNameFor } from '../../src/workspace/workspace-id.js';
+import { expectCode } from '../support/expect-code.js';
+
+/** A port free on this machine now (host mode runs servers on the host itself). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** GET with a bound per try: some port proxies hold a connection while nothing listens yet. */
+async function get(url: string): Promise<{ status: number; body: string }> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+    async (r) => ({ status: r.status, body: await r.text() }),
+    () => ({ status: 0, body: '' }),
+  );
+}
+
+/**
+ * Dev servers on a real runtime with real servers: python's http.server, a node server bound to
+ * 127.0.0.1 only, two in one workspace, stop, restart, a crash, and a registry that outlives the
+ * process that wrote it.
+ */
+export function devServerSuite(label: string, connect: () => Promise<{ runtime: Runtime; image: string }>): void {
+  describe(`dev servers: ${label}`, () => {
+    const run = randomUUID().slice(0, 8);
+    const ws = `dev-${run}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-dev-'));
+    const home = join(scratch, 'home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    writeFileSync(join(root, 'index.html'), '<h1>served by berth</h1>\n');
+    let runtime: Runtime;
+    let berth: Berth;
+    const open = (): Berth =>
+      new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: 'f0e1d2c3-b4a5-4697-8899-aabbccddeeff', env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+
+    beforeAll(async () => {
+      const target = await connect();
+      runtime = target.runtime;
+      if (!(await runtime.ensureSystem({ start: true })).running) throw new Error(`${label} is not usable`);
+      berth = open();
+      await berth.up(ws, { root, image: target.image });
+    });
+
+    afterAll(async () => {
+      if (!runtime) return;
+      for (const server of await berth.dev.list(ws).catch(() => [])) await berth.dev.stop(ws, server.name).catch(() => undefined);
+      await runtime.remove(containerNameFor(ws), { force: true }).catch(() => undefined);
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    let webPort = 0;
+    it("serves python's http.server on a URL the host opens", async () => {
+      webPort = await freePort();
+      const started = await berth.dev.start(ws, 'web', { command: ['python3', '-m', 'http.server', String(webPort)] });
+      expect(started).toMatchObject({ state: 'starting', pgid: expect.any(Number) as unknown });
+      const ready = await berth.dev.waitUntilReady(ws, 'web');
+      expect(ready).toMatchObject({ state: 'running', detectedPort: webPort });
+      expect(await get(ready.url ?? '')).toMatchObject({ status: 200, body: expect.stringContaining('served by berth') as unknown });
+    });
+
+    let apiPort = 0;
+    it('bridges a node server bound to 127.0.0.1 only, and gives two servers their own ports', async () => {
+      apiPort = await freePort();
+      const script = `require('http').createServer((q, s) => s.end('api ok')).listen(${String(apiPort)}, '127.0.0.1')`;
+      await berth.dev.start(ws, 'api', { command: ['node', '-e', script] });
+      const api = await berth.dev.waitUntilReady(ws, 'api');
+      const web = berth.dev.get(ws, 'web');
+      expect(api).toMatchObject({ state: 'running', detectedPort: apiPort });
+      expect(api.url).not.toBe(web?.url);
+      expect(await get(api.url ?? '')).toEqual({ status: 200, body: 'api ok' });
+      expect((await get(web?.url ?? '')).status).toBe(200);
+    });
+
+    it('stops for real: the port is free and no process of the group is left', async () => {
+      const before = berth.dev.get(ws, 'web');
+      const stopped = await berth.dev.stop(ws, 'web');
+      expect(stopped).toMatchObject({ state: 'stopped', url: null });
+      const container = (await runtime.inspect(containerNameFor(ws))).id;
+      const scan = parseScan((await runtime.exec(container, ['sh', '-c', SCAN_SCRIPT, 'sh', '/tmp'])).stdout);
+      expect(scan.listeners.some((l) => l.port === webPort)).toBe(false);
+      expect([...scan.groups.values()]).not.toContain(before?.pgid);
+      expect((await get(before?.url ?? '')).status).not.toBe(200);
+    });
+
+    it('restarts the registered command and serves again', async () => {
+      await berth.dev.restart(ws, 'web');
+      const again = await berth.dev.waitUntilReady(ws, 'web');
+      expect(again).toMatchObject({ state: 'running', restarts: 1 });
+      expect((await get(again.url ?? '')).status).toBe(200);
+    });
+
+    it('reports a server that dies on its own as crashed, with its exit code', async () => {
+      await berth.dev.start(ws, 'flaky', { command: ['sh', '-c', 'echo starting; sleep 0.3; exit 3'] });
+      const ended = await berth.dev.waitUntilReady(ws, 'flaky');
+      expect(ended, JSON.stringify(ended)).toMatchObject({ state: 'crashed', exitCode: 3 });
+      const path = await berth.dev.logPath(ws, 'flaky');
+      expect((await runtime.exec(path.target, ['cat', path.path])).stdout).toBe('starting\n');
+    });
+
+    it('rebuilds the registry in a new process and reconciles it with the real processes', async () => {
+      const reopened = open();
+      expect((await reopened.dev.list(ws)).map((s) => [s.name, s.state]).sort()).toEqual([
+        ['api', 'running'],
+        ['flaky', 'crashed'],
+        ['web', 'running'],
+      ]);
+      const api = reopened.dev.get(ws, 'api');
+      // Killed behind Berth's back: the next scan marks it dead instead of dropping it.
+      await runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', 'kill -KILL -"$1"', 'sh', String(api?.pgid)]);
+      const after = await reopened.dev.list(ws);
+      expect(after.find((s) => s.name === 'api')).toMatchObject({ state: 'crashed' });
+      reopened.close();
+    });
+
+    it('refuses a second start of a running server and bad names', async () => {
+      await expectCode(berth.dev.start(ws, 'web', { command: ['true'] }), 'E_CONFLICT');
+      await expectCode(berth.dev.start(ws, 'Bad Name', { command: ['true'] }), 'E_INVALID_INPUT');
+      await expectCode(berth.dev.stop(ws, 'nobody'), 'E_NOT_FOUND');
+    });
+  });
+}
