@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   rm: { summary: 'remove a workspace container (its files stay)', load: () => import('./commands/rm.js') },
   cp: { summary: 'copy files: berth cp <id>:<path> <host-path>, or the other way', load: () => import('./commands/cp.js') },
   logs: { summary: "print the workspace's main process output", load: () => import('./commands/logs.js') },
+  dev: { summary: 'dev servers: start, ls, stop, restart, logs, open (preview URLs)', load: () => import('./commands/dev.js') },
   events: { summary: 'show the event log (--follow to watch)', load: () => import('./commands/events.js') },
   gc: { summary: 'remove what Berth created for workspaces that are gone (dry run unless --yes)', load: () => import('./commands/gc.js') },
   doctor: { summary: 'check what Berth needs, and say how to fix what is missing', load: () => import('./commands/doctor.js') },

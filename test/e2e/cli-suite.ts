@@ -100,6 +100,19 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(readFileSync(join(scratch, 'out.txt'), 'utf8')).toBe('copied in\n');
     });
 
+    it('runs a dev server from the CLI: URL, list, logs, open, stop', async () => {
+      const started = json<{ state: string; url: string }>(await berth(['dev', 'start', ws, 'web', '--json', '--', 'python3', '-m', 'http.server', '8080']));
+      expect(started.state).toBe('running');
+      const page = await fetch(started.url, { signal: AbortSignal.timeout(5000) });
+      expect(page.status).toBe(200);
+      expect(json<{ name: string; state: string; url: string }[]>(await berth(['dev', 'ls', ws, '--json']))).toEqual([expect.objectContaining({ name: 'web', state: 'running', url: started.url })]);
+      expect((await berth(['dev', 'open', ws, 'web'])).stdout).toBe(`${started.url}\n`);
+      expect((await berth(['dev', 'logs', ws, 'web'])).stdout).toContain('"GET / HTTP/1.1" 200');
+      expect(json<{ state: string }>(await berth(['dev', 'stop', ws, 'web', '--json'])).state).toBe('stopped');
+      const usage = await berth(['dev', 'start', ws, 'web']);
+      expect(usage).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('Missing the command to run after --.') as unknown });
+    });
+
     it('starts a stopped workspace, and recreates on drift with the reason', async () => {
       expect((await berth(['stop', ws])).exitCode).toBe(0);
       expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('stopped');

@@ -11,6 +11,10 @@ import { Store } from '../../src/state/store.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { expectCode } from '../support/expect-code.js';
 
+/** The host's Vite install, mounted read-only into workspaces at the same path. */
+const NODE_MODULES = join(import.meta.dirname, '../../node_modules');
+const VITE_BIN = join(NODE_MODULES, 'vite/bin/vite.js');
+
 /** A port free on this machine now (host mode runs servers on the host itself). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -53,7 +57,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       runtime = target.runtime;
       if (!(await runtime.ensureSystem({ start: true })).running) throw new Error(`${label} is not usable`);
       berth = open();
-      await berth.up(ws, { root, image: target.image });
+      await berth.up(ws, { root, image: target.image, mounts: [`${NODE_MODULES}:ro`] });
     });
 
     afterAll(async () => {
@@ -104,6 +108,17 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       expect((await get(again.url ?? '')).status).toBe(200);
     });
 
+    it('runs a real Vite dev server bound to 127.0.0.1, from the host package mounted in', async () => {
+      const port = await freePort();
+      await berth.dev.start(ws, 'vite', { command: ['node', VITE_BIN, '--port', String(port), '--strictPort', '--host', '127.0.0.1'] });
+      const ready = await berth.dev.waitUntilReady(ws, 'vite');
+      expect(ready, JSON.stringify(ready)).toMatchObject({ state: 'running', detectedPort: port });
+      const page = await get(ready.url ?? '');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('/@vite/client');
+      await berth.dev.stop(ws, 'vite');
+    });
+
     it('reports a server that dies on its own as crashed, with its exit code', async () => {
       await berth.dev.start(ws, 'flaky', { command: ['sh', '-c', 'echo starting; sleep 0.3; exit 3'] });
       const ended = await berth.dev.waitUntilReady(ws, 'flaky');
@@ -117,6 +132,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       expect((await reopened.dev.list(ws)).map((s) => [s.name, s.state]).sort()).toEqual([
         ['api', 'running'],
         ['flaky', 'crashed'],
+        ['vite', 'stopped'],
         ['web', 'running'],
       ]);
       const api = reopened.dev.get(ws, 'api');
