@@ -1,0 +1,251 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { BerthError } from '../errors.js';
+import type { BerthEventInput } from '../events.js';
+import { checkResolved, decide, type Decision, type EgressPolicy } from './policy.js';
+
+export interface EgressProxyOptions {
+  /** The address to listen on: the workspaces' network gateway (or loopback), never a wildcard. */
+  host: string;
+  /** 0 (default) lets the OS choose. */
+  port?: number | undefined;
+  /** The live policy of a workspace: read on every connection, so changes apply at once. */
+  policyFor: (workspace: string) => EgressPolicy | undefined;
+  emit: (event: BerthEventInput) => void;
+  /** DNS, injectable for tests; default: the system resolver, every address. */
+  resolve?: ((host: string) => Promise<string[]>) | undefined;
+  /** Addresses of this machine, refused like private ones. */
+  hostAddresses?: readonly string[] | undefined;
+  /** Dialing, injectable so tests can prove a refused target was never dialed. */
+  dial?: ((port: number, address: string) => Socket) | undefined;
+}
+
+/** A workspace's way in: the proxy URL with its credential, for HTTP(S)_PROXY in the guest. */
+export interface ProxyCredential {
+  workspace: string;
+  token: string;
+}
+
+/** RFC 9110 §7.6.1: these describe one connection and are never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const MAX_URL_LENGTH = 8192;
+
+/**
+ * Berth's egress proxy: an HTTP forward proxy and CONNECT tunnels, streaming both ways, with no TLS
+ * interception. Each request names its workspace through a per-workspace credential (the guest's
+ * word alone is never taken); the workspace's policy decides; names are resolved here and the
+ * connection goes to an address that was checked, so DNS rebinding cannot reach inside.
+ */
+export class EgressProxy {
+  private readonly options: EgressProxyOptions;
+  private readonly tokens = new Map<string, string>();
+  private readonly server: Server;
+  private readonly sockets = new Set<Duplex>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly resolve: (host: string) => Promise<string[]>;
+  private readonly dial: (port: number, address: string) => Socket;
+
+  constructor(options: EgressProxyOptions) {
+    if (options.host === '' || options.host === '0.0.0.0' || options.host === '::') {
+      throw new BerthError('E_INVALID_INPUT', `The egress proxy must not listen on every interface (${options.host || 'empty'}).`, {
+        hint: "Listen on the workspaces' network gateway address, or on loopback.",
+      });
+    }
+    this.options = options;
+    this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address));
+    this.dial = options.dial ?? ((port, address) => netConnect({ port, host: address }));
+    this.server = createServer({ requestTimeout: 0 });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.forward(req, res));
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
+    this.server.on('connection', (socket: Socket) => this.track(socket));
+  }
+
+  /** Issues (or returns) the credential that identifies a workspace to the proxy. */
+  credentialFor(workspace: string): ProxyCredential {
+    for (const [token, owner] of this.tokens) if (owner === workspace) return { workspace, token };
+    const token = randomBytes(18).toString('base64url');
+    this.tokens.set(token, workspace);
+    return { workspace, token };
+  }
+
+  /** The proxy URL a workspace's clients use: credential included. */
+  urlFor(workspace: string, reachableHost = this.options.host): string {
+    const { token } = this.credentialFor(workspace);
+    const host = isIP(reachableHost) === 6 ? `[${reachableHost}]` : reachableHost;
+    return `http://${encodeURIComponent(workspace)}:${token}@${host}:${String(this.address().port)}`;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, this.options.host, () => resolve());
+    });
+    return this.address();
+  }
+
+  address(): { host: string; port: number } {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new BerthError('E_RUNTIME_FAILED', 'The egress proxy is not listening.');
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops accepting; open tunnels get `graceMs` to finish, then are cut. */
+  async close(graceMs = 5_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(deadline);
+    this.agent.destroy();
+  }
+
+  private track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Plain HTTP through the proxy: `GET http://host/path`. */
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const workspace = this.identify(req.headers);
+    if (workspace === undefined) return void this.refuseHttp(res, 407, 'Proxy authentication required: use the HTTP_PROXY Berth set for this workspace.');
+    let url: URL;
+    try {
+      if ((req.url ?? '').length > MAX_URL_LENGTH) throw new Error('too long');
+      url = new URL(req.url ?? '');
+      if (url.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      return void this.refuseHttp(res, 400, 'Send absolute http:// URLs to this proxy; use CONNECT for https.');
+    }
+    const port = Number(url.port || 80);
+    const target = await this.admit(workspace, url.hostname, port, req.method ?? 'GET');
+    if ('refusal' in target) return void this.refuseHttp(res, 403, target.refusal);
+    let bytes = 0;
+    const headers = forwardableHeaders(req.headers);
+    headers['host'] = url.host;
+    const upstream = httpRequest({ host: target.address, port, method: req.method, path: `${url.pathname}${url.search}`, headers, agent: this.agent, setHost: false });
+    upstream.on('response', (response) => {
+      res.writeHead(response.statusCode ?? 502, response.statusMessage, forwardableHeaders(response.headers));
+      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      response.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) this.refuseHttp(res, 502, `Upstream ${url.host} failed: ${error.message}`);
+      else res.destroy();
+    });
+    req.pipe(upstream);
+    res.once('close', () => this.decided(workspace, url.hostname, port, target.decision, req.method ?? 'GET', bytes));
+  }
+
+  /** CONNECT host:port — a byte tunnel, typically for TLS the proxy never opens. */
+  private async tunnel(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    this.track(socket);
+    socket.on('error', () => socket.destroy());
+    const workspace = this.identify(req.headers);
+    if (workspace === undefined) return this.refuseTunnel(socket, 407, 'Proxy authentication required');
+    const authority = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(req.url ?? '');
+    const port = Number(authority?.[2]);
+    if (!authority?.[1] || !(port > 0 && port < 65536)) return this.refuseTunnel(socket, 400, 'CONNECT needs host:port');
+    const host = authority[1];
+    const target = await this.admit(workspace, host, port, 'CONNECT');
+    if ('refusal' in target) return this.refuseTunnel(socket, 403, target.refusal);
+    const upstream = this.dial(port, target.address);
+    this.track(upstream);
+    let bytes = 0;
+    upstream.once('connect', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+    });
+    upstream.once('error', (error) => {
+      if (bytes === 0 && socket.writable) this.refuseTunnel(socket, 502, `Upstream ${host}:${String(port)} failed: ${error.message}`);
+      else socket.destroy();
+    });
+    socket.once('close', () => upstream.destroy());
+    upstream.once('close', () => {
+      socket.end();
+      this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
+    });
+  }
+
+  /** The policy, then DNS, then the policy again on every resolved address; returns the address to dial. */
+  private async admit(workspace: string, host: string, port: number, method: string): Promise<{ address: string; decision: Decision } | { refusal: string }> {
+    const policy = this.options.policyFor(workspace) ?? { allow: [], deny: [] };
+    const hostAddresses = this.options.hostAddresses ?? [];
+    const refuse = (decision: Decision): { refusal: string } => {
+      this.decided(workspace, host, port, decision, method, 0);
+      return { refusal: `Berth egress policy of workspace ${workspace}: ${decision.reason}.` };
+    };
+    const first = decide(policy, host, port, hostAddresses);
+    if (first.verdict === 'deny') return refuse(first);
+    const plain = host.replace(/^\[|\]$/g, '');
+    if (isIP(plain) !== 0) return { address: plain, decision: first };
+    let addresses: string[];
+    try {
+      addresses = await this.resolve(plain);
+    } catch (error) {
+      return refuse({ verdict: 'deny', rule: null, reason: `${host} does not resolve (${error instanceof Error ? error.message : String(error)})` });
+    }
+    const second = checkResolved(policy, host, port, addresses, hostAddresses);
+    if (second.verdict === 'deny') return refuse(second);
+    const [address] = addresses;
+    return address === undefined ? refuse(second) : { address, decision: first };
+  }
+
+  /** The workspace whose credential the request carries, or undefined. */
+  private identify(headers: IncomingHttpHeaders): string | undefined {
+    const header = headers['proxy-authorization'];
+    const match = typeof header === 'string' ? /^Basic\s+(.+)$/i.exec(header) : null;
+    if (!match?.[1]) return undefined;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const workspace = decodeURIComponent(decoded.slice(0, colon));
+    const token = decoded.slice(colon + 1);
+    for (const [known, owner] of this.tokens) {
+      // Constant time, so a guest cannot learn a token byte by byte.
+      if (owner === workspace && known.length === token.length && timingSafeEqual(Buffer.from(known), Buffer.from(token))) return workspace;
+    }
+    return undefined;
+  }
+
+  private decided(workspace: string, host: string, port: number, decision: Decision, method: string, bytes: number): void {
+    this.options.emit({
+      type: `egress.${decision.verdict}`,
+      workspace,
+      level: decision.verdict === 'deny' ? 'warn' : 'info',
+      message: `${decision.verdict === 'allow' ? 'Allowed' : 'Denied'} ${method} ${host}:${String(port)}: ${decision.reason}.`,
+      data: { host, port, verdict: decision.verdict, rule: decision.rule, method, bytes },
+    });
+  }
+
+  private refuseHttp(res: ServerResponse, status: number, message: string): void {
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' };
+    if (status === 407) headers['proxy-authenticate'] = 'Basic realm="berth"';
+    res.writeHead(status, headers).end(`${message}\n`);
+  }
+
+  private refuseTunnel(socket: Duplex, status: number, message: string): void {
+    const reason = { 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 502: 'Bad Gateway' }[status] ?? 'Error';
+    const auth = status === 407 ? 'Proxy-Authenticate: Basic realm="berth"\r\n' : '';
+    const body = `${message}\n`;
+    socket.end(`HTTP/1.1 ${String(status)} ${reason}\r\n${auth}Content-Type: text/plain\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`);
+  }
+}
+
+function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const named = String(headers['connection'] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase());
+  const result: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(key) || named.includes(key)) continue;
+    result[key] = value;
+  }
+  return result;
+}

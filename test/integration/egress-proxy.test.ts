@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { createServer, request, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BerthEventInput } from '../../src/events.js';
+import type { EgressPolicy } from '../../src/egress/policy.js';
+import { EgressProxy } from '../../src/egress/proxy.js';
+import { run } from '../../src/process/index.js';
+
+/*
+ * The proxy on loopback with real clients. Network rule: every dial goes to 127.0.0.1; names are
+ * resolved by an injected table, never by real DNS; refused targets are proven never dialed.
+ */
+const BIG = 32 * 1024 * 1024;
+
+describe('egress proxy (loopback)', () => {
+  let target: Server;
+  let targetPort = 0;
+  let proxy: EgressProxy;
+  let proxyPort = 0;
+  const policies = new Map<string, EgressPolicy>();
+  const events: BerthEventInput[] = [];
+  const dialed: string[] = [];
+  const names: Record<string, string[]> = { 'app.test': ['127.0.0.1'], 'internal.test': ['10.0.0.7'], 'meta.test': ['::ffff:169.254.169.254'] };
+
+  beforeAll(async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    target = createServer((req, res) => {
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': String(BIG) });
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < BIG) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        return pump();
+      }
+      res.end(`hello ${req.headers['host'] ?? ''}`);
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    targetPort = (target.address() as { port: number }).port;
+    policies.set('ws-a', { allow: [`127.0.0.1:${String(targetPort)}`, 'app.test', 'internal.test', 'meta.test', '*.test'], deny: [] });
+    policies.set('ws-b', { allow: [], deny: [] });
+    proxy = new EgressProxy({
+      host: '127.0.0.1',
+      policyFor: (ws) => policies.get(ws),
+      emit: (e) => events.push(e),
+      resolve: (host) => Promise.resolve(names[host] ?? []),
+      dial: (port, address) => {
+        dialed.push(`${address}:${String(port)}`);
+        return connect({ port, host: address });
+      },
+    });
+    proxyPort = (await proxy.listen()).port;
+  });
+
+  afterAll(async () => {
+    await proxy.close(100);
+    await new Promise<void>((resolve) => target.close(() => resolve()));
+  });
+
+  const curl = (args: string[]) => run(['curl', '-sS', '--max-time', '10', '-w', '\\n%{http_code}', ...args], { okExitCodes: 'any' });
+  const proxyArg = (ws: string) => ['-x', proxy.urlFor(ws)];
+
+  it('forwards plain HTTP for an allowed target (curl)', async () => {
+    const result = await curl([...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
+    expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
+    expect(events.at(-1)).toMatchObject({ type: 'egress.allow', workspace: 'ws-a', data: { host: '127.0.0.1', port: targetPort, verdict: 'allow', rule: `127.0.0.1:${String(targetPort)}` } });
+  });
+
+  it('tunnels CONNECT for an allowed target (curl --proxytunnel)', async () => {
+    const result = await curl(['-p', ...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
+    expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
+    expect(events.at(-1)).toMatchObject({ type: 'egress.allow', data: { method: 'CONNECT', bytes: expect.any(Number) as unknown } });
+  });
+
+  it("denies what the workspace's policy does not allow, with a reason", async () => {
+    const result = await curl([...proxyArg('ws-b'), `http://127.0.0.1:${String(targetPort)}/`]);
+    expect(result.stdout).toBe(`Berth egress policy of workspace ws-b: 127.0.0.1:${String(targetPort)} is not in the allowlist.\n\n403`);
+    expect(events.at(-1)).toMatchObject({ type: 'egress.deny', workspace: 'ws-b', level: 'warn', data: { verdict: 'deny', rule: null, bytes: 0 } });
+  });
+
+  it('requires the workspace credential, and one workspace can never use another one’s policy', async () => {
+    expect((await curl(['-x', `http://127.0.0.1:${String(proxyPort)}`, `http://127.0.0.1:${String(targetPort)}/`])).stdout).toMatch(/407$/);
+    expect((await curl(['-x', `http://ws-a:wrong@127.0.0.1:${String(proxyPort)}`, `http://127.0.0.1:${String(targetPort)}/`])).stdout).toMatch(/407$/);
+    const tokenOfB = proxy.credentialFor('ws-b').token;
+    expect((await curl(['-x', `http://ws-a:${tokenOfB}@127.0.0.1:${String(proxyPort)}`, `http://127.0.0.1:${String(targetPort)}/`])).stdout).toMatch(/407$/);
+  });
+
+  /** A raw CONNECT, to see exactly what comes back. */
+  function rawConnect(ws: string, authority: string): Promise<string> {
+    const { token } = proxy.credentialFor(ws);
+    return new Promise((resolve, reject) => {
+      const socket = connect(proxyPort, '127.0.0.1', () => {
+        socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: Basic ${Buffer.from(`${ws}:${token}`).toString('base64')}\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (chunk: Buffer) => {
+        data += chunk.toString();
+        if (data.includes('\r\n\r\n')) {
+          socket.destroy();
+          resolve(data);
+        }
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  it.each([
+    ['a link-local literal (cloud metadata)', '169.254.169.254:80', 'is not in the allowlist'],
+    ['a hostname that resolves to a private address', 'internal.test:80', 'internal.test resolves to 10.0.0.7, a private, shared or reserved address'],
+    ['a hostname that resolves to a mapped metadata address', 'meta.test:80', 'resolves to 169.254.169.254, a link-local address'],
+    ['an IPv6 loopback literal', '[::1]:80', 'is not in the allowlist'],
+    ['a private literal', '10.0.0.7:443', 'is not in the allowlist'],
+  ])('refuses %s before any dial', async (_what, authority, reason) => {
+    const before = dialed.length;
+    const answer = await rawConnect('ws-a', authority);
+    expect(answer).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+    expect(answer).toContain(reason);
+    expect(dialed.length).toBe(before);
+  });
+
+  it('connects a name only to the address it checked (pinning)', async () => {
+    const before = dialed.length;
+    const answer = await rawConnect('ws-a', `app.test:${String(targetPort)}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 Connection Established/);
+    expect(dialed.slice(before)).toEqual([`127.0.0.1:${String(targetPort)}`]);
+  });
+
+  it('applies a policy change on the next connection, and records both decisions', async () => {
+    const url = `http://127.0.0.1:${String(targetPort)}/`;
+    expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
+    policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: [] });
+    expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/200$/);
+    policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: ['127.0.0.0/8'] });
+    expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
+    const decisions = events.filter((e) => e.workspace === 'ws-b').slice(-3).map((e) => e.type);
+    expect(decisions).toEqual(['egress.deny', 'egress.allow', 'egress.deny']);
+  });
+
+  it('streams a large download through both paths intact', async () => {
+    const expected = createHash('sha256').update(Buffer.alloc(BIG, 7)).digest('hex');
+    for (const tunnel of [false, true]) {
+      const result = await run(['sh', '-c', `curl -sS ${tunnel ? '-p' : ''} -x "$1" "$2" | sha256sum`, 'sh', proxy.urlFor('ws-a'), `http://127.0.0.1:${String(targetPort)}/big`]);
+      expect(result.stdout.split(' ')[0]).toBe(expected);
+    }
+  });
+
+  it('carries 200 concurrent tunnels', async () => {
+    const { token } = proxy.credentialFor('ws-a');
+    const auth = Buffer.from(`ws-a:${token}`).toString('base64');
+    const one = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `127.0.0.1:${String(targetPort)}`, headers: { 'proxy-authorization': `Basic ${auth}` } });
+        req.on('connect', (res, socket: Socket) => {
+          if (res.statusCode !== 200) return reject(new Error(`CONNECT ${String(res.statusCode)}`));
+          socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+          let text = '';
+          socket.on('data', (c: Buffer) => (text += c.toString()));
+          socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1])));
+          socket.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const statuses = await Promise.all(Array.from({ length: 200 }, one));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('shuts down gracefully: stops accepting, gives open tunnels the grace period, then cuts them', async () => {
+    const own = new EgressProxy({ host: '127.0.0.1', policyFor: (ws) => policies.get(ws), emit: () => undefined, resolve: () => Promise.resolve([]) });
+    const { port } = await own.listen();
+    const { token } = own.credentialFor('ws-a');
+    const tunnel = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => {
+      tunnel.write(`CONNECT 127.0.0.1:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: Basic ${Buffer.from(`ws-a:${token}`).toString('base64')}\r\n\r\n`);
+      tunnel.once('data', () => resolve());
+    });
+    const closedAt = new Promise<number>((resolve) => tunnel.once('close', () => resolve(Date.now())));
+    const started = Date.now();
+    await own.close(300);
+    expect((await closedAt) - started).toBeGreaterThanOrEqual(250);
+    await expect(new Promise((resolve, reject) => connect(port, '127.0.0.1').once('connect', resolve).once('error', reject))).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('refuses to listen on every interface', () => {
+    expect(() => new EgressProxy({ host: '0.0.0.0', policyFor: () => undefined, emit: () => undefined })).toThrow(/must not listen on every interface/);
+  });
+});
