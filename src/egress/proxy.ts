@@ -63,6 +63,12 @@ export class EgressProxy {
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 
+  /** Accepts a credential issued earlier (kept in Berth's state), so proxy restarts change nothing for guests. */
+  trust(workspace: string, token: string): void {
+    for (const [known, owner] of this.tokens) if (owner === workspace && known !== token) this.tokens.delete(known);
+    this.tokens.set(token, workspace);
+  }
+
   /** Issues (or returns) the credential that identifies a workspace to the proxy. */
   credentialFor(workspace: string): ProxyCredential {
     for (const [token, owner] of this.tokens) if (owner === workspace) return { workspace, token };

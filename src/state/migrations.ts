@@ -48,4 +48,17 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (workspace, name)
   );
   `,
+  `
+  CREATE TABLE egress (
+    workspace TEXT PRIMARY KEY,
+    runtime TEXT NOT NULL,
+    token TEXT NOT NULL,
+    allow_json TEXT NOT NULL,
+    deny_json TEXT NOT NULL,
+    network TEXT,
+    proxy_host TEXT NOT NULL,
+    proxy_port INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];

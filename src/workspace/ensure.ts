@@ -8,7 +8,9 @@ import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from 
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
-import type { Ledger } from '../state/store.js';
+import type { EgressRecord, Ledger } from '../state/store.js';
+import type { EgressPolicy } from '../egress/policy.js';
+import { randomBytes } from 'node:crypto';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
@@ -30,6 +32,14 @@ export interface EnsureResult {
   skippedMounts: SkippedMount[];
 }
 
+/** Where egress settings are kept (the store), beside the ledger. */
+export interface EgressStore {
+  egress(workspace?: string): EgressRecord[];
+  putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
+  deleteEgress(workspace: string): void;
+  activeEntries(runtime?: RuntimeKind): { kind: string; name: string }[];
+}
+
 export interface WorkspaceManagerOptions {
   runtime: Runtime;
   /** This installation's uuid: the owner label. */
@@ -39,7 +49,20 @@ export interface WorkspaceManagerOptions {
   env?: NodeJS.ProcessEnv | undefined;
   emit: (event: BerthEventInput) => void;
   /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
-  ledger: Ledger;
+  ledger: Ledger & EgressStore;
+}
+
+/** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
+export const EGRESS_PROXY_PORT = 3128;
+
+export function egressNetworkFor(id: string): string {
+  return `berth-net-${id}`;
+}
+
+/** The variables node, npm, git, curl and pip read, in both cases, with what must not be proxied. */
+export function proxyEnv(url: string, subnet: string | null): Record<string, string> {
+  const noProxy = ['localhost', '127.0.0.1', '::1', ...(subnet ? [subnet] : [])].join(',');
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy };
 }
 
 /** Everything converge() worked out about one workspace, handed to the steps that act on it. */
@@ -67,7 +90,7 @@ export class WorkspaceManager {
   private readonly userHome: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly emit: (event: BerthEventInput) => void;
-  private readonly ledger: Ledger;
+  private readonly ledger: Ledger & EgressStore;
   private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
 
   constructor(options: WorkspaceManagerOptions) {
@@ -125,6 +148,7 @@ export class WorkspaceManager {
     if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
 
     this.ledger.recordDesired(this.runtime.kind, name, spec);
+    if (spec.egress !== null) this.updatePolicy(id, spec.egress);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
       // Exactly this workspace's own container goes; the runtime system is never touched.
       await this.removeContainer(id);
@@ -184,7 +208,15 @@ export class WorkspaceManager {
     const { id, name, spec, desired } = target;
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
-    const containerSpec = { ...this.containerSpec(id, spec, target.plan, desired), ports: await allocatePreviewPorts(this.previewPortCount(spec)) };
+    if (spec.egress === null) await this.removeEgress(id);
+    const egress = spec.egress === null ? null : await this.prepareEgress(id, spec.egress);
+    const base = this.containerSpec(id, spec, target.plan, desired);
+    const containerSpec: ContainerSpec = {
+      ...base,
+      ports: await allocatePreviewPorts(this.previewPortCount(spec)),
+      network: egress?.network ?? undefined,
+      env: { ...base.env, ...(egress?.env ?? {}) },
+    };
     let containerId: string;
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
@@ -262,12 +294,60 @@ export class WorkspaceManager {
   }
 
   /** Removes the workspace's container; its files on the host are never touched. */
+  /**
+   * Egress on docker and podman: the workspace's own internal network (no route out, and no path to
+   * other workspaces), with Berth's proxy on the network's gateway, the host's only address there.
+   * Host mode gets the proxy variables only, on loopback: nothing enforces them there.
+   */
+  private async prepareEgress(id: string, policy: EgressPolicy): Promise<{ network: string | null; env: Record<string, string> }> {
+    let network: string | null = null;
+    let proxyHost = '127.0.0.1';
+    let subnet: string | null = null;
+    if (this.runtime.capabilities.internalNetworks) {
+      network = egressNetworkFor(id);
+      const info = await this.runtime.networkEnsure({ name: network, internal: true, labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner, [LABELS.workspace]: id } });
+      if (!this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
+        this.ledger.confirmCreated(this.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id }), info.id);
+      }
+      if (info.gateway === null) {
+        throw new BerthError('E_RUNTIME_FAILED', `Network ${network} has no gateway address for the egress proxy to listen on.`, { hint: 'Remove the network and run berth up again.' });
+      }
+      proxyHost = info.gateway;
+      subnet = info.subnet;
+    }
+    const existing = this.ledger.egress(id)[0];
+    const token = existing?.token ?? randomBytes(18).toString('base64url');
+    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet) };
+  }
+
+  /** Rules change live: the proxy re-reads them, the workspace is not touched. */
+  private updatePolicy(id: string, policy: EgressPolicy): void {
+    const record = this.ledger.egress(id)[0];
+    if (!record || JSON.stringify(record.policy) === JSON.stringify(policy)) return;
+    this.ledger.putEgress({ ...record, policy });
+    this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
+  }
+
   async remove(id: string): Promise<void> {
     validateWorkspaceId(id);
     const name = containerNameFor(id);
     await this.ownedContainer(id);
     await this.removeContainer(id);
+    await this.removeEgress(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
+  }
+
+  /** The workspace's egress network (when Berth made one) and its proxy settings go with it. */
+  private async removeEgress(id: string): Promise<void> {
+    const network = egressNetworkFor(id);
+    if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
+      await this.runtime.networkRemove(network).catch((error: unknown) => {
+        if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
+      });
+      this.ledger.markRemoved(this.runtime.kind, 'network', network);
+    }
+    this.ledger.deleteEgress(id);
   }
 
   private async removeContainer(id: string): Promise<void> {

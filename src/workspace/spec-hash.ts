@@ -3,7 +3,7 @@ import type { MountPlan } from './mounts.js';
 import type { WorkspaceSpec } from './spec.js';
 
 /** The parts of a workspace whose change means "recreate the container". */
-export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports';
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network';
 
 export interface SpecHash {
   hash: string;
@@ -29,6 +29,8 @@ export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string |
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
     // The pool's size, not its host ports: those are chosen afresh at every create.
     ports: digest(previewPorts).slice(0, 12),
+    // Egress on or off decides the network; the rules themselves change live, without a recreate.
+    network: digest(spec.egress !== null).slice(0, 12),
   };
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };

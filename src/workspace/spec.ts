@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
+import { validatePolicy, type EgressPolicy } from '../egress/policy.js';
 
 /** The image a workspace uses when none is named: built from images/workspace/Dockerfile. */
 export const DEFAULT_IMAGE = 'berth-workspace:latest';
@@ -26,6 +27,8 @@ export interface WorkspaceSpecInput {
   allowSensitiveMounts?: boolean | undefined;
   /** Loopback ports published at create for dev-server previews. Default: 8 on Apple, else 0. */
   previewPorts?: number | undefined;
+  /** Egress control: the workspace reaches only what this allows, through Berth's proxy. */
+  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
 }
 
 export interface ExtraMount {
@@ -45,6 +48,8 @@ export interface WorkspaceSpec {
   allowSensitiveMounts: boolean;
   /** null: the runtime's default (see preview-ports.ts). */
   previewPorts: number | null;
+  /** null: no egress control (the runtime's normal network). */
+  egress: EgressPolicy | null;
 }
 
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
@@ -64,6 +69,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     memoryBytes: input.memory === undefined ? null : parseMemory(input.memory),
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
+    egress: input.egress === undefined ? null : normalizeEgress(input.egress),
   };
 }
 
@@ -74,6 +80,12 @@ export function normalizeMount(mount: string | ExtraMountInput, cwd: string): Ex
   const source = match?.[1] ?? '';
   if (source === '') throw invalid(`Mount ${JSON.stringify(mount)} has no source folder.`, 'Use --mount /path/to/folder or --mount /path/to/folder:ro.');
   return { source: isAbsolute(source) ? resolve(source) : resolve(cwd, source), readOnly: match?.[2] === 'ro' };
+}
+
+function normalizeEgress(egress: NonNullable<WorkspaceSpecInput['egress']>): EgressPolicy {
+  const policy = { allow: [...new Set(egress.allow ?? [])].sort(), deny: [...new Set(egress.deny ?? [])].sort() };
+  validatePolicy(policy);
+  return policy;
 }
 
 function parsePreviewPorts(count: number): number {

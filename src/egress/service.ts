@@ -1,0 +1,84 @@
+import { stampEvent } from '../events.js';
+import type { Store } from '../state/store.js';
+import type { EgressPolicy } from './policy.js';
+import { EgressProxy } from './proxy.js';
+
+const SYNC_INTERVAL_MS = 500;
+
+/**
+ * Serves every egress-enabled workspace of a Berth installation: one proxy listener per address
+ * (each workspace network's gateway; loopback for host mode), credentials and policies read from the
+ * store and re-read every half second, so `berth egress allow ...` applies on the next connection
+ * without touching the workspace. Run by `berth egress serve` (and later the daemon).
+ */
+export class EgressService {
+  private readonly store: Pick<Store, 'egress' | 'appendEvent'>;
+  private readonly proxies = new Map<string, EgressProxy>();
+  private readonly policies = new Map<string, EgressPolicy>();
+  private readonly failures = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+
+  constructor(store: Pick<Store, 'egress' | 'appendEvent'>) {
+    this.store = store;
+  }
+
+  async start(): Promise<void> {
+    await this.sync();
+    this.timer = setInterval(() => {
+      this.syncing = this.syncing.then(() => this.sync());
+    }, SYNC_INTERVAL_MS);
+  }
+
+  /** Reads the store: new workspaces get listeners, changed policies apply, removed ones stop. */
+  async sync(): Promise<void> {
+    const records = this.store.egress();
+    this.policies.clear();
+    for (const record of records) this.policies.set(record.workspace, record.policy);
+    const wanted = new Map(records.map((r) => [`${r.proxyHost}:${String(r.proxyPort)}`, r]));
+    for (const [address, proxy] of this.proxies) {
+      if (!wanted.has(address)) {
+        await proxy.close(1000);
+        this.proxies.delete(address);
+      }
+    }
+    for (const record of records) {
+      const address = `${record.proxyHost}:${String(record.proxyPort)}`;
+      let proxy = this.proxies.get(address);
+      if (!proxy) {
+        proxy = new EgressProxy({
+          host: record.proxyHost,
+          port: record.proxyPort,
+          policyFor: (workspace) => this.policies.get(workspace),
+          emit: (event) => void this.store.appendEvent(stampEvent(event)),
+        });
+        try {
+          await proxy.listen();
+          this.proxies.set(address, proxy);
+          this.failures.delete(address);
+        } catch (error) {
+          // The network may not exist yet (workspace being created): tried again at the next sync.
+          const message = error instanceof Error ? error.message : String(error);
+          if (this.failures.get(address) !== message) {
+            this.failures.set(address, message);
+            this.store.appendEvent(stampEvent({ type: 'egress.listen-failed', workspace: record.workspace, level: 'warn', message: `Cannot listen on ${address}: ${message}` }));
+          }
+          continue;
+        }
+      }
+      proxy.trust(record.workspace, record.token);
+    }
+  }
+
+  /** The addresses being served, for status output. */
+  listening(): string[] {
+    return [...this.proxies.keys()].sort();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.syncing;
+    await Promise.all([...this.proxies.values()].map((proxy) => proxy.close(2000)));
+    this.proxies.clear();
+  }
+}

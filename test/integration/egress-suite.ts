@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Berth } from '../../src/berth.js';
+import { EgressService } from '../../src/egress/service.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { Store } from '../../src/state/store.js';
+import { containerNameFor } from '../../src/workspace/workspace-id.js';
+
+/**
+ * Egress enforced by the network, with real clients inside a real workspace. Network rule: the only
+ * targets are containers this test creates (two web servers on the engine's default network).
+ */
+export function egressSuite(label: string, connect: () => Promise<{ runtime: Runtime; image: string }>): void {
+  describe(`egress: ${label}`, () => {
+    const run = randomUUID().slice(0, 8);
+    const ws = `eg-${run}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-egress-'));
+    const home = join(scratch, 'home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    let runtime: Runtime;
+    let image: string;
+    let berth: Berth;
+    let service: EgressService;
+    let store: Store;
+    const targets: Record<'allowed' | 'other', string> = { allowed: '', other: '' };
+    const targetName = (which: string): string => `berth-egress-target-${run}-${which}`;
+
+    /** Runs in the workspace, as the agent would. */
+    const inside = async (script: string) => runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', script]);
+
+    beforeAll(async () => {
+      ({ runtime, image } = await connect());
+      for (const which of ['allowed', 'other'] as const) {
+        await runtime.create({ name: targetName(which), image, command: ['python3', '-m', 'http.server', '8000'], init: true, labels: { 'dev.berth.test-run': run } }, { start: true });
+        targets[which] = (await runtime.inspect(targetName(which))).ip ?? '';
+      }
+      store = Store.open(home);
+      berth = new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store });
+      service = new EgressService(store);
+      await service.start();
+      await berth.up(ws, { root, image, egress: { allow: [`${targets.allowed}:8000`] } });
+      await service.sync();
+      // python's http.server answers as soon as the target container is up; wait for both.
+      for (const which of ['allowed', 'other'] as const) {
+        for (let i = 0; i < 50 && !(await fetch(`http://${targets[which]}:8000/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+
+    afterAll(async () => {
+      await service?.close();
+      await berth?.remove(ws).catch(() => undefined);
+      for (const which of ['allowed', 'other']) await runtime?.remove(targetName(which), { force: true }).catch(() => undefined);
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('gives every exec the proxy variables, with NO_PROXY for loopback and the subnet', async () => {
+      const env = await inside('printf "%s|%s|%s" "$HTTP_PROXY" "$https_proxy" "$NO_PROXY"');
+      const [http, https, noProxy] = env.stdout.split('|');
+      expect(http).toMatch(new RegExp(`^http://${ws}:[\\w-]+@\\d+\\.\\d+\\.\\d+\\.\\d+:3128$`));
+      expect(https).toBe(http);
+      expect(noProxy).toMatch(/^localhost,127\.0\.0\.1,::1,\d+\.\d+\.\d+\.\d+\/\d+$/);
+    });
+
+    it('lets an allowed target through the proxy (curl, plain HTTP and CONNECT)', async () => {
+      expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
+      expect((await inside(`curl -sS -m 10 -p -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
+      expect(store.events({ workspace: ws, type: 'egress.allow' }).length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('answers a denied target with 403 and the reason', async () => {
+      const result = await inside(`curl -sS -m 10 -w '\\n%{http_code}' http://${targets.other}:8000/`);
+      expect(result.stdout).toBe(`Berth egress policy of workspace ${ws}: ${targets.other}:8000 is not in the allowlist.\n\n403`);
+      const tunnel = await inside(`curl -sS -m 10 -p http://${targets.other}:8000/`);
+      expect(tunnel.exitCode).not.toBe(0);
+      expect(tunnel.stderr).toContain('403');
+    });
+
+    it('has no way around the proxy: direct connections to another container or out fail', async () => {
+      for (const address of [targets.allowed, targets.other]) {
+        const direct = await inside(`curl -sS -m 3 --noproxy '*' http://${address}:8000/`);
+        expect(direct.exitCode, `direct to ${address}`).not.toBe(0);
+      }
+    });
+
+    it('cannot ask another DNS server: a resolver in a test container answers the host, not the workspace', async () => {
+      // A tiny UDP responder on port 53 of the "other" target stands in for a foreign resolver.
+      const responder = `import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 53))\nwhile True:\n  d, a = s.recvfrom(512); s.sendto(b'answer:' + d, a)`;
+      await runtime.exec(targetName('other'), ['sh', '-c', 'nohup python3 -c "$1" >/dev/null 2>&1 &', 'sh', responder]);
+      const ask = `import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)\ntry:\n  s.sendto(b'q', (sys.argv[1], 53)); print(s.recvfrom(512)[0].decode())\nexcept OSError as e: print('no answer:', e)`;
+      const { createSocket } = await import('node:dgram');
+      const fromHost = await new Promise<string>((resolve) => {
+        const socket = createSocket('udp4');
+        const timer = setTimeout(() => { socket.close(); resolve('no answer'); }, 3000);
+        socket.once('message', (message) => { clearTimeout(timer); socket.close(); resolve(message.toString()); });
+        const send = (): void => socket.send('q', 53, targets.other);
+        send();
+        setTimeout(send, 500);
+      });
+      expect(fromHost).toBe('answer:q');
+      const fromWorkspace = await inside(`python3 -c "$(printf '%s' '${Buffer.from(ask).toString('base64')}' | base64 -d)" ${targets.other}`);
+      expect(fromWorkspace.stdout).toMatch(/^no answer/);
+    });
+
+    it('applies a policy change on the next connection, without recreating the workspace', async () => {
+      const before = await runtime.inspect(containerNameFor(ws));
+      const result = await berth.up(ws, { root, image, egress: { allow: [`${targets.allowed}:8000`, `${targets.other}:8000`] } });
+      expect(result.action).toBe('reused');
+      await service.sync();
+      expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('200');
+      expect((await runtime.inspect(containerNameFor(ws))).id).toBe(before.id);
+      expect(store.events({ workspace: ws, type: 'egress.policy-changed' })).toHaveLength(1);
+    });
+  });
+}
