@@ -11,6 +11,7 @@ import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
+import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
 import type { WorkspaceSpec, WorkspaceSpecInput } from './workspace/spec.js';
@@ -112,9 +113,62 @@ export class Berth extends EventEmitter<BerthEvents> {
     });
   }
 
-  /** Brings the workspace up: creates, starts, reuses or recreates its container as needed. */
-  up(id: string, spec: WorkspaceSpecInput = {}): Promise<EnsureResult> {
-    return this.workspaces.ensure(id, spec);
+  /**
+   * Brings the workspace up: creates, starts, reuses or recreates its container as needed. Without
+   * a spec, an existing workspace comes up as last declared (its recorded spec), a new one with the
+   * defaults.
+   */
+  up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+    return this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
+  }
+
+  /** The spec a workspace was last brought up with, if Berth knows it. */
+  recordedSpecOf(id: string): WorkspaceSpecInput | undefined {
+    const entry = this.ledgerEntries().find((e) => e.workspace === id);
+    const spec = entry ? recordedSpec(entry) : null;
+    if (!spec) return undefined;
+    return {
+      root: spec.root,
+      image: spec.image,
+      mounts: spec.mounts,
+      env: spec.env,
+      cpus: spec.cpus ?? undefined,
+      memory: spec.memoryBytes ?? undefined,
+      allowSensitiveMounts: spec.allowSensitiveMounts,
+      previewPorts: spec.previewPorts ?? undefined,
+      egress: spec.egress ?? undefined,
+    };
+  }
+
+  /** The workspace's egress settings and whether the network enforces them. */
+  egress(id: string): { policy: EgressPolicy; enforced: boolean; network: string | null; proxy: string } | null {
+    validateWorkspaceId(id);
+    const record = this.store.egress(id)[0];
+    if (!record) return null;
+    return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
+  }
+
+  /** Changes a workspace's rules at runtime: the proxy applies them on the next connection. */
+  changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): EgressPolicy {
+    validateWorkspaceId(id);
+    const record = this.store.egress(id)[0];
+    if (!record) {
+      throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: `Bring it up with rules: \`berth up ${id} --allow registry.npmjs.org\`.` });
+    }
+    const without = (list: readonly string[], pattern: string | undefined): string[] => list.filter((p) => p !== pattern);
+    const add = (list: string[], pattern: string | undefined): string[] => (pattern === undefined ? list : [...new Set([...list, pattern])].sort());
+    const policy: EgressPolicy = {
+      allow: add(without(record.policy.allow, change.revoke ?? change.deny), change.allow),
+      deny: add(without(record.policy.deny, change.revoke ?? change.allow), change.deny),
+    };
+    validatePolicy(policy);
+    this.store.putEgress({ ...record, policy });
+    // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
+    const entry = this.ledgerEntries().find((e) => e.workspace === id);
+    const spec = entry ? recordedSpec(entry) : null;
+    if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
+    this.record({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
+    return policy;
   }
 
   /** Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back. */

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   cp: { summary: 'copy files: berth cp <id>:<path> <host-path>, or the other way', load: () => import('./commands/cp.js') },
   logs: { summary: "print the workspace's main process output", load: () => import('./commands/logs.js') },
   dev: { summary: 'dev servers: start, ls, stop, restart, logs, open (preview URLs)', load: () => import('./commands/dev.js') },
+  egress: { summary: 'egress rules: show, allow, deny, revoke, log; serve runs the proxy', load: () => import('./commands/egress.js') },
   events: { summary: 'show the event log (--follow to watch)', load: () => import('./commands/events.js') },
   gc: { summary: 'remove what Berth created for workspaces that are gone (dry run unless --yes)', load: () => import('./commands/gc.js') },
   doctor: { summary: 'check what Berth needs, and say how to fix what is missing', load: () => import('./commands/doctor.js') },

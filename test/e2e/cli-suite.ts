@@ -113,6 +113,38 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(usage).toMatchObject({ exitCode: 2, stderr: expect.stringContaining('Missing the command to run after --.') as unknown });
     });
 
+    it('declares egress on up, changes it live, serves it, and cleans its network up', async () => {
+      const eg = `eg-${run8}`;
+      type Egress = { policy: { allow: string[]; deny: string[] }; enforced: boolean; network: string; proxy: string };
+      const up = json<{ action: string; egress: Egress }>(await berth(['up', eg, '--root', root, '--image', TEST_IMAGE, '--allow', 'registry.example.test', '--deny', '*.bad.test', '--json']));
+      expect(up.egress).toMatchObject({ enforced: true, network: `berth-net-${eg}`, policy: { allow: ['registry.example.test'], deny: ['*.bad.test'] } });
+      expect(json<Egress>(await berth(['egress', 'allow', eg, '10.1.2.3:8080', '--json']))).toEqual({ allow: ['10.1.2.3:8080', 'registry.example.test'], deny: ['*.bad.test'] });
+      expect(json<Egress>(await berth(['egress', 'revoke', eg, '*.bad.test', '--json']))).toEqual({ allow: ['10.1.2.3:8080', 'registry.example.test'], deny: [] });
+      const bad = await berth(['egress', 'allow', eg, 'http://nope']);
+      expect(bad).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('Invalid egress pattern') as unknown });
+      // `up` without options keeps everything as declared, the live change included: nothing recreated.
+      expect(json<{ action: string; egress: Egress }>(await berth(['up', eg, '--json']))).toMatchObject({ action: 'reused', egress: { policy: { allow: ['10.1.2.3:8080', 'registry.example.test'] } } });
+      expect(json<{ type: string }[]>(await berth(['egress', 'log', eg, '--json'])).map((e) => e.type)).toEqual(['egress.policy-changed', 'egress.policy-changed']);
+
+      // The proxy answers on the workspace network's gateway while `egress serve` runs.
+      const [host, port] = (json<Egress>(await berth(['egress', 'show', eg, '--json'])).proxy).split(':');
+      const controller = new AbortController();
+      const serving = run([process.execPath, BERTH_BIN, 'egress', 'serve'], { env, signal: controller.signal, okExitCodes: 'any', timeoutMs: 60_000 }).catch((e: unknown) => e);
+      let answered = false;
+      for (let i = 0; i < 50 && !answered; i++) {
+        // Not fetch(): the Fetch standard turns a 407 into a network error. The raw answer is the proof.
+        answered = await run(['curl', '-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', `http://${host ?? ''}:${port ?? ''}/`], { okExitCodes: 'any' }).then((r) => r.stdout === '407');
+        if (!answered) await new Promise((r) => setTimeout(r, 100));
+      }
+      controller.abort();
+      const served = await serving;
+      expect(answered, String((served as { stderr?: string } | undefined)?.stderr ?? served)).toBe(true);
+
+      expect((await berth(['rm', eg])).exitCode).toBe(0);
+      expect((await engineCli(['network', 'inspect', `berth-net-${eg}`])).exitCode).not.toBe(0);
+      expect(json(await berth(['egress', 'show', eg, '--json']))).toBeNull();
+    });
+
     it('starts a stopped workspace, and recreates on drift with the reason', async () => {
       expect((await berth(['stop', ws])).exitCode).toBe(0);
       expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('stopped');

@@ -3,8 +3,13 @@ import { openBerth } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
-                [--cpus N] [--memory SIZE] [--preview-ports N] [--allow-sensitive-mount] [--runtime R] [--json]
+                [--cpus N] [--memory SIZE] [--preview-ports N] [--allow PATTERN]... [--deny PATTERN]...
+                [--allow-sensitive-mount] [--runtime R] [--json]
+Without any of these options an existing workspace comes up as it was last declared.
 `;
+
+/** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
+const SPEC_OPTIONS = ['root', 'image', 'mount', 'env', 'cpus', 'memory', 'allow-sensitive-mount', 'preview-ports', 'allow', 'deny'] as const;
 
 export default defineCommand({
   usage: USAGE,
@@ -17,6 +22,8 @@ export default defineCommand({
     memory: { type: 'string' },
     'allow-sensitive-mount': { type: 'boolean' },
     'preview-ports': { type: 'string' },
+    allow: { type: 'string', multiple: true },
+    deny: { type: 'string', multiple: true },
   },
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
@@ -29,16 +36,24 @@ export default defineCommand({
     berth.on('event', (event) => {
       if (event.level === 'warn') warnings.push(event.message);
     });
-    const result = await berth.up(id, {
-      root: values.root,
-      image: values.image,
-      mounts: values.mount,
-      env: parseEnvPairs(values.env, USAGE),
-      cpus,
-      memory: values.memory,
-      allowSensitiveMounts: values['allow-sensitive-mount'],
-      previewPorts,
-    });
+    const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
+    const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
+    const result = await berth.up(
+      id,
+      declared
+        ? {
+            root: values.root,
+            image: values.image,
+            mounts: values.mount,
+            env: parseEnvPairs(values.env, USAGE),
+            cpus,
+            memory: values.memory,
+            allowSensitiveMounts: values['allow-sensitive-mount'],
+            previewPorts,
+            egress,
+          }
+        : undefined,
+    );
     const isolated = berth.runtime.capabilities.isolation;
     // ensure() does not re-inspect after a start; a person at a terminal wants the address, so ask.
     const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(id)).ip : null);
@@ -56,6 +71,7 @@ export default defineCommand({
         mounts: container.mounts,
         previewPorts: container.ports,
         skippedMounts: result.skippedMounts,
+        egress: berth.egress(id),
         isolated,
       });
       return EXIT.ok;
@@ -65,6 +81,9 @@ export default defineCommand({
     for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
     for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
+    const egressState = berth.egress(id);
+    if (egressState && !egressState.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
+    if (egressState) process.stderr.write(`egress: proxy at ${egressState.proxy}; it must be served: \`berth egress serve\` (or the daemon).\n`);
     return EXIT.ok;
   },
 });

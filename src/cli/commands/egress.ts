@@ -1,0 +1,65 @@
+import { defineCommand, requirePositional } from '../args.js';
+import { openBerth } from '../open-berth.js';
+import { EXIT, printJson, UsageError } from '../output.js';
+
+const USAGE = `Usage: berth egress show <id> [--json]
+       berth egress allow|deny|revoke <id> PATTERN     (applies on the next connection)
+       berth egress log <id> [--follow] [--json]
+       berth egress serve                              (runs the proxy for every egress workspace)
+PATTERN: registry.npmjs.org, *.github.com, api.example.com:443, 10.0.0.5, 10.0.0.0/24, [fd00::1]:8080
+`;
+
+export default defineCommand({
+  usage: USAGE,
+  options: { follow: { type: 'boolean', short: 'f' } },
+  async run({ values, positionals }) {
+    const [sub] = positionals;
+    switch (sub) {
+      case 'serve':
+        return serve();
+      case 'log': {
+        const id = requirePositional(positionals, 1, 'id', USAGE);
+        const { default: events } = await import('./events.js');
+        return events(['--workspace', id, '--type', 'egress', ...(values.follow ? ['--follow'] : []), ...(values.json ? ['--json'] : [])]);
+      }
+      case 'show': {
+        const id = requirePositional(positionals, 1, 'id', USAGE);
+        const egress = (await openBerth(values.runtime, id)).egress(id);
+        if (values.json) printJson(egress);
+        else if (!egress) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
+        else {
+          process.stdout.write(`proxy     ${egress.proxy}${egress.enforced ? ` (enforced by network ${egress.network ?? '?'})` : ' (NOT enforced: host mode)'}\n`);
+          process.stdout.write(`allow     ${egress.policy.allow.join(', ') || '(nothing: default deny)'}\n`);
+          process.stdout.write(`deny      ${egress.policy.deny.join(', ') || '(nothing)'}\n`);
+        }
+        return EXIT.ok;
+      }
+      case 'allow':
+      case 'deny':
+      case 'revoke': {
+        const id = requirePositional(positionals, 1, 'id', USAGE);
+        const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
+        const policy = (await openBerth(values.runtime, id)).changeEgress(id, { [sub]: pattern });
+        if (values.json) printJson(policy);
+        else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(sub === undefined ? 'Missing the egress subcommand.' : `Unknown egress subcommand "${sub}".`, USAGE);
+    }
+  },
+});
+
+/** Foreground: serve every egress workspace until SIGINT/SIGTERM. The daemon will run this too. */
+async function serve(): Promise<number> {
+  const [{ Store }, { berthHome }, { EgressService }] = await Promise.all([import('../../state/store.js'), import('../../config.js'), import('../../egress/service.js')]);
+  const service = new EgressService(Store.open(berthHome()));
+  await service.start();
+  process.stderr.write(`berth egress: serving ${service.listening().join(', ') || 'no workspace yet (waiting for one)'}; Ctrl-C to stop\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await service.close();
+  return EXIT.ok;
+}
