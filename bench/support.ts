@@ -185,6 +185,34 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Removes every container a run made: the names it knows of, then any other whose name holds the
+ * run's token. Says what it removes; sets a failing exit code when something is left over.
+ */
+export async function removeRunContainers(kind: OciKind, bin: string, env: NodeJS.ProcessEnv, token: string, made: Iterable<string>): Promise<void> {
+  const names = new Set(made);
+  const leftOver = async (): Promise<string> =>
+    (await execFileAsync(bin, ['ps', '--all', '--filter', `name=${token}`, '--format', '{{.Names}}'], { env })).stdout;
+  try {
+    for (const name of (await leftOver()).split('\n')) if (name.includes(token)) names.add(name.trim());
+  } catch (error) {
+    process.stderr.write(`${kind}: could not list containers: ${messageOf(error)}\n`);
+    process.exitCode = 1;
+  }
+  if (names.size === 0) return;
+  process.stderr.write(`${kind}: removing ${[...names].join(', ')}\n`);
+  try {
+    await execFileAsync(bin, ['rm', '--force', '--volumes', ...names], { env });
+  } catch (error) {
+    // "No such container" for one already gone is fine; anything left over is not.
+    const stdout = await leftOver().catch(() => '?');
+    if (stdout.trim() !== '') {
+      process.stderr.write(`${kind}: could not remove ${stdout.trim()}: ${messageOf(error)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
 /** A benchmark script: its defaults, what Ctrl-C leaves it to do, how it measures one engine, how it reports. */
 export interface Benchmark<Row> {
   defaults: { iterations: number; warmup: number };

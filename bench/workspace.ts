@@ -32,7 +32,7 @@ import { installationId } from '../src/workspace/installation.js';
 import { containerNameFor } from '../src/workspace/workspace-id.js';
 import { countingRuntime, type EngineCall } from '../test/support/counting-runtime.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
-import { checkInterrupted, execFileAsync, fmt, headerLine, iterate, median, messageOf, pair, percentile, runBenchmark, timed, verdict, type Sides } from './support.js';
+import { checkInterrupted, execFileAsync, fmt, headerLine, iterate, median, pair, percentile, runBenchmark, timed, verdict, type Sides, removeRunContainers } from './support.js';
 
 const BERTH_BIN = join(import.meta.dirname, '../dist/cli/main.js');
 const TARGET_UP_RATIO = 1.1;
@@ -240,36 +240,13 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
       if (record && ((index + 1) % 5 === 0 || index + 1 === iterations)) process.stderr.write(`${kind}: ${String(index + 1)}/${String(iterations)}\n`);
     });
   } finally {
-    await cleanUp(kind, bin, env, token, made);
+    await removeRunContainers(kind, bin, env, token, made);
     store.close();
     rmSync(scratch, { recursive: true, force: true });
   }
   return SCENARIOS.map(row);
 }
 
-/** Removes every container this run made: the ones it knows of, then any other whose name holds the run's token. */
-async function cleanUp(kind: OciKind, bin: string, env: NodeJS.ProcessEnv, token: string, made: ReadonlySet<string>): Promise<void> {
-  const names = new Set(made);
-  try {
-    const { stdout } = await execFileAsync(bin, ['ps', '--all', '--filter', `name=${token}`, '--format', '{{.Names}}'], { env });
-    for (const name of stdout.split('\n')) if (name.includes(token)) names.add(name.trim());
-  } catch (error) {
-    process.stderr.write(`${kind}: could not list containers: ${messageOf(error)}\n`);
-    process.exitCode = 1;
-  }
-  if (names.size === 0) return;
-  process.stderr.write(`${kind}: removing ${[...names].join(', ')}\n`);
-  try {
-    await execFileAsync(bin, ['rm', '--force', '--volumes', ...names], { env });
-  } catch (error) {
-    // "No such container" for one already gone is fine; anything left over is not.
-    const { stdout } = await execFileAsync(bin, ['ps', '--all', '--filter', `name=${token}`, '--format', '{{.Names}}'], { env }).catch(() => ({ stdout: '?' }));
-    if (stdout.trim() !== '') {
-      process.stderr.write(`${kind}: could not remove ${stdout.trim()}: ${messageOf(error)}\n`);
-      process.exitCode = 1;
-    }
-  }
-}
 
 function callCounts(row: Row): string {
   if (row.cliCalls !== undefined) return `${String(row.cliCalls.length)}${row.cliCalls.length > 0 ? ` (${row.cliCalls.join(', ')})` : ''}`;
