@@ -165,6 +165,8 @@ export interface NetworkInfo {
   subnet: string | null;
   gateway: string | null;
   labels: Record<string, string>;
+  /** The host's interface for this network (a Linux bridge), when the runtime has one. */
+  bridge: string | null;
 }
 
 export interface RuntimeInfo {

@@ -56,6 +56,7 @@ export const MIGRATIONS: readonly string[] = [
     allow_json TEXT NOT NULL,
     deny_json TEXT NOT NULL,
     network TEXT,
+    bridge TEXT,
     proxy_host TEXT NOT NULL,
     proxy_port INTEGER NOT NULL,
     updated_at TEXT NOT NULL

@@ -44,6 +44,8 @@ export interface EgressRecord {
   policy: EgressPolicy;
   /** The workspace's internal network (null in host mode: not enforced). */
   network: string | null;
+  /** The host bridge of that network, shielded so only the proxy port answers there. */
+  bridge: string | null;
   proxyHost: string;
   proxyPort: number;
   updatedAt: string;
@@ -56,6 +58,7 @@ interface EgressRow {
   allow_json: string;
   deny_json: string;
   network: string | null;
+  bridge: string | null;
   proxy_host: string;
   proxy_port: number;
   updated_at: string;
@@ -243,6 +246,7 @@ export class Store implements Ledger {
       token: row.token,
       policy: { allow: JSON.parse(row.allow_json) as string[], deny: JSON.parse(row.deny_json) as string[] },
       network: row.network,
+      bridge: row.bridge,
       proxyHost: row.proxy_host,
       proxyPort: row.proxy_port,
       updatedAt: row.updated_at,
@@ -252,11 +256,11 @@ export class Store implements Ledger {
   putEgress(record: Omit<EgressRecord, 'updatedAt'>): void {
     this.db
       .prepare(
-        `INSERT INTO egress (workspace, runtime, token, allow_json, deny_json, network, proxy_host, proxy_port, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO egress (workspace, runtime, token, allow_json, deny_json, network, bridge, proxy_host, proxy_port, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workspace) DO UPDATE SET runtime = excluded.runtime, token = excluded.token, allow_json = excluded.allow_json, deny_json = excluded.deny_json,
-           network = excluded.network, proxy_host = excluded.proxy_host, proxy_port = excluded.proxy_port, updated_at = excluded.updated_at`,
+           network = excluded.network, bridge = excluded.bridge, proxy_host = excluded.proxy_host, proxy_port = excluded.proxy_port, updated_at = excluded.updated_at`,
       )
-      .run(record.workspace, record.runtime, record.token, JSON.stringify(record.policy.allow), JSON.stringify(record.policy.deny), record.network, record.proxyHost, record.proxyPort, now());
+      .run(record.workspace, record.runtime, record.token, JSON.stringify(record.policy.allow), JSON.stringify(record.policy.deny), record.network, record.bridge, record.proxyHost, record.proxyPort, now());
   }
 
   deleteEgress(workspace: string): void {

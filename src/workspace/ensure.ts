@@ -11,6 +11,7 @@ import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { EgressRecord, Ledger } from '../state/store.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
+import { shieldBridge, unshieldBridge } from '../egress/host-shield.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
@@ -301,6 +302,7 @@ export class WorkspaceManager {
    */
   private async prepareEgress(id: string, policy: EgressPolicy): Promise<{ network: string | null; env: Record<string, string> }> {
     let network: string | null = null;
+    let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
     let subnet: string | null = null;
     if (this.runtime.capabilities.internalNetworks) {
@@ -314,10 +316,15 @@ export class WorkspaceManager {
       }
       proxyHost = info.gateway;
       subnet = info.subnet;
+      bridge = info.bridge;
+      if (bridge !== null) {
+        const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
+        if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
+      }
     }
     const existing = this.ledger.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
     return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet) };
   }
 
@@ -341,6 +348,8 @@ export class WorkspaceManager {
   /** The workspace's egress network (when Berth made one) and its proxy settings go with it. */
   private async removeEgress(id: string): Promise<void> {
     const network = egressNetworkFor(id);
+    const record = this.ledger.egress(id)[0];
+    if (record?.bridge) await unshieldBridge(record.bridge, record.proxyPort);
     if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
       await this.runtime.networkRemove(network).catch((error: unknown) => {
         if (!isBerthError(error, 'E_NOT_FOUND')) throw error;

@@ -86,6 +86,24 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       }
     });
 
+    it('cannot reach the host either: a host service on the gateway answers the host, not the workspace', async () => {
+      const gateway = (store.egress(ws)[0]?.proxyHost) ?? '';
+      const { createServer } = await import('node:http');
+      const hostService = createServer((_req, res) => res.end('host secret'));
+      await new Promise<void>((resolve) => hostService.listen(0, gateway, resolve));
+      const port = (hostService.address() as { port: number }).port;
+      try {
+        expect(await fetch(`http://${gateway}:${String(port)}/`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text())).toBe('host secret');
+        const direct = await inside(`curl -sS -m 3 --noproxy '*' http://${gateway}:${String(port)}/`);
+        expect(direct.exitCode).not.toBe(0);
+        expect(direct.stdout).not.toContain('host secret');
+        // ...while the proxy on the same address still answers the workspace.
+        expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
+      } finally {
+        await new Promise<void>((resolve) => hostService.close(() => resolve()));
+      }
+    });
+
     it('cannot ask another DNS server: a resolver in a test container answers the host, not the workspace', async () => {
       // A tiny UDP responder on port 53 of the "other" target stands in for a foreign resolver.
       const responder = `import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 53))\nwhile True:\n  d, a = s.recvfrom(512); s.sendto(b'answer:' + d, a)`;

@@ -101,8 +101,8 @@ describe('Apple container records', () => {
 
   it('reads networks in the 1.x and 0.x shapes (§3.6); hostOnly is internal', () => {
     expect(parseJsonOutput(appleNetworks, NETWORKS_1_2, ['container', 'network', 'list']).map(normalizeNetwork)).toEqual([
-      { name: 'default', id: 'default', internal: false, subnet: '192.168.64.0/24', gateway: '192.168.64.1', labels: { 'com.apple.container.resource.role': 'builtin' } },
-      { name: 'berth-egress', id: 'berth-egress', internal: true, subnet: '192.168.65.0/24', gateway: '192.168.65.1', labels: { 'dev.berth.managed': 'true' } },
+      { name: 'default', id: 'default', internal: false, subnet: '192.168.64.0/24', gateway: '192.168.64.1', labels: { 'com.apple.container.resource.role': 'builtin' }, bridge: null },
+      { name: 'berth-egress', id: 'berth-egress', internal: true, subnet: '192.168.65.0/24', gateway: '192.168.65.1', labels: { 'dev.berth.managed': 'true' }, bridge: null },
     ]);
     expect(parseJsonOutput(appleNetworks, NETWORKS_0_x, ['container', 'network', 'list']).map(normalizeNetwork)[0]).toMatchObject({ internal: true, subnet: '192.168.66.0/24', gateway: '192.168.66.1' });
   });

@@ -173,14 +173,15 @@ describe('image inspect', () => {
 
 describe('network inspect', () => {
   it.each([
-    ['docker', 'docker-network-inspect.json', 'e261380e6f17153f820c80753f0d9fec6a01d6a77b3534e2de7c53648fa1fde8', '172.18.0.0/16', '172.18.0.1'],
-    ['podman', 'podman-network-inspect.json', '5bf10aef045dadc9d4214f570a08909f94a184805cd9fda795134dccec538aca', '10.89.0.0/24', '10.89.0.1'],
-  ] as const)('%s: internal, subnet, gateway, labels', (engine, file, id, subnet, gateway) => {
+    // The bridge: docker names it br-<first 12 of the id>; podman reports it.
+    ['docker', 'docker-network-inspect.json', 'e261380e6f17153f820c80753f0d9fec6a01d6a77b3534e2de7c53648fa1fde8', '172.18.0.0/16', '172.18.0.1', 'br-e261380e6f17'],
+    ['podman', 'podman-network-inspect.json', '5bf10aef045dadc9d4214f570a08909f94a184805cd9fda795134dccec538aca', '10.89.0.0/24', '10.89.0.1', 'podman1'],
+  ] as const)('%s: internal, subnet, gateway, labels, bridge', (engine, file, id, subnet, gateway, bridge) => {
     const [record, ...rest] = parseJsonOutput(networkRecords, recorded(file), [engine, 'network', 'inspect', 'berth-fixture-net']);
     expect(rest).toEqual([]);
     if (!record) throw new Error('no record');
     const network = normalizeNetwork(record);
-    expect(network).toEqual({ name: 'berth-fixture-net', id, internal: true, subnet, gateway, labels: { 'dev.berth.managed': 'true' } });
+    expect(network).toEqual({ name: 'berth-fixture-net', id, internal: true, subnet, gateway, labels: { 'dev.berth.managed': 'true' }, bridge });
     expect(network.subnet).toMatch(/^\d{1,3}(?:\.\d{1,3}){3}\/\d{1,2}$/);
   });
 });

@@ -190,5 +190,7 @@ export function normalizeNetwork(entry: z.infer<typeof appleNetworks>[number]): 
     subnet: entry.status?.ipv4Subnet ?? entry.status?.address ?? null,
     gateway: entry.status?.ipv4Gateway ?? entry.status?.gateway ?? null,
     labels: configuration?.labels ?? {},
+    // vmnet, not a Linux bridge: the guest firewall is the Apple path.
+    bridge: null,
   };
 }

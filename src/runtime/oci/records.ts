@@ -166,6 +166,7 @@ export function normalizeImage(record: z.infer<typeof imageRecord>): ImageInfo {
 const dockerNetwork = z.object({
   Name: z.string(),
   Id: z.string(),
+  Options: z.record(z.string(), z.string()).nullish(),
   Internal: z.boolean().nullish(),
   Labels: labels,
   IPAM: z
@@ -177,6 +178,7 @@ const dockerNetwork = z.object({
 const podmanNetwork = z.object({
   name: z.string(),
   id: z.string(),
+  network_interface: z.string().nullish(),
   internal: z.boolean().nullish(),
   labels: labels,
   subnets: z.array(z.object({ subnet: z.string().nullish(), gateway: z.string().nullish() })).nullish(),
@@ -194,6 +196,8 @@ export function normalizeNetwork(record: z.infer<typeof networkRecords>[number])
       subnet: ipam?.Subnet ?? null,
       gateway: ipam?.Gateway ?? null,
       labels: record.Labels,
+      // docker names a network's bridge br-<first 12 of its id> unless told otherwise.
+      bridge: record.Options?.['com.docker.network.bridge.name'] ?? `br-${record.Id.slice(0, 12)}`,
     };
   }
   const subnet = record.subnets?.[0];
@@ -204,6 +208,7 @@ export function normalizeNetwork(record: z.infer<typeof networkRecords>[number])
     subnet: subnet?.subnet ?? null,
     gateway: subnet?.gateway ?? null,
     labels: record.labels,
+    bridge: record.network_interface ?? null,
   };
 }
 
