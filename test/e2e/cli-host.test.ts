@@ -34,6 +34,11 @@ describe('berth CLI in host mode and without a workspace', () => {
     const shell = await berth(['shell', 'hosted'], { input: 'echo "[$MODE] $(pwd)"; exit 4\n' });
     expect(shell.exitCode).toBe(4);
     expect(shell.stdout).toContain(`[host] ${root}`);
+    const guarded = await berth(['up', 'guarded', '--root', root, '--allow', 'registry.example.test']);
+    expect(guarded.stderr).toContain('egress rules are NOT enforced in host mode');
+    expect(json(await berth(['status', 'guarded', '--json']))).toMatchObject({ egress: { enforced: false, network: null } });
+    expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:3128\n$/);
+    expect((await berth(['rm', 'guarded'])).exitCode).toBe(0);
     expect((await berth(['rm', 'hosted'])).exitCode).toBe(0);
     expect(json(await berth(['ls', '--json']))).toEqual([]);
   });

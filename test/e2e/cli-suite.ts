@@ -124,6 +124,7 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(bad).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('Invalid egress pattern') as unknown });
       // `up` without options keeps everything as declared, the live change included: nothing recreated.
       expect(json<{ action: string; egress: Egress }>(await berth(['up', eg, '--json']))).toMatchObject({ action: 'reused', egress: { policy: { allow: ['10.1.2.3:8080', 'registry.example.test'] } } });
+      expect(json<{ egress: Egress }>(await berth(['status', eg, '--json'])).egress).toMatchObject({ enforced: true, network: `berth-net-${eg}` });
       expect(json<{ type: string }[]>(await berth(['egress', 'log', eg, '--json'])).map((e) => e.type)).toEqual(['egress.policy-changed', 'egress.policy-changed']);
 
       // The proxy answers on the workspace network's gateway while `egress serve` runs.

@@ -112,11 +112,17 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       const { createSocket } = await import('node:dgram');
       const fromHost = await new Promise<string>((resolve) => {
         const socket = createSocket('udp4');
-        const timer = setTimeout(() => { socket.close(); resolve('no answer'); }, 3000);
-        socket.once('message', (message) => { clearTimeout(timer); socket.close(); resolve(message.toString()); });
-        const send = (): void => socket.send('q', 53, targets.other);
-        send();
-        setTimeout(send, 500);
+        // The responder may still be starting: ask every 250 ms until it answers, for 3 s at most.
+        const retry = setInterval(() => socket.send('q', 53, targets.other), 250);
+        const finish = (answer: string): void => {
+          clearInterval(retry);
+          clearTimeout(giveUp);
+          socket.close();
+          resolve(answer);
+        };
+        const giveUp = setTimeout(() => finish('no answer'), 3000);
+        socket.once('message', (message) => finish(message.toString()));
+        socket.send('q', 53, targets.other);
       });
       expect(fromHost).toBe('answer:q');
       const fromWorkspace = await inside(`python3 -c "$(printf '%s' '${Buffer.from(ask).toString('base64')}' | base64 -d)" ${targets.other}`);

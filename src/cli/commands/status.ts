@@ -12,8 +12,9 @@ export default defineCommand({
     const berth = await openBerth(values.runtime, id);
     const workspace = await berth.status(id);
     const isolated = berth.runtime.capabilities.isolation;
+    const egress = berth.egress(id);
     if (values.json) {
-      printJson({ ...workspace, isolated });
+      printJson({ ...workspace, isolated, egress });
       return EXIT.ok;
     }
     const lines = [
@@ -24,6 +25,7 @@ export default defineCommand({
       ['image', workspace.image],
       ['ip', workspace.ip ?? '-'],
       ['root', workspace.root ?? '-'],
+      ['egress', egress === null ? 'none (the runtime network)' : egress.enforced ? `enforced (${egress.network ?? '?'}), allow ${egress.policy.allow.join(', ') || 'nothing'}` : 'NOT enforced (host mode): proxy variables only'],
     ];
     process.stdout.write(lines.map(([k, v]) => `${(k ?? '').padEnd(10)} ${v ?? ''}\n`).join(''));
     return EXIT.ok;
