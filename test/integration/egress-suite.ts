@@ -71,6 +71,18 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect(store.events({ workspace: ws, type: 'egress.allow' }).length).toBeGreaterThanOrEqual(2);
     });
 
+    it('lets git clone over HTTP through the proxy, and only from the allowed host', async () => {
+      // A bare repository served over git's dumb HTTP protocol by the allowed target's http.server.
+      const serve = 'set -e; rm -rf /srv/repo.git /tmp/w; git init -q --bare /srv/repo.git; git init -q /tmp/w; cd /tmp/w; echo hi > readme; git add readme;' +
+        ' git -c user.name=t -c user.email=t@t commit -qm one; git push -q /srv/repo.git HEAD:refs/heads/main; git --git-dir=/srv/repo.git symbolic-ref HEAD refs/heads/main; git --git-dir=/srv/repo.git update-server-info';
+      for (const which of ['allowed', 'other'] as const) expect((await runtime.exec(targetName(which), ['sh', '-c', serve])).exitCode).toBe(0);
+      const clone = await inside(`rm -rf /tmp/clone && git clone -q http://${targets.allowed}:8000/srv/repo.git /tmp/clone && cat /tmp/clone/readme`);
+      expect(clone).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+      const refused = await inside(`git clone -q http://${targets.other}:8000/srv/repo.git /tmp/clone2`);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/403/);
+    });
+
     it('answers a denied target with 403 and the reason', async () => {
       const result = await inside(`curl -sS -m 10 -w '\\n%{http_code}' http://${targets.other}:8000/`);
       expect(result.stdout).toBe(`Berth egress policy of workspace ${ws}: ${targets.other}:8000 is not in the allowlist.\n\n403`);
