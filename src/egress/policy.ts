@@ -45,6 +45,8 @@ const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,
 /** Parses one pattern; throws a clear error for anything it cannot read. */
 export function parseRule(pattern: string): Rule {
   const text = pattern.trim();
+  const url = /^[a-z][a-z0-9+.-]*:\/\/([^/:]+)/i.exec(text);
+  if (url) throw invalid(pattern, `that is a URL; give the host alone (${url[1] ?? 'host'}), or host:port`);
   const { host, port } = splitHostPort(text, pattern);
   const cidr = /^(.+)\/(\d{1,3})$/.exec(host);
   const address = cidr ? cidr[1] ?? '' : host;

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `berth.yaml`, written once: the parser validates with it and `berth schema`
+ * publishes it as JSON Schema for editors. Every message says what is wrong and how to fix it;
+ * unknown keys are errors (strict objects), so a typo never silently does nothing.
+ */
+
+const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const DURATION = /^\d+(ms|s|m)$/;
+const SIZE = /^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i;
+
+const duration = z.string({ error: 'must be a duration such as 500ms, 10s or 2m' }).regex(DURATION, { error: 'must be a duration such as 500ms, 10s or 2m' });
+
+const command = z.union([z.string().min(1), z.array(z.string()).min(1)], {
+  error: 'must be a command: a list such as [npm, run, dev], or one string run by sh -c',
+});
+
+const restartPolicy = z.enum(['no', 'on-failure', 'always'], { error: 'must be one of no, on-failure, always' });
+
+const probe = z
+  .strictObject({
+    exec: command.optional(),
+    http: z.string({ error: 'must be a path such as /health' }).startsWith('/', { error: 'must be a path starting with /, such as /health' }).optional(),
+    tcp: z.number({ error: 'must be a port number' }).int().min(1).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    retries: z.number({ error: 'must be a whole number of retries, such as 3' }).int().min(0).max(100, { error: 'must be at most 100' }).optional(),
+  })
+  .refine((p) => [p.exec, p.http, p.tcp].filter((x) => x !== undefined).length === 1, { error: 'needs exactly one of exec, http or tcp' });
+
+const devServer = z.strictObject({
+  command,
+  cwd: z.string({ error: 'must be a folder inside the workspace' }).optional(),
+  port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole port number' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
+  env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' })).optional(),
+  health: probe.optional(),
+  restart: restartPolicy.optional(),
+});
+
+const mount = z.union([
+  z.string({ error: 'must be a path, optionally ending in :ro' }).min(1),
+  z.strictObject({ source: z.string().min(1), readOnly: z.boolean({ error: 'must be true or false' }).optional() }),
+], { error: 'must be a path (optionally ending in :ro) or { source, readOnly }' });
+
+const workspace = z
+  .strictObject({
+    root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
+    image: z.string({ error: 'must be an image reference such as node:22' }).min(1).optional(),
+    runtime: z.enum(['apple', 'docker', 'podman', 'host'], { error: 'must be one of apple, docker, podman, host (or use sandbox: vm | shared-kernel)' }).optional(),
+    sandbox: z.enum(['vm', 'shared-kernel'], { error: 'must be vm or shared-kernel' }).optional(),
+    mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
+    env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
+    cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
+    memory: z
+      .union([z.number().int().positive(), z.string().regex(SIZE, { error: 'must be a size such as 512m or 2g (or a number of bytes)' })], {
+        error: 'must be a size such as 512m or 2g (or a number of bytes)',
+      })
+      .optional(),
+    previewPorts: z.number({ error: 'must be a number of ports' }).int().min(0).max(64, { error: 'must be from 0 to 64' }).optional(),
+    egress: z
+      .strictObject({
+        allow: z.array(z.string(), { error: 'must be a list of patterns' }).optional(),
+        deny: z.array(z.string(), { error: 'must be a list of patterns' }).optional(),
+      })
+      .optional(),
+    restart: restartPolicy.optional(),
+    devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServer).optional(),
+  })
+  .refine((w) => !(w.runtime !== undefined && w.sandbox !== undefined), { error: 'give runtime or sandbox, not both' });
+
+export const manifestSchema = z.strictObject({
+  version: z.literal(1, { error: 'must be 1 (the only manifest version so far)' }),
+  workspaces: z.record(z.string().regex(ID, { error: 'workspace ids are 1-63 lower-case letters, digits or "-", starting with a letter or digit' }), workspace, {
+    error: 'must be a map of workspace id: settings',
+  }),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestWorkspace = Manifest['workspaces'][string];
+export type ManifestDevServer = NonNullable<ManifestWorkspace['devServers']>[string];
+
+/** The JSON Schema editors validate `berth.yaml` with, generated from the schema above. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'berth.yaml.schema.json',
+    title: 'Berth manifest (berth.yaml)',
+    ...z.toJSONSchema(manifestSchema, { unrepresentable: 'any' }),
+  };
+}

@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { BerthError } from '../errors.js';
+import { parseRule } from '../egress/policy.js';
+import { parseMemory, type WorkspaceSpecInput } from '../workspace/spec.js';
+import { manifestSchema, type Manifest, type ManifestDevServer } from './manifest-schema.js';
+
+/** One problem in a manifest: where, what, and (in the message) how to fix it. */
+export interface ManifestProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the value, e.g. `workspaces.web.cpus`; empty for the file itself. */
+  path: string;
+  message: string;
+}
+
+export interface DeclaredDevServer {
+  name: string;
+  command: string[];
+  cwd: string | undefined;
+  port: number | undefined;
+  env: Record<string, string>;
+  health: ManifestDevServer['health'];
+  restart: 'no' | 'on-failure' | 'always';
+}
+
+export interface DeclaredWorkspace {
+  id: string;
+  spec: WorkspaceSpecInput;
+  /** An explicit runtime, or `sandbox: vm` (Apple where present) / `shared-kernel` (docker or podman). */
+  runtime: string | undefined;
+  sandbox: 'vm' | 'shared-kernel' | undefined;
+  restart: 'no' | 'on-failure' | 'always';
+  devServers: DeclaredDevServer[];
+}
+
+export interface DeclaredState {
+  file: string;
+  workspaces: DeclaredWorkspace[];
+}
+
+/** Reads and checks a manifest file; every problem is reported at once, with file:line:column. */
+export function loadManifest(file: string): DeclaredState {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new BerthError('E_INVALID_INPUT', `Cannot read ${file}: ${(cause as Error).message}`, { hint: 'Pass the manifest with -f, or create berth.yaml here.', cause });
+  }
+  return parseManifest(text, file);
+}
+
+/**
+ * parse (YAML, positions kept) → validate (the schema: shapes, unknown keys) → named rules (what a
+ * schema cannot say: sizes, egress patterns) → normalize (paths resolved against the file's folder).
+ */
+export function parseManifest(text: string, file: string): DeclaredState {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined, path: string, message: string): ManifestProblem => {
+    const { line, col } = lines.linePos(offset ?? 0);
+    return { file: basename(file), line, column: col, path, message };
+  };
+  const problems: ManifestProblem[] = doc.errors.map((e) => at(e.pos[0], '', syntaxMessage(e.code, e.message)));
+  if (problems.length > 0) throw manifestError(file, problems);
+
+  const raw: unknown = doc.toJS() ?? {};
+  const result = manifestSchema.safeParse(raw);
+  if (!result.success) for (const issue of result.error.issues) problems.push(...issueProblems(issue, doc, at));
+  // The rules read the raw document too, so their problems come in the same pass as the schema's.
+  problems.push(...ruleProblems(raw, doc, at));
+  if (!result.success || problems.length > 0) throw manifestError(file, sortProblems(dedupe(problems)));
+  return normalize(result.data, file);
+}
+
+type At = (offset: number | undefined, path: string, message: string) => ManifestProblem;
+
+function issueProblems(issue: z.core.$ZodIssue, doc: Document, at: At): ManifestProblem[] {
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => at(keyOffset(doc, path, key), [...path, key].join('.'), `unknown key "${key}"; ${knownKeysHint(path)}`));
+  }
+  const node = doc.getIn(path, true) as Node | undefined;
+  if (node === undefined && path.length > 0 && issue.code !== 'custom') {
+    const parent = path.slice(0, -1);
+    return [at(nodeOffset(doc, parent), path.join('.'), `missing "${path.at(-1) ?? ''}": ${issue.message}`)];
+  }
+  if (issue.code === 'invalid_key') return [at(keyOffset(doc, path.slice(0, -1), path.at(-1) ?? ''), path.join('.'), issue.issues[0]?.message ?? issue.message)];
+  return [at(node?.range?.[0] ?? nodeOffset(doc, path), path.join('.') || '(top level)', issue.message)];
+}
+
+/**
+ * What the schema cannot say: egress patterns that parse, memory sizes in range. Reads the raw
+ * document defensively (only values of the right type), so it can run when the schema failed too.
+ */
+function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  const workspaces = asRecord(asRecord(raw)?.['workspaces']) ?? {};
+  for (const [id, value] of Object.entries(workspaces)) {
+    const ws = asRecord(value) ?? {};
+    const memory = ws['memory'];
+    if (typeof memory === 'number' && !(Number.isSafeInteger(memory) && memory > 0)) {
+      problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a number of bytes)'));
+    } else if (typeof memory === 'string') {
+      try {
+        parseMemory(memory);
+      } catch {
+        // The schema reports sizes it cannot read; nothing to add.
+      }
+    }
+    const egress = asRecord(ws['egress']) ?? {};
+    for (const list of ['allow', 'deny'] as const) {
+      const patterns = egress[list];
+      if (!Array.isArray(patterns)) continue;
+      patterns.forEach((pattern: unknown, index) => {
+        if (typeof pattern !== 'string') return;
+        try {
+          parseRule(pattern);
+        } catch (error) {
+          problems.push(at(nodeOffset(doc, ['workspaces', id, 'egress', list, index]), `workspaces.${id}.egress.${list}.${String(index)}`, (error as Error).message));
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function dedupe(problems: ManifestProblem[]): ManifestProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${String(p.line)}:${String(p.column)}:${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+function normalize(manifest: Manifest, file: string): DeclaredState {
+  const folder = dirname(resolve(file));
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(folder, p));
+  const workspaces = Object.entries(manifest.workspaces)
+    .map(([id, ws]): DeclaredWorkspace => ({
+      id,
+      spec: {
+        root: path(ws.root ?? '.'),
+        image: ws.image,
+        mounts: ws.mounts?.map((m) => (typeof m === 'string' ? pathWithMode(m, path) : { source: path(m.source), readOnly: m.readOnly })),
+        env: ws.env,
+        cpus: ws.cpus,
+        memory: ws.memory,
+        previewPorts: ws.previewPorts,
+        egress: ws.egress,
+      },
+      runtime: ws.runtime,
+      sandbox: ws.sandbox,
+      restart: ws.restart ?? 'no',
+      devServers: Object.entries(ws.devServers ?? {})
+        .map(([name, d]) => ({
+          name,
+          command: typeof d.command === 'string' ? ['sh', '-c', d.command] : d.command,
+          cwd: d.cwd,
+          port: d.port,
+          env: d.env ?? {},
+          health: d.health,
+          restart: d.restart ?? 'no',
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1)),
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { file: resolve(file), workspaces };
+}
+
+function pathWithMode(mount: string, path: (p: string) => string): string {
+  const ro = mount.endsWith(':ro');
+  const rw = mount.endsWith(':rw');
+  const source = ro || rw ? mount.slice(0, -3) : mount;
+  return `${path(source)}${ro ? ':ro' : ''}`;
+}
+
+function nodeOffset(doc: Document, path: readonly (string | number)[]): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = (depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true)) as Node | null | undefined;
+    if (node?.range) return node.range[0];
+  }
+  return 0;
+}
+
+function keyOffset(doc: Document, path: readonly string[], key: string): number | undefined {
+  const parent = (path.length === 0 ? doc.contents : doc.getIn(path, true));
+  if (isMap(parent)) {
+    for (const pair of parent.items) {
+      if (isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key) return pair.key.range?.[0];
+    }
+  }
+  return nodeOffset(doc, path);
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['version', 'workspaces'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'devServers'],
+  egress: ['allow', 'deny'],
+  devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
+  health: ['exec', 'http', 'tcp', 'interval', 'timeout', 'retries'],
+  mount: ['source', 'readOnly'],
+};
+
+function knownKeysHint(path: readonly string[]): string {
+  const kind =
+    path.length === 0 ? '' : path.length === 2 ? 'workspace' : path.at(-1) === 'egress' ? 'egress' : path.at(-1) === 'health' ? 'health' : path.at(-2) === 'devServers' ? 'devServer' : path.at(-2) === 'mounts' ? 'mount' : undefined;
+  const keys = kind === undefined ? undefined : KNOWN_KEYS[kind];
+  return keys ? `known keys here: ${keys.join(', ')}` : 'check the spelling';
+}
+
+function syntaxMessage(code: string, message: string): string {
+  if (code === 'DUPLICATE_KEY') return 'a key appears twice in the same map; keep one';
+  const first = message.split('\n')[0] ?? message;
+  return `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+function sortProblems(problems: ManifestProblem[]): ManifestProblem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function manifestError(file: string, problems: ManifestProblem[]): BerthError {
+  const lines = problems.map((p) => `${p.file}:${String(p.line)}:${String(p.column)}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
+  return new BerthError('E_INVALID_INPUT', `${basename(file)} has ${String(problems.length)} problem${problems.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, {
+    hint: 'Fix each line above; `berth schema` prints the JSON Schema your editor can check the file with.',
+    details: { problems },
+  });
+}
