@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { EgressPolicy } from '../egress/policy.js';
+
+/**
+ * The planner: desired state and observed state in, plain data out. Pure and synchronous (no IO, no
+ * clock), so `berth plan` can print exactly what `apply` will do, and tests can check it over
+ * generated worlds. The observer computes spec hashes (they need the image id and the mount plan).
+ */
+
+export interface DesiredWorkspace {
+  id: string;
+  /** The hash ensure() would label the container with. */
+  specHash: string;
+  egress: EgressPolicy | null;
+  devServers: readonly { name: string; command: readonly string[] }[];
+}
+
+export interface ObservedWorkspace {
+  id: string;
+  /** The container named for the workspace, if any. */
+  container: {
+    state: 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
+    specHash: string | null;
+    /** Carries this installation's ownership labels. */
+    ours: boolean;
+  } | null;
+  /** Our ledger says we created it (and have not removed it). */
+  ledgered: boolean;
+  egress: EgressPolicy | null;
+  devServers: readonly { name: string; command: readonly string[]; live: boolean }[];
+}
+
+export type Action =
+  | { kind: 'create'; workspace: string }
+  | { kind: 'start'; workspace: string }
+  | { kind: 'recreate'; workspace: string; reasons: string[] }
+  | { kind: 'remove'; workspace: string }
+  | { kind: 'set-egress'; workspace: string; policy: EgressPolicy }
+  | { kind: 'dev-start'; workspace: string; name: string }
+  | { kind: 'dev-stop'; workspace: string; name: string }
+  /** Something Berth must not fix itself: a foreign container holds the name. */
+  | { kind: 'blocked'; workspace: string; reason: string };
+
+export interface Plan {
+  actions: Action[];
+  /** Identifies this exact plan: `apply --plan-hash` refuses when the world has changed since. */
+  hash: string;
+}
+
+export function plan(desired: readonly DesiredWorkspace[], observed: readonly ObservedWorkspace[]): Plan {
+  const seen = new Map(observed.map((o) => [o.id, o]));
+  const wanted = new Set(desired.map((d) => d.id));
+  const actions: Action[] = [];
+  for (const want of [...desired].sort(byId)) actions.push(...planWorkspace(want, seen.get(want.id)));
+  for (const have of [...observed].sort(byId)) {
+    // Only what carries our labels AND is in our ledger is ever removed; anything else is left alone.
+    if (!wanted.has(have.id) && have.container?.ours && have.ledgered) actions.push({ kind: 'remove', workspace: have.id });
+  }
+  return { actions, hash: planHash(actions) };
+}
+
+function planWorkspace(want: DesiredWorkspace, have: ObservedWorkspace | undefined): Action[] {
+  const container = have?.container ?? null;
+  if (container !== null && !container.ours) {
+    return [{ kind: 'blocked', workspace: want.id, reason: 'a container that Berth did not create holds the name' }];
+  }
+  const actions: Action[] = [];
+  let fresh = false;
+  if (container === null) {
+    actions.push({ kind: 'create', workspace: want.id });
+    fresh = true;
+  } else if (container.specHash !== want.specHash) {
+    actions.push({ kind: 'recreate', workspace: want.id, reasons: ['spec changed'] });
+    fresh = true;
+  } else if (container.state === 'unknown' || container.state === 'paused') {
+    actions.push({ kind: 'recreate', workspace: want.id, reasons: [`the container is ${container.state}`] });
+    fresh = true;
+  } else if (container.state !== 'running') {
+    actions.push({ kind: 'start', workspace: want.id });
+  }
+  // A created or recreated workspace gets its egress with the create; otherwise rules change live.
+  if (!fresh && want.egress !== null && !samePolicy(want.egress, have?.egress ?? null)) {
+    actions.push({ kind: 'set-egress', workspace: want.id, policy: want.egress });
+  }
+  const running = new Map((fresh ? [] : (have?.devServers ?? [])).map((d) => [d.name, d]));
+  for (const server of [...want.devServers].sort(byName)) {
+    const current = running.get(server.name);
+    if (current?.live && sameCommand(current.command, server.command)) continue;
+    if (current?.live) actions.push({ kind: 'dev-stop', workspace: want.id, name: server.name });
+    actions.push({ kind: 'dev-start', workspace: want.id, name: server.name });
+  }
+  const declared = new Set(want.devServers.map((d) => d.name));
+  for (const server of [...running.values()].sort(byName)) {
+    if (server.live && !declared.has(server.name)) actions.push({ kind: 'dev-stop', workspace: want.id, name: server.name });
+  }
+  return actions;
+}
+
+export function planHash(actions: readonly Action[]): string {
+  return createHash('sha256').update(JSON.stringify(actions)).digest('hex').slice(0, 16);
+}
+
+function samePolicy(a: EgressPolicy, b: EgressPolicy | null): boolean {
+  return b !== null && JSON.stringify([[...a.allow].sort(), [...a.deny].sort()]) === JSON.stringify([[...b.allow].sort(), [...b.deny].sort()]);
+}
+
+function sameCommand(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
