@@ -38,7 +38,7 @@ const world = fc
 
 /** What each action does to the world, as far as the planner can observe it. */
 function apply(observed: readonly ObservedWorkspace[], actions: readonly Action[], desired: readonly DesiredWorkspace[]): ObservedWorkspace[] {
-  const state = new Map(observed.map((o) => [o.id, structuredClone(o) as ObservedWorkspace]));
+  const state = new Map(observed.map((o) => [o.id, structuredClone<ObservedWorkspace>(o)]));
   const want = new Map(desired.map((d) => [d.id, d]));
   for (const action of actions) {
     const target = want.get(action.workspace);
