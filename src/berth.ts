@@ -14,7 +14,8 @@ import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
-import type { WorkspaceSpec, WorkspaceSpecInput } from './workspace/spec.js';
+import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './workspace/spec.js';
+import type { DesiredWorkspace, ObservedWorkspace } from './orchestrator/plan.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
 
 export interface BerthOptions {
@@ -118,8 +119,52 @@ export class Berth extends EventEmitter<BerthEvents> {
    * a spec, an existing workspace comes up as last declared (its recorded spec), a new one with the
    * defaults.
    */
-  up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
-    return this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
+  async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+    const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
+    if (result.action !== 'reused') this.devServersGone(id, `the workspace was ${result.action}`);
+    return result;
+  }
+
+  /**
+   * What the planner needs to know of the workspaces on this runtime: containers from one list (plus
+   * one look per declared name that is not ours, to see a foreign one), images once each, the ledger,
+   * egress records and the dev-server registry. Desired hashes are computed exactly as ensure() does.
+   */
+  async observeFor(declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[], removable: ReadonlySet<string>): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[] }> {
+    const ours = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
+    const ledgered = new Set(this.ledgerEntries().map((e) => e.workspace));
+    const imageIds = new Map<string, Promise<string | null>>();
+    const desired: DesiredWorkspace[] = [];
+    const observed: ObservedWorkspace[] = [];
+    for (const item of declared) {
+      const spec = normalizeSpec(item.spec);
+      const imageId = this.runtime.capabilities.images ? await this.imageId(spec.image, imageIds) : null;
+      if (this.runtime.capabilities.images && imageId === null) {
+        throw new BerthError('E_NOT_FOUND', `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`, { hint: `Build or pull it, then plan again.` });
+      }
+      desired.push({ id: item.id, specHash: this.workspaces.hashFor(item.id, spec, imageId), egress: spec.egress, devServers: item.devServers });
+    }
+    const names = new Set([...declared.map((d) => d.id), ...removable]);
+    for (const id of names) {
+      const container = ours.find((c) => c.labels[LABELS.workspace] === id) ?? (await this.runtime.inspect(containerNameFor(id)).catch(() => null));
+      observed.push({
+        id,
+        container: container === null ? null : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, ours: isOwnedBy(container.labels, this.owner) },
+        ledgered: ledgered.has(id) && removable.has(id),
+        egress: this.store.egress(id)[0]?.policy ?? null,
+        devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: s.state === 'starting' || s.state === 'running' })),
+      });
+    }
+    return { desired, observed };
+  }
+
+  /** Replaces a workspace's whole egress policy (the applier's set-egress). */
+  setEgress(id: string, policy: EgressPolicy): void {
+    const record = this.store.egress(id)[0];
+    if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
+    validatePolicy(policy);
+    this.store.putEgress({ ...record, policy });
+    this.record({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id} set by apply.`, data: { ...policy } });
   }
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
@@ -193,12 +238,23 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.onContainer(id, (target) => this.runtime.logs(target, options));
   }
 
-  stop(id: string): Promise<void> {
-    return this.workspaces.stop(id);
+  async stop(id: string): Promise<void> {
+    await this.workspaces.stop(id);
+    this.devServersGone(id, 'the workspace was stopped');
   }
 
-  remove(id: string): Promise<void> {
-    return this.workspaces.remove(id);
+  async remove(id: string): Promise<void> {
+    await this.workspaces.remove(id);
+    this.devServersGone(id, 'the workspace was removed');
+  }
+
+  /** A workspace's processes end with its container: its live dev servers are stopped, on record too. */
+  private devServersGone(id: string, why: string): void {
+    for (const server of this.store.devServers(id)) {
+      if (server.state !== 'starting' && server.state !== 'running') continue;
+      this.store.putDevServer({ ...server, state: 'stopped', url: null, pgid: null, bridgePgid: null, bridgeSlot: null });
+      this.record({ type: 'devserver.stopped', workspace: id, message: `Dev server ${server.name} stopped: ${why}.`, data: { name: server.name } });
+    }
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
@@ -341,7 +397,8 @@ export class Berth extends EventEmitter<BerthEvents> {
     return id;
   }
 
-  private record(input: BerthEventInput): void {
+  /** Records an event: in the event log, and to every `event` listener. */
+  record(input: BerthEventInput): void {
     const event = stampEvent(input);
     this.store.appendEvent(event);
     this.emit('event', event);

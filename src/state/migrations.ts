@@ -62,4 +62,10 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE declared (
+    workspace TEXT PRIMARY KEY,
+    manifest TEXT NOT NULL
+  );
+  `,
 ];

@@ -267,6 +267,19 @@ export class Store implements Ledger {
     this.db.prepare('DELETE FROM egress WHERE workspace = ?').run(workspace);
   }
 
+  /** The workspaces a manifest has declared (and apply created): the only ones its apply may remove. */
+  declaredBy(manifest: string): string[] {
+    return (this.db.prepare('SELECT workspace FROM declared WHERE manifest = ? ORDER BY workspace').all(manifest) as { workspace: string }[]).map((r) => r.workspace);
+  }
+
+  setDeclared(manifest: string, workspaces: readonly string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM declared WHERE manifest = ?').run(manifest);
+      const insert = this.db.prepare('INSERT OR REPLACE INTO declared (workspace, manifest) VALUES (?, ?)');
+      for (const workspace of workspaces) insert.run(workspace, manifest);
+    })();
+  }
+
   deleteDevServer(workspace: string, name: string): void {
     this.db.prepare('DELETE FROM dev_servers WHERE workspace = ? AND name = ?').run(workspace, name);
   }

@@ -198,10 +198,15 @@ export class WorkspaceManager {
    */
   hasDrifted(id: string, container: ContainerInfo, spec: WorkspaceSpec, imageId: string | null): boolean {
     try {
-      return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec)).hash !== container.labels[LABELS.specHash];
+      return this.hashFor(id, spec, imageId) !== container.labels[LABELS.specHash];
     } catch {
       return true;
     }
+  }
+
+  /** The spec hash ensure() would label this workspace's container with (the planner compares it). */
+  hashFor(id: string, spec: WorkspaceSpec, imageId: string | null): string {
+    return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec)).hash;
   }
 
   /** Creates and starts in one engine call, with the intent in the ledger first. */

@@ -146,6 +146,58 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(json(await berth(['egress', 'show', eg, '--json']))).toBeNull();
     });
 
+    it('plans and applies a manifest: converges, refuses a stale plan, removes only what it declared, never a foreign container', async () => {
+      const dir = join(scratch, 'declared');
+      // Its own Berth home, so the workspaces made here never show up in the other tests' listings.
+      const berth = berthCli({ ...env, BERTH_HOME: join(scratch, 'declared-home') });
+      mkdirSync(join(dir, 'm1'), { recursive: true });
+      mkdirSync(join(dir, 'm2'), { recursive: true });
+      const [m1, m2, m3] = [`m1-${run8}`, `m2-${run8}`, `m3-${run8}`];
+      const manifest = join(dir, 'berth.yaml');
+      const write = (body: string): void => writeFileSync(manifest, `version: 1\nworkspaces:\n${body}`);
+      const m1Block = (env: string) => `  ${m1}:\n    root: ./m1\n    image: ${TEST_IMAGE}\n    env: { MODE: ${env} }\n    devServers:\n      web:\n        command: [python3, -m, http.server, "8080"]\n`;
+      const m2Block = `  ${m2}:\n    root: ./m2\n    image: ${TEST_IMAGE}\n    egress:\n      allow: [registry.example.test]\n`;
+      write(m1Block('one') + m2Block);
+      type PlanOut = { hash: string; actions: { kind: string; workspace: string; name?: string }[] };
+      const first = json<PlanOut>(await berth(['plan', '-f', manifest, '--json']));
+      expect(first.actions.map((a) => [a.kind, a.workspace, a.name ?? ''])).toEqual([
+        ['create', m1, ''],
+        ['dev-start', m1, 'web'],
+        ['create', m2, ''],
+      ]);
+      expect((await berth(['apply', '-f', manifest])).exitCode).toBe(2);
+      const stale = await berth(['apply', '-f', manifest, '--plan-hash', '0000000000000000', '--json']);
+      expect(stale.exitCode).toBe(1);
+      expect(JSON.parse(stale.stdout)).toMatchObject({ error: { code: 'E_CONFLICT' } });
+      const applied = json<{ outcomes: { ok: boolean }[] }>(await berth(['apply', '-f', manifest, '--plan-hash', first.hash, '--json']));
+      expect(applied.outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+      expect(json<PlanOut>(await berth(['plan', '-f', manifest, '--json'])).actions).toEqual([]);
+
+      // An ad-hoc workspace beside the manifest's is never the manifest's to remove.
+      json(await berth(['up', `adhoc-${run8}`, '--root', root, '--image', TEST_IMAGE, '--json']));
+      write(m1Block('two'));
+      const changed = json<PlanOut>(await berth(['plan', '-f', manifest, '--json']));
+      expect(changed.actions.map((a) => [a.kind, a.workspace])).toEqual([
+        ['recreate', m1],
+        ['dev-start', m1],
+        ['remove', m2],
+      ]);
+      expect(json<{ outcomes: { ok: boolean }[] }>(await berth(['apply', '-f', manifest, '--yes', '--json'])).outcomes.every((o) => o.ok)).toBe(true);
+      expect((await engineCli(['inspect', `berth-${m2}`])).exitCode).not.toBe(0);
+      expect((await engineCli(['inspect', `berth-adhoc-${run8}`])).exitCode).toBe(0);
+
+      // A foreign container under a declared name is reported, never touched.
+      await engineCli(['create', '--name', `berth-${m3}`, TEST_IMAGE, 'true']);
+      write(m1Block('two') + `  ${m3}:\n    root: ./m1\n    image: ${TEST_IMAGE}\n`);
+      const blocked = json<PlanOut>(await berth(['plan', '-f', manifest, '--json']));
+      expect(blocked.actions).toEqual([expect.objectContaining({ kind: 'blocked', workspace: m3 })]);
+
+      writeFileSync(manifest, 'version: 1\nworkspaces:\n  web:\n    cpu: 2\n');
+      const broken = await berth(['plan', '-f', manifest]);
+      expect(broken.exitCode).toBe(1);
+      expect(broken.stderr).toContain('berth.yaml:4:5: workspaces.web.cpu: unknown key "cpu"');
+    });
+
     it('starts a stopped workspace, and recreates on drift with the reason', async () => {
       expect((await berth(['stop', ws])).exitCode).toBe(0);
       expect(json<{ state: string }[]>(await berth(['ls', '--json']))[0]?.state).toBe('stopped');

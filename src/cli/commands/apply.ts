@@ -1,0 +1,1 @@
+export { applyCommand as default } from './plan.js';

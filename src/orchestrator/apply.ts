@@ -1,0 +1,100 @@
+import type { Berth } from '../berth.js';
+import { BerthError } from '../errors.js';
+import type { DeclaredState, DeclaredWorkspace } from './manifest.js';
+import { plan, type Action, type Plan } from './plan.js';
+
+export interface ManifestPlan {
+  plan: Plan;
+  /** The workspaces this plan covers on this Berth's runtime. */
+  declared: DeclaredWorkspace[];
+}
+
+/** Observes the runtime and plans the manifest's workspaces on it (plus removals of ones it dropped). */
+export async function planManifest(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<ManifestPlan> {
+  const ids = new Set(declared.map((d) => d.id));
+  const removable = new Set(berth.store.declaredBy(state.file).filter((id) => !ids.has(id)));
+  const { desired, observed } = await berth.observeFor(declared, removable);
+  return { plan: plan(desired, observed), declared: [...declared] };
+}
+
+export interface ApplyOutcome {
+  action: Action;
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * Carries a plan out, one action at a time: an event before each effect (intent) and one after
+ * (outcome). Every effect is itself idempotent (ensure, stop, remove), so a run killed at any point
+ * is finished by the next apply, which plans from what it then observes.
+ */
+export async function applyPlan(berth: Berth, state: DeclaredState, planned: ManifestPlan): Promise<ApplyOutcome[]> {
+  const byId = new Map(planned.declared.map((d) => [d.id, d]));
+  const outcomes: ApplyOutcome[] = [];
+  const kept = new Set(berth.store.declaredBy(state.file));
+  for (const id of byId.keys()) kept.add(id);
+  // Declared first: a workspace created below is already this manifest's if the run is cut short.
+  berth.store.setDeclared(state.file, [...kept]);
+  for (const action of planned.plan.actions) {
+    const label = describe(action);
+    berth.record({ type: 'apply.intent', workspace: action.workspace, message: `Apply: ${label}.`, data: { ...action } });
+    try {
+      await carryOut(berth, action, byId.get(action.workspace));
+      if (action.kind === 'remove') kept.delete(action.workspace);
+      outcomes.push({ action, ok: action.kind !== 'blocked', message: action.kind === 'blocked' ? `${label}: ${action.reason}` : label });
+    } catch (error) {
+      outcomes.push({ action, ok: false, message: `${label}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+    const outcome = outcomes[outcomes.length - 1];
+    if (outcome) berth.record({ type: outcome.ok ? 'apply.done' : 'apply.failed', workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
+  }
+  berth.store.setDeclared(state.file, [...kept]);
+  return outcomes;
+}
+
+async function carryOut(berth: Berth, action: Action, declared: DeclaredWorkspace | undefined): Promise<void> {
+  const need = (): DeclaredWorkspace => {
+    if (!declared) throw new BerthError('E_INVALID_INPUT', `Workspace ${action.workspace} is not declared.`);
+    return declared;
+  };
+  switch (action.kind) {
+    case 'create':
+    case 'recreate':
+    case 'start':
+      await berth.up(action.workspace, need().spec);
+      return;
+    case 'remove':
+      await berth.remove(action.workspace);
+      return;
+    case 'set-egress':
+      berth.setEgress(action.workspace, action.policy);
+      return;
+    case 'dev-start': {
+      const server = need().devServers.find((d) => d.name === action.name);
+      if (!server) throw new BerthError('E_INVALID_INPUT', `Dev server ${action.name} is not declared.`);
+      await berth.dev.start(action.workspace, action.name, { command: server.command, cwd: server.cwd, env: server.env, port: server.port });
+      return;
+    }
+    case 'dev-stop':
+      await berth.dev.stop(action.workspace, action.name);
+      return;
+    case 'blocked':
+      return;
+  }
+}
+
+export function describe(action: Action): string {
+  switch (action.kind) {
+    case 'recreate':
+      return `recreate ${action.workspace} (${action.reasons.join('; ')})`;
+    case 'set-egress':
+      return `set egress of ${action.workspace}: allow ${action.policy.allow.join(', ') || 'nothing'}`;
+    case 'dev-start':
+    case 'dev-stop':
+      return `${action.kind === 'dev-start' ? 'start' : 'stop'} dev server ${action.workspace}/${action.name}`;
+    case 'blocked':
+      return `cannot manage ${action.workspace}`;
+    default:
+      return `${action.kind} ${action.workspace}`;
+  }
+}
