@@ -9,11 +9,12 @@ import { z } from 'zod';
 const ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const DURATION = /^\d+(ms|s|m)$/;
+const SIZE_MESSAGE = 'must be a size such as 512m or 2g (or a whole number of bytes)';
 const SIZE = /^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i;
 
 const duration = z.string({ error: 'must be a duration such as 500ms, 10s or 2m' }).regex(DURATION, { error: 'must be a duration such as 500ms, 10s or 2m' });
 
-const command = z.union([z.string().min(1), z.array(z.string()).min(1)], {
+const command = z.union([z.string().min(1, { error: 'must not be empty' }), z.array(z.string({ error: 'list items must be strings: quote numbers, such as "8080"' })).min(1, { error: 'must not be an empty list' })], {
   error: 'must be a command: a list such as [npm, run, dev], or one string run by sh -c',
 });
 
@@ -23,25 +24,25 @@ const probe = z
   .strictObject({
     exec: command.optional(),
     http: z.string({ error: 'must be a path such as /health' }).startsWith('/', { error: 'must be a path starting with /, such as /health' }).optional(),
-    tcp: z.number({ error: 'must be a port number' }).int().min(1).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
+    tcp: z.number({ error: 'must be a port from 1 to 65535' }).int({ error: 'must be a port from 1 to 65535' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
     interval: duration.optional(),
     timeout: duration.optional(),
-    retries: z.number({ error: 'must be a whole number of retries, such as 3' }).int().min(0).max(100, { error: 'must be at most 100' }).optional(),
-  })
+    retries: z.number({ error: 'must be a whole number from 0 to 100' }).int({ error: 'must be a whole number from 0 to 100' }).min(0, { error: 'must be a whole number from 0 to 100' }).max(100, { error: 'must be a whole number from 0 to 100' }).optional(),
+  }, { error: 'must be a map such as { http: /health, interval: 10s }' })
   .refine((p) => [p.exec, p.http, p.tcp].filter((x) => x !== undefined).length === 1, { error: 'needs exactly one of exec, http or tcp' });
 
 const devServer = z.strictObject({
   command,
   cwd: z.string({ error: 'must be a folder inside the workspace' }).optional(),
   port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole port number' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
-  env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' })).optional(),
+  env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
   health: probe.optional(),
   restart: restartPolicy.optional(),
-});
+}, { error: 'must be a map such as { command: [npm, run, dev] }' });
 
 const mount = z.union([
   z.string({ error: 'must be a path, optionally ending in :ro' }).min(1),
-  z.strictObject({ source: z.string().min(1), readOnly: z.boolean({ error: 'must be true or false' }).optional() }),
+  z.strictObject({ source: z.string({ error: 'must be a path' }).min(1, { error: 'must not be empty' }), readOnly: z.boolean({ error: 'must be true or false' }).optional() }),
 ], { error: 'must be a path (optionally ending in :ro) or { source, readOnly }' });
 
 const workspace = z
@@ -54,28 +55,28 @@ const workspace = z
     env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
     cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
     memory: z
-      .union([z.number().int().positive(), z.string().regex(SIZE, { error: 'must be a size such as 512m or 2g (or a number of bytes)' })], {
-        error: 'must be a size such as 512m or 2g (or a number of bytes)',
+      .union([z.number().int({ error: SIZE_MESSAGE }).positive({ error: SIZE_MESSAGE }), z.string().regex(SIZE, { error: SIZE_MESSAGE })], {
+        error: 'must be a size such as 512m or 2g (or a whole number of bytes)',
       })
       .optional(),
-    previewPorts: z.number({ error: 'must be a number of ports' }).int().min(0).max(64, { error: 'must be from 0 to 64' }).optional(),
+    previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
     egress: z
       .strictObject({
-        allow: z.array(z.string(), { error: 'must be a list of patterns' }).optional(),
-        deny: z.array(z.string(), { error: 'must be a list of patterns' }).optional(),
-      })
+        allow: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
+        deny: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
+      }, { error: 'must be a map with allow and/or deny lists' })
       .optional(),
     restart: restartPolicy.optional(),
-    devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServer).optional(),
-  })
-  .refine((w) => !(w.runtime !== undefined && w.sandbox !== undefined), { error: 'give runtime or sandbox, not both' });
+    devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServer, { error: 'must be a map of name: { command: ... }' }).optional(),
+  }, { error: 'must be a map of settings (use {} for the defaults)' })
+  .refine((w) => !(w.runtime !== undefined && w.sandbox !== undefined), { error: 'give runtime or sandbox, not both', path: ['sandbox'] });
 
 export const manifestSchema = z.strictObject({
-  version: z.literal(1, { error: 'must be 1 (the only manifest version so far)' }),
+  version: z.literal(1, { error: 'must be the number 1, unquoted (the only manifest version so far)' }),
   workspaces: z.record(z.string().regex(ID, { error: 'workspace ids are 1-63 lower-case letters, digits or "-", starting with a letter or digit' }), workspace, {
     error: 'must be a map of workspace id: settings',
   }),
-});
+}, { error: 'the file must be a map with version and workspaces' });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestWorkspace = Manifest['workspaces'][string];

@@ -67,7 +67,16 @@ export function parseManifest(text: string, file: string): DeclaredState {
   const problems: ManifestProblem[] = doc.errors.map((e) => at(e.pos[0], '', syntaxMessage(e.code, e.message)));
   if (problems.length > 0) throw manifestError(file, problems);
 
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // Aliases are resolved here, not while parsing: a missing anchor or an alias bomb ends up here.
+    const message = error instanceof Error ? error.message : String(error);
+    const alias = /\*([\w.-]+)/.exec(text);
+    const why = /Excessive alias count/.test(message) ? 'aliases expand too much; write the values out' : `alias *${alias?.[1] ?? '?'} has no anchor; define &${alias?.[1] ?? 'name'} before using it`;
+    throw manifestError(file, [at(alias?.index, '', why)]);
+  }
   const result = manifestSchema.safeParse(raw);
   if (!result.success) for (const issue of result.error.issues) problems.push(...issueProblems(issue, doc, at));
   // The rules read the raw document too, so their problems come in the same pass as the schema's.
@@ -103,12 +112,12 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
     const ws = asRecord(value) ?? {};
     const memory = ws['memory'];
     if (typeof memory === 'number' && !(Number.isSafeInteger(memory) && memory > 0)) {
-      problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a number of bytes)'));
+      problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a whole number of bytes)'));
     } else if (typeof memory === 'string') {
       try {
         parseMemory(memory);
       } catch {
-        // The schema reports sizes it cannot read; nothing to add.
+        problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a whole number of bytes)'));
       }
     }
     const egress = asRecord(ws['egress']) ?? {};
@@ -209,15 +218,26 @@ const KNOWN_KEYS: Record<string, string[]> = {
   mount: ['source', 'readOnly'],
 };
 
+/** Which kind of map a path points into, by its shape (a dev server may well be named "health"). */
 function knownKeysHint(path: readonly string[]): string {
-  const kind =
-    path.length === 0 ? '' : path.length === 2 ? 'workspace' : path.at(-1) === 'egress' ? 'egress' : path.at(-1) === 'health' ? 'health' : path.at(-2) === 'devServers' ? 'devServer' : path.at(-2) === 'mounts' ? 'mount' : undefined;
+  const shape = path.map((part, i) => (i === 1 || (i === 3 && path[2] === 'devServers') || (i === 3 && path[2] === 'mounts') ? '*' : part)).join('.');
+  const kinds: Record<string, string> = {
+    '': '',
+    'workspaces.*': 'workspace',
+    'workspaces.*.egress': 'egress',
+    'workspaces.*.devServers.*': 'devServer',
+    'workspaces.*.devServers.*.health': 'health',
+    'workspaces.*.mounts.*': 'mount',
+  };
+  const kind = kinds[shape];
   const keys = kind === undefined ? undefined : KNOWN_KEYS[kind];
   return keys ? `known keys here: ${keys.join(', ')}` : 'check the spelling';
 }
 
 function syntaxMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'a key appears twice in the same map; keep one';
+  if (code === 'MULTIPLE_DOCS') return 'a manifest is one YAML document: remove the second "---"';
+  if (/call stack/i.test(message)) return 'YAML syntax: nested too deeply';
   const first = message.split('\n')[0] ?? message;
   return `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
 }

@@ -40,7 +40,7 @@ const DEV_SERVER_KEYS = 'known keys here: command, cwd, port, env, health, resta
 const HEALTH_KEYS = 'known keys here: exec, http, tcp, interval, timeout, retries';
 const MOUNT_KEYS = 'known keys here: source, readOnly';
 
-const VERSION = 'must be 1 (the only manifest version so far)';
+const VERSION = 'must be the number 1, unquoted (the only manifest version so far)';
 const WORKSPACES = 'must be a map of workspace id: settings';
 const WORKSPACE_ID = 'workspace ids are 1-63 lower-case letters, digits or "-", starting with a letter or digit';
 const DUPLICATE = 'a key appears twice in the same map; keep one';
@@ -53,7 +53,7 @@ const ENV_MAP = 'must be a map of NAME: value';
 const ENV_VALUE = 'env values must be strings: quote numbers and booleans';
 const CPUS = 'must be a number of CPUs, such as 2';
 const CPUS_POSITIVE = 'must be more than 0';
-const MEMORY = 'must be a size such as 512m or 2g (or a number of bytes)';
+const MEMORY = 'must be a size such as 512m or 2g (or a whole number of bytes)';
 const PATTERNS = 'must be a list of patterns';
 const RESTART = 'must be one of no, on-failure, always';
 const COMMAND = 'must be a command: a list such as [npm, run, dev], or one string run by sh -c';
@@ -62,7 +62,7 @@ const DEV_SERVER_NAME = 'dev server names are lower-case letters, digits, ".", "
 const ONE_PROBE = 'needs exactly one of exec, http or tcp';
 const HTTP_PATH = 'must be a path starting with /, such as /health';
 const DURATION = 'must be a duration such as 500ms, 10s or 2m';
-const RETRIES = 'must be a whole number of retries, such as 3';
+const RETRIES = 'must be a whole number from 0 to 100';
 
 const cases: Case[] = [
   // ---- YAML syntax and duplicate keys: reported alone, before any schema check
@@ -266,8 +266,8 @@ const cases: Case[] = [
   { name: 'memory is a negative size', yaml: web('    memory: -2g'), problems: [[4, 13, `${WEB}.memory`, MEMORY]] },
   { name: 'memory is a fraction of a byte', yaml: web('    memory: 1.5'), problems: [[4, 13, `${WEB}.memory`, MEMORY]] },
   { name: 'memory is a boolean', yaml: web('    memory: true'), problems: [[4, 13, `${WEB}.memory`, MEMORY]] },
-  { name: 'previewPorts above 64', yaml: web('    previewPorts: 65'), problems: [[4, 19, `${WEB}.previewPorts`, 'must be from 0 to 64']] },
-  { name: 'previewPorts is a word', yaml: web('    previewPorts: many'), problems: [[4, 19, `${WEB}.previewPorts`, 'must be a number of ports']] },
+  { name: 'previewPorts above 64', yaml: web('    previewPorts: 65'), problems: [[4, 19, `${WEB}.previewPorts`, 'must be a whole number from 0 to 64']] },
+  { name: 'previewPorts is a word', yaml: web('    previewPorts: many'), problems: [[4, 19, `${WEB}.previewPorts`, 'must be a whole number from 0 to 64']] },
   { name: 'restart not in the enum', yaml: web('    restart: unless-stopped'), problems: [[4, 14, `${WEB}.restart`, RESTART]] },
   { name: 'restart is a boolean', yaml: web('    restart: false'), problems: [[4, 14, `${WEB}.restart`, RESTART]] },
 
@@ -379,12 +379,12 @@ const cases: Case[] = [
   { name: 'health http is a URL', yaml: health('          http: http://localhost:3000/health'), problems: [[8, 17, `${HEALTH}.http`, HTTP_PATH]] },
   { name: 'health http is a number', yaml: health('          http: 200'), problems: [[8, 17, `${HEALTH}.http`, 'must be a path such as /health']] },
   { name: 'health tcp port 70000', yaml: health('          tcp: 70000'), problems: [[8, 16, `${HEALTH}.tcp`, PORT_RANGE]] },
-  { name: 'health tcp is a word', yaml: health('          tcp: http'), problems: [[8, 16, `${HEALTH}.tcp`, 'must be a port number']] },
+  { name: 'health tcp is a word', yaml: health('          tcp: http'), problems: [[8, 16, `${HEALTH}.tcp`, 'must be a port from 1 to 65535']] },
   { name: 'health interval without a unit', yaml: health('          http: /health', '          interval: 5'), problems: [[9, 21, `${HEALTH}.interval`, DURATION]] },
   { name: 'health interval in hours', yaml: health('          http: /health', '          interval: 1h'), problems: [[9, 21, `${HEALTH}.interval`, DURATION]] },
   { name: 'health timeout in words', yaml: health('          http: /health', '          timeout: ten seconds'), problems: [[9, 20, `${HEALTH}.timeout`, DURATION]] },
   { name: 'health timeout with a fraction', yaml: health('          http: /health', '          timeout: 1.5s'), problems: [[9, 20, `${HEALTH}.timeout`, DURATION]] },
-  { name: 'health retries above 100', yaml: health('          http: /health', '          retries: 101'), problems: [[9, 20, `${HEALTH}.retries`, 'must be at most 100']] },
+  { name: 'health retries above 100', yaml: health('          http: /health', '          retries: 101'), problems: [[9, 20, `${HEALTH}.retries`, 'must be a whole number from 0 to 100']] },
   { name: 'health retries is a fraction', yaml: health('          http: /health', '          retries: 2.5'), problems: [[9, 20, `${HEALTH}.retries`, RETRIES]] },
   { name: 'health retries is a word', yaml: health('          http: /health', '          retries: three'), problems: [[9, 20, `${HEALTH}.retries`, RETRIES]] },
 
@@ -447,7 +447,7 @@ const cases: Case[] = [
       [10, 38, `${WEB}.egress.allow.2`, 'Invalid egress pattern "1.2.3.4/40": prefix /40 is too long.'],
       [11, 13, `${WEB}.egress.deny`, PATTERNS],
       [14, 10, 'workspaces.db.env.A', ENV_VALUE],
-      [15, 19, 'workspaces.db.previewPorts', 'must be from 0 to 64'],
+      [15, 19, 'workspaces.db.previewPorts', 'must be a whole number from 0 to 64'],
       [16, 1, 'extra', `unknown key "extra"; ${TOP_KEYS}`],
     ],
   },
@@ -623,5 +623,32 @@ describe('berth.yaml corpus: valid manifests', () => {
 
   it('accepts an empty workspaces map', () => {
     expect(parseManifest(y('version: 1', 'workspaces: {}'), FILE)).toEqual({ file: FILE, workspaces: [] });
+  });
+});
+
+/** Cases the first review of this corpus found wrong (crashes, positions, wording), now fixed. */
+describe('berth.yaml corpus: fixed after review', () => {
+  it.each([
+    ['an alias without an anchor (was a ReferenceError)', 'version: 1\nworkspaces:\n  web: *nope\n', 'berth.yaml:3:8: alias *nope has no anchor; define &nope before using it'],
+    ['an alias bomb (was a ReferenceError)', 'version: 1\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nworkspaces: {}\n', 'berth.yaml:3:8: aliases expand too much; write the values out'],
+    ['runtime and sandbox: points at sandbox', 'version: 1\nworkspaces:\n  web:\n    image: x\n    runtime: docker\n    sandbox: vm\n', 'berth.yaml:6:14: workspaces.web.sandbox: give runtime or sandbox, not both'],
+    ['the file is a list', '- a\n- b\n', 'berth.yaml:1:1: (top level): the file must be a map with version and workspaces'],
+    ['a workspace that is a number', 'version: 1\nworkspaces:\n  web: 3\n', 'berth.yaml:3:8: workspaces.web: must be a map of settings (use {} for the defaults)'],
+    ['egress written as a list', 'version: 1\nworkspaces:\n  web:\n    egress: [a.com]\n', 'berth.yaml:4:13: workspaces.web.egress: must be a map with allow and/or deny lists'],
+    ['a dev server written as a string', 'version: 1\nworkspaces:\n  web:\n    devServers:\n      api: npm start\n', 'berth.yaml:5:12: workspaces.web.devServers.api: must be a map such as { command: [npm, run, dev] }'],
+    ['an empty command list', 'version: 1\nworkspaces:\n  web:\n    devServers:\n      api:\n        command: []\n', 'berth.yaml:6:18: workspaces.web.devServers.api.command: must not be an empty list'],
+    ['memory 0 (was two problems)', 'version: 1\nworkspaces:\n  web:\n    memory: 0\n', 'berth.yaml:4:13: workspaces.web.memory: must be a size such as 512m or 2g (or a whole number of bytes)'],
+    ['memory "0" (was accepted)', 'version: 1\nworkspaces:\n  web:\n    memory: "0"\n', 'berth.yaml:4:13: workspaces.web.memory: must be a size such as 512m or 2g (or a whole number of bytes)'],
+    ['a dev server named health: the dev-server keys', 'version: 1\nworkspaces:\n  web:\n    devServers:\n      health:\n        command: [x]\n        prot: 1\n', 'berth.yaml:7:9: workspaces.web.devServers.health.prot: unknown key "prot"; known keys here: command, cwd, port, env, health, restart'],
+    ['two YAML documents', 'version: 1\nworkspaces: {}\n---\nversion: 1\n', 'berth.yaml:3:1: a manifest is one YAML document: remove the second "---"'],
+  ])('%s', (_name, text, line) => {
+    let thrown: unknown;
+    try {
+      parseManifest(text, '/tmp/project/berth.yaml');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(BerthError);
+    expect((thrown as BerthError).message.split('\n').slice(1)).toEqual([line]);
   });
 });
