@@ -4,7 +4,6 @@ import { openBerth } from '../open-berth.js';
 
 const USAGE = 'Usage: berth shell <id> [--runtime R]\n';
 
-
 export default defineCommand({
   usage: USAGE,
   options: {},

@@ -1,6 +1,6 @@
 import { cliEnv, sortedEntries } from '../cli-env.js';
-import type { CommandLine } from '../oci/argv.js';
-import type { ContainerSpec, ExecOptions, InteractiveExecOptions, NetworkSpec, BuildImageOptions } from '../types.js';
+import { buildCommand as ociBuildCommand, type CommandLine } from '../oci/argv.js';
+import type { ContainerSpec, ExecOptions, InteractiveExecOptions, BuildImageOptions } from '../types.js';
 import { atLeast, type AppleVersion } from './version.js';
 
 /**
@@ -61,21 +61,11 @@ export function execCommand(name: string, argv: readonly string[], options: Exec
   return { args, env: env.passed };
 }
 
+/** `container build` takes docker's flags, plus its own progress output (plain: it goes to a log). */
 export function buildCommand(options: BuildImageOptions): CommandLine {
-  const buildArgs = cliEnv(options.buildArgs, '--build-arg');
-  const args = ['build', '--tag', options.tag, '--progress', 'plain'];
-  if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
-  args.push(...buildArgs.flags);
-  for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
-  args.push(options.contextDir);
-  return { args, env: buildArgs.passed };
+  return ociBuildCommand(options, ['--progress', 'plain']);
 }
 
-export function networkCreateCommand(spec: NetworkSpec): string[] {
-  const args = ['network', 'create'];
-  if (spec.internal) args.push('--internal');
-  for (const [key, value] of sortedEntries(spec.labels)) args.push('--label', `${key}=${value}`);
-  args.push(spec.name);
-  return args;
-}
+/** `container network create` takes the same flags as docker's and podman's. */
+export { networkCreateCommand } from '../oci/argv.js';
 

@@ -61,10 +61,14 @@ export function listIdsCommand(filter: ListFilter = {}): string[] {
   return args;
 }
 
-/** Build args, like env, may carry tokens: `--build-arg NAME` reads the value from the CLI's environment. */
-export function buildCommand(options: BuildImageOptions): CommandLine {
+/**
+ * Build args, like env, may carry tokens: `--build-arg NAME` reads the value from the CLI's
+ * environment. The same line serves docker, podman and Apple's `container build` (which adds its
+ * progress flag through `extra`).
+ */
+export function buildCommand(options: BuildImageOptions, extra: readonly string[] = []): CommandLine {
   const buildArgs = cliEnv(options.buildArgs, '--build-arg');
-  const args = ['build', '--tag', options.tag];
+  const args = ['build', '--tag', options.tag, ...extra];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
   args.push(...buildArgs.flags);
   for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
