@@ -22,6 +22,13 @@ export async function appleChecks(runtime: AppleRuntime, systemRunning: boolean,
             fix: 'Berth will still try; report anything it cannot read.',
           },
   );
+  // No command reports the kernel; Berth always starts the system with --enable-kernel-install
+  // (unless configured otherwise), so a missing kernel is installed then instead of prompting.
+  checks.push({
+    id: 'apple.kernel',
+    status: 'ok',
+    detail: systemRunning ? 'the system runs, so its kernel is installed' : 'a missing kernel is installed when Berth starts the system (--enable-kernel-install)',
+  });
   if (!systemRunning) return checks;
   const network = await runtime.defaultNetwork().catch((error: unknown) => error as Error);
   checks.push(

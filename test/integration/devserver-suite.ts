@@ -119,6 +119,19 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       await berth.dev.stop(ws, 'vite');
     });
 
+    it('verifies an explicit --port instead of detecting (a listener outside the group still counts)', async () => {
+      const port = await freePort();
+      // The server detaches into a session of its own, so only the declared port can find it.
+      const script = `setsid python3 -m http.server ${String(port)} >/dev/null 2>&1 & sleep 600`;
+      await berth.dev.start(ws, 'detached', { command: ['sh', '-c', script], port });
+      const ready = await berth.dev.waitUntilReady(ws, 'detached');
+      expect(ready).toMatchObject({ state: 'running', detectedPort: port });
+      expect((await get(ready.url ?? '')).status).toBe(200);
+      // Stopping kills the group, then whatever still listens on the port: the escaped server too.
+      await berth.dev.stop(ws, 'detached');
+      expect((await get(ready.url ?? '')).status).not.toBe(200);
+    });
+
     it('reports a server that dies on its own as crashed, with its exit code', async () => {
       await berth.dev.start(ws, 'flaky', { command: ['sh', '-c', 'echo starting; sleep 0.3; exit 3'] });
       const ended = await berth.dev.waitUntilReady(ws, 'flaky');
@@ -131,6 +144,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       const reopened = open();
       expect((await reopened.dev.list(ws)).map((s) => [s.name, s.state]).sort()).toEqual([
         ['api', 'running'],
+        ['detached', 'stopped'],
         ['flaky', 'crashed'],
         ['vite', 'stopped'],
         ['web', 'running'],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BerthEventInput } from '../../src/events.js';
 import type { EgressPolicy } from '../../src/egress/policy.js';
 import { EgressProxy } from '../../src/egress/proxy.js';
@@ -68,13 +68,14 @@ describe('egress proxy (loopback)', () => {
   it('forwards plain HTTP for an allowed target (curl)', async () => {
     const result = await curl([...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
     expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
-    expect(events.at(-1)).toMatchObject({ type: 'egress.allow', workspace: 'ws-a', data: { host: '127.0.0.1', port: targetPort, verdict: 'allow', rule: `127.0.0.1:${String(targetPort)}` } });
+    // The decision is recorded when the exchange closes, which may come just after curl returns.
+    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.allow', workspace: 'ws-a', data: { host: '127.0.0.1', port: targetPort, verdict: 'allow', rule: `127.0.0.1:${String(targetPort)}`, method: 'GET' } }));
   });
 
   it('tunnels CONNECT for an allowed target (curl --proxytunnel)', async () => {
     const result = await curl(['-p', ...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
     expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
-    expect(events.at(-1)).toMatchObject({ type: 'egress.allow', data: { method: 'CONNECT', bytes: expect.any(Number) as unknown } });
+    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.allow', data: { method: 'CONNECT', bytes: expect.any(Number) as unknown } }));
   });
 
   it("denies what the workspace's policy does not allow, with a reason", async () => {
@@ -135,6 +136,7 @@ describe('egress proxy (loopback)', () => {
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
     policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: [] });
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/200$/);
+    await vi.waitFor(() => expect(events.filter((e) => e.workspace === 'ws-b').at(-1)?.type).toBe('egress.allow'));
     policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: ['127.0.0.0/8'] });
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
     const decisions = events.filter((e) => e.workspace === 'ws-b').slice(-3).map((e) => e.type);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Berth } from '../../src/berth.js';
 import { EgressService } from '../../src/egress/service.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -68,7 +68,8 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
     it('lets an allowed target through the proxy (curl, plain HTTP and CONNECT)', async () => {
       expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
       expect((await inside(`curl -sS -m 10 -p -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
-      expect(store.events({ workspace: ws, type: 'egress.allow' }).length).toBeGreaterThanOrEqual(2);
+      // Decisions are recorded when each exchange closes, which may come just after curl returns.
+      await vi.waitFor(() => expect(store.events({ workspace: ws, type: 'egress.allow' }).length).toBeGreaterThanOrEqual(2));
     });
 
     it('lets git clone over HTTP through the proxy, and only from the allowed host', async () => {
