@@ -5,6 +5,7 @@
 // eslint-disable-next-line no-restricted-imports -- the raw baseline being measured
 import { execFile } from 'node:child_process';
 import { cpus } from 'node:os';
+import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import type { OciKind } from '../src/runtime/oci/oci-runtime.js';
@@ -24,19 +25,9 @@ export interface BenchOptions {
 
 /** Reads --iterations, --warmup and --engines (each script has its own defaults); throws on anything else. */
 export function parseOptions(defaults: { iterations: number; warmup: number }): BenchOptions {
-  const { values } = parseArgs({
-    options: {
-      iterations: { type: 'string', default: String(defaults.iterations) },
-      warmup: { type: 'string', default: String(defaults.warmup) },
-      engines: { type: 'string', default: ENGINES.join(',') },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const iterations = positiveInt('--iterations', values.iterations, 1);
-  const warmup = positiveInt('--warmup', values.warmup, 0);
+  const { iterations, warmup, values } = parseCounts(defaults, { engines: ENGINES.join(',') });
   const engines: OciKind[] = [];
-  for (const part of values.engines.split(',')) {
+  for (const part of (values['engines'] ?? '').split(',')) {
     const name = part.trim();
     if (name === '') continue;
     const kind = ENGINES.find((engine) => engine === name);
@@ -45,6 +36,23 @@ export function parseOptions(defaults: { iterations: number; warmup: number }): 
   }
   if (engines.length === 0) throw new Error('--engines: name at least one engine.');
   return { iterations, warmup, engines };
+}
+
+/** Reads --iterations and --warmup plus the script's own string options (name → default); throws on anything else. */
+function parseCounts(defaults: { iterations: number; warmup: number }, own: Readonly<Record<string, string>>): LocalOptions {
+  const options: Record<string, { type: 'string'; default: string }> = {
+    iterations: { type: 'string', default: String(defaults.iterations) },
+    warmup: { type: 'string', default: String(defaults.warmup) },
+  };
+  for (const [name, value] of Object.entries(own)) options[name] = { type: 'string', default: value };
+  const { values } = parseArgs({ options, strict: true, allowPositionals: false });
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) if (typeof value === 'string') text[name] = value;
+  return {
+    iterations: positiveInt('--iterations', text['iterations'] ?? '', 1),
+    warmup: positiveInt('--warmup', text['warmup'] ?? '', 0),
+    values: text,
+  };
 }
 
 /** An option's text as an integer of at least `min`, or an error naming the flag. */
@@ -102,9 +110,9 @@ export function percentile(values: readonly number[], p: number): number {
 /** The 50th percentile. */
 export const median = (values: readonly number[]): number => percentile(values, 0.5);
 
-/** Milliseconds for a table cell: one decimal, or "-" where there is no value. */
-export function fmt(ms: number): string {
-  return Number.isNaN(ms) ? '-' : ms.toFixed(1);
+/** Milliseconds for a table cell: one decimal (or `digits`), or "-" where there is no value. */
+export function fmt(ms: number, digits = 1): string {
+  return Number.isNaN(ms) ? '-' : ms.toFixed(digits);
 }
 
 /** A target line's verdict. */
@@ -120,6 +128,12 @@ export function headerLine(title: string, iterations: number, warmup: number): s
     `${title}: ${new Date().toISOString()}, node ${process.version}, ${String(iterations)} iterations ` +
     `(+${String(warmup)} warm-up), ${String(cpuList.length)} cores, ${model}`
   );
+}
+
+/** How the script was started, to type again: `npx tsx bench/<script>.ts` and its arguments. */
+export function commandLine(): string {
+  const script = relative(process.cwd(), process.argv[1] ?? '') || (process.argv[1] ?? '?');
+  return ['npx tsx', script, ...process.argv.slice(2)].join(' ');
 }
 
 /** Wall-clock milliseconds one call takes. */
@@ -142,6 +156,17 @@ export async function iterate(iterations: number, warmup: number, body: (iterati
     checkInterrupted();
     await body({ index, record: index >= 0, rawFirst: (index & 1) === 0 });
   }
+}
+
+/**
+ * `items` rotated left by `index` (any integer): for comparisons of more than two sides, so that over
+ * consecutive iterations each side goes first, and follows each other side, equally often.
+ */
+export function rotated<T>(items: readonly T[], index: number): T[] {
+  const n = items.length;
+  if (n === 0) return [];
+  const by = ((index % n) + n) % n;
+  return [...items.slice(by), ...items.slice(0, by)];
 }
 
 /** The raw and Berth results of one measurement, one entry per recorded iteration each. */
@@ -264,4 +289,52 @@ async function eachEngine<Row>(engines: readonly OciKind[], run: (kind: OciKind)
     if (interruptedBy !== undefined) break;
   }
   return { rows, failed };
+}
+
+/** What a benchmark that drives no engine was given: its counts, and its own options as text (--name value). */
+export interface LocalOptions {
+  iterations: number;
+  warmup: number;
+  values: Record<string, string>;
+}
+
+/** A benchmark that drives no engine (loopback servers, in-process code): one run, then its report. */
+export interface LocalBenchmark<Result> {
+  defaults: { iterations: number; warmup: number };
+  /** The script's own options besides --iterations and --warmup: name → default text. */
+  options?: Readonly<Record<string, string>>;
+  /** What the run does once stopped, for the Ctrl-C message, e.g. "stopping the servers". */
+  cleanup: string;
+  /** Checked once the options parse, before the signal handlers (e.g. that a tool is installed). */
+  preflight?: (options: LocalOptions) => void;
+  /** Measures; owns its clean-up (finally), and calls checkInterrupted() between steps. */
+  run: (options: LocalOptions) => Promise<Result>;
+  report: (result: Result, options: LocalOptions) => void;
+}
+
+/**
+ * Runs a benchmark that needs no engine as a script, with the same contract as runBenchmark: exits 0
+ * whatever the numbers say; 1 when anything failed, 130 or 143 when stopped by a signal (then with no report).
+ */
+export function runLocalBenchmark<Result>(bench: LocalBenchmark<Result>): void {
+  localMain(bench).catch((error: unknown) => {
+    if (interruptedBy !== undefined) {
+      process.exitCode = exitCodeFor(interruptedBy);
+      return;
+    }
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+async function localMain<Result>(bench: LocalBenchmark<Result>): Promise<void> {
+  const options = parseCounts(bench.defaults, bench.options ?? {});
+  bench.preflight?.(options);
+  stopOnSignals(bench.cleanup);
+  const result = await bench.run(options);
+  if (interruptedBy !== undefined) {
+    process.exitCode = exitCodeFor(interruptedBy);
+    return;
+  }
+  bench.report(result, options);
 }

@@ -152,6 +152,23 @@ function mappedV4(address: string): string | null {
   return match?.[1] ?? null;
 }
 
+interface CompiledPolicy {
+  allow: Rule[];
+  deny: Rule[];
+}
+
+/** Parsed once per policy object, not once per connection: the proxy asks for every tunnel. */
+const compiled = new WeakMap<EgressPolicy, CompiledPolicy>();
+
+function compile(policy: EgressPolicy): CompiledPolicy {
+  let rules = compiled.get(policy);
+  if (rules === undefined) {
+    rules = { allow: policy.allow.map(parseRule), deny: policy.deny.map(parseRule) };
+    compiled.set(policy, rules);
+  }
+  return rules;
+}
+
 /**
  * Decides a request for `host:port` before any DNS lookup: denies win, then allows, else the
  * default deny. An IP literal is decided entirely here (it needs no lookup); a host name that is
@@ -159,7 +176,7 @@ function mappedV4(address: string): string | null {
  */
 export function decide(policy: EgressPolicy, host: string, port: number, hostAddresses: readonly string[] = []): Decision {
   const target = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
-  const rules = { allow: policy.allow.map(parseRule), deny: policy.deny.map(parseRule) };
+  const rules = compile(policy);
   const denied = rules.deny.find((r) => matches(r, target, port));
   if (denied) return { verdict: 'deny', rule: denied.text, reason: `denied by rule ${denied.text}` };
   const allowed = rules.allow.find((r) => matches(r, target, port));
@@ -182,8 +199,9 @@ export function decide(policy: EgressPolicy, host: string, port: number, hostAdd
  * rebound to an internal address between the check and the connection.
  */
 export function checkResolved(policy: EgressPolicy, host: string, port: number, addresses: readonly string[], hostAddresses: readonly string[] = []): Decision {
-  const rules = policy.allow.map(parseRule).filter((r): r is AddressRule => r.kind === 'address');
-  const denyRules = policy.deny.map(parseRule).filter((r): r is AddressRule => r.kind === 'address');
+  const { allow, deny } = compile(policy);
+  const rules = allow.filter((r): r is AddressRule => r.kind === 'address');
+  const denyRules = deny.filter((r): r is AddressRule => r.kind === 'address');
   for (const address of addresses) {
     const plain = mappedV4(address) ?? address;
     const denied = denyRules.find((r) => matches(r, plain, port));

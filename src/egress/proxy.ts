@@ -163,6 +163,9 @@ export class EgressProxy {
     this.track(upstream);
     let bytes = 0;
     upstream.once('connect', () => {
+      // Nagle off: a client that writes a request in parts (a TLS handshake does) would otherwise
+      // wait ~40 ms for the target's delayed ACK on every small second write.
+      upstream.setNoDelay(true);
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
       upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -175,7 +178,7 @@ export class EgressProxy {
     });
     socket.once('close', () => upstream.destroy());
     upstream.once('close', () => {
-      socket.end();
+      if (!socket.destroyed && !socket.writableEnded) socket.end();
       this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
     });
   }
