@@ -142,6 +142,21 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect(fromWorkspace.stdout).toMatch(/^no answer/);
     });
 
+    it('doctor proves it from inside: allowed answers, denied is refused, a direct connection fails', async () => {
+      const { probeEgress } = await import('../../src/doctor/egress-probe.js');
+      const checks = await probeEgress(berth, ws);
+      expect(checks.map((c) => [c.id, c.status])).toEqual([
+        ['egress.allowed', 'ok'],
+        ['egress.denied', 'ok'],
+        ['egress.enforced', 'ok'],
+      ]);
+      // With the proxy gone, the probe says so instead of passing.
+      await service.close();
+      expect((await probeEgress(berth, ws)).find((c) => c.id === 'egress.allowed')?.status).toBe('fail');
+      service = new EgressService(store);
+      await service.start();
+    });
+
     it('applies a policy change on the next connection, without recreating the workspace', async () => {
       const before = await runtime.inspect(containerNameFor(ws));
       const result = await berth.up(ws, { root, image, egress: { allow: [`${targets.allowed}:8000`, `${targets.other}:8000`] } });

@@ -4,11 +4,16 @@ import { EXIT, printJson } from '../output.js';
 const MARK = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
 
 export default defineCommand({
-  usage: 'Usage: berth doctor [--json] [--fix] [--image REF] [--runtime R]\n',
-  options: { fix: { type: 'boolean' }, image: { type: 'string' } },
+  usage: 'Usage: berth doctor [--json] [--fix] [--image REF] [--egress ID] [--runtime R]\n  --egress ID also proves, from inside that workspace, that its egress rules hold.\n',
+  options: { fix: { type: 'boolean' }, image: { type: 'string' }, egress: { type: 'string' } },
   async run({ values }) {
     const { runDoctor } = await import('../../doctor/doctor.js');
     const report = await runDoctor({ runtime: values.runtime, image: values.image, fix: values.fix });
+    if (values.egress !== undefined) {
+      const [{ probeEgress }, { openBerth }] = await Promise.all([import('../../doctor/egress-probe.js'), import('../open-berth.js')]);
+      report.checks.push(...(await probeEgress(await openBerth(values.runtime, values.egress), values.egress)));
+      report.ok = report.checks.every((c) => c.status !== 'fail');
+    }
     if (values.json) printJson(report);
     else {
       for (const check of report.checks) {
