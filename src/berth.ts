@@ -1,20 +1,20 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { berthHome, loadConfig } from './config.js';
-import { BerthError, isBerthError } from './errors.js';
+import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
-import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime, RuntimeKind } from './runtime/types.js';
-import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
+import type { ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
+import { Store, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
-import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './workspace/spec.js';
+import { Inventory, imageIds, recordedSpec, type GcReport, type WorkspaceSummary } from './workspace/inventory.js';
+import { normalizeSpec, type WorkspaceSpecInput } from './workspace/spec.js';
 import type { DesiredWorkspace, ObservedWorkspace } from './orchestrator/plan.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
 
@@ -33,31 +33,7 @@ export interface BerthOptions {
   workspace?: string | undefined;
 }
 
-/**
- * running / stopped: ours, as the engine reports it. drifted: ours, but `berth up` with its recorded
- * spec would recreate it. missing: our ledger says we created it, the engine no longer has it.
- * foreign: a container holds the name and is not ours.
- */
-export type WorkspaceState = 'running' | 'stopped' | 'missing' | 'drifted' | 'foreign';
-
-export interface WorkspaceSummary {
-  id: string;
-  runtime: RuntimeKind;
-  state: WorkspaceState;
-  container: string;
-  image: string | null;
-  ip: string | null;
-  root: string | null;
-}
-
-/** What gc would do (dry run) or did (--yes). */
-export interface GcReport {
-  /** Containers with our labels and a ledger entry whose workspace folder is gone. */
-  containers: { name: string; workspace: string | null; root: string | null; reason: string }[];
-  /** Ledger entries whose container no longer exists; only Berth's own records change. */
-  forgotten: { name: string; workspace: string | null }[];
-  applied: boolean;
-}
+export type { GcReport, WorkspaceState, WorkspaceSummary } from './workspace/inventory.js';
 
 export interface BerthEvents {
   event: [BerthEvent];
@@ -76,6 +52,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** Dev servers in this installation's workspaces. */
   readonly dev: DevServerManager;
   private readonly workspaces: WorkspaceManager;
+  private readonly inventory: Inventory;
 
   constructor(
     runtime: Runtime,
@@ -97,6 +74,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       ledger: options.store,
       emit: (input) => this.record(input),
     });
+    this.inventory = new Inventory({ runtime, store: options.store, owner: options.owner, workspaces: this.workspaces, record: (input) => this.record(input) });
     this.dev = new DevServerManager({
       runtime,
       store: options.store,
@@ -132,13 +110,13 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async observeFor(declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[], removable: ReadonlySet<string>): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[] }> {
     const ours = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
-    const ledgered = new Set(this.ledgerEntries().map((e) => e.workspace));
-    const imageIds = new Map<string, Promise<string | null>>();
+    const ledgered = new Set(this.inventory.containerEntries().map((e) => e.workspace));
+    const imageIdOf = imageIds(this.runtime);
     const desired: DesiredWorkspace[] = [];
     const observed: ObservedWorkspace[] = [];
     for (const item of declared) {
       const spec = normalizeSpec(item.spec);
-      const imageId = this.runtime.capabilities.images ? await this.imageId(spec.image, imageIds) : null;
+      const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
       if (this.runtime.capabilities.images && imageId === null) {
         throw new BerthError('E_NOT_FOUND', `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`, { hint: `Build or pull it, then plan again.` });
       }
@@ -169,7 +147,7 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
   recordedSpecOf(id: string): WorkspaceSpecInput | undefined {
-    const entry = this.ledgerEntries().find((e) => e.workspace === id);
+    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
     if (!spec) return undefined;
     return {
@@ -209,7 +187,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     validatePolicy(policy);
     this.store.putEgress({ ...record, policy });
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
-    const entry = this.ledgerEntries().find((e) => e.workspace === id);
+    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
     if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
     this.record({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
@@ -258,71 +236,21 @@ export class Berth extends EventEmitter<BerthEvents> {
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
-  async status(id: string): Promise<WorkspaceSummary> {
-    validateWorkspaceId(id);
-    const name = containerNameFor(id);
-    const entry = this.ledgerEntries().find((e) => e.name === name);
-    const container = await this.runtime.inspect(name).catch((error: unknown) => {
-      if (isBerthError(error, 'E_NOT_FOUND')) return null;
-      throw error;
-    });
-    if (container === null && entry === undefined) {
-      throw new BerthError('E_NOT_FOUND', `No workspace "${id}" on ${this.runtime.kind}.`, {
-        hint: `Create it with \`berth up ${id}\` (or check --runtime).`,
-      });
-    }
-    return this.summarize(name, container, entry, new Map());
+  status(id: string): Promise<WorkspaceSummary> {
+    return this.inventory.status(id);
   }
 
   /** This installation's workspaces on the selected runtime: one engine list, plus one image lookup per image. */
-  async list(): Promise<WorkspaceSummary[]> {
-    const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
-    const entries = this.ledgerEntries();
-    const imageIds = new Map<string, Promise<string | null>>();
-    const summaries: WorkspaceSummary[] = [];
-    for (const container of containers) {
-      summaries.push(await this.summarize(container.name, container, entries.find((e) => e.name === container.name), imageIds));
-    }
-    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
-      // Not among ours: gone (missing), or someone else's container took the name (foreign).
-      const container = await this.runtime.inspect(entry.name).catch(() => null);
-      summaries.push(await this.summarize(entry.name, container, entry, imageIds));
-    }
-    return summaries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  list(): Promise<WorkspaceSummary[]> {
+    return this.inventory.list();
   }
 
   /**
    * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
    * whose workspace folder is gone. A dry run unless `apply` is set; either way it says what.
    */
-  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
-    const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
-    const entries = this.ledgerEntries();
-    const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
-    for (const container of containers) {
-      const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
-      const root = entry ? recordedSpec(entry)?.root ?? null : null;
-      if (!entry || root === null || existsSync(root)) continue;
-      report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `its workspace folder ${root} is gone` });
-    }
-    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
-      const stillThere = await this.runtime.inspect(entry.name).then(
-        (c) => isOwnedBy(c.labels, this.owner),
-        () => false,
-      );
-      if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
-    }
-    if (!report.applied) return report;
-    for (const { name, workspace } of report.containers) {
-      await this.runtime.remove(name, { force: true });
-      this.store.markRemoved(this.runtime.kind, 'container', name);
-      this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: its workspace folder is gone.` });
-    }
-    for (const { name, workspace } of report.forgotten) {
-      this.store.markRemoved(this.runtime.kind, 'container', name);
-      this.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
-    }
-    return report;
+  gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+    return this.inventory.gc(options);
   }
 
   /** The event log, oldest first. */
@@ -351,50 +279,8 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   private async ownedName(id: string): Promise<string> {
     validateWorkspaceId(id);
-    const entry = this.ledgerEntries().find((e) => e.workspace === id && e.resourceId !== null);
+    const entry = this.inventory.containerEntries().find((e) => e.workspace === id && e.resourceId !== null);
     return entry?.resourceId ?? (await this.workspaces.ownedContainer(id)).name;
-  }
-
-  private ledgerEntries(): LedgerEntry[] {
-    return this.store.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
-  }
-
-  private async summarize(
-    name: string,
-    container: ContainerInfo | null,
-    entry: LedgerEntry | undefined,
-    imageIds: Map<string, Promise<string | null>>,
-  ): Promise<WorkspaceSummary> {
-    const spec = entry ? recordedSpec(entry) : null;
-    const id = container?.labels[LABELS.workspace] ?? entry?.workspace ?? name.replace(/^berth-/, '');
-    const summary = (state: WorkspaceState): WorkspaceSummary => ({
-      id,
-      runtime: this.runtime.kind,
-      state,
-      container: name,
-      image: container?.image ?? spec?.image ?? null,
-      ip: container?.ip ?? null,
-      root: container?.labels[LABELS.root] ?? spec?.root ?? null,
-    });
-    if (container === null) return summary('missing');
-    if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');
-    if (spec !== null) {
-      const imageId = this.runtime.capabilities.images ? await this.imageId(spec.image, imageIds) : null;
-      if (this.workspaces.hasDrifted(id, container, spec, imageId)) return summary('drifted');
-    }
-    return summary(container.state === 'running' ? 'running' : 'stopped');
-  }
-
-  private imageId(ref: string, cache: Map<string, Promise<string | null>>): Promise<string | null> {
-    let id = cache.get(ref);
-    if (id === undefined) {
-      id = this.runtime.imageInspect(ref).then(
-        (image) => image.id,
-        () => null,
-      );
-      cache.set(ref, id);
-    }
-    return id;
   }
 
   /** Records an event: in the event log, and to every `event` listener. */
@@ -403,11 +289,6 @@ export class Berth extends EventEmitter<BerthEvents> {
     this.store.appendEvent(event);
     this.emit('event', event);
   }
-}
-
-function recordedSpec(entry: LedgerEntry): WorkspaceSpec | null {
-  const spec = entry.spec as Partial<WorkspaceSpec> | null;
-  return spec && typeof spec.root === 'string' && typeof spec.image === 'string' ? (spec as WorkspaceSpec) : null;
 }
 
 /** Opens Berth: reads $BERTH_HOME, picks the runtime (flag > BERTH_RUNTIME > config > detection). */
