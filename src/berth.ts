@@ -10,6 +10,7 @@ import { Store, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
+import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
@@ -99,7 +100,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
-    if (result.action !== 'reused') this.devServersGone(id, `the workspace was ${result.action}`);
+    if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     return result;
   }
 
@@ -130,7 +131,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         container: container === null ? null : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, ours: isOwnedBy(container.labels, this.owner) },
         ledgered: ledgered.has(id) && removable.has(id),
         egress: this.store.egress(id)[0]?.policy ?? null,
-        devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: s.state === 'starting' || s.state === 'running' })),
+        devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
     return { desired, observed };
@@ -141,8 +142,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     const record = this.store.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
-    this.store.putEgress({ ...record, policy });
-    this.record({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id} set by apply.`, data: { ...policy } });
+    this.workspaces.replacePolicy(record, policy);
   }
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
@@ -185,12 +185,11 @@ export class Berth extends EventEmitter<BerthEvents> {
       deny: add(without(record.policy.deny, change.revoke ?? change.allow), change.deny),
     };
     validatePolicy(policy);
-    this.store.putEgress({ ...record, policy });
+    this.workspaces.replacePolicy(record, policy);
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
     const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
     if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
-    this.record({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
     return policy;
   }
 
@@ -218,21 +217,12 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   async stop(id: string): Promise<void> {
     await this.workspaces.stop(id);
-    this.devServersGone(id, 'the workspace was stopped');
+    this.dev.markGone(id, 'the workspace was stopped');
   }
 
   async remove(id: string): Promise<void> {
     await this.workspaces.remove(id);
-    this.devServersGone(id, 'the workspace was removed');
-  }
-
-  /** A workspace's processes end with its container: its live dev servers are stopped, on record too. */
-  private devServersGone(id: string, why: string): void {
-    for (const server of this.store.devServers(id)) {
-      if (server.state !== 'starting' && server.state !== 'running') continue;
-      this.store.putDevServer({ ...server, state: 'stopped', url: null, pgid: null, bridgePgid: null, bridgeSlot: null });
-      this.record({ type: 'devserver.stopped', workspace: id, message: `Dev server ${server.name} stopped: ${why}.`, data: { name: server.name } });
-    }
+    this.dev.markGone(id, 'the workspace was removed');
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError } from './errors.js';
+import { BerthError, isErrno } from './errors.js';
 
 /** Berth's state folder: `$BERTH_HOME`, else `~/.berth`. */
 export function berthHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,7 +22,7 @@ export function loadConfig(home: string): BerthConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return {};
+    if (isErrno(error, 'ENOENT')) return {};
     throw error;
   }
   let value: unknown;

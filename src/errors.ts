@@ -50,6 +50,11 @@ export class BerthError extends Error {
   }
 }
 
+/** True when `error` is a Node system error with this code (ENOENT, EEXIST, ...). */
+export function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && 'code' in error && error.code === code;
+}
+
 /** True when `error` is a BerthError, optionally with one of the given codes. */
 export function isBerthError(error: unknown, ...codes: BerthErrorCode[]): error is BerthError {
   return error instanceof BerthError && (codes.length === 0 || codes.includes(error.code));

@@ -8,7 +8,7 @@ import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/pre
 import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
-import { isValidDevServerName, type DevServer } from './types.js';
+import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
 
 /** Where a workspace's container is and how the host reaches it, looked up once per operation. */
 export interface WorkspaceHandle {
@@ -69,7 +69,7 @@ export class DevServerManager {
       throw new BerthError('E_INVALID_INPUT', `Invalid port ${String(options.port)}.`, { hint: 'Use a port from 1 to 65535.' });
     }
     const existing = this.get(workspace, name);
-    if (existing && (existing.state === 'starting' || existing.state === 'running')) {
+    if (existing && isLive(existing)) {
       throw new BerthError('E_CONFLICT', `Dev server ${workspace}/${name} is already ${existing.state}.`, { hint: `Restart it with \`berth dev restart ${workspace} ${name}\`, or stop it first.` });
     }
     const handle = await this.resolve(workspace);
@@ -133,10 +133,21 @@ export class DevServerManager {
     const server = this.require(workspace, name);
     const handle = await this.resolve(workspace);
     await this.stopProcesses(handle, server, graceMs);
-    const stopped: DevServer = { ...server, state: 'stopped', url: null, pgid: null, bridgePgid: null, bridgeSlot: null };
+    const stopped = stoppedRecord(server);
     this.store.putDevServer(stopped);
     this.emit({ type: 'devserver.stopped', workspace, message: `Stopped dev server ${name}.`, data: { name } });
     return stopped;
+  }
+
+  /**
+   * The workspace's container was recreated, started, stopped or removed by Berth: its processes
+   * ended with it, so its live servers are stopped on record too (no engine call).
+   */
+  markGone(workspace: string, why: string): void {
+    for (const server of this.store.devServers(workspace).filter(isLive)) {
+      this.store.putDevServer(stoppedRecord(server));
+      this.emit({ type: 'devserver.stopped', workspace, message: `Dev server ${server.name} stopped: ${why}.`, data: { name: server.name } });
+    }
   }
 
   /** Stop, then run the registered command again. */
@@ -276,10 +287,6 @@ export class DevServerManager {
   private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {
     await this.runtime.exec(handle.target, ['sh', '-c', STOP_GROUP_SCRIPT, 'sh', String(pgid), String(Math.ceil(graceMs / 100))]);
   }
-}
-
-function isLive(server: DevServer): boolean {
-  return server.state === 'starting' || server.state === 'running';
 }
 
 function isWildcard(address: string): boolean {

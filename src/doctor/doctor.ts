@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { berthHome, loadConfig } from '../config.js';
-import { isBerthError } from '../errors.js';
+import { isBerthError, isErrno } from '../errors.js';
 import { createRuntime, detectRuntimes, selectRuntime, type RuntimeSelection } from '../runtime/select.js';
 import type { Runtime } from '../runtime/types.js';
 import { DEFAULT_IMAGE } from '../workspace/spec.js';
@@ -106,7 +106,7 @@ function stateDirCheck(home: string, fix: boolean): DoctorCheck {
     rmSync(probe);
     return { id: 'state.writable', status: 'ok', detail: `${home} is writable` };
   } catch (error) {
-    const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
+    const missing = isErrno(error, 'ENOENT');
     return {
       id: 'state.writable',
       status: missing ? 'warn' : 'fail',

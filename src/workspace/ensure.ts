@@ -333,11 +333,16 @@ export class WorkspaceManager {
     return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet) };
   }
 
-  /** Rules change live: the proxy re-reads them, the workspace is not touched. */
+  /** An ensure with different rules than the recorded ones changes them; same rules change nothing. */
   private updatePolicy(id: string, policy: EgressPolicy): void {
     const record = this.ledger.egress(id)[0];
-    if (!record || JSON.stringify(record.policy) === JSON.stringify(policy)) return;
+    if (record && JSON.stringify(record.policy) !== JSON.stringify(policy)) this.replacePolicy(record, policy);
+  }
+
+  /** Rules change live: the proxy re-reads them on its next connection, the workspace is not touched. */
+  replacePolicy(record: EgressRecord, policy: EgressPolicy): void {
     this.ledger.putEgress({ ...record, policy });
+    const id = record.workspace;
     this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isErrno } from '../errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -17,7 +18,7 @@ export function installationId(home: string): string {
     // 'wx': if two processes race on first use, one writes and both read the winner's id.
     writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    if (!(error instanceof Error && 'code' in error && error.code === 'EEXIST')) throw error;
+    if (!isErrno(error, 'EEXIST')) throw error;
   }
   const id = readId(file);
   if (!id) throw new Error(`${file} does not hold a uuid; delete it and Berth will write a new one.`);

@@ -4,7 +4,7 @@ import { cp, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'n
 import { arch, platform } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import { z } from 'zod';
-import { BerthError } from '../../errors.js';
+import { BerthError, isErrno } from '../../errors.js';
 import { run, runInteractive } from '../../process/index.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesLabels } from '../labels.js';
@@ -325,8 +325,4 @@ async function copyLikeDocker(from: string, to: string): Promise<void> {
     }
     throw error;
   }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && 'code' in error && error.code === code;
 }
