@@ -11,3 +11,15 @@ export async function expectCode(promise: Promise<unknown>, code: BerthErrorCode
   expect((error as BerthError).code).toBe(code);
   return error as BerthError;
 }
+
+/** Runs a function that must throw a BerthError, and hands the error back. */
+export function thrownBy(fn: () => unknown): BerthError {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'expected a BerthError').toBeInstanceOf(BerthError);
+  return error as BerthError;
+}

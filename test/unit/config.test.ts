@@ -3,7 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { berthHome, loadConfig } from '../../src/config.js';
-import { BerthError } from '../../src/errors.js';
+import { thrownBy } from '../support/expect-code.js';
 
 const made: string[] = [];
 
@@ -14,16 +14,6 @@ function home(config?: string): string {
   return dir;
 }
 
-function thrown(fn: () => unknown): BerthError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(BerthError);
-  return error as BerthError;
-}
 
 afterEach(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -46,7 +36,7 @@ describe('loadConfig', () => {
 
   it('rejects an unknown key, naming the file', () => {
     const dir = home('{"runtime":"docker","runtimes":"podman"}');
-    const error = thrown(() => loadConfig(dir));
+    const error = thrownBy(() => loadConfig(dir));
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message.startsWith(`${join(dir, 'config.json')}: `)).toBe(true);
     expect(error.message).toContain('runtimes');
@@ -55,21 +45,21 @@ describe('loadConfig', () => {
 
   it('rejects an unknown runtime value, naming the file and the key', () => {
     const dir = home('{"runtime":"lxc"}');
-    const error = thrown(() => loadConfig(dir));
+    const error = thrownBy(() => loadConfig(dir));
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message.startsWith(`${join(dir, 'config.json')}: runtime: `)).toBe(true);
   });
 
   it('rejects a config that is not an object', () => {
     const dir = home('["podman"]');
-    const error = thrown(() => loadConfig(dir));
+    const error = thrownBy(() => loadConfig(dir));
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message.startsWith(`${join(dir, 'config.json')}: (top level): `)).toBe(true);
   });
 
   it('rejects bad JSON, naming the file', () => {
     const dir = home('{"runtime": podman}');
-    const error = thrown(() => loadConfig(dir));
+    const error = thrownBy(() => loadConfig(dir));
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message.startsWith(`${join(dir, 'config.json')} is not valid JSON: `)).toBe(true);
     expect(error.hint).toBe('Fix the file, or delete it to use the defaults.');
@@ -78,7 +68,7 @@ describe('loadConfig', () => {
 
   it('rejects an empty file as bad JSON', () => {
     const dir = home('');
-    expect(thrown(() => loadConfig(dir)).message).toContain('is not valid JSON');
+    expect(thrownBy(() => loadConfig(dir)).message).toContain('is not valid JSON');
   });
 
   it('rethrows read errors other than a missing file', () => {

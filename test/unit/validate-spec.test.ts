@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BerthError } from '../../src/errors.js';
+import type { BerthError } from '../../src/errors.js';
 import { hostPathFor } from '../../src/runtime/host/host-runtime.js';
 import type { ContainerSpec, Mount } from '../../src/runtime/types.js';
+import { thrownBy } from '../support/expect-code.js';
 import { validateContainerName, validateContainerSpec, validateEnv, validateLabels } from '../../src/runtime/validate-spec.js';
 
 const VALID: ContainerSpec = {
@@ -22,14 +23,7 @@ const VALID: ContainerSpec = {
 };
 
 function invalid(fn: () => void): BerthError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(BerthError);
-  const berth = error as BerthError;
+  const berth = thrownBy(fn);
   expect(berth.code).toBe('E_INVALID_INPUT');
   expect(berth.hint).toEqual(expect.any(String));
   return berth;
