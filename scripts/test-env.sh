@@ -2,6 +2,8 @@
 # Sets up the real engines Berth's tests run against, and nothing on the machine's own config:
 #   - podman with runc, configured through the repo-local config/containers.conf (CONTAINERS_CONF);
 #   - a private dockerd on its own socket, data and exec roots under $BERTH_TEST_STATE;
+#   - podman's API service on a private socket (BERTH_PODMAN_API), the way Berth finds
+#     /run/podman/podman.sock or a user's podman.socket unit on a real machine;
 #   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
 #     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
 # Idempotent: a second run finds everything in place and takes seconds.
@@ -17,6 +19,7 @@ mirror=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
 packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
 docker_sock="$state/docker.sock"
+podman_sock="$state/podman.sock"
 env_file="$state/env"
 
 say() { printf 'test-env: %s\n' "$*" >&2; }
@@ -93,6 +96,31 @@ stop_dockerd() {
   rm -f "$state/docker.pid"
 }
 
+podman_service_up() {
+  podman --remote --url "unix://$podman_sock" version >/dev/null 2>&1
+}
+
+start_podman_service() {
+  if podman_service_up; then return 0; fi
+  stop_podman_service
+  say "starting podman's API service on $podman_sock"
+  # --time=0: no idle timeout; it lives as long as the private dockerd does.
+  setsid podman system service --time=0 "unix://$podman_sock" </dev/null >"$state/podman-service.log" 2>&1 &
+  echo $! >"$state/podman-service.pid"
+  for _ in $(seq 1 60); do
+    podman_service_up && return 0
+    sleep 0.5
+  done
+  tail -20 "$state/podman-service.log" >&2 || true
+  die "podman system service did not answer on $podman_sock within 30 s (log: $state/podman-service.log)"
+}
+
+stop_podman_service() {
+  [ -f "$state/podman-service.pid" ] || return 0
+  kill "$(cat "$state/podman-service.pid")" 2>/dev/null || true
+  rm -f "$state/podman-service.pid" "$podman_sock"
+}
+
 # The rootfs is keyed by what goes into it, so changing the package list rebuilds it.
 rootfs_key() { printf '%s %s %s' "$suite" "$include" "v1" | sha256sum | cut -c1-12; }
 
@@ -138,6 +166,7 @@ write_env() {
 export DOCKER_HOST=unix://$docker_sock
 export CONTAINERS_CONF=$repo/config/containers.conf
 export BERTH_TEST_IMAGE=$image
+export BERTH_PODMAN_API=$podman_sock
 VARS
 }
 
@@ -148,15 +177,16 @@ up() {
   write_env
   export CONTAINERS_CONF="$repo/config/containers.conf"
   start_dockerd
+  start_podman_service
   local tarball; tarball=$(build_rootfs)
   import_image "$tarball" podman
   import_image "$tarball" docker -H "unix://$docker_sock"
-  say "ready; source $env_file for DOCKER_HOST, CONTAINERS_CONF and BERTH_TEST_IMAGE"
+  say "ready; source $env_file for DOCKER_HOST, CONTAINERS_CONF, BERTH_TEST_IMAGE and BERTH_PODMAN_API"
 }
 
 case "${1:-up}" in
   up) up ;;
-  down) stop_dockerd ;;
+  down) stop_podman_service; stop_dockerd ;;
   env) write_env; cat "$env_file" ;;
   *) die "usage: scripts/test-env.sh [up|down|env]" ;;
 esac

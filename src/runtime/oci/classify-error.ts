@@ -30,9 +30,13 @@ export function classifyEngineError(kind: RuntimeKind, error: unknown, subject: 
     return unavailable(kind, `\`${error.command[0] ?? kind}\` is not installed or not on PATH.`, `Install ${kind}, or point ${envVar} at its binary.`, error);
   }
   if (error.failure !== 'exit') return error;
-  const text = error.stderr;
+  return classifyEngineMessage(kind, error.stderr, subject, error);
+}
+
+/** The engine's own error text (from the CLI's stderr or its API's message) as a typed error. */
+export function classifyEngineMessage(kind: RuntimeKind, text: string, subject: Subject, cause: Error): Error {
   if (DAEMON_DOWN.test(text)) {
-    return unavailable(kind, firstLine(text), 'Start the docker daemon, or set DOCKER_HOST to a running one (`berth doctor` checks).', error);
+    return unavailable(kind, firstLine(text), 'Start the docker daemon, or set DOCKER_HOST to a running one (`berth doctor` checks).', cause);
   }
   if (IMAGE_MISSING.test(text) && subject.image !== undefined) return notFound(kind, 'image', subject.image);
   if (NETWORK_MISSING.test(text) && subject.network !== undefined) return notFound(kind, 'network', subject.network);
@@ -45,8 +49,8 @@ export function classifyEngineError(kind: RuntimeKind, error: unknown, subject: 
     return conflict(kind, subject.container, `container "${subject.container}" is running.`, 'Stop it first, or remove with force.');
   }
   if (NOT_RUNNING.test(text) && subject.container !== undefined) return notRunning(kind, subject.container);
-  return new BerthError('E_RUNTIME_FAILED', `${kind} failed: ${firstLine(text) || error.message}`, {
-    cause: error,
+  return new BerthError('E_RUNTIME_FAILED', `${kind} failed: ${firstLine(text) || cause.message}`, {
+    cause,
     hint: 'See the runtime output above; `berth doctor` checks the engine.',
   });
 }
