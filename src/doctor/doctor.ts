@@ -88,6 +88,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     });
   }
   if (system.running && runtime.capabilities.images) checks.push(await imageCheck(runtime, options.image ?? DEFAULT_IMAGE));
+  if (system.running && (runtime.kind === 'docker' || runtime.kind === 'podman')) {
+    const { engineApiCheck } = await import('./engine-api-check.js');
+    checks.push(await engineApiCheck(runtime, options.image ?? DEFAULT_IMAGE));
+  }
   return finish(checks, selection);
 }
 

@@ -279,6 +279,17 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       for (const [name] of lookAlikes) expect((await engineCli(['inspect', name])).exitCode, `${name} must survive gc`).toBe(0);
     });
 
+    it('doctor says whether the hot path uses the engine API socket, and how to get it when it does not', async () => {
+      type Report = { checks: { id: string; status: string; detail: string; fix?: string }[] };
+      const check = (report: Report) => report.checks.find((c) => c.id === 'engine.api');
+      const withSocket = check(JSON.parse((await berth(['doctor', '--json'])).stdout) as Report);
+      expect(withSocket).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^${engine} API socket /\\S+\\.sock answers`)) as unknown });
+      const apiVar = engine === 'docker' ? 'BERTH_DOCKER_API' : 'BERTH_PODMAN_API';
+      const dead = berthCli({ ...env, [apiVar]: join(scratch, 'no-such.sock') });
+      const without = check(JSON.parse((await dead(['doctor', '--json'])).stdout) as Report);
+      expect(without).toMatchObject({ status: 'warn', detail: expect.stringContaining(`through the ${engine} CLI`) as unknown, fix: expect.stringContaining(apiVar) as unknown });
+    });
+
     it('answers bad input with a message, a hint and the right exit code', async () => {
       const badId = await berth(['up', 'Bad_ID', '--json']);
       expect(badId.exitCode).toBe(1);

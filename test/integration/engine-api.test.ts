@@ -47,10 +47,10 @@ describe.each<OciKind>(['podman', 'docker'])('%s: engine API socket vs CLI', (ki
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('the test environment gives this engine an API socket, and the adapter uses it', () => {
+  it('the test environment gives this engine an API socket, and the adapter uses it', async () => {
     expect(socket).not.toBeNull();
-    expect(api.apiSocket()).toBe(socket);
-    expect(cli.apiSocket()).toBeNull();
+    expect(await api.apiSocket()).toBe(socket);
+    expect(await cli.apiSocket()).toBeNull();
   });
 
   it('observe and inspect answer exactly what the CLI answers: running, stopped, missing, image or not', async () => {
@@ -82,9 +82,9 @@ describe.each<OciKind>(['podman', 'docker'])('%s: engine API socket vs CLI', (ki
     const dead = join(scratch, 'dead.sock');
     writeFileSync(dead, '');
     const fallback = new OciRuntime(kind, { env, apiSocket: dead });
-    expect(fallback.apiSocket()).toBe(dead);
+    expect(await fallback.apiSocket()).toBe(dead);
     expect(await fallback.observe(running, TEST_IMAGE)).toEqual(await cli.observe(running, TEST_IMAGE));
-    expect(fallback.apiSocket()).toBeNull();
+    expect(await fallback.apiSocket()).toBeNull();
     expect(await fallback.inspect(running)).toEqual(await cli.inspect(running));
   });
 });

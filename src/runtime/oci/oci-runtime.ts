@@ -34,7 +34,7 @@ import {
   networkCreateCommand,
 } from './argv.js';
 import { classifyEngineError, classifyEngineMessage, classifyExecFailure, type Subject } from './classify-error.js';
-import { EngineApi, EngineApiError, EngineApiUnreachable, engineSocketFor } from './engine-api.js';
+import type { EngineApi } from './engine-api.js';
 import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
 
@@ -43,6 +43,8 @@ import { lazy } from '../lazy.js';
  * never does, and the CLI's start-up time is most of its overhead over the raw engine CLI.
  */
 const loadParsing = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
+/** node:http and the API client load only for the calls that use them (never on `berth exec`). */
+const loadApi = lazy(() => import('./engine-api.js'));
 
 export type OciKind = 'docker' | 'podman';
 
@@ -103,12 +105,13 @@ export class OciRuntime implements Runtime {
   }
 
   /** The engine socket the hot-path calls use, or null when they go through the CLI (doctor shows it). */
-  apiSocket(): string | null {
-    return this.engineApi()?.socketPath ?? null;
+  async apiSocket(): Promise<string | null> {
+    return (await this.engineApi())?.socketPath ?? null;
   }
 
-  private engineApi(): EngineApi | null {
+  private async engineApi(): Promise<EngineApi | null> {
     if (this.api === undefined) {
+      const { EngineApi, engineSocketFor } = await loadApi();
       const socket = this.apiSocketOption !== undefined ? this.apiSocketOption : engineSocketFor(this.kind, this.env, this.binaryOverridden);
       this.api = socket === null ? null : new EngineApi(this.kind, socket);
     }
@@ -323,8 +326,9 @@ export class OciRuntime implements Runtime {
    * answering, which is remembered). Engine errors come back as the same typed errors the CLI's do.
    */
   private async viaApi<T>(fn: (api: EngineApi) => Promise<T>, subject: Subject): Promise<T | undefined> {
-    const api = this.engineApi();
+    const api = await this.engineApi();
     if (api === null) return undefined;
+    const { EngineApiError, EngineApiUnreachable } = await loadApi();
     try {
       return await fn(api);
     } catch (error) {
@@ -358,7 +362,7 @@ export class OciRuntime implements Runtime {
 
 /** A 404 is an answer for observe: the thing is not there. */
 function absentOn404(error: unknown): null {
-  if (error instanceof EngineApiError && error.status === 404) return null;
+  if (error instanceof Error && 'status' in error && error.status === 404) return null;
   throw error;
 }
 
