@@ -17,6 +17,9 @@ image=${BERTH_TEST_IMAGE:-berth-workspace:test}
 suite=bookworm
 mirror=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
+# Installed with apt inside the rootfs after debootstrap: debootstrap's own resolver cannot
+# configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive.
+apt_extra="npm python3-pip"
 packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"
@@ -122,7 +125,7 @@ stop_podman_service() {
 }
 
 # The rootfs is keyed by what goes into it, so changing the package list rebuilds it.
-rootfs_key() { printf '%s %s %s' "$suite" "$include" "v1" | sha256sum | cut -c1-12; }
+rootfs_key() { printf '%s %s %s %s' "$suite" "$include" "$apt_extra" "v1" | sha256sum | cut -c1-12; }
 
 build_rootfs() {
   local key tarball
@@ -135,6 +138,12 @@ build_rootfs() {
   say "building the workspace rootfs with debootstrap ($include); about a minute"
   debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 \
     || { tail -20 "$cache/debootstrap.log" >&2; die "debootstrap failed (log: $cache/debootstrap.log)"; }
+  say "installing $apt_extra into the rootfs with apt"
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  # shellcheck disable=SC2086  # apt_extra is a list of package names
+  chroot "$dir" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $apt_extra" \
+    >"$cache/apt-extra.log" 2>&1 || { tail -20 "$cache/apt-extra.log" >&2; die "apt-get install $apt_extra failed (log: $cache/apt-extra.log)"; }
+  rm -f "$dir/etc/resolv.conf"
   # What a workspace never needs: package caches, docs, manuals, translations.
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
     "$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/locale "$dir"/usr/share/info

@@ -60,10 +60,13 @@ export function egressNetworkFor(id: string): string {
   return `berth-net-${id}`;
 }
 
-/** The variables node, npm, git, curl and pip read, in both cases, with what must not be proxied. */
+/**
+ * The variables npm, git, curl and pip read, in both cases, with what must not be proxied; and
+ * NODE_USE_ENV_PROXY, without which node's own fetch and http (Node >= 24 and 22.21) ignore them.
+ */
 export function proxyEnv(url: string, subnet: string | null): Record<string, string> {
   const noProxy = ['localhost', '127.0.0.1', '::1', ...(subnet ? [subnet] : [])].join(',');
-  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy };
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy, NODE_USE_ENV_PROXY: '1' };
 }
 
 /** Everything converge() worked out about one workspace, handed to the steps that act on it. */

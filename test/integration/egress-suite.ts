@@ -84,6 +84,51 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect(refused.stderr).toMatch(/403/);
     });
 
+    describe('package managers and node, the clients agents use', () => {
+      beforeAll(async () => {
+        // Each target serves an npm registry and a PyPI simple index (one package each) next to /srv.
+        const script = join(import.meta.dirname, '../fixtures/registry-stand-in.py');
+        for (const which of ['allowed', 'other'] as const) {
+          await runtime.copyIn(targetName(which), script, '/srv-registry-stand-in.py');
+          expect((await runtime.exec(targetName(which), ['python3', '/srv-registry-stand-in.py', `http://${targets[which]}:8000`])).stdout).toBe('ok\n');
+        }
+      });
+
+      it('npm installs from an allowed registry through the proxy, and gets 403 from one outside the allowlist', async () => {
+        const npm = (target: string) => `cd "$(mktemp -d)" && npm install --registry http://${target}:8000/srv/npm/ --no-audit --no-fund --no-update-notifier --fetch-retries 0 berth-egress-probe`;
+        const installed = await inside(`${npm(targets.allowed)} >/dev/null 2>&1 && node -p "require('./node_modules/berth-egress-probe')"`);
+        expect(installed).toMatchObject({ exitCode: 0, stdout: 'npm came through\n' });
+        const refused = await inside(npm(targets.other));
+        expect(refused.exitCode).not.toBe(0);
+        expect(refused.stderr).toContain('403');
+      });
+
+      it('pip installs from an allowed index through the proxy, and cannot from one outside the allowlist', async () => {
+        const pip = (target: string) =>
+          `rm -rf /tmp/pip-${target} && pip install --quiet --no-cache-dir --disable-pip-version-check --retries 0 --target /tmp/pip-${target} --index-url http://${target}:8000/srv/simple/ --trusted-host ${target} berth-egress-probe`;
+        const installed = await inside(`${pip(targets.allowed)} && PYTHONPATH=/tmp/pip-${targets.allowed} python3 -c 'import berth_egress_probe as m; print(m.VALUE)'`);
+        expect(installed).toMatchObject({ exitCode: 0, stdout: 'pip came through\n' });
+        const refused = await inside(pip(targets.other));
+        expect(refused.exitCode).not.toBe(0);
+        expect(refused.stderr + refused.stdout).toMatch(/403|Forbidden|No matching distribution/);
+        expect(store.events({ workspace: ws, type: 'egress.deny' }).some((e) => String(e.message).includes(`${targets.other}:8000`))).toBe(true);
+      });
+
+      it("node's http through the proxy variables works; node's fetch, which ignores them before Node 24, cannot go around the proxy", async () => {
+        // What every node HTTP client that honours the variables does: ask the proxy for the absolute URL.
+        const viaProxy = `const u=new URL(process.env.HTTP_PROXY);require('http').get({host:u.hostname,port:u.port,path:'http://${targets.allowed}:8000/srv/npm/berth-egress-probe',` +
+          `headers:{'proxy-authorization':'Basic '+Buffer.from(decodeURIComponent(u.username)+':'+decodeURIComponent(u.password)).toString('base64')}},r=>console.log(r.statusCode))`;
+        expect((await inside(`node -e "${viaProxy}"`)).stdout).toBe('200\n');
+        expect((await inside('printf %s "$NODE_USE_ENV_PROXY"')).stdout).toBe('1');
+        // Node >= 24 (and 22.21) send fetch through the proxy when NODE_USE_ENV_PROXY=1, which Berth sets;
+        // older ones dial directly, and the network must stop that.
+        const [major = 0, minor = 0] = (await inside('node -p process.versions.node')).stdout.trim().split('.').map(Number);
+        const honoursVariables = major >= 24 || (major === 22 && minor >= 21);
+        const fetched = await inside(`node -e "fetch('http://${targets.allowed}:8000/',{signal:AbortSignal.timeout(3000)}).then(r=>console.log('reached',r.status),e=>console.log('failed'))"`);
+        expect(fetched.stdout).toBe(honoursVariables ? 'reached 200\n' : 'failed\n');
+      });
+    });
+
     it('answers a denied target with 403 and the reason', async () => {
       const result = await inside(`curl -sS -m 10 -w '\\n%{http_code}' http://${targets.other}:8000/`);
       expect(result.stdout).toBe(`Berth egress policy of workspace ${ws}: ${targets.other}:8000 is not in the allowlist.\n\n403`);
