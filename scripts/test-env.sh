@@ -18,8 +18,9 @@ suite=bookworm
 mirror=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
 # Installed with apt inside the rootfs after debootstrap: debootstrap's own resolver cannot
-# configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive.
-apt_extra="npm python3-pip"
+# configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive;
+# iptables is the egress firewall inside Apple container guests (see src/egress/guest-firewall.ts).
+apt_extra="npm python3-pip iptables"
 packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"

@@ -1,3 +1,4 @@
+import { fenced } from './egress/guest-firewall.js';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
@@ -88,7 +89,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         }
         // Inside a container the logs live in its /tmp; in host mode, under Berth's own folder.
         const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
-        return { target, ip: container.ip, ports: container.ports, stateDir };
+        return { target, ip: container.ip, ports: container.ports, stateDir, fence: this.workspaces.execFence(workspace) };
       },
     });
   }
@@ -195,12 +196,12 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /** Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back. */
   exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.onContainer(id, (target) => this.runtime.exec(target, argv, options));
+    return this.onContainer(id, (target) => this.runtime.exec(target, fenced(argv, this.workspaces.execFence(id)), options));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    return execInWorkspace(this.runtime, id, await this.ownedName(id), argv, options);
+    return execInWorkspace(this.runtime, id, await this.ownedName(id), fenced(argv, this.workspaces.execFence(id)), options);
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

@@ -17,6 +17,8 @@ export interface WorkspaceHandle {
   ip: string | null;
   /** The preview pool published at create, if any. */
   ports: PublishedPort[];
+  /** Put in front of the server's command (the guest-firewall fence, where there is one). */
+  fence: readonly string[];
   /** Where logs and exit files live, as paths inside the workspace (or on the host in host mode). */
   stateDir: string;
 }
@@ -178,7 +180,7 @@ export class DevServerManager {
   }
 
   private async launch(handle: WorkspaceHandle, server: DevServer): Promise<DevServer> {
-    const launched = await this.runtime.exec(handle.target, ['sh', '-c', LAUNCH_SCRIPT, 'sh', handle.stateDir, server.name, '.', ...server.command], {
+    const launched = await this.runtime.exec(handle.target, ['sh', '-c', LAUNCH_SCRIPT, 'sh', handle.stateDir, server.name, '.', ...handle.fence, ...server.command], {
       env: server.env,
       workdir: server.cwd,
     });

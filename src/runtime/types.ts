@@ -202,6 +202,11 @@ export interface RuntimeCapabilities {
   publishPorts: boolean;
   /** Networks without a route out exist, so egress can be enforced by the network. */
   internalNetworks: boolean;
+  /**
+   * Those internal networks still route raw IP out of the guest (Apple container, apple/container#2062):
+   * egress control adds a firewall inside the guest.
+   */
+  internalNetworkRoutesOut: boolean;
   /** cpus and memory limits are applied. */
   resourceLimits: boolean;
   /** Images exist: inspect, build. */

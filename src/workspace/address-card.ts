@@ -11,6 +11,8 @@ import { RUNTIME_KINDS, type RuntimeKind } from '../runtime/types.js';
 export interface AddressCard {
   runtime: RuntimeKind;
   container: string;
+  /** Put in front of every command run there (the guest-firewall fence; see egress/guest-firewall.ts). */
+  fence?: string[] | undefined;
 }
 
 function cardPath(berthHome: string, id: string): string {
@@ -25,7 +27,11 @@ export function writeAddressCard(berthHome: string, id: string, card: AddressCar
 export function readAddressCard(berthHome: string, id: string): AddressCard | undefined {
   try {
     const card = JSON.parse(readFileSync(cardPath(berthHome, id), 'utf8')) as Partial<AddressCard>;
-    const valid = typeof card.container === 'string' && card.container !== '' && (RUNTIME_KINDS as readonly unknown[]).includes(card.runtime);
+    const valid =
+      typeof card.container === 'string' &&
+      card.container !== '' &&
+      (RUNTIME_KINDS as readonly unknown[]).includes(card.runtime) &&
+      (card.fence === undefined || (Array.isArray(card.fence) && card.fence.every((part) => typeof part === 'string')));
     return valid ? (card as AddressCard) : undefined;
   } catch {
     return undefined;

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { shieldBridge, unshieldBridge } from '../egress/host-shield.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
+import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
@@ -170,6 +171,7 @@ export class WorkspaceManager {
       if (!isBerthError(error, 'E_RUNTIME_FAILED', 'E_NOT_FOUND')) throw error;
       return replace([`the existing container could not start: ${error.message}`]);
     }
+    if (this.execFence(id).length > 0) await waitForFirewall(this.runtime, name, id);
     this.emit({ type: 'workspace.started', workspace: id, message: `Started ${name}.` });
     // Not re-inspected: that would cost an engine call on every start. The address is in status().
     return result('started', { ...container, state: 'running', ip: null, startedAt: new Date().toISOString() });
@@ -222,6 +224,7 @@ export class WorkspaceManager {
     const base = this.containerSpec(id, spec, target.plan, desired);
     const containerSpec: ContainerSpec = {
       ...base,
+      command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
       ports: await allocatePreviewPorts(this.previewPortCount(spec)),
       network: egress?.network ?? undefined,
       env: { ...base.env, ...(egress?.env ?? {}) },
@@ -234,7 +237,8 @@ export class WorkspaceManager {
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
-    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId });
+    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(egress?.fence ? { fence: [...EXEC_FENCE] } : {}) });
+    if (egress?.fence) await waitForFirewall(this.runtime, name, id);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
     const now = new Date().toISOString();
@@ -308,7 +312,10 @@ export class WorkspaceManager {
    * other workspaces), with Berth's proxy on the network's gateway, the host's only address there.
    * Host mode gets the proxy variables only, on loopback: nothing enforces them there.
    */
-  private async prepareEgress(id: string, policy: EgressPolicy): Promise<{ network: string | null; env: Record<string, string> }> {
+  private async prepareEgress(
+    id: string,
+    policy: EgressPolicy,
+  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null }> {
     let network: string | null = null;
     let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
@@ -333,7 +340,17 @@ export class WorkspaceManager {
     const existing = this.ledger.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
     this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet) };
+    const fence = network !== null && this.runtime.capabilities.internalNetworkRoutesOut ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence };
+  }
+
+  /**
+   * What goes in front of every command Berth runs in this workspace: nothing, or (where a firewall
+   * in the guest enforces egress) the fence that keeps those commands from changing it.
+   */
+  execFence(id: string): readonly string[] {
+    const record = this.ledger.egress(id)[0];
+    return record !== undefined && record.network !== null && this.runtime.capabilities.internalNetworkRoutesOut ? EXEC_FENCE : [];
   }
 
   /** An ensure with different rules than the recorded ones changes them; same rules change nothing. */

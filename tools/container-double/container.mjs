@@ -706,6 +706,11 @@ function findNetwork(name) {
   return { ...n, appleName: name, builtin: false, config };
 }
 
+/** An `--internal` network: recorded in its config, since the engine network behind it may route out (below). */
+function hostOnly(n) {
+  return n.config?.internal === true || n.internal;
+}
+
 function networkResource(n) {
   const subnetStatus = MACOS < 26 && n.builtin && n.gateway ? `${n.gateway}/${parseCidr(n.subnet)?.prefix ?? 24}` : n.subnet;
   const gateway = n.gateway && n.gateway !== '<nil>' ? n.gateway : gatewayFor(n.subnet);
@@ -717,7 +722,7 @@ function networkResource(n) {
       configuration: {
         name: n.appleName,
         creationDate: encodeDate(Number.isNaN(creation) ? Date.now() : creation),
-        mode: n.internal ? 'hostOnly' : 'nat',
+        mode: hostOnly(n) ? 'hostOnly' : 'nat',
         ipv4Subnet: n.builtin ? undefined : n.config.ipv4Subnet,
         ipv6Subnet: n.builtin ? undefined : n.config.ipv6Subnet,
         labels,
@@ -736,7 +741,7 @@ function networkResource(n) {
     config: {
       id: n.appleName,
       creationDate: encodeDate(Number.isNaN(creation) ? Date.now() : creation),
-      mode: n.internal ? 'hostOnly' : 'nat',
+      mode: hostOnly(n) ? 'hostOnly' : 'nat',
       ipv4Subnet: n.builtin ? undefined : n.config.ipv4Subnet,
       labels,
       pluginInfo: { plugin: 'container-network-vmnet' },
@@ -1403,6 +1408,9 @@ function createContainer(opts, mode, sys) {
   if (networks.length === 0) args.push('--network', 'none');
   else if (IS_DOCKER) args.push('--network', networks[0].engine);
   else for (const n of networks) args.push('--network', `${n.engine}:mac=${n.mac}`);
+  // Root in an Apple container owns a whole VM, its network stack included: NET_ADMIN (iptables in
+  // the guest) works there, so the engine container gets it unless the caller dropped it.
+  if (!apple.capDrop.some((c) => c === 'CAP_NET_ADMIN' || c === 'ALL')) args.push('--cap-add', 'CAP_NET_ADMIN');
   for (const c of apple.capAdd) args.push('--cap-add', c);
   for (const c of apple.capDrop) args.push('--cap-drop', c);
   for (const u of ulimits) args.push('--ulimit', u.engine);
@@ -2138,11 +2146,14 @@ networkCommands.create = async (argv) => {
       if (n.subnet && cidrOverlap(n.subnet, opts.subnet)) fail('invalidArgument', `IPv4 subnet ${opts.subnet} overlaps an existing network with subnet ${n.subnet}`);
     }
   }
-  const config = { creationMs: Date.now(), labels, options, plugin: opts.plugin ?? 'container-network-vmnet', ipv4Subnet: opts.subnet, ipv6Subnet: opts.subnetV6 };
+  const config = { creationMs: Date.now(), labels, options, plugin: opts.plugin ?? 'container-network-vmnet', ipv4Subnet: opts.subnet, ipv6Subnet: opts.subnetV6, internal: opts.internal === true };
   const base = ['network', 'create', '--label', `${LABEL}=1`, '--label', `${LABEL_STATE}=${HASH}`, '--label', `${LABEL_CONFIG}=${JSON.stringify(config)}`];
   if (IS_DOCKER) base.push('-o', `com.docker.network.driver.mtu=${DEFAULT_MTU}`);
   else base.push('--disable-dns', '-o', `mtu=${DEFAULT_MTU}`);
-  if (opts.internal) base.push('--internal');
+  // apple/container#2062 (open in 1.2.x): a hostOnly guest keeps its default route, so raw-IP TCP
+  // still leaves it. The double reproduces that with an engine network that routes out, unless
+  // CONTAINER_DOUBLE_HOSTONLY_ISOLATES=1 asks for the behaviour the bug's fix would give.
+  if (opts.internal && ENV.CONTAINER_DOUBLE_HOSTONLY_ISOLATES === '1') base.push('--internal');
   if (opts.subnetV6) base.push('--ipv6', '--subnet', opts.subnetV6);
   const engineName = engineNetworkName(name);
   let r;

@@ -43,5 +43,5 @@ async function execByAddressCard(
   if (explicit !== undefined && explicit !== 'auto' && explicit !== card.runtime) return undefined;
   const [{ createRuntime }, { execInWorkspace }] = await Promise.all([import('../../runtime/select.js'), import('../../workspace/exec.js')]);
   const runtime = await createRuntime(card.runtime, { home });
-  return execInWorkspace(runtime, id, card.container, command, options);
+  return execInWorkspace(runtime, id, card.container, [...(card.fence ?? []), ...command], options);
 }

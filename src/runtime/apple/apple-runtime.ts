@@ -53,6 +53,7 @@ const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,
+  internalNetworkRoutesOut: true,
   resourceLimits: true,
   images: true,
   systemService: true,

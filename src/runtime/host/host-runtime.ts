@@ -33,6 +33,7 @@ const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   containerIp: false,
   publishPorts: false,
   internalNetworks: false,
+  internalNetworkRoutesOut: false,
   resourceLimits: false,
   images: false,
   systemService: false,

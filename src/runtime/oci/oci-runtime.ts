@@ -74,6 +74,7 @@ const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,
+  internalNetworkRoutesOut: false,
   resourceLimits: true,
   images: true,
   systemService: false,
