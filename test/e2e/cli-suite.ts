@@ -196,6 +196,12 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       const broken = await berth(['plan', '-f', manifest]);
       expect(broken.exitCode).toBe(1);
       expect(broken.stderr).toContain('berth.yaml:4:5: workspaces.web.cpu: unknown key "cpu"');
+
+      // Over the memory budget: refused before anything is planned, with the numbers and the way out.
+      write(`  ${m1}:\n    root: ./m1\n    image: ${TEST_IMAGE}\n    memory: 2g\n`);
+      const over = await berthCli({ ...env, BERTH_HOME: join(scratch, 'declared-home'), BERTH_MEMORY_BUDGET: '1g' })(['plan', '-f', manifest]);
+      expect(over.exitCode).toBe(1);
+      expect(over.stderr).toContain(`need 2g of memory, over the budget of 1g (BERTH_MEMORY_BUDGET=1g) by 1g:\n  ${m1}: 2g`);
     });
 
     it('starts a stopped workspace, and recreates on drift with the reason', async () => {
