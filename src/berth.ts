@@ -6,7 +6,7 @@ import { berthHome, loadConfig } from './config.js';
 import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
-import type { ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
+import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
 import { Store, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
@@ -101,41 +101,52 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
+    this.store.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     return result;
   }
 
   /**
-   * What the planner needs to know of the workspaces on this runtime: containers from one list (plus
-   * one look per declared name that is not ours, to see a foreign one), images once each, the ledger,
-   * egress records and the dev-server registry. Desired hashes are computed exactly as ensure() does.
+   * What the planner needs to know of the workspaces on this runtime, for one `list` call: every
+   * container whose name starts with `berth-` (ours, and foreign ones that took a workspace's name),
+   * plus one image lookup per distinct image, the ledger, egress records and the dev-server registry
+   * (SQLite, no engine call). Desired hashes are computed exactly as ensure() does.
    */
-  async observeFor(declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[], removable: ReadonlySet<string>): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[] }> {
-    const ours = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
+  async observeFor(
+    declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[],
+    removable: ReadonlySet<string>,
+  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo> }> {
+    const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
+    const byName = new Map(listed.map((c) => [c.name, c]));
     const ledgered = new Set(this.inventory.containerEntries().map((e) => e.workspace));
     const imageIdOf = imageIds(this.runtime);
     const desired: DesiredWorkspace[] = [];
     const observed: ObservedWorkspace[] = [];
+    const containers = new Map<string, ContainerInfo>();
     for (const item of declared) {
       const spec = normalizeSpec(item.spec);
       const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
       if (this.runtime.capabilities.images && imageId === null) {
         throw new BerthError('E_NOT_FOUND', `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`, { hint: `Build or pull it, then plan again.` });
       }
-      desired.push({ id: item.id, specHash: this.workspaces.hashFor(item.id, spec, imageId), egress: spec.egress, devServers: item.devServers });
+      const hash = this.workspaces.desiredHash(item.id, spec, imageId);
+      desired.push({ id: item.id, specHash: hash.hash, specParts: hash.parts, egress: spec.egress, devServers: item.devServers });
     }
-    const names = new Set([...declared.map((d) => d.id), ...removable]);
-    for (const id of names) {
-      const container = ours.find((c) => c.labels[LABELS.workspace] === id) ?? (await this.runtime.inspect(containerNameFor(id)).catch(() => null));
+    for (const id of new Set([...declared.map((d) => d.id), ...removable])) {
+      const container = byName.get(containerNameFor(id)) ?? null;
+      if (container) containers.set(id, container);
       observed.push({
         id,
-        container: container === null ? null : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, ours: isOwnedBy(container.labels, this.owner) },
+        container:
+          container === null
+            ? null
+            : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, specParts: container.labels[LABELS.specParts], ours: isOwnedBy(container.labels, this.owner) },
         ledgered: ledgered.has(id) && removable.has(id),
         egress: this.store.egress(id)[0]?.policy ?? null,
         devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
-    return { desired, observed };
+    return { desired, observed, containers };
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress). */
@@ -218,6 +229,8 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   async stop(id: string): Promise<void> {
     await this.workspaces.stop(id);
+    // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
+    this.store.setHeld(id, '', true);
     this.dev.markGone(id, 'the workspace was stopped');
   }
 

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   gc: { summary: 'remove what Berth created for workspaces that are gone (dry run unless --yes)', load: () => import('./commands/gc.js') },
   plan: { summary: 'show what apply would do to match berth.yaml (-f FILE)', load: () => import('./commands/plan.js').then((m) => ({ default: m.planCommand })) },
   apply: { summary: 'make the workspaces match berth.yaml (--yes, or --plan-hash from plan)', load: () => import('./commands/apply.js') },
+  reconcile: { summary: 'one reconcile cycle: fix drift from berth.yaml within policy, report the rest', load: () => import('./commands/reconcile.js') },
   schema: { summary: 'print the JSON Schema of berth.yaml (for editors)', load: () => import('./commands/schema.js') },
   doctor: { summary: 'check what Berth needs, and say how to fix what is missing', load: () => import('./commands/doctor.js') },
 };

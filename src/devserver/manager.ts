@@ -25,7 +25,7 @@ export interface WorkspaceHandle {
 
 export interface DevServerManagerOptions {
   runtime: Runtime;
-  store: Pick<Store, 'devServers' | 'putDevServer'>;
+  store: Pick<Store, 'devServers' | 'putDevServer' | 'setHeld'>;
   resolve: (workspace: string) => Promise<WorkspaceHandle>;
   emit: (event: BerthEventInput) => void;
 }
@@ -137,6 +137,8 @@ export class DevServerManager {
     await this.stopProcesses(handle, server, graceMs);
     const stopped = stoppedRecord(server);
     this.store.putDevServer(stopped);
+    // Stopped on request: the reconciler's restart policy leaves it stopped until it is started again.
+    this.store.setHeld(workspace, name, true);
     this.emit({ type: 'devserver.stopped', workspace, message: `Stopped dev server ${name}.`, data: { name } });
     return stopped;
   }
@@ -192,6 +194,7 @@ export class DevServerManager {
     }
     const started: DevServer = { ...server, pgid, state: 'starting', startedAt: new Date().toISOString() };
     this.store.putDevServer(started);
+    this.store.setHeld(server.workspace, server.name, false);
     this.emit({ type: 'devserver.starting', workspace: server.workspace, message: `Started dev server ${server.name}: ${server.command.join(' ')}`, data: { name: server.name, pgid } });
     return started;
   }

@@ -11,10 +11,15 @@ export interface ManifestPlan {
 
 /** Observes the runtime and plans the manifest's workspaces on it (plus removals of ones it dropped). */
 export async function planManifest(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<ManifestPlan> {
-  const ids = new Set(declared.map((d) => d.id));
-  const removable = new Set(berth.store.declaredBy(state.file).filter((id) => !ids.has(id)));
-  const { desired, observed } = await berth.observeFor(declared, removable);
+  const { desired, observed } = await berth.observeFor(declared, removableOf(berth, state));
   return { plan: plan(desired, observed), declared: [...declared] };
+}
+
+/** What this manifest declared before and no longer does: the only workspaces its plans may remove. */
+export function removableOf(berth: Berth, state: DeclaredState): Set<string> {
+  // All of the manifest's ids, not just this runtime's: a workspace declared on another runtime stays.
+  const ids = new Set(state.workspaces.map((d) => d.id));
+  return new Set(berth.store.declaredBy(state.file).filter((id) => !ids.has(id)));
 }
 
 export interface ApplyOutcome {
@@ -28,7 +33,8 @@ export interface ApplyOutcome {
  * (outcome). Every effect is itself idempotent (ensure, stop, remove), so a run killed at any point
  * is finished by the next apply, which plans from what it then observes.
  */
-export async function applyPlan(berth: Berth, state: DeclaredState, planned: ManifestPlan): Promise<ApplyOutcome[]> {
+export async function applyPlan(berth: Berth, state: DeclaredState, planned: ManifestPlan, options: { events?: 'apply' | 'reconcile' } = {}): Promise<ApplyOutcome[]> {
+  const events = options.events ?? 'apply';
   const byId = new Map(planned.declared.map((d) => [d.id, d]));
   const outcomes: ApplyOutcome[] = [];
   const kept = new Set(berth.store.declaredBy(state.file));
@@ -37,7 +43,7 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
   berth.store.setDeclared(state.file, [...kept]);
   for (const action of planned.plan.actions) {
     const label = describe(action);
-    berth.record({ type: 'apply.intent', workspace: action.workspace, message: `Apply: ${label}.`, data: { ...action } });
+    berth.record({ type: `${events}.intent`, workspace: action.workspace, message: `${events === 'apply' ? 'Apply' : 'Reconcile'}: ${label}.`, data: { ...action } });
     try {
       await carryOut(berth, action, byId.get(action.workspace));
       if (action.kind === 'remove') kept.delete(action.workspace);
@@ -46,7 +52,7 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
       outcomes.push({ action, ok: false, message: `${label}: ${error instanceof Error ? error.message : String(error)}` });
     }
     const outcome = outcomes[outcomes.length - 1];
-    if (outcome) berth.record({ type: outcome.ok ? 'apply.done' : 'apply.failed', workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
+    if (outcome) berth.record({ type: outcome.ok ? `${events}.done` : `${events}.failed`, workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
   }
   berth.store.setDeclared(state.file, [...kept]);
   return outcomes;

@@ -12,6 +12,8 @@ const DURATION = /^\d+(ms|s|m)$/;
 const SIZE_MESSAGE = 'must be a size such as 512m or 2g (or a whole number of bytes)';
 const SIZE = /^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i;
 
+const size = z.union([z.number().int({ error: SIZE_MESSAGE }).positive({ error: SIZE_MESSAGE }), z.string().regex(SIZE, { error: SIZE_MESSAGE })], { error: SIZE_MESSAGE });
+
 const duration = z.string({ error: 'must be a duration such as 500ms, 10s or 2m' }).regex(DURATION, { error: 'must be a duration such as 500ms, 10s or 2m' });
 
 const command = z.union([z.string().min(1, { error: 'must not be empty' }), z.array(z.string({ error: 'list items must be strings: quote numbers, such as "8080"' })).min(1, { error: 'must not be an empty list' })], {
@@ -54,11 +56,7 @@ const workspace = z
     mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
     env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
     cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
-    memory: z
-      .union([z.number().int({ error: SIZE_MESSAGE }).positive({ error: SIZE_MESSAGE }), z.string().regex(SIZE, { error: SIZE_MESSAGE })], {
-        error: 'must be a size such as 512m or 2g (or a whole number of bytes)',
-      })
-      .optional(),
+    memory: size.optional(),
     previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
     egress: z
       .strictObject({
@@ -73,6 +71,8 @@ const workspace = z
 
 export const manifestSchema = z.strictObject({
   version: z.literal(1, { error: 'must be the number 1, unquoted (the only manifest version so far)' }),
+  /** Guardrails: plan refuses a manifest whose declared memory exceeds this (BERTH_MEMORY_BUDGET wins). */
+  budget: z.strictObject({ memory: size.optional() }, { error: 'must be a map such as { memory: 16g }' }).optional(),
   workspaces: z.record(z.string().regex(ID, { error: 'workspace ids are 1-63 lower-case letters, digits or "-", starting with a letter or digit' }), workspace, {
     error: 'must be a map of workspace id: settings',
   }),

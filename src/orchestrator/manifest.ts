@@ -39,6 +39,8 @@ export interface DeclaredWorkspace {
 
 export interface DeclaredState {
   file: string;
+  /** `budget.memory` in bytes: the manifest's cap on declared memory (null: the default). */
+  memoryBudget: number | null;
   workspaces: DeclaredWorkspace[];
 }
 
@@ -107,19 +109,15 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, at: At): Manifest
  */
 function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
+  const checkSize = (value: unknown, path: string[]): void => {
+    const bad = typeof value === 'number' ? !(Number.isSafeInteger(value) && value > 0) : typeof value === 'string' && !parsesAsMemory(value);
+    if (bad) problems.push(at(nodeOffset(doc, path), path.join('.'), 'must be a size such as 512m or 2g (or a whole number of bytes)'));
+  };
+  checkSize(asRecord(asRecord(raw)?.['budget'])?.['memory'], ['budget', 'memory']);
   const workspaces = asRecord(asRecord(raw)?.['workspaces']) ?? {};
   for (const [id, value] of Object.entries(workspaces)) {
     const ws = asRecord(value) ?? {};
-    const memory = ws['memory'];
-    if (typeof memory === 'number' && !(Number.isSafeInteger(memory) && memory > 0)) {
-      problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a whole number of bytes)'));
-    } else if (typeof memory === 'string') {
-      try {
-        parseMemory(memory);
-      } catch {
-        problems.push(at(nodeOffset(doc, ['workspaces', id, 'memory']), `workspaces.${id}.memory`, 'must be a size such as 512m or 2g (or a whole number of bytes)'));
-      }
-    }
+    checkSize(ws['memory'], ['workspaces', id, 'memory']);
     const egress = asRecord(ws['egress']) ?? {};
     for (const list of ['allow', 'deny'] as const) {
       const patterns = egress[list];
@@ -135,6 +133,15 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
     }
   }
   return problems;
+}
+
+function parsesAsMemory(text: string): boolean {
+  try {
+    parseMemory(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -181,7 +188,8 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
         .sort((a, b) => (a.name < b.name ? -1 : 1)),
     }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { file: resolve(file), workspaces };
+  const budget = manifest.budget?.memory;
+  return { file: resolve(file), memoryBudget: budget === undefined ? null : parseMemory(budget), workspaces };
 }
 
 function pathWithMode(mount: string, path: (p: string) => string): string {
@@ -210,7 +218,8 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['version', 'workspaces'],
+  '': ['version', 'budget', 'workspaces'],
+  budget: ['memory'],
   workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'devServers'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
@@ -223,6 +232,7 @@ function knownKeysHint(path: readonly string[]): string {
   const shape = path.map((part, i) => (i === 1 || (i === 3 && path[2] === 'devServers') || (i === 3 && path[2] === 'mounts') ? '*' : part)).join('.');
   const kinds: Record<string, string> = {
     '': '',
+    budget: 'budget',
     'workspaces.*': 'workspace',
     'workspaces.*.egress': 'egress',
     'workspaces.*.devServers.*': 'devServer',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EgressPolicy } from '../egress/policy.js';
+import { driftedParts } from '../workspace/spec-hash.js';
 
 /**
  * The planner: desired state and observed state in, plain data out. Pure and synchronous (no IO, no
@@ -11,6 +12,8 @@ export interface DesiredWorkspace {
   id: string;
   /** The hash ensure() would label the container with. */
   specHash: string;
+  /** Its parts (`image:…,mounts:…`), so a recreate can say what changed. */
+  specParts?: string | undefined;
   egress: EgressPolicy | null;
   devServers: readonly { name: string; command: readonly string[] }[];
 }
@@ -21,6 +24,7 @@ export interface ObservedWorkspace {
   container: {
     state: 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
     specHash: string | null;
+    specParts?: string | undefined;
     /** Carries this installation's ownership labels. */
     ours: boolean;
   } | null;
@@ -70,7 +74,8 @@ function planWorkspace(want: DesiredWorkspace, have: ObservedWorkspace | undefin
     actions.push({ kind: 'create', workspace: want.id });
     fresh = true;
   } else if (container.specHash !== want.specHash) {
-    actions.push({ kind: 'recreate', workspace: want.id, reasons: ['spec changed'] });
+    const parts = want.specParts === undefined ? [] : driftedParts(container.specParts, want.specParts);
+    actions.push({ kind: 'recreate', workspace: want.id, reasons: parts.length > 0 ? parts.map((part) => `${part} changed`) : ['spec changed'] });
     fresh = true;
   } else if (container.state === 'unknown' || container.state === 'paused') {
     actions.push({ kind: 'recreate', workspace: want.id, reasons: [`the container is ${container.state}`] });

@@ -78,6 +78,11 @@ export interface Observation {
 export interface ListFilter {
   /** Every label must match; `true` means "present with any value". */
   labels?: Readonly<Record<string, string | true>> | undefined;
+  /**
+   * Only containers whose name starts with this, whatever their labels: one list then shows both
+   * Berth's containers and foreign ones that took a `berth-` name (the reconciler's single observe).
+   */
+  namePrefix?: string | undefined;
 }
 
 export interface ExecOptions {

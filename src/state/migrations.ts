@@ -68,4 +68,20 @@ export const MIGRATIONS: readonly string[] = [
     manifest TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE supervision (
+    workspace TEXT NOT NULL,
+    server TEXT NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    restarts INTEGER NOT NULL DEFAULT 0,
+    health TEXT NOT NULL DEFAULT 'unknown',
+    probe_failures INTEGER NOT NULL DEFAULT 0,
+    last_probe_at TEXT,
+    held INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, server)
+  );
+  `,
 ];

@@ -211,7 +211,12 @@ export class WorkspaceManager {
 
   /** The spec hash ensure() would label this workspace's container with (the planner compares it). */
   hashFor(id: string, spec: WorkspaceSpec, imageId: string | null): string {
-    return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec)).hash;
+    return this.desiredHash(id, spec, imageId).hash;
+  }
+
+  /** The hash and its parts (so the planner can name what drifted). */
+  desiredHash(id: string, spec: WorkspaceSpec, imageId: string | null): SpecHash {
+    return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec));
   }
 
   /** Creates and starts in one engine call, with the intent in the ledger first. */

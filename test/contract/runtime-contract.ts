@@ -109,6 +109,14 @@ export function runtimeContract(label: string, connect: () => Promise<ContractTa
       expect(present.map((c) => c.name)).toContain(name('other'));
     });
 
+    it('lists by name prefix: anchored at the start, combined with labels', async () => {
+      expect((await runtime.list({ namePrefix: name('') })).map((c) => c.name).sort()).toEqual([name('main'), name('other')].sort());
+      expect((await runtime.list({ namePrefix: name('oth'), labels: runLabel })).map((c) => c.name)).toEqual([name('other')]);
+      // The run token is inside both names, never at their start.
+      expect(await runtime.list({ namePrefix: run })).toEqual([]);
+      expect(await runtime.list({ namePrefix: name('main'), labels: { 'dev.berth.role': 'other' } })).toEqual([]);
+    });
+
     it('starts, and inspect shows it running (with an IP where the runtime has one)', async () => {
       await runtime.start(name('main'));
       const info = await runtime.inspect(name('main'));

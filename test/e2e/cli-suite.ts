@@ -191,11 +191,24 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       write(m1Block('two') + `  ${m3}:\n    root: ./m1\n    image: ${TEST_IMAGE}\n`);
       const blocked = json<PlanOut>(await berth(['plan', '-f', manifest, '--json']));
       expect(blocked.actions).toEqual([expect.objectContaining({ kind: 'blocked', workspace: m3 })]);
+      // One reconcile cycle reports it (exit 1: something it cannot fix) and leaves it alone.
+      const reconciled = await berth(['reconcile', '-f', manifest, '--json']);
+      expect(reconciled.exitCode).toBe(1);
+      expect(JSON.parse(reconciled.stdout)).toMatchObject({ error: null, findings: [{ drift: 'foreign', verdict: 'block', action: { workspace: m3 } }] });
+      const human = await berth(['reconcile', '-f', manifest]);
+      expect(human.stdout).toContain(`BLOCKED  cannot manage ${m3}  (${engine}): a container that Berth did not create holds the name`);
+      expect((await engineCli(['inspect', `berth-${m3}`])).exitCode).toBe(0);
 
       writeFileSync(manifest, 'version: 1\nworkspaces:\n  web:\n    cpu: 2\n');
       const broken = await berth(['plan', '-f', manifest]);
       expect(broken.exitCode).toBe(1);
       expect(broken.stderr).toContain('berth.yaml:4:5: workspaces.web.cpu: unknown key "cpu"');
+
+      // Over the memory budget: refused before anything is planned, with the numbers and the way out.
+      write(`  ${m1}:\n    root: ./m1\n    image: ${TEST_IMAGE}\n    memory: 2g\n`);
+      const over = await berthCli({ ...env, BERTH_HOME: join(scratch, 'declared-home'), BERTH_MEMORY_BUDGET: '1g' })(['plan', '-f', manifest]);
+      expect(over.exitCode).toBe(1);
+      expect(over.stderr).toContain(`need 2g of memory, over the budget of 1g (BERTH_MEMORY_BUDGET=1g) by 1g:\n  ${m1}: 2g`);
     });
 
     it('starts a stopped workspace, and recreates on drift with the reason', async () => {

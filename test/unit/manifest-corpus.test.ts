@@ -33,7 +33,7 @@ const WEB = 'workspaces.web';
 const API = 'workspaces.web.devServers.api';
 const HEALTH = `${API}.health`;
 
-const TOP_KEYS = 'known keys here: version, workspaces';
+const TOP_KEYS = 'known keys here: version, budget, workspaces';
 const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, egress, restart, devServers';
 const EGRESS_KEYS = 'known keys here: allow, deny';
 const DEV_SERVER_KEYS = 'known keys here: command, cwd, port, env, health, restart';
@@ -388,6 +388,33 @@ const cases: Case[] = [
   { name: 'health retries is a fraction', yaml: health('          http: /health', '          retries: 2.5'), problems: [[9, 20, `${HEALTH}.retries`, RETRIES]] },
   { name: 'health retries is a word', yaml: health('          http: /health', '          retries: three'), problems: [[9, 20, `${HEALTH}.retries`, RETRIES]] },
 
+  // ---- The memory budget (resource guardrails)
+  {
+    name: 'budget written as a number',
+    yaml: y('version: 1', 'budget: 16', 'workspaces: {}'),
+    problems: [[2, 9, 'budget', 'must be a map such as { memory: 16g }']],
+  },
+  {
+    name: 'budget with a misspelled key',
+    yaml: y('version: 1', 'budget:', '  memroy: 16g', 'workspaces: {}'),
+    problems: [[3, 3, 'budget.memroy', 'unknown key "memroy"; known keys here: memory']],
+  },
+  {
+    name: 'budget memory that is not a size',
+    yaml: y('version: 1', 'budget: { memory: lots }', 'workspaces: {}'),
+    problems: [[2, 19, 'budget.memory', MEMORY]],
+  },
+  {
+    name: 'budget memory 0',
+    yaml: y('version: 1', 'budget: { memory: 0 }', 'workspaces: {}'),
+    problems: [[2, 19, 'budget.memory', MEMORY]],
+  },
+  {
+    name: 'budget memory with a unit the engines do not read',
+    yaml: y('version: 1', 'budget: { memory: 2 gigs }', 'workspaces: {}'),
+    problems: [[2, 19, 'budget.memory', MEMORY]],
+  },
+
   // ---- Several problems at once: one pass, ordered by line then column
   {
     name: 'several problems: unknown probe key and no probe, at the same place',
@@ -507,6 +534,7 @@ describe('berth.yaml corpus: valid manifests', () => {
   it('normalizes the smallest manifest with defaults', () => {
     expect(parseManifest(y('version: 1', 'workspaces:', '  web: {}'), FILE)).toEqual({
       file: FILE,
+      memoryBudget: null,
       workspaces: [{ id: 'web', spec: { root: '/tmp/project' }, runtime: undefined, sandbox: undefined, restart: 'no', devServers: [] }],
     });
   });
@@ -555,6 +583,7 @@ describe('berth.yaml corpus: valid manifests', () => {
     );
     expect(parseManifest(yaml, FILE)).toEqual({
       file: FILE,
+      memoryBudget: null,
       workspaces: [
         {
           id: 'web',
@@ -607,6 +636,7 @@ describe('berth.yaml corpus: valid manifests', () => {
     );
     expect(parseManifest(yaml, FILE)).toEqual({
       file: FILE,
+      memoryBudget: null,
       workspaces: [
         {
           id: 'alpha',
@@ -622,7 +652,7 @@ describe('berth.yaml corpus: valid manifests', () => {
   });
 
   it('accepts an empty workspaces map', () => {
-    expect(parseManifest(y('version: 1', 'workspaces: {}'), FILE)).toEqual({ file: FILE, workspaces: [] });
+    expect(parseManifest(y('version: 1', 'workspaces: {}'), FILE)).toEqual({ file: FILE, memoryBudget: null, workspaces: [] });
   });
 });
 

@@ -187,6 +187,11 @@ describe('listIdsCommand', () => {
     expect(listIdsCommand({})).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
   });
 
+  it('filters names by an anchored, escaped prefix (docker matches "/name" too)', () => {
+    expect(listIdsCommand({ namePrefix: 'berth-' })).toEqual(['ps', '--all', '--quiet', '--no-trunc', '--filter', 'name=^/?berth-']);
+    expect(listIdsCommand({ namePrefix: 'a.b+' }).at(-1)).toBe('name=^/?a\\.b\\+');
+  });
+
   it('filters label=k for true and label=k=v for strings, sorted by key', () => {
     expect(listIdsCommand({ labels: { 'dev.berth.workspace': 'fixture', 'dev.berth.managed': true } })).toEqual([
       'ps',

@@ -10,23 +10,23 @@ const APPLY_USAGE = 'Usage: berth apply [-f berth.yaml] [--yes | --plan-hash HAS
 
 /** One Berth per runtime the manifest uses: its own choice, `sandbox: vm` (Apple), or the default. */
 async function plans(file: string, runtime: string | undefined): Promise<{ state: DeclaredState; groups: { berth: Berth; planned: ManifestPlan }[]; hash: string }> {
-  const [{ loadManifest }, { planManifest }, { planHash }] = await Promise.all([
+  const [{ loadManifest }, { planManifest }, { planHash }, { groupByRuntime }, budget] = await Promise.all([
     import('../../orchestrator/manifest.js'),
     import('../../orchestrator/apply.js'),
     import('../../orchestrator/plan.js'),
+    import('../../orchestrator/runtimes.js'),
+    import('../../orchestrator/budget.js'),
   ]);
   const state = loadManifest(file);
-  const byRuntime = new Map<string | undefined, DeclaredState['workspaces']>();
-  for (const ws of state.workspaces) {
-    const choice = ws.runtime ?? (ws.sandbox === 'vm' ? 'apple' : runtime);
-    byRuntime.set(choice, [...(byRuntime.get(choice) ?? []), ws]);
-  }
-  if (byRuntime.size === 0) byRuntime.set(runtime, []);
+  const opened: { berth: Berth; declared: DeclaredState['workspaces'] }[] = [];
+  for (const [choice, declared] of groupByRuntime(state, runtime)) opened.push({ berth: await openBerth(choice), declared });
+  // The guardrail comes before any engine is asked: a manifest over budget has no plan.
+  budget.checkMemoryBudget(
+    opened.flatMap((g) => budget.claimsOn(g.berth.runtime.kind, g.declared)),
+    budget.memoryBudget(process.env, state.memoryBudget),
+  );
   const groups = [];
-  for (const [choice, declared] of byRuntime) {
-    const berth = await openBerth(choice);
-    groups.push({ berth, planned: await planManifest(berth, state, declared) });
-  }
+  for (const { berth, declared } of opened) groups.push({ berth, planned: await planManifest(berth, state, declared) });
   return { state, groups, hash: planHash(groups.flatMap((g) => g.planned.plan.actions)) };
 }
 

@@ -6,7 +6,7 @@ import { APPLE_CONTAINER_DEFAULT_BIN } from '../apple-binary.js';
 import { invalidSpec } from '../errors.js';
 import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
-import { matchesLabels } from '../labels.js';
+import { matchesFilter } from '../labels.js';
 import type { Subject } from '../oci/classify-error.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import type {
@@ -136,7 +136,7 @@ export class AppleRuntime implements Runtime {
     // `--all`, always: 0.x `--format json` ignores it anyway, and Berth filters labels itself.
     const result = await this.cli(['list', '--all', '--format', 'json'], {});
     const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
-    return entries.map(parse.normalizeContainer).filter((c) => matchesLabels(c.labels, filter.labels));
+    return entries.map(parse.normalizeContainer).filter((c) => matchesFilter(c, filter));
   }
 
   async inspect(name: string): Promise<ContainerInfo> {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
 import { run, runInteractive } from '../../process/index.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
-import { matchesLabels } from '../labels.js';
+import { matchesFilter } from '../labels.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import type {
   ContainerInfo,
@@ -92,7 +92,7 @@ export class HostRuntime implements Runtime {
     const infos: ContainerInfo[] = [];
     for (const file of files.filter((f) => f.endsWith('.json')).sort()) {
       const record = await this.read(file.slice(0, -'.json'.length)).catch(() => undefined);
-      if (record && matchesLabels(record.labels, filter.labels)) infos.push(toInfo(record));
+      if (record && matchesFilter(record, filter)) infos.push(toInfo(record));
     }
     return infos;
   }

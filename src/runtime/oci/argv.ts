@@ -58,6 +58,9 @@ export function listIdsCommand(filter: ListFilter = {}): string[] {
   for (const [key, value] of sortedEntries(filter.labels)) {
     args.push('--filter', value === true ? `label=${key}` : `label=${key}=${value}`);
   }
+  // The engines match names as regular expressions (docker against "/name" too); the adapter
+  // checks the prefix again on what comes back, so this only narrows the inspect.
+  if (filter.namePrefix !== undefined) args.push('--filter', `name=^/?${filter.namePrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
   return args;
 }
 

@@ -37,6 +37,7 @@ import { classifyEngineError, classifyEngineMessage, classifyExecFailure, type S
 import type { EngineApi } from './engine-api.js';
 import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
+import { matchesFilter } from '../labels.js';
 
 /**
  * The output schemas (and zod behind them) load on the first call that parses JSON: `berth exec`
@@ -151,7 +152,7 @@ export class OciRuntime implements Runtime {
     // A container removed between the two calls makes inspect exit non-zero but print the rest.
     const result = await this.engine(['container', 'inspect', ...ids], {}, { okExitCodes: 'any' });
     const records = formats.parseJsonOutput(formats.containerRecords, result.stdout.trim() || '[]', result.command);
-    return records.map(formats.normalizeContainer);
+    return records.map(formats.normalizeContainer).filter((c) => matchesFilter(c, filter));
   }
 
   async inspect(name: string): Promise<ContainerInfo> {

@@ -1,0 +1,258 @@
+import type { Berth } from '../berth.js';
+import { isBerthError } from '../errors.js';
+import { isLive } from '../devserver/types.js';
+import type { RuntimeKind } from '../runtime/types.js';
+import { applyPlan, describe, removableOf } from './apply.js';
+import { checkMemoryBudget, claimsOn, memoryBudget } from './budget.js';
+import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './manifest.js';
+import { plan } from './plan.js';
+import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
+import { groupByRuntime } from './runtimes.js';
+
+export interface ReconcilerOptions {
+  /** The manifest; read again every cycle, so an edit takes effect at the next one. */
+  manifest: string;
+  /**
+   * Opens Berth on a runtime choice (`undefined`: the usual selection). Called once per choice; the
+   * reconciler keeps what it returns and never closes it (the caller owns it).
+   */
+  open: (runtime: string | undefined) => Promise<Berth>;
+  /** The runtime of workspaces that name none. */
+  runtime?: string | undefined;
+  /** Between the end of one cycle and the start of the next (start()). Default 10 s. */
+  intervalMs?: number | undefined;
+  /** Per workspace and per dev server, after failed fixes. Default 2 s doubling to 5 min. */
+  backoff?: Backoff | undefined;
+  /** For the memory budget (BERTH_MEMORY_BUDGET). Default: this process's. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** The clock, in epoch ms (tests move it). */
+  now?: (() => number) | undefined;
+  /** Called after every cycle of start(), with its report. */
+  onCycle?: ((report: CycleReport) => void) | undefined;
+}
+
+/** One thing that differs from the manifest, what policy decided, and what came of it. */
+export interface Finding extends Decision {
+  runtime: RuntimeKind;
+  /** What the action would do, in words (`recreate web (env changed)`). */
+  summary: string;
+  /** For `fix`: whether it worked; absent for hold, wait and block. */
+  outcome?: 'fixed' | 'failed' | undefined;
+  error?: string | undefined;
+}
+
+export interface CycleReport {
+  startedAt: string;
+  durationMs: number;
+  findings: Finding[];
+  /** Why the cycle could not run at all (a broken manifest, over budget, an engine down), else null. */
+  error: { code: string; message: string; hint?: string | undefined } | null;
+}
+
+const DEFAULT_INTERVAL_MS = 10_000;
+
+/**
+ * The reconcile loop: observe every runtime the manifest uses with one `list` each, plan, decide
+ * what policy lets it fix (restart-policy.ts), fix that through the same effects as `apply`, and
+ * report the rest. Events go to each Berth's event log: `reconcile.intent/done/failed` around every
+ * fix, `reconcile.restarted` for a policy restart, `reconcile.backoff` after a failure,
+ * `reconcile.blocked` / `reconcile.held` when such a finding first appears, `reconcile.cycle` when
+ * a cycle found anything new.
+ *
+ * `runOnce()` runs one cycle (concurrent calls share it); `start()` runs cycles until `stop()`,
+ * never two at once.
+ */
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly berths = new Map<string | undefined, Promise<Berth>>();
+  private readonly backoff: Backoff;
+  private readonly now: () => number;
+  /** Findings reported as events already, so one that persists is logged once, not every cycle. */
+  private reported = new Set<string>();
+  private inFlight: Promise<CycleReport> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** One cycle: observe, plan, decide, fix, report. Never throws: a cycle that cannot run says why in `error`. */
+  runOnce(): Promise<CycleReport> {
+    this.inFlight ??= this.cycle().finally(() => (this.inFlight = null));
+    return this.inFlight;
+  }
+
+  /** Runs a cycle now, then one every `intervalMs` after the previous one ends. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async (): Promise<void> => {
+      if (!this.running) return;
+      const report = await this.runOnce();
+      this.options.onCycle?.(report);
+      if (this.running) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+    };
+    void loop();
+  }
+
+  /** Stops the loop and waits for a cycle in progress to finish. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private async cycle(): Promise<CycleReport> {
+    const started = this.now();
+    const startedAt = new Date(started).toISOString();
+    const findings: Finding[] = [];
+    let state: DeclaredState | undefined;
+    const groups: { berth: Berth; declared: DeclaredWorkspace[] }[] = [];
+    try {
+      state = loadManifest(this.options.manifest);
+      for (const [choice, declared] of groupByRuntime(state, this.options.runtime)) groups.push({ berth: await this.berthFor(choice), declared });
+      checkMemoryBudget(
+        groups.flatMap((g) => claimsOn(g.berth.runtime.kind, g.declared)),
+        memoryBudget(this.options.env ?? process.env, state.memoryBudget),
+      );
+      for (const group of groups) findings.push(...(await this.reconcileGroup(group.berth, state, group.declared)));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const berth = groups[0]?.berth ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
+      this.reportOnce(berth, `error:${message}`, { type: 'reconcile.error', level: 'error', message: `Reconcile of ${this.options.manifest} cannot run: ${message}` });
+      const known = isBerthError(error) ? { code: error.code, message, hint: error.hint } : { code: 'E_INTERNAL', message };
+      return { startedAt, durationMs: this.now() - started, findings, error: known };
+    }
+    const report: CycleReport = { startedAt, durationMs: this.now() - started, findings, error: null };
+    const acted = findings.filter((f) => f.outcome !== undefined);
+    if (acted.length > 0) {
+      const failed = acted.filter((f) => f.outcome === 'failed').length;
+      groups[0]?.berth.record({
+        type: 'reconcile.cycle',
+        level: failed > 0 ? 'warn' : 'info',
+        message: `Reconcile of ${state.file}: ${String(acted.length - failed)} fixed, ${String(failed)} failed, ${String(findings.length - acted.length)} left as they are.`,
+        data: { fixed: acted.length - failed, failed, left: findings.length - acted.length, durationMs: report.durationMs },
+      });
+    }
+    // A condition that went away may be reported again if it comes back.
+    this.reported = new Set([...this.reported].filter((key) => key.startsWith('error:') ? false : findings.some((f) => keyOf(f) === key)));
+    return report;
+  }
+
+  private berthFor(choice: string | undefined): Promise<Berth> {
+    let berth = this.berths.get(choice);
+    if (!berth) {
+      berth = this.options.open(choice);
+      berth.catch(() => this.berths.delete(choice));
+      this.berths.set(choice, berth);
+    }
+    return berth;
+  }
+
+  private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
+    const { desired, observed, containers } = await berth.observeFor(declared, removableOf(berth, state));
+    // Liveness of dev servers: one scan per running workspace that has live ones on record.
+    for (const seen of observed) {
+      const container = containers.get(seen.id);
+      if (!container || container.state !== 'running' || !seen.container?.ours || !seen.devServers.some((d) => d.live)) continue;
+      const servers = await berth.dev.refresh(seen.id).catch(() => null);
+      if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
+    }
+    const actions = plan(desired, observed).actions;
+    const byId = new Map(declared.map((d) => [d.id, d]));
+    const now = this.now();
+    const decisions = decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now);
+    const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
+    const outcomes = await applyPlan(berth, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
+    const findings: Finding[] = [];
+    let next = 0;
+    for (const decision of decisions) {
+      const finding: Finding = { ...decision, runtime: berth.runtime.kind, summary: describe(decision.action) };
+      if (decision.verdict === 'fix') {
+        const outcome = outcomes[next++];
+        finding.outcome = outcome?.ok ? 'fixed' : 'failed';
+        if (!outcome?.ok) finding.error = outcome?.message;
+      } else if (decision.verdict !== 'wait') {
+        this.reportOnce(berth, keyOf(finding), {
+          type: decision.verdict === 'block' ? 'reconcile.blocked' : 'reconcile.held',
+          workspace: decision.action.workspace,
+          level: decision.verdict === 'block' ? 'warn' : 'info',
+          message: `Reconcile leaves ${decision.action.workspace}: ${finding.summary}: ${decision.why}.`,
+          data: { drift: decision.drift },
+        });
+      }
+      findings.push(finding);
+    }
+    this.recordOutcomes(berth, findings);
+    return findings;
+  }
+
+  /** Backoff and restart counts, per workspace and per dev server, kept in the store. */
+  private recordOutcomes(berth: Berth, findings: readonly Finding[]): void {
+    const byKey = new Map<string, Finding[]>();
+    for (const f of findings.filter((x) => x.outcome !== undefined)) {
+      const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' ? f.action.name : '';
+      const key = `${f.action.workspace}\u0000${server}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), f]);
+    }
+    for (const [key, group] of byKey) {
+      const [workspace = '', server = ''] = key.split('\u0000');
+      const record = berth.store.supervision(workspace, server);
+      const failed = group.find((f) => f.outcome === 'failed');
+      if (failed) {
+        const failures = record.failures + 1;
+        const delay = backoffDelay(failures, this.backoff);
+        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: failed.error ?? null });
+        berth.record({
+          type: 'reconcile.backoff',
+          workspace,
+          level: 'warn',
+          message: `${server ? `Dev server ${workspace}/${server}` : `Workspace ${workspace}`}: fix failed ${String(failures)} time${failures === 1 ? '' : 's'} in a row; next try in ${String(Math.round(delay / 1000))} s.`,
+          data: { server: server || undefined, failures, delayMs: delay, error: failed.error },
+        });
+        continue;
+      }
+      const restarts = group.filter((f) => f.why.includes('; restart: ')).length;
+      if (restarts > 0) {
+        berth.record({ type: 'reconcile.restarted', workspace, message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}.`, data: { server: server || undefined } });
+      }
+      if (record.failures > 0 || restarts > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null, restarts: record.restarts + restarts });
+    }
+  }
+
+  /** Records an event for a finding the first time it is seen (and again once it went away and came back). */
+  private reportOnce(berth: Berth | undefined, key: string, event: Parameters<Berth['record']>[0]): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    berth?.record(event);
+  }
+}
+
+function keyOf(finding: Finding): string {
+  return `${finding.runtime}:${finding.verdict}:${finding.summary}:${finding.why}`;
+}
+
+/** What the policy needs of one declared workspace: its container, its records, its dev servers. */
+function factsOf(berth: Berth, declared: DeclaredWorkspace | undefined, container: { state: WorkspaceFacts['state']; exitCode: number | null } | undefined, now: number): WorkspaceFacts | undefined {
+  if (!declared) return undefined;
+  const retryAt = (at: string | null, failures: number): number | null => (failures > 0 && at !== null && Date.parse(at) > now ? Date.parse(at) : null);
+  const own = berth.store.supervision(declared.id);
+  const registry = new Map(berth.store.devServers(declared.id).map((s) => [s.name, s]));
+  return {
+    restart: declared.restart,
+    state: container?.state ?? null,
+    exitCode: container?.exitCode ?? null,
+    held: own.held,
+    retryAt: retryAt(own.nextAttemptAt, own.failures),
+    devServers: new Map(
+      declared.devServers.map((d) => {
+        const record = berth.store.supervision(declared.id, d.name);
+        return [d.name, { restart: d.restart, state: registry.get(d.name)?.state ?? null, held: record.held, retryAt: retryAt(record.nextAttemptAt, record.failures) }];
+      }),
+    ),
+  };
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Berth } from '../../src/berth.js';
+import { Reconciler, type CycleReport } from '../../src/orchestrator/reconcile.js';
+import { run } from '../../src/process/index.js';
+import type { Runtime } from '../../src/runtime/types.js';
+import { Store } from '../../src/state/store.js';
+import { LABELS } from '../../src/workspace/labels.js';
+import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
+import { engineEnv } from '../support/engines.js';
+
+export interface ReconcileTarget {
+  runtime: Runtime;
+  image: string;
+  /** The engine's CLI, for changes made behind Berth's back. */
+  engine: 'podman' | 'docker';
+}
+
+/**
+ * The reconcile loop on a real engine: one list per cycle, drift of every kind found and fixed
+ * within policy, backoff after failures, and a foreign container reported every cycle, never touched.
+ */
+export function reconcileSuite(label: string, connect: () => Promise<ReconcileTarget>): void {
+  describe(`reconcile: ${label}`, () => {
+    const token = randomUUID().slice(0, 8);
+    const id = (name: string): string => `rc-${token}-${name}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-reconcile-'));
+    const home = join(scratch, 'home');
+    const manifest = join(scratch, 'berth.yaml');
+    mkdirSync(join(scratch, 'root'), { recursive: true });
+    let target: ReconcileTarget;
+    let berth: Berth;
+    let calls: EngineCall[];
+    let clock = Date.parse('2026-11-23T12:00:00Z');
+    let reconciler: Reconciler;
+    const engineCli = (args: string[]) => run([target.engine, ...args], { env: engineEnv(), okExitCodes: 'any' });
+
+    const write = (env: string): void => {
+      const ws = (name: string, extra: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${extra}`;
+      writeFileSync(
+        manifest,
+        'version: 1\nworkspaces:\n' +
+          ws('always', `    restart: always\n    env: { MODE: ${env} }\n`) +
+          ws('never', '    restart: "no"\n') +
+          ws('guarded', '    egress: { allow: [registry.example.test] }\n    devServers:\n      broken:\n        command: [sleep, "1000"]\n        cwd: /does/not/exist\n') +
+          ws('taken', ''),
+      );
+    };
+    const cycle = async (): Promise<CycleReport> => {
+      calls.length = 0;
+      const report = await reconciler.runOnce();
+      expect(report.error).toBeNull();
+      return report;
+    };
+    const summary = (report: CycleReport): string[] => report.findings.map((f) => `${f.drift} ${f.action.workspace.replace(`rc-${token}-`, '')} ${f.outcome ?? f.verdict}`);
+
+    beforeAll(async () => {
+      target = await connect();
+      const counted = countingRuntime(target.runtime);
+      calls = counted.calls;
+      berth = new Berth(counted.runtime, { kind: target.runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+      reconciler = new Reconciler({ manifest, open: () => Promise.resolve(berth), now: () => clock, backoff: { baseMs: 1_000, capMs: 4_000 }, env: {} });
+      // A foreign container under a declared workspace's name, as if someone else had made it.
+      await engineCli(['create', '--name', `berth-${id('taken')}`, '--label', `${LABELS.managed}=true`, target.image, 'true']);
+      write('one');
+    });
+
+    afterAll(async () => {
+      await reconciler.stop();
+      // Through Berth first, so each egress network and its host shield go too.
+      for (const name of ['always', 'never', 'guarded']) await berth.remove(id(name)).catch(() => undefined);
+      const names = await engineCli(['ps', '-a', '--format', '{{.Names}}']);
+      for (const name of names.stdout.split('\n').filter((n) => n.includes(token))) await engineCli(['rm', '-f', name]);
+      for (const name of ['always', 'never', 'guarded']) await engineCli(['network', 'rm', `berth-net-${id(name)}`]);
+      berth.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('creates what is missing, backs off a fix that fails, and reports the foreign container without touching it', async () => {
+      const first = await cycle();
+      expect(summary(first)).toEqual(['missing always fixed', 'missing guarded fixed', 'dev-server guarded failed', 'missing never fixed', 'foreign taken block']);
+      expect(first.findings.find((f) => f.verdict === 'block')?.why).toContain('Berth never touches it');
+      const broken = berth.store.supervision(id('guarded'), 'broken');
+      expect(broken).toMatchObject({ failures: 1, nextAttemptAt: new Date(clock + 1_000).toISOString() });
+
+      // Converged apart from those two: the cycle costs one list and one image lookup, nothing per container.
+      const second = await cycle();
+      expect(summary(second)).toEqual(['dev-server guarded wait', 'foreign taken block']);
+      expect(calls.map((c) => c.method).sort()).toEqual(['imageInspect', 'list']);
+
+      clock += 1_000;
+      expect(summary(await cycle())).toEqual(['dev-server guarded failed', 'foreign taken block']);
+      expect(berth.store.supervision(id('guarded'), 'broken')).toMatchObject({ failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
+      expect(berth.events({ type: 'reconcile.backoff' }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
+      // Reported in every cycle's findings, logged once.
+      expect(berth.events({ type: 'reconcile.blocked' })).toHaveLength(1);
+      const foreign = await target.runtime.inspect(`berth-${id('taken')}`);
+      expect(foreign.labels[LABELS.owner]).toBeUndefined();
+    });
+
+    it('restarts a stopped workspace as its policy says, and leaves one stopped on request', async () => {
+      await engineCli(['stop', '-t', '1', `berth-${id('always')}`, `berth-${id('never')}`]);
+      const report = await cycle();
+      expect(summary(report).filter((s) => !s.includes('taken') && !s.includes('guarded'))).toEqual(['stopped always fixed', 'stopped never hold']);
+      expect((await target.runtime.inspect(`berth-${id('always')}`)).state).toBe('running');
+      expect((await target.runtime.inspect(`berth-${id('never')}`)).state).toBe('stopped');
+      expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
+
+      await berth.stop(id('always'));
+      expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always hold']);
+      await berth.up(id('always'));
+    });
+
+    it('recreates a container removed behind its back or whose spec changed, and puts egress rules back', async () => {
+      await engineCli(['rm', '-f', `berth-${id('never')}`]);
+      write('two');
+      berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
+      const report = await cycle();
+      expect(report.findings.filter((f) => f.outcome === 'fixed').map((f) => f.summary.replaceAll(`rc-${token}-`, ''))).toEqual([
+        'recreate always (env changed)',
+        'set egress of guarded: allow registry.example.test',
+        'create never',
+      ]);
+      expect(berth.egress(id('guarded'))?.policy.allow).toEqual(['registry.example.test']);
+      expect((await berth.exec(id('always'), ['sh', '-c', 'echo $MODE'])).stdout).toBe('two\n');
+    });
+
+    it('runs on an interval until stopped', async () => {
+      const reports: CycleReport[] = [];
+      const looping = new Reconciler({ manifest, open: () => Promise.resolve(berth), intervalMs: 50, env: {}, onCycle: (r) => reports.push(r) });
+      looping.start();
+      const deadline = Date.now() + 30_000;
+      while (reports.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await looping.stop();
+      const count = reports.length;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(count).toBeGreaterThanOrEqual(2);
+      expect(reports.length).toBe(count);
+    });
+  });
+}

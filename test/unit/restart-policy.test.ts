@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../src/orchestrator/plan.js';
+import { backoffDelay, decide, type DevServerFacts, type WorkspaceFacts } from '../../src/orchestrator/restart-policy.js';
+
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+
+const ws = (over: Partial<WorkspaceFacts> = {}, servers: Record<string, Partial<DevServerFacts>> = {}): WorkspaceFacts => ({
+  restart: 'no',
+  state: 'stopped',
+  exitCode: 137,
+  held: false,
+  retryAt: null,
+  devServers: new Map(Object.entries(servers).map(([name, s]) => [name, { restart: 'no', state: 'crashed', held: false, retryAt: null, ...s }])),
+  ...over,
+});
+
+const verdicts = (actions: Action[], facts: WorkspaceFacts | undefined): string[] => decide(actions, () => facts, NOW).map((d) => `${d.drift}:${d.verdict}`);
+
+describe('restart policy', () => {
+  it('backs off exponentially from the base, capped', () => {
+    const backoff = { baseMs: 1000, capMs: 10_000 };
+    expect([0, 1, 2, 3, 4, 5, 60].map((n) => backoffDelay(n, backoff))).toEqual([0, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+  });
+
+  it('always creates a missing workspace and fixes spec and egress drift, whatever the restart policy', () => {
+    const actions: Action[] = [
+      { kind: 'create', workspace: 'a' },
+      { kind: 'recreate', workspace: 'a', reasons: ['env changed'] },
+      { kind: 'set-egress', workspace: 'a', policy: { allow: ['x.test'], deny: [] } },
+    ];
+    expect(verdicts(actions, ws({ restart: 'no' }))).toEqual(['missing:fix', 'changed:fix', 'egress:fix']);
+  });
+
+  it('restarts a stopped workspace as its policy says: no never, on-failure on a non-zero exit, always on any', () => {
+    const start: Action[] = [{ kind: 'start', workspace: 'a' }];
+    expect(verdicts(start, ws({ restart: 'no', exitCode: 137 }))).toEqual(['stopped:hold']);
+    expect(verdicts(start, ws({ restart: 'on-failure', exitCode: 137 }))).toEqual(['stopped:fix']);
+    expect(verdicts(start, ws({ restart: 'on-failure', exitCode: 0 }))).toEqual(['stopped:hold']);
+    expect(verdicts(start, ws({ restart: 'always', exitCode: 0 }))).toEqual(['stopped:fix']);
+    // Created and never started: a create that was cut short, finished whatever the policy.
+    expect(verdicts(start, ws({ restart: 'no', state: 'created', exitCode: null }))).toEqual(['stopped:fix']);
+  });
+
+  it('leaves a workspace stopped on request alone, whatever the policy and drift', () => {
+    const actions: Action[] = [{ kind: 'start', workspace: 'a' }, { kind: 'dev-start', workspace: 'a', name: 'web' }];
+    const decisions = decide(actions, () => ws({ restart: 'always', held: true }), NOW);
+    expect(decisions.map((d) => d.verdict)).toEqual(['hold', 'hold']);
+    expect(decisions[0]?.why).toContain('berth stop');
+  });
+
+  it('waits out the backoff before trying the workspace again, then tries', () => {
+    const start: Action[] = [{ kind: 'start', workspace: 'a' }];
+    expect(verdicts(start, ws({ restart: 'always', retryAt: NOW + 1 }))).toEqual(['stopped:wait']);
+    expect(verdicts(start, ws({ restart: 'always', retryAt: NOW }))).toEqual(['stopped:fix']);
+  });
+
+  it('restarts dev servers by their own policy, unless stopped on request or backing off', () => {
+    const devStart: Action[] = [{ kind: 'dev-start', workspace: 'a', name: 'web' }];
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'no', state: 'crashed' } }))).toEqual(['dev-server:hold']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'on-failure', state: 'crashed' } }))).toEqual(['dev-server:fix']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'on-failure', state: 'exited' } }))).toEqual(['dev-server:hold']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'always', state: 'exited' } }))).toEqual(['dev-server:fix']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'always', state: 'stopped', held: true } }))).toEqual(['dev-server:hold']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { restart: 'always', state: 'crashed', retryAt: NOW + 5 } }))).toEqual(['dev-server:wait']);
+    // Never started, or stopped because its workspace stopped: declared, so started.
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { state: null } }))).toEqual(['dev-server:fix']);
+    expect(verdicts(devStart, ws({ state: 'running' }, { web: { state: 'stopped' } }))).toEqual(['dev-server:fix']);
+  });
+
+  it('starts the dev servers of a workspace it re-creates or restarts in the same cycle, whatever their record says', () => {
+    const actions: Action[] = [
+      { kind: 'start', workspace: 'a' },
+      { kind: 'dev-start', workspace: 'a', name: 'web' },
+    ];
+    expect(verdicts(actions, ws({ restart: 'always', exitCode: 1 }, { web: { restart: 'no', state: 'crashed' } }))).toEqual(['stopped:fix', 'dev-server:fix']);
+  });
+
+  it('never fixes a foreign name collision, and always removes what the manifest dropped', () => {
+    const decisions = decide(
+      [
+        { kind: 'blocked', workspace: 'f', reason: 'a container that Berth did not create holds the name' },
+        { kind: 'remove', workspace: 'gone' },
+      ],
+      () => undefined,
+      NOW,
+    );
+    expect(decisions.map((d) => `${d.drift}:${d.verdict}`)).toEqual(['foreign:block', 'undeclared:fix']);
+    expect(decisions[0]?.why).toContain('Berth never touches it');
+  });
+});
