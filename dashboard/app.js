@@ -103,7 +103,7 @@ function prepend(list, item) {
 
 function onEvent(event) {
   const time = event.time.slice(11, 19);
-  prepend($('#events'), el('li', { class: `level-${event.level}` }, el('span', { class: 'muted' }, `${time} `), el('b', {}, event.type), ` ${event.workspace ?? ''}: ${event.message}`));
+  prepend($('#events'), el('li', { class: `level-${event.level}` }, el('span', { class: 'muted' }, `${time} `), el('b', {}, event.type), ` ${event.workspace ? `${event.workspace}: ` : ''}${event.message}`));
   if (event.type.startsWith('egress.') && event.data?.verdict) {
     const d = event.data;
     prepend($('#egress'), el('li', {}, el('span', { class: 'muted' }, `${time} `), el('span', { class: `verdict-${d.verdict}` }, d.verdict), ` ${event.workspace ?? ''} → ${d.host ?? '?'}:${d.port ?? '?'}${d.rule ? ` (${d.rule})` : ''}`));

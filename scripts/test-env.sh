@@ -2,6 +2,7 @@
 # Sets up the real engines Berth's tests run against, and nothing on the machine's own config:
 #   - podman with runc, configured through the repo-local config/containers.conf (CONTAINERS_CONF);
 #   - a private dockerd on its own socket, data and exec roots under $BERTH_TEST_STATE;
+#   - Debian's chromium, which the dashboard browser test drives through playwright-core;
 #   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
 #     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
 # Idempotent: a second run finds everything in place and takes seconds.
@@ -15,7 +16,7 @@ image=${BERTH_TEST_IMAGE:-berth-workspace:test}
 suite=bookworm
 mirror=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
-packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
+packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium)
 docker_sock="$state/docker.sock"
 env_file="$state/env"
 
@@ -31,6 +32,8 @@ install_packages() {
   command -v ip >/dev/null || missing+=(iproute2)
   [ -x /usr/bin/docker-init ] || missing+=(tini)
   [ -x /usr/bin/catatonit ] || missing+=(catatonit)
+  # The dashboard browser test drives Debian's chromium through playwright-core.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
     || die "missing ${missing[*]}; install them (Debian: apt-get install ${packages[*]}) and run again"
