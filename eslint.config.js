@@ -36,4 +36,9 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
+  {
+    // The dashboard: plain browser scripts served as they are (no build step).
+    files: ['dashboard/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
+  },
 );

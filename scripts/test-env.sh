@@ -4,6 +4,7 @@
 #   - a private dockerd on its own socket, data and exec roots under $BERTH_TEST_STATE;
 #   - podman's API service on a private socket (BERTH_PODMAN_API), the way Berth finds
 #     /run/podman/podman.sock or a user's podman.socket unit on a real machine;
+#   - Debian's chromium, which the dashboard browser test drives through playwright-core;
 #   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
 #     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
 # Idempotent: a second run finds everything in place and takes seconds.
@@ -21,7 +22,7 @@ include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
 # configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive;
 # iptables is the egress firewall inside Apple container guests (see src/egress/guest-firewall.ts).
 apt_extra="npm python3-pip iptables"
-packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap)
+packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium)
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"
 env_file="$state/env"
@@ -38,6 +39,8 @@ install_packages() {
   command -v ip >/dev/null || missing+=(iproute2)
   [ -x /usr/bin/docker-init ] || missing+=(tini)
   [ -x /usr/bin/catatonit ] || missing+=(catatonit)
+  # The dashboard browser test drives Debian's chromium through playwright-core.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
     || die "missing ${missing[*]}; install them (Debian: apt-get install ${packages[*]}) and run again"

@@ -21,7 +21,9 @@ export type BerthErrorCode =
   /** The caller passed something invalid. */
   | 'E_INVALID_INPUT'
   /** A subprocess failed, timed out or was cancelled. */
-  | 'E_PROCESS';
+  | 'E_PROCESS'
+  /** The daemon refused the caller: no or wrong token, or a Host/Origin that is not loopback. */
+  | 'E_UNAUTHORIZED';
 
 export interface BerthErrorOptions {
   hint?: string | undefined;

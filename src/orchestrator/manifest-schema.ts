@@ -33,7 +33,8 @@ const probe = z
   }, { error: 'must be a map such as { http: /health, interval: 10s }' })
   .refine((p) => [p.exec, p.http, p.tcp].filter((x) => x !== undefined).length === 1, { error: 'needs exactly one of exec, http or tcp' });
 
-const devServer = z.strictObject({
+/** One dev server; also the body of the daemon's `POST .../dev-servers/{name}`. */
+export const devServerSchema = z.strictObject({
   command,
   cwd: z.string({ error: 'must be a folder inside the workspace' }).optional(),
   port: z.number({ error: 'must be a port number' }).int({ error: 'must be a whole port number' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
@@ -47,26 +48,28 @@ const mount = z.union([
   z.strictObject({ source: z.string({ error: 'must be a path' }).min(1, { error: 'must not be empty' }), readOnly: z.boolean({ error: 'must be true or false' }).optional() }),
 ], { error: 'must be a path (optionally ending in :ro) or { source, readOnly }' });
 
-const workspace = z
-  .strictObject({
-    root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
-    image: z.string({ error: 'must be an image reference such as node:22' }).min(1).optional(),
-    runtime: z.enum(['apple', 'docker', 'podman', 'host'], { error: 'must be one of apple, docker, podman, host (or use sandbox: vm | shared-kernel)' }).optional(),
-    sandbox: z.enum(['vm', 'shared-kernel'], { error: 'must be vm or shared-kernel' }).optional(),
-    mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
-    env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
-    cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
-    memory: size.optional(),
-    previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
-    egress: z
-      .strictObject({
-        allow: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
-        deny: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
-      }, { error: 'must be a map with allow and/or deny lists' })
-      .optional(),
-    restart: restartPolicy.optional(),
-    devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServer, { error: 'must be a map of name: { command: ... }' }).optional(),
-  }, { error: 'must be a map of settings (use {} for the defaults)' })
+/** One workspace's settings; the daemon's `POST /workspaces/{id}/up` takes a subset of them. */
+export const workspaceSettingsSchema = z.strictObject({
+  root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
+  image: z.string({ error: 'must be an image reference such as node:22' }).min(1).optional(),
+  runtime: z.enum(['apple', 'docker', 'podman', 'host'], { error: 'must be one of apple, docker, podman, host (or use sandbox: vm | shared-kernel)' }).optional(),
+  sandbox: z.enum(['vm', 'shared-kernel'], { error: 'must be vm or shared-kernel' }).optional(),
+  mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
+  env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
+  cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
+  memory: size.optional(),
+  previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
+  egress: z
+    .strictObject({
+      allow: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
+      deny: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),
+    }, { error: 'must be a map with allow and/or deny lists' })
+    .optional(),
+  restart: restartPolicy.optional(),
+  devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServerSchema, { error: 'must be a map of name: { command: ... }' }).optional(),
+}, { error: 'must be a map of settings (use {} for the defaults)' });
+
+const workspace = workspaceSettingsSchema
   .refine((w) => !(w.runtime !== undefined && w.sandbox !== undefined), { error: 'give runtime or sandbox, not both', path: ['sandbox'] });
 
 export const manifestSchema = z.strictObject({

@@ -367,6 +367,12 @@ export class Store implements Ledger {
     return Number(result.lastInsertRowid);
   }
 
+  /** The newest event's sequence number (0 for an empty log): where a live feed starts. */
+  lastEventSeq(): number {
+    const row = this.db.prepare('SELECT MAX(seq) AS seq FROM events').get() as { seq: number | null };
+    return row.seq ?? 0;
+  }
+
   events(query: EventQuery = {}): StoredEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];

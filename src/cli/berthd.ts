@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// `berthd`: the same as `berth daemon`, for service managers and people who expect a daemon binary.
+import { runCli } from './run-cli.js';
+
+process.exitCode = await runCli(['daemon', ...process.argv.slice(2)]);

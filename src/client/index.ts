@@ -1,0 +1,240 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, type BerthErrorCode } from '../errors.js';
+import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
+
+export type * from './types.js';
+
+export interface ClientOptions {
+  /** The daemon's unix socket (no token needed: only its user can open it). */
+  socket?: string | undefined;
+  /** Or its loopback listener, `http://127.0.0.1:PORT`, with the token from `$BERTH_HOME/daemon.token`. */
+  url?: string | undefined;
+  token?: string | undefined;
+  /** Per request; SSE streams are not bounded. Default 10 minutes (an `up` may build a network, pull nothing, start). */
+  timeoutMs?: number | undefined;
+}
+
+const KNOWN_CODES = new Set<string>(['E_NOT_FOUND', 'E_CONFLICT', 'E_NOT_RUNNING', 'E_RUNTIME_UNAVAILABLE', 'E_RUNTIME_OUTPUT', 'E_RUNTIME_FAILED', 'E_UNSUPPORTED', 'E_INVALID_INPUT', 'E_PROCESS', 'E_UNAUTHORIZED']);
+
+/**
+ * The typed client of berthd's HTTP API (`import { BerthClient } from 'berth/client'`). Errors come
+ * back as the same `BerthError`s (code, message, hint) the library throws.
+ */
+export class BerthClient {
+  private readonly options: ClientOptions;
+
+  constructor(options: ClientOptions) {
+    if ((options.socket === undefined) === (options.url === undefined)) {
+      throw new BerthError('E_INVALID_INPUT', 'BerthClient needs exactly one of socket or url.', { hint: 'new BerthClient({ socket: `${home}/berth.sock` }), or { url, token }.' });
+    }
+    this.options = options;
+  }
+
+  health(): Promise<Health> {
+    return this.json('GET', '/health');
+  }
+
+  listWorkspaces(): Promise<WorkspaceSummary[]> {
+    return this.json('GET', '/workspaces');
+  }
+
+  getWorkspace(id: string): Promise<WorkspaceStatus> {
+    return this.json('GET', `/workspaces/${enc(id)}`);
+  }
+
+  /** Creates, starts, reuses or recreates; without a spec, an existing workspace comes up as last declared. */
+  up(id: string, spec: UpSpec = {}): Promise<UpResult> {
+    return this.json('POST', `/workspaces/${enc(id)}/up`, spec);
+  }
+
+  stop(id: string): Promise<{ id: string; ok: true }> {
+    return this.json('POST', `/workspaces/${enc(id)}/stop`);
+  }
+
+  remove(id: string): Promise<{ id: string; ok: true }> {
+    return this.json('DELETE', `/workspaces/${enc(id)}`);
+  }
+
+  /** From the registry the daemon's liveness loop keeps; `scan: true` checks the processes now. */
+  listDevServers(options: { workspace?: string; scan?: boolean } = {}): Promise<DevServer[]> {
+    return this.json('GET', `/dev-servers${query({ workspace: options.workspace, scan: options.scan ? 'true' : undefined })}`);
+  }
+
+  startDevServer(workspace: string, name: string, spec: DevStartSpec, options: { wait?: boolean } = {}): Promise<DevServer> {
+    return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}${query({ wait: options.wait ? 'true' : undefined })}`, spec);
+  }
+
+  stopDevServer(workspace: string, name: string): Promise<DevServer> {
+    return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/stop`);
+  }
+
+  restartDevServer(workspace: string, name: string, options: { wait?: boolean } = {}): Promise<DevServer> {
+    return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/restart${query({ wait: options.wait ? 'true' : undefined })}`);
+  }
+
+  async devServerLogs(workspace: string, name: string, options: { tail?: number } = {}): Promise<string> {
+    const response = await this.send('GET', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/logs${query({ tail: options.tail?.toString() })}`);
+    return response.text;
+  }
+
+  egress(id: string): Promise<EgressView | null> {
+    return this.json('GET', `/workspaces/${enc(id)}/egress`);
+  }
+
+  changeEgress(id: string, change: { allow: string } | { deny: string } | { revoke: string }): Promise<EgressPolicy> {
+    return this.json('POST', `/workspaces/${enc(id)}/egress`, change);
+  }
+
+  egressLog(id: string, options: { after?: number } = {}): Promise<StoredEvent[]> {
+    return this.json('GET', `/workspaces/${enc(id)}/egress/log${query({ after: options.after?.toString() })}`);
+  }
+
+  plan(file: string): Promise<PlanResult> {
+    return this.json('POST', '/plan', { file });
+  }
+
+  apply(file: string, confirm: { planHash: string } | { yes: true }): Promise<ApplyResult> {
+    return this.json('POST', '/apply', { file, ...confirm });
+  }
+
+  events(filter: EventQuery = {}): Promise<StoredEvent[]> {
+    return this.json('GET', `/events${eventQuery(filter)}`);
+  }
+
+  /**
+   * The live event stream (SSE), in order. Ends when `signal` aborts or the daemon goes away;
+   * resume later with `{ after: lastSeenSeq }`.
+   */
+  async *streamEvents(filter: EventQuery = {}, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    const response = await this.open('GET', `/events/stream${eventQuery(filter)}`, undefined, signal, true);
+    let buffer = '';
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        buffer += chunk.toString('utf8');
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data !== '') yield JSON.parse(data) as StoredEvent;
+        }
+      }
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+    } finally {
+      response.destroy();
+    }
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    return JSON.parse(response.text) as T;
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const response = await this.open(method, path, body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  private open(method: string, path: string, body?: unknown, signal?: AbortSignal, stream = false): Promise<IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const target = this.options.url === undefined ? { socketPath: this.options.socket } : urlTarget(this.options.url);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          ...target,
+          method,
+          path,
+          signal,
+          timeout: stream ? undefined : (this.options.timeoutMs ?? 600_000),
+          headers: {
+            host: this.options.url === undefined ? 'localhost' : new URL(this.options.url).host,
+            accept: stream ? 'text/event-stream' : 'application/json',
+            ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (response) => {
+          const status = response.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(response);
+          const chunks: Buffer[] = [];
+          response.on('data', (c: Buffer) => chunks.push(c));
+          response.on('end', () => reject(errorFrom(status, Buffer.concat(chunks).toString('utf8'))));
+          response.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new BerthError('E_PROCESS', `The daemon did not answer ${method} ${path} in time.`, { hint: 'Check it with `berth daemon status`.' })));
+      req.on('error', (error) => reject(isConnectError(error) ? new BerthError('E_RUNTIME_UNAVAILABLE', `Cannot reach the Berth daemon: ${error.message}.`, { hint: 'Start it with `berth daemon`, or check `berth daemon status`.', cause: error }) : error));
+      req.end(payload);
+    });
+  }
+}
+
+/**
+ * The daemon of this `$BERTH_HOME`, if one answers: the socket file exists and accepts a
+ * connection (one connect, well under a millisecond). Null otherwise, so callers fall back to
+ * running Berth in-process.
+ */
+export async function connectDaemon(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BerthClient | null> {
+  const env = options.env ?? process.env;
+  const home = options.home ?? (env['BERTH_HOME'] || join(homedir(), '.berth'));
+  const socket = join(home, 'berth.sock');
+  if (!existsSync(socket)) return null;
+  const answers = await new Promise<boolean>((resolve) => {
+    const probe = connect(socket);
+    const done = (ok: boolean): void => {
+      probe.destroy();
+      resolve(ok);
+    };
+    probe.once('connect', () => done(true));
+    probe.once('error', () => done(false));
+    probe.setTimeout(1000, () => done(false));
+  });
+  return answers ? new BerthClient({ socket }) : null;
+}
+
+/** A client of the loopback listener, with the token read from `$BERTH_HOME/daemon.token`. */
+export function loopbackClient(url: string, home: string): BerthClient {
+  return new BerthClient({ url, token: readFileSync(join(home, 'daemon.token'), 'utf8').trim() });
+}
+
+function errorFrom(status: number, text: string): BerthError {
+  let body: { code?: string; message?: string; hint?: string } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = { message: text.trim() };
+  }
+  const code = (body.code !== undefined && KNOWN_CODES.has(body.code) ? body.code : status >= 500 ? 'E_RUNTIME_FAILED' : 'E_INVALID_INPUT') as BerthErrorCode;
+  return new BerthError(code, body.message ?? `The daemon answered ${String(status)}.`, { hint: body.hint, details: { status, code: body.code } });
+}
+
+function isConnectError(error: Error): boolean {
+  return 'code' in error && ['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE'].includes(String(error.code));
+}
+
+function urlTarget(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 80) };
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, value);
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function eventQuery(filter: EventQuery): string {
+  return query({ after: filter.after?.toString(), since: filter.since, workspace: filter.workspace, type: filter.type, limit: filter.limit?.toString() });
+}

@@ -1,0 +1,90 @@
+/**
+ * The API's shapes, as the client returns them. Type-only imports of Berth's own types: the client
+ * loads none of Berth's runtime code (no SQLite, no engines), only node:http.
+ */
+import type { WorkspaceSummary } from '../workspace/inventory.js';
+import type { DevServer } from '../devserver/types.js';
+import type { EgressPolicy } from '../egress/policy.js';
+import type { StoredEvent } from '../state/store.js';
+import type { EnsureAction } from '../workspace/ensure.js';
+import type { Action } from '../orchestrator/plan.js';
+
+export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
+
+export interface Health {
+  ok: true;
+  pid: number;
+  version: string;
+  startedAt: string;
+  runtime: string;
+  socket: string;
+  http: string | null;
+  egressListeners: string[];
+}
+
+export interface EgressView {
+  policy: EgressPolicy;
+  enforced: boolean;
+  network: string | null;
+  proxy: string;
+}
+
+export interface WorkspaceStatus extends WorkspaceSummary {
+  isolated: boolean;
+  egress: EgressView | null;
+}
+
+/** A workspace spec over the API: paths must be absolute (the daemon does not know your folder). */
+export interface UpSpec {
+  root?: string;
+  image?: string;
+  mounts?: (string | { source: string; readOnly?: boolean })[];
+  env?: Record<string, string>;
+  cpus?: number;
+  memory?: string | number;
+  previewPorts?: number;
+  egress?: { allow?: string[]; deny?: string[] };
+  allowSensitiveMounts?: boolean;
+}
+
+export interface UpResult {
+  id: string;
+  runtime: string;
+  action: EnsureAction;
+  reasons: string[];
+  container: string;
+  state: string;
+  ip: string | null;
+  image: string;
+  previewPorts: { hostPort: number; containerPort: number }[];
+  skippedMounts: { source: string; reason: string }[];
+  egress: EgressView | null;
+  isolated: boolean;
+}
+
+export interface DevStartSpec {
+  /** A list, or one string run by `sh -c`. */
+  command: string[] | string;
+  cwd?: string;
+  port?: number;
+  env?: Record<string, string>;
+}
+
+export interface EventQuery {
+  after?: number;
+  since?: string;
+  workspace?: string;
+  type?: string;
+  limit?: number;
+}
+
+export interface PlanResult {
+  hash: string;
+  runtime: string;
+  actions: Action[];
+}
+
+export interface ApplyResult {
+  hash: string;
+  outcomes: { action: Action; ok: boolean; message: string }[];
+}

@@ -1,0 +1,196 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBerth, type Berth } from '../berth.js';
+import { BerthError, isErrno } from '../errors.js';
+import { EgressService } from '../egress/service.js';
+import { serveDashboard } from './dashboard.js';
+import { EventFeed } from './event-feed.js';
+import { createHandler, sendJson } from './http/handler.js';
+import { openApiDocument } from './http/openapi.js';
+import { ROUTES, type ApiDeps } from './http/routes.js';
+import { LivenessLoop } from './liveness.js';
+import { DaemonLock, describePidFile } from './lock.js';
+import { daemonPaths, type DaemonPaths } from './paths.js';
+import { createReconciler, type Reconciler } from './reconcile-seam.js';
+import { loadOrCreateToken } from './token.js';
+
+export interface DaemonOptions {
+  home: string;
+  runtime?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Loopback TCP listener for the dashboard and remote-less clients: `127.0.0.1:PORT` (0 picks one). */
+  http?: { host: string; port: number } | undefined;
+  /** A berth.yaml the daemon keeps the workspaces matching. */
+  manifest?: string | undefined;
+  livenessMs?: number | undefined;
+  reconcileMs?: number | undefined;
+}
+
+/** Where a running daemon answers; also written to `$BERTH_HOME/daemon.json` for `berth daemon status`. */
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  runtime: string;
+  socket: string;
+  /** `http://127.0.0.1:PORT`, when the loopback listener is on. */
+  http: string | null;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * berthd: one long-lived process per `$BERTH_HOME` that owns the egress proxy, dev-server liveness
+ * and the reconcile loop, and answers the API on a unix socket (and optionally loopback TCP).
+ * It keeps no state of its own: everything is in SQLite and the engines, so a restart (even after
+ * kill -9) picks up where the last one was. Stopping it closes its listeners and leaves workspaces
+ * and dev servers running.
+ */
+export class Daemon {
+  readonly info: DaemonInfo;
+  readonly token: string;
+  readonly paths: DaemonPaths;
+  private readonly berth: Berth;
+  private readonly stopParts: (() => Promise<void> | void)[];
+  private stopping: Promise<void> | undefined;
+
+  private constructor(parts: { info: DaemonInfo; token: string; paths: DaemonPaths; berth: Berth; stopParts: (() => Promise<void> | void)[] }) {
+    this.info = parts.info;
+    this.token = parts.token;
+    this.paths = parts.paths;
+    this.berth = parts.berth;
+    this.stopParts = parts.stopParts;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    if (options.http && !LOOPBACK.has(options.http.host)) {
+      throw new BerthError('E_INVALID_INPUT', `--http must be a loopback address, got ${options.http.host}.`, { hint: 'Use --http 127.0.0.1:7777; the API is for this machine only.' });
+    }
+    const paths = daemonPaths(options.home);
+    mkdirSync(options.home, { recursive: true, mode: 0o700 });
+    const lock = DaemonLock.acquire(paths.lock, () => describePidFile(paths.pidFile));
+    const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
+    try {
+      const berth = await createBerth({ home: options.home, runtime: options.runtime, env: options.env });
+      cleanup.unshift(() => berth.close());
+      const egress = new EgressService(berth.store);
+      await egress.start();
+      cleanup.unshift(() => egress.close());
+      const feed = new EventFeed(berth.store);
+      cleanup.unshift(() => feed.close());
+      const liveness = new LivenessLoop(berth.dev, options.livenessMs ?? 10_000);
+      liveness.start();
+      cleanup.unshift(() => liveness.stop());
+      const token = loadOrCreateToken(paths.token);
+      const info: DaemonInfo = { pid: process.pid, version: packageVersion(), startedAt: new Date().toISOString(), runtime: berth.runtime.kind, socket: paths.socket, http: null };
+      const deps: ApiDeps = { berth, feed, egress, about: info };
+      const openapi = openApiDocument(ROUTES, info.version);
+      const serveOpenApi = (url: URL, res: Parameters<typeof sendJson>[0]): boolean => (url.pathname === '/openapi.json' ? (sendJson(res, 200, openapi), true) : false);
+
+      const socketServer = createServer(createHandler({ routes: ROUTES, deps, fallback: (req, res, url) => req.method === 'GET' && serveOpenApi(url, res) }));
+      await listenOnSocket(socketServer, paths.socket);
+      cleanup.unshift(() => closeServer(socketServer).then(() => rmSync(paths.socket, { force: true })));
+
+      if (options.http) {
+        let port = options.http.port;
+        const tcp = createServer(
+          createHandler({
+            routes: ROUTES,
+            deps,
+            loopback: { port: () => port, token },
+            fallback: (req, res, url, authorized) => (req.method === 'GET' && authorized && serveOpenApi(url, res)) || serveDashboard(req, res, url, authorized, token),
+          }),
+        );
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(options.http?.port, options.http?.host, () => resolve());
+        });
+        port = (tcp.address() as AddressInfo).port;
+        info.http = `http://${options.http.host === '::1' ? '[::1]' : options.http.host}:${String(port)}`;
+        cleanup.unshift(() => closeServer(tcp));
+      }
+
+      let reconciler: Reconciler | null = null;
+      if (options.manifest) {
+        reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000 });
+        reconciler.start();
+        cleanup.unshift(() => reconciler?.stop());
+      }
+
+      writeFileSync(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      cleanup.unshift(() => rmSync(paths.pidFile, { force: true }));
+      berth.record({ type: 'daemon.started', message: `Daemon ${String(process.pid)} serving ${[paths.socket, info.http].filter(Boolean).join(' and ')} on ${berth.runtime.kind}.`, data: { ...info } });
+      return new Daemon({ info, token, paths, berth, stopParts: cleanup });
+    } catch (error) {
+      await runAll(cleanup);
+      throw error;
+    }
+  }
+
+  /** The dashboard link, token included (for this user's eyes only: it is printed, never logged). */
+  dashboardUrl(): string | null {
+    return this.info.http === null ? null : `${this.info.http}/?token=${this.token}`;
+  }
+
+  /** Closes the listeners and loops, releases the lock; workspaces and dev servers keep running. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.berth.record({ type: 'daemon.stopped', message: `Daemon ${String(process.pid)} stopped; workspaces keep running.` });
+      await runAll(this.stopParts);
+    })();
+    return this.stopping;
+  }
+}
+
+/** The running daemon's record, or null when none runs (the file is removed on a clean stop). */
+export function readDaemonInfo(home: string): DaemonInfo | null {
+  try {
+    return JSON.parse(readFileSync(daemonPaths(home).pidFile, 'utf8')) as DaemonInfo;
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return null;
+    throw error;
+  }
+}
+
+async function runAll(parts: (() => Promise<void> | void)[]): Promise<void> {
+  for (const part of parts) {
+    try {
+      await part();
+    } catch (error) {
+      process.stderr.write(`berth daemon: while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+}
+
+/**
+ * Listens on the socket, created 0600 from the start (umask while binding; chmod after, for
+ * platforms that ignore it). The lock is ours, so a socket file still there is a crashed
+ * daemon's: removed.
+ */
+async function listenOnSocket(server: Server, path: string): Promise<void> {
+  rmSync(path, { force: true });
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+}
+
+/** Stops accepting, and ends open connections (SSE streams never end by themselves). */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,47 @@
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { devServerSchema, workspaceSettingsSchema } from '../../orchestrator/manifest-schema.js';
+
+/**
+ * Request bodies, built from the manifest's own schemas (the same messages as `berth.yaml` and the
+ * CLI), then handed to the same normalizers (normalizeSpec, validatePolicy, the dev-server checks).
+ * Paths must be absolute: the daemon's working folder is not the caller's.
+ */
+const absolute = (what: string): z.ZodString => z.string({ error: `must be an absolute path (${what})` }).refine(isAbsolute, { error: `must be an absolute path: the daemon does not know your working folder (${what})` });
+
+const mountPath = z.string().refine((m) => isAbsolute(m.replace(/:(ro|rw)$/, '')), { error: 'must be an absolute path, optionally ending in :ro' });
+
+export const upBody = workspaceSettingsSchema
+  .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, egress: true })
+  .extend({
+    root: absolute('the folder mounted at /workspace').optional(),
+    mounts: z.array(z.union([mountPath, z.strictObject({ source: absolute('the mount source'), readOnly: z.boolean().optional() })]), { error: 'must be a list of mounts' }).optional(),
+    allowSensitiveMounts: z.boolean({ error: 'must be true or false' }).optional(),
+  })
+  .describe('The workspace spec, as `berth up` flags say it. An empty body brings an existing workspace up as last declared.');
+
+export const devStartBody = devServerSchema
+  .pick({ command: true, cwd: true, port: true, env: true })
+  .extend({ wait: z.boolean({ error: 'must be true or false' }).optional().describe('Answer once the server listens (or ends), as `berth dev start` does.') })
+  .describe('A dev server: a command list, or one string run by sh -c.');
+
+export const egressChangeBody = z
+  .union([z.strictObject({ allow: z.string() }), z.strictObject({ deny: z.string() }), z.strictObject({ revoke: z.string() })], {
+    error: 'must be exactly one of { allow: PATTERN }, { deny: PATTERN }, { revoke: PATTERN }',
+  })
+  .describe('One rule change; it applies on the next connection.');
+
+export const planBody = z.strictObject({ file: absolute('the berth.yaml to plan') }).describe('The manifest to plan against this daemon\'s runtime.');
+
+export const applyBody = z
+  .strictObject({
+    file: absolute('the berth.yaml to apply'),
+    planHash: z.string().optional().describe('Refuse unless the plan is still this one (from POST /plan).'),
+    yes: z.boolean().optional().describe('Apply whatever the plan is now.'),
+  })
+  .refine((b) => b.planHash !== undefined || b.yes === true, { error: 'needs planHash (from POST /plan) or yes: true' });
+
+export type UpBody = z.infer<typeof upBody>;
+export type DevStartBody = z.infer<typeof devStartBody>;
+export type EgressChangeBody = z.infer<typeof egressChangeBody>;
+export type ApplyBody = z.infer<typeof applyBody>;

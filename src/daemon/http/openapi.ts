@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import type { Route } from './router.js';
+
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the same zod schemas that validate
+ * the bodies, so the document cannot drift from the code. `docs/openapi.json` is this, checked in
+ * (`npm run openapi` writes it; a test compares).
+ */
+export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const parameters = [
+      ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...Object.entries(route.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+    ];
+    const success =
+      route.produces === 'stream'
+        ? { 'text/event-stream': { schema: { type: 'string', description: 'id: <seq>\\ndata: <Event as JSON>' } } }
+        : route.produces === 'text'
+          ? { 'text/plain': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: route.returns ?? {} } };
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: [route.tag],
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(route.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
+      responses: {
+        '200': { description: 'OK', content: success },
+        default: { description: 'An error: the status follows the code (400 E_INVALID_INPUT, 401/403 E_UNAUTHORIZED, 404 E_NOT_FOUND, 409 E_CONFLICT or E_NOT_RUNNING, 501 E_UNSUPPORTED, 502 runtime failures, 503 E_RUNTIME_UNAVAILABLE).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Berth daemon API',
+      version,
+      description: 'berthd: workspaces, dev servers, egress, plan/apply and events. On the unix socket $BERTH_HOME/berth.sock (0600) no token is needed; on the loopback TCP listener every request needs `Authorization: Bearer <token>` ($BERTH_HOME/daemon.token) and a loopback Host.',
+    },
+    servers: [{ url: 'http://127.0.0.1:{port}', variables: { port: { default: '7777' } } }],
+    security: [{ bearer: [] }],
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: SCHEMAS },
+  };
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const generated: Record<string, unknown> = { ...z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) };
+  delete generated['$schema'];
+  return generated;
+}
+
+const str = { type: 'string' };
+const nullable = (type: string): Record<string, unknown> => ({ type: [type, 'null'] });
+const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)): Record<string, unknown> => ({ type: 'object', properties, required });
+
+/** The response shapes: what the client's types (src/client/types.ts) say, for other languages. */
+const SCHEMAS: Record<string, unknown> = {
+  Error: obj({ code: str, message: str, hint: str }, ['code', 'message']),
+  Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  Workspace: obj({
+    id: str,
+    runtime: { enum: ['apple', 'docker', 'podman', 'host'] },
+    state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign'] },
+    container: str,
+    image: nullable('string'),
+    ip: nullable('string'),
+    root: nullable('string'),
+  }),
+  WorkspaceStatus: { allOf: [{ $ref: '#/components/schemas/Workspace' }, obj({ isolated: { type: 'boolean' }, egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] } })] },
+  UpResult: obj({ id: str, runtime: str, action: { enum: ['created', 'started', 'reused', 'recreated'] }, reasons: { type: 'array', items: str }, container: str, state: str, ip: nullable('string'), image: str, isolated: { type: 'boolean' } }, ['id', 'runtime', 'action', 'reasons', 'container', 'state']),
+  DevServer: obj({
+    workspace: str,
+    name: str,
+    command: { type: 'array', items: str },
+    cwd: str,
+    port: nullable('integer'),
+    pgid: nullable('integer'),
+    state: { enum: ['starting', 'running', 'exited', 'crashed', 'stopped'] },
+    url: nullable('string'),
+    detectedPort: nullable('integer'),
+    exitCode: nullable('integer'),
+    startedAt: nullable('string'),
+    restarts: { type: 'integer' },
+  }),
+  EgressPolicy: obj({ allow: { type: 'array', items: str }, deny: { type: 'array', items: str } }),
+  Egress: obj({ policy: { $ref: '#/components/schemas/EgressPolicy' }, enforced: { type: 'boolean' }, network: nullable('string'), proxy: str }),
+  Event: obj({ seq: { type: 'integer' }, time: str, type: str, level: { enum: ['info', 'warn', 'error'] }, workspace: str, message: str, data: { type: 'object' } }, ['seq', 'time', 'type', 'level', 'message']),
+  Plan: obj({ hash: str, runtime: str, actions: { type: 'array', items: { type: 'object' } } }),
+  ApplyResult: obj({ hash: str, outcomes: { type: 'array', items: obj({ action: { type: 'object' }, ok: { type: 'boolean' }, message: str }) } }),
+};

@@ -1,0 +1,61 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+export interface RouteContext<Deps> {
+  deps: Deps;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Already validated against the route's body schema. */
+  body: unknown;
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/**
+ * One API operation: what it is (for the OpenAPI document, generated from this table so the two
+ * cannot disagree) and what it does. `json` handlers return the body; `text` a string; `stream`
+ * handlers write the response themselves (SSE).
+ */
+export interface Route<Deps> {
+  method: Method;
+  /** OpenAPI style: `/workspaces/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  body?: z.ZodType;
+  query?: Record<string, string>;
+  produces: 'json' | 'text' | 'stream';
+  /** The success body's shape, for the document (JSON Schema). */
+  returns?: Record<string, unknown>;
+  handle: (context: RouteContext<Deps>) => unknown;
+}
+
+export type RouteMatch<Deps> = { route: Route<Deps>; params: Record<string, string> } | { allowed: Method[] } | null;
+
+const compiled = new WeakMap<object, RegExp>();
+
+function pattern(path: string): RegExp {
+  return new RegExp(`^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+}
+
+/** The route for this method and path; `{allowed}` when the path exists with other methods. */
+export function matchRoute<Deps>(routes: readonly Route<Deps>[], method: string, pathname: string): RouteMatch<Deps> {
+  const allowed: Method[] = [];
+  for (const route of routes) {
+    let regex = compiled.get(route);
+    if (!regex) compiled.set(route, (regex = pattern(route.path)));
+    const match = regex.exec(pathname);
+    if (!match) continue;
+    if (route.method !== method) {
+      allowed.push(route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    for (const [key, value] of Object.entries(match.groups ?? {})) params[key] = decodeURIComponent(value);
+    return { route, params };
+  }
+  return allowed.length > 0 ? { allowed } : null;
+}

@@ -1,0 +1,217 @@
+import type { Berth } from '../../berth.js';
+import { BerthError } from '../../errors.js';
+import type { EgressService } from '../../egress/service.js';
+import { applyPlan } from '../../orchestrator/apply.js';
+import type { EventQuery, StoredEvent } from '../../state/store.js';
+import type { WorkspaceSpecInput } from '../../workspace/spec.js';
+import type { EventFeed } from '../event-feed.js';
+import { planOnRuntime } from '../manifest-plan.js';
+import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
+import type { Route, RouteContext } from './router.js';
+import { streamEvents } from './sse.js';
+
+/** What the API handlers reach: the daemon's Berth, its event feed and its egress service. */
+export interface ApiDeps {
+  berth: Berth;
+  feed: EventFeed;
+  egress: Pick<EgressService, 'listening'> | null;
+  about: { pid: number; version: string; startedAt: string; socket: string; http: string | null };
+}
+
+type Ctx = RouteContext<ApiDeps>;
+
+const ref = (name: string): Record<string, unknown> => ({ $ref: `#/components/schemas/${name}` });
+const list = (name: string): Record<string, unknown> => ({ type: 'array', items: ref(name) });
+
+const EVENT_QUERY = {
+  after: 'Only events with a sequence number above this.',
+  since: 'Only events at or after this ISO time.',
+  workspace: 'Only this workspace.',
+  type: 'Only this type and its sub-types (`egress` matches `egress.allowed`).',
+};
+
+/** Every API operation. The OpenAPI document is generated from this table. */
+export const ROUTES: readonly Route<ApiDeps>[] = [
+  {
+    method: 'GET', path: '/health', operationId: 'health', tag: 'daemon', produces: 'json', summary: 'The daemon: pid, version, runtime, listeners.',
+    handle: ({ deps }: Ctx) => ({ ok: true, ...deps.about, runtime: deps.berth.runtime.kind, egressListeners: deps.egress?.listening() ?? [] }),
+  },
+  {
+    method: 'GET', path: '/workspaces', operationId: 'listWorkspaces', tag: 'workspaces', produces: 'json', summary: "This installation's workspaces (berth ls).", returns: list('Workspace'),
+    handle: ({ deps }: Ctx) => deps.berth.list(),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
+    handle: async ({ deps, params }: Ctx) => ({ ...(await deps.berth.status(id(params))), isolated: deps.berth.runtime.capabilities.isolation, egress: deps.berth.egress(id(params)) }),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/up', operationId: 'upWorkspace', tag: 'workspaces', produces: 'json', body: upBody, returns: ref('UpResult'),
+    summary: 'Create, start, reuse or recreate the workspace (berth up). An empty body: as last declared.',
+    handle: ({ deps, params, body }: Ctx) => up(deps.berth, id(params), body as UpBody),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/stop', operationId: 'stopWorkspace', tag: 'workspaces', produces: 'json', summary: 'Stop the workspace (its files stay).', returns: ref('Ok'),
+    handle: async ({ deps, params }: Ctx) => (await deps.berth.stop(id(params)), { id: id(params), ok: true }),
+  },
+  {
+    method: 'DELETE', path: '/workspaces/{id}', operationId: 'removeWorkspace', tag: 'workspaces', produces: 'json', summary: 'Remove the workspace container (its files stay).', returns: ref('Ok'),
+    handle: async ({ deps, params }: Ctx) => (await deps.berth.remove(id(params)), { id: id(params), ok: true }),
+  },
+  {
+    method: 'GET', path: '/dev-servers', operationId: 'listDevServers', tag: 'dev servers', produces: 'json', returns: list('DevServer'),
+    summary: 'Registered dev servers, as the liveness loop last saw them; scan=true checks the processes now.',
+    query: { workspace: 'Only this workspace.', scan: 'true: scan the workspaces now (one exec each) instead of answering from the registry.' },
+    handle: ({ deps, query }: Ctx) => {
+      const workspace = query.get('workspace') ?? undefined;
+      return query.get('scan') === 'true' ? deps.berth.dev.list(workspace) : deps.berth.store.devServers(workspace);
+    },
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/dev-servers/{name}', operationId: 'startDevServer', tag: 'dev servers', produces: 'json', body: devStartBody, returns: ref('DevServer'),
+    summary: 'Start a dev server (berth dev start); wait=true answers once it listens or ends.', query: { wait: 'true: answer once the server listens (or ends).' },
+    handle: async ({ deps, params, body, query }: Ctx) => {
+      const b = body as DevStartBody;
+      const command = typeof b.command === 'string' ? ['sh', '-c', b.command] : b.command;
+      const started = await deps.berth.dev.start(id(params), name(params), { command, cwd: b.cwd, env: b.env, port: b.port });
+      return query.get('wait') === 'true' ? deps.berth.dev.waitUntilReady(id(params), name(params)) : started;
+    },
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/dev-servers/{name}/stop', operationId: 'stopDevServer', tag: 'dev servers', produces: 'json', summary: 'Stop a dev server: its port is free after.', returns: ref('DevServer'),
+    handle: ({ deps, params }: Ctx) => deps.berth.dev.stop(id(params), name(params)),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/dev-servers/{name}/restart', operationId: 'restartDevServer', tag: 'dev servers', produces: 'json', returns: ref('DevServer'),
+    summary: 'Stop, then run the registered command again; wait=true answers once it listens.', query: { wait: 'true: answer once the server listens (or ends).' },
+    handle: async ({ deps, params, query }: Ctx) => {
+      const restarted = await deps.berth.dev.restart(id(params), name(params));
+      return query.get('wait') === 'true' ? deps.berth.dev.waitUntilReady(id(params), name(params)) : restarted;
+    },
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/dev-servers/{name}/logs', operationId: 'devServerLogs', tag: 'dev servers', produces: 'text', summary: "The end of a dev server's output (text).",
+    query: { tail: 'How many lines (default 200, at most 10000).' },
+    handle: async ({ deps, params, query }: Ctx) => {
+      const tail = Math.min(10_000, Math.max(1, Number(query.get('tail') ?? 200) || 200));
+      const { path } = await deps.berth.dev.logPath(id(params), name(params));
+      const result = await deps.berth.exec(id(params), ['tail', '-n', String(tail), path]);
+      return result.stdout;
+    },
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/egress', operationId: 'getEgress', tag: 'egress', produces: 'json', summary: "The workspace's egress policy and enforcement (null: no egress control).", returns: ref('Egress'),
+    handle: ({ deps, params }: Ctx) => deps.berth.egress(id(params)),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/egress', operationId: 'changeEgress', tag: 'egress', produces: 'json', body: egressChangeBody, returns: ref('EgressPolicy'),
+    summary: 'Allow, deny or revoke one pattern; applies on the next connection.',
+    handle: ({ deps, params, body }: Ctx) => deps.berth.changeEgress(id(params), body as EgressChangeBody),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/egress/log', operationId: 'egressLog', tag: 'egress', produces: 'json', summary: "The workspace's egress decisions (allowed, denied), oldest first.", returns: list('Event'),
+    query: { after: EVENT_QUERY.after },
+    handle: ({ deps, params, query }: Ctx) => deps.berth.events({ workspace: id(params), type: 'egress', afterSeq: numberParam(query, 'after') }),
+  },
+  {
+    method: 'POST', path: '/plan', operationId: 'plan', tag: 'orchestrator', produces: 'json', body: planBody, summary: 'What apply would do to match the manifest (berth plan).', returns: ref('Plan'),
+    handle: async ({ deps, body }: Ctx) => {
+      const { planned, hash } = await planHere(deps.berth, (body as { file: string }).file);
+      return { hash, runtime: deps.berth.runtime.kind, actions: planned.plan.actions };
+    },
+  },
+  {
+    method: 'POST', path: '/apply', operationId: 'apply', tag: 'orchestrator', produces: 'json', body: applyBody, summary: 'Make the workspaces match the manifest (berth apply).', returns: ref('ApplyResult'),
+    handle: async ({ deps, body }: Ctx) => {
+      const b = body as ApplyBody;
+      const { state, planned, hash } = await planHere(deps.berth, b.file);
+      if (b.planHash !== undefined && b.planHash !== hash) {
+        throw new BerthError('E_CONFLICT', `The world changed since plan ${b.planHash}: the plan is now ${hash}.`, { hint: 'Plan again (POST /plan), review it, and apply that hash.' });
+      }
+      return { hash, outcomes: await applyPlan(deps.berth, state, planned) };
+    },
+  },
+  {
+    method: 'GET', path: '/events', operationId: 'listEvents', tag: 'events', produces: 'json', summary: 'The event log, oldest first (berth events).', returns: list('Event'),
+    query: { ...EVENT_QUERY, limit: 'At most this many.' },
+    handle: ({ deps, query }: Ctx) => deps.berth.events({ ...eventQuery(query), limit: numberParam(query, 'limit') }),
+  },
+  {
+    method: 'GET', path: '/events/stream', operationId: 'streamEvents', tag: 'events', produces: 'stream',
+    summary: 'Server-Sent Events: every event in order, `id:` its sequence number; Last-Event-ID (or after=) resumes.', query: EVENT_QUERY,
+    handle: ({ deps, query, req, res }: Ctx) => {
+      const resume = req.headers['last-event-id'];
+      const q = eventQuery(query);
+      const after = typeof resume === 'string' && /^\d+$/.test(resume) ? Number(resume) : (q.afterSeq ?? deps.berth.store.lastEventSeq());
+      streamEvents(req, res, deps.feed, after, (event) => matches(event, q));
+    },
+  },
+];
+
+async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknown> {
+  const declared = Object.keys(body).length > 0;
+  if (declared && body.root === undefined) {
+    throw new BerthError('E_INVALID_INPUT', 'Invalid request: body.root is required when the body declares a spec (the daemon does not know your working folder).', {
+      hint: 'Send { "root": "/absolute/path" } with the other settings, or an empty body to bring the workspace up as last declared.',
+    });
+  }
+  if (!declared && berth.recordedSpecOf(workspace) === undefined) {
+    throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
+  }
+  const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
+  const result = await berth.up(workspace, spec);
+  const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(workspace)).ip : null);
+  return {
+    id: result.id,
+    runtime: result.runtime,
+    action: result.action,
+    reasons: result.reasons,
+    container: result.container.name,
+    state: result.container.state,
+    ip,
+    image: result.container.image,
+    previewPorts: result.container.ports,
+    skippedMounts: result.skippedMounts,
+    egress: berth.egress(workspace),
+    isolated: berth.runtime.capabilities.isolation,
+  };
+}
+
+async function planHere(berth: Berth, file: string): ReturnType<typeof planOnRuntime> {
+  const result = await planOnRuntime(berth, file);
+  if (result.elsewhere.length > 0) {
+    throw new BerthError('E_UNSUPPORTED', `This daemon serves ${berth.runtime.kind}; ${result.elsewhere.join(', ')} ${result.elsewhere.length === 1 ? 'lives' : 'live'} on another runtime.`, {
+      hint: 'Plan and apply that manifest with the CLI without the daemon (BERTH_NO_DAEMON=1 berth apply), or start a daemon for that runtime.',
+    });
+  }
+  return result;
+}
+
+function id(params: Record<string, string>): string {
+  return params['id'] ?? '';
+}
+
+function name(params: Record<string, string>): string {
+  return params['name'] ?? '';
+}
+
+function numberParam(query: URLSearchParams, key: string): number | undefined {
+  const value = query.get(key);
+  if (value === null) return undefined;
+  if (!/^\d+$/.test(value)) throw new BerthError('E_INVALID_INPUT', `Invalid request: query.${key} must be a whole number, got ${JSON.stringify(value)}.`, { hint: `Use e.g. ?${key}=100.` });
+  return Number(value);
+}
+
+function eventQuery(query: URLSearchParams): EventQuery {
+  const since = query.get('since') ?? undefined;
+  if (since !== undefined && Number.isNaN(new Date(since).getTime())) {
+    throw new BerthError('E_INVALID_INPUT', `Invalid request: query.since must be an ISO time, got ${JSON.stringify(since)}.`, { hint: 'Use e.g. ?since=2026-11-23T10:00:00Z.' });
+  }
+  return { afterSeq: numberParam(query, 'after'), since: since === undefined ? undefined : new Date(since).toISOString(), workspace: query.get('workspace') ?? undefined, type: query.get('type') ?? undefined };
+}
+
+/** The store's filter, applied to live events (a type matches itself and its sub-types). */
+function matches(event: StoredEvent, query: EventQuery): boolean {
+  if (query.workspace !== undefined && event.workspace !== query.workspace) return false;
+  if (query.type !== undefined && event.type !== query.type && !event.type.startsWith(`${query.type}.`)) return false;
+  return query.since === undefined || event.time >= query.since;
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BerthClient } from '../../src/client/index.js';
+import type { StoredEvent } from '../../src/client/index.js';
+import { ROUTES } from '../../src/daemon/http/routes.js';
+import { run } from '../../src/process/index.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { expectCode } from '../support/expect-code.js';
+import { BERTHD_BIN, freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+
+const ENGINE = 'podman';
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A request with exactly the headers given (fetch would not let a test forge Host). */
+function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawResponse> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/**
+ * berthd against a real engine, through its real listeners: the unix socket (0600, no token) and
+ * the loopback TCP listener (token, Host and Origin checks), bodies validated, errors as
+ * {code, message, hint}, SSE in order with resume, the OpenAPI document, one daemon per home.
+ */
+describe(`berthd API on ${ENGINE}`, () => {
+  const run8 = randomUUID().slice(0, 8);
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-daemon-'));
+  const home = join(scratch, 'home');
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), '<h1>daemon preview</h1>\n');
+  const env = engineEnv();
+  const ws = `api-${run8}`;
+  let daemon: RunningDaemon;
+  let client: BerthClient;
+  let base: string;
+  let token: string;
+  let host: string;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${String(await freePort())}`]);
+    client = daemon.client;
+    base = daemon.http ?? '';
+    host = new URL(base).host;
+    token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
+  });
+
+  afterAll(async () => {
+    await daemon?.stop().catch(() => undefined);
+    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('keeps its socket and token to this user (0600)', () => {
+    expect(statSync(join(home, 'berth.sock')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'daemon.token')).mode & 0o777).toBe(0o600);
+    expect(token.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('refuses a second daemon on the same $BERTH_HOME, naming the first', async () => {
+    const second = await run([process.execPath, BERTHD_BIN, '--runtime', ENGINE], { env: { ...env, BERTH_HOME: home }, okExitCodes: 'any', timeoutMs: 30_000 });
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain(`A Berth daemon already runs for this state folder (pid ${String(daemon.pid)}`);
+    expect(second.stderr).toContain('hint:');
+    expect((await client.health()).pid).toBe(daemon.pid);
+  });
+
+  it('requires the token on the loopback listener', async () => {
+    const none = await raw(`${base}/workspaces`);
+    expect(none.status).toBe(401);
+    expect(JSON.parse(none.body)).toMatchObject({ code: 'E_UNAUTHORIZED', hint: expect.stringContaining('daemon.token') as unknown });
+    expect((await raw(`${base}/workspaces`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const ok = await raw(`${base}/workspaces`, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual([]);
+    const viaClient = new BerthClient({ url: base, token: 'nope' });
+    await expectCode(viaClient.listWorkspaces(), 'E_UNAUTHORIZED');
+  });
+
+  it('rejects a Host or Origin that is not its own loopback address, even with the token', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const rebound = await raw(`${base}/workspaces`, { headers: { ...auth, host: `evil.example:${new URL(base).port}` } });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body)).toMatchObject({ code: 'E_UNAUTHORIZED', message: expect.stringContaining('evil.example') as unknown });
+    expect((await raw(`${base}/workspaces`, { headers: { ...auth, host: '127.0.0.1:1' } })).status).toBe(403);
+    expect((await raw(`${base}/workspaces`, { headers: { ...auth, origin: 'http://evil.example' } })).status).toBe(403);
+    // Another loopback port is a workspace's dev server, not the dashboard: refused too.
+    expect((await raw(`${base}/workspaces`, { headers: { ...auth, origin: 'http://127.0.0.1:41000' } })).status).toBe(403);
+    expect((await raw(`${base}/workspaces`, { headers: { ...auth, origin: base } })).status).toBe(200);
+    expect((await raw(`${base}/workspaces`, { headers: { ...auth, host: `localhost:${new URL(base).port}` } })).status).toBe(200);
+  });
+
+  it('turns the dashboard link into an HttpOnly SameSite=Strict cookie and takes it off the URL', async () => {
+    const visit = await raw(`${base}/?token=${token}`, { headers: { host } });
+    expect(visit.status).toBe(303);
+    expect(visit.headers['location']).toBe('/');
+    const cookie = String(visit.headers['set-cookie']);
+    expect(cookie).toMatch(/^berth_token=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
+    const page = await raw(`${base}/`, { headers: { host, cookie: cookie.split(';')[0] ?? '' } });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<title>Berth</title>');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect((await raw(`${base}/workspaces`, { headers: { host, cookie: cookie.split(';')[0] ?? '' } })).status).toBe(200);
+    expect((await raw(`${base}/?token=wrong`, { headers: { host } })).status).toBe(401);
+    expect((await raw(`${base}/`, { headers: { host } })).status).toBe(401);
+  });
+
+  it('validates bodies with the CLI and manifest rules, answering {code, message, hint} with a status', async () => {
+    const post = (path: string, body: string): Promise<RawResponse> => raw(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const relative = await post(`/workspaces/${ws}/up`, JSON.stringify({ root: 'project' }));
+    expect(relative.status).toBe(400);
+    expect(JSON.parse(relative.body)).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('body.root: must be an absolute path') as unknown, hint: expect.any(String) as unknown });
+    const typo = JSON.parse((await post(`/workspaces/${ws}/up`, JSON.stringify({ root, imgae: 'x' }))).body) as { message: string };
+    expect(typo.message).toMatch(/imgae/);
+    const badMemory = JSON.parse((await post(`/workspaces/${ws}/up`, JSON.stringify({ root, memory: 'lots' }))).body) as { message: string };
+    expect(badMemory.message).toContain('body.memory: must be a size such as 512m or 2g');
+    expect((await post(`/workspaces/${ws}/up`, '{not json')).status).toBe(400);
+    expect(JSON.parse((await post(`/workspaces/${ws}/egress`, JSON.stringify({ allow: 'a', deny: 'b' }))).body)).toMatchObject({ code: 'E_INVALID_INPUT' });
+    expect((await post('/workspaces/Bad_Id/stop', '')).status).toBe(400);
+    expect((await raw(`${base}/nowhere`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    expect((await raw(`${base}/workspaces`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(405);
+    await expectCode(client.getWorkspace(`gone-${run8}`), 'E_NOT_FOUND');
+  });
+
+  it('brings a workspace up, runs a dev server with a preview URL, and stops it, over the socket', async () => {
+    const up = await client.up(ws, { root, image: TEST_IMAGE });
+    expect(up).toMatchObject({ id: ws, runtime: ENGINE, action: 'created', state: 'running', isolated: true });
+    expect(await client.listWorkspaces()).toEqual([expect.objectContaining({ id: ws, state: 'running', root })]);
+    expect(await client.getWorkspace(ws)).toMatchObject({ id: ws, state: 'running', egress: null });
+    expect((await client.up(ws)).action).toBe('reused');
+    const port = await freePort();
+    const web = await client.startDevServer(ws, 'web', { command: ['python3', '-m', 'http.server', String(port)] }, { wait: true });
+    expect(web).toMatchObject({ state: 'running', detectedPort: port, url: expect.stringMatching(/^http:/) as unknown });
+    const page = await fetch(web.url ?? '', { signal: AbortSignal.timeout(5000) });
+    expect(await page.text()).toContain('daemon preview');
+    expect(await client.devServerLogs(ws, 'web')).toContain('GET /');
+    expect(await client.listDevServers({ workspace: ws })).toEqual([expect.objectContaining({ name: 'web', state: 'running' })]);
+    expect(await client.stopDevServer(ws, 'web')).toMatchObject({ state: 'stopped', url: null });
+    await expectCode(client.startDevServer(ws, 'Web!', { command: ['true'] }), 'E_INVALID_INPUT');
+  });
+
+  it('streams events in order with ids, and resumes after Last-Event-ID', async () => {
+    const seen: StoredEvent[] = [];
+    const controller = new AbortController();
+    const stream = (async () => {
+      for await (const event of client.streamEvents({ workspace: ws }, controller.signal)) {
+        seen.push(event);
+        if (seen.filter((e) => e.type === 'workspace.stopped' || e.type === 'workspace.started').length >= 2) controller.abort();
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    await client.stop(ws);
+    await client.up(ws);
+    await stream;
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['workspace.stopped', 'workspace.started']));
+    // Resume: Last-Event-ID on the raw stream hands over exactly what came after.
+    const middle = seen[0]?.seq ?? 0;
+    const resumed = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: new URL(base).port, path: `/events/stream?workspace=${ws}`, headers: { authorization: `Bearer ${token}`, 'last-event-id': String(middle) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString('utf8');
+          if ((text.match(/^id: /gm) ?? []).length >= seen.length - 1) {
+            req.destroy();
+            resolve(text);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const ids = [...resumed.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids).toEqual(seqs.slice(1));
+  });
+
+  it('serves the OpenAPI document that is checked in, with every route', async () => {
+    const served = JSON.parse((await raw(`${base}/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).body) as { paths: Record<string, Record<string, unknown>> };
+    const checkedIn = JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/openapi.json'), 'utf8')) as unknown;
+    expect(served, 'docs/openapi.json is stale: run `npm run openapi`').toEqual(checkedIn);
+    for (const route of ROUTES) expect(served.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`).toBeDefined();
+  });
+
+  it('stops cleanly on SIGTERM: listeners closed, socket gone, the workspace still running', async () => {
+    const code = await daemon.stop();
+    expect(code).toBe(0);
+    expect(daemon.stderr()).toContain('stopped (workspaces keep running)');
+    await expect(raw(`${base}/health`)).rejects.toThrow();
+    expect(statSync(join(home, 'berth.sock'), { throwIfNoEntry: false })).toBeUndefined();
+    const state = await run([ENGINE, 'inspect', '--format', '{{.State.Running}}', `berth-${ws}`], { env });
+    expect(state.stdout.trim()).toBe('true');
+  });
+});

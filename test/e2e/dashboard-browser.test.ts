@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/process/index.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+
+const ENGINE = 'podman';
+/** Debian's chromium package (scripts/test-env.sh installs it); playwright-core drives it as it is. */
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
+
+/**
+ * The dashboard in a real browser against a real daemon and engine: a running workspace and its
+ * dev server are shown, the preview link opens the server's page, the stop button stops it.
+ */
+describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
+  const run8 = randomUUID().slice(0, 8);
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-dash-'));
+  const home = join(scratch, 'home');
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), `<title>preview ${run8}</title><h1>hello from the workspace</h1>\n`);
+  const env = engineEnv();
+  const ws = `dash-${run8}`;
+  let daemon: RunningDaemon;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!statSync(CHROMIUM, { throwIfNoEntry: false })) throw new Error(`${CHROMIUM} is missing: run scripts/test-env.sh (it installs Debian's chromium package).`);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${String(await freePort())}`]);
+    await daemon.client.up(ws, { root, image: TEST_IMAGE });
+    await daemon.client.startDevServer(ws, 'web', { command: ['python3', '-m', 'http.server', String(await freePort())] }, { wait: true });
+    // --no-sandbox: CI runs as root, where chromium's own sandbox cannot start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await daemon?.stop().catch(() => undefined);
+    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('shows the workspace and its dev server, opens the preview, stops the server with the button', async () => {
+    const token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${daemon.http ?? ''}/?token=${token}`);
+    // The link's token became a cookie the page's scripts cannot read, and left the address bar.
+    expect(page.url()).toBe(`${daemon.http ?? ''}/`);
+    expect(await page.evaluate('document.cookie')).toBe('');
+
+    const workspaceRow = page.locator(`tr[data-workspace="${ws}"]`);
+    await expect.poll(() => workspaceRow.textContent(), { timeout: 10_000 }).toContain('running');
+    const serverRow = page.locator(`tr[data-devserver="${ws}/web"]`);
+    await expect.poll(() => serverRow.locator('.state').textContent(), { timeout: 10_000 }).toBe('running');
+
+    const link = serverRow.locator('a.preview');
+    const url = await link.getAttribute('href');
+    expect(url).toMatch(/^http:\/\//);
+    const [preview] = await Promise.all([context.waitForEvent('page'), link.click()]);
+    await preview.waitForLoadState();
+    expect(await preview.locator('h1').textContent()).toBe('hello from the workspace');
+    await preview.close();
+
+    await page.locator(`tr[data-devserver="${ws}/web"] button.logs`).click();
+    await expect.poll(() => page.locator('#logs-text').textContent(), { timeout: 10_000 }).toContain('GET /');
+
+    await serverRow.locator('button.stop').click();
+    await expect.poll(() => serverRow.locator('.state').textContent(), { timeout: 15_000 }).toBe('stopped');
+    expect((await daemon.client.listDevServers({ workspace: ws }))[0]).toMatchObject({ state: 'stopped', url: null });
+    await expect.poll(() => page.locator('#events').textContent(), { timeout: 5_000 }).toContain('devserver.stopped');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    expect(statSync(join(ARTIFACTS, 'dashboard.png')).size).toBeGreaterThan(1000);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});

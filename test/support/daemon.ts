@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectDaemon, type BerthClient } from '../../src/client/index.js';
+import { runStreaming } from '../../src/process/index.js';
+
+export const BERTHD_BIN = join(import.meta.dirname, '../../dist/cli/berthd.js');
+
+export interface RunningDaemon {
+  pid: number;
+  /** The unix-socket client (no token needed). */
+  client: BerthClient;
+  /** `http://127.0.0.1:PORT` when started with --http. */
+  http: string | null;
+  /** Everything the daemon wrote to stderr so far. */
+  stderr: () => string;
+  /** Resolves when the process ends, with its exit code (null after a signal). */
+  exited: Promise<number | null>;
+  /** SIGTERM, then waits for the exit. */
+  stop: () => Promise<number | null>;
+}
+
+/**
+ * Starts the built `berthd` on a state folder and waits until its socket answers. The process
+ * is a real separate daemon, as a user runs it; tests kill it by its own pid only.
+ */
+export async function startDaemon(home: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<RunningDaemon> {
+  if (!existsSync(BERTHD_BIN)) throw new Error('dist/cli/berthd.js is missing: run `npm run build` first (scripts/test.sh does).');
+  let stderr = '';
+  const exited = runStreaming([process.execPath, BERTHD_BIN, ...args], {
+    env: { ...env, BERTH_HOME: home },
+    timeoutMs: Infinity,
+    okExitCodes: 'any',
+    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
+  }).then(
+    (result) => result.exitCode,
+    () => null,
+  );
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = await connectDaemon({ home });
+    const health = client ? await client.health().catch(() => null) : null;
+    if (client && health && health.pid > 0) {
+      const pid = health.pid;
+      return {
+        pid,
+        client,
+        http: health.http,
+        stderr: () => stderr,
+        exited,
+        stop: async () => {
+          if (!ended) process.kill(pid, 'SIGTERM');
+          return exited;
+        },
+      };
+    }
+    if (ended) throw new Error(`berthd exited before answering:\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`berthd did not answer within 30 s:\n${stderr}`);
+    await sleep(50);
+  }
+}
+
+/** A port free on loopback now. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
