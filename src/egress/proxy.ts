@@ -6,12 +6,15 @@ import type { Duplex } from 'node:stream';
 import { BerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import { checkResolved, decide, type Decision, type EgressPolicy } from './policy.js';
+import { MAX_RECORD_BYTES, readClientHello, sameHost } from './sni.js';
 
 export interface EgressProxyOptions {
   /** The address to listen on: the workspaces' network gateway (or loopback), never a wildcard. */
   host: string;
   /** 0 (default) lets the OS choose. */
   port?: number | undefined;
+  /** Refuse a tunnel to a name whose TLS handshake asks for another name (default true). */
+  checkSni?: boolean | undefined;
   /** The live policy of a workspace: read on every connection, so changes apply at once. */
   policyFor: (workspace: string) => EgressPolicy | undefined;
   emit: (event: BerthEventInput) => void;
@@ -28,6 +31,9 @@ export interface ProxyCredential {
   workspace: string;
   token: string;
 }
+
+/** How long a tunnel waits for the rest of a ClientHello it started receiving. */
+const FIRST_BYTES_TIMEOUT_MS = 10_000;
 
 /** RFC 9110 §7.6.1: these describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -162,15 +168,25 @@ export class EgressProxy {
     const upstream = this.dial(port, target.address);
     this.track(upstream);
     let bytes = 0;
+    let fronted = false;
     upstream.once('connect', () => {
       // Nagle off: a client that writes a request in parts (a TLS handshake does) would otherwise
       // wait ~40 ms for the target's delayed ACK on every small second write.
       upstream.setNoDelay(true);
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
       upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      socket.pipe(upstream);
       upstream.pipe(socket);
+      void this.firstBytes(socket, head, host).then((first) => {
+        if ('sni' in first) {
+          fronted = true;
+          this.decided(workspace, host, port, { verdict: 'deny', rule: null, reason: `the TLS handshake in the tunnel asks for ${first.sni}, not ${host}` }, 'CONNECT', 0);
+          socket.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (first.pass.length > 0) upstream.write(first.pass);
+        socket.pipe(upstream);
+      });
     });
     upstream.once('error', (error) => {
       if (bytes === 0 && socket.writable) this.refuseTunnel(socket, 502, `Upstream ${host}:${String(port)} failed: ${error.message}`);
@@ -179,7 +195,43 @@ export class EgressProxy {
     socket.once('close', () => upstream.destroy());
     upstream.once('close', () => {
       if (!socket.destroyed && !socket.writableEnded) socket.end();
-      this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
+      if (!fronted) this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
+    });
+  }
+
+  /**
+   * The client's first bytes in a tunnel opened to a host name: when they are a TLS ClientHello
+   * whose server name is another host, that is domain fronting, and the tunnel is refused. Anything
+   * else (not TLS, no name, a server-first protocol that stays silent) passes unchanged.
+   */
+  private firstBytes(socket: Duplex, head: Buffer, host: string): Promise<{ pass: Buffer } | { sni: string }> {
+    if (this.options.checkSni === false || isIP(host) !== 0) return Promise.resolve({ pass: head });
+    let buffered = head;
+    const verdict = (): { pass: Buffer } | { sni: string } | undefined => {
+      const read = readClientHello(buffered);
+      if (read.kind === 'incomplete' && buffered.length < MAX_RECORD_BYTES) return undefined;
+      return read.kind === 'name' && !sameHost(read.name, host) ? { sni: read.name } : { pass: buffered };
+    };
+    const now = verdict();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const done = (result: { pass: Buffer } | { sni: string }): void => {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        socket.pause();
+        resolve(result);
+      };
+      const onData = (chunk: Buffer): void => {
+        buffered = Buffer.concat([buffered, chunk]);
+        const result = verdict();
+        if (result !== undefined) done(result);
+      };
+      const onClose = (): void => done({ pass: buffered });
+      // A client that stops mid-record is not held forever: what it sent passes on.
+      const timer = setTimeout(() => done({ pass: buffered }), FIRST_BYTES_TIMEOUT_MS);
+      socket.on('data', onData);
+      socket.once('close', onClose);
     });
   }
 

@@ -6,6 +6,7 @@ import type { BerthEventInput } from '../../src/events.js';
 import type { EgressPolicy } from '../../src/egress/policy.js';
 import { EgressProxy } from '../../src/egress/proxy.js';
 import { run } from '../../src/process/index.js';
+import { clientHelloFor } from '../support/client-hello.js';
 
 /*
  * The proxy on loopback with real clients. Network rule: every dial goes to 127.0.0.1; names are
@@ -153,6 +154,34 @@ describe('egress proxy (loopback)', () => {
     // With Nagle on towards the target most of these took ~44 ms; without, a few ms at most.
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? Infinity;
     expect(median).toBeLessThan(20);
+  });
+
+  it.each([
+    ['the name the tunnel was opened for passes to the target', 'app.test', 'allow'],
+    ['another name (domain fronting) is refused, and the target gets nothing', 'fronted.example', 'deny'],
+  ] as const)('checks the TLS server name in a tunnel: %s', async (_what, servername, verdict) => {
+    const { token } = proxy.credentialFor('ws-a');
+    const socket = connect(proxyPort, '127.0.0.1');
+    const established = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    socket.write(`CONNECT app.test:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: Basic ${Buffer.from(`ws-a:${token}`).toString('base64')}\r\n\r\n`);
+    expect(await established).toMatch(/^HTTP\/1\.1 200/);
+    const before = events.length;
+    // A real ClientHello from node's TLS client, sent in two pieces as a large one arrives; the target
+    // is plain HTTP, so a ClientHello that reaches it is answered with 400.
+    const answered = new Promise<string>((resolve) => {
+      let seen = '';
+      socket.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
+      socket.once('close', () => resolve(seen));
+    });
+    const hello = await clientHelloFor(servername);
+    socket.write(hello.subarray(0, 40));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write(hello.subarray(40));
+    expect(await answered).toMatch(verdict === 'allow' ? /^HTTP\/1\.1 400/ : /^$/);
+    await vi.waitFor(() => expect(events.slice(before).find((e) => e.type === `egress.${verdict}`)).toBeDefined());
+    const decision = events.slice(before).find((e) => e.type === `egress.${verdict}`);
+    if (verdict === 'deny') expect(decision?.message).toBe(`Denied CONNECT app.test:${String(targetPort)}: the TLS handshake in the tunnel asks for fronted.example, not app.test.`);
+    expect(events.slice(before).filter((e) => e.type.startsWith('egress.'))).toHaveLength(1);
   });
 
   it('connects a name only to the address it checked (pinning)', async () => {
