@@ -86,12 +86,18 @@ start_dockerd() {
     --default-ulimit nofile=10240:10240 \
     --log-level warn \
     </dev/null >"$state/dockerd.log" 2>&1 &
-  for _ in $(seq 1 120); do
-    docker_up && return 0
+  wait_for docker_up 60 "dockerd did not answer on $docker_sock" "$state/dockerd.log"
+}
+
+# Usage: wait_for CHECK SECONDS WHAT LOG — polls CHECK every 0.5 s; on timeout shows the log and dies.
+wait_for() {
+  local check=$1 seconds=$2 what=$3 log=$4
+  for _ in $(seq 1 $((seconds * 2))); do
+    "$check" && return 0
     sleep 0.5
   done
-  tail -20 "$state/dockerd.log" >&2 || true
-  die "dockerd did not answer on $docker_sock within 60 s (log: $state/dockerd.log)"
+  tail -20 "$log" >&2 || true
+  die "$what within $seconds s (log: $log)"
 }
 
 stop_dockerd() {
@@ -114,12 +120,7 @@ start_podman_service() {
   # --time=0: no idle timeout; it lives as long as the private dockerd does.
   setsid podman system service --time=0 "unix://$podman_sock" </dev/null >"$state/podman-service.log" 2>&1 &
   echo $! >"$state/podman-service.pid"
-  for _ in $(seq 1 60); do
-    podman_service_up && return 0
-    sleep 0.5
-  done
-  tail -20 "$state/podman-service.log" >&2 || true
-  die "podman system service did not answer on $podman_sock within 30 s (log: $state/podman-service.log)"
+  wait_for podman_service_up 30 "podman system service did not answer on $podman_sock" "$state/podman-service.log"
 }
 
 stop_podman_service() {

@@ -30,6 +30,9 @@ describe('berth CLI in host mode and without a workspace', () => {
     expect(json(await berth(['status', 'hosted', '--json']))).toMatchObject({ id: 'hosted', runtime: 'host', state: 'running', isolated: false, ip: null });
     const exec = await berth(['exec', 'hosted', '--', 'sh', '-c', 'echo "$MODE $BERTH_WORKSPACE"; cat hello.txt; exit 9']);
     expect(exec).toMatchObject({ exitCode: 9, stdout: 'host hosted\nhello\n' });
+    // Global options may also come before the command; after `--` everything stays the user's.
+    expect(json(await berthCli({ ...env, BERTH_RUNTIME: '' })(['--runtime', 'host', '--json', 'status', 'hosted']))).toMatchObject({ id: 'hosted', runtime: 'host' });
+    expect((await berth(['--runtime=host', 'exec', 'hosted', '--', 'echo', '--json'])).stdout).toBe('--json\n');
     expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root }]);
     const shell = await berth(['shell', 'hosted'], { input: 'echo "[$MODE] $(pwd)"; exit 4\n' });
     expect(shell.exitCode).toBe(4);
