@@ -139,7 +139,7 @@ export class WorkspaceManager {
     const { container, image } = await this.runtime.observe(name, spec.image);
     if (this.runtime.capabilities.images && image === null) throw missingImage(this.runtime.kind, spec.image);
     const imageId = image?.id ?? null;
-    const target: Target = { id, name, spec, plan, imageId, desired: specHash(spec, plan, imageId, this.owner, this.previewPortCount(spec)) };
+    const target: Target = { id, name, spec, plan, imageId, desired: this.specHashOf(spec, plan, imageId) };
     const result = (action: EnsureAction, info: ContainerInfo, reasons: string[] = []): EnsureResult => ({
       id,
       runtime: this.runtime.kind,
@@ -216,7 +216,12 @@ export class WorkspaceManager {
 
   /** The hash and its parts (so the planner can name what drifted). */
   desiredHash(id: string, spec: WorkspaceSpec, imageId: string | null): SpecHash {
-    return specHash(spec, this.plan(id, spec), imageId, this.owner, this.previewPortCount(spec));
+    return this.specHashOf(spec, this.plan(id, spec), imageId);
+  }
+
+  private specHashOf(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null): SpecHash {
+    const { internalNetworks, internalNetworkRoutesOut } = this.runtime.capabilities;
+    return specHash(spec, plan, imageId, this.owner, { previewPorts: this.previewPortCount(spec), guestFirewall: internalNetworks && internalNetworkRoutesOut });
   }
 
   /** Creates and starts in one engine call, with the intent in the ledger first. */

@@ -20,7 +20,13 @@ export interface SpecHash {
  * Keyed with the installation id: env values may be secrets, and labels are readable by anyone
  * who can reach the engine, so an unkeyed hash of a short secret could be guessed.
  */
-export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null, key: string, previewPorts = 0): SpecHash {
+export function specHash(
+  spec: WorkspaceSpec,
+  plan: MountPlan,
+  imageId: string | null,
+  key: string,
+  options: { previewPorts?: number; guestFirewall?: boolean } = {},
+): SpecHash {
   const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
   const parts: Record<SpecPart, string> = {
     image: digest([spec.image, imageId]).slice(0, 12),
@@ -28,9 +34,10 @@ export function specHash(spec: WorkspaceSpec, plan: MountPlan, imageId: string |
     env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
     // The pool's size, not its host ports: those are chosen afresh at every create.
-    ports: digest(previewPorts).slice(0, 12),
-    // Egress on or off decides the network; the rules themselves change live, without a recreate.
-    network: digest(spec.egress !== null).slice(0, 12),
+    ports: digest(options.previewPorts ?? 0).slice(0, 12),
+    // Egress on or off decides the network (and, on Apple, the guest firewall in the main process:
+    // a container made before it existed is drift); the rules themselves change live.
+    network: digest(spec.egress !== null && options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : spec.egress !== null).slice(0, 12),
   };
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
