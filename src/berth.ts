@@ -6,7 +6,7 @@ import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
 import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type StoredEvent } from './state/store.js';
+import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
@@ -117,7 +117,10 @@ export class Berth extends EventEmitter<BerthEvents> {
   ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo> }> {
     const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
     const byName = new Map(listed.map((c) => [c.name, c]));
-    const ledgered = new Set(this.inventory.containerEntries().map((e) => e.workspace));
+    const entries = this.store.activeEntries(this.runtime.kind);
+    // Anything still on record (a container, or an egress network a cut-short removal left) counts.
+    const ledgered = new Set(entries.map((e) => e.workspace));
+    this.adoptConfirmed(entries, byName);
     const imageIdOf = imageIds(this.runtime);
     const desired: DesiredWorkspace[] = [];
     const observed: ObservedWorkspace[] = [];
@@ -146,6 +149,17 @@ export class Berth extends EventEmitter<BerthEvents> {
       });
     }
     return { desired, observed, containers };
+  }
+
+  /**
+   * A create cut short after the engine made the container (Berth killed while `run` was in flight)
+   * leaves a ledger intent without an engine id: the container, ours by its labels, confirms it.
+   */
+  private adoptConfirmed(entries: readonly LedgerEntry[], byName: ReadonlyMap<string, ContainerInfo>): void {
+    for (const entry of entries) {
+      const container = entry.kind === 'container' && entry.resourceId === null ? byName.get(entry.name) : undefined;
+      if (container && isOwnedBy(container.labels, this.owner)) this.store.confirmCreated(entry.id, container.id);
+    }
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress). */
