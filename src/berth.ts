@@ -247,6 +247,13 @@ export class Berth extends EventEmitter<BerthEvents> {
     this.dev.markGone(id, 'the workspace was stopped');
   }
 
+  /** Stops and starts the workspace's container (a failed health probe); its dev servers end with it. */
+  async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+    await this.workspaces.stop(id);
+    this.dev.markGone(id, 'the workspace was restarted');
+    return this.up(id, spec);
+  }
+
   async remove(id: string): Promise<void> {
     await this.workspaces.remove(id);
     this.dev.markGone(id, 'the workspace was removed');

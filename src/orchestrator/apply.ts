@@ -91,6 +91,10 @@ async function carryOut(berth: Berth, action: Action, declared: DeclaredWorkspac
       return;
     case 'blocked':
       return;
+    case 'restart':
+      if (action.name === undefined) await berth.restart(action.workspace, need().spec);
+      else await berth.dev.restart(action.workspace, action.name);
+      return;
   }
 }
 
@@ -105,6 +109,8 @@ export function describe(action: Action): string {
       return `${action.kind === 'dev-start' ? 'start' : 'stop'} dev server ${action.workspace}/${action.name}`;
     case 'blocked':
       return `cannot manage ${action.workspace}`;
+    case 'restart':
+      return `restart ${action.name === undefined ? `workspace ${action.workspace}` : `dev server ${action.workspace}/${action.name}`} (${action.reason})`;
     default:
       return `${action.kind} ${action.workspace}`;
   }

@@ -43,7 +43,12 @@ export type Action =
   | { kind: 'dev-start'; workspace: string; name: string }
   | { kind: 'dev-stop'; workspace: string; name: string }
   /** Something Berth must not fix itself: a foreign container holds the name. */
-  | { kind: 'blocked'; workspace: string; reason: string };
+  | { kind: 'blocked'; workspace: string; reason: string }
+  /**
+   * Stop and start a workspace (no `name`) or one of its dev servers that failed its health probe.
+   * The planner never plans it (health is not state it can see); the reconciler adds it.
+   */
+  | { kind: 'restart'; workspace: string; name?: string | undefined; reason: string };
 
 export interface Plan {
   actions: Action[];

@@ -8,6 +8,7 @@ import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './mani
 import { plan } from './plan.js';
 import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
 import { groupByRuntime } from './runtimes.js';
+import { checkHealth } from './health.js';
 
 export interface ReconcilerOptions {
   /** The manifest; read again every cycle, so an edit takes effect at the next one. */
@@ -162,9 +163,9 @@ export class Reconciler {
       const servers = await berth.dev.refresh(seen.id).catch(() => null);
       if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
     }
-    const actions = plan(desired, observed).actions;
-    const byId = new Map(declared.map((d) => [d.id, d]));
     const now = this.now();
+    const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, declared, containers, now))];
+    const byId = new Map(declared.map((d) => [d.id, d]));
     const decisions = decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now);
     const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
     const outcomes = await applyPlan(berth, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
@@ -195,7 +196,7 @@ export class Reconciler {
   private recordOutcomes(berth: Berth, findings: readonly Finding[]): void {
     const byKey = new Map<string, Finding[]>();
     for (const f of findings.filter((x) => x.outcome !== undefined)) {
-      const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' ? f.action.name : '';
+      const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' || f.action.kind === 'restart' ? (f.action.name ?? '') : '';
       const key = `${f.action.workspace}\u0000${server}`;
       byKey.set(key, [...(byKey.get(key) ?? []), f]);
     }
@@ -220,7 +221,9 @@ export class Reconciler {
       if (restarts > 0) {
         berth.record({ type: 'reconcile.restarted', workspace, message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}.`, data: { server: server || undefined } });
       }
-      if (record.failures > 0 || restarts > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null, restarts: record.restarts + restarts });
+      // A restart for failed probes starts its health afresh: the next probe is an interval away.
+      const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
+      if (record.failures > 0 || restarts > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null, restarts: record.restarts + restarts, ...probeReset });
     }
   }
 
