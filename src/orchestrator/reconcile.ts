@@ -189,6 +189,7 @@ export class Reconciler {
       findings.push(finding);
     }
     this.recordOutcomes(berth, findings);
+    this.forgiveSettled(berth, declared, findings);
     return findings;
   }
 
@@ -219,11 +220,37 @@ export class Reconciler {
       }
       const restarts = group.filter((f) => f.why.includes('; restart: ')).length;
       if (restarts > 0) {
-        berth.record({ type: 'reconcile.restarted', workspace, message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}.`, data: { server: server || undefined } });
+        // A policy restart counts against the target like a failure: one that keeps ending (a crash
+        // loop) is restarted ever more slowly, up to the cap, until it stays up for a while.
+        const failures = record.failures + 1;
+        const delay = backoffDelay(failures, this.backoff);
+        // A restart for failed probes starts its health afresh: the next probe is an interval away.
+        const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
+        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
+        berth.record({
+          type: 'reconcile.restarted',
+          workspace,
+          message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}. Another restart waits ${String(Math.round(delay / 1000))} s.`,
+          data: { server: server || undefined, restarts: record.restarts + restarts, delayMs: delay },
+        });
+        continue;
       }
-      // A restart for failed probes starts its health afresh: the next probe is an interval away.
-      const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
-      if (record.failures > 0 || restarts > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null, restarts: record.restarts + restarts, ...probeReset });
+      if (record.failures > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+    }
+  }
+
+  /** Targets that needed nothing this cycle, with their backoff over, start again from a clean slate. */
+  private forgiveSettled(berth: Berth, declared: readonly DeclaredWorkspace[], findings: readonly Finding[]): void {
+    const busy = new Set(findings.map((f) => `${f.action.workspace}\u0000${'name' in f.action && f.action.name !== undefined ? f.action.name : ''}`));
+    const now = this.now();
+    for (const ws of declared) {
+      for (const server of ['', ...ws.devServers.map((d) => d.name)]) {
+        if (busy.has(`${ws.id}\u0000${server}`)) continue;
+        const record = berth.store.supervision(ws.id, server);
+        if (record.failures > 0 && (record.nextAttemptAt === null || Date.parse(record.nextAttemptAt) <= now)) {
+          berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+        }
+      }
     }
   }
 

@@ -109,12 +109,21 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       expect((await target.runtime.inspect(`berth-${id('never')}`)).state).toBe('stopped');
       expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
 
+      // A crash loop: stopped again at once, the next restart waits out the backoff, which doubles.
+      await engineCli(['stop', '-t', '1', `berth-${id('always')}`]);
+      expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always wait']);
+      clock += 1_000;
+      expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always fixed']);
+      expect(berth.store.supervision(id('always'))).toMatchObject({ restarts: 2, failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
+      expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
+
       await berth.stop(id('always'));
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always hold']);
       await berth.up(id('always'));
     });
 
     it('recreates a container removed behind its back or whose spec changed, and puts egress rules back', async () => {
+      clock += 3_000; // past the restart backoff of the test before
       await engineCli(['rm', '-f', `berth-${id('never')}`]);
       write('two');
       berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
