@@ -271,10 +271,18 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /**
    * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
-   * whose workspace folder is gone. A dry run unless `apply` is set; either way it says what.
+   * are no longer declared (by the manifest that declared them, else by a workspace folder that
+   * still exists). A dry run unless `apply` is set; either way it says what.
    */
-  gc(options: { apply?: boolean } = {}): Promise<GcReport> {
-    return this.inventory.gc(options);
+  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+    const { stillDeclares } = await import('./orchestrator/manifest.js');
+    return this.inventory.gc({
+      ...options,
+      declaredBy: (workspace) => {
+        const manifest = this.store.declaringManifest(workspace);
+        return manifest === undefined ? undefined : { manifest, declared: stillDeclares(manifest, workspace) };
+      },
+    });
   }
 
   /** The event log, oldest first. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -63,6 +63,19 @@ export function loadManifest(file: string): DeclaredState {
     throw new BerthError('E_INVALID_INPUT', `Cannot read ${file}: ${(cause as Error).message}`, { hint: 'Pass the manifest with -f, or create berth.yaml here.', cause });
   }
   return parseManifest(text, file);
+}
+
+/**
+ * Does this manifest still declare the workspace? A file that is gone does not; one that cannot be
+ * read or parsed is taken to (cleanup must never act on a manifest it cannot read).
+ */
+export function stillDeclares(file: string, workspace: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    return loadManifest(file).workspaces.some((w) => w.id === workspace);
+  } catch {
+    return true;
+  }
 }
 
 /**
