@@ -114,7 +114,8 @@ export class Berth extends EventEmitter<BerthEvents> {
   async observeFor(
     declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[],
     removable: ReadonlySet<string>,
-  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo> }> {
+    options: { skipMissingImages?: boolean } = {},
+  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo>; unplannable: { id: string; reason: string }[] }> {
     const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
     const byName = new Map(listed.map((c) => [c.name, c]));
     const entries = this.store.activeEntries(this.runtime.kind);
@@ -125,16 +126,26 @@ export class Berth extends EventEmitter<BerthEvents> {
     const desired: DesiredWorkspace[] = [];
     const observed: ObservedWorkspace[] = [];
     const containers = new Map<string, ContainerInfo>();
+    // With skipMissingImages (the reconciler), a workspace whose image is missing is left out of the
+    // plan and reported, instead of failing everyone's cycle: Berth never pulls, so it cannot fix it.
+    const unplannable: { id: string; reason: string }[] = [];
     for (const item of declared) {
       const spec = normalizeSpec(item.spec);
       const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
       if (this.runtime.capabilities.images && imageId === null) {
-        throw new BerthError('E_NOT_FOUND', `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`, { hint: `Build or pull it, then plan again.` });
+        const reason = `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`;
+        if (options.skipMissingImages) {
+          unplannable.push({ id: item.id, reason: `${reason} Build or pull it; Berth never pulls` });
+          continue;
+        }
+        throw new BerthError('E_NOT_FOUND', reason, { hint: `Build or pull it, then plan again.` });
       }
       const hash = this.workspaces.desiredHash(item.id, spec, imageId);
       desired.push({ id: item.id, specHash: hash.hash, specParts: hash.parts, egress: spec.egress, devServers: item.devServers });
     }
+    const skipped = new Set(unplannable.map((u) => u.id));
     for (const id of new Set([...declared.map((d) => d.id), ...removable])) {
+      if (skipped.has(id)) continue;
       const container = byName.get(containerNameFor(id)) ?? null;
       if (container) containers.set(id, container);
       observed.push({
@@ -148,7 +159,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
-    return { desired, observed, containers };
+    return { desired, observed, containers, unplannable };
   }
 
   /**

@@ -155,7 +155,7 @@ export class Reconciler {
   }
 
   private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
-    const { desired, observed, containers } = await berth.observeFor(declared, removableOf(berth, state));
+    const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
     // Liveness of dev servers: one scan per running workspace that has live ones on record.
     for (const seen of observed) {
       const container = containers.get(seen.id);
@@ -164,9 +164,14 @@ export class Reconciler {
       if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
     }
     const now = this.now();
-    const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, declared, containers, now))];
+    const planned = declared.filter((d) => !unplannable.some((u) => u.id === d.id));
+    const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, planned, containers, now))];
     const byId = new Map(declared.map((d) => [d.id, d]));
-    const decisions = decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now);
+    const decisions = [
+      ...decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now),
+      // What it cannot even plan: a missing image (Berth never pulls).
+      ...unplannable.map((u): Decision => ({ action: { kind: 'blocked', workspace: u.id, reason: u.reason }, drift: 'missing', verdict: 'block', why: u.reason })),
+    ];
     const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
     const outcomes = await applyPlan(berth, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
     const findings: Finding[] = [];

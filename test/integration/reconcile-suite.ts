@@ -38,15 +38,16 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
     let reconciler: Reconciler;
     const engineCli = (args: string[]) => run([target.engine, ...args], { env: engineEnv(), okExitCodes: 'any' });
 
-    const write = (env: string): void => {
-      const ws = (name: string, extra: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${extra}`;
+    const write = (env: string, extra = ''): void => {
+      const ws = (name: string, more: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${more}`;
       writeFileSync(
         manifest,
         'version: 1\nworkspaces:\n' +
           ws('always', `    restart: always\n    env: { MODE: ${env} }\n`) +
           ws('never', '    restart: "no"\n') +
           ws('guarded', '    egress: { allow: [registry.example.test] }\n    devServers:\n      broken:\n        command: [sleep, "1000"]\n        cwd: /does/not/exist\n') +
-          ws('taken', ''),
+          ws('taken', '') +
+          extra,
       );
     };
     const cycle = async (): Promise<CycleReport> => {
@@ -135,6 +136,15 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       ]);
       expect(berth.egress(id('guarded'))?.policy.allow).toEqual(['registry.example.test']);
       expect((await berth.exec(id('always'), ['sh', '-c', 'echo $MODE'])).stdout).toBe('two\n');
+    });
+
+    it('reports a workspace whose image is missing and reconciles the others', async () => {
+      write('two', `  ${id('ghost')}:\n    root: ./root\n    image: berth-missing-${token}:none\n`);
+      await engineCli(['rm', '-f', `berth-${id('never')}`]);
+      const report = await cycle();
+      expect(summary(report).filter((s) => !s.includes('guarded'))).toEqual(['missing never fixed', 'foreign taken block', 'missing ghost block']);
+      expect(report.findings.at(-1)?.why).toBe(`The image "berth-missing-${token}:none" of workspace ${id('ghost')} is not in ${target.runtime.kind}. Build or pull it; Berth never pulls`);
+      write('two');
     });
 
     it('runs on an interval until stopped', async () => {
