@@ -92,9 +92,14 @@ export class Reconciler {
     this.running = true;
     const loop = async (): Promise<void> => {
       if (!this.running) return;
-      const report = await this.runOnce();
-      this.options.onCycle?.(report);
-      if (this.running) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+      try {
+        this.options.onCycle?.(await this.runOnce());
+      } catch (error) {
+        // A cycle reports its own failures; this is a listener or the event log failing. The loop goes on.
+        process.emitWarning(`berth reconcile loop: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        if (this.running) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+      }
     };
     void loop();
   }
