@@ -172,6 +172,11 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       const applied = json<{ outcomes: { ok: boolean }[] }>(await berth(['apply', '-f', manifest, '--plan-hash', first.hash, '--json']));
       expect(applied.outcomes.map((o) => o.ok)).toEqual([true, true, true]);
       expect(json<PlanOut>(await berth(['plan', '-f', manifest, '--json'])).actions).toEqual([]);
+      // Every plan is in the event log with its hash; every effect has its intent and outcome.
+      const planEvents = json<{ data: { hash: string } }[]>(await berth(['events', '--json', '--type', 'plan']));
+      expect(planEvents.map((e) => e.data.hash)).toContain(first.hash);
+      expect(json<unknown[]>(await berth(['events', '--json', '--type', 'apply.intent'])).length).toBe(3);
+      expect(json<unknown[]>(await berth(['events', '--json', '--type', 'apply.done'])).length).toBe(3);
 
       // An ad-hoc workspace beside the manifest's is never the manifest's to remove.
       json(await berth(['up', `adhoc-${run8}`, '--root', root, '--image', TEST_IMAGE, '--json']));
