@@ -46,9 +46,9 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
     const unhealthy = (report: CycleReport): string[] =>
       report.findings.filter((f) => f.drift === 'unhealthy').map((f) => `${f.summary.replaceAll(`hp-${token}-`, '')} ${f.outcome ?? f.verdict}`);
 
-    beforeAll(async () => {
-      target = await connect();
-      writeFileSync(join(root, 'ok'), 'fine\n');
+    /** Lines of a dev server that fails at once, added to the manifest by the last test. */
+    let crasher: string[] = [];
+    const writeManifest = (): void =>
       writeFileSync(
         manifest,
         [
@@ -64,6 +64,7 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
           '        command: [python3, -m, http.server, "8080"]',
           '        restart: always',
           '        health: { http: /ok, interval: 1s, retries: 1 }',
+          ...crasher,
           `  ${listener}:`,
           `    root: ${root}`,
           `    image: ${target.image}`,
@@ -75,6 +76,11 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
           '',
         ].join('\n'),
       );
+
+    beforeAll(async () => {
+      target = await connect();
+      writeFileSync(join(root, 'ok'), 'fine\n');
+      writeManifest();
       berth = open();
       reconciler = reconcilerOn(berth);
     });
@@ -133,6 +139,22 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       } finally {
         again.close();
       }
+    });
+
+    it('restarts a dev server that keeps crashing (restart: on-failure), ever more slowly', async () => {
+      crasher = ['      crasher:', '        command: [sh, -c, "exit 3"]', '        restart: on-failure'];
+      writeManifest();
+      const fixed = (report: CycleReport): string[] => report.findings.filter((f) => f.action.kind === 'dev-start' && f.action.name === 'crasher').map((f) => `${f.outcome ?? f.verdict}: ${f.why}`);
+      expect(fixed(await cycle())).toEqual(['fixed: declared, never started']);
+      // It ends at once with status 3: crashed, restarted by policy; crashing again, it waits out the backoff.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(fixed(await cycle())).toEqual([expect.stringMatching(/^wait: backing off after failures until /) as unknown]);
+      expect(berth.store.devServers(probed).find((s) => s.name === 'crasher')).toMatchObject({ state: 'crashed', exitCode: 3 });
+      expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
+      expect(berth.store.supervision(probed, 'crasher')).toMatchObject({ restarts: 2, failures: 2 });
+      expect(berth.events({ type: 'reconcile.restarted', workspace: probed }).filter((e) => e.data?.['server'] === 'crasher').map((e) => e.data?.['delayMs'])).toEqual([2_000, 4_000]);
     });
   });
 }
