@@ -147,6 +147,13 @@ describe('plan', () => {
     expect(plan(desired, observed.slice(0, 1)).hash).not.toBe(result.hash);
   });
 
+  it('names the drifted parts of a recreate when both sides carry them', () => {
+    const parts = (image: string, mounts: string, env: string, resources: string): string => `image:${image},mounts:${mounts},env:${env},resources:${resources},ports:p,network:n`;
+    const desired: DesiredWorkspace[] = [{ id: 'web', specHash: 'h2', specParts: parts('i2', 'm', 'e2', 'r2'), egress: null, devServers: [] }];
+    const observed: ObservedWorkspace[] = [{ id: 'web', container: { state: 'running', specHash: 'h1', specParts: parts('i1', 'm', 'e1', 'r1'), ours: true }, ledgered: true, egress: null, devServers: [] }];
+    expect(plan(desired, observed).actions).toEqual([{ kind: 'recreate', workspace: 'web', reasons: ['image changed', 'env changed', 'resources changed'] }]);
+  });
+
   it('plans 1000 workspaces quickly (the target is under 50 ms; measured in bench/, bounded loosely here)', () => {
     const desired = Array.from({ length: 1000 }, (_, i): DesiredWorkspace => ({ id: `w${String(i)}`, specHash: 'h', egress: null, devServers: [{ name: 'web', command: ['vite'] }] }));
     const observed = desired.map((d): ObservedWorkspace => ({ id: d.id, container: { state: 'stopped', specHash: 'h', ours: true }, ledgered: true, egress: null, devServers: [] }));
