@@ -125,12 +125,13 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
       throw new Error('engine CLIs started by the killed apply are still running after 20 s');
     };
 
-    /** Runs `berth apply --yes` and SIGKILLs it once the store holds the nth event of the kind, plus the delay. */
+    /** Has the run got to the kill point: the nth event of its type since `base`, or the nth engine command of its kind? */
     const reached = (point: KillPoint, store: Store, base: number): boolean => {
       if (point.on === 'event') return store.events({ afterSeq: base, type: point.event }).filter((e) => e.type === point.event).length >= point.n;
       const commands = existsSync(shimLog) ? readFileSync(shimLog, 'utf8').split('\n') : [];
       return commands.filter((line) => line === point.command || line.startsWith(`${point.command} `)).length >= point.n;
     };
+    /** Runs `berth apply --yes` and SIGKILLs it once it reaches the point, plus the point's delay. */
     const applyKilledAt = async (point: KillPoint): Promise<void> => {
       const store = Store.open(home);
       const base = store.events().at(-1)?.seq ?? 0;
