@@ -125,7 +125,7 @@ export class Reconciler {
         groups.flatMap((g) => claimsOn(g.berth.runtime.kind, g.declared)),
         memoryBudget(this.options.env ?? process.env, state.memoryBudget),
       );
-      for (const group of groups) findings.push(...(await this.reconcileGroup(group.berth, state, group.declared)));
+      for (const group of groups) findings.push(...(await this.reconcileIsolated(group.berth, state, group.declared)));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const berth = groups[0]?.berth ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
@@ -157,6 +157,23 @@ export class Reconciler {
       this.berths.set(choice, berth);
     }
     return berth;
+  }
+
+  /**
+   * One runtime's share of the cycle; a runtime that fails (its engine down, Apple's `container` on
+   * a machine without it) blocks only its own workspaces, reported, while the others are reconciled.
+   */
+  private async reconcileIsolated(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
+    try {
+      return await this.reconcileGroup(berth, state, declared);
+    } catch (error) {
+      const why = `${berth.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
+      return declared.map((ws) => {
+        const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: berth.runtime.kind, summary: `cannot manage ${ws.id}` };
+        this.reportOnce(berth, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
+        return finding;
+      });
+    }
   }
 
   private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {

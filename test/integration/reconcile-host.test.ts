@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/berth.js';
+import { BerthError } from '../../src/errors.js';
 import { Reconciler } from '../../src/orchestrator/reconcile.js';
 import { HostRuntime } from '../../src/runtime/host/host-runtime.js';
 import { Store } from '../../src/state/store.js';
@@ -47,5 +48,29 @@ describe('reconcile: host mode', () => {
     const before = calls.findIndex((c) => c.method === 'observe'); // ensure()'s own look, for the create
     expect(calls.slice(0, before).map((c) => c.method)).toEqual(['list', 'exec']);
     expect(berth.events({ type: 'health.healthy' }).map((e) => e.workspace)).toEqual([ids[0]]);
+  });
+
+  it('reports the workspaces of a runtime that fails, and reconciles the others', async () => {
+    // A runtime whose engine is down: every call fails as an unreachable engine does.
+    const down = new Proxy(new HostRuntime({ stateDir: join(scratch, 'down-state') }), {
+      get: (target, property, receiver): unknown =>
+        property === 'kind' || property === 'capabilities'
+          ? Reflect.get(target, property, receiver)
+          : () => Promise.reject(new BerthError('E_RUNTIME_UNAVAILABLE', 'the engine does not answer')),
+    });
+    const other = new Berth(down, { kind: 'host', source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+    const elsewhere = `rh-${token}-elsewhere`;
+    writeFileSync(manifest, `version: 1\nworkspaces:\n  ${ids[0] ?? ''}:\n    root: ${root}\n  ${elsewhere}:\n    root: ${root}\n    runtime: docker\n`);
+    const split = new Reconciler({ manifest, open: (choice) => Promise.resolve(choice === 'docker' ? other : berth), now: () => clock, env: {} });
+    try {
+      const report = await split.runOnce();
+      expect(report.error).toBeNull();
+      expect(report.findings.map((f) => `${f.summary} ${f.outcome ?? f.verdict}: ${f.why}`)).toEqual([
+        `remove ${ids[1] ?? ''} fixed: no longer declared in the manifest`,
+        `cannot manage ${elsewhere} block: host failed: the engine does not answer`,
+      ]);
+    } finally {
+      other.close();
+    }
   });
 });
