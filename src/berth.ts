@@ -7,7 +7,7 @@ import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
 import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type StoredEvent } from './state/store.js';
+import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
@@ -115,24 +115,38 @@ export class Berth extends EventEmitter<BerthEvents> {
   async observeFor(
     declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[],
     removable: ReadonlySet<string>,
-  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo> }> {
+    options: { skipMissingImages?: boolean } = {},
+  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo>; unplannable: { id: string; reason: string }[] }> {
     const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
     const byName = new Map(listed.map((c) => [c.name, c]));
-    const ledgered = new Set(this.inventory.containerEntries().map((e) => e.workspace));
+    const entries = this.store.activeEntries(this.runtime.kind);
+    // Anything still on record (a container, or an egress network a cut-short removal left) counts.
+    const ledgered = new Set(entries.map((e) => e.workspace));
+    this.adoptConfirmed(entries, byName);
     const imageIdOf = imageIds(this.runtime);
     const desired: DesiredWorkspace[] = [];
     const observed: ObservedWorkspace[] = [];
     const containers = new Map<string, ContainerInfo>();
+    // With skipMissingImages (the reconciler), a workspace whose image is missing is left out of the
+    // plan and reported, instead of failing everyone's cycle: Berth never pulls, so it cannot fix it.
+    const unplannable: { id: string; reason: string }[] = [];
     for (const item of declared) {
       const spec = normalizeSpec(item.spec);
       const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
       if (this.runtime.capabilities.images && imageId === null) {
-        throw new BerthError('E_NOT_FOUND', `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`, { hint: `Build or pull it, then plan again.` });
+        const reason = `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`;
+        if (options.skipMissingImages) {
+          unplannable.push({ id: item.id, reason: `${reason} Build or pull it; Berth never pulls` });
+          continue;
+        }
+        throw new BerthError('E_NOT_FOUND', reason, { hint: `Build or pull it, then plan again.` });
       }
       const hash = this.workspaces.desiredHash(item.id, spec, imageId);
       desired.push({ id: item.id, specHash: hash.hash, specParts: hash.parts, egress: spec.egress, devServers: item.devServers });
     }
+    const skipped = new Set(unplannable.map((u) => u.id));
     for (const id of new Set([...declared.map((d) => d.id), ...removable])) {
+      if (skipped.has(id)) continue;
       const container = byName.get(containerNameFor(id)) ?? null;
       if (container) containers.set(id, container);
       observed.push({
@@ -146,7 +160,18 @@ export class Berth extends EventEmitter<BerthEvents> {
         devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
-    return { desired, observed, containers };
+    return { desired, observed, containers, unplannable };
+  }
+
+  /**
+   * A create cut short after the engine made the container (Berth killed while `run` was in flight)
+   * leaves a ledger intent without an engine id: the container, ours by its labels, confirms it.
+   */
+  private adoptConfirmed(entries: readonly LedgerEntry[], byName: ReadonlyMap<string, ContainerInfo>): void {
+    for (const entry of entries) {
+      const container = entry.kind === 'container' && entry.resourceId === null ? byName.get(entry.name) : undefined;
+      if (container && isOwnedBy(container.labels, this.owner)) this.store.confirmCreated(entry.id, container.id);
+    }
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress). */
@@ -234,6 +259,13 @@ export class Berth extends EventEmitter<BerthEvents> {
     this.dev.markGone(id, 'the workspace was stopped');
   }
 
+  /** Stops and starts the workspace's container (a failed health probe); its dev servers end with it. */
+  async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+    await this.workspaces.stop(id);
+    this.dev.markGone(id, 'the workspace was restarted');
+    return this.up(id, spec);
+  }
+
   async remove(id: string): Promise<void> {
     await this.workspaces.remove(id);
     this.dev.markGone(id, 'the workspace was removed');
@@ -251,10 +283,18 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /**
    * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
-   * whose workspace folder is gone. A dry run unless `apply` is set; either way it says what.
+   * are no longer declared (by the manifest that declared them, else by a workspace folder that
+   * still exists). A dry run unless `apply` is set; either way it says what.
    */
-  gc(options: { apply?: boolean } = {}): Promise<GcReport> {
-    return this.inventory.gc(options);
+  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+    const { stillDeclares } = await import('./orchestrator/manifest.js');
+    return this.inventory.gc({
+      ...options,
+      declaredBy: (workspace) => {
+        const manifest = this.store.declaringManifest(workspace);
+        return manifest === undefined ? undefined : { manifest, declared: stillDeclares(manifest, workspace) };
+      },
+    });
   }
 
   /** The event log, oldest first. */

@@ -10,3 +10,6 @@ export type { DevServer, DevServerState } from './devserver/types.js';
 export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';
 export type { RuntimeSelection, DetectionReport } from './runtime/select.js';
 export type * from './runtime/types.js';
+export { Reconciler } from './orchestrator/reconcile.js';
+export type { ReconcilerOptions, CycleReport, Finding } from './orchestrator/reconcile.js';
+export type { Decision, Drift, Verdict, Backoff, RestartPolicy } from './orchestrator/restart-policy.js';

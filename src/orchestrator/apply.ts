@@ -41,12 +41,13 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
   for (const id of byId.keys()) kept.add(id);
   // Declared first: a workspace created below is already this manifest's if the run is cut short.
   berth.store.setDeclared(state.file, [...kept]);
+  const removed = new Set<string>();
   for (const action of planned.plan.actions) {
     const label = describe(action);
     berth.record({ type: `${events}.intent`, workspace: action.workspace, message: `${events === 'apply' ? 'Apply' : 'Reconcile'}: ${label}.`, data: { ...action } });
     try {
       await carryOut(berth, action, byId.get(action.workspace));
-      if (action.kind === 'remove') kept.delete(action.workspace);
+      if (action.kind === 'remove') removed.add(action.workspace);
       outcomes.push({ action, ok: action.kind !== 'blocked', message: action.kind === 'blocked' ? `${label}: ${action.reason}` : label });
     } catch (error) {
       outcomes.push({ action, ok: false, message: `${label}: ${error instanceof Error ? error.message : String(error)}` });
@@ -54,7 +55,11 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
     const outcome = outcomes[outcomes.length - 1];
     if (outcome) berth.record({ type: outcome.ok ? `${events}.done` : `${events}.failed`, workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
   }
-  berth.store.setDeclared(state.file, [...kept]);
+  // Read again (another runtime's apply may have written meanwhile); what no longer has anything on
+  // record on any runtime is no longer this manifest's to remove, whoever finished removing it.
+  const declaredIds = new Set(state.workspaces.map((w) => w.id));
+  const onRecord = new Set(berth.store.activeEntries().map((e) => e.workspace));
+  berth.store.setDeclared(state.file, berth.store.declaredBy(state.file).filter((id) => declaredIds.has(id) || (!removed.has(id) && onRecord.has(id))));
   return outcomes;
 }
 
@@ -86,6 +91,10 @@ async function carryOut(berth: Berth, action: Action, declared: DeclaredWorkspac
       return;
     case 'blocked':
       return;
+    case 'restart':
+      if (action.name === undefined) await berth.restart(action.workspace, need().spec);
+      else await berth.dev.restart(action.workspace, action.name);
+      return;
   }
 }
 
@@ -100,6 +109,8 @@ export function describe(action: Action): string {
       return `${action.kind === 'dev-start' ? 'start' : 'stop'} dev server ${action.workspace}/${action.name}`;
     case 'blocked':
       return `cannot manage ${action.workspace}`;
+    case 'restart':
+      return `restart ${action.name === undefined ? `workspace ${action.workspace}` : `dev server ${action.workspace}/${action.name}`} (${action.reason})`;
     default:
       return `${action.kind} ${action.workspace}`;
   }

@@ -10,13 +10,17 @@ import { parseMemory } from '../workspace/spec.js';
  */
 
 /**
- * Every Apple container is a lightweight VM with its own kernel, init and agent: memory the host
- * gives up on top of the workspace's own limit. An estimate with a margin, not a measurement (no
- * real Mac in this project's tests yet): one constant, to tune once it is measured.
+ * Every Apple container is a lightweight VM: the VM gets its memory limit plus 128 MiB
+ * (containerization's LinuxContainer.create, 1.x; see research/apple-container.md), and each runs a
+ * `container-runtime-linux` helper on the host, counted here as 64 MiB (an estimate, not measured:
+ * no real Mac in this project's tests yet). One constant, to tune once it is measured.
  */
-export const APPLE_VM_OVERHEAD_BYTES = 512 * 1024 ** 2;
+export const APPLE_VM_OVERHEAD_BYTES = (128 + 64) * 1024 ** 2;
 
-/** Apple `container run` gives a VM 1 GiB when no memory is named, so an undeclared one still costs that. */
+/**
+ * Apple `container run` gives a VM 1 GiB when no memory is named, so an undeclared one still costs
+ * that; and a guest's freed pages are not returned to macOS, so the whole limit counts.
+ */
 export const APPLE_DEFAULT_MEMORY_BYTES = 1024 ** 3;
 
 /** Without an explicit budget, declared memory may take this share of the host's memory. */

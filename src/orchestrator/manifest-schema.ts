@@ -27,6 +27,8 @@ const probe = z
     exec: command.optional(),
     http: z.string({ error: 'must be a path such as /health' }).startsWith('/', { error: 'must be a path starting with /, such as /health' }).optional(),
     tcp: z.number({ error: 'must be a port from 1 to 65535' }).int({ error: 'must be a port from 1 to 65535' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
+    /** The port an http probe GETs (default: the dev server's own; a workspace's probe must name it). */
+    port: z.number({ error: 'must be a port from 1 to 65535' }).int({ error: 'must be a port from 1 to 65535' }).min(1, { error: 'must be a port from 1 to 65535' }).max(65535, { error: 'must be a port from 1 to 65535' }).optional(),
     interval: duration.optional(),
     timeout: duration.optional(),
     retries: z.number({ error: 'must be a whole number from 0 to 100' }).int({ error: 'must be a whole number from 0 to 100' }).min(0, { error: 'must be a whole number from 0 to 100' }).max(100, { error: 'must be a whole number from 0 to 100' }).optional(),
@@ -66,6 +68,7 @@ export const workspaceSettingsSchema = z.strictObject({
     }, { error: 'must be a map with allow and/or deny lists' })
     .optional(),
   restart: restartPolicy.optional(),
+  health: probe.optional(),
   devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServerSchema, { error: 'must be a map of name: { command: ... }' }).optional(),
 }, { error: 'must be a map of settings (use {} for the defaults)' });
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -17,13 +17,22 @@ export interface ManifestProblem {
   message: string;
 }
 
+/** A health probe with its timing in milliseconds and the defaults filled in. */
+export interface DeclaredProbe {
+  check: { kind: 'exec'; command: string[] } | { kind: 'http'; path: string; port: number | undefined } | { kind: 'tcp'; port: number };
+  intervalMs: number;
+  timeoutMs: number;
+  /** Failures in a row before unhealthy (at least 1). */
+  retries: number;
+}
+
 export interface DeclaredDevServer {
   name: string;
   command: string[];
   cwd: string | undefined;
   port: number | undefined;
   env: Record<string, string>;
-  health: ManifestDevServer['health'];
+  health: DeclaredProbe | undefined;
   restart: 'no' | 'on-failure' | 'always';
 }
 
@@ -34,6 +43,7 @@ export interface DeclaredWorkspace {
   runtime: string | undefined;
   sandbox: 'vm' | 'shared-kernel' | undefined;
   restart: 'no' | 'on-failure' | 'always';
+  health: DeclaredProbe | undefined;
   devServers: DeclaredDevServer[];
 }
 
@@ -53,6 +63,19 @@ export function loadManifest(file: string): DeclaredState {
     throw new BerthError('E_INVALID_INPUT', `Cannot read ${file}: ${(cause as Error).message}`, { hint: 'Pass the manifest with -f, or create berth.yaml here.', cause });
   }
   return parseManifest(text, file);
+}
+
+/**
+ * Does this manifest still declare the workspace? A file that is gone does not; one that cannot be
+ * read or parsed is taken to (cleanup must never act on a manifest it cannot read).
+ */
+export function stillDeclares(file: string, workspace: string): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    return loadManifest(file).workspaces.some((w) => w.id === workspace);
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -118,6 +141,10 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
   for (const [id, value] of Object.entries(workspaces)) {
     const ws = asRecord(value) ?? {};
     checkSize(ws['memory'], ['workspaces', id, 'memory']);
+    const health = asRecord(ws['health']);
+    if (health && typeof health['http'] === 'string' && health['port'] === undefined) {
+      problems.push(at(nodeOffset(doc, ['workspaces', id, 'health', 'http']), `workspaces.${id}.health.http`, 'a workspace has no port of its own: add port, the port inside the workspace to GET (or probe a dev server)'));
+    }
     const egress = asRecord(ws['egress']) ?? {};
     for (const list of ['allow', 'deny'] as const) {
       const patterns = egress[list];
@@ -175,6 +202,7 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
       runtime: ws.runtime,
       sandbox: ws.sandbox,
       restart: ws.restart ?? 'no',
+      health: normalizeProbe(ws.health),
       devServers: Object.entries(ws.devServers ?? {})
         .map(([name, d]) => ({
           name,
@@ -182,7 +210,7 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
           cwd: d.cwd,
           port: d.port,
           env: d.env ?? {},
-          health: d.health,
+          health: normalizeProbe(d.health),
           restart: d.restart ?? 'no',
         }))
         .sort((a, b) => (a.name < b.name ? -1 : 1)),
@@ -190,6 +218,32 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   const budget = manifest.budget?.memory;
   return { file: resolve(file), memoryBudget: budget === undefined ? null : parseMemory(budget), workspaces };
+}
+
+/** Probe timing when the manifest leaves it out: every 10 s, 2 s to answer, unhealthy after 3 failures. */
+export const DEFAULT_PROBE_TIMING = { intervalMs: 10_000, timeoutMs: 2_000, retries: 3 } as const;
+
+/** `500ms`, `10s`, `2m` (the schema has checked the shape) in milliseconds. */
+function durationMs(text: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(text);
+  const unit = match?.[2] === 'ms' ? 1 : match?.[2] === 's' ? 1_000 : 60_000;
+  return Number(match?.[1] ?? 0) * unit;
+}
+
+function normalizeProbe(probe: ManifestDevServer['health']): DeclaredProbe | undefined {
+  if (probe === undefined) return undefined;
+  const check: DeclaredProbe['check'] =
+    probe.exec !== undefined
+      ? { kind: 'exec', command: typeof probe.exec === 'string' ? ['sh', '-c', probe.exec] : probe.exec }
+      : probe.http !== undefined
+        ? { kind: 'http', path: probe.http, port: probe.port }
+        : { kind: 'tcp', port: probe.tcp ?? 0 };
+  return {
+    check,
+    intervalMs: probe.interval === undefined ? DEFAULT_PROBE_TIMING.intervalMs : durationMs(probe.interval),
+    timeoutMs: probe.timeout === undefined ? DEFAULT_PROBE_TIMING.timeoutMs : durationMs(probe.timeout),
+    retries: Math.max(1, probe.retries ?? DEFAULT_PROBE_TIMING.retries),
+  };
 }
 
 function pathWithMode(mount: string, path: (p: string) => string): string {
@@ -220,10 +274,10 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'devServers'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'health', 'devServers'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
-  health: ['exec', 'http', 'tcp', 'interval', 'timeout', 'retries'],
+  health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],
   mount: ['source', 'readOnly'],
 };
 
@@ -235,6 +289,7 @@ function knownKeysHint(path: readonly string[]): string {
     budget: 'budget',
     'workspaces.*': 'workspace',
     'workspaces.*.egress': 'egress',
+    'workspaces.*.health': 'health',
     'workspaces.*.devServers.*': 'devServer',
     'workspaces.*.devServers.*.health': 'health',
     'workspaces.*.mounts.*': 'mount',

@@ -28,7 +28,7 @@ export interface ObservedWorkspace {
     /** Carries this installation's ownership labels. */
     ours: boolean;
   } | null;
-  /** Our ledger says we created it (and have not removed it). */
+  /** Our ledger says we created it, or its network (and has not removed them): only then may it be removed. */
   ledgered: boolean;
   egress: EgressPolicy | null;
   devServers: readonly { name: string; command: readonly string[]; live: boolean }[];
@@ -43,7 +43,12 @@ export type Action =
   | { kind: 'dev-start'; workspace: string; name: string }
   | { kind: 'dev-stop'; workspace: string; name: string }
   /** Something Berth must not fix itself: a foreign container holds the name. */
-  | { kind: 'blocked'; workspace: string; reason: string };
+  | { kind: 'blocked'; workspace: string; reason: string }
+  /**
+   * Stop and start a workspace (no `name`) or one of its dev servers that failed its health probe.
+   * The planner never plans it (health is not state it can see); the reconciler adds it.
+   */
+  | { kind: 'restart'; workspace: string; name?: string | undefined; reason: string };
 
 export interface Plan {
   actions: Action[];
@@ -57,8 +62,9 @@ export function plan(desired: readonly DesiredWorkspace[], observed: readonly Ob
   const actions: Action[] = [];
   for (const want of [...desired].sort(byId)) actions.push(...planWorkspace(want, seen.get(want.id)));
   for (const have of [...observed].sort(byId)) {
-    // Only what carries our labels AND is in our ledger is ever removed; anything else is left alone.
-    if (!wanted.has(have.id) && have.container?.ours && have.ledgered) actions.push({ kind: 'remove', workspace: have.id });
+    // Only what is in our ledger AND (when a container holds the name) carries our labels is ever
+    // removed; a ledgered workspace without a container is a removal cut short, finished here.
+    if (!wanted.has(have.id) && have.ledgered && (have.container === null || have.container.ours)) actions.push({ kind: 'remove', workspace: have.id });
   }
   return { actions, hash: planHash(actions) };
 }

@@ -8,6 +8,7 @@ import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './mani
 import { plan } from './plan.js';
 import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
 import { groupByRuntime } from './runtimes.js';
+import { checkHealth } from './health.js';
 
 export interface ReconcilerOptions {
   /** The manifest; read again every cycle, so an edit takes effect at the next one. */
@@ -91,9 +92,14 @@ export class Reconciler {
     this.running = true;
     const loop = async (): Promise<void> => {
       if (!this.running) return;
-      const report = await this.runOnce();
-      this.options.onCycle?.(report);
-      if (this.running) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+      try {
+        this.options.onCycle?.(await this.runOnce());
+      } catch (error) {
+        // A cycle reports its own failures; this is a listener or the event log failing. The loop goes on.
+        process.emitWarning(`berth reconcile loop: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        if (this.running) this.timer = setTimeout(() => void loop(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
+      }
     };
     void loop();
   }
@@ -119,7 +125,7 @@ export class Reconciler {
         groups.flatMap((g) => claimsOn(g.berth.runtime.kind, g.declared)),
         memoryBudget(this.options.env ?? process.env, state.memoryBudget),
       );
-      for (const group of groups) findings.push(...(await this.reconcileGroup(group.berth, state, group.declared)));
+      for (const group of groups) findings.push(...(await this.reconcileIsolated(group.berth, state, group.declared)));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const berth = groups[0]?.berth ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
@@ -153,8 +159,25 @@ export class Reconciler {
     return berth;
   }
 
+  /**
+   * One runtime's share of the cycle; a runtime that fails (its engine down, Apple's `container` on
+   * a machine without it) blocks only its own workspaces, reported, while the others are reconciled.
+   */
+  private async reconcileIsolated(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
+    try {
+      return await this.reconcileGroup(berth, state, declared);
+    } catch (error) {
+      const why = `${berth.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
+      return declared.map((ws) => {
+        const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: berth.runtime.kind, summary: `cannot manage ${ws.id}` };
+        this.reportOnce(berth, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
+        return finding;
+      });
+    }
+  }
+
   private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
-    const { desired, observed, containers } = await berth.observeFor(declared, removableOf(berth, state));
+    const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
     // Liveness of dev servers: one scan per running workspace that has live ones on record.
     for (const seen of observed) {
       const container = containers.get(seen.id);
@@ -162,10 +185,15 @@ export class Reconciler {
       const servers = await berth.dev.refresh(seen.id).catch(() => null);
       if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
     }
-    const actions = plan(desired, observed).actions;
-    const byId = new Map(declared.map((d) => [d.id, d]));
     const now = this.now();
-    const decisions = decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now);
+    const planned = declared.filter((d) => !unplannable.some((u) => u.id === d.id));
+    const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, planned, containers, now))];
+    const byId = new Map(declared.map((d) => [d.id, d]));
+    const decisions = [
+      ...decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now),
+      // What it cannot even plan: a missing image (Berth never pulls).
+      ...unplannable.map((u): Decision => ({ action: { kind: 'blocked', workspace: u.id, reason: u.reason }, drift: 'missing', verdict: 'block', why: u.reason })),
+    ];
     const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
     const outcomes = await applyPlan(berth, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
     const findings: Finding[] = [];
@@ -188,6 +216,7 @@ export class Reconciler {
       findings.push(finding);
     }
     this.recordOutcomes(berth, findings);
+    this.forgiveSettled(berth, declared, findings);
     return findings;
   }
 
@@ -195,7 +224,7 @@ export class Reconciler {
   private recordOutcomes(berth: Berth, findings: readonly Finding[]): void {
     const byKey = new Map<string, Finding[]>();
     for (const f of findings.filter((x) => x.outcome !== undefined)) {
-      const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' ? f.action.name : '';
+      const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' || f.action.kind === 'restart' ? (f.action.name ?? '') : '';
       const key = `${f.action.workspace}\u0000${server}`;
       byKey.set(key, [...(byKey.get(key) ?? []), f]);
     }
@@ -218,9 +247,37 @@ export class Reconciler {
       }
       const restarts = group.filter((f) => f.why.includes('; restart: ')).length;
       if (restarts > 0) {
-        berth.record({ type: 'reconcile.restarted', workspace, message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}.`, data: { server: server || undefined } });
+        // A policy restart counts against the target like a failure: one that keeps ending (a crash
+        // loop) is restarted ever more slowly, up to the cap, until it stays up for a while.
+        const failures = record.failures + 1;
+        const delay = backoffDelay(failures, this.backoff);
+        // A restart for failed probes starts its health afresh: the next probe is an interval away.
+        const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
+        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
+        berth.record({
+          type: 'reconcile.restarted',
+          workspace,
+          message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}. Another restart waits ${String(Math.round(delay / 1000))} s.`,
+          data: { server: server || undefined, restarts: record.restarts + restarts, delayMs: delay },
+        });
+        continue;
       }
-      if (record.failures > 0 || restarts > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null, restarts: record.restarts + restarts });
+      if (record.failures > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+    }
+  }
+
+  /** Targets that needed nothing this cycle, with their backoff over, start again from a clean slate. */
+  private forgiveSettled(berth: Berth, declared: readonly DeclaredWorkspace[], findings: readonly Finding[]): void {
+    const busy = new Set(findings.map((f) => `${f.action.workspace}\u0000${'name' in f.action && f.action.name !== undefined ? f.action.name : ''}`));
+    const now = this.now();
+    for (const ws of declared) {
+      for (const server of ['', ...ws.devServers.map((d) => d.name)]) {
+        if (busy.has(`${ws.id}\u0000${server}`)) continue;
+        const record = berth.store.supervision(ws.id, server);
+        if (record.failures > 0 && (record.nextAttemptAt === null || Date.parse(record.nextAttemptAt) <= now)) {
+          berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+        }
+      }
     }
   }
 

@@ -78,7 +78,8 @@ function decideOne(action: Action, ws: WorkspaceFacts | undefined, now: number, 
   if (action.kind === 'remove') return d('undeclared', 'fix', 'no longer declared in the manifest');
   if (ws === undefined) return d('undeclared', 'block', 'not declared');
   if (ws.held) return d(driftOf(action), 'hold', 'stopped on request (berth stop); `berth up` or `berth apply` resumes it');
-  if (ws.retryAt !== null && now < ws.retryAt && action.kind !== 'dev-start' && action.kind !== 'dev-stop') {
+  const onServer = action.kind === 'dev-start' || action.kind === 'dev-stop' || (action.kind === 'restart' && action.name !== undefined);
+  if (ws.retryAt !== null && now < ws.retryAt && !onServer) {
     return d(driftOf(action), 'wait', `backing off after failures until ${new Date(ws.retryAt).toISOString()}`);
   }
   switch (action.kind) {
@@ -93,6 +94,13 @@ function decideOne(action: Action, ws: WorkspaceFacts | undefined, now: number, 
       return d('egress', 'fix', 'the egress rules differ from the manifest');
     case 'dev-stop':
       return d('dev-server', 'fix', 'not declared, or its command changed');
+    case 'restart': {
+      if (action.name === undefined) return restartByPolicy(d, 'unhealthy', ws.restart, true, action.reason);
+      const server = ws.devServers.get(action.name);
+      if (server?.held) return d('unhealthy', 'hold', 'stopped on request (berth dev stop)');
+      if (server !== undefined && server.retryAt !== null && now < server.retryAt) return d('unhealthy', 'wait', `backing off after failures until ${new Date(server.retryAt).toISOString()}`);
+      return restartByPolicy(d, 'unhealthy', server?.restart ?? 'no', true, action.reason);
+    }
     case 'dev-start': {
       const server = ws.devServers.get(action.name);
       // A fresh, restarted or replaced container took its servers with it: starting them is part of that fix.
@@ -113,7 +121,7 @@ function decideOne(action: Action, ws: WorkspaceFacts | undefined, now: number, 
 /** `no` never restarts; `on-failure` restarts failures; `always` restarts whatever ended. */
 function restartByPolicy(d: (drift: Drift, verdict: Verdict, why: string) => Decision, drift: Drift, policy: RestartPolicy, failed: boolean, what: string): Decision {
   if (policy === 'always' || (policy === 'on-failure' && failed)) return d(drift, 'fix', `${what}; restart: ${policy}`);
-  return d(drift, 'hold', `${what}; restart: ${policy} leaves it (berth apply starts it)`);
+  return d(drift, 'hold', `${what}; restart: ${policy} leaves it as it is`);
 }
 
 function driftOf(action: Action): Drift {
@@ -133,5 +141,7 @@ function driftOf(action: Action): Drift {
       return 'undeclared';
     case 'blocked':
       return 'foreign';
+    case 'restart':
+      return 'unhealthy';
   }
 }

@@ -18,6 +18,11 @@ export interface RunOptions {
   okExitCodes?: readonly number[] | 'any';
   /** Time between TERM and KILL when the tree is stopped for a timeout or cancel. Default 2 s. */
   killGraceMs?: number;
+  /**
+   * The signal a timeout or cancel sends first. Default TERM (then KILL after the grace); KILL ends
+   * the tree at once, with no chance to clean up: what a crash test means by kill -9.
+   */
+  stopSignal?: 'SIGTERM' | 'SIGKILL';
   /** Bytes of stdout plus stderr kept before the run is killed as runaway. Default 64 MiB. */
   maxOutputBytes?: number;
 }
@@ -114,7 +119,8 @@ function startRun(argv: readonly string[], options: StreamingOptions): Promise<R
     const stopTree = (reason: NonNullable<typeof stopReason>): void => {
       if (stopReason !== undefined) return;
       stopReason = reason;
-      signalGroup(child, 'SIGTERM');
+      signalGroup(child, options.stopSignal ?? 'SIGTERM');
+      if (options.stopSignal === 'SIGKILL') return;
       killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), killGraceMs);
       killTimer.unref();
     };

@@ -312,6 +312,16 @@ export class Store implements Ledger {
     return (this.db.prepare('SELECT workspace FROM declared WHERE manifest = ? ORDER BY workspace').all(manifest) as { workspace: string }[]).map((r) => r.workspace);
   }
 
+  /** The manifest that declared this workspace (and may remove it), if one did. */
+  declaringManifest(workspace: string): string | undefined {
+    return (this.db.prepare('SELECT manifest FROM declared WHERE workspace = ?').get(workspace) as { manifest: string } | undefined)?.manifest;
+  }
+
+  /** Forgets that a manifest declared the workspace (gc removed it). */
+  undeclare(workspace: string): void {
+    this.db.prepare('DELETE FROM declared WHERE workspace = ?').run(workspace);
+  }
+
   setDeclared(manifest: string, workspaces: readonly string[]): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM declared WHERE manifest = ?').run(manifest);

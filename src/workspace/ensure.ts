@@ -39,7 +39,7 @@ export interface EgressStore {
   egress(workspace?: string): EgressRecord[];
   putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
   deleteEgress(workspace: string): void;
-  activeEntries(runtime?: RuntimeKind): { kind: string; name: string }[];
+  activeEntries(runtime?: RuntimeKind): { id: number; kind: string; name: string; workspace: string | null; resourceId: string | null }[];
 }
 
 export interface WorkspaceManagerOptions {
@@ -227,6 +227,9 @@ export class WorkspaceManager {
   /** Creates and starts in one engine call, with the intent in the ledger first. */
   private async createAndStart(target: Target, action: 'created' | 'recreated', reasons: string[]): Promise<ContainerInfo> {
     const { id, name, spec, desired } = target;
+    // A live entry for this name is stale here: its container is gone (observed absent, or just
+    // removed by a run that died before closing the entry). One live entry per name, always.
+    this.ledger.markRemoved(this.runtime.kind, 'container', name);
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
     if (spec.egress === null) await this.removeEgress(id);
@@ -332,10 +335,11 @@ export class WorkspaceManager {
     let subnet: string | null = null;
     if (this.runtime.capabilities.internalNetworks) {
       network = egressNetworkFor(id);
+      // Intent before the effect, as for containers: a run killed in between leaves a ledgered name.
+      const known = this.ledger.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
+      const entry = known?.id ?? this.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
       const info = await this.runtime.networkEnsure({ name: network, internal: true, labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner, [LABELS.workspace]: id } });
-      if (!this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
-        this.ledger.confirmCreated(this.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id }), info.id);
-      }
+      if (known?.resourceId !== info.id) this.ledger.confirmCreated(entry, info.id);
       if (info.gateway === null) {
         throw new BerthError('E_RUNTIME_FAILED', `Network ${network} has no gateway address for the egress proxy to listen on.`, { hint: 'Remove the network and run berth up again.' });
       }
@@ -376,10 +380,21 @@ export class WorkspaceManager {
     this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
   }
 
+  /**
+   * Removes the workspace's container, its egress network and records. Finishes a removal that was
+   * cut short too: with the container already gone, what the ledger or the egress table still holds
+   * for it goes. Only a workspace Berth knows nothing of is "not found".
+   */
   async remove(id: string): Promise<void> {
     validateWorkspaceId(id);
     const name = containerNameFor(id);
-    await this.ownedContainer(id);
+    const container = await this.runtime.inspect(name).catch((error: unknown) => {
+      if (isBerthError(error, 'E_NOT_FOUND')) return null;
+      throw error;
+    });
+    if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
+    const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.ledger.egress(id).length > 0;
+    if (container === null && !remembered) await this.ownedContainer(id);
     await this.removeContainer(id);
     await this.removeEgress(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });

@@ -102,16 +102,24 @@ export class Inventory {
 
   /**
    * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
-   * whose workspace folder is gone. A dry run unless `apply` is set; either way it says what.
+   * are no longer declared. A workspace a manifest declared is declared while that manifest still
+   * lists it (`declaredBy` answers; its folder does not matter: apply owns it); any other workspace
+   * while its folder exists. A dry run unless `apply` is set; either way it says what.
    */
-  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+  async gc(options: { apply?: boolean; declaredBy?: (workspace: string) => { manifest: string; declared: boolean } | undefined } = {}): Promise<GcReport> {
     const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
     const entries = this.containerEntries();
     const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
     for (const container of containers) {
       const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
-      const root = entry ? recordedSpec(entry)?.root ?? null : null;
-      if (!entry || root === null || existsSync(root)) continue;
+      if (!entry) continue;
+      const root = recordedSpec(entry)?.root ?? null;
+      const manifest = entry.workspace === null ? undefined : options.declaredBy?.(entry.workspace);
+      if (manifest) {
+        if (!manifest.declared) report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `no longer declared: ${manifest.manifest} does not list it any more` });
+        continue;
+      }
+      if (root === null || existsSync(root)) continue;
       report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `its workspace folder ${root} is gone` });
     }
     for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
@@ -122,10 +130,11 @@ export class Inventory {
       if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
     }
     if (!report.applied) return report;
-    for (const { name, workspace } of report.containers) {
+    for (const { name, workspace, reason } of report.containers) {
       await this.runtime.remove(name, { force: true });
       this.store.markRemoved(this.runtime.kind, 'container', name);
-      this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: its workspace folder is gone.` });
+      if (workspace !== null) this.store.undeclare(workspace);
+      this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: ${reason}.` });
     }
     for (const { name, workspace } of report.forgotten) {
       this.store.markRemoved(this.runtime.kind, 'container', name);

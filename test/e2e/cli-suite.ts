@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/process/index.js';
+import { run, runStreaming } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 
 export const BERTH_BIN = join(import.meta.dirname, '../../dist/cli/main.js');
@@ -172,6 +172,11 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       const applied = json<{ outcomes: { ok: boolean }[] }>(await berth(['apply', '-f', manifest, '--plan-hash', first.hash, '--json']));
       expect(applied.outcomes.map((o) => o.ok)).toEqual([true, true, true]);
       expect(json<PlanOut>(await berth(['plan', '-f', manifest, '--json'])).actions).toEqual([]);
+      // Every plan is in the event log with its hash; every effect has its intent and outcome.
+      const planEvents = json<{ data: { hash: string } }[]>(await berth(['events', '--json', '--type', 'plan']));
+      expect(planEvents.map((e) => e.data.hash)).toContain(first.hash);
+      expect(json<unknown[]>(await berth(['events', '--json', '--type', 'apply.intent'])).length).toBe(3);
+      expect(json<unknown[]>(await berth(['events', '--json', '--type', 'apply.done'])).length).toBe(3);
 
       // An ad-hoc workspace beside the manifest's is never the manifest's to remove.
       json(await berth(['up', `adhoc-${run8}`, '--root', root, '--image', TEST_IMAGE, '--json']));
@@ -246,9 +251,34 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
         expect(types).toContain(type);
       }
       expect(json<unknown[]>(await berth(['events', '--json', '--type', 'workspace.stopped'])).length).toBeGreaterThan(0);
+      // --since takes a duration back from now or a time; nothing is newer than the future.
+      expect(json<unknown[]>(await berth(['events', '--json', '--since', '1h', '--workspace', ws])).length).toBe(events.length);
+      expect(json<unknown[]>(await berth(['events', '--json', '--since', new Date(Date.now() + 3_600_000).toISOString()]))).toEqual([]);
+      const badSince = await berth(['events', '--since', 'yesterday']);
+      expect(badSince.exitCode).toBe(2);
+      expect(badSince.stderr).toContain('--since takes a time (2026-11-23T10:00:00Z) or a duration (10m, 2h), got "yesterday".');
+
+      // --follow prints each new event as one JSON line as it is recorded, filtered like the rest.
+      const followed = `follow-${run8}`;
+      const lines: string[] = [];
+      const controller = new AbortController();
+      const since = new Date().toISOString();
+      const following = runStreaming([process.execPath, BERTH_BIN, 'events', '--follow', '--json', '--type', 'workspace.created', '--since', since], {
+        env,
+        signal: controller.signal,
+        timeoutMs: 60_000,
+        onStdout: (chunk) => lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== '')),
+      }).catch(() => undefined);
+      json(await berth(['up', followed, '--root', root, '--image', TEST_IMAGE, '--json']));
+      const deadline = Date.now() + 20_000;
+      while (!lines.some((line) => line.includes(followed)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort();
+      await following;
+      expect(lines.map((line) => JSON.parse(line) as { type: string; workspace: string })).toEqual([expect.objectContaining({ type: 'workspace.created', workspace: followed })]);
+      expect((await berth(['rm', followed])).exitCode).toBe(0);
     });
 
-    it('gc removes only labelled, ledgered containers of gone workspaces; 10 look-alikes survive', async () => {
+    it('gc removes only labelled, ledgered containers no longer declared (folder gone, or dropped by their manifest); 10 look-alikes survive', async () => {
       const owner = readFileSync(join(home, 'installation-id'), 'utf8').trim();
       const ours = { 'dev.berth.managed': 'true', 'dev.berth.owner': owner };
       const labelArgs = (labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -278,6 +308,14 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
         const created = await engineCli(['create', '--name', name, ...labelArgs(labels), TEST_IMAGE, 'tail', '-f', '/dev/null']);
         expect(created.exitCode, created.stderr).toBe(0);
       }
+      // Declared by a manifest: kept while the manifest lists it (its folder gone or not), collected once it does not.
+      const declDir = join(scratch, 'gc-declared');
+      mkdirSync(join(declDir, 'root'), { recursive: true });
+      const decl = `decl-${run8}`;
+      const declManifest = join(declDir, 'berth.yaml');
+      writeFileSync(declManifest, `version: 1\nworkspaces:\n  ${decl}:\n    root: ./root\n    image: ${TEST_IMAGE}\n`);
+      expect(json<{ outcomes: { ok: boolean }[] }>(await berth(['apply', '--yes', '-f', declManifest, '--json'])).outcomes.map((o) => o.ok)).toEqual([true]);
+      rmSync(join(declDir, 'root'), { recursive: true });
       rmSync(goneRoot, { recursive: true });
       rmSync(spoofRoot, { recursive: true });
 
@@ -289,6 +327,14 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       const applied = json<{ containers: { name: string }[]; applied: boolean }>(await berth(['gc', '--yes', '--json']));
       expect(applied).toMatchObject({ applied: true, containers: [{ name: `berth-${gone}` }] });
       expect((await engineCli(['inspect', `berth-${gone}`])).exitCode).not.toBe(0);
+      for (const [name] of lookAlikes) expect((await engineCli(['inspect', name])).exitCode, `${name} must survive gc`).toBe(0);
+
+      expect((await engineCli(['inspect', `berth-${decl}`])).exitCode, 'a declared workspace must survive gc').toBe(0);
+      rmSync(declManifest);
+      const undeclared = json<{ containers: unknown[] }>(await berth(['gc', '--json']));
+      expect(undeclared.containers).toEqual([{ name: `berth-${decl}`, workspace: decl, root: join(declDir, 'root'), reason: `no longer declared: ${declManifest} does not list it any more` }]);
+      expect(json<{ containers: unknown[] }>(await berth(['gc', '--yes', '--json'])).containers).toEqual(undeclared.containers);
+      expect((await engineCli(['inspect', `berth-${decl}`])).exitCode).not.toBe(0);
       for (const [name] of lookAlikes) expect((await engineCli(['inspect', name])).exitCode, `${name} must survive gc`).toBe(0);
     });
 

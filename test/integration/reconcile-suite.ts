@@ -38,15 +38,16 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
     let reconciler: Reconciler;
     const engineCli = (args: string[]) => run([target.engine, ...args], { env: engineEnv(), okExitCodes: 'any' });
 
-    const write = (env: string): void => {
-      const ws = (name: string, extra: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${extra}`;
+    const write = (env: string, extra = ''): void => {
+      const ws = (name: string, more: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${more}`;
       writeFileSync(
         manifest,
         'version: 1\nworkspaces:\n' +
           ws('always', `    restart: always\n    env: { MODE: ${env} }\n`) +
           ws('never', '    restart: "no"\n') +
           ws('guarded', '    egress: { allow: [registry.example.test] }\n    devServers:\n      broken:\n        command: [sleep, "1000"]\n        cwd: /does/not/exist\n') +
-          ws('taken', ''),
+          ws('taken', '') +
+          extra,
       );
     };
     const cycle = async (): Promise<CycleReport> => {
@@ -109,12 +110,21 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       expect((await target.runtime.inspect(`berth-${id('never')}`)).state).toBe('stopped');
       expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
 
+      // A crash loop: stopped again at once, the next restart waits out the backoff, which doubles.
+      await engineCli(['stop', '-t', '1', `berth-${id('always')}`]);
+      expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always wait']);
+      clock += 1_000;
+      expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always fixed']);
+      expect(berth.store.supervision(id('always'))).toMatchObject({ restarts: 2, failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
+      expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
+
       await berth.stop(id('always'));
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always hold']);
       await berth.up(id('always'));
     });
 
     it('recreates a container removed behind its back or whose spec changed, and puts egress rules back', async () => {
+      clock += 3_000; // past the restart backoff of the test before
       await engineCli(['rm', '-f', `berth-${id('never')}`]);
       write('two');
       berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
@@ -126,6 +136,15 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       ]);
       expect(berth.egress(id('guarded'))?.policy.allow).toEqual(['registry.example.test']);
       expect((await berth.exec(id('always'), ['sh', '-c', 'echo $MODE'])).stdout).toBe('two\n');
+    });
+
+    it('reports a workspace whose image is missing and reconciles the others', async () => {
+      write('two', `  ${id('ghost')}:\n    root: ./root\n    image: berth-missing-${token}:none\n`);
+      await engineCli(['rm', '-f', `berth-${id('never')}`]);
+      const report = await cycle();
+      expect(summary(report).filter((s) => !s.includes('guarded'))).toEqual(['missing never fixed', 'foreign taken block', 'missing ghost block']);
+      expect(report.findings.at(-1)?.why).toBe(`The image "berth-missing-${token}:none" of workspace ${id('ghost')} is not in ${target.runtime.kind}. Build or pull it; Berth never pulls`);
+      write('two');
     });
 
     it('runs on an interval until stopped', async () => {

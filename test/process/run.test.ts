@@ -115,6 +115,20 @@ describe('run', () => {
     await waitFor(() => !alive(child) && !alive(grandchild));
   });
 
+  it('kills at once with stopSignal SIGKILL, even a tree that ignores TERM (a crash test\'s kill -9)', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'berth-tree-')), 'pids');
+    const controller = new AbortController();
+    const pending = run([bin('tree-forever.mjs'), pidFile, 'ignore-term'], { signal: controller.signal, timeoutMs: 30_000, killGraceMs: 20_000, stopSignal: 'SIGKILL' });
+    await waitFor(() => existsSync(pidFile));
+    const started = Date.now();
+    controller.abort();
+    const error = await rejection(pending);
+    expect(error).toMatchObject({ failure: 'aborted', signal: 'SIGKILL' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const [child, grandchild] = JSON.parse(readFileSync(pidFile, 'utf8')) as [number, number];
+    await waitFor(() => !alive(child) && !alive(grandchild));
+  });
+
   it('does not start at all when the signal is already aborted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-abort-'));
     const error = await rejection(run([bin('tree-forever.mjs'), join(dir, 'pids')], { signal: AbortSignal.abort() }));

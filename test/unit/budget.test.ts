@@ -48,13 +48,13 @@ describe('memory budget', () => {
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message).toBe(
       [
-        'The declared workspaces need 4.5g of memory, over the budget of 4.5g (budget.memory in the manifest) by 1b:',
-        '  vm: 2.5g (2g + 512m VM overhead)',
-        "  vm-default: 1.5g (Apple's default 1g + 512m VM overhead)",
+        'The declared workspaces need 3.88g of memory, over the budget of 3.87g (budget.memory in the manifest) by 1b:',
+        '  vm: 2.19g (2g + 192m VM overhead)',
+        "  vm-default: 1.19g (Apple's default 1g + 192m VM overhead)",
         '  small: 512m',
       ].join('\n'),
     );
-    expect(error.hint).toBe('Lower memory: on the largest workspaces, declare fewer of them, or raise the budget (budget: { memory: 5g } in the manifest, or BERTH_MEMORY_BUDGET=5g).');
+    expect(error.hint).toBe('Lower memory: on the largest workspaces, declare fewer of them, or raise the budget (budget: { memory: 4g } in the manifest, or BERTH_MEMORY_BUDGET=4g).');
     expect(error.details).toMatchObject({ totalBytes: total, budgetBytes: total - 1 });
   });
 

@@ -34,10 +34,10 @@ const API = 'workspaces.web.devServers.api';
 const HEALTH = `${API}.health`;
 
 const TOP_KEYS = 'known keys here: version, budget, workspaces';
-const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, egress, restart, devServers';
+const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, egress, restart, health, devServers';
 const EGRESS_KEYS = 'known keys here: allow, deny';
 const DEV_SERVER_KEYS = 'known keys here: command, cwd, port, env, health, restart';
-const HEALTH_KEYS = 'known keys here: exec, http, tcp, interval, timeout, retries';
+const HEALTH_KEYS = 'known keys here: exec, http, tcp, port, interval, timeout, retries';
 const MOUNT_KEYS = 'known keys here: source, readOnly';
 
 const VERSION = 'must be the number 1, unquoted (the only manifest version so far)';
@@ -415,6 +415,43 @@ const cases: Case[] = [
     problems: [[2, 19, 'budget.memory', MEMORY]],
   },
 
+  // ---- Workspace health probes (the reconciler runs them)
+  {
+    name: 'workspace health with exec and tcp',
+    yaml: web('    health:', '      exec: [test, -f, /ok]', '      tcp: 22'),
+    problems: [[5, 7, `${WEB}.health`, ONE_PROBE]],
+  },
+  {
+    name: 'workspace http probe without a port',
+    yaml: web('    health:', '      http: /ready'),
+    problems: [[5, 13, `${WEB}.health.http`, 'a workspace has no port of its own: add port, the port inside the workspace to GET (or probe a dev server)']],
+  },
+  {
+    name: 'workspace health port out of range',
+    yaml: web('    health:', '      http: /ready', '      port: 0'),
+    problems: [[6, 13, `${WEB}.health.port`, PORT_RANGE]],
+  },
+  {
+    name: 'workspace health with a misspelled key',
+    yaml: web('    health:', '      tcp: 22', '      retry: 3'),
+    problems: [[6, 7, `${WEB}.health.retry`, `unknown key "retry"; ${HEALTH_KEYS}`]],
+  },
+  {
+    name: 'workspace health interval without a unit',
+    yaml: web('    health:', '      tcp: 22', '      interval: 30'),
+    problems: [[6, 17, `${WEB}.health.interval`, DURATION]],
+  },
+  {
+    name: 'workspace health written as a command string',
+    yaml: web('    health: pg_isready'),
+    problems: [[4, 13, `${WEB}.health`, 'must be a map such as { http: /health, interval: 10s }']],
+  },
+  {
+    name: 'dev server probe port that is a word',
+    yaml: health('          http: /health', '          port: web'),
+    problems: [[9, 17, `${HEALTH}.port`, PORT_RANGE]],
+  },
+
   // ---- Several problems at once: one pass, ordered by line then column
   {
     name: 'several problems: unknown probe key and no probe, at the same place',
@@ -600,15 +637,16 @@ describe('berth.yaml corpus: valid manifests', () => {
           runtime: 'docker',
           sandbox: undefined,
           restart: 'on-failure',
+          health: undefined,
           devServers: [
-            { name: 'api', command: ['node', 'server.js'], cwd: undefined, port: undefined, env: {}, health: { tcp: 4000 }, restart: 'no' },
+            { name: 'api', command: ['node', 'server.js'], cwd: undefined, port: undefined, env: {}, health: { check: { kind: 'tcp', port: 4000 }, intervalMs: 10_000, timeoutMs: 2_000, retries: 3 }, restart: 'no' },
             {
               name: 'web',
               command: ['sh', '-c', 'npm run dev -- --port 3000'],
               cwd: 'packages/web',
               port: 3000,
               env: { HOST: '0.0.0.0' },
-              health: { http: '/health', interval: '5s', timeout: '500ms', retries: 3 },
+              health: { check: { kind: 'http', path: '/health', port: undefined }, intervalMs: 5_000, timeoutMs: 500, retries: 3 },
               restart: 'always',
             },
           ],
@@ -644,9 +682,10 @@ describe('berth.yaml corpus: valid manifests', () => {
           runtime: undefined,
           sandbox: 'shared-kernel',
           restart: 'no',
-          devServers: [{ name: 'worker', command: ['sh', '-c', 'python -m worker'], cwd: undefined, port: undefined, env: {}, health: { exec: ['pg_isready'] }, restart: 'no' }],
+          health: undefined,
+          devServers: [{ name: 'worker', command: ['sh', '-c', 'python -m worker'], cwd: undefined, port: undefined, env: {}, health: { check: { kind: 'exec', command: ['pg_isready'] }, intervalMs: 10_000, timeoutMs: 2_000, retries: 3 }, restart: 'no' }],
         },
-        { id: 'zeta', spec: { root: '/opt/zeta', memory: 1073741824 }, runtime: undefined, sandbox: 'vm', restart: 'no', devServers: [] },
+        { id: 'zeta', spec: { root: '/opt/zeta', memory: 1073741824 }, runtime: undefined, sandbox: 'vm', restart: 'no', health: undefined, devServers: [] },
       ],
     });
   });

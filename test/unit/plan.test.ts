@@ -116,14 +116,14 @@ describe('plan', () => {
     );
   });
 
-  it('never touches a container that is not ours, and removes only what is ours and ledgered', () => {
+  it('never touches a container that is not ours, and removes only what is ledgered and not someone else\'s', () => {
     fc.assert(
       fc.property(world, ([desired, observed]) => {
         const byId = new Map(observed.map((o) => [o.id, o]));
         for (const action of plan(desired, observed).actions) {
           const seen = byId.get(action.workspace);
           if (seen?.container && !seen.container.ours) expect(action.kind).toBe('blocked');
-          if (action.kind === 'remove') expect(seen?.container?.ours && seen.ledgered).toBe(true);
+          if (action.kind === 'remove') expect(seen?.ledgered && (seen.container === null || seen.container.ours)).toBe(true);
         }
       }),
       { numRuns: 500 },
@@ -145,6 +145,13 @@ describe('plan', () => {
     ]);
     expect(result.hash).toMatch(/^[0-9a-f]{16}$/);
     expect(plan(desired, observed.slice(0, 1)).hash).not.toBe(result.hash);
+  });
+
+  it('names the drifted parts of a recreate when both sides carry them', () => {
+    const parts = (image: string, mounts: string, env: string, resources: string): string => `image:${image},mounts:${mounts},env:${env},resources:${resources},ports:p,network:n`;
+    const desired: DesiredWorkspace[] = [{ id: 'web', specHash: 'h2', specParts: parts('i2', 'm', 'e2', 'r2'), egress: null, devServers: [] }];
+    const observed: ObservedWorkspace[] = [{ id: 'web', container: { state: 'running', specHash: 'h1', specParts: parts('i1', 'm', 'e1', 'r1'), ours: true }, ledgered: true, egress: null, devServers: [] }];
+    expect(plan(desired, observed).actions).toEqual([{ kind: 'recreate', workspace: 'web', reasons: ['image changed', 'env changed', 'resources changed'] }]);
   });
 
   it('plans 1000 workspaces quickly (the target is under 50 ms; measured in bench/, bounded loosely here)', () => {

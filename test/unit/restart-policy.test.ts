@@ -75,6 +75,19 @@ describe('restart policy', () => {
     expect(verdicts(actions, ws({ restart: 'always', exitCode: 1 }, { web: { restart: 'no', state: 'crashed' } }))).toEqual(['stopped:fix', 'dev-server:fix']);
   });
 
+  it('restarts an unhealthy workspace or dev server by its own policy, unless held or backing off', () => {
+    const workspace: Action[] = [{ kind: 'restart', workspace: 'a', reason: 'unhealthy' }];
+    const server: Action[] = [{ kind: 'restart', workspace: 'a', name: 'web', reason: 'unhealthy' }];
+    expect(verdicts(workspace, ws({ restart: 'no', state: 'running' }))).toEqual(['unhealthy:hold']);
+    expect(verdicts(workspace, ws({ restart: 'on-failure', state: 'running' }))).toEqual(['unhealthy:fix']);
+    expect(verdicts(workspace, ws({ restart: 'always', state: 'running', retryAt: NOW + 1 }))).toEqual(['unhealthy:wait']);
+    expect(verdicts(server, ws({ restart: 'no', state: 'running' }, { web: { restart: 'always', state: 'running' } }))).toEqual(['unhealthy:fix']);
+    expect(verdicts(server, ws({ state: 'running' }, { web: { restart: 'on-failure', state: 'running', held: true } }))).toEqual(['unhealthy:hold']);
+    expect(verdicts(server, ws({ state: 'running' }, { web: { restart: 'always', state: 'running', retryAt: NOW + 1 } }))).toEqual(['unhealthy:wait']);
+    // A workspace backing off does not stop its healthy-policy dev servers from being restarted.
+    expect(verdicts(server, ws({ state: 'running', retryAt: NOW + 1 }, { web: { restart: 'always', state: 'running' } }))).toEqual(['unhealthy:fix']);
+  });
+
   it('never fixes a foreign name collision, and always removes what the manifest dropped', () => {
     const decisions = decide(
       [

@@ -27,7 +27,15 @@ async function plans(file: string, runtime: string | undefined): Promise<{ state
   );
   const groups = [];
   for (const { berth, declared } of opened) groups.push({ berth, planned: await planManifest(berth, state, declared) });
-  return { state, groups, hash: planHash(groups.flatMap((g) => g.planned.plan.actions)) };
+  const actions = groups.flatMap((g) => g.planned.plan.actions);
+  const hash = planHash(actions);
+  // Every plan shown or applied is in the event log, so a later apply (or an audit) can find it.
+  groups[0]?.berth.record({
+    type: 'plan.made',
+    message: `Plan ${hash} of ${state.file}: ${actions.length === 0 ? 'nothing to do' : `${String(actions.length)} action${actions.length === 1 ? '' : 's'}`}.`,
+    data: { hash, manifest: state.file, actions: actions.map((a) => ({ ...a })) },
+  });
+  return { state, groups, hash };
 }
 
 async function print(groups: { berth: Berth; planned: ManifestPlan }[], hash: string, json: boolean): Promise<void> {

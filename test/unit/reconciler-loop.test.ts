@@ -1,0 +1,45 @@
+import { describe, expect, it, vi } from 'vitest';
+import { Reconciler, type CycleReport } from '../../src/orchestrator/reconcile.js';
+
+/** The loop's own contract, without an engine: cycles never throw, never overlap, and stop stops them. */
+describe('Reconciler loop', () => {
+  const broken = (): Reconciler =>
+    new Reconciler({ manifest: '/nonexistent/berth.yaml', open: () => Promise.reject(new Error('no engine here')), intervalMs: 10, env: {} });
+
+  it('reports a cycle that cannot run instead of throwing, with the error and its hint', async () => {
+    const report = await broken().runOnce();
+    expect(report.findings).toEqual([]);
+    expect(report.error).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('Cannot read /nonexistent/berth.yaml') as unknown, hint: 'Pass the manifest with -f, or create berth.yaml here.' });
+  });
+
+  it('shares one cycle among concurrent runOnce() calls', async () => {
+    const reconciler = broken();
+    const [a, b] = [reconciler.runOnce(), reconciler.runOnce()];
+    expect(a).toBe(b);
+    await a;
+    expect(reconciler.runOnce()).not.toBe(a);
+  });
+
+  it('keeps cycling when a cycle listener throws, and stops for good on stop()', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const reports: CycleReport[] = [];
+    const reconciler = new Reconciler({
+      manifest: '/nonexistent/berth.yaml',
+      open: () => Promise.reject(new Error('no engine here')),
+      intervalMs: 10,
+      env: {},
+      onCycle: (report) => {
+        reports.push(report);
+        throw new Error('listener failed');
+      },
+    });
+    reconciler.start();
+    reconciler.start(); // a second start is a no-op, not a second loop
+    while (reports.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await reconciler.stop();
+    const count = reports.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reports.length).toBe(count);
+    expect(warn).toHaveBeenCalledWith('berth reconcile loop: listener failed');
+  });
+});
