@@ -1,5 +1,6 @@
 import { OciRuntime } from '../../src/runtime/oci/oci-runtime.js';
+import { engineCli } from '../support/behind-the-back.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { reconcileSuite } from './reconcile-suite.js';
 
-reconcileSuite('docker', () => Promise.resolve({ runtime: new OciRuntime('docker', { env: engineEnv() }), image: TEST_IMAGE, engine: 'docker' }));
+reconcileSuite('docker', () => Promise.resolve({ runtime: new OciRuntime('docker', { env: engineEnv() }), image: TEST_IMAGE, behind: engineCli('docker') }));

@@ -5,18 +5,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/berth.js';
 import { Reconciler, type CycleReport } from '../../src/orchestrator/reconcile.js';
-import { run } from '../../src/process/index.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
-import { engineEnv } from '../support/engines.js';
+import type { BehindTheBack } from '../support/behind-the-back.js';
 
 export interface ReconcileTarget {
   runtime: Runtime;
   image: string;
-  /** The engine's CLI, for changes made behind Berth's back. */
-  engine: 'podman' | 'docker';
+  /** The runtime's own CLI, for changes made behind Berth's back. */
+  behind: BehindTheBack;
 }
 
 /**
@@ -36,7 +35,6 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
     let calls: EngineCall[];
     let clock = Date.parse('2026-11-23T12:00:00Z');
     let reconciler: Reconciler;
-    const engineCli = (args: string[]) => run([target.engine, ...args], { env: engineEnv(), okExitCodes: 'any' });
 
     const write = (env: string, extra = ''): void => {
       const ws = (name: string, more: string): string => `  ${id(name)}:\n    root: ./root\n    image: ${target.image}\n${more}`;
@@ -65,7 +63,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       berth = new Berth(counted.runtime, { kind: target.runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
       reconciler = new Reconciler({ manifest, open: () => Promise.resolve(berth), now: () => clock, backoff: { baseMs: 1_000, capMs: 4_000 }, env: {} });
       // A foreign container under a declared workspace's name, as if someone else had made it.
-      await engineCli(['create', '--name', `berth-${id('taken')}`, '--label', `${LABELS.managed}=true`, target.image, 'true']);
+      await target.behind.createForeign(`berth-${id('taken')}`, target.image, `${LABELS.managed}=true`);
       write('one');
     });
 
@@ -73,9 +71,8 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       await reconciler.stop();
       // Through Berth first, so each egress network and its host shield go too.
       for (const name of ['always', 'never', 'guarded']) await berth.remove(id(name)).catch(() => undefined);
-      const names = await engineCli(['ps', '-a', '--format', '{{.Names}}']);
-      for (const name of names.stdout.split('\n').filter((n) => n.includes(token))) await engineCli(['rm', '-f', name]);
-      for (const name of ['always', 'never', 'guarded']) await engineCli(['network', 'rm', `berth-net-${id(name)}`]);
+      for (const name of (await target.behind.names()).filter((n) => n.includes(token))) await target.behind.remove(name);
+      for (const name of ['always', 'never', 'guarded']) await target.behind.removeNetwork(`berth-net-${id(name)}`);
       berth.close();
       rmSync(scratch, { recursive: true, force: true });
     });
@@ -103,7 +100,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
     });
 
     it('restarts a stopped workspace as its policy says, and leaves one stopped on request', async () => {
-      await engineCli(['stop', '-t', '1', `berth-${id('always')}`, `berth-${id('never')}`]);
+      await target.behind.stop(`berth-${id('always')}`, `berth-${id('never')}`);
       const report = await cycle();
       expect(summary(report).filter((s) => !s.includes('taken') && !s.includes('guarded'))).toEqual(['stopped always fixed', 'stopped never hold']);
       expect((await target.runtime.inspect(`berth-${id('always')}`)).state).toBe('running');
@@ -111,7 +108,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
 
       // A crash loop: stopped again at once, the next restart waits out the backoff, which doubles.
-      await engineCli(['stop', '-t', '1', `berth-${id('always')}`]);
+      await target.behind.stop(`berth-${id('always')}`);
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always wait']);
       clock += 1_000;
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always fixed']);
@@ -125,7 +122,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
 
     it('recreates a container removed behind its back or whose spec changed, and puts egress rules back', async () => {
       clock += 3_000; // past the restart backoff of the test before
-      await engineCli(['rm', '-f', `berth-${id('never')}`]);
+      await target.behind.remove(`berth-${id('never')}`);
       write('two');
       berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
       const report = await cycle();
@@ -140,7 +137,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
 
     it('reports a workspace whose image is missing and reconciles the others', async () => {
       write('two', `  ${id('ghost')}:\n    root: ./root\n    image: berth-missing-${token}:none\n`);
-      await engineCli(['rm', '-f', `berth-${id('never')}`]);
+      await target.behind.remove(`berth-${id('never')}`);
       const report = await cycle();
       expect(summary(report).filter((s) => !s.includes('guarded'))).toEqual(['missing never fixed', 'foreign taken block', 'missing ghost block']);
       expect(report.findings.at(-1)?.why).toBe(`The image "berth-missing-${token}:none" of workspace ${id('ghost')} is not in ${target.runtime.kind}. Build or pull it; Berth never pulls`);
