@@ -1,5 +1,5 @@
 import { defineCommand, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth egress show <id> [--json]
@@ -24,7 +24,7 @@ export default defineCommand({
       }
       case 'show': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
-        const egress = (await openBerth(values.runtime, id)).egress(id);
+        const egress = await (await openCore(values.runtime, id)).egress(id);
         if (values.json) printJson(egress);
         else if (!egress) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
         else {
@@ -39,7 +39,8 @@ export default defineCommand({
       case 'revoke': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
         const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
-        const policy = (await openBerth(values.runtime, id)).changeEgress(id, { [sub]: pattern });
+        const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
+        const policy = await (await openCore(values.runtime, id)).changeEgress(id, change);
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
         return EXIT.ok;

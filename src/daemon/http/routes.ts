@@ -4,6 +4,7 @@ import type { EgressService } from '../../egress/service.js';
 import { applyPlan } from '../../orchestrator/apply.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
+import { upReport } from '../../workspace/up-report.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnRuntime } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
@@ -158,22 +159,7 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
-  const result = await berth.up(workspace, spec);
-  const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(workspace)).ip : null);
-  return {
-    id: result.id,
-    runtime: result.runtime,
-    action: result.action,
-    reasons: result.reasons,
-    container: result.container.name,
-    state: result.container.state,
-    ip,
-    image: result.container.image,
-    previewPorts: result.container.ports,
-    skippedMounts: result.skippedMounts,
-    egress: berth.egress(workspace),
-    isolated: berth.runtime.capabilities.isolation,
-  };
+  return upReport(berth, await berth.up(workspace, spec));
 }
 
 async function planHere(berth: Berth, file: string): ReturnType<typeof planOnRuntime> {

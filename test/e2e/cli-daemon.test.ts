@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/process/index.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { berthCli, json } from './cli-suite.js';
+
+const ENGINE = 'podman';
+
+/**
+ * The CLI talks to a running daemon for its core commands. Proof that it really goes through the
+ * daemon: the CLI's own PATH has no engine at all, so in-process it could not do any of this
+ * (BERTH_NO_DAEMON=1 shows that), while the daemon, started with the engine, does it all.
+ */
+describe(`berth CLI through the daemon on ${ENGINE}`, () => {
+  const run8 = randomUUID().slice(0, 8);
+  const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'berth-clid-')));
+  const home = join(scratch, 'home');
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  writeFileSync(join(root, 'index.html'), 'via the daemon\n');
+  const env = engineEnv();
+  // No engine on this PATH: only the daemon can reach podman.
+  const cliEnv = { ...env, BERTH_HOME: home, BERTH_RUNTIME: ENGINE, PATH: join(scratch, 'empty-bin') };
+  const berth = berthCli(cliEnv);
+  const ws = `clid-${run8}`;
+  let daemon: RunningDaemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE]);
+  });
+
+  afterAll(async () => {
+    await daemon?.stop().catch(() => undefined);
+    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('cannot work in-process here (no engine on PATH), so what follows is the daemon', async () => {
+    const alone = await berthCli({ ...cliEnv, BERTH_NO_DAEMON: '1' })(['ls', '--json']);
+    expect(alone.exitCode).toBe(1);
+    expect(alone.stderr).toContain('podman');
+  });
+
+  it('up (root relative to the CLI folder), ls, status, egress, dev, events, stop, rm', async () => {
+    const up = json<Record<string, unknown>>(await berth(['up', ws, '--root', '.', '--image', TEST_IMAGE, '--json'], { cwd: root }));
+    expect(up).toMatchObject({ id: ws, runtime: ENGINE, action: 'created', state: 'running', isolated: true });
+    expect(json(await berth(['ls', '--json']))).toEqual([expect.objectContaining({ id: ws, state: 'running', root })]);
+    expect(json(await berth(['status', ws, '--json']))).toMatchObject({ id: ws, state: 'running', root, isolated: true, egress: null });
+    expect((await berth(['up', ws, '--json'])).stdout).toContain('"action": "reused"');
+    const port = String(await freePort());
+    const started = json<{ state: string; url: string }>(await berth(['dev', 'start', ws, 'web', '--json', '--', 'python3', '-m', 'http.server', port]));
+    expect(started.state).toBe('running');
+    expect(await (await fetch(started.url, { signal: AbortSignal.timeout(5000) })).text()).toContain('via the daemon');
+    expect(json(await berth(['dev', 'ls', ws, '--json']))).toEqual([expect.objectContaining({ name: 'web', state: 'running' })]);
+    expect((await berth(['dev', 'open', ws, 'web'])).stdout.trim()).toBe(started.url);
+    expect(json(await berth(['dev', 'stop', ws, 'web', '--json']))).toMatchObject({ state: 'stopped' });
+    const missing = await berth(['egress', 'allow', ws, 'example.com']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain('has no egress control');
+    const types = json<{ type: string }[]>(await berth(['events', '--json', '--workspace', ws])).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['workspace.created', 'devserver.running', 'devserver.stopped']));
+    expect(json(await berth(['stop', ws, '--json']))).toEqual({ id: ws, ok: true });
+    expect(json(await berth(['rm', ws, '--json']))).toEqual({ id: ws, ok: true });
+    expect(json(await berth(['ls', '--json']))).toEqual([]);
+  });
+});
