@@ -67,4 +67,10 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
     expect(json(await berth(['rm', ws, '--json']))).toEqual({ id: ws, ok: true });
     expect(json(await berth(['ls', '--json']))).toEqual([]);
   });
+
+  it('refuses `berth egress serve` beside the daemon, which already serves the proxy', async () => {
+    const serve = await berth(['egress', 'serve']);
+    expect(serve.exitCode).toBe(1);
+    expect(serve.stderr).toContain('already serves the egress proxy');
+  });
 });
