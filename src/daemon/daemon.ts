@@ -79,7 +79,7 @@ export class Daemon {
       cleanup.unshift(() => egress.close());
       const feed = new EventFeed(berth.store);
       cleanup.unshift(() => feed.close());
-      const liveness = new LivenessLoop(berth.dev, options.livenessMs ?? 10_000);
+      const liveness = new LivenessLoop({ dev: berth.dev, store: berth.store, emit: (event) => berth.record(event), intervalMs: options.livenessMs ?? 10_000 });
       liveness.start();
       cleanup.unshift(() => liveness.stop());
       const token = loadOrCreateToken(paths.token);

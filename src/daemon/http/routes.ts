@@ -5,6 +5,7 @@ import { applyPlan } from '../../orchestrator/apply.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
 import { upReport } from '../../workspace/up-report.js';
+import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnRuntime } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
@@ -149,6 +150,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
 ];
 
 async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknown> {
+  validateWorkspaceId(workspace);
   const declared = Object.keys(body).length > 0;
   if (declared && body.root === undefined) {
     throw new BerthError('E_INVALID_INPUT', 'Invalid request: body.root is required when the body declares a spec (the daemon does not know your working folder).', {
