@@ -25,13 +25,15 @@ export function createReconciler(berth: Berth, options: ReconcilerOptions): Reco
 /**
  * Stand-in until the real reconciler lands: on an interval, read the manifest and run the same
  * plan + apply as `berth apply --yes` for the workspaces on this daemon's runtime. An unreadable
- * manifest or a failed pass is an event; the next pass tries again.
+ * manifest or a failed pass is an event (once per distinct failure); the next pass tries again.
  */
 class IntervalReconciler implements Reconciler {
   private readonly berth: Berth;
   private readonly options: ReconcilerOptions;
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> = Promise.resolve();
+  /** The last failure reported: the same one again (a manifest still broken) is not repeated every pass. */
+  private lastFailure: string | undefined;
 
   constructor(berth: Berth, options: ReconcilerOptions) {
     this.berth = berth;
@@ -55,8 +57,12 @@ class IntervalReconciler implements Reconciler {
     try {
       const { state, planned } = await planOnRuntime(this.berth, this.options.manifest);
       if (planned.plan.actions.length > 0) await applyPlan(this.berth, state, planned);
+      this.lastFailure = undefined;
     } catch (error) {
-      this.berth.record({ type: 'reconcile.failed', level: 'warn', message: `Reconcile of ${this.options.manifest} failed: ${error instanceof Error ? error.message : String(error)}` });
+      const message = `Reconcile of ${this.options.manifest} failed: ${error instanceof Error ? error.message : String(error)}`;
+      if (message === this.lastFailure) return;
+      this.lastFailure = message;
+      this.berth.record({ type: 'reconcile.failed', level: 'warn', message });
     }
   }
 }
