@@ -3,10 +3,11 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/process/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { run, runStreaming } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
-import { berthCli, json } from './cli-suite.js';
+import { BERTH_BIN, berthCli, json } from './cli-suite.js';
 
 const ENGINE = 'podman';
 
@@ -66,6 +67,36 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
     expect(json(await berth(['stop', ws, '--json']))).toEqual({ id: ws, ok: true });
     expect(json(await berth(['rm', ws, '--json']))).toEqual({ id: ws, ok: true });
     expect(json(await berth(['ls', '--json']))).toEqual([]);
+  });
+
+  it('follows events through the daemon stream (--follow --json: one object per line, in order)', async () => {
+    const lines: string[] = [];
+    const controller = new AbortController();
+    let buffer = '';
+    const follow = runStreaming([process.execPath, BERTH_BIN, 'events', '--follow', '--json', '--workspace', ws], {
+      env: cliEnv,
+      signal: controller.signal,
+      timeoutMs: 60_000,
+      onStdout: (chunk) => {
+        buffer += chunk.toString('utf8');
+        const parts = buffer.split('\n');
+        buffer = parts.pop() ?? '';
+        lines.push(...parts.filter(Boolean));
+      },
+    }).catch(() => undefined);
+    const before = (await daemon.client.events()).at(-1)?.seq ?? 0;
+    await sleep(1000);
+    json(await berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json']));
+    json(await berth(['rm', ws, '--json']));
+    for (let i = 0; i < 50 && !lines.some((l) => l.includes('"workspace.removed"')); i++) await sleep(100);
+    controller.abort();
+    await follow;
+    const events = lines.map((l) => JSON.parse(l) as { seq: number; type: string });
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    const live = events.filter((e) => e.seq > before).map((e) => e.type);
+    expect(live.indexOf('workspace.created'), live.join(', ')).toBeGreaterThanOrEqual(0);
+    expect(live.indexOf('workspace.removed')).toBeGreaterThan(live.indexOf('workspace.created'));
   });
 
   it('refuses `berth egress serve` beside the daemon, which already serves the proxy', async () => {
