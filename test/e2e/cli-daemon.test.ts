@@ -88,7 +88,8 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
     await sleep(1000);
     json(await berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json']));
     json(await berth(['rm', ws, '--json']));
-    for (let i = 0; i < 50 && !lines.some((l) => l.includes('"workspace.removed"')); i++) await sleep(100);
+    const removedLive = (): boolean => lines.some((l) => ((e) => e.seq > before && e.type === 'workspace.removed')(JSON.parse(l) as { seq: number; type: string }));
+    for (let i = 0; i < 50 && !removedLive(); i++) await sleep(100);
     controller.abort();
     await follow;
     const events = lines.map((l) => JSON.parse(l) as { seq: number; type: string });
