@@ -64,7 +64,8 @@ describe(`berthd API on ${ENGINE}`, () => {
 
   afterAll(async () => {
     await daemon?.stop().catch(() => undefined);
-    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    for (const name of [ws, `api-eg-${run8}`, `api-plan-${run8}`]) await run([ENGINE, 'rm', '-f', `berth-${name}`], { env, okExitCodes: 'any' });
+    await run([ENGINE, 'network', 'rm', `berth-net-api-eg-${run8}`], { env, okExitCodes: 'any' });
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -191,6 +192,47 @@ describe(`berthd API on ${ENGINE}`, () => {
     });
     const ids = [...resumed.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids).toEqual(seqs.slice(1));
+  });
+
+  it('changes egress live and logs the proxy decisions, which the daemon serves', async () => {
+    const eg = `api-eg-${run8}`;
+    try {
+      const up = await client.up(eg, { root, image: TEST_IMAGE, egress: { allow: ['registry.example.test'] } });
+      expect(up.egress).toMatchObject({ enforced: true, network: `berth-net-${eg}` });
+      expect(await client.changeEgress(eg, { deny: '*.bad.test' })).toEqual({ allow: ['registry.example.test'], deny: ['*.bad.test'] });
+      expect(await client.changeEgress(eg, { revoke: '*.bad.test' })).toEqual({ allow: ['registry.example.test'], deny: [] });
+      await expectCode(client.changeEgress(eg, { allow: 'http://nope' }), 'E_INVALID_INPUT');
+      expect((await client.egress(eg))?.policy.allow).toEqual(['registry.example.test']);
+      // From inside the workspace, through the daemon's proxy: a name outside the allowlist is refused
+      // before any lookup (nothing leaves this machine).
+      for (let i = 0; i < 20 && (await client.health()).egressListeners.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+      const curl = await run([ENGINE, 'exec', `berth-${eg}`, 'sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" -x "$HTTP_PROXY" http://denied.example.test/'], { env, okExitCodes: 'any' });
+      expect(curl.stdout).toBe('403');
+      const log = await client.egressLog(eg);
+      expect(log.map((e) => e.type)).toEqual(['egress.policy-changed', 'egress.policy-changed', 'egress.deny']);
+      expect(log.at(-1)?.data).toMatchObject({ host: 'denied.example.test', verdict: 'deny' });
+    } finally {
+      await client.remove(eg).catch(() => undefined);
+    }
+  });
+
+  it('plans and applies a manifest, refusing a stale plan hash', async () => {
+    const planned = `api-plan-${run8}`;
+    const file = join(scratch, 'berth.yaml');
+    writeFileSync(file, `version: 1\nworkspaces:\n  ${planned}:\n    root: project\n    image: ${TEST_IMAGE}\n`);
+    try {
+      const plan = await client.plan(file);
+      expect(plan).toMatchObject({ runtime: ENGINE, actions: [expect.objectContaining({ kind: 'create', workspace: planned })] });
+      await expectCode(client.apply(file, { planHash: 'stale' }), 'E_CONFLICT');
+      const noConfirm = await raw(`${base}/apply`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ file }) });
+      expect(JSON.parse(noConfirm.body)).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('needs planHash') as unknown });
+      const applied = await client.apply(file, { planHash: plan.hash });
+      expect(applied.outcomes).toEqual([expect.objectContaining({ ok: true })]);
+      expect((await client.plan(file)).actions).toEqual([]);
+      await expectCode(client.plan('berth.yaml'), 'E_INVALID_INPUT');
+    } finally {
+      await client.remove(planned).catch(() => undefined);
+    }
   });
 
   it('serves the OpenAPI document that is checked in, with every route', async () => {
