@@ -113,13 +113,15 @@ function onEvent(event) {
 }
 
 const scheduled = { workspaces: false, devservers: false };
+let ticks = 0;
 
 async function tick() {
   try {
     if (scheduled.workspaces) await refreshWorkspaces();
     if (scheduled.devservers) await refreshDevServers();
     scheduled.workspaces = scheduled.devservers = false;
-    await refreshLogs();
+    // Logs are one exec in the workspace: every other second is live enough.
+    if (++ticks % 2 === 0) await refreshLogs();
   } catch (error) {
     $('#daemon').textContent = `error: ${error.message}`;
   }

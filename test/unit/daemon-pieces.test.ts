@@ -15,7 +15,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-daemon-unit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const TOKEN = 'a'.repeat(43);
-const request = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
+const request = (headers: Record<string, string>): IncomingMessage => ({ method: 'GET', headers }) as unknown as IncomingMessage;
 
 describe('the loopback gate', () => {
   const ok = { host: '127.0.0.1:7777', authorization: `Bearer ${TOKEN}` };
@@ -36,6 +36,14 @@ describe('the loopback gate', () => {
     ['a malformed Origin', { ...ok, origin: 'null' }],
   ])('refuses %s with 403, whatever the token', (_label, headers) => {
     expect(refuseLoopbackRequest(request(headers), 7777, TOKEN)?.status).toBe(403);
+  });
+
+  it('takes a change with the cookie only from our own Origin, present', () => {
+    const cookie = { host: ok.host, cookie: `berth_token=${TOKEN}` };
+    const post = (headers: Record<string, string>): IncomingMessage => ({ method: 'POST', headers }) as unknown as IncomingMessage;
+    expect(refuseLoopbackRequest(post({ ...cookie, origin: 'http://127.0.0.1:7777' }), 7777, TOKEN)).toBeNull();
+    expect(refuseLoopbackRequest(post(cookie), 7777, TOKEN)?.status).toBe(403);
+    expect(refuseLoopbackRequest(post({ host: ok.host, authorization: ok.authorization }), 7777, TOKEN)).toBeNull();
   });
 
   it('refuses a missing or wrong token with 401 and says where the token is', () => {
