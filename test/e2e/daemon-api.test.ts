@@ -11,6 +11,7 @@ import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
 import { BERTHD_BIN, freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { BERTH_BIN } from './cli-suite.js';
 
 const ENGINE = 'podman';
 
@@ -81,6 +82,11 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect(second.stderr).toContain(`A Berth daemon already runs for this state folder (pid ${String(daemon.pid)}`);
     expect(second.stderr).toContain('hint:');
     expect((await client.health()).pid).toBe(daemon.pid);
+  });
+
+  it('says where it is: berth daemon status prints the socket and the dashboard link', async () => {
+    const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status', '--json'], { env: { ...env, BERTH_HOME: home } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, pid: daemon.pid, runtime: ENGINE, socket: join(home, 'berth.sock'), http: base, dashboard: `${base}/?token=${token}` });
   });
 
   it('requires the token on the loopback listener', async () => {
@@ -250,5 +256,7 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect(statSync(join(home, 'berth.sock'), { throwIfNoEntry: false })).toBeUndefined();
     const state = await run([ENGINE, 'inspect', '--format', '{{.State.Running}}', `berth-${ws}`], { env });
     expect(state.stdout.trim()).toBe('true');
+    const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status'], { env: { ...env, BERTH_HOME: home }, okExitCodes: 'any' });
+    expect(status).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('No daemon runs') as unknown });
   });
 });
