@@ -20,16 +20,12 @@ export function daemonCore(client: BerthClient, health: Health): CliCore {
       return { id, runtime, state, container, image, ip, root };
     },
     async up(id, spec) {
-      let report;
-      if (spec !== undefined) report = await client.up(id, absolute(spec));
-      else {
-        // As last declared; a workspace the daemon has never seen comes up in this folder, as in-process.
-        report = await client.up(id).catch((error: unknown) => {
-          if (isBerthError(error, 'E_INVALID_INPUT') && error.message.includes('is new')) return client.up(id, { root: process.cwd() });
-          throw error;
-        });
-      }
-      return { report, warnings: report.skippedMounts.map((m) => `Skipped mount ${m.source}: ${m.reason}.`) };
+      if (spec !== undefined) return client.up(id, absolute(spec));
+      // As last declared; a workspace the daemon has never seen comes up in this folder, as in-process.
+      return client.up(id).catch((error: unknown) => {
+        if (isBerthError(error, 'E_INVALID_INPUT') && error.message.includes('is new')) return client.up(id, { root: process.cwd() });
+        throw error;
+      });
     },
     stop: async (id) => void (await client.stop(id)),
     remove: async (id) => void (await client.remove(id)),

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Berth } from '../berth.js';
-import { upReport } from '../workspace/up-report.js';
+import { upAndReport } from '../workspace/up-report.js';
 import type { Store } from '../state/store.js';
 import type { CliCore, EventSource } from './core.js';
 
@@ -14,18 +14,7 @@ export function localCore(berth: Berth): CliCore {
     isolated: berth.runtime.capabilities.isolation,
     list: () => berth.list(),
     status: (id) => berth.status(id),
-    async up(id, spec) {
-      const warnings: string[] = [];
-      const collect = (event: { level: string; message: string }): void => {
-        if (event.level === 'warn') warnings.push(event.message);
-      };
-      berth.on('event', collect);
-      try {
-        return { report: await upReport(berth, await berth.up(id, spec)), warnings };
-      } finally {
-        berth.off('event', collect);
-      }
-    },
+    up: (id, spec) => upAndReport(berth, id, spec),
     stop: (id) => berth.stop(id),
     remove: (id) => berth.remove(id),
     egress: (id) => Promise.resolve(berth.egress(id)),

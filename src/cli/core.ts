@@ -25,7 +25,7 @@ export interface CliCore {
   list(): Promise<WorkspaceSummary[]>;
   status(id: string): Promise<WorkspaceSummary>;
   /** Without a spec, an existing workspace comes up as last declared (a new one in this folder). */
-  up(id: string, spec: WorkspaceSpecInput | undefined): Promise<{ report: UpReport; warnings: string[] }>;
+  up(id: string, spec: WorkspaceSpecInput | undefined): Promise<UpReport>;
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   egress(id: string): Promise<EgressView | null>;

@@ -47,8 +47,10 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
   });
 
   it('up (root relative to the CLI folder), ls, status, egress, dev, events, stop, rm', async () => {
-    const up = json<Record<string, unknown>>(await berth(['up', ws, '--root', '.', '--image', TEST_IMAGE, '--json'], { cwd: root }));
+    const up = json<Record<string, unknown>>(await berth(['up', ws, '--root', '.', '--image', TEST_IMAGE, '--mount', 'not-here:ro', '--json'], { cwd: root }));
     expect(up).toMatchObject({ id: ws, runtime: ENGINE, action: 'created', state: 'running', isolated: true });
+    // The relative mount was resolved against the CLI's folder, and its warning came back from the daemon.
+    expect(up['warnings']).toEqual([`Mount ${join(root, 'not-here')} does not exist (skipped, not created).`]);
     expect(json(await berth(['ls', '--json']))).toEqual([expect.objectContaining({ id: ws, state: 'running', root })]);
     expect(json(await berth(['status', ws, '--json']))).toMatchObject({ id: ws, state: 'running', root, isolated: true, egress: null });
     expect((await berth(['up', ws, '--json'])).stdout).toContain('"action": "reused"');

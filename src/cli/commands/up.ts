@@ -34,7 +34,7 @@ export default defineCommand({
     const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
-    const { report, warnings } = await core.up(
+    const report = await core.up(
       id,
       declared
         ? {
@@ -57,7 +57,7 @@ export default defineCommand({
     const where = report.ip ? `, ${report.ip}` : '';
     process.stdout.write(`workspace ${report.id} ${report.action} on ${report.runtime} (${report.container}${where})\n`);
     for (const reason of report.reasons) process.stdout.write(`  because ${reason}\n`);
-    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!report.isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
     if (report.egress && !report.egress.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
     if (report.egress && core.via === 'in-process') process.stderr.write(`egress: proxy at ${report.egress.proxy}; it must be served: \`berth egress serve\` (or the daemon).\n`);

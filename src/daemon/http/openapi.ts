@@ -84,6 +84,7 @@ const SCHEMAS: Record<string, unknown> = {
       skippedMounts: { type: 'array', items: obj({ source: str, reason: str }) },
       egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] },
       isolated: { type: 'boolean' },
+      warnings: { type: 'array', items: str },
     },
   ),
   DevServer: obj({

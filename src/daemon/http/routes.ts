@@ -4,7 +4,7 @@ import type { EgressService } from '../../egress/service.js';
 import { applyPlan } from '../../orchestrator/apply.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
-import { upReport } from '../../workspace/up-report.js';
+import { upAndReport } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnRuntime } from '../manifest-plan.js';
@@ -161,7 +161,7 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
-  return upReport(berth, await berth.up(workspace, spec));
+  return upAndReport(berth, workspace, spec);
 }
 
 async function planHere(berth: Berth, file: string): ReturnType<typeof planOnRuntime> {
