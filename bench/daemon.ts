@@ -10,7 +10,9 @@
  * cstime: the liveness loop's one exec per workspace every 10 s), as a share of one core.
  * Then API latency over the unix socket and over loopback TCP (bearer token), --iterations requests
  * each after --warmup, interleaved: GET /workspaces (one engine list), GET /dev-servers (the
- * registry, no engine call), GET /health.
+ * registry, no engine call), GET /health. Last, the daemon is stopped and started again with
+ * --liveness-interval 30 (timed until it answers, and until one scan confirms every server), and a
+ * third idle phase shows what the slower loop saves.
  * Everything it made carries a per-run token in its name and is removed afterwards, on error or
  * Ctrl-C too.
  *
@@ -32,6 +34,7 @@ import { checkInterrupted, commandLine, fmt, headerLine, median, percentile, pos
 const TARGET_RSS_MB = 100;
 const TARGET_CPU_PERCENT = 2;
 const SETUP_CONCURRENCY = 4;
+const SLOW_LIVENESS_S = 30;
 
 interface Idle {
   label: string;
@@ -52,6 +55,8 @@ interface Result {
   workspaces: number;
   idle: Idle[];
   latency: Latency[];
+  /** From spawning the restarted daemon to its socket answering, and to a scan confirming every server. */
+  restart: { answeredMs: number; recoveredMs: number };
 }
 
 runLocalBenchmark<Result>({
@@ -106,7 +111,17 @@ runLocalBenchmark<Result>({
           if (i >= warmup) latency[index]?.samples.push(performance.now() - started);
         }
       }
-      return { engine, workspaces: count, idle, latency };
+      // Restart with a slower liveness loop: how long until it answers, and what the idle costs then.
+      checkInterrupted();
+      await daemon.stop();
+      const restartedAt = performance.now();
+      daemon = await startDaemon(home, env, ['--runtime', engine, '--liveness-interval', String(SLOW_LIVENESS_S)]);
+      const answeredMs = performance.now() - restartedAt;
+      const servers = await daemon.client.listDevServers({ scan: true });
+      const recoveredMs = performance.now() - restartedAt;
+      if (servers.filter((s) => s.state === 'running').length !== count) throw new Error('the restarted daemon lost dev servers');
+      idle.push(await idlePhase(daemon.pid, `same, restarted with --liveness-interval ${String(SLOW_LIVENESS_S)}`, seconds, clock));
+      return { engine, workspaces: count, idle, latency, restart: { answeredMs, recoveredMs } };
     } finally {
       const made = daemon;
       if (made) await inBatches(ids, SETUP_CONCURRENCY, (id) => made.client.remove(id).catch(() => undefined));
@@ -129,8 +144,10 @@ runLocalBenchmark<Result>({
       '|---|---:|---:|---:|---:|',
       ...result.latency.map((l) => `| ${l.label} | ${fmt(median(l.samples), 2)} | ${fmt(percentile(l.samples, 0.9), 2)} | ${fmt(percentile(l.samples, 0.99), 2)} | ${fmt(Math.max(...l.samples), 2)} |`),
       '',
+      `Restart (SIGTERM, then a new daemon on the same state): answering after ${fmt(result.restart.answeredMs, 0)} ms; every dev server confirmed running by a scan after ${fmt(result.restart.recoveredMs, 0)} ms.`,
+      '',
     ];
-    const loaded = result.idle.at(-1);
+    const loaded = result.idle[1];
     if (loaded) {
       lines.push(`Target RSS under ${String(TARGET_RSS_MB)} MB (max ${fmt(loaded.rssMaxMb)}): ${verdict(loaded.rssMaxMb < TARGET_RSS_MB)}`);
       lines.push(`Target idle CPU under ${String(TARGET_CPU_PERCENT)}% of a core (daemon ${fmt(loaded.cpuPercent, 2)}%): ${verdict(loaded.cpuPercent < TARGET_CPU_PERCENT)}`);
