@@ -71,6 +71,17 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
     expect(json(await berth(['ls', '--json']))).toEqual([]);
   });
 
+  it('keeps berth exec off the daemon: its hot path loads neither the client nor SQLite', async () => {
+    json(await berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json']));
+    // exec itself runs the engine CLI, so it gets a PATH with the engine; NODE_DEBUG=esm names every module loaded.
+    const exec = await run([process.execPath, BERTH_BIN, 'exec', ws, '--', 'cat', 'index.html'], { env: { ...env, BERTH_HOME: home, NODE_DEBUG: 'esm' }, okExitCodes: 'any' });
+    expect(exec.stdout).toBe('via the daemon\n');
+    expect(exec.stderr).toContain('cli/commands/exec.js');
+    expect(exec.stderr).not.toContain('/client/');
+    expect(exec.stderr).not.toContain('state/store.js');
+    json(await berth(['rm', ws, '--json']));
+  });
+
   it('follows events through the daemon stream (--follow --json: one object per line, in order)', async () => {
     const lines: string[] = [];
     const controller = new AbortController();
