@@ -31,7 +31,10 @@ export class LivenessLoop {
   start(): void {
     this.timer = setInterval(() => {
       // Never two passes at once: a slow engine delays the next one instead of piling them up.
-      this.running = this.running.then(() => this.pass());
+      // A pass that fails as a whole (the store, not one workspace) must not end the loop.
+      this.running = this.running
+        .then(() => this.pass())
+        .catch((error: unknown) => this.options.emit({ type: 'devserver.scan-failed', level: 'warn', message: `Liveness pass failed: ${error instanceof Error ? error.message : String(error)}` }));
     }, this.options.intervalMs);
     this.timer.unref();
   }
