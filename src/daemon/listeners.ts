@@ -1,6 +1,7 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BerthError, isErrno } from '../errors.js';
 
 /**
  * Listens on the unix socket, created 0600 from the start (umask while binding; chmod after, for
@@ -23,7 +24,14 @@ export async function listenOnSocket(path: string, handler: RequestListener): Pr
 /** Listens on a loopback address; port 0 picks a free one. Returns the server and the port it got. */
 export async function listenOnLoopback(host: string, port: number, handler: RequestListener): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
-  await listen(server, (done) => server.listen(port, host, done));
+  try {
+    await listen(server, (done) => server.listen(port, host, done));
+  } catch (error) {
+    if (isErrno(error, 'EADDRINUSE')) {
+      throw new BerthError('E_CONFLICT', `Cannot listen on ${host}:${String(port)}: the port is taken.`, { hint: 'Choose another port with --http 127.0.0.1:PORT (0 picks a free one).' });
+    }
+    throw error;
+  }
   return { server, port: (server.address() as AddressInfo).port };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { matchRoute, type Route } from '../../src/daemon/http/router.js';
 import { DaemonLock } from '../../src/daemon/lock.js';
 import { stampEvent } from '../../src/events.js';
 import { Store, type StoredEvent } from '../../src/state/store.js';
-import { thrownBy } from '../support/expect-code.js';
+import { expectCode, thrownBy } from '../support/expect-code.js';
+import { closeServer, listenOnLoopback, listenOnSocket } from '../../src/daemon/listeners.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'berth-daemon-unit-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -99,5 +100,23 @@ describe('the daemon lock', () => {
     first.release();
     const again = DaemonLock.acquire(file, () => 'pid 1');
     again.release();
+  });
+});
+
+describe('the listeners', () => {
+  it('makes the socket 0600 whatever the umask, and names a taken port as a conflict with a way out', async () => {
+    const previous = process.umask(0o000);
+    let socket;
+    try {
+      socket = await listenOnSocket(join(scratch, 'api.sock'), (_req, res) => res.end());
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(join(scratch, 'api.sock')).mode & 0o777).toBe(0o600);
+    const first = await listenOnLoopback('127.0.0.1', 0, (_req, res) => res.end());
+    const error = await expectCode(listenOnLoopback('127.0.0.1', first.port, (_req, res) => res.end()), 'E_CONFLICT');
+    expect(error.hint).toContain('--http 127.0.0.1:PORT');
+    await closeServer(first.server);
+    await closeServer(socket);
   });
 });
