@@ -139,7 +139,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/events/stream', operationId: 'streamEvents', tag: 'events', produces: 'stream',
-    summary: 'Server-Sent Events: every event in order, `id:` its sequence number; Last-Event-ID (or after=) resumes.', query: EVENT_QUERY,
+    summary: 'Server-Sent Events: each event once, in order, `id:` its sequence number. From now on, or after Last-Event-ID (or after=) to resume.', query: EVENT_QUERY,
     handle: ({ deps, query, req, res }: Ctx) => {
       const resume = req.headers['last-event-id'];
       const q = eventQuery(query);
