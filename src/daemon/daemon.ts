@@ -109,7 +109,7 @@ export class Daemon {
     }
   }
 
-  /** The dashboard link, token included (for this user's eyes only: it is printed, never logged). */
+  /** The dashboard link, token included: for this user's eyes only (printed on a terminal, never logged). */
   dashboardUrl(): string | null {
     return this.info.http === null ? null : `${this.info.http}/?token=${this.token}`;
   }
