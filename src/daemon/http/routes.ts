@@ -29,7 +29,7 @@ const EVENT_QUERY = {
   after: 'Only events with a sequence number above this.',
   since: 'Only events at or after this ISO time.',
   workspace: 'Only this workspace.',
-  type: 'Only this type and its sub-types (`egress` matches `egress.allowed`).',
+  type: 'Only this type and its sub-types (`egress` matches `egress.deny`).',
 };
 
 /** Every API operation. The OpenAPI document is generated from this table. */
