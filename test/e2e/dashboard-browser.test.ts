@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { BERTH_BIN } from './cli-suite.js';
 
 const ENGINE = 'podman';
 /** Debian's chromium package (scripts/test-env.sh installs it); playwright-core drives it as it is. */
@@ -49,7 +50,7 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('shows the workspace and its dev server, opens the preview, stops the server with the button, shows egress live', async () => {
+  it('shows the workspace and its dev server, opens the preview, stops the server with the button, shows egress live, rides out a daemon restart', async () => {
     const token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -91,6 +92,16 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
 
     // New workspaces appear without a reload (their events trigger a refresh).
     await expect.poll(() => page.locator(`tr[data-workspace="${fenced}"]`).textContent(), { timeout: 10_000 }).toContain('running');
+
+    // The daemon restarts under the open page: its event stream reconnects with Last-Event-ID and
+    // delivers what happened meanwhile (here a CLI stop, in-process since no daemon ran).
+    const port = new URL(daemon.http ?? '').port;
+    await daemon.stop();
+    const stopped = await run([process.execPath, BERTH_BIN, 'stop', fenced], { env: { ...env, BERTH_HOME: home, BERTH_RUNTIME: ENGINE } });
+    expect(stopped.stdout).toContain(`Stopped workspace ${fenced}`);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${port}`]);
+    await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain(`workspace.stopped ${fenced}`);
+    await expect.poll(() => page.locator(`tr[data-workspace="${fenced}"] .state`).textContent(), { timeout: 10_000 }).toBe('stopped');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
