@@ -127,9 +127,13 @@ async function tick() {
   }
 }
 
-async function start() {
+async function showDaemon() {
   const health = await api('GET', '/health');
   $('#daemon').textContent = `daemon ${health.pid} on ${health.runtime}, berth ${health.version}`;
+}
+
+async function start() {
+  await showDaemon();
   await Promise.all([refreshWorkspaces(), refreshDevServers()]);
   // The last 100 events first, then the live stream from there on (in order, resumable by id).
   const recent = await api('GET', '/events');
@@ -139,7 +143,8 @@ async function start() {
   const stream = new EventSource(`/events/stream?after=${after}`);
   stream.onmessage = (message) => onEvent(JSON.parse(message.data));
   stream.onerror = () => ($('#daemon').textContent = 'event stream interrupted: reconnecting…');
-  stream.onopen = () => ($('#daemon').textContent = `daemon ${health.pid} on ${health.runtime}, berth ${health.version}`);
+  // Reopened after a daemon restart: say which daemon answers now.
+  stream.onopen = () => void showDaemon().catch(() => undefined);
   $('#logs-close').addEventListener('click', () => {
     openLogs = null;
     $('#logs').hidden = true;

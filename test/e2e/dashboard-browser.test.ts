@@ -102,6 +102,7 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
     daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${port}`]);
     await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain(`workspace.stopped ${fenced}`);
     await expect.poll(() => page.locator(`tr[data-workspace="${fenced}"] .state`).textContent(), { timeout: 10_000 }).toBe('stopped');
+    await expect.poll(() => page.locator('#daemon').textContent(), { timeout: 5_000 }).toContain(`daemon ${String(daemon.pid)} on ${ENGINE}`);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
