@@ -18,7 +18,7 @@ export async function openBerth(runtime: string | undefined, workspace?: string)
  * `berth exec` never comes here: its hot path must not load the client.
  */
 export async function openCore(runtime: string | undefined, workspace?: string): Promise<CliCore> {
-  const daemon = await findDaemon(runtime ?? process.env['BERTH_RUNTIME']);
+  const daemon = await findDaemon(runtime);
   if (daemon) {
     const { daemonCore } = await import('./core-daemon.js');
     return daemonCore(daemon.client, daemon.health);
@@ -38,13 +38,18 @@ export async function openEvents(): Promise<EventSource> {
   return storeEvents(Store.open(berthHome()));
 }
 
-/** The daemon of this $BERTH_HOME, when its socket answers and it serves the runtime asked for. */
-async function findDaemon(runtime: string | undefined): Promise<{ client: BerthClient; health: Health } | null> {
+/**
+ * The daemon of this $BERTH_HOME, when its socket answers and it serves the runtime this command
+ * would choose by the explicit rules (--runtime > BERTH_RUNTIME > config.json); left to detection,
+ * the daemon's runtime is the answer.
+ */
+async function findDaemon(flag: string | undefined): Promise<{ client: BerthClient; health: Health } | null> {
   if (process.env['BERTH_NO_DAEMON']) return null;
-  const { connectDaemon } = await import('../client/index.js');
+  const [{ connectDaemon }, { berthHome, loadConfig }] = await Promise.all([import('../client/index.js'), import('../config.js')]);
   const client = await connectDaemon();
   if (!client) return null;
   const health = await client.health().catch(() => null);
-  if (!health || (runtime !== undefined && runtime !== 'auto' && runtime !== health.runtime)) return null;
-  return { client, health };
+  if (!health) return null;
+  const wanted = flag ?? (process.env['BERTH_RUNTIME'] || undefined) ?? loadConfig(berthHome()).runtime;
+  return wanted === undefined || wanted === 'auto' || wanted === health.runtime ? { client, health } : null;
 }

@@ -44,6 +44,11 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
     const alone = await berthCli({ ...cliEnv, BERTH_NO_DAEMON: '1' })(['ls', '--json']);
     expect(alone.exitCode).toBe(1);
     expect(alone.stderr).toContain('podman');
+    // Asked for another runtime than the daemon serves, the CLI does not use it (and fails alone here).
+    const other = await berthCli({ ...cliEnv, BERTH_RUNTIME: 'docker' })(['ls', '--json']);
+    expect(other.exitCode).toBe(1);
+    expect(other.stderr).toContain('docker');
+    expect((await berth(['ls', '--json'])).exitCode).toBe(0);
   });
 
   it('up (root relative to the CLI folder), ls, status, egress, dev, events, stop, rm', async () => {
