@@ -166,13 +166,14 @@ describe(`berthd API on ${ENGINE}`, () => {
   it('streams events in order with ids, and resumes after Last-Event-ID', async () => {
     const seen: StoredEvent[] = [];
     const controller = new AbortController();
+    // From an explicit seq, not "now": a slow connect must not miss what happens meanwhile.
+    const from = (await client.events()).at(-1)?.seq ?? 0;
     const stream = (async () => {
-      for await (const event of client.streamEvents({ workspace: ws }, controller.signal)) {
+      for await (const event of client.streamEvents({ workspace: ws, after: from }, controller.signal)) {
         seen.push(event);
         if (seen.filter((e) => e.type === 'workspace.stopped' || e.type === 'workspace.started').length >= 2) controller.abort();
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
     await client.stop(ws);
     await client.up(ws);
     await stream;

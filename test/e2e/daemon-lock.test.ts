@@ -24,7 +24,7 @@ describe('one daemon per $BERTH_HOME, even when several start at once', () => {
         settled.push({ exitCode: result.exitCode, stderr: result.stderr });
       }),
     );
-    for (let i = 0; i < 200 && settled.length < 4; i++) await sleep(50);
+    for (let i = 0; i < 400 && settled.length < 4; i++) await sleep(50);
     expect(settled).toHaveLength(4);
     for (const loser of settled) {
       expect(loser.exitCode).toBe(1);
