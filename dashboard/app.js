@@ -113,21 +113,27 @@ function onEvent(event) {
 }
 
 const scheduled = { workspaces: false, devservers: false };
+let ticks = 0;
 
 async function tick() {
   try {
     if (scheduled.workspaces) await refreshWorkspaces();
     if (scheduled.devservers) await refreshDevServers();
     scheduled.workspaces = scheduled.devservers = false;
-    await refreshLogs();
+    // Logs are one exec in the workspace: every other second is live enough.
+    if (++ticks % 2 === 0) await refreshLogs();
   } catch (error) {
     $('#daemon').textContent = `error: ${error.message}`;
   }
 }
 
-async function start() {
+async function showDaemon() {
   const health = await api('GET', '/health');
   $('#daemon').textContent = `daemon ${health.pid} on ${health.runtime}, berth ${health.version}`;
+}
+
+async function start() {
+  await showDaemon();
   await Promise.all([refreshWorkspaces(), refreshDevServers()]);
   // The last 100 events first, then the live stream from there on (in order, resumable by id).
   const recent = await api('GET', '/events');
@@ -137,7 +143,8 @@ async function start() {
   const stream = new EventSource(`/events/stream?after=${after}`);
   stream.onmessage = (message) => onEvent(JSON.parse(message.data));
   stream.onerror = () => ($('#daemon').textContent = 'event stream interrupted: reconnecting…');
-  stream.onopen = () => ($('#daemon').textContent = `daemon ${health.pid} on ${health.runtime}, berth ${health.version}`);
+  // Reopened after a daemon restart: say which daemon answers now.
+  stream.onopen = () => void showDaemon().catch(() => undefined);
   $('#logs-close').addEventListener('click', () => {
     openLogs = null;
     $('#logs').hidden = true;

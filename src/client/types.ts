@@ -6,7 +6,7 @@ import type { WorkspaceSummary } from '../workspace/inventory.js';
 import type { DevServer } from '../devserver/types.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import type { StoredEvent } from '../state/store.js';
-import type { EnsureAction } from '../workspace/ensure.js';
+import type { UpReport } from '../workspace/up-report.js';
 import type { Action } from '../orchestrator/plan.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
@@ -36,31 +36,19 @@ export interface WorkspaceStatus extends WorkspaceSummary {
 
 /** A workspace spec over the API: paths must be absolute (the daemon does not know your folder). */
 export interface UpSpec {
-  root?: string;
-  image?: string;
-  mounts?: (string | { source: string; readOnly?: boolean })[];
-  env?: Record<string, string>;
-  cpus?: number;
-  memory?: string | number;
-  previewPorts?: number;
-  egress?: { allow?: string[]; deny?: string[] };
-  allowSensitiveMounts?: boolean;
+  root?: string | undefined;
+  image?: string | undefined;
+  mounts?: readonly (string | { source: string; readOnly?: boolean | undefined })[] | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  cpus?: number | undefined;
+  memory?: string | number | undefined;
+  previewPorts?: number | undefined;
+  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
+  allowSensitiveMounts?: boolean | undefined;
 }
 
-export interface UpResult {
-  id: string;
-  runtime: string;
-  action: EnsureAction;
-  reasons: string[];
-  container: string;
-  state: string;
-  ip: string | null;
-  image: string;
-  previewPorts: { hostPort: number; containerPort: number }[];
-  skippedMounts: { source: string; reason: string }[];
-  egress: EgressView | null;
-  isolated: boolean;
-}
+/** What `up` answers: the same shape as `berth up --json`. */
+export type UpResult = UpReport;
 
 export interface DevStartSpec {
   /** A list, or one string run by `sh -c`. */

@@ -1,18 +1,15 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createBerth, type Berth } from '../berth.js';
 import { BerthError, isErrno } from '../errors.js';
 import { EgressService } from '../egress/service.js';
-import { serveDashboard } from './dashboard.js';
+import { loopbackApi, socketApi } from './api.js';
 import { EventFeed } from './event-feed.js';
-import { createHandler, sendJson } from './http/handler.js';
-import { openApiDocument } from './http/openapi.js';
-import { ROUTES, type ApiDeps } from './http/routes.js';
+import type { ApiDeps } from './http/routes.js';
+import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
 import { LivenessLoop } from './liveness.js';
 import { DaemonLock, describePidFile } from './lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
-import { createReconciler, type Reconciler } from './reconcile-seam.js';
+import { createReconciler } from './reconcile-seam.js';
 import { loadOrCreateToken } from './token.js';
 
 export interface DaemonOptions {
@@ -79,43 +76,27 @@ export class Daemon {
       cleanup.unshift(() => egress.close());
       const feed = new EventFeed(berth.store);
       cleanup.unshift(() => feed.close());
-      const liveness = new LivenessLoop(berth.dev, options.livenessMs ?? 10_000);
+      const liveness = new LivenessLoop({ dev: berth.dev, store: berth.store, emit: (event) => berth.record(event), intervalMs: options.livenessMs ?? 10_000 });
       liveness.start();
       cleanup.unshift(() => liveness.stop());
       const token = loadOrCreateToken(paths.token);
       const info: DaemonInfo = { pid: process.pid, version: packageVersion(), startedAt: new Date().toISOString(), runtime: berth.runtime.kind, socket: paths.socket, http: null };
       const deps: ApiDeps = { berth, feed, egress, about: info };
-      const openapi = openApiDocument(ROUTES, info.version);
-      const serveOpenApi = (url: URL, res: Parameters<typeof sendJson>[0]): boolean => (url.pathname === '/openapi.json' ? (sendJson(res, 200, openapi), true) : false);
-
-      const socketServer = createServer(createHandler({ routes: ROUTES, deps, fallback: (req, res, url) => req.method === 'GET' && serveOpenApi(url, res) }));
-      await listenOnSocket(socketServer, paths.socket);
-      cleanup.unshift(() => closeServer(socketServer).then(() => rmSync(paths.socket, { force: true })));
-
+      const socket = await listenOnSocket(paths.socket, socketApi(deps));
+      cleanup.unshift(() => closeServer(socket).then(() => rmSync(paths.socket, { force: true })));
       if (options.http) {
         let port = options.http.port;
-        const tcp = createServer(
-          createHandler({
-            routes: ROUTES,
-            deps,
-            loopback: { port: () => port, token },
-            fallback: (req, res, url, authorized) => (req.method === 'GET' && authorized && serveOpenApi(url, res)) || serveDashboard(req, res, url, authorized, token),
-          }),
-        );
-        await new Promise<void>((resolve, reject) => {
-          tcp.once('error', reject);
-          tcp.listen(options.http?.port, options.http?.host, () => resolve());
-        });
-        port = (tcp.address() as AddressInfo).port;
+        const loopback = await listenOnLoopback(options.http.host, port, loopbackApi(deps, token, () => port));
+        port = loopback.port;
         info.http = `http://${options.http.host === '::1' ? '[::1]' : options.http.host}:${String(port)}`;
-        cleanup.unshift(() => closeServer(tcp));
+        cleanup.unshift(() => closeServer(loopback.server));
       }
 
-      let reconciler: Reconciler | null = null;
+      // The one place the daemon touches reconciling: started once it answers, stopped before its listeners close.
       if (options.manifest) {
-        reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000 });
+        const reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000, home: options.home, env: options.env });
         reconciler.start();
-        cleanup.unshift(() => reconciler?.stop());
+        cleanup.unshift(() => reconciler.stop());
       }
 
       writeFileSync(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
@@ -128,7 +109,7 @@ export class Daemon {
     }
   }
 
-  /** The dashboard link, token included (for this user's eyes only: it is printed, never logged). */
+  /** The dashboard link, token included: for this user's eyes only (printed on a terminal, never logged). */
   dashboardUrl(): string | null {
     return this.info.http === null ? null : `${this.info.http}/?token=${this.token}`;
   }
@@ -161,33 +142,6 @@ async function runAll(parts: (() => Promise<void> | void)[]): Promise<void> {
       process.stderr.write(`berth daemon: while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
     }
   }
-}
-
-/**
- * Listens on the socket, created 0600 from the start (umask while binding; chmod after, for
- * platforms that ignore it). The lock is ours, so a socket file still there is a crashed
- * daemon's: removed.
- */
-async function listenOnSocket(server: Server, path: string): Promise<void> {
-  rmSync(path, { force: true });
-  const umask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => resolve());
-    });
-  } finally {
-    process.umask(umask);
-  }
-  chmodSync(path, 0o600);
-}
-
-/** Stops accepting, and ends open connections (SSE streams never end by themselves). */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
 
 function packageVersion(): string {

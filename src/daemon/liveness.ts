@@ -1,31 +1,67 @@
 import type { DevServerManager } from '../devserver/manager.js';
+import { isLive } from '../devserver/types.js';
+import { isBerthError } from '../errors.js';
+import type { BerthEventInput } from '../events.js';
+import type { Store } from '../state/store.js';
+
+export interface LivenessOptions {
+  dev: Pick<DevServerManager, 'refresh' | 'markGone'>;
+  store: Pick<Store, 'devServers'>;
+  emit: (event: BerthEventInput) => void;
+  intervalMs: number;
+}
 
 /**
  * Dev-server liveness without anyone asking: every interval, one scan per workspace that has a live
- * server (DevServerManager.list skips the others), so a crash becomes a `devserver.crashed` event
- * and the registry stays true for readers that never scan (the dashboard, `GET /dev-servers`).
+ * server, so a crash becomes a `devserver.crashed` event and the registry stays true for readers
+ * that never scan (the dashboard, `GET /dev-servers`). A workspace whose container was stopped or
+ * removed behind Berth's back took its servers with it: they are recorded stopped once, instead of
+ * a failed scan every interval. Other failures (the engine is down) are reported once per cause.
  */
 export class LivenessLoop {
-  private readonly dev: Pick<DevServerManager, 'list'>;
-  private readonly intervalMs: number;
+  private readonly options: LivenessOptions;
+  private readonly reported = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private running: Promise<void> = Promise.resolve();
 
-  constructor(dev: Pick<DevServerManager, 'list'>, intervalMs: number) {
-    this.dev = dev;
-    this.intervalMs = intervalMs;
+  constructor(options: LivenessOptions) {
+    this.options = options;
   }
 
   start(): void {
     this.timer = setInterval(() => {
-      // Never two scans at once: a slow engine delays the next tick instead of piling them up.
-      this.running = this.running.then(() => this.dev.list()).catch(() => undefined);
-    }, this.intervalMs);
+      // Never two passes at once: a slow engine delays the next one instead of piling them up.
+      // A pass that fails as a whole (the store, not one workspace) must not end the loop.
+      this.running = this.running
+        .then(() => this.pass())
+        .catch((error: unknown) => this.options.emit({ type: 'devserver.scan-failed', level: 'warn', message: `Liveness pass failed: ${error instanceof Error ? error.message : String(error)}` }));
+    }, this.options.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
+  }
+
+  /** One scan of every workspace with a live server. */
+  async pass(): Promise<void> {
+    const { dev, store, emit } = this.options;
+    const workspaces = new Set(store.devServers().filter(isLive).map((s) => s.workspace));
+    for (const workspace of workspaces) {
+      try {
+        await dev.refresh(workspace);
+        this.reported.delete(workspace);
+      } catch (error) {
+        if (isBerthError(error, 'E_NOT_RUNNING', 'E_NOT_FOUND')) {
+          dev.markGone(workspace, 'its workspace is no longer running');
+          continue;
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        if (this.reported.get(workspace) === message) continue;
+        this.reported.set(workspace, message);
+        emit({ type: 'devserver.scan-failed', workspace, level: 'warn', message: `Cannot check the dev servers of ${workspace}: ${message}` });
+      }
+    }
   }
 }

@@ -1,12 +1,10 @@
-import type { Berth } from '../berth.js';
-import { applyPlan } from '../orchestrator/apply.js';
-import { planOnRuntime } from './manifest-plan.js';
+import { createBerth, type Berth } from '../berth.js';
+import { Reconciler as ReconcileLoop } from '../orchestrator/reconcile.js';
 
 /**
  * The daemon's only view of reconciliation. The daemon creates one from `--manifest FILE`, starts
- * it after its listeners are up and stops it before they close; nothing else in the daemon knows
- * how reconciling works, so the real reconciler (src/orchestrator/reconcile.ts) replaces the
- * interval loop below by changing `createReconciler` alone.
+ * it after its listeners are up and stops it before they close; how reconciling works is the
+ * orchestrator's (src/orchestrator/reconcile.ts).
  */
 export interface Reconciler {
   start(): void;
@@ -16,47 +14,37 @@ export interface Reconciler {
 export interface ReconcilerOptions {
   manifest: string;
   intervalMs: number;
-}
-
-export function createReconciler(berth: Berth, options: ReconcilerOptions): Reconciler {
-  return new IntervalReconciler(berth, options);
+  home: string;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**
- * Stand-in until the real reconciler lands: on an interval, read the manifest and run the same
- * plan + apply as `berth apply --yes` for the workspaces on this daemon's runtime. An unreadable
- * manifest or a failed pass is an event; the next pass tries again.
+ * The orchestrator's loop over the daemon's Berth. A manifest may also declare workspaces on
+ * another runtime (`sandbox: vm` → apple): those get a Berth of their own on the same home, opened
+ * when first needed and closed with the loop.
  */
-class IntervalReconciler implements Reconciler {
-  private readonly berth: Berth;
-  private readonly options: ReconcilerOptions;
-  private timer: NodeJS.Timeout | undefined;
-  private pass: Promise<void> = Promise.resolve();
-
-  constructor(berth: Berth, options: ReconcilerOptions) {
-    this.berth = berth;
-    this.options = options;
-  }
-
-  start(): void {
-    const tick = (): void => {
-      this.pass = this.pass.then(() => this.runOnce());
-    };
-    tick();
-    this.timer = setInterval(tick, this.options.intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.pass;
-  }
-
-  private async runOnce(): Promise<void> {
-    try {
-      const { state, planned } = await planOnRuntime(this.berth, this.options.manifest);
-      if (planned.plan.actions.length > 0) await applyPlan(this.berth, state, planned);
-    } catch (error) {
-      this.berth.record({ type: 'reconcile.failed', level: 'warn', message: `Reconcile of ${this.options.manifest} failed: ${error instanceof Error ? error.message : String(error)}` });
-    }
-  }
+export function createReconciler(berth: Berth, options: ReconcilerOptions): Reconciler {
+  const others = new Map<string, Promise<Berth>>();
+  const loop = new ReconcileLoop({
+    manifest: options.manifest,
+    runtime: berth.runtime.kind,
+    intervalMs: options.intervalMs,
+    env: options.env,
+    open: (choice) => {
+      if (choice === undefined || choice === berth.runtime.kind) return Promise.resolve(berth);
+      let other = others.get(choice);
+      if (!other) {
+        other = createBerth({ home: options.home, runtime: choice, env: options.env });
+        others.set(choice, other);
+      }
+      return other;
+    },
+  });
+  return {
+    start: () => loop.start(),
+    stop: async () => {
+      await loop.stop();
+      for (const other of others.values()) (await other.catch(() => null))?.close();
+    },
+  };
 }

@@ -93,7 +93,9 @@ export class Reconciler {
     const loop = async (): Promise<void> => {
       if (!this.running) return;
       try {
-        this.options.onCycle?.(await this.runOnce());
+        // Not `onCycle?.(await this.runOnce())`: without a listener that would skip the cycle itself.
+        const report = await this.runOnce();
+        this.options.onCycle?.(report);
       } catch (error) {
         // A cycle reports its own failures; this is a listener or the event log failing. The loop goes on.
         process.emitWarning(`berth reconcile loop: ${error instanceof Error ? error.message : String(error)}`);

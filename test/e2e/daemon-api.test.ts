@@ -11,6 +11,7 @@ import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
 import { BERTHD_BIN, freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { BERTH_BIN } from './cli-suite.js';
 
 const ENGINE = 'podman';
 
@@ -64,7 +65,8 @@ describe(`berthd API on ${ENGINE}`, () => {
 
   afterAll(async () => {
     await daemon?.stop().catch(() => undefined);
-    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    for (const name of [ws, `api-eg-${run8}`, `api-plan-${run8}`]) await run([ENGINE, 'rm', '-f', `berth-${name}`], { env, okExitCodes: 'any' });
+    await run([ENGINE, 'network', 'rm', `berth-net-api-eg-${run8}`], { env, okExitCodes: 'any' });
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -80,6 +82,11 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect(second.stderr).toContain(`A Berth daemon already runs for this state folder (pid ${String(daemon.pid)}`);
     expect(second.stderr).toContain('hint:');
     expect((await client.health()).pid).toBe(daemon.pid);
+  });
+
+  it('says where it is: berth daemon status prints the socket and the dashboard link', async () => {
+    const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status', '--json'], { env: { ...env, BERTH_HOME: home } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, pid: daemon.pid, runtime: ENGINE, socket: join(home, 'berth.sock'), http: base, dashboard: `${base}/?token=${token}` });
   });
 
   it('requires the token on the loopback listener', async () => {
@@ -159,13 +166,14 @@ describe(`berthd API on ${ENGINE}`, () => {
   it('streams events in order with ids, and resumes after Last-Event-ID', async () => {
     const seen: StoredEvent[] = [];
     const controller = new AbortController();
+    // From an explicit seq, not "now": a slow connect must not miss what happens meanwhile.
+    const from = (await client.events()).at(-1)?.seq ?? 0;
     const stream = (async () => {
-      for await (const event of client.streamEvents({ workspace: ws }, controller.signal)) {
+      for await (const event of client.streamEvents({ workspace: ws, after: from }, controller.signal)) {
         seen.push(event);
         if (seen.filter((e) => e.type === 'workspace.stopped' || e.type === 'workspace.started').length >= 2) controller.abort();
       }
     })();
-    await new Promise((r) => setTimeout(r, 300));
     await client.stop(ws);
     await client.up(ws);
     await stream;
@@ -193,11 +201,58 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect(ids).toEqual(seqs.slice(1));
   });
 
+  it('changes egress live and logs the proxy decisions, which the daemon serves', async () => {
+    const eg = `api-eg-${run8}`;
+    try {
+      const up = await client.up(eg, { root, image: TEST_IMAGE, egress: { allow: ['registry.example.test'] } });
+      expect(up.egress).toMatchObject({ enforced: true, network: `berth-net-${eg}` });
+      expect(await client.changeEgress(eg, { deny: '*.bad.test' })).toEqual({ allow: ['registry.example.test'], deny: ['*.bad.test'] });
+      expect(await client.changeEgress(eg, { revoke: '*.bad.test' })).toEqual({ allow: ['registry.example.test'], deny: [] });
+      await expectCode(client.changeEgress(eg, { allow: 'http://nope' }), 'E_INVALID_INPUT');
+      expect((await client.egress(eg))?.policy.allow).toEqual(['registry.example.test']);
+      // From inside the workspace, through the daemon's proxy: a name outside the allowlist is refused
+      // before any lookup (nothing leaves this machine).
+      for (let i = 0; i < 20 && (await client.health()).egressListeners.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+      const curl = await run([ENGINE, 'exec', `berth-${eg}`, 'sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" -x "$HTTP_PROXY" http://denied.example.test/'], { env, okExitCodes: 'any' });
+      expect(curl.stdout).toBe('403');
+      const log = await client.egressLog(eg);
+      // (A listen-failed warning may come first: the proxy can try the gateway before the network exists.)
+      expect(log.map((e) => e.type).filter((t) => t !== 'egress.listen-failed')).toEqual(['egress.policy-changed', 'egress.policy-changed', 'egress.deny']);
+      expect(log.at(-1)?.data).toMatchObject({ host: 'denied.example.test', verdict: 'deny' });
+    } finally {
+      await client.remove(eg).catch(() => undefined);
+    }
+  });
+
+  it('plans and applies a manifest, refusing a stale plan hash', async () => {
+    const planned = `api-plan-${run8}`;
+    const file = join(scratch, 'berth.yaml');
+    writeFileSync(file, `version: 1\nworkspaces:\n  ${planned}:\n    root: project\n    image: ${TEST_IMAGE}\n`);
+    try {
+      const plan = await client.plan(file);
+      expect(plan).toMatchObject({ runtime: ENGINE, actions: [expect.objectContaining({ kind: 'create', workspace: planned })] });
+      await expectCode(client.apply(file, { planHash: 'stale' }), 'E_CONFLICT');
+      const noConfirm = await raw(`${base}/apply`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ file }) });
+      expect(JSON.parse(noConfirm.body)).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('needs planHash') as unknown });
+      const applied = await client.apply(file, { planHash: plan.hash });
+      expect(applied.outcomes).toEqual([expect.objectContaining({ ok: true })]);
+      expect((await client.plan(file)).actions).toEqual([]);
+      await expectCode(client.plan('berth.yaml'), 'E_INVALID_INPUT');
+    } finally {
+      await client.remove(planned).catch(() => undefined);
+    }
+  });
+
   it('serves the OpenAPI document that is checked in, with every route', async () => {
     const served = JSON.parse((await raw(`${base}/openapi.json`, { headers: { authorization: `Bearer ${token}` } })).body) as { paths: Record<string, Record<string, unknown>> };
     const checkedIn = JSON.parse(readFileSync(join(import.meta.dirname, '../../docs/openapi.json'), 'utf8')) as unknown;
     expect(served, 'docs/openapi.json is stale: run `npm run openapi`').toEqual(checkedIn);
     for (const route of ROUTES) expect(served.paths[route.path]?.[route.method.toLowerCase()], `${route.method} ${route.path}`).toBeDefined();
+    // Every reference points at a schema the document defines.
+    const schemas = (served as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    const refs = [...JSON.stringify(served).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1] ?? '');
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of new Set(refs)) expect(schemas[ref], ref).toBeDefined();
   });
 
   it('stops cleanly on SIGTERM: listeners closed, socket gone, the workspace still running', async () => {
@@ -208,5 +263,7 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect(statSync(join(home, 'berth.sock'), { throwIfNoEntry: false })).toBeUndefined();
     const state = await run([ENGINE, 'inspect', '--format', '{{.State.Running}}', `berth-${ws}`], { env });
     expect(state.stdout.trim()).toBe('true');
+    const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status'], { env: { ...env, BERTH_HOME: home }, okExitCodes: 'any' });
+    expect(status).toMatchObject({ exitCode: 1, stdout: expect.stringContaining('No daemon runs') as unknown });
   });
 });

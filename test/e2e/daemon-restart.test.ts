@@ -88,7 +88,16 @@ describe(`berthd restart after kill -9 on ${ENGINE}`, () => {
     expect(events.some((e) => e.type === 'devserver.crashed' && e.workspace === plain)).toBe(true);
     // And it still serves: the crashed server restarts through the new daemon.
     expect(await c2.restartDevServer(plain, 'api', { wait: true })).toMatchObject({ state: 'running', restarts: 1 });
-    await c2.stopDevServer(plain, 'api');
-    await c2.stopDevServer(plain, 'web');
+
+    // The container stopped behind Berth's back took its servers along: recorded stopped once, no
+    // failed scan every second after.
+    const mark = (await c2.events()).at(-1)?.seq ?? 0;
+    await run([ENGINE, 'stop', '-t', '1', `berth-${plain}`], { env });
+    for (let i = 0; i < 50 && (await c2.listDevServers({ workspace: plain })).some((s) => s.state === 'running'); i++) await sleep(200);
+    expect((await c2.listDevServers({ workspace: plain })).map((s) => s.state)).toEqual(['stopped', 'stopped']);
+    await sleep(2500);
+    const after = (await c2.events({ after: mark, workspace: plain })).map((e) => e.type);
+    expect(after.filter((t) => t === 'devserver.stopped')).toHaveLength(2);
+    expect(after).not.toContain('devserver.scan-failed');
   });
 });

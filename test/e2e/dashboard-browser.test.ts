@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { BERTH_BIN } from './cli-suite.js';
 
 const ENGINE = 'podman';
 /** Debian's chromium package (scripts/test-env.sh installs it); playwright-core drives it as it is. */
@@ -15,7 +16,8 @@ const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 
 /**
  * The dashboard in a real browser against a real daemon and engine: a running workspace and its
- * dev server are shown, the preview link opens the server's page, the stop button stops it.
+ * dev server are shown, the preview link opens the server's page, the stop button stops it, and
+ * an egress decision shows up live.
  */
 describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
   const run8 = randomUUID().slice(0, 8);
@@ -26,6 +28,7 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
   writeFileSync(join(root, 'index.html'), `<title>preview ${run8}</title><h1>hello from the workspace</h1>\n`);
   const env = engineEnv();
   const ws = `dash-${run8}`;
+  const fenced = `dash-eg-${run8}`;
   let daemon: RunningDaemon;
   let browser: Browser;
 
@@ -40,12 +43,14 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
 
   afterAll(async () => {
     await browser?.close();
+    await daemon?.client.remove(fenced).catch(() => undefined);
     await daemon?.stop().catch(() => undefined);
-    await run([ENGINE, 'rm', '-f', `berth-${ws}`], { env, okExitCodes: 'any' });
+    for (const name of [ws, fenced]) await run([ENGINE, 'rm', '-f', `berth-${name}`], { env, okExitCodes: 'any' });
+    await run([ENGINE, 'network', 'rm', `berth-net-${fenced}`], { env, okExitCodes: 'any' });
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('shows the workspace and its dev server, opens the preview, stops the server with the button', async () => {
+  it('shows the workspace and its dev server, opens the preview, stops the server with the button, shows egress live, rides out a daemon restart', async () => {
     const token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -76,6 +81,28 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
     await expect.poll(() => serverRow.locator('.state').textContent(), { timeout: 15_000 }).toBe('stopped');
     expect((await daemon.client.listDevServers({ workspace: ws }))[0]).toMatchObject({ state: 'stopped', url: null });
     await expect.poll(() => page.locator('#events').textContent(), { timeout: 5_000 }).toContain('devserver.stopped');
+
+    // Egress decisions arrive live: a request from inside a fenced workspace to a name it may not
+    // reach (refused by the daemon's proxy before any lookup).
+    await daemon.client.up(fenced, { root, image: TEST_IMAGE, egress: { allow: ['registry.example.test'] } });
+    for (let i = 0; i < 20 && (await daemon.client.health()).egressListeners.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    const curl = await run([ENGINE, 'exec', `berth-${fenced}`, 'sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" -x "$HTTP_PROXY" http://denied.example.test/'], { env, okExitCodes: 'any' });
+    expect(curl.stdout).toBe('403');
+    await expect.poll(() => page.locator('#egress').textContent(), { timeout: 5_000 }).toContain(`deny ${fenced} → denied.example.test:80`);
+
+    // New workspaces appear without a reload (their events trigger a refresh).
+    await expect.poll(() => page.locator(`tr[data-workspace="${fenced}"]`).textContent(), { timeout: 10_000 }).toContain('running');
+
+    // The daemon restarts under the open page: its event stream reconnects with Last-Event-ID and
+    // delivers what happened meanwhile (here a CLI stop, in-process since no daemon ran).
+    const port = new URL(daemon.http ?? '').port;
+    await daemon.stop();
+    const stopped = await run([process.execPath, BERTH_BIN, 'stop', fenced], { env: { ...env, BERTH_HOME: home, BERTH_RUNTIME: ENGINE } });
+    expect(stopped.stdout).toContain(`Stopped workspace ${fenced}`);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${port}`]);
+    await expect.poll(() => page.locator('#events').textContent(), { timeout: 15_000 }).toContain(`workspace.stopped ${fenced}`);
+    await expect.poll(() => page.locator(`tr[data-workspace="${fenced}"] .state`).textContent(), { timeout: 10_000 }).toBe('stopped');
+    await expect.poll(() => page.locator('#daemon').textContent(), { timeout: 5_000 }).toContain(`daemon ${String(daemon.pid)} on ${ENGINE}`);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });

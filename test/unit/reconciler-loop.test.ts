@@ -20,6 +20,15 @@ describe('Reconciler loop', () => {
     expect(reconciler.runOnce()).not.toBe(a);
   });
 
+  it('cycles without a listener too', async () => {
+    const open = vi.fn(() => Promise.reject(new Error('no engine here')));
+    const reconciler = new Reconciler({ manifest: '/nonexistent/berth.yaml', open, intervalMs: 10, env: {} });
+    reconciler.start();
+    // Each cycle reads the (missing) manifest and asks for a Berth to report on: twice means it loops.
+    await vi.waitFor(() => expect(open.mock.calls.length).toBeGreaterThanOrEqual(2), { timeout: 2000 });
+    await reconciler.stop();
+  });
+
   it('keeps cycling when a cycle listener throws, and stops for good on stop()', async () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const reports: CycleReport[] = [];

@@ -30,7 +30,8 @@ export default defineCommand({
     });
     const { info } = daemon;
     process.stderr.write(`berth daemon ${String(info.pid)} on ${info.runtime}: socket ${info.socket}\n`);
-    const url = daemon.dashboardUrl();
+    // The link carries the token: shown to a person at a terminal, kept out of service logs.
+    const url = process.stderr.isTTY ? daemon.dashboardUrl() : info.http && `${info.http}/ (the link with its token: \`berth daemon status\`)`;
     if (url) process.stderr.write(`dashboard: ${url}\n`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);

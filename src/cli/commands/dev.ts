@@ -1,6 +1,6 @@
 import type { DevServer } from '../../devserver/types.js';
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, printTable, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth dev start <id> <name> [--port N] [--cwd DIR] [--env K=V]... [--no-wait] -- CMD [ARG...]
@@ -26,39 +26,40 @@ export default defineCommand({
     if (sub === 'ls') return list(values.runtime, id, values.json ?? false);
     const workspace = requirePositional(positionals, 1, 'id', USAGE);
     const server = requirePositional(positionals, 2, 'name', USAGE);
-    const berth = await openBerth(values.runtime, workspace);
-    switch (sub as Exclude<Subcommand, 'ls'>) {
+    if (sub === 'logs') {
+      // Attached to this terminal (and --follow): a local exec, daemon or not.
+      const berth = await openBerth(values.runtime, workspace);
+      const { path } = await berth.dev.logPath(workspace, server);
+      return berth.execInteractive(workspace, ['tail', '-n', '+1', ...(values.follow ? ['-f'] : []), path], { tty: false });
+    }
+    const core = await openCore(values.runtime, workspace);
+    switch (sub as Exclude<Subcommand, 'ls' | 'logs'>) {
       case 'start': {
         if (command.length === 0) throw new UsageError('Missing the command to run after --.', USAGE);
         const port = values.port === undefined ? undefined : Number(values.port);
         if (port !== undefined && !Number.isInteger(port)) throw new UsageError(`--port takes a whole number, got ${JSON.stringify(values.port)}.`, USAGE);
-        const started = await berth.dev.start(workspace, server, { command, cwd: values.cwd, env: parseEnvPairs(values.env, USAGE), port });
-        const result = values['no-wait'] ? started : await withSpinner(`starting ${server}`, () => berth.dev.waitUntilReady(workspace, server));
+        const options = { command, cwd: values.cwd, env: parseEnvPairs(values.env, USAGE), port };
+        const wait = !values['no-wait'];
+        const result = wait ? await withSpinner(`starting ${server}`, () => core.devStart(workspace, server, options, true)) : await core.devStart(workspace, server, options, false);
         return report(result, values.json ?? false);
       }
       case 'restart': {
-        await berth.dev.restart(workspace, server);
-        return report(await withSpinner(`restarting ${server}`, () => berth.dev.waitUntilReady(workspace, server)), values.json ?? false);
+        return report(await withSpinner(`restarting ${server}`, () => core.devRestart(workspace, server)), values.json ?? false);
       }
       case 'stop':
-        return report(await berth.dev.stop(workspace, server), values.json ?? false);
+        return report(await core.devStop(workspace, server), values.json ?? false);
       case 'open': {
-        const [current] = (await berth.dev.list(workspace)).filter((s) => s.name === server);
+        const [current] = (await core.devList(workspace)).filter((s) => s.name === server);
         if (!current?.url) throw new UsageError(`Dev server ${workspace}/${server} has no URL (it is ${current?.state ?? 'not registered'}).`);
         process.stdout.write(`${current.url}\n`);
         return EXIT.ok;
-      }
-      case 'logs': {
-        const { path } = await berth.dev.logPath(workspace, server);
-        return berth.execInteractive(workspace, ['tail', '-n', '+1', ...(values.follow ? ['-f'] : []), path], { tty: false });
       }
     }
   },
 });
 
 async function list(runtime: string | undefined, workspace: string | undefined, json: boolean): Promise<number> {
-  const berth = await openBerth(runtime, workspace);
-  const servers = await berth.dev.list(workspace);
+  const servers = await (await openCore(runtime, workspace)).devList(workspace);
   if (json) printJson(servers);
   else if (servers.length === 0) process.stdout.write('No dev servers. Start one with `berth dev start <id> <name> -- <command>`.\n');
   else printTable(['ID', 'STATE', 'PORT', 'URL', 'COMMAND'], servers.map((s) => [`${s.workspace}/${s.name}`, s.state, String(s.detectedPort ?? s.port ?? '-'), s.url ?? '-', s.command.join(' ')]));

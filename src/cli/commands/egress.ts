@@ -1,11 +1,11 @@
 import { defineCommand, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth egress show <id> [--json]
        berth egress allow|deny|revoke <id> PATTERN     (applies on the next connection)
        berth egress log <id> [--follow] [--json]
-       berth egress serve                              (runs the proxy for every egress workspace)
+       berth egress serve                              (runs the proxy, when no daemon does)
 PATTERN: registry.npmjs.org, *.github.com, api.example.com:443, 10.0.0.5, 10.0.0.0/24, [fd00::1]:8080
 `;
 
@@ -24,7 +24,7 @@ export default defineCommand({
       }
       case 'show': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
-        const egress = (await openBerth(values.runtime, id)).egress(id);
+        const egress = await (await openCore(values.runtime, id)).egress(id);
         if (values.json) printJson(egress);
         else if (!egress) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
         else {
@@ -39,7 +39,8 @@ export default defineCommand({
       case 'revoke': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
         const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
-        const policy = (await openBerth(values.runtime, id)).changeEgress(id, { [sub]: pattern });
+        const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
+        const policy = await (await openCore(values.runtime, id)).changeEgress(id, change);
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
         return EXIT.ok;
@@ -50,9 +51,19 @@ export default defineCommand({
   },
 });
 
-/** Foreground: serve every egress workspace until SIGINT/SIGTERM. The daemon will run this too. */
+/** Foreground: serve every egress workspace until SIGINT/SIGTERM (the daemon runs the same service). */
 async function serve(): Promise<number> {
-  const [{ Store }, { berthHome }, { EgressService }] = await Promise.all([import('../../state/store.js'), import('../../config.js'), import('../../egress/service.js')]);
+  const [{ Store }, { berthHome }, { EgressService }, { connectDaemon }] = await Promise.all([
+    import('../../state/store.js'),
+    import('../../config.js'),
+    import('../../egress/service.js'),
+    import('../../client/index.js'),
+  ]);
+  // Two proxies on the same gateway addresses would fight over them: the daemon's wins.
+  if (await connectDaemon()) {
+    const { BerthError } = await import('../../errors.js');
+    throw new BerthError('E_CONFLICT', 'The Berth daemon already serves the egress proxy for this state folder.', { hint: 'Nothing to do: `berth daemon status` shows it. Stop the daemon first to serve the proxy by hand.' });
+  }
   const service = new EgressService(Store.open(berthHome()));
   await service.start();
   process.stderr.write(`berth egress: serving ${service.listening().join(', ') || 'no workspace yet (waiting for one)'}; Ctrl-C to stop\n`);

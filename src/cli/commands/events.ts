@@ -1,36 +1,29 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { defineCommand } from '../args.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = 'Usage: berth events [--json] [--follow] [--since TIME|10m|2h|1d] [--workspace ID] [--type TYPE]\n';
-const POLL_MS = 250;
 
 export default defineCommand({
   usage: USAGE,
   options: { follow: { type: 'boolean', short: 'f' }, since: { type: 'string' }, workspace: { type: 'string' }, type: { type: 'string' } },
   async run({ values }) {
-    // The event log is all this needs: no runtime is chosen, no engine is asked.
-    const [{ Store }, { berthHome }] = await Promise.all([import('../../state/store.js'), import('../../config.js')]);
-    const store = Store.open(berthHome());
+    // The daemon's log when one runs; else SQLite directly: no runtime is chosen, no engine asked.
+    const { openEvents } = await import('../open-berth.js');
+    const log = await openEvents();
     const query = { since: values.since === undefined ? undefined : parseSince(values.since), workspace: values.workspace, type: values.type };
-    let events = store.events(query);
+    const events = await log.events(query);
     if (!values.follow) {
       if (values.json) printJson(events);
       else for (const event of events) process.stdout.write(formatEvent(event));
       return EXIT.ok;
     }
     // Following: one JSON object per line with --json, so a reader can process them as they come.
-    let stopped = false;
-    process.once('SIGINT', () => (stopped = true));
-    let lastSeq = 0;
-    while (!stopped) {
-      for (const event of events) {
-        process.stdout.write(values.json ? `${JSON.stringify(event)}\n` : formatEvent(event));
-        lastSeq = event.seq;
-      }
-      await sleep(POLL_MS);
-      events = store.events({ ...query, afterSeq: lastSeq });
-    }
+    const print = (event: (typeof events)[number]): void => void process.stdout.write(values.json ? `${JSON.stringify(event)}\n` : formatEvent(event));
+    events.forEach(print);
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.once('SIGTERM', () => stop.abort());
+    for await (const event of log.follow(query, events.at(-1)?.seq ?? 0, stop.signal)) print(event);
     return EXIT.ok;
   },
 });

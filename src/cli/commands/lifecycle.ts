@@ -1,5 +1,5 @@
 import { defineCommand, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson } from '../output.js';
 
 /** stop and rm: one workspace id in, one operation, one line (or JSON) out. */
@@ -10,8 +10,8 @@ export function lifecycleCommand(verb: string, operation: 'stop' | 'remove', don
     options: {},
     async run({ values, positionals }) {
       const id = requirePositional(positionals, 0, 'id', usage);
-      const berth = await openBerth(values.runtime, id);
-      await berth[operation](id);
+      const core = await openCore(values.runtime, id);
+      await core[operation](id);
       if (values.json) printJson({ id, ok: true });
       else process.stdout.write(`${done} workspace ${id}.\n`);
       return EXIT.ok;

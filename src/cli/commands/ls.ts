@@ -1,15 +1,15 @@
 import { defineCommand } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson, printTable } from '../output.js';
 
 export default defineCommand({
   usage: 'Usage: berth ls [--json] [--runtime R]\n',
   options: {},
   async run({ values }) {
-    const berth = await openBerth(values.runtime);
-    const workspaces = await berth.list();
+    const core = await openCore(values.runtime);
+    const workspaces = await core.list();
     if (values.json) printJson(workspaces);
-    else if (workspaces.length === 0) process.stdout.write(`No workspaces on ${berth.runtime.kind}. Create one with \`berth up <id>\`.\n`);
+    else if (workspaces.length === 0) process.stdout.write(`No workspaces on ${core.runtime}. Create one with \`berth up <id>\`.\n`);
     else {
       printTable(
         ['ID', 'RUNTIME', 'STATE', 'CONTAINER', 'IP', 'ROOT'],

@@ -1,5 +1,5 @@
 import { defineCommand, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson } from '../output.js';
 
 const USAGE = 'Usage: berth status <id> [--json] [--runtime R]\n';
@@ -9,10 +9,10 @@ export default defineCommand({
   options: {},
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
-    const berth = await openBerth(values.runtime, id);
-    const workspace = await berth.status(id);
-    const isolated = berth.runtime.capabilities.isolation;
-    const egress = berth.egress(id);
+    const core = await openCore(values.runtime, id);
+    const workspace = await core.status(id);
+    const isolated = core.isolated;
+    const egress = await core.egress(id);
     if (values.json) {
       printJson({ ...workspace, isolated, egress });
       return EXIT.ok;

@@ -1,5 +1,5 @@
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
-import { openBerth } from '../open-berth.js';
+import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
@@ -31,14 +31,10 @@ export default defineCommand({
     if (cpus !== undefined && Number.isNaN(cpus)) throw new UsageError(`--cpus takes a number, got ${JSON.stringify(values.cpus)}.`, USAGE);
     const previewPorts = values['preview-ports'] === undefined ? undefined : Number(values['preview-ports']);
     if (previewPorts !== undefined && Number.isNaN(previewPorts)) throw new UsageError(`--preview-ports takes a number, got ${JSON.stringify(values['preview-ports'])}.`, USAGE);
-    const berth = await openBerth(values.runtime, id);
-    const warnings: string[] = [];
-    berth.on('event', (event) => {
-      if (event.level === 'warn') warnings.push(event.message);
-    });
+    const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
-    const result = await berth.up(
+    const report = await core.up(
       id,
       declared
         ? {
@@ -54,36 +50,17 @@ export default defineCommand({
           }
         : undefined,
     );
-    const isolated = berth.runtime.capabilities.isolation;
-    // ensure() does not re-inspect after a start; a person at a terminal wants the address, so ask.
-    const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(id)).ip : null);
     if (values.json) {
-      const { container } = result;
-      printJson({
-        id: result.id,
-        runtime: result.runtime,
-        action: result.action,
-        reasons: result.reasons,
-        container: container.name,
-        state: container.state,
-        ip,
-        image: container.image,
-        mounts: container.mounts,
-        previewPorts: container.ports,
-        skippedMounts: result.skippedMounts,
-        egress: berth.egress(id),
-        isolated,
-      });
+      printJson(report);
       return EXIT.ok;
     }
-    const where = ip ? `, ${ip}` : '';
-    process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} (${result.container.name}${where})\n`);
-    for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
-    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-    if (!isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
-    const egressState = berth.egress(id);
-    if (egressState && !egressState.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
-    if (egressState) process.stderr.write(`egress: proxy at ${egressState.proxy}; it must be served: \`berth egress serve\` (or the daemon).\n`);
+    const where = report.ip ? `, ${report.ip}` : '';
+    process.stdout.write(`workspace ${report.id} ${report.action} on ${report.runtime} (${report.container}${where})\n`);
+    for (const reason of report.reasons) process.stdout.write(`  because ${reason}\n`);
+    for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!report.isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
+    if (report.egress && !report.egress.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
+    if (report.egress && core.via === 'in-process') process.stderr.write(`egress: proxy at ${report.egress.proxy}; it must be served: \`berth egress serve\` (or the daemon).\n`);
     return EXIT.ok;
   },
 });

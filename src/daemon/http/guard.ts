@@ -12,7 +12,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  *    re-points at 127.0.0.1 (DNS rebinding) still sends `Host: evil.example`, so it stops here.
  * 2. Origin, when sent, must be exactly our own origin. Not just any loopback origin: a dev server
  *    inside a workspace is served on 127.0.0.1 too, is "same-site" with us, and is not trusted.
- * 3. A bearer token (API clients) or the HttpOnly cookie the dashboard got at its first visit.
+ * 3. A bearer token (API clients) or the HttpOnly cookie the dashboard got at its first visit;
+ *    a change (not GET) made with the cookie must carry our Origin.
  * A wrong Host or Origin is 403 (no token helps), a missing token 401.
  * The unix socket skips all three: its 0600 mode already says only this user connects.
  */
@@ -29,6 +30,15 @@ export function refuseLoopbackRequest(req: IncomingMessage, port: number, token:
   if (origin !== undefined && !isOwnOrigin(origin, port)) {
     const error = new BerthError('E_UNAUTHORIZED', `Refused: Origin ${JSON.stringify(origin)} is not this daemon's dashboard.`, {
       hint: `Only pages served by the daemon itself (http://127.0.0.1:${String(port)}) may call it from a browser.`,
+    });
+    return { status: 403, error };
+  }
+  // The cookie rides along with any same-site request, so a change made with it must also say where
+  // it comes from: our own Origin, present (a bearer token is never sent by a browser on its own).
+  const viaCookie = !req.headers.authorization?.startsWith('Bearer ');
+  if (viaCookie && req.method !== 'GET' && req.method !== 'HEAD' && origin === undefined) {
+    const error = new BerthError('E_UNAUTHORIZED', `Refused: a ${req.method ?? '?'} with the dashboard cookie but no Origin.`, {
+      hint: 'Browsers send Origin on every change; other clients use `Authorization: Bearer <token>`.',
     });
     return { status: 403, error };
   }

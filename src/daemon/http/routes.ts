@@ -4,6 +4,8 @@ import type { EgressService } from '../../egress/service.js';
 import { applyPlan } from '../../orchestrator/apply.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
+import { upAndReport } from '../../workspace/up-report.js';
+import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnRuntime } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
@@ -27,7 +29,7 @@ const EVENT_QUERY = {
   after: 'Only events with a sequence number above this.',
   since: 'Only events at or after this ISO time.',
   workspace: 'Only this workspace.',
-  type: 'Only this type and its sub-types (`egress` matches `egress.allowed`).',
+  type: 'Only this type and its sub-types (`egress` matches `egress.deny`).',
 };
 
 /** Every API operation. The OpenAPI document is generated from this table. */
@@ -137,7 +139,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/events/stream', operationId: 'streamEvents', tag: 'events', produces: 'stream',
-    summary: 'Server-Sent Events: every event in order, `id:` its sequence number; Last-Event-ID (or after=) resumes.', query: EVENT_QUERY,
+    summary: 'Server-Sent Events: each event once, in order, `id:` its sequence number. From now on, or after Last-Event-ID (or after=) to resume.', query: EVENT_QUERY,
     handle: ({ deps, query, req, res }: Ctx) => {
       const resume = req.headers['last-event-id'];
       const q = eventQuery(query);
@@ -148,6 +150,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
 ];
 
 async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknown> {
+  validateWorkspaceId(workspace);
   const declared = Object.keys(body).length > 0;
   if (declared && body.root === undefined) {
     throw new BerthError('E_INVALID_INPUT', 'Invalid request: body.root is required when the body declares a spec (the daemon does not know your working folder).', {
@@ -158,22 +161,7 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
-  const result = await berth.up(workspace, spec);
-  const ip = result.container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(workspace)).ip : null);
-  return {
-    id: result.id,
-    runtime: result.runtime,
-    action: result.action,
-    reasons: result.reasons,
-    container: result.container.name,
-    state: result.container.state,
-    ip,
-    image: result.container.image,
-    previewPorts: result.container.ports,
-    skippedMounts: result.skippedMounts,
-    egress: berth.egress(workspace),
-    isolated: berth.runtime.capabilities.isolation,
-  };
+  return upAndReport(berth, workspace, spec);
 }
 
 async function planHere(berth: Berth, file: string): ReturnType<typeof planOnRuntime> {

@@ -1,0 +1,61 @@
+import type { Berth } from '../berth.js';
+import type { WorkspaceSpecInput } from './spec.js';
+import type { EnsureResult } from './ensure.js';
+
+/** What `berth up --json` prints and `POST /workspaces/{id}/up` answers: one shape for both. */
+export interface UpReport {
+  id: string;
+  runtime: string;
+  action: EnsureResult['action'];
+  reasons: string[];
+  container: string;
+  state: string;
+  ip: string | null;
+  image: string;
+  mounts: EnsureResult['container']['mounts'];
+  previewPorts: EnsureResult['container']['ports'];
+  skippedMounts: EnsureResult['skippedMounts'];
+  egress: ReturnType<Berth['egress']>;
+  isolated: boolean;
+  /** What went wrong without stopping it (a mount skipped, egress not shielded), for a person to read. */
+  warnings: string[];
+}
+
+/**
+ * Brings the workspace up and reports it. The warnings are the warn events about this workspace
+ * while it came up (a daemon serves others at the same time: their events are not this one's).
+ */
+export async function upAndReport(berth: Berth, id: string, spec: WorkspaceSpecInput | undefined): Promise<UpReport> {
+  const warnings: string[] = [];
+  const collect = (event: { workspace?: string | undefined; level: string; message: string }): void => {
+    if (event.level === 'warn' && event.workspace === id) warnings.push(event.message);
+  };
+  berth.on('event', collect);
+  try {
+    return await upReport(berth, await berth.up(id, spec), warnings);
+  } finally {
+    berth.off('event', collect);
+  }
+}
+
+async function upReport(berth: Berth, result: EnsureResult, warnings: string[]): Promise<UpReport> {
+  const { container } = result;
+  // ensure() does not re-inspect after a start; whoever asked wants the address, so ask once.
+  const ip = container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(result.id)).ip : null);
+  return {
+    id: result.id,
+    runtime: result.runtime,
+    action: result.action,
+    reasons: result.reasons,
+    container: container.name,
+    state: container.state,
+    ip,
+    image: container.image,
+    mounts: container.mounts,
+    previewPorts: container.ports,
+    skippedMounts: result.skippedMounts,
+    egress: berth.egress(result.id),
+    isolated: berth.runtime.capabilities.isolation,
+    warnings,
+  };
+}
