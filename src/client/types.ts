@@ -8,17 +8,12 @@ import type { EgressPolicy } from '../egress/policy.js';
 import type { StoredEvent } from '../state/store.js';
 import type { UpReport } from '../workspace/up-report.js';
 import type { Action } from '../orchestrator/plan.js';
+import type { DaemonInfo } from '../daemon/daemon.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
 
-export interface Health {
+export interface Health extends DaemonInfo {
   ok: true;
-  pid: number;
-  version: string;
-  startedAt: string;
-  runtime: string;
-  socket: string;
-  http: string | null;
   egressListeners: string[];
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,15 +15,6 @@ import { expectCode } from '../support/expect-code.js';
 const NODE_MODULES = join(import.meta.dirname, '../../node_modules');
 const VITE_BIN = join(NODE_MODULES, 'vite/bin/vite.js');
 
-/** A port free on this machine now (host mode runs servers on the host itself). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** GET with a bound per try: some port proxies hold a connection while nothing listens yet. */
 async function get(url: string): Promise<{ status: number; body: string }> {

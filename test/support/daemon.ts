@@ -62,13 +62,4 @@ export async function startDaemon(home: string, env: NodeJS.ProcessEnv, args: st
   }
 }
 
-/** A port free on loopback now. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from './free-port.js';
