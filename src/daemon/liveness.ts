@@ -1,5 +1,6 @@
 import type { DevServerManager } from '../devserver/manager.js';
-import { isLive } from '../devserver/types.js';
+import { isLive, type DevServer } from '../devserver/types.js';
+import { tcpProbe } from '../orchestrator/probes.js';
 import { isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import type { Store } from '../state/store.js';
@@ -9,7 +10,12 @@ export interface LivenessOptions {
   store: Pick<Store, 'devServers'>;
   emit: (event: BerthEventInput) => void;
   intervalMs: number;
+  /** Every how many passes a workspace is scanned even when all its servers answer (default 6). */
+  fullScanEvery?: number | undefined;
 }
+
+const FULL_SCAN_EVERY = 6;
+const CONNECT_TIMEOUT_MS = 1000;
 
 /**
  * Dev-server liveness without anyone asking: every interval, one scan per workspace that has a live
@@ -17,12 +23,20 @@ export interface LivenessOptions {
  * that never scan (the dashboard, `GET /dev-servers`). A workspace whose container was stopped or
  * removed behind Berth's back took its servers with it: they are recorded stopped once, instead of
  * a failed scan every interval. Other failures (the engine is down) are reported once per cause.
+ *
+ * A scan is an exec in the workspace: cheap for one, but 20 workspaces every 10 s kept an engine
+ * CLI busy about 17 % of a core. So a workspace whose running servers all still accept a TCP
+ * connection at their own URL is not scanned, except every `fullScanEvery` passes; a server that
+ * crashed stops answering and is scanned (and recorded) in the same pass. Servers behind a bridge
+ * (loopback-only ones, preview-pool slots) are always scanned: the bridge keeps listening after its
+ * server dies.
  */
 export class LivenessLoop {
   private readonly options: LivenessOptions;
   private readonly reported = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  private passes = 0;
 
   constructor(options: LivenessOptions) {
     this.options = options;
@@ -47,8 +61,12 @@ export class LivenessLoop {
   /** One scan of every workspace with a live server. */
   async pass(): Promise<void> {
     const { dev, store, emit } = this.options;
-    const workspaces = new Set(store.devServers().filter(isLive).map((s) => s.workspace));
-    for (const workspace of workspaces) {
+    this.passes += 1;
+    const full = this.passes % (this.options.fullScanEvery ?? FULL_SCAN_EVERY) === 0;
+    const byWorkspace = new Map<string, DevServer[]>();
+    for (const server of store.devServers().filter(isLive)) byWorkspace.set(server.workspace, [...(byWorkspace.get(server.workspace) ?? []), server]);
+    for (const [workspace, servers] of byWorkspace) {
+      if (!full && (await allAnswer(servers))) continue;
       try {
         await dev.refresh(workspace);
         this.reported.delete(workspace);
@@ -63,5 +81,28 @@ export class LivenessLoop {
         emit({ type: 'devserver.scan-failed', workspace, level: 'warn', message: `Cannot check the dev servers of ${workspace}: ${message}` });
       }
     }
+  }
+}
+
+/** Whether every server is running at a URL of its own and accepts a TCP connection there now. */
+async function allAnswer(servers: readonly DevServer[]): Promise<boolean> {
+  const addresses: { host: string; port: number }[] = [];
+  for (const server of servers) {
+    const address = directAddress(server);
+    if (address === null) return false;
+    addresses.push(address);
+  }
+  const results = await Promise.all(addresses.map((address) => tcpProbe(address.host, address.port, CONNECT_TIMEOUT_MS)));
+  return results.every((result) => result.ok);
+}
+
+function directAddress(server: DevServer): { host: string; port: number } | null {
+  if (server.state !== 'running' || server.url === null || server.bridgePgid !== null) return null;
+  try {
+    const url = new URL(server.url);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+  } catch {
+    return null;
   }
 }

@@ -52,7 +52,7 @@ function httpProbe(host: string, port: number, path: string, timeoutMs: number):
   });
 }
 
-function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, timeout: timeoutMs });
     socket.once('connect', () => {
