@@ -3,7 +3,7 @@ import type { Store } from '../state/store.js';
 import type { EgressPolicy } from './policy.js';
 import { EgressProxy } from './proxy.js';
 
-const SYNC_INTERVAL_MS = 500;
+const DEFAULT_SYNC_INTERVAL_MS = 500;
 
 /**
  * Serves every egress-enabled workspace of a Berth installation: one proxy listener per address
@@ -18,16 +18,36 @@ export class EgressService {
   private readonly failures = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
+  private lastSyncFailure: string | undefined;
+  private readonly syncIntervalMs: number;
 
-  constructor(store: Pick<Store, 'egress' | 'appendEvent'>) {
+  constructor(store: Pick<Store, 'egress' | 'appendEvent'>, options: { syncIntervalMs?: number } = {}) {
     this.store = store;
+    this.syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   }
 
   async start(): Promise<void> {
     await this.sync();
     this.timer = setInterval(() => {
-      this.syncing = this.syncing.then(() => this.sync());
-    }, SYNC_INTERVAL_MS);
+      // A sync that fails (the store busy or gone) must not end the process nor stop later syncs:
+      // the proxies keep serving the last policies read, and the next sync tries again.
+      this.syncing = this.syncing.then(() => this.sync()).then(
+        () => (this.lastSyncFailure = undefined),
+        (error: unknown) => this.syncFailed(error),
+      );
+    }, this.syncIntervalMs);
+  }
+
+  /** Said once per cause: as an event when the store takes it, else as a process warning. */
+  private syncFailed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message === this.lastSyncFailure) return;
+    this.lastSyncFailure = message;
+    try {
+      this.store.appendEvent(stampEvent({ type: 'egress.sync-failed', level: 'warn', message: `Egress rules could not be re-read (the last ones stay in force): ${message}` }));
+    } catch {
+      process.emitWarning(`berth egress: rules could not be re-read: ${message}`);
+    }
   }
 
   /** Reads the store: new workspaces get listeners, changed policies apply, removed ones stop. */

@@ -1,0 +1,31 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { BerthEvent } from '../../src/events.js';
+import { EgressService } from '../../src/egress/service.js';
+import type { EgressRecord } from '../../src/state/store.js';
+
+/** The service outlives a store that fails: it says so once, keeps syncing, and picks up when the store answers again. */
+describe('egress service sync', () => {
+  it('survives failing syncs, reports each cause once, and recovers', async () => {
+    const events: BerthEvent[] = [];
+    let failing = false;
+    let reads = 0;
+    const store = {
+      egress: (): EgressRecord[] => {
+        reads++;
+        if (failing) throw new Error('database is locked');
+        return [];
+      },
+      appendEvent: (event: BerthEvent) => (events.push(event), events.length),
+    };
+    const service = new EgressService(store, { syncIntervalMs: 5 });
+    await service.start();
+    failing = true;
+    const failedFrom = reads;
+    await vi.waitFor(() => expect(reads).toBeGreaterThan(failedFrom + 3), { timeout: 2000 });
+    failing = false;
+    const recoveredFrom = reads;
+    await vi.waitFor(() => expect(reads).toBeGreaterThan(recoveredFrom + 2), { timeout: 2000 });
+    await service.close();
+    expect(events.map((e) => [e.type, e.message])).toEqual([['egress.sync-failed', 'Egress rules could not be re-read (the last ones stay in force): database is locked']]);
+  });
+});
