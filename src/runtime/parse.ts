@@ -13,6 +13,11 @@ export function parseJsonOutput<T extends z.ZodType>(schema: T, text: string, co
     const preview = text.length > 120 ? `${text.slice(0, 120)}…` : text;
     throw badOutput(command, '', `not JSON (${JSON.stringify(preview)})`, cause);
   }
+  return parseRecord(schema, value, command);
+}
+
+/** The same check for a value that is already decoded (an engine API's JSON body). */
+export function parseRecord<T extends z.ZodType>(schema: T, value: unknown, command: readonly string[]): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -159,7 +159,7 @@ export class OciRuntime implements Runtime {
     const formats = await loadParsing();
     const viaApi = await this.viaApi(async (api) => {
       const { body } = await api.call('GET', `/containers/${encodeURIComponent(name)}/json`);
-      return formats.normalizeContainer(formats.parseJsonOutput(formats.containerRecord, JSON.stringify(body), apiCommand(api, 'inspect', name)));
+      return formats.normalizeContainer(formats.parseRecord(formats.containerRecord, body, apiCommand(api, 'inspect', name)));
     }, { container: name });
     if (viaApi !== undefined) return viaApi;
     const result = await this.engine(['container', 'inspect', name], { container: name });
@@ -176,8 +176,8 @@ export class OciRuntime implements Runtime {
         api.call('GET', `/images/${encodeURIComponent(imageRef)}/json`).then((r) => r.body, absentOn404),
       ]);
       return {
-        container: container === null ? null : formats.normalizeContainer(formats.parseJsonOutput(formats.containerRecord, JSON.stringify(container), apiCommand(api, 'inspect', name))),
-        image: image === null ? null : formats.normalizeImage(formats.parseJsonOutput(formats.imageRecord, JSON.stringify(image), apiCommand(api, 'image inspect', imageRef))),
+        container: container === null ? null : formats.normalizeContainer(formats.parseRecord(formats.containerRecord, container, apiCommand(api, 'inspect', name))),
+        image: image === null ? null : formats.normalizeImage(formats.parseRecord(formats.imageRecord, image, apiCommand(api, 'image inspect', imageRef))),
       };
     }, { container: name });
     if (viaApi !== undefined) return viaApi;
