@@ -1,4 +1,3 @@
-import { fenced } from './egress/guest-firewall.js';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
@@ -232,12 +231,12 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /** Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back. */
   exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.onContainer(id, (target) => this.runtime.exec(target, fenced(argv, this.workspaces.execFence(id)), options));
+    return this.onContainer(id, (target) => this.runtime.exec(target, [...this.workspaces.execFence(id), ...argv], options));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    return execInWorkspace(this.runtime, id, await this.ownedName(id), fenced(argv, this.workspaces.execFence(id)), options);
+    return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.execFence(id), ...argv], options);
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

@@ -49,10 +49,6 @@ export function firewalledCommand(proxyHost: string, proxyPort: number, keepAliv
 /** What goes in front of every command Berth runs in a fenced workspace. */
 export const EXEC_FENCE: readonly string[] = ['setpriv', '--inh-caps', '-net_admin', '--bounding-set', '-net_admin', '--'];
 
-export function fenced(argv: readonly string[], fence: readonly string[]): string[] {
-  return [...fence, ...argv];
-}
-
 /**
  * Waits until the main process reports the firewall; if it exited instead, says why from its logs.
  * Called after every create and start of a fenced workspace (the reuse path pays nothing).

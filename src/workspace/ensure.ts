@@ -220,8 +220,13 @@ export class WorkspaceManager {
   }
 
   private specHashOf(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null): SpecHash {
+    return specHash(spec, plan, imageId, this.owner, { previewPorts: this.previewPortCount(spec), guestFirewall: this.guestFirewall });
+  }
+
+  /** Egress here needs a firewall inside the guest: the runtime's internal networks still route out. */
+  private get guestFirewall(): boolean {
     const { internalNetworks, internalNetworkRoutesOut } = this.runtime.capabilities;
-    return specHash(spec, plan, imageId, this.owner, { previewPorts: this.previewPortCount(spec), guestFirewall: internalNetworks && internalNetworkRoutesOut });
+    return internalNetworks && internalNetworkRoutesOut;
   }
 
   /** Creates and starts in one engine call, with the intent in the ledger first. */
@@ -354,7 +359,7 @@ export class WorkspaceManager {
     const existing = this.ledger.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
     this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
-    const fence = network !== null && this.runtime.capabilities.internalNetworkRoutesOut ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
+    const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
     return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence };
   }
 
@@ -364,7 +369,7 @@ export class WorkspaceManager {
    */
   execFence(id: string): readonly string[] {
     const record = this.ledger.egress(id)[0];
-    return record !== undefined && record.network !== null && this.runtime.capabilities.internalNetworkRoutesOut ? EXEC_FENCE : [];
+    return record !== undefined && record.network !== null && this.guestFirewall ? EXEC_FENCE : [];
   }
 
   /** An ensure with different rules than the recorded ones changes them; same rules change nothing. */
