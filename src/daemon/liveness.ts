@@ -1,12 +1,11 @@
 import type { DevServerManager } from '../devserver/manager.js';
-import { isLive, type DevServer } from '../devserver/types.js';
-import { tcpProbe } from '../orchestrator/probes.js';
+import { isLive } from '../devserver/types.js';
 import { isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import type { Store } from '../state/store.js';
 
 export interface LivenessOptions {
-  dev: Pick<DevServerManager, 'refresh' | 'markGone'>;
+  dev: Pick<DevServerManager, 'refresh' | 'confirm' | 'markGone'>;
   store: Pick<Store, 'devServers'>;
   emit: (event: BerthEventInput) => void;
   intervalMs: number;
@@ -15,7 +14,6 @@ export interface LivenessOptions {
 }
 
 const FULL_SCAN_EVERY = 6;
-const CONNECT_TIMEOUT_MS = 1000;
 
 /**
  * Dev-server liveness without anyone asking: every interval, one scan per workspace that has a live
@@ -25,11 +23,8 @@ const CONNECT_TIMEOUT_MS = 1000;
  * a failed scan every interval. Other failures (the engine is down) are reported once per cause.
  *
  * A scan is an exec in the workspace: cheap for one, but 20 workspaces every 10 s kept an engine
- * CLI busy about 17 % of a core. So a workspace whose running servers all still accept a TCP
- * connection at their own URL is not scanned, except every `fullScanEvery` passes; a server that
- * crashed stops answering and is scanned (and recorded) in the same pass. Servers behind a bridge
- * (loopback-only ones, preview-pool slots) are always scanned: the bridge keeps listening after its
- * server dies.
+ * CLI busy about 17 % of a core. So passes use `DevServerManager.confirm` (no scan while every
+ * server still answers at its own URL), and every `fullScanEvery`th pass scans everything.
  */
 export class LivenessLoop {
   private readonly options: LivenessOptions;
@@ -63,12 +58,10 @@ export class LivenessLoop {
     const { dev, store, emit } = this.options;
     this.passes += 1;
     const full = this.passes % (this.options.fullScanEvery ?? FULL_SCAN_EVERY) === 0;
-    const byWorkspace = new Map<string, DevServer[]>();
-    for (const server of store.devServers().filter(isLive)) byWorkspace.set(server.workspace, [...(byWorkspace.get(server.workspace) ?? []), server]);
-    for (const [workspace, servers] of byWorkspace) {
-      if (!full && (await allAnswer(servers))) continue;
+    const workspaces = new Set(store.devServers().filter(isLive).map((s) => s.workspace));
+    for (const workspace of workspaces) {
       try {
-        await dev.refresh(workspace);
+        await (full ? dev.refresh(workspace) : dev.confirm(workspace));
         this.reported.delete(workspace);
       } catch (error) {
         if (isBerthError(error, 'E_NOT_RUNNING', 'E_NOT_FOUND')) {
@@ -81,28 +74,5 @@ export class LivenessLoop {
         emit({ type: 'devserver.scan-failed', workspace, level: 'warn', message: `Cannot check the dev servers of ${workspace}: ${message}` });
       }
     }
-  }
-}
-
-/** Whether every server is running at a URL of its own and accepts a TCP connection there now. */
-async function allAnswer(servers: readonly DevServer[]): Promise<boolean> {
-  const addresses: { host: string; port: number }[] = [];
-  for (const server of servers) {
-    const address = directAddress(server);
-    if (address === null) return false;
-    addresses.push(address);
-  }
-  const results = await Promise.all(addresses.map((address) => tcpProbe(address.host, address.port, CONNECT_TIMEOUT_MS)));
-  return results.every((result) => result.ok);
-}
-
-function directAddress(server: DevServer): { host: string; port: number } | null {
-  if (server.state !== 'running' || server.url === null || server.bridgePgid !== null) return null;
-  try {
-    const url = new URL(server.url);
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
-  } catch {
-    return null;
   }
 }

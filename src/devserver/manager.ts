@@ -9,6 +9,7 @@ import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
 import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
+import { allAnswer } from './answering.js';
 
 /** Where a workspace's container is and how the host reaches it, looked up once per operation. */
 export interface WorkspaceHandle {
@@ -116,6 +117,17 @@ export class DevServerManager {
     if (!this.store.devServers(workspace).some(isLive)) return this.store.devServers(workspace);
     await this.refreshWith(workspace, await this.resolve(workspace));
     return this.store.devServers(workspace);
+  }
+
+  /**
+   * Liveness at the lowest cost: no scan while every live server of the workspace is running at a
+   * URL of its own and accepts a TCP connect there (a crashed one stops answering, and then this is
+   * a scan). Servers behind a bridge are always scanned: the bridge keeps listening after them.
+   */
+  async confirm(workspace: string): Promise<DevServer[]> {
+    const live = this.store.devServers(workspace).filter(isLive);
+    if (live.length > 0 && (await allAnswer(live))) return this.store.devServers(workspace);
+    return this.refresh(workspace);
   }
 
   /** Every registered server, reconciled against the workspaces' real processes. */

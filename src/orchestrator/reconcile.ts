@@ -180,11 +180,11 @@ export class Reconciler {
 
   private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
     const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
-    // Liveness of dev servers: one scan per running workspace that has live ones on record.
+    // Liveness of dev servers: a scan per running workspace with live ones on record, unless they all still answer.
     for (const seen of observed) {
       const container = containers.get(seen.id);
       if (!container || container.state !== 'running' || !seen.container?.ours || !seen.devServers.some((d) => d.live)) continue;
-      const servers = await berth.dev.refresh(seen.id).catch(() => null);
+      const servers = await berth.dev.confirm(seen.id).catch(() => null);
       if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
     }
     const now = this.now();

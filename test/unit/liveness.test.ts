@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LivenessLoop } from '../../src/daemon/liveness.js';
-import type { DevServer } from '../../src/devserver/types.js';
+import { allAnswer } from '../../src/devserver/answering.js';
+import { isLive, type DevServer } from '../../src/devserver/types.js';
 
 /** Which workspaces a liveness pass scans (an exec each), with real TCP listeners standing in for servers. */
 describe('dev-server liveness: a scan only where a connect cannot vouch', () => {
@@ -30,7 +31,12 @@ describe('dev-server liveness: a scan only where a connect cannot vouch', () => 
     const scanned: string[][] = [];
     let current: string[] = [];
     const loop = new LivenessLoop({
-      dev: { refresh: (workspace: string) => (current.push(workspace), Promise.resolve([])), markGone: () => undefined },
+      // confirm() as DevServerManager does it: the real connect check, a scan when it cannot vouch.
+      dev: {
+        refresh: (workspace: string) => (current.push(workspace), Promise.resolve([])),
+        confirm: async (workspace: string) => ((await allAnswer(servers.filter((s) => s.workspace === workspace && isLive(s)))) ? [] : (current.push(workspace), [])),
+        markGone: () => undefined,
+      },
       store: { devServers: () => servers },
       emit: () => undefined,
       intervalMs: 1000,
