@@ -20,18 +20,15 @@
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Berth } from '../src/berth.js';
 import type { DevServer } from '../src/devserver/types.js';
 import { OciRuntime, type OciKind } from '../src/runtime/oci/oci-runtime.js';
-import { Store } from '../src/state/store.js';
-import { installationId } from '../src/workspace/installation.js';
 import { containerNameFor } from '../src/workspace/workspace-id.js';
-import { countingRuntime, type EngineCall } from '../test/support/counting-runtime.js';
+import type { EngineCall } from '../test/support/counting-runtime.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
 import { checkInterrupted, fmt, headerLine, iterate, median, pair, percentile, removeRunContainers, runBenchmark, timed, verdict, type Sides } from './support.js';
+import { scratchBerth } from './scratch-berth.js';
 
 const TARGET_MEDIAN_MS = 500;
 const TARGET_EXECS_PER_SCAN = 1;
@@ -115,18 +112,9 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
   const env = engineEnv();
   const inner = new OciRuntime(kind, { env });
   const token = randomUUID().slice(0, 8);
-  const scratch = mkdtempSync(join(tmpdir(), `berth-bench-dev-${kind}-`));
-  const home = join(scratch, 'berth-home');
-  const root = join(scratch, 'project');
-  mkdirSync(root);
+  const run = scratchBerth(kind, inner, env, 'dev');
+  const { berth, calls, home, root } = run;
   writeFileSync(join(root, 'index.html'), '<h1>served by berth</h1>\n');
-  const { runtime, calls } = countingRuntime(inner);
-  const store = Store.open(home);
-  const berth = new Berth(
-    runtime,
-    { kind, source: 'flag', reports: [] },
-    { home, owner: installationId(home), env, userHome: homedir(), store },
-  );
   const wsId = `bench-dev-${token}`;
   const made = new Set<string>();
   const row: Row = { engine: kind, latency: [], scan: { raw: [], berth: [] } };
@@ -218,8 +206,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
       () => undefined,
     );
     await removeRunContainers(kind, inner.binary, env, token, made);
-    store.close();
-    rmSync(scratch, { recursive: true, force: true });
+    run.dispose();
   }
   return [row];
 }

@@ -21,20 +21,17 @@
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Berth } from '../src/berth.js';
 import { plan, type DesiredWorkspace, type ObservedWorkspace } from '../src/orchestrator/plan.js';
 import { Reconciler } from '../src/orchestrator/reconcile.js';
 import { OciRuntime, type OciKind } from '../src/runtime/oci/oci-runtime.js';
-import { Store } from '../src/state/store.js';
-import { installationId } from '../src/workspace/installation.js';
 import { containerNameFor } from '../src/workspace/workspace-id.js';
-import { countingRuntime, type EngineCall } from '../test/support/counting-runtime.js';
+import type { EngineCall } from '../test/support/counting-runtime.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
 import { checkInterrupted, execFileAsync, fmt, headerLine, iterate, median, percentile, removeRunContainers, rotated, runBenchmark, timed, verdict } from './support.js';
+import { scratchBerth } from './scratch-berth.js';
 
 const SIZES = [10, 50, 200] as const;
 const PLANNER_SIZE = 1000;
@@ -59,15 +56,10 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
   const inner = new OciRuntime(kind, { env });
   const bin = inner.binary;
   const token = randomUUID().slice(0, 8);
-  const scratch = mkdtempSync(join(tmpdir(), `berth-bench-reconcile-${kind}-`));
-  const home = join(scratch, 'berth-home');
-  const root = join(scratch, 'project');
-  mkdirSync(root);
+  const run = scratchBerth(kind, inner, env, 'reconcile');
+  const { berth, calls, scratch, root } = run;
   const manifest = join(scratch, 'berth.yaml');
   const ids = (size: number): string[] => Array.from({ length: size }, (_, i) => `rb-${token}-${String(i).padStart(3, '0')}`);
-  const { runtime, calls } = countingRuntime(inner);
-  const store = Store.open(home);
-  const berth = new Berth(runtime, { kind, source: 'flag', reports: [] }, { home, owner: installationId(home), env, userHome: homedir(), store });
   const reconciler = new Reconciler({ manifest, open: () => Promise.resolve(berth), env: {} });
   const engine = (args: string[]): Promise<{ stdout: string }> => execFileAsync(bin, args, { env, maxBuffer: 64 * 1024 * 1024 });
   const rows: Row[] = [];
@@ -117,8 +109,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
     if (last) last.planner = measurePlanner();
   } finally {
     await removeRunContainers(kind, bin, env, token, ids(Math.max(...SIZES)).map(containerNameFor));
-    store.close();
-    rmSync(scratch, { recursive: true, force: true });
+    run.dispose();
   }
   return rows;
 }

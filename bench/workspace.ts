@@ -20,19 +20,16 @@
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Berth } from '../src/berth.js';
 import { resolveExecutable } from '../src/process/index.js';
 import { OciRuntime, type OciKind } from '../src/runtime/oci/oci-runtime.js';
-import { Store } from '../src/state/store.js';
 import type { EnsureAction } from '../src/workspace/ensure.js';
-import { installationId } from '../src/workspace/installation.js';
 import { containerNameFor } from '../src/workspace/workspace-id.js';
-import { countingRuntime, type EngineCall } from '../test/support/counting-runtime.js';
+import type { EngineCall } from '../test/support/counting-runtime.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
 import { checkInterrupted, execFileAsync, fmt, headerLine, iterate, median, pair, percentile, runBenchmark, timed, verdict, type Sides, removeRunContainers } from './support.js';
+import { scratchBerth } from './scratch-berth.js';
 
 const BERTH_BIN = join(import.meta.dirname, '../dist/cli/main.js');
 const TARGET_UP_RATIO = 1.1;
@@ -121,19 +118,10 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
   const socket = await inner.apiSocket();
   transports.set(kind, socket === null ? 'the CLI' : `the API socket ${socket}`);
   const token = randomUUID().slice(0, 8);
-  const scratch = mkdtempSync(join(tmpdir(), `berth-bench-ws-${kind}-`));
-  const home = join(scratch, 'berth-home');
-  const root = join(scratch, 'project');
-  mkdirSync(root);
+  const run = scratchBerth(kind, inner, env, 'ws');
+  const { berth, calls, scratch, home, root } = run;
   writeFileSync(join(root, 'hello.txt'), 'hello from the host\n');
   const made = new Set<string>();
-  const { runtime, calls } = countingRuntime(inner);
-  const store = Store.open(home);
-  const berth = new Berth(
-    runtime,
-    { kind, source: 'flag', reports: [] },
-    { home, owner: installationId(home), env, userHome: homedir(), store },
-  );
   const cliEnv: NodeJS.ProcessEnv = { ...env, BERTH_HOME: home, BERTH_RUNTIME: kind };
   const spec = { root, image: TEST_IMAGE };
   const rawArgs = (name: string): string[] => [
@@ -269,8 +257,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
     });
   } finally {
     await removeRunContainers(kind, bin, env, token, made);
-    store.close();
-    rmSync(scratch, { recursive: true, force: true });
+    run.dispose();
   }
   return SCENARIOS.map(row);
 }
