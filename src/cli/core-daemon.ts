@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { BerthClient, Health } from '../client/index.js';
 import { isBerthError } from '../errors.js';
-import type { WorkspaceSpecInput } from '../workspace/spec.js';
+import { normalizeMount, type WorkspaceSpecInput } from '../workspace/spec.js';
 import type { CliCore, EventSource } from './core.js';
 
 /**
@@ -48,14 +48,5 @@ export function daemonEvents(client: BerthClient): EventSource {
 
 function absolute(spec: WorkspaceSpecInput): WorkspaceSpecInput {
   const cwd = process.cwd();
-  return {
-    ...spec,
-    root: resolve(cwd, spec.root ?? '.'),
-    mounts: spec.mounts?.map((m) => (typeof m === 'string' ? absoluteMount(m, cwd) : { ...m, source: resolve(cwd, m.source) })),
-  };
-}
-
-function absoluteMount(mount: string, cwd: string): string {
-  const mode = /:(ro|rw)$/.exec(mount)?.[0] ?? '';
-  return `${resolve(cwd, mount.slice(0, mount.length - mode.length))}${mode}`;
+  return { ...spec, root: resolve(cwd, spec.root ?? '.'), mounts: spec.mounts?.map((m) => normalizeMount(m, cwd)) };
 }
