@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { BerthError } from '../../errors.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE';
 
@@ -54,8 +55,19 @@ export function matchRoute<Deps>(routes: readonly Route<Deps>[], method: string,
       continue;
     }
     const params: Record<string, string> = {};
-    for (const [key, value] of Object.entries(match.groups ?? {})) params[key] = decodeURIComponent(value);
+    for (const [key, value] of Object.entries(match.groups ?? {})) params[key] = decodeParam(key, value);
     return { route, params };
   }
   return allowed.length > 0 ? { allowed } : null;
+}
+
+/** A path segment as sent: a broken `%` escape is the caller's mistake (400), not ours. */
+function decodeParam(key: string, value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new BerthError('E_INVALID_INPUT', `Invalid request: the path's {${key}} has a broken %-escape (${JSON.stringify(value.slice(0, 80))}).`, {
+      hint: 'Percent-encode path segments (encodeURIComponent): every % is followed by two hex digits.',
+    });
+  }
 }
