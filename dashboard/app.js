@@ -1,9 +1,27 @@
-// The Berth dashboard: plain JS against the daemon's API on this same origin. The token is an
-// HttpOnly cookie (set by the first visit's link), so nothing here ever sees it.
+// The Berth dashboard: plain JS against the daemon's API on this same origin. The token comes in
+// the link's fragment (`/#token=...`, never sent to a server), moves to this tab's sessionStorage,
+// leaves the address bar, and goes out only as `Authorization: Bearer` on our own API calls. No
+// cookie: a browser would send one for 127.0.0.1 to every port, workspace previews included.
 
 const $ = (selector) => document.querySelector(selector);
 const FEED_LIMIT = 200;
 let openLogs = null;
+const TOKEN_KEY = 'berth.token';
+const token = takeToken();
+
+function takeToken() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const fromLink = fragment.get('token');
+  if (fromLink) {
+    sessionStorage.setItem(TOKEN_KEY, fromLink);
+    history.replaceState(null, '', `${location.pathname}${location.search}`);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function authorized(headers = {}) {
+  return { ...headers, authorization: `Bearer ${token}` };
+}
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -17,7 +35,7 @@ function el(tag, props = {}, ...children) {
 }
 
 async function api(method, path) {
-  const response = await fetch(path, { method, headers: { accept: 'application/json' } });
+  const response = await fetch(path, { method, headers: authorized({ accept: 'application/json' }) });
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
   if (!response.ok) throw new Error(body?.message ?? `${method} ${path}: ${response.status}`);
@@ -89,7 +107,7 @@ function showLogs(workspace, name) {
 async function refreshLogs() {
   if (!openLogs) return;
   const { workspace, name } = openLogs;
-  const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/dev-servers/${encodeURIComponent(name)}/logs?tail=200`);
+  const response = await fetch(`/workspaces/${encodeURIComponent(workspace)}/dev-servers/${encodeURIComponent(name)}/logs?tail=200`, { headers: authorized() });
   const pre = $('#logs-text');
   const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
   pre.textContent = response.ok ? await response.text() : `(${(await response.json()).message})`;
@@ -132,7 +150,50 @@ async function showDaemon() {
   $('#daemon').textContent = `daemon ${health.pid} on ${health.runtime}, berth ${health.version}`;
 }
 
+// Server-Sent Events read from a fetch stream (EventSource cannot send a header): the same wire
+// format, and the same resume: each reconnect sends Last-Event-ID, the last `id:` seen.
+async function followEvents(after) {
+  let lastId = after;
+  let retryMs = 2000;
+  for (;;) {
+    try {
+      const response = await fetch(`/events/stream?after=${lastId}`, { headers: authorized({ accept: 'text/event-stream', 'last-event-id': String(lastId) }), cache: 'no-store' });
+      if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
+      // Reopened after a daemon restart: say which daemon answers now.
+      void showDaemon().catch(() => undefined);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value.replace(/\r\n?/g, '\n');
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let data = null;
+          for (const line of block.split('\n')) {
+            const colon = line.indexOf(':');
+            if (colon === 0) continue; // a comment: the keep-alive
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'id' && /^\d+$/.test(text)) lastId = Number(text);
+            else if (field === 'retry' && /^\d+$/.test(text)) retryMs = Number(text);
+            else if (field === 'data') data = data === null ? text : `${data}\n${text}`;
+          }
+          if (data !== null) onEvent(JSON.parse(data));
+        }
+      }
+    } catch {
+      // The daemon went away mid-stream or refused: try again after its retry interval.
+    }
+    $('#daemon').textContent = 'event stream interrupted: reconnecting…';
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
 async function start() {
+  if (!token) throw new Error('no token: open the dashboard through the link `berth daemon status` prints');
   await showDaemon();
   await Promise.all([refreshWorkspaces(), refreshDevServers()]);
   // The last 100 events first, then the live stream from there on (in order, resumable by id).
@@ -140,11 +201,7 @@ async function start() {
   const backlog = recent.slice(-100);
   for (const event of backlog) onEvent(event);
   const after = backlog.length > 0 ? backlog[backlog.length - 1].seq : 0;
-  const stream = new EventSource(`/events/stream?after=${after}`);
-  stream.onmessage = (message) => onEvent(JSON.parse(message.data));
-  stream.onerror = () => ($('#daemon').textContent = 'event stream interrupted: reconnecting…');
-  // Reopened after a daemon restart: say which daemon answers now.
-  stream.onopen = () => void showDaemon().catch(() => undefined);
+  void followEvents(after);
   $('#logs-close').addEventListener('click', () => {
     openLogs = null;
     $('#logs').hidden = true;

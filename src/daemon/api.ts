@@ -25,6 +25,6 @@ export function loopbackApi(deps: ApiDeps, token: string, port: () => number): R
     deps,
     loopback: { port, token },
     fallback: (req, res, url, authorized) =>
-      (req.method === 'GET' && authorized && url.pathname === '/openapi.json' && (sendJson(res, 200, openapi), true)) || serveDashboard(req, res, url, authorized, token),
+      (req.method === 'GET' && authorized && url.pathname === '/openapi.json' && (sendJson(res, 200, openapi), true)) || serveDashboard(req, res, url),
   });
 }

@@ -11,6 +11,7 @@ import { DaemonLock, describePidFile } from './lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 import { createReconciler } from './reconcile-seam.js';
 import { loadOrCreateToken } from './token.js';
+import { dashboardLink } from './dashboard.js';
 
 export interface DaemonOptions {
   home: string;
@@ -111,7 +112,7 @@ export class Daemon {
 
   /** The dashboard link, token included: for this user's eyes only (printed on a terminal, never logged). */
   dashboardUrl(): string | null {
-    return this.info.http === null ? null : `${this.info.http}/?token=${this.token}`;
+    return this.info.http === null ? null : dashboardLink(this.info.http, this.token);
   }
 
   /** Closes the listeners and loops, releases the lock; workspaces and dev servers keep running. */

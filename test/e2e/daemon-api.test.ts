@@ -86,7 +86,7 @@ describe(`berthd API on ${ENGINE}`, () => {
 
   it('says where it is: berth daemon status prints the socket and the dashboard link', async () => {
     const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status', '--json'], { env: { ...env, BERTH_HOME: home } });
-    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, pid: daemon.pid, runtime: ENGINE, socket: join(home, 'berth.sock'), http: base, dashboard: `${base}/?token=${token}` });
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, pid: daemon.pid, runtime: ENGINE, socket: join(home, 'berth.sock'), http: base, dashboard: `${base}/#token=${token}` });
   });
 
   it('requires the token on the loopback listener', async () => {
@@ -114,19 +114,53 @@ describe(`berthd API on ${ENGINE}`, () => {
     expect((await raw(`${base}/workspaces`, { headers: { ...auth, host: `localhost:${new URL(base).port}` } })).status).toBe(200);
   });
 
-  it('turns the dashboard link into an HttpOnly SameSite=Strict cookie and takes it off the URL', async () => {
-    const visit = await raw(`${base}/?token=${token}`, { headers: { host } });
-    expect(visit.status).toBe(303);
-    expect(visit.headers['location']).toBe('/');
-    const cookie = String(visit.headers['set-cookie']);
-    expect(cookie).toMatch(/^berth_token=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
-    const page = await raw(`${base}/`, { headers: { host, cookie: cookie.split(';')[0] ?? '' } });
+  it('serves the dashboard files without a credential and sets none; the API takes only the bearer header', async () => {
+    const page = await raw(`${base}/`, { headers: { host } });
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>Berth</title>');
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
-    expect((await raw(`${base}/workspaces`, { headers: { host, cookie: cookie.split(';')[0] ?? '' } })).status).toBe(200);
-    expect((await raw(`${base}/?token=wrong`, { headers: { host } })).status).toBe(401);
-    expect((await raw(`${base}/`, { headers: { host } })).status).toBe(401);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    // The old link (?token=) sets nothing either, and the old cookie is no credential.
+    const oldLink = await raw(`${base}/?token=${token}`, { headers: { host } });
+    expect(oldLink.headers['set-cookie']).toBeUndefined();
+    expect((await raw(`${base}/workspaces`, { headers: { host, cookie: `berth_token=${token}` } })).status).toBe(401);
+    expect((await raw(`${base}/workspaces?token=${token}`, { headers: { host } })).status).toBe(401);
+    expect((await raw(`${base}/workspaces`, { headers: { host, authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it('answers a broken %-escape in a path with 400, not a 500 "bug in Berth"', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    for (const [method, path] of [
+      ['GET', '/workspaces/%E0%A4%A'],
+      ['POST', '/workspaces/%/stop'],
+      ['GET', `/workspaces/${ws}/dev-servers/%zz/logs`],
+      ['DELETE', '/workspaces/%C0'],
+    ] as const) {
+      const answer = await raw(`${base}${path}`, { method, headers: auth });
+      expect(answer.status, `${method} ${path}`).toBe(400);
+      const body = JSON.parse(answer.body) as { code: string; message: string; hint: string };
+      expect(body, `${method} ${path}`).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('%-escape') as unknown });
+      expect(body.hint).not.toContain('bug in Berth');
+    }
+    expect((await client.health()).pid).toBe(daemon.pid);
+  });
+
+  it('refuses to plan a file that is not a manifest without echoing a byte of it', async () => {
+    const secret = `s3cr3t-${run8}`;
+    const files = {
+      netrc: `machine example.test login bob password ${secret}\n`,
+      env: `API_KEY=${secret}\nOTHER: [${secret}\n`,
+      yaml: `api_key: ${secret}\n${secret}: {\n`,
+      binary: `\u007fELF\u0000\u0001 ${secret} : : [ {\n`,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const file = join(scratch, `not-a-manifest.${name}`);
+      writeFileSync(file, text);
+      const answer = await raw(`${base}/plan`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ file }) });
+      expect(answer.status, name).toBe(400);
+      expect(answer.body, name).not.toContain(secret);
+      expect(JSON.parse(answer.body), name).toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringContaining('not a manifest') as unknown });
+    }
   });
 
   it('validates bodies with the CLI and manifest rules, answering {code, message, hint} with a status', async () => {

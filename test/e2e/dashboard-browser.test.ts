@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -50,14 +51,55 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
+  it('gives a page on another loopback port (a preview) no credential, while the dashboard keeps working', async () => {
+    const token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
+    // The link exactly as the user gets it.
+    const status = await run([process.execPath, BERTH_BIN, 'daemon', 'status', '--json'], { env: { ...env, BERTH_HOME: home } });
+    const link = (JSON.parse(status.stdout) as { dashboard: string }).dashboard;
+    // A stand-in for a workspace's dev server: another port on 127.0.0.1, recording what it gets.
+    const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+    const preview = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(req.url === '/' ? `<title>preview</title><img src="/pixel.png"><script>fetch('/probe', { credentials: 'include' })</script>` : 'ok');
+    });
+    await new Promise<void>((listening) => preview.listen(0, '127.0.0.1', listening));
+    const previewUrl = `http://127.0.0.1:${String((preview.address() as { port: number }).port)}/`;
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(link);
+      await expect.poll(() => page.locator(`tr[data-workspace="${ws}"]`).textContent(), { timeout: 10_000 }).toContain('running');
+      const other = await context.newPage();
+      await other.goto(previewUrl);
+      await expect.poll(() => seen.map((r) => r.url).sort(), { timeout: 10_000 }).toEqual(expect.arrayContaining(['/', '/pixel.png', '/probe']));
+      for (const request of seen) expect(request.headers.cookie, request.url).toBeUndefined();
+      expect(JSON.stringify(seen)).not.toContain(token);
+      // The preview's own origin holds nothing of the daemon's either.
+      expect(await other.evaluate('JSON.stringify(sessionStorage) + JSON.stringify(localStorage) + document.cookie')).not.toContain(token);
+
+      // The token left the address bar and lives in this tab's sessionStorage; no cookie exists.
+      expect(page.url()).toBe(`${daemon.http ?? ''}/`);
+      expect(await page.evaluate('sessionStorage.getItem("berth.token")')).toBe(token);
+      expect(await context.cookies()).toEqual([]);
+
+      // A reload keeps the tab working: the token stays in its sessionStorage.
+      await page.reload();
+      await expect.poll(() => page.locator(`tr[data-workspace="${ws}"]`).textContent(), { timeout: 10_000 }).toContain('running');
+    } finally {
+      await context.close();
+      await new Promise((closed) => preview.close(closed));
+    }
+  });
+
   it('shows the workspace and its dev server, opens the preview, stops the server with the button, shows egress live, rides out a daemon restart', async () => {
     const token = readFileSync(join(home, 'daemon.token'), 'utf8').trim();
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${daemon.http ?? ''}/?token=${token}`);
-    // The link's token became a cookie the page's scripts cannot read, and left the address bar.
+    await page.goto(`${daemon.http ?? ''}/#token=${token}`);
+    // The link's token left the address bar; no cookie carries it.
     expect(page.url()).toBe(`${daemon.http ?? ''}/`);
     expect(await page.evaluate('document.cookie')).toBe('');
 

@@ -21,10 +21,10 @@ const request = (headers: Record<string, string>): IncomingMessage => ({ method:
 describe('the loopback gate', () => {
   const ok = { host: '127.0.0.1:7777', authorization: `Bearer ${TOKEN}` };
 
-  it('lets in loopback Host with our port, our own Origin, and the token (header or cookie)', () => {
+  it('lets in loopback Host with our port, our own Origin, and the bearer token', () => {
     expect(refuseLoopbackRequest(request(ok), 7777, TOKEN)).toBeNull();
     expect(refuseLoopbackRequest(request({ ...ok, host: 'localhost:7777', origin: 'http://localhost:7777' }), 7777, TOKEN)).toBeNull();
-    expect(refuseLoopbackRequest(request({ host: '[::1]:7777', cookie: `x=1; berth_token=${TOKEN}` }), 7777, TOKEN)).toBeNull();
+    expect(refuseLoopbackRequest(request({ host: '[::1]:7777', authorization: `Bearer ${TOKEN}` }), 7777, TOKEN)).toBeNull();
   });
 
   it.each([
@@ -39,11 +39,11 @@ describe('the loopback gate', () => {
     expect(refuseLoopbackRequest(request(headers), 7777, TOKEN)?.status).toBe(403);
   });
 
-  it('takes a change with the cookie only from our own Origin, present', () => {
-    const cookie = { host: ok.host, cookie: `berth_token=${TOKEN}` };
+  it('takes no ambient credential: the old dashboard cookie or a ?token= is no token (401)', () => {
     const post = (headers: Record<string, string>): IncomingMessage => ({ method: 'POST', headers }) as unknown as IncomingMessage;
-    expect(refuseLoopbackRequest(post({ ...cookie, origin: 'http://127.0.0.1:7777' }), 7777, TOKEN)).toBeNull();
-    expect(refuseLoopbackRequest(post(cookie), 7777, TOKEN)?.status).toBe(403);
+    expect(refuseLoopbackRequest(request({ host: ok.host, cookie: `berth_token=${TOKEN}` }), 7777, TOKEN)?.status).toBe(401);
+    expect(refuseLoopbackRequest(post({ host: ok.host, cookie: `berth_token=${TOKEN}`, origin: 'http://127.0.0.1:7777' }), 7777, TOKEN)?.status).toBe(401);
+    expect(refuseLoopbackRequest({ method: 'GET', url: `/workspaces?token=${TOKEN}`, headers: { host: ok.host } } as unknown as IncomingMessage, 7777, TOKEN)?.status).toBe(401);
     expect(refuseLoopbackRequest(post({ host: ok.host, authorization: ok.authorization }), 7777, TOKEN)).toBeNull();
   });
 
@@ -52,7 +52,7 @@ describe('the loopback gate', () => {
     expect(none?.status).toBe(401);
     expect(none?.error.hint).toContain('daemon.token');
     expect(refuseLoopbackRequest(request({ ...ok, authorization: `Bearer ${TOKEN}x` }), 7777, TOKEN)?.status).toBe(401);
-    expect(refuseLoopbackRequest(request({ host: ok.host, cookie: 'berth_token=nope' }), 7777, TOKEN)?.status).toBe(401);
+    expect(refuseLoopbackRequest(request({ host: ok.host, authorization: 'Basic nope' }), 7777, TOKEN)?.status).toBe(401);
   });
 });
 

@@ -44,19 +44,20 @@ export default defineCommand({
 });
 
 async function status(json: boolean): Promise<number> {
-  const [{ readDaemonInfo }, { berthHome }, { connectDaemon }, { readFileSync }, { daemonPaths }] = await Promise.all([
+  const [{ readDaemonInfo }, { berthHome }, { connectDaemon }, { readFileSync }, { daemonPaths }, { dashboardLink }] = await Promise.all([
     import('../../daemon/daemon.js'),
     import('../../config.js'),
     import('../../client/index.js'),
     import('node:fs'),
     import('../../daemon/paths.js'),
+    import('../../daemon/dashboard.js'),
   ]);
   const home = berthHome();
   const info = readDaemonInfo(home);
   const client = await connectDaemon({ home });
   const health = client ? await client.health() : null;
   const token = health?.http ? readFileSync(daemonPaths(home).token, 'utf8').trim() : null;
-  const dashboard = health?.http && token ? `${health.http}/?token=${token}` : null;
+  const dashboard = health?.http && token ? dashboardLink(health.http, token) : null;
   if (json) printJson({ running: health !== null, ...(health ?? info ?? {}), dashboard });
   else if (!health) process.stdout.write(`No daemon runs for ${home}${info ? ` (a stale record says pid ${String(info.pid)})` : ''}. Start one with \`berth daemon\`.\n`);
   else process.stdout.write(`daemon    pid ${String(health.pid)}, ${health.runtime}, since ${health.startedAt}\nsocket    ${health.socket}\nhttp      ${health.http ?? '(off: start with --http 127.0.0.1:PORT)'}\n${dashboard ? `dashboard ${dashboard}\n` : ''}`);

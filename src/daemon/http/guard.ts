@@ -2,8 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { BerthError } from '../../errors.js';
 import { tokenMatches } from '../token.js';
 
-export const TOKEN_COOKIE = 'berth_token';
-
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
@@ -12,8 +10,10 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  *    re-points at 127.0.0.1 (DNS rebinding) still sends `Host: evil.example`, so it stops here.
  * 2. Origin, when sent, must be exactly our own origin. Not just any loopback origin: a dev server
  *    inside a workspace is served on 127.0.0.1 too, is "same-site" with us, and is not trusted.
- * 3. A bearer token (API clients) or the HttpOnly cookie the dashboard got at its first visit;
- *    a change (not GET) made with the cookie must carry our Origin.
+ * 3. `Authorization: Bearer <token>`, and nothing else: no cookie, no query parameter. A browser
+ *    attaches a cookie to every request for 127.0.0.1 whatever the port, so a cookie would reach a
+ *    workspace's preview server; a header is only ever sent by code that holds the token (the
+ *    dashboard keeps it in its own tab's sessionStorage).
  * A wrong Host or Origin is 403 (no token helps), a missing token 401.
  * The unix socket skips all three: its 0600 mode already says only this user connects.
  */
@@ -33,15 +33,6 @@ export function refuseLoopbackRequest(req: IncomingMessage, port: number, token:
     });
     return { status: 403, error };
   }
-  // The cookie rides along with any same-site request, so a change made with it must also say where
-  // it comes from: our own Origin, present (a bearer token is never sent by a browser on its own).
-  const viaCookie = !req.headers.authorization?.startsWith('Bearer ');
-  if (viaCookie && req.method !== 'GET' && req.method !== 'HEAD' && origin === undefined) {
-    const error = new BerthError('E_UNAUTHORIZED', `Refused: a ${req.method ?? '?'} with the dashboard cookie but no Origin.`, {
-      hint: 'Browsers send Origin on every change; other clients use `Authorization: Bearer <token>`.',
-    });
-    return { status: 403, error };
-  }
   if (!tokenMatches(token, presentedToken(req))) {
     const error = new BerthError('E_UNAUTHORIZED', 'Refused: this request carries no valid token.', {
       hint: 'Send `Authorization: Bearer <token>`; the token is in $BERTH_HOME/daemon.token, and `berth daemon status` prints the dashboard link.',
@@ -53,16 +44,7 @@ export function refuseLoopbackRequest(req: IncomingMessage, port: number, token:
 
 export function presentedToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
-  return cookie(req, TOKEN_COOKIE);
-}
-
-function cookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
-  }
-  return undefined;
+  return auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : undefined;
 }
 
 function splitHost(host: string): [string, string] {
