@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createBerth, type Berth } from '../berth.js';
 import { BerthError, isErrno } from '../errors.js';
 import { EgressService } from '../egress/service.js';
+import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 import { loopbackApi, socketApi } from './api.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
@@ -66,7 +67,7 @@ export class Daemon {
       throw new BerthError('E_INVALID_INPUT', `--http must be a loopback address, got ${options.http.host}.`, { hint: 'Use --http 127.0.0.1:7777; the API is for this machine only.' });
     }
     const paths = daemonPaths(options.home);
-    mkdirSync(options.home, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(options.home);
     const lock = DaemonLock.acquire(paths.lock, () => describePidFile(paths.pidFile));
     const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
     try {
@@ -100,7 +101,7 @@ export class Daemon {
         cleanup.unshift(() => reconciler.stop());
       }
 
-      writeFileSync(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      writePrivateFile(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`);
       cleanup.unshift(() => rmSync(paths.pidFile, { force: true }));
       berth.record({ type: 'daemon.started', message: `Daemon ${String(process.pid)} serving ${[paths.socket, info.http].filter(Boolean).join(' and ')} on ${berth.runtime.kind}.`, data: { ...info } });
       return new Daemon({ info, token, paths, berth, stopParts: cleanup });

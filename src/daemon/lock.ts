@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { BerthError } from '../errors.js';
+import { ensurePrivateDir, touchPrivateFile } from '../state/private-files.js';
 
 /**
  * One daemon per `$BERTH_HOME`, by a kernel lock: the daemon opens `daemon.lock` (a SQLite file)
@@ -23,7 +24,8 @@ export class DaemonLock {
   static acquire(file: string, describeHolder: () => string): DaemonLock {
     const require = createRequire(import.meta.url);
     const Sqlite = require('better-sqlite3') as typeof Database;
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    ensurePrivateDir(dirname(file));
+    touchPrivateFile(file);
     const db = new Sqlite(file, { timeout: 0 });
     try {
       db.exec('BEGIN EXCLUSIVE');

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { isErrno } from '../errors.js';
+import { writePrivateFile } from '../state/private-files.js';
 
 /**
  * The loopback listener's bearer token: made once, kept in `$BERTH_HOME/daemon.token` (0600, so
@@ -17,8 +18,7 @@ export function loadOrCreateToken(file: string): string {
     if (!isErrno(error, 'ENOENT')) throw error;
   }
   const token = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  writePrivateFile(file, `${token}\n`);
   return token;
 }
 

@@ -12,10 +12,10 @@
 export const LAUNCH_SCRIPT = `
 dir=$1; name=$2; cwd=$3; shift 3
 command -v setsid >/dev/null 2>&1 || { echo "berth: setsid is missing in this workspace (util-linux or busybox provides it)" >&2; exit 95; }
-mkdir -p "$dir" || exit 97
+(umask 077 && mkdir -p "$dir" && : >> "$dir/$name.log") || exit 97
 rm -f "$dir/$name.exit"
 cd "$cwd" || { echo "berth: no folder $cwd in the workspace" >&2; exit 96; }
-setsid sh -c '"$@"; echo $? > "$0"' "$dir/$name.exit" "$@" > "$dir/$name.log" 2>&1 < /dev/null &
+setsid sh -c '"$@"; s=$?; umask 077; echo $s > "$0"' "$dir/$name.exit" "$@" > "$dir/$name.log" 2>&1 < /dev/null &
 echo $!
 `;
 
@@ -26,7 +26,7 @@ echo $!
  */
 export const BRIDGE_SCRIPT = `
 dir=$1; name=$2; lh=$3; lp=$4; th=$5; tp=$6; py=$7; js=$8
-mkdir -p "$dir" || exit 97
+(umask 077 && mkdir -p "$dir" && : >> "$dir/$name.bridge.log") || exit 97
 if command -v python3 >/dev/null 2>&1; then set -- python3 -c "$py" "$lh" "$lp" "$th" "$tp"
 elif command -v node >/dev/null 2>&1; then set -- node -e "$js" "$lh" "$lp" "$th" "$tp"
 else echo "berth: the workspace has neither python3 nor node to bridge a loopback-only server" >&2; exit 98; fi

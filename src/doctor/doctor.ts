@@ -6,6 +6,7 @@ import { isBerthError, isErrno } from '../errors.js';
 import { createRuntime, detectRuntimes, selectRuntime, type RuntimeSelection } from '../runtime/select.js';
 import type { Runtime } from '../runtime/types.js';
 import { DEFAULT_IMAGE } from '../workspace/spec.js';
+import { auditHome } from '../state/private-files.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -37,7 +38,7 @@ const MIN_NODE_MAJOR = 20;
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
   const home = berthHome(env);
-  const checks: DoctorCheck[] = [nodeCheck(), stateDirCheck(home, options.fix ?? false)];
+  const checks: DoctorCheck[] = [nodeCheck(), stateDirCheck(home, options.fix ?? false), stateModesCheck(home, options.fix ?? false)];
 
   for (const report of await detectRuntimes({ env })) {
     checks.push({ id: `detect.${report.kind}`, status: report.applies ? 'ok' : 'warn', detail: report.reason });
@@ -118,6 +119,21 @@ function stateDirCheck(home: string, fix: boolean): DoctorCheck {
       fix: missing ? 'Run `berth doctor --fix` to create it now.' : `Fix the permissions of ${home}, or set BERTH_HOME to a writable folder.`,
     };
   }
+}
+
+/** Tokens and env values live in $BERTH_HOME: nobody but this user may read any of it. */
+function stateModesCheck(home: string, fix: boolean): DoctorCheck {
+  const loose = auditHome(home, false);
+  if (loose.length === 0) return { id: 'state.private', status: 'ok', detail: `${home}: folders 0700, files 0600` };
+  const octal = (mode: number): string => `0${mode.toString(8)}`;
+  const list = loose.slice(0, 5).map((e) => `${e.path} is ${octal(e.mode)} (want ${octal(e.want)})`).join('; ') + (loose.length > 5 ? `; and ${String(loose.length - 5)} more` : '');
+  if (fix) {
+    auditHome(home, true);
+    const left = auditHome(home, false);
+    if (left.length === 0) return { id: 'state.private', status: 'ok', detail: `tightened: ${list}` };
+    return { id: 'state.private', status: 'fail', detail: `could not tighten: ${left.map((e) => e.path).join(', ')}`, fix: `Make ${home} yours (chown), or set BERTH_HOME to a folder you own.` };
+  }
+  return { id: 'state.private', status: 'warn', detail: `readable by others: ${list}`, fix: 'Run `berth doctor --fix` to make folders 0700 and files 0600 (Berth also tightens them when it opens its state).' };
 }
 
 async function imageCheck(runtime: Runtime, image: string): Promise<DoctorCheck> {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { auditHome, ensurePrivateDir, touchPrivateFile } from './private-files.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -167,19 +167,26 @@ export class Store implements Ledger {
     const require = createRequire(import.meta.url);
     const DatabaseConstructor = require('better-sqlite3') as typeof Database;
     let file = ':memory:';
-    if (home !== ':memory:') {
-      mkdirSync(home, { recursive: true, mode: 0o700 });
-      file = join(home, 'state.db');
-    }
     let db: Database.Database;
     try {
+      if (home !== ':memory:') {
+        file = join(home, 'state.db');
+        // Made 0600 before SQLite sees it: SQLite creates a new database 0644 (less the umask), and
+        // its -wal and -shm take the database's mode.
+        ensurePrivateDir(home);
+        touchPrivateFile(file);
+      }
       db = new DatabaseConstructor(file);
       db.pragma('journal_mode = WAL');
       // In WAL mode NORMAL cannot corrupt the database; it may only lose the newest commit on power loss.
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
+      // What a removed workspace's rows held (env values, tokens) is zeroed, not left in free space.
+      db.pragma('secure_delete = ON');
       migrate(db);
+      // Whatever an older Berth, a 0755 home or a loose umask left: tightened on every open.
+      if (home !== ':memory:') auditHome(home, true);
     } catch (cause) {
       throw new BerthError('E_INVALID_INPUT', `Cannot open Berth's state at ${file}: ${(cause as Error).message}`, {
         hint: 'Check the folder is writable (berth doctor), or set BERTH_HOME to another folder.',
@@ -207,8 +214,26 @@ export class Store implements Ledger {
     this.db.prepare('UPDATE ledger SET resource_id = ? WHERE id = ?').run(resourceId, entryId);
   }
 
+  /** A removed row keeps what gc and `ls` need, not the env values (API keys) its spec held. */
   markRemoved(runtime: RuntimeKind, kind: ResourceKind, name: string): void {
-    this.db.prepare('UPDATE ledger SET removed_at = ? WHERE runtime = ? AND kind = ? AND name = ? AND removed_at IS NULL').run(now(), runtime, kind, name);
+    this.db
+      .prepare(`UPDATE ledger SET removed_at = ?, spec_json = ${WITHOUT_ENV} WHERE runtime = ? AND kind = ? AND name = ? AND removed_at IS NULL`)
+      .run(now(), runtime, kind, name);
+  }
+
+  /**
+   * `berth rm`: nothing the workspace held in secret stays behind, in the rows or in the files.
+   * Removed ledger rows lose their env, its dev servers their env, its egress row (the proxy token)
+   * goes; secure_delete zeroes the freed bytes, and a checkpoint empties the WAL, whose old page
+   * images would still hold them (best effort: a reader in another process can hold it back).
+   */
+  forgetSecrets(workspace: string): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE ledger SET spec_json = ${WITHOUT_ENV} WHERE workspace = ? AND removed_at IS NOT NULL AND spec_json IS NOT NULL`).run(workspace);
+      this.db.prepare(`UPDATE dev_servers SET env_json = '{}' WHERE workspace = ?`).run(workspace);
+      this.db.prepare('DELETE FROM egress WHERE workspace = ?').run(workspace);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   recordDesired(runtime: RuntimeKind, name: string, spec: unknown): void {
@@ -472,6 +497,9 @@ function toEvent(row: EventRow): StoredEvent {
   if (row.data_json !== null) event.data = JSON.parse(row.data_json) as Record<string, unknown>;
   return event;
 }
+
+/** A spec's JSON without its `env` (SQL). */
+const WITHOUT_ENV = `CASE WHEN json_valid(spec_json) THEN json_remove(spec_json, '$.env') ELSE NULL END`;
 
 function now(): string {
   return new Date().toISOString();

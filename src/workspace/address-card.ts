@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUNTIME_KINDS, type RuntimeKind } from '../runtime/types.js';
+import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 
 /**
  * Where a workspace's container lives: its runtime and the engine id Berth got when it created it.
@@ -20,8 +21,8 @@ function cardPath(berthHome: string, id: string): string {
 }
 
 export function writeAddressCard(berthHome: string, id: string, card: AddressCard): void {
-  mkdirSync(join(berthHome, 'workspaces', id), { recursive: true, mode: 0o700 });
-  writeFileSync(cardPath(berthHome, id), JSON.stringify(card), { mode: 0o600 });
+  ensurePrivateDir(join(berthHome, 'workspaces', id));
+  writePrivateFile(cardPath(berthHome, id), JSON.stringify(card));
 }
 
 export function readAddressCard(berthHome: string, id: string): AddressCard | undefined {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
+import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -13,10 +14,10 @@ export function installationId(home: string): string {
   const file = join(home, 'installation-id');
   const existing = readId(file);
   if (existing) return existing;
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(home);
   try {
     // 'wx': if two processes race on first use, one writes and both read the winner's id.
-    writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx', mode: 0o600 });
+    writePrivateFile(file, `${randomUUID()}\n`, 'wx');
   } catch (error) {
     if (!isErrno(error, 'EEXIST')) throw error;
   }

@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mount } from '../runtime/types.js';
+import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 import { WORKSPACE_TARGET } from './mounts.js';
 
 /** Where the profile appears inside the container. */
@@ -29,7 +30,7 @@ export function profileMount(berthHome: string, id: string): Mount {
 /** Writes (or rewrites) the profile that profileMount() shows inside the container. */
 export function writeShellProfile(berthHome: string, id: string, env: Readonly<Record<string, string>>): void {
   const dir = profileMount(berthHome, id).source;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const exports = Object.entries({ ...env, BERTH_WORKSPACE: id })
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([key, value]) => `export ${key}=${shellQuote(value)}`);
@@ -43,7 +44,15 @@ export function writeShellProfile(berthHome: string, id: string, env: Readonly<R
     `PS1='[${id}] \\w \\$ '`,
     '',
   ].join('\n');
-  writeFileSync(join(dir, 'profile.sh'), profile, { mode: 0o644 });
+  // 0600 like everything in $BERTH_HOME: it holds the env values. The container still reads it
+  // (its root is this user on rootless engines, and root reads any file on rootful ones).
+  writePrivateFile(join(dir, 'profile.sh'), profile);
+}
+
+/** `berth rm`: the profile (env values) and address card go with the workspace, and host mode's dev-server logs. */
+export function removeWorkspaceFiles(berthHome: string, id: string): void {
+  rmSync(profileMount(berthHome, id).source, { recursive: true, force: true });
+  rmSync(join(berthHome, 'dev', id), { recursive: true, force: true });
 }
 
 function shellQuote(value: string): string {

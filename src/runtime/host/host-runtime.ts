@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import { z } from 'zod';
@@ -122,6 +122,8 @@ export class HostRuntime implements Runtime {
       startedAt: null,
     };
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    // The records hold env values: 0700 even if the folder was made looser before.
+    await chmod(this.stateDir, 0o700);
     try {
       // 'wx' fails if the file exists: the name check and the claim are one atomic step.
       await writeFile(this.path(spec.name), JSON.stringify(record, null, 2), { flag: 'wx', mode: 0o600 });
