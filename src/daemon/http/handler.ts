@@ -28,7 +28,7 @@ export function createHandler<Deps>(options: HandlerOptions<Deps>): RequestListe
 }
 
 async function handle<Deps>(options: HandlerOptions<Deps>, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://daemon');
+  const url = requestUrl(req.url ?? '/');
   const refusal = options.loopback ? refuseLoopbackRequest(req, options.loopback.port(), options.loopback.token) : null;
   // A wrong Host or Origin is refused before anything else, the dashboard's login page included.
   if (refusal?.status === 403) return sendJson(res, 403, refusal.error.toJSON());
@@ -55,6 +55,15 @@ async function handle<Deps>(options: HandlerOptions<Deps>, req: IncomingMessage,
     return;
   }
   sendJson(res, 200, result ?? null);
+}
+
+/** The request target as a URL; one that does not parse (`http://[`) is the caller's 400, not our 500. */
+function requestUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://daemon');
+  } catch {
+    throw new BerthError('E_INVALID_INPUT', `Invalid request: the target ${JSON.stringify(target.slice(0, 80))} is not a URL path.`, { hint: 'Send a path such as /workspaces.' });
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
