@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createBerth, type Berth } from '../berth.js';
 import { BerthError, isErrno } from '../errors.js';
 import { EgressService } from '../egress/service.js';
-import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
+import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
 import { loopbackApi, socketApi } from './api.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
@@ -67,7 +67,7 @@ export class Daemon {
       throw new BerthError('E_INVALID_INPUT', `--http must be a loopback address, got ${options.http.host}.`, { hint: 'Use --http 127.0.0.1:7777; the API is for this machine only.' });
     }
     const paths = daemonPaths(options.home);
-    ensurePrivateDir(options.home);
+    ensurePrivateHome(options.home);
     const lock = DaemonLock.acquire(paths.lock, () => describePidFile(paths.pidFile));
     const cleanup: (() => Promise<void> | void)[] = [() => lock.release()];
     try {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { BerthError } from '../errors.js';
-import { ensurePrivateDir, touchPrivateFile } from '../state/private-files.js';
+import { ensurePrivateHome, touchPrivateFile } from '../state/private-files.js';
 
 /**
  * One daemon per `$BERTH_HOME`, by a kernel lock: the daemon opens `daemon.lock` (a SQLite file)
@@ -24,7 +24,7 @@ export class DaemonLock {
   static acquire(file: string, describeHolder: () => string): DaemonLock {
     const require = createRequire(import.meta.url);
     const Sqlite = require('better-sqlite3') as typeof Database;
-    ensurePrivateDir(dirname(file));
+    ensurePrivateHome(dirname(file));
     touchPrivateFile(file);
     const db = new Sqlite(file, { timeout: 0 });
     try {

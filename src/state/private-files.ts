@@ -21,6 +21,15 @@ export function ensurePrivateDir(path: string): void {
   tighten(path, PRIVATE_DIR);
 }
 
+/**
+ * Berth's home, made or tightened: whoever first finds it loose (a pre-created 0755 folder, an
+ * older Berth) tightens everything Berth owns in it; otherwise only its top (a few lstat calls).
+ */
+export function ensurePrivateHome(home: string): void {
+  mkdirSync(home, { recursive: true, mode: PRIVATE_DIR });
+  auditHome(home, true, 'when-home-loose');
+}
+
 /** Writes a 0600 file; an existing one is tightened before its new content goes in. */
 export function writePrivateFile(path: string, data: string, flag: 'w' | 'wx' = 'w'): void {
   if (flag === 'w') tighten(path, PRIVATE_FILE);
@@ -44,10 +53,15 @@ export interface LooseEntry {
  * What in Berth's home is looser than 0700/0600: the home itself, Berth's own files at its top
  * and everything in the folders Berth owns (never the rest: BERTH_HOME may be a folder that also
  * holds other things). With `fix`, each is tightened as it is found.
+ *
+ * `depth: 'when-home-loose'` (every Store.open) walks the owned folders only when the home itself
+ * was loose (a pre-created or older home): a 0700 home already keeps everyone else out of what is
+ * below, and a full walk costs ~3 ms at 50 workspaces. `berth doctor` always walks everything.
  */
-export function auditHome(home: string, fix: boolean): LooseEntry[] {
+export function auditHome(home: string, fix: boolean, depth: 'all' | 'when-home-loose' = 'all'): LooseEntry[] {
   const loose: LooseEntry[] = [];
   let budget = MAX_ENTRIES;
+  let homeWasLoose = false;
   const visit = (path: string, recurse: boolean): void => {
     if (budget-- <= 0) return;
     let stat;
@@ -62,11 +76,12 @@ export function auditHome(home: string, fix: boolean): LooseEntry[] {
       loose.push({ path, mode: stat.mode & 0o777, want });
       if (fix) tighten(path, want);
     }
-    if (recurse && stat.isDirectory()) {
+    if (recurse && stat.isDirectory() && (depth === 'all' || homeWasLoose)) {
       for (const entry of safeReaddir(path)) visit(join(path, entry), true);
     }
   };
   visit(home, false);
+  homeWasLoose = loose.length > 0;
   for (const file of HOME_FILES) visit(join(home, file), false);
   for (const folder of HOME_FOLDERS) visit(join(home, folder), true);
   return loose;

@@ -1,4 +1,4 @@
-import { auditHome, ensurePrivateDir, touchPrivateFile } from './private-files.js';
+import { auditHome, ensurePrivateHome, touchPrivateFile } from './private-files.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -173,7 +173,7 @@ export class Store implements Ledger {
         file = join(home, 'state.db');
         // Made 0600 before SQLite sees it: SQLite creates a new database 0644 (less the umask), and
         // its -wal and -shm take the database's mode.
-        ensurePrivateDir(home);
+        ensurePrivateHome(home);
         touchPrivateFile(file);
       }
       db = new DatabaseConstructor(file);
@@ -185,8 +185,8 @@ export class Store implements Ledger {
       // What a removed workspace's rows held (env values, tokens) is zeroed, not left in free space.
       db.pragma('secure_delete = ON');
       migrate(db);
-      // Whatever an older Berth, a 0755 home or a loose umask left: tightened on every open.
-      if (home !== ':memory:') auditHome(home, true);
+      // The -wal and -shm SQLite just made or found (an older Berth's may be 0644).
+      if (home !== ':memory:') auditHome(home, true, 'when-home-loose');
     } catch (cause) {
       throw new BerthError('E_INVALID_INPUT', `Cannot open Berth's state at ${file}: ${(cause as Error).message}`, {
         hint: 'Check the folder is writable (berth doctor), or set BERTH_HOME to another folder.',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
-import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
+import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -14,7 +14,7 @@ export function installationId(home: string): string {
   const file = join(home, 'installation-id');
   const existing = readId(file);
   if (existing) return existing;
-  ensurePrivateDir(home);
+  ensurePrivateHome(home);
   try {
     // 'wx': if two processes race on first use, one writes and both read the winner's id.
     writePrivateFile(file, `${randomUUID()}\n`, 'wx');
