@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 
 /**
  * What a workspace may not mount without `--allow-sensitive-mount`: one table, one rule.
@@ -206,8 +206,11 @@ function realish(path: string): string {
   }
 }
 
-/** True when `path` is strictly below `folder`. */
+/**
+ * True when `path` is strictly below `folder`; both absolute and normalized (real paths, joins).
+ * A prefix test, not path.relative: ensure() runs ~240 of these per call.
+ */
 export function isInside(path: string, folder: string): boolean {
-  const rel = relative(folder, path);
-  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+  const prefix = folder.endsWith(sep) ? folder : `${folder}${sep}`;
+  return path.length > prefix.length && path.startsWith(prefix);
 }
