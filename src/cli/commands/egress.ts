@@ -64,6 +64,8 @@ async function serve(): Promise<number> {
     const { BerthError } = await import('../../errors.js');
     throw new BerthError('E_CONFLICT', 'The Berth daemon already serves the egress proxy for this state folder.', { hint: 'Nothing to do: `berth daemon status` shows it. Stop the daemon first to serve the proxy by hand.' });
   }
+  const { keepServingOnUnhandledRejection } = await import('../last-resort.js');
+  keepServingOnUnhandledRejection('berth egress');
   const service = new EgressService(Store.open(berthHome()));
   await service.start();
   process.stderr.write(`berth egress: serving ${service.listening().join(', ') || 'no workspace yet (waiting for one)'}; Ctrl-C to stop\n`);
