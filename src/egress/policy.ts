@@ -1,5 +1,8 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { BerthError } from '../errors.js';
+import { canonicalAddress, inRange, rangeOf, RangeSet, type AddressRange } from './addresses.js';
+
+export { canonicalAddress } from './addresses.js';
 
 /**
  * A workspace's egress policy: default deny; allow rules open exact hosts, `*.suffix` wildcards,
@@ -37,7 +40,7 @@ interface HostRule {
 interface AddressRule {
   kind: 'address';
   text: string;
-  block: BlockList;
+  range: AddressRange;
   /** The one address this rule names (written without a prefix), canonical; null for a CIDR block. */
   exact: string | null;
   port: number | null;
@@ -57,17 +60,11 @@ export function parseRule(pattern: string): Rule {
   const address = cidr ? cidr[1] ?? '' : host;
   const family = isIP(address);
   if (family !== 0) {
-    const block = new BlockList();
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (cidr) {
-      const prefix = Number(cidr[2]);
-      if (prefix > (family === 4 ? 32 : 128)) throw invalid(pattern, `prefix /${String(prefix)} is too long`);
-      block.addSubnet(address, prefix, type);
-      return { kind: 'address', text, block, exact: null, port };
-    }
-    const exact = canonicalAddress(address);
-    block.addAddress(exact, isIP(exact) === 4 ? 'ipv4' : 'ipv6');
-    return { kind: 'address', text, block, exact, port };
+    const prefix = cidr ? Number(cidr[2]) : undefined;
+    if (prefix !== undefined && prefix > (family === 4 ? 32 : 128)) throw invalid(pattern, `prefix /${String(prefix)} is too long`);
+    const range = rangeOf(address, prefix);
+    if (range === null) throw invalid(pattern, 'not an IP address');
+    return { kind: 'address', text, range, exact: cidr ? null : canonicalAddress(address), port };
   }
   const normal = host.toLowerCase().replace(/\.$/, '');
   if (!HOST.test(normal)) throw invalid(pattern, 'not a host name, *.suffix, IP address or CIDR block');
@@ -104,57 +101,42 @@ export function validatePolicy(policy: EgressPolicy): void {
 }
 
 /** Addresses a workspace may never reach unless an IP rule opens them explicitly. */
-const SPECIAL = blockList(
-  [
-    ['0.0.0.0', 8],
-    ['10.0.0.0', 8],
-    ['100.64.0.0', 10],
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16],
-    ['172.16.0.0', 12],
-    ['192.0.0.0', 24],
-    ['192.168.0.0', 16],
-    ['198.18.0.0', 15],
-    ['224.0.0.0', 4],
-    ['240.0.0.0', 4],
-  ],
-  [
-    ['::', 128],
-    ['::1', 128],
-    ['fc00::', 7],
-    ['fe80::', 10],
-    ['ff00::', 8],
-    ['64:ff9b::', 96],
-  ],
-);
+const SPECIAL = new RangeSet([
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+]);
 
 /**
  * The host-only addresses: what answers here is this machine (or its link), never a remote service,
  * so a range rule (even 0.0.0.0/0) never opens them; only a rule naming the exact address does.
  * 0.0.0.0/8 and `::` are here because connecting to "unspecified" reaches the host's own listeners.
  */
-const HOST_ONLY = blockList(
-  [
-    ['0.0.0.0', 8],
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16],
-    ['224.0.0.0', 4],
-    ['255.255.255.255', 32],
-  ],
-  [
-    ['::', 128],
-    ['::1', 128],
-    ['fe80::', 10],
-    ['ff00::', 8],
-  ],
-);
-
-function blockList(v4: readonly (readonly [string, number])[], v6: readonly (readonly [string, number])[]): BlockList {
-  const list = new BlockList();
-  for (const [net, prefix] of v4) list.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of v6) list.addSubnet(net, prefix, 'ipv6');
-  return list;
-}
+const HOST_ONLY = new RangeSet([
+  ['0.0.0.0', 8],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['224.0.0.0', 4],
+  ['255.255.255.255', 32],
+  ['::', 128],
+  ['::1', 128],
+  ['fe80::', 10],
+  ['ff00::', 8],
+]);
 
 /** Why an address is special (loopback, link-local, private...), or null for a public address. */
 export function specialAddress(address: string, hostAddresses: readonly string[] = []): string | null {
@@ -164,7 +146,7 @@ export function specialAddress(address: string, hostAddresses: readonly string[]
   const kind = kindOf(plain);
   if (kind !== null) return kind;
   if (isHostAddress(plain, hostAddresses)) return 'an address of the host itself';
-  return SPECIAL.check(plain, family === 4 ? 'ipv4' : 'ipv6') ? 'a private, shared or reserved address' : null;
+  return SPECIAL.has(plain) ? 'a private, shared or reserved address' : null;
 }
 
 /**
@@ -175,7 +157,7 @@ export function hostOnlyAddress(address: string, hostAddresses: readonly string[
   const plain = canonicalAddress(address);
   const family = isIP(plain);
   if (family === 0) return null;
-  if (HOST_ONLY.check(plain, family === 4 ? 'ipv4' : 'ipv6')) return kindOf(plain) ?? (plain.startsWith('0.') ? 'an unspecified address (it reaches the host)' : 'a multicast or broadcast address');
+  if (HOST_ONLY.has(plain)) return kindOf(plain) ?? (plain.startsWith('0.') ? 'an unspecified address (it reaches the host)' : 'a multicast or broadcast address');
   return isHostAddress(plain, hostAddresses) ? 'an address of the host itself' : null;
 }
 
@@ -187,54 +169,17 @@ function kindOf(plain: string): string | null {
   return null;
 }
 
-/** The host's own addresses, as a list compiled once per array the caller passes. */
-const hostLists = new WeakMap<readonly string[], BlockList>();
+/** The host's own addresses, as a set compiled once per array the caller passes. */
+const hostSets = new WeakMap<readonly string[], RangeSet>();
 
 function isHostAddress(plain: string, hostAddresses: readonly string[]): boolean {
   if (hostAddresses.length === 0) return false;
-  let list = hostLists.get(hostAddresses);
-  if (list === undefined) {
-    list = new BlockList();
-    for (const address of hostAddresses) {
-      const own = canonicalAddress(address.replace(/%.*$/, ''));
-      const family = isIP(own);
-      if (family !== 0) list.addAddress(own, family === 4 ? 'ipv4' : 'ipv6');
-    }
-    hostLists.set(hostAddresses, list);
+  let set = hostSets.get(hostAddresses);
+  if (set === undefined) {
+    set = new RangeSet(hostAddresses.map((address) => [address.replace(/%.*$/, '')] as const));
+    hostSets.set(hostAddresses, set);
   }
-  return list.check(plain, isIP(plain) === 4 ? 'ipv4' : 'ipv6');
-}
-
-/**
- * One spelling per address: an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, `::ffff:7f00:1`, which
- * the URL parser produces) is the IPv4 address it carries; IPv6 is lower case. Not an IP: unchanged.
- */
-export function canonicalAddress(address: string): string {
-  const plain = address.replace(/^\[|\]$/g, '');
-  if (isIP(plain) !== 6) return plain;
-  const groups = ipv6Groups(plain.toLowerCase());
-  if (groups && groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const [high = 0, low = 0] = groups.slice(6);
-    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
-  }
-  return plain.toLowerCase();
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (a trailing dotted quad included). */
-function ipv6Groups(address: string): number[] | null {
-  let text = address;
-  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (quad) {
-    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const missing = 8 - left.length - right.length;
-  if (missing < 0 || (tail === undefined && missing !== 0)) return null;
-  return [...left, ...Array<number>(missing).fill(0), ...right];
+  return set.has(plain);
 }
 
 interface CompiledPolicy {
@@ -317,10 +262,7 @@ export function checkResolved(policy: EgressPolicy, host: string, port: number, 
 /** `target` is canonical (see canonicalAddress). A deny rule on a name also covers its subdomains. */
 function matches(rule: Rule, target: string, port: number, denying = false): boolean {
   if (rule.port !== null && rule.port !== port) return false;
-  if (rule.kind === 'address') {
-    const family = isIP(target);
-    return family !== 0 && rule.block.check(target, family === 4 ? 'ipv4' : 'ipv6');
-  }
+  if (rule.kind === 'address') return inRange(rule.range, target);
   if (rule.host.startsWith('*.')) return target.endsWith(rule.host.slice(1)) && target.length > rule.host.length - 1;
   return target === rule.host || (denying && target.endsWith(`.${rule.host}`));
 }
