@@ -22,7 +22,7 @@ import { BERTH_BIN } from './cli-suite.js';
  * Network rule: the policy names only this test's server on 127.0.0.1.
  */
 const SEED = 1203;
-const RUNS = Number(process.env['BERTH_FUZZ_E2E_RUNS'] ?? 60);
+const RUNS = Number(process.env['BERTH_FUZZ_E2E_RUNS'] ?? 150);
 
 interface Served {
   alive: () => boolean;

@@ -16,7 +16,7 @@ import { hostileInput, sendHostile, type FuzzTarget } from '../support/proxy-fuz
  * table to 127.0.0.1 or not at all; every dial is checked to be loopback.
  */
 const SEED = Number(process.env['BERTH_FUZZ_SEED'] ?? 20261203);
-const RUNS = Number(process.env['BERTH_FUZZ_RUNS'] ?? 250);
+const RUNS = Number(process.env['BERTH_FUZZ_RUNS'] ?? 500);
 
 describe('egress proxy under hostile input (fast-check)', () => {
   let target: Server;

@@ -34,6 +34,10 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
   const auth = fc.oneof(
     fc.constant(`Basic ${valid}`),
     fc.constant(`Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`),
+    // Percent escapes, broken or not, in the workspace part (the proxy URL percent-encodes it).
+    fc
+      .array(fc.constantFrom('%', '%E0', '%A4', '%A', '%zz', '%2', '%25', '%3A', target.workspace, 'ws', ':'), { minLength: 1, maxLength: 8 })
+      .map((parts) => `Basic ${Buffer.from(`${parts.join('')}:${target.token}`).toString('base64')}`),
     fc.constant(`Basic ${Buffer.from(`%:${target.token}`).toString('base64')}`),
     fc.constant(`Basic ${Buffer.from('no-colon-at-all').toString('base64')}`),
     fc.constant('Basic'),
@@ -58,11 +62,15 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
     fc.string({ unit: 'binary', maxLength: 60 }),
     fc.integer({ min: 8000, max: 70_000 }).map((n) => `http://127.0.0.1:${String(target.targetPort)}/${'p'.repeat(n)}`),
   );
-  const headerName = fc.oneof(fc.constantFrom('Host', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Proxy-Connection', 'Upgrade', 'TE', 'Expect', 'X-A'), fc.string({ unit: 'binary', maxLength: 20 }));
+  // Mostly well-formed, so that most inputs get past the HTTP parser to Berth's own code.
+  const headerName = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('Host', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Proxy-Connection', 'Upgrade', 'TE', 'Expect', 'X-A') },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
+  );
   const headerValue = fc.oneof(
-    fc.constantFrom('close', 'keep-alive', 'chunked', '0', '-1', '99999999999999999999', 'Proxy-Authorization, Host', '100-continue', 'websocket'),
-    fc.string({ unit: 'binary', maxLength: 60 }),
-    fc.integer({ min: 1000, max: 200_000 }).map((n) => 'v'.repeat(n)),
+    { weight: 6, arbitrary: fc.constantFrom('close', 'keep-alive', 'chunked', '0', '-1', '99999999999999999999', 'Proxy-Authorization, Host', '100-continue', 'websocket') },
+    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 1000, max: 200_000 }).map((n) => 'v'.repeat(n)) },
   );
   const headers = fc.array(fc.tuple(headerName, headerValue), { maxLength: 6 });
   const manyHeaders = fc.integer({ min: 100, max: 3000 }).map((n) => Array.from({ length: n }, (_, i) => [`X-${String(i)}`, 'x'] as [string, string]));
@@ -86,16 +94,16 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
 
   const request = fc
     .record({
-      method: fc.oneof(fc.constantFrom('GET', 'POST', 'CONNECT', 'HEAD', 'PUT', 'OPTIONS', 'PRI'), fc.string({ unit: 'binary', maxLength: 12 })),
+      method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'CONNECT', 'HEAD', 'PUT', 'OPTIONS', 'PRI') }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }),
       connect: fc.boolean(),
       authority,
       url,
-      version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9', ''),
-      auth: fc.option(auth, { nil: undefined }),
+      version: fc.oneof({ weight: 8, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/9', '') }),
+      auth: fc.option(auth, { nil: undefined, freq: 8 }),
       headers: fc.oneof({ weight: 5, arbitrary: headers }, { weight: 1, arbitrary: manyHeaders }),
       body,
       tunnel: tunnelBytes,
-      crlf: fc.constantFrom('\r\n', '\n', '\r'),
+      crlf: fc.oneof({ weight: 8, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r') }),
     })
     .map((r) => {
       const method = r.connect ? 'CONNECT' : r.method;
