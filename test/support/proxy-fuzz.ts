@@ -32,7 +32,7 @@ const text = (s: string): Buffer => Buffer.from(s, 'latin1');
 export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
   const valid = Buffer.from(`${target.workspace}:${target.token}`).toString('base64');
   const auth = fc.oneof(
-    fc.constant(`Basic ${valid}`),
+    { weight: 12, arbitrary: fc.constant(`Basic ${valid}`) },
     fc.constant(`Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`),
     // Percent escapes, broken or not, in the workspace part (the proxy URL percent-encodes it).
     fc
@@ -49,30 +49,31 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
   );
   const names = [target.allowedName ?? 'not-allowed.test', 'not-allowed.test', '127.0.0.1', '[::1]', '[::ffff:7f00:1]', '0.0.0.0', '169.254.169.254'];
   const authority = fc.oneof(
-    fc.constant(`127.0.0.1:${String(target.targetPort)}`),
-    fc.constantFrom(...names).map((host) => `${host}:${String(target.targetPort)}`),
+    { weight: 3, arbitrary: fc.constant(`127.0.0.1:${String(target.targetPort)}`) },
+    { weight: 3, arbitrary: fc.constantFrom(...names).map((host) => `${host}:${String(target.targetPort)}`) },
     fc.constantFrom(':', ':80', '[::1', '::1:80', 'a:b:c', 'host:0', 'host:99999', 'host:-1', '%E0%A4%A:80', '[%]:80', '[]:80', '*:*', '', ' ', 'localhost'),
     fc.string({ unit: 'binary', maxLength: 40 }),
     fc.integer({ min: 256, max: 70_000 }).map((n) => `${'a'.repeat(n)}:443`),
   );
   const url = fc.oneof(
-    fc.constant(`http://127.0.0.1:${String(target.targetPort)}/`),
-    fc.constantFrom(...names).map((host) => `http://${host}:${String(target.targetPort)}/x?y`),
+    { weight: 3, arbitrary: fc.constant(`http://127.0.0.1:${String(target.targetPort)}/`) },
+    { weight: 3, arbitrary: fc.constantFrom(...names).map((host) => `http://${host}:${String(target.targetPort)}/x?y`) },
     fc.constantFrom('/', '*', 'http://', 'http://[::1', 'https://127.0.0.1/', 'ftp://x/', 'http://%41/', 'http://a b/', 'http://127.0.0.1:99999/'),
     fc.string({ unit: 'binary', maxLength: 60 }),
     fc.integer({ min: 8000, max: 70_000 }).map((n) => `http://127.0.0.1:${String(target.targetPort)}/${'p'.repeat(n)}`),
   );
   // Mostly well-formed, so that most inputs get past the HTTP parser to Berth's own code.
   const headerName = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('Host', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Proxy-Connection', 'Upgrade', 'TE', 'Expect', 'X-A') },
+    { weight: 12, arbitrary: fc.constantFrom('Host', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Proxy-Connection', 'Upgrade', 'TE', 'Expect', 'X-A', 'Accept', 'User-Agent') },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   );
   const headerValue = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('close', 'keep-alive', 'chunked', '0', '-1', '99999999999999999999', 'Proxy-Authorization, Host', '100-continue', 'websocket') },
-    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
+    { weight: 10, arbitrary: fc.constantFrom('close', 'keep-alive', 'chunked', '0', '-1', '99999999999999999999', 'Proxy-Authorization, Host', '100-continue', 'websocket', '*/*', 'x') },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
     { weight: 1, arbitrary: fc.integer({ min: 1000, max: 200_000 }).map((n) => 'v'.repeat(n)) },
   );
-  const headers = fc.array(fc.tuple(headerName, headerValue), { maxLength: 6 });
+  const benign = fc.array(fc.tuple(fc.constantFrom('Accept', 'User-Agent', 'X-A', 'Cache-Control'), fc.stringMatching(/^[ -~]{0,40}$/)), { maxLength: 4 });
+  const headers = fc.oneof({ weight: 3, arbitrary: benign }, { weight: 2, arbitrary: fc.array(fc.tuple(headerName, headerValue), { maxLength: 4 }) });
   const manyHeaders = fc.integer({ min: 100, max: 3000 }).map((n) => Array.from({ length: n }, (_, i) => [`X-${String(i)}`, 'x'] as [string, string]));
   const body = fc.oneof(fc.constant(Buffer.alloc(0)), fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.from(b)), fc.constant(text('5\r\nhello\r\nzz\r\n')));
   /** What a client writes into a tunnel once it is open: TLS-looking records, real-looking or not. */
@@ -94,12 +95,18 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
 
   const request = fc
     .record({
-      method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'CONNECT', 'HEAD', 'PUT', 'OPTIONS', 'PRI') }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }),
+      method: fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom('GET', 'POST', 'CONNECT', 'HEAD', 'PUT', 'OPTIONS') },
+        { weight: 1, arbitrary: fc.constant('PRI') },
+        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+      ),
       connect: fc.boolean(),
       authority,
       url,
       version: fc.oneof({ weight: 8, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/9', '') }),
       auth: fc.option(auth, { nil: undefined, freq: 8 }),
+      // node's server answers 400 to an HTTP/1.1 request without Host, before Berth sees it.
+      host: fc.option(fc.constantFrom('x', '127.0.0.1', 'app.test'), { nil: undefined, freq: 10 }),
       headers: fc.oneof({ weight: 5, arbitrary: headers }, { weight: 1, arbitrary: manyHeaders }),
       body,
       tunnel: tunnelBytes,
@@ -108,6 +115,7 @@ export function hostileInput(target: FuzzTarget): fc.Arbitrary<HostileInput> {
     .map((r) => {
       const method = r.connect ? 'CONNECT' : r.method;
       const lines = [`${method} ${r.connect ? r.authority : r.url} ${r.version}`.trimEnd()];
+      if (r.host !== undefined) lines.push(`Host: ${r.host}`);
       if (r.auth !== undefined) lines.push(`Proxy-Authorization: ${r.auth}`);
       for (const [name, value] of r.headers) lines.push(`${name}: ${value}`);
       const head = text(`${lines.join(r.crlf)}${r.crlf}${r.crlf}`);
