@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { run, runStreaming } from '../../src/process/index.js';
 import { Store } from '../../src/state/store.js';
 import { freePort, startDaemon } from '../support/daemon.js';
 import { hostileInput, sendHostile, type FuzzTarget } from '../support/proxy-fuzz.js';
-import { BERTH_BIN } from './cli-suite.js';
+import { BERTH_BIN, berthCli } from './cli-suite.js';
 
 /*
  * Issue 12, hole 1, as a user runs it: one request with a malformed proxy credential ended the whole
@@ -152,4 +152,33 @@ describe.each(ways)('%s under hostile egress clients', (_how, start) => {
     expect((await curlThrough(`${workspace}:${token}`)).stdout).toBe('hello\n200');
     expect(served.stderr()).not.toMatch(/unhandled rejection/);
   }, 60_000);
+});
+
+/* Issue 12, holes 3 and 8, as the CLI says it: a rule without a port warns on up, and egress show explains every rule. */
+describe('berth up --allow and berth egress show explain what a rule covers', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-rules-'));
+  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_NO_DAEMON: '1', BERTH_RUNTIME: 'host' };
+  const berth = berthCli(env);
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+
+  afterAll(async () => {
+    await berth(['rm', 'rules']);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('warns about --allow without a port, and marks the rule that opens a host address', async () => {
+    const up = await berth(['up', 'rules', '--root', root, '--allow', 'example.com', '--allow', 'api.example.com:443', '--allow', '0.0.0.0/0', '--allow', '127.0.0.1:8080', '--deny', 'bad.x']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stderr).toContain('warning: --allow example.com has no port, so it opens every port of that host; write example.com:443 to open one.');
+    expect(up.stderr).not.toContain('--allow api.example.com:443');
+    const show = await berth(['egress', 'show', 'rules']);
+    expect(show.stdout).toMatch(/example\.com +all ports\n/);
+    expect(show.stdout).toMatch(/127\.0\.0\.1:8080 +port 8080, OPENS a loopback address \(named exactly\)\n/);
+    expect(show.stdout).toMatch(/0\.0\.0\.0\/0 +all ports, except loopback, link-local, multicast and this host's own addresses/);
+    expect(show.stdout).toMatch(/deny +bad\.x +all ports, and every subdomain\n/);
+    const rules = (JSON.parse((await berth(['egress', 'show', 'rules', '--json'])).stdout) as { rules: { allow: { rule: string; ports: unknown; opensHostOnly: unknown }[] } }).rules;
+    expect(rules.allow.find((r) => r.rule === 'example.com')).toMatchObject({ ports: 'all', opensHostOnly: null });
+    expect(rules.allow.find((r) => r.rule === '127.0.0.1:8080')).toMatchObject({ ports: 8080, opensHostOnly: 'a loopback address' });
+  });
 });
