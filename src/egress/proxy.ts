@@ -5,8 +5,9 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
-import { checkResolved, decide, type Decision, type EgressPolicy } from './policy.js';
-import { MAX_RECORD_BYTES, readClientHello, sameHost } from './sni.js';
+import { hostAddresses as currentHostAddresses } from './host-addresses.js';
+import { canonicalAddress, checkResolved, decide, type Decision, type EgressPolicy } from './policy.js';
+import { readClientHello, sameHost } from './sni.js';
 
 export interface EgressProxyOptions {
   /** The address to listen on: the workspaces' network gateway (or loopback), never a wildcard. */
@@ -15,13 +16,18 @@ export interface EgressProxyOptions {
   port?: number | undefined;
   /** Refuse a tunnel to a name whose TLS handshake asks for another name (default true). */
   checkSni?: boolean | undefined;
+  /** How long a tunnel to a name waits for the rest of a ClientHello it started receiving, then refuses it (default 10 s). */
+  clientHelloTimeoutMs?: number | undefined;
   /** The live policy of a workspace: read on every connection, so changes apply at once. */
   policyFor: (workspace: string) => EgressPolicy | undefined;
   emit: (event: BerthEventInput) => void;
   /** DNS, injectable for tests; default: the system resolver, every address. */
   resolve?: ((host: string) => Promise<string[]>) | undefined;
-  /** Addresses of this machine, refused like private ones. */
-  hostAddresses?: readonly string[] | undefined;
+  /**
+   * Addresses of this machine (host-only: no range rule opens them), asked on every connection.
+   * Default: every interface's address, re-read at most once a second.
+   */
+  hostAddresses?: (() => readonly string[]) | undefined;
   /** Dialing, injectable so tests can prove a refused target was never dialed. */
   dial?: ((port: number, address: string) => Socket) | undefined;
 }
@@ -32,8 +38,7 @@ export interface ProxyCredential {
   token: string;
 }
 
-/** How long a tunnel waits for the rest of a ClientHello it started receiving. */
-const FIRST_BYTES_TIMEOUT_MS = 10_000;
+const CLIENT_HELLO_TIMEOUT_MS = 10_000;
 
 /** RFC 9110 §7.6.1: these describe one connection and are never forwarded. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -53,6 +58,7 @@ export class EgressProxy {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly resolve: (host: string) => Promise<string[]>;
   private readonly dial: (port: number, address: string) => Socket;
+  private readonly hostAddresses: () => readonly string[];
 
   constructor(options: EgressProxyOptions) {
     if (options.host === '' || options.host === '0.0.0.0' || options.host === '::') {
@@ -63,9 +69,12 @@ export class EgressProxy {
     this.options = options;
     this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address));
     this.dial = options.dial ?? ((port, address) => netConnect({ port, host: address }));
+    this.hostAddresses = options.hostAddresses ?? currentHostAddresses;
     this.server = createServer({ requestTimeout: 0 });
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.forward(req, res));
-    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(req, socket, head));
+    // Every request and tunnel runs inside its own boundary: whatever it throws closes that one
+    // connection and is recorded, so no input from a socket can end the process.
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.contain(req.socket, `${req.method ?? '?'} request`, (boundary) => this.forward(req, res, boundary)));
+    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.contain(socket, 'CONNECT', (boundary) => this.tunnel(req, socket, head, boundary)));
     this.server.on('connection', (socket: Socket) => this.track(socket));
   }
 
@@ -121,8 +130,40 @@ export class EgressProxy {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
+  /**
+   * The error boundary of one connection's work: a throw or rejection in `work`, or in any callback
+   * it wrapped with `boundary.wrap`, destroys that connection and becomes an `egress.error` event.
+   */
+  private contain(socket: Duplex, what: string, work: (boundary: Boundary) => Promise<void>): void {
+    let failed = false;
+    const fail = (error: unknown): void => {
+      socket.destroy();
+      if (failed) return;
+      failed = true;
+      const message = error instanceof Error ? error.message : String(error);
+      this.record({ type: 'egress.error', level: 'error', message: `The egress proxy closed a connection (${what}) after an error: ${message}`, data: { what, error: message } });
+    };
+    const boundary: Boundary = {
+      fail,
+      wrap:
+        (fn) =>
+        (...args) => {
+          try {
+            fn(...args);
+          } catch (error) {
+            fail(error);
+          }
+        },
+    };
+    try {
+      work(boundary).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   /** Plain HTTP through the proxy: `GET http://host/path`. */
-  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async forward(req: IncomingMessage, res: ServerResponse, boundary: Boundary): Promise<void> {
     const workspace = this.identify(req.headers);
     if (workspace === undefined) return void this.refuseHttp(res, 407, 'Proxy authentication required: use the HTTP_PROXY Berth set for this workspace.');
     let url: URL;
@@ -140,21 +181,29 @@ export class EgressProxy {
     const headers = forwardableHeaders(req.headers);
     headers['host'] = url.host;
     const upstream = httpRequest({ host: target.address, port, method: req.method, path: `${url.pathname}${url.search}`, headers, agent: this.agent, setHost: false });
-    upstream.on('response', (response) => {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, forwardableHeaders(response.headers));
-      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      response.pipe(res);
-    });
-    upstream.on('error', (error) => {
-      if (!res.headersSent) this.refuseHttp(res, 502, `Upstream ${url.host} failed: ${error.message}`);
-      else res.destroy();
-    });
+    upstream.on(
+      'response',
+      boundary.wrap((response: IncomingMessage) => {
+        response.on('error', () => res.destroy());
+        res.writeHead(response.statusCode ?? 502, response.statusMessage, forwardableHeaders(response.headers));
+        response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        response.pipe(res);
+      }),
+    );
+    upstream.on(
+      'error',
+      boundary.wrap((error: Error) => {
+        if (!res.headersSent) this.refuseHttp(res, 502, `Upstream ${url.host} failed: ${error.message}`);
+        else res.destroy();
+      }),
+    );
+    req.on('error', () => upstream.destroy());
     req.pipe(upstream);
-    res.once('close', () => this.decided(workspace, url.hostname, port, target.decision, req.method ?? 'GET', bytes));
+    res.once('close', boundary.wrap(() => this.decided(workspace, url.hostname, port, target.decision, req.method ?? 'GET', bytes)));
   }
 
   /** CONNECT host:port — a byte tunnel, typically for TLS the proxy never opens. */
-  private async tunnel(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, boundary: Boundary): Promise<void> {
     this.track(socket);
     socket.on('error', () => socket.destroy());
     const workspace = this.identify(req.headers);
@@ -168,54 +217,80 @@ export class EgressProxy {
     const upstream = this.dial(port, target.address);
     this.track(upstream);
     let bytes = 0;
-    let fronted = false;
-    upstream.once('connect', () => {
-      // Nagle off: a client that writes a request in parts (a TLS handshake does) would otherwise
-      // wait ~40 ms for the target's delayed ACK on every small second write.
-      upstream.setNoDelay(true);
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      upstream.pipe(socket);
-      void this.firstBytes(socket, head, host).then((first) => {
-        if ('sni' in first) {
-          fronted = true;
-          this.decided(workspace, host, port, { verdict: 'deny', rule: null, reason: `the TLS handshake in the tunnel asks for ${first.sni}, not ${host}` }, 'CONNECT', 0);
-          socket.destroy();
-          upstream.destroy();
-          return;
-        }
-        if (first.pass.length > 0) upstream.write(first.pass);
-        socket.pipe(upstream);
-      });
-    });
-    upstream.once('error', (error) => {
-      if (bytes === 0 && socket.writable) this.refuseTunnel(socket, 502, `Upstream ${host}:${String(port)} failed: ${error.message}`);
-      else socket.destroy();
-    });
+    let refused = false;
+    upstream.once(
+      'connect',
+      boundary.wrap(() => {
+        // Nagle off: a client that writes a request in parts (a TLS handshake does) would otherwise
+        // wait ~40 ms for the target's delayed ACK on every small second write.
+        upstream.setNoDelay(true);
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        upstream.pipe(socket);
+        this.firstBytes(socket, head, host).then(
+          boundary.wrap((first: FirstBytes) => {
+            if ('refusal' in first) {
+              refused = true;
+              this.decided(workspace, host, port, { verdict: 'deny', rule: null, reason: first.refusal }, 'CONNECT', 0);
+              socket.destroy();
+              upstream.destroy();
+              return;
+            }
+            if (first.pass.length > 0) upstream.write(first.pass);
+            socket.pipe(upstream);
+          }),
+          boundary.fail,
+        );
+      }),
+    );
+    upstream.once(
+      'error',
+      boundary.wrap((error: Error) => {
+        if (bytes === 0 && socket.writable) this.refuseTunnel(socket, 502, `Upstream ${host}:${String(port)} failed: ${error.message}`);
+        else socket.destroy();
+      }),
+    );
     socket.once('close', () => upstream.destroy());
-    upstream.once('close', () => {
-      if (!socket.destroyed && !socket.writableEnded) socket.end();
-      if (!fronted) this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
-    });
+    upstream.once(
+      'close',
+      boundary.wrap(() => {
+        if (!socket.destroyed && !socket.writableEnded) socket.end();
+        if (!refused) this.decided(workspace, host, port, target.decision, 'CONNECT', bytes);
+      }),
+    );
   }
 
   /**
-   * The client's first bytes in a tunnel opened to a host name: when they are a TLS ClientHello
-   * whose server name is another host, that is domain fronting, and the tunnel is refused. Anything
-   * else (not TLS, no name, a server-first protocol that stays silent) passes unchanged.
+   * The client's first bytes in a tunnel opened to a host name. A TLS ClientHello (reassembled across
+   * records and segments) passes only when its server name is that host: another name is domain
+   * fronting; one that cannot be read, is too large, or does not complete within 10 s is refused
+   * too, since a check that gives up would be a check that can be skipped. Not TLS, a ClientHello
+   * without a name, or a client that stays silent (server-first protocols) pass unchanged.
    */
-  private firstBytes(socket: Duplex, head: Buffer, host: string): Promise<{ pass: Buffer } | { sni: string }> {
+  private firstBytes(socket: Duplex, head: Buffer, host: string): Promise<FirstBytes> {
     if (this.options.checkSni === false || isIP(host) !== 0) return Promise.resolve({ pass: head });
     let buffered = head;
-    const verdict = (): { pass: Buffer } | { sni: string } | undefined => {
+    const timeoutMs = this.options.clientHelloTimeoutMs ?? CLIENT_HELLO_TIMEOUT_MS;
+    const verdict = (ending?: 'timeout' | 'close'): FirstBytes | undefined => {
       const read = readClientHello(buffered);
-      if (read.kind === 'incomplete' && buffered.length < MAX_RECORD_BYTES) return undefined;
-      return read.kind === 'name' && !sameHost(read.name, host) ? { sni: read.name } : { pass: buffered };
+      switch (read.kind) {
+        case 'not-tls':
+        case 'no-name':
+          return { pass: buffered };
+        case 'name':
+          return sameHost(read.name, host) ? { pass: buffered } : { refusal: `the TLS handshake in the tunnel asks for ${read.name}, not ${host}` };
+        case 'malformed':
+          return { refusal: `the TLS handshake in the tunnel cannot be checked (${read.why})` };
+        case 'incomplete':
+          if (ending === undefined) return undefined;
+          if (buffered.length === 0) return { pass: buffered };
+          return { refusal: ending === 'timeout' ? `the TLS ClientHello in the tunnel was not complete after ${String(timeoutMs / 1000)} s` : 'the client left before its TLS ClientHello was complete' };
+      }
     };
     const now = verdict();
     if (now !== undefined) return Promise.resolve(now);
     return new Promise((resolve) => {
-      const done = (result: { pass: Buffer } | { sni: string }): void => {
+      const done = (result: FirstBytes): void => {
         clearTimeout(timer);
         socket.off('data', onData);
         socket.off('close', onClose);
@@ -227,9 +302,8 @@ export class EgressProxy {
         const result = verdict();
         if (result !== undefined) done(result);
       };
-      const onClose = (): void => done({ pass: buffered });
-      // A client that stops mid-record is not held forever: what it sent passes on.
-      const timer = setTimeout(() => done({ pass: buffered }), FIRST_BYTES_TIMEOUT_MS);
+      const onClose = (): void => done(verdict('close') ?? { pass: buffered });
+      const timer = setTimeout(() => done(verdict('timeout') ?? { pass: buffered }), timeoutMs);
       socket.on('data', onData);
       socket.once('close', onClose);
     });
@@ -238,14 +312,15 @@ export class EgressProxy {
   /** The policy, then DNS, then the policy again on every resolved address; returns the address to dial. */
   private async admit(workspace: string, host: string, port: number, method: string): Promise<{ address: string; decision: Decision } | { refusal: string }> {
     const policy = this.options.policyFor(workspace) ?? { allow: [], deny: [] };
-    const hostAddresses = this.options.hostAddresses ?? [];
+    const hostAddresses = this.hostAddresses();
     const refuse = (decision: Decision): { refusal: string } => {
       this.decided(workspace, host, port, decision, method, 0);
       return { refusal: `Berth egress policy of workspace ${workspace}: ${decision.reason}.` };
     };
     const first = decide(policy, host, port, hostAddresses);
     if (first.verdict === 'deny') return refuse(first);
-    const plain = host.replace(/^\[|\]$/g, '');
+    // The canonical spelling is what was checked, so it is what is dialed (`::ffff:7f00:1` is 127.0.0.1).
+    const plain = canonicalAddress(host);
     if (isIP(plain) !== 0) return { address: plain, decision: first };
     let addresses: string[];
     try {
@@ -256,7 +331,7 @@ export class EgressProxy {
     const second = checkResolved(policy, host, port, addresses, hostAddresses);
     if (second.verdict === 'deny') return refuse(second);
     const [address] = addresses;
-    return address === undefined ? refuse(second) : { address, decision: first };
+    return address === undefined ? refuse(second) : { address: canonicalAddress(address), decision: first };
   }
 
   /** The workspace whose credential the request carries, or undefined. */
@@ -266,7 +341,9 @@ export class EgressProxy {
     if (!match?.[1]) return undefined;
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    const workspace = decodeURIComponent(decoded.slice(0, colon));
+    if (colon < 0) return undefined;
+    const workspace = decodeUserinfo(decoded.slice(0, colon));
+    if (workspace === undefined) return undefined;
     const token = decoded.slice(colon + 1);
     for (const [known, owner] of this.tokens) {
       // Constant time, so a guest cannot learn a token byte by byte.
@@ -276,13 +353,22 @@ export class EgressProxy {
   }
 
   private decided(workspace: string, host: string, port: number, decision: Decision, method: string, bytes: number): void {
-    this.options.emit({
+    this.record({
       type: `egress.${decision.verdict}`,
       workspace,
       level: decision.verdict === 'deny' ? 'warn' : 'info',
       message: `${decision.verdict === 'allow' ? 'Allowed' : 'Denied'} ${method} ${host}:${String(port)}: ${decision.reason}.`,
       data: { host, port, verdict: decision.verdict, rule: decision.rule, method, bytes },
     });
+  }
+
+  /** The event log is an observer: a store that fails to take an event must not fail the connection. */
+  private record(event: BerthEventInput): void {
+    try {
+      this.options.emit(event);
+    } catch (error) {
+      process.emitWarning(`berth egress: an event was lost (${error instanceof Error ? error.message : String(error)}): ${event.message}`);
+    }
   }
 
   private refuseHttp(res: ServerResponse, status: number, message: string): void {
@@ -296,6 +382,23 @@ export class EgressProxy {
     const auth = status === 407 ? 'Proxy-Authenticate: Basic realm="berth"\r\n' : '';
     const body = `${message}\n`;
     socket.end(`HTTP/1.1 ${String(status)} ${reason}\r\n${auth}Content-Type: text/plain\r\nContent-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`);
+  }
+}
+
+/** What a connection's work may call: `wrap` puts a callback inside the boundary, `fail` ends the connection. */
+interface Boundary {
+  wrap: <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => void;
+  fail: (error: unknown) => void;
+}
+
+type FirstBytes = { pass: Buffer } | { refusal: string };
+
+/** The workspace name of a proxy URL's userinfo (percent-encoded by urlFor), or undefined for a bad escape. */
+function decodeUserinfo(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }
 

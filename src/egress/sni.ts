@@ -3,14 +3,22 @@
  * sends into a CONNECT tunnel. The proxy never decrypts anything: it only compares this name with
  * the host the tunnel was allowed for, which stops domain fronting (a tunnel opened to an allowed
  * name on a shared front end, then used for another site behind it).
+ *
+ * The ClientHello is one handshake message, which TLS lets a client cut into any number of records
+ * (RFC 8446 §5.1: "handshake messages MAY be fragmented across multiple records"), and each record
+ * into any number of TCP segments. So the message is reassembled across records before it is read,
+ * within bounds (MAX_CLIENT_HELLO_BYTES, MAX_HELLO_RECORDS); a handshake that breaks them, or that
+ * cannot be read, is `malformed`, which a tunnel opened to a name refuses.
  */
 
 export type ClientHelloRead =
   /** Not a TLS handshake (a server-first or plain protocol): nothing to check. */
   | { kind: 'not-tls' }
-  /** The first record is not all here yet; `needed` is the byte count that completes it. */
-  | { kind: 'incomplete'; needed: number }
-  /** A ClientHello without a host name (none given, or one this reader cannot parse). */
+  /** A TLS handshake has started and the ClientHello is not all here yet. */
+  | { kind: 'incomplete' }
+  /** A TLS handshake that is not a ClientHello this reader can read within its bounds; `why` says what. */
+  | { kind: 'malformed'; why: string }
+  /** A well-formed ClientHello without a host name (a client talking to an IP address). */
   | { kind: 'no-name' }
   | { kind: 'name'; name: string };
 
@@ -18,46 +26,84 @@ const HANDSHAKE_RECORD = 0x16;
 const CLIENT_HELLO = 0x01;
 const SERVER_NAME_EXTENSION = 0x0000;
 const HOST_NAME_TYPE = 0x00;
-/** The largest TLS record (2^14) plus its header: more than this is never waited for. */
-export const MAX_RECORD_BYTES = 16_384 + 5;
+/** The largest record payload TLS allows (2^14, RFC 8446 §5.1). */
+const MAX_RECORD_PAYLOAD = 16_384;
+/** A ClientHello bigger than this (its 4-byte handshake header included) is not waited for: real ones are 0.2-2 KiB. */
+export const MAX_CLIENT_HELLO_BYTES = 16 * 1024;
+/** At most this many records may carry one ClientHello, so 1-byte records cannot make the buffer 6× the bound. */
+export const MAX_HELLO_RECORDS = 64;
 
 export function readClientHello(data: Buffer): ClientHelloRead {
-  if (data.length === 0) return { kind: 'incomplete', needed: 5 };
+  if (data.length === 0) return { kind: 'incomplete' };
   if (data[0] !== HANDSHAKE_RECORD) return { kind: 'not-tls' };
-  if (data.length < 5) return { kind: 'incomplete', needed: 5 };
-  if (data[1] !== 0x03) return { kind: 'not-tls' };
-  const recordLength = data.readUInt16BE(3);
-  if (recordLength + 5 > MAX_RECORD_BYTES) return { kind: 'no-name' };
-  if (data.length < recordLength + 5) return { kind: 'incomplete', needed: recordLength + 5 };
-  return serverName(data.subarray(5, 5 + recordLength));
+  if (data.length >= 2 && data[1] !== 0x03) return { kind: 'not-tls' };
+  const fragments: Buffer[] = [];
+  let carried = 0;
+  let offset = 0;
+  let total: number | undefined;
+  for (let records = 0; ; records++) {
+    if (data.length < offset + 5) return { kind: 'incomplete' };
+    if (records === MAX_HELLO_RECORDS) return malformed(`the ClientHello is cut into more than ${String(MAX_HELLO_RECORDS)} records`);
+    if (data[offset] !== HANDSHAKE_RECORD || data[offset + 1] !== 0x03) return malformed('a record that is not a handshake arrives before the ClientHello is complete');
+    const length = data.readUInt16BE(offset + 3);
+    if (length === 0 || length > MAX_RECORD_PAYLOAD) return malformed(`a handshake record of ${String(length)} bytes`);
+    if (data.length < offset + 5 + length) return { kind: 'incomplete' };
+    fragments.push(data.subarray(offset + 5, offset + 5 + length));
+    carried += length;
+    offset += 5 + length;
+    if (total === undefined && carried >= 4) {
+      const header = Buffer.concat(fragments).subarray(0, 4);
+      if (header[0] !== CLIENT_HELLO) return malformed('the first handshake message is not a ClientHello');
+      total = 4 + header.readUIntBE(1, 3);
+      if (total > MAX_CLIENT_HELLO_BYTES) return malformed(`a ClientHello of ${String(total)} bytes, more than ${String(MAX_CLIENT_HELLO_BYTES)}`);
+    }
+    if (total !== undefined && carried >= total) return serverName(Buffer.concat(fragments).subarray(4, total));
+  }
 }
 
-/** Walks the ClientHello to the server_name extension; any malformation reads as "no name". */
+function malformed(why: string): ClientHelloRead {
+  return { kind: 'malformed', why };
+}
+
+/** Walks the ClientHello body to the server_name extension; a body that does not parse is malformed. */
 function serverName(body: Buffer): ClientHelloRead {
   const reader = new Reader(body);
-  if (reader.u8() !== CLIENT_HELLO) return { kind: 'no-name' };
-  reader.skip(3 + 2 + 32); // handshake length, legacy version, random
+  reader.skip(2 + 32); // legacy version, random
   reader.skip(reader.u8()); // session id
   reader.skip(reader.u16()); // cipher suites
   reader.skip(reader.u8()); // compression methods
-  if (!reader.ok || reader.left === 0) return { kind: 'no-name' };
-  const end = reader.offset + reader.u16();
-  while (reader.ok && reader.offset + 4 <= end) {
+  if (!reader.ok) return malformed('the ClientHello ends before its extensions');
+  if (reader.left === 0) return { kind: 'no-name' }; // no extensions at all (TLS 1.0 style)
+  const extensionsLength = reader.u16();
+  const end = reader.offset + extensionsLength;
+  if (end !== body.length) return malformed('the extensions do not fill the ClientHello');
+  let name: string | undefined;
+  let seen = false;
+  while (reader.ok && reader.offset < end) {
     const type = reader.u16();
     const length = reader.u16();
     if (type !== SERVER_NAME_EXTENSION) {
       reader.skip(length);
       continue;
     }
-    const listEnd = reader.offset + reader.u16();
-    while (reader.ok && reader.offset + 3 <= listEnd) {
-      const nameType = reader.u8();
-      const name = reader.bytes(reader.u16());
-      if (reader.ok && nameType === HOST_NAME_TYPE) return { kind: 'name', name: name.toString('ascii') };
+    // Two server_name extensions, or two host names, could be read differently by the server: refused.
+    if (seen) return malformed('two server_name extensions');
+    seen = true;
+    const list = new Reader(reader.bytes(length));
+    const listEnd = list.u16() + 2;
+    if (listEnd !== length) return malformed('a server_name extension of the wrong length');
+    while (list.ok && list.offset < listEnd) {
+      const nameType = list.u8();
+      const entry = list.bytes(list.u16());
+      if (!list.ok || nameType !== HOST_NAME_TYPE) continue;
+      if (name !== undefined) return malformed('two host names in server_name');
+      if (entry.length === 0) return malformed('an empty host name in server_name');
+      name = entry.toString('latin1');
     }
-    return { kind: 'no-name' };
+    if (!list.ok) return malformed('a server_name extension that does not parse');
   }
-  return { kind: 'no-name' };
+  if (!reader.ok) return malformed('an extension runs past the end of the ClientHello');
+  return name === undefined ? { kind: 'no-name' } : { kind: 'name', name };
 }
 
 /** Bounds-checked big-endian reads; a read past the end sets `ok` to false instead of throwing. */

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BerthEventInput } from '../../src/events.js';
 import type { EgressPolicy } from '../../src/egress/policy.js';
 import { EgressProxy } from '../../src/egress/proxy.js';
 import { run } from '../../src/process/index.js';
-import { clientHelloFor } from '../support/client-hello.js';
+import { clientHelloFor, inRecords } from '../support/client-hello.js';
 
 /*
  * The proxy on loopback with real clients. Network rule: every dial goes to 127.0.0.1; names are
@@ -22,7 +24,7 @@ describe('egress proxy (loopback)', () => {
   const policies = new Map<string, EgressPolicy>();
   const events: BerthEventInput[] = [];
   const dialed: string[] = [];
-  const names: Record<string, string[]> = { 'app.test': ['127.0.0.1'], 'internal.test': ['10.0.0.7'], 'meta.test': ['::ffff:169.254.169.254'] };
+  const names: Record<string, string[]> = { 'app.test': ['127.0.0.1'], 'internal.test': ['10.0.0.7'], 'meta.test': ['::ffff:169.254.169.254'], 'loop.test': ['127.0.0.1'], 'loop6.test': ['::1'] };
 
   beforeAll(async () => {
     const chunk = Buffer.alloc(1024 * 1024, 7);
@@ -246,6 +248,208 @@ describe('egress proxy (loopback)', () => {
     await own.close(300);
     expect((await closedAt) - started).toBeGreaterThanOrEqual(250);
     await expect(new Promise((resolve, reject) => connect(port, '127.0.0.1').once('connect', resolve).once('error', reject))).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  /** Writes `pieces` (a pause between them), then collects everything until the proxy closes, or `ms` pass. */
+  async function exchange(pieces: (string | Buffer)[], ms = 5000): Promise<string> {
+    const socket = connect(proxyPort, '127.0.0.1');
+    socket.setNoDelay(true);
+    let seen = '';
+    socket.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    for (const piece of pieces) {
+      socket.write(piece);
+      await sleep(15);
+    }
+    await Promise.race([closed, sleep(ms)]);
+    socket.destroy();
+    return seen;
+  }
+
+  const basic = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`;
+
+  /*
+   * Issue 12, hole 1: `Proxy-Authorization: Basic <base64 of "%E0%A4%A:x">` threw URIError from a
+   * floating promise and ended the process. Fails on main: no answer, and an unhandled rejection.
+   */
+  it.each([
+    ['GET', `GET http://127.0.0.1:PORT/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${basic('%E0%A4%A:x')}\r\n\r\n`],
+    ['CONNECT', `CONNECT 127.0.0.1:PORT HTTP/1.1\r\nProxy-Authorization: ${basic('%E0%A4%A:x')}\r\n\r\n`],
+    ['GET, no colon', `GET http://127.0.0.1:PORT/ HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${basic('%E0%A4%A')}\r\n\r\n`],
+    ['CONNECT, a lone %', `CONNECT 127.0.0.1:PORT HTTP/1.1\r\nProxy-Authorization: ${basic('%:x')}\r\n\r\n`],
+  ])('answers a malformed credential (%s) with 407 and keeps serving', async (_what, request) => {
+    const answer = await exchange([request.replaceAll('PORT', String(targetPort))]);
+    expect(answer).toMatch(/^HTTP\/1\.1 407 /);
+    const result = await curl([...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
+    expect(result.stdout).toMatch(/200$/);
+    expect(events.filter((e) => e.type === 'egress.error')).toEqual([]);
+  });
+
+  it('closes only the failing connection when its work throws, and records it', async () => {
+    const failing = new EgressProxy({
+      host: '127.0.0.1',
+      policyFor: (ws) => policies.get(ws),
+      emit: (e) => events.push(e),
+      resolve: () => Promise.reject(new Error('no DNS here')),
+      dial: () => {
+        throw new Error('a dial that throws');
+      },
+    });
+    const { port } = await failing.listen();
+    try {
+      const { token } = failing.credentialFor('ws-a');
+      const socket = connect(port, '127.0.0.1');
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.write(`CONNECT 127.0.0.1:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${basic(`ws-a:${token}`)}\r\n\r\n`);
+      await closed;
+      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.error', level: 'error', message: expect.stringContaining('a dial that throws') as unknown }));
+      // The listener is unharmed: the next request is answered.
+      expect((await curl(['-x', `http://127.0.0.1:${String(port)}`, `http://127.0.0.1:${String(targetPort)}/`])).stdout).toMatch(/407$/);
+    } finally {
+      events.splice(events.findIndex((e) => e.type === 'egress.error'), 1);
+      await failing.close(100);
+    }
+  });
+
+  /*
+   * Issue 12, hole 6: the same ClientHello cut into two TLS records was not read, so another name
+   * passed. Fails on main: the split ClientHello for fronted.example reaches the target (400).
+   */
+  describe('the TLS server name, reassembled across records and segments', () => {
+    async function throughTunnel(host: string, send: (socket: Socket) => Promise<void>): Promise<{ answer: string; decisions: BerthEventInput[] }> {
+      const { token } = proxy.credentialFor('ws-a');
+      const socket = connect(proxyPort, '127.0.0.1');
+      socket.setNoDelay(true);
+      socket.on('error', () => undefined);
+      const established = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      socket.write(`CONNECT ${host}:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${basic(`ws-a:${token}`)}\r\n\r\n`);
+      expect(await established).toMatch(/^HTTP\/1\.1 200/);
+      const before = events.length;
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await send(socket);
+      await closed;
+      await vi.waitFor(() => expect(events.slice(before).some((e) => e.type.startsWith('egress.'))).toBe(true));
+      return { answer, decisions: events.slice(before).filter((e) => e.type.startsWith('egress.')) };
+    }
+    const pieces = async (socket: Socket, bytes: Buffer, cuts: number[]): Promise<void> => {
+      let from = 0;
+      for (const to of [...cuts, bytes.length]) {
+        socket.write(bytes.subarray(from, to));
+        from = to;
+        await sleep(15);
+      }
+    };
+
+    /** Where the server name starts in the handshake message (after the 5-byte record header). */
+    const nameAt = (hello: Buffer): number => hello.indexOf('fronted.example') - 5;
+    it.each([
+      ['two records, the server name in the second', (_h: Buffer) => [60], [] as number[]],
+      ['two records, cut inside the server name', (h: Buffer) => [nameAt(h) + 4], []],
+      ['five records', (h: Buffer) => [10, 50, nameAt(h) - 2, nameAt(h) + 8], []],
+      ['two records, each across TCP segments', (_h: Buffer) => [60], [3, 30, 120]],
+    ])('refuses another name in %s', async (_how, cuts, segments) => {
+      const hello = await clientHelloFor('fronted.example');
+      const bytes = inRecords(hello, cuts(hello));
+      const { answer, decisions } = await throughTunnel('app.test', (socket) => pieces(socket, bytes, segments));
+      expect(answer).toBe('');
+      expect(decisions).toHaveLength(1);
+      expect(decisions[0]).toMatchObject({ type: 'egress.deny', message: `Denied CONNECT app.test:${String(targetPort)}: the TLS handshake in the tunnel asks for fronted.example, not app.test.` });
+    });
+
+    it('lets the right name through, split the same way', async () => {
+      const hello = await clientHelloFor('app.test');
+      const bytes = inRecords(hello, [20, hello.readUInt16BE(3) - 20]);
+      const { answer, decisions } = await throughTunnel('app.test', async (socket) => {
+        await pieces(socket, bytes, [7, 200]);
+        socket.end();
+      });
+      // The target speaks plain HTTP, so a ClientHello that reaches it is answered with 400.
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+      expect(decisions).toMatchObject([{ type: 'egress.allow' }]);
+    });
+
+    it('refuses a handshake it cannot read, in a tunnel to a name', async () => {
+      const notHello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x00]);
+      const { answer, decisions } = await throughTunnel('app.test', (socket) => pieces(socket, notHello, []));
+      expect(answer).toBe('');
+      expect(decisions).toMatchObject([{ type: 'egress.deny', message: expect.stringContaining('cannot be checked (the first handshake message is not a ClientHello)') as unknown }]);
+    });
+
+    it('refuses a ClientHello that does not complete in time, instead of passing what came', async () => {
+      const slow = new EgressProxy({ host: '127.0.0.1', policyFor: (ws) => policies.get(ws), emit: (e) => events.push(e), resolve: (host) => Promise.resolve(names[host] ?? []), clientHelloTimeoutMs: 300 });
+      const { port } = await slow.listen();
+      try {
+        const { token } = slow.credentialFor('ws-a');
+        const hello = await clientHelloFor('fronted.example');
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        socket.write(`CONNECT app.test:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${basic(`ws-a:${token}`)}\r\n\r\n`);
+        await vi.waitFor(() => expect(answer).toMatch(/^HTTP\/1\.1 200/));
+        const before = events.length;
+        socket.write(hello.subarray(0, 100)); // the record stops here: the rest never comes
+        await closed;
+        expect(answer).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\n$/);
+        expect(events.slice(before)).toMatchObject([{ type: 'egress.deny', message: expect.stringContaining('was not complete after 0.3 s') as unknown }]);
+      } finally {
+        await slow.close(100);
+      }
+    });
+  });
+
+  /*
+   * Issue 12, hole 3: `--allow 0.0.0.0/0` (or `::/0`) reached the host's own loopback listeners (the
+   * target here stands for any of them, the daemon's API included). Fails on main: 200 through both.
+   */
+  describe('an allow-everything rule never opens the host', () => {
+    const wide = { allow: ['0.0.0.0/0', '::/0'], deny: [] };
+    const ownAddress = Object.values(networkInterfaces())
+      .flatMap((entries) => entries ?? [])
+      .find((entry) => !entry.internal && entry.family === 'IPv4')?.address;
+
+    it.each([
+      ['127.0.0.1', '127.0.0.1', 'a loopback address'],
+      ['[::1]', '::1', 'a loopback address'],
+      ['[::ffff:7f00:1]', '127.0.0.1', 'a loopback address'],
+      ['[::ffff:127.0.0.1]', '127.0.0.1', 'a loopback address'],
+      ['0.0.0.0', '0.0.0.0', 'an unspecified address'],
+      ['[::]', '::', 'an unspecified address'],
+      ['169.254.169.254', '169.254.169.254', 'a link-local address'],
+    ])('CONNECT and GET to %s are refused under 0.0.0.0/0 and ::/0', async (host, shown, why) => {
+      policies.set('ws-wide', wide);
+      const before = dialed.length;
+      const tunnel = await rawConnect('ws-wide', `${host}:${String(targetPort)}`);
+      expect(tunnel).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+      expect(tunnel).toContain(`${shown} is ${why}`);
+      const forward = await curl([...proxyArg('ws-wide'), `http://${host}:${String(targetPort)}/`]);
+      expect(forward.stdout).toMatch(/403$/);
+      expect(dialed.length).toBe(before);
+    });
+
+    it("refuses the host's own non-loopback address, and names that resolve to loopback", async () => {
+      policies.set('ws-wide', { allow: [...wide.allow, 'loop.test', 'loop6.test'], deny: [] });
+      const before = dialed.length;
+      if (ownAddress !== undefined) expect(await rawConnect('ws-wide', `${ownAddress}:${String(targetPort)}`)).toContain(`${ownAddress} is an address of the host itself`);
+      expect(await rawConnect('ws-wide', `loop.test:${String(targetPort)}`)).toContain('loop.test resolves to 127.0.0.1, a loopback address');
+      expect(await rawConnect('ws-wide', `loop6.test:${String(targetPort)}`)).toContain('loop6.test resolves to ::1, a loopback address');
+      expect(dialed.length).toBe(before);
+    });
+
+    it('opens the listener for a rule naming exactly 127.0.0.1:PORT, and only that port', async () => {
+      policies.set('ws-exact', { allow: [...wide.allow, `127.0.0.1:${String(targetPort)}`], deny: [] });
+      const url = `http://127.0.0.1:${String(targetPort)}/`;
+      expect((await curl([...proxyArg('ws-exact'), url])).stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
+      expect((await curl(['-p', ...proxyArg('ws-exact'), url])).stdout).toMatch(/200$/);
+      expect((await curl([...proxyArg('ws-exact'), `http://[::ffff:7f00:1]:${String(targetPort)}/`])).stdout).toMatch(/200$/);
+      expect(await rawConnect('ws-exact', `127.0.0.1:${String(targetPort + 1)}`)).toMatch(/^HTTP\/1\.1 403/);
+    });
   });
 
   it('refuses to listen on every interface', () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Berth } from '../../src/berth.js';
@@ -210,6 +211,74 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('200');
       expect((await runtime.inspect(containerNameFor(ws))).id).toBe(before.id);
       expect(store.events({ workspace: ws, type: 'egress.policy-changed' })).toHaveLength(1);
+    });
+  });
+
+  /*
+   * Issue 12, hole 3, from inside a real workspace: with `--allow 0.0.0.0/0 --allow ::/0` the
+   * workspace asked the proxy for 127.0.0.1:PORT and reached the host's loopback listeners (the
+   * daemon's API among them). Fails on main: "host loopback" and 200.
+   * Network rule: the only targets are listeners this test opens on the host's loopback and gateway.
+   */
+  describe(`egress host-only addresses: ${label}`, () => {
+    const run = randomUUID().slice(0, 8);
+    const ws = `eh-${run}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-egress-host-'));
+    const home = join(scratch, 'home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    let runtime: Runtime;
+    let image: string;
+    let berth: Berth;
+    let service: EgressService;
+    let store: Store;
+    let hostLoopback: Server;
+    let port = 0;
+    const wide = ['0.0.0.0/0', '::/0'];
+
+    const inside = async (script: string) => runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', script]);
+    /** Through the proxy explicitly: NO_PROXY lists 127.0.0.1, which in the workspace means itself. */
+    const viaProxy = (url: string, tunnel = false) => inside(`curl -sS -m 10 --noproxy '' -x "$HTTP_PROXY" ${tunnel ? '-p ' : ''}-w '\\n%{http_code}' ${url}`);
+
+    beforeAll(async () => {
+      ({ runtime, image } = await connect());
+      hostLoopback = createServer((_req, res) => res.end('host loopback'));
+      await new Promise<void>((resolve) => hostLoopback.listen(0, '127.0.0.1', resolve));
+      port = (hostLoopback.address() as { port: number }).port;
+      store = Store.open(home);
+      berth = new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store });
+      service = new EgressService(store);
+      await service.start();
+      await berth.up(ws, { root, image, egress: { allow: wide } });
+      await service.sync();
+    });
+
+    afterAll(async () => {
+      await service?.close();
+      await berth?.remove(ws).catch(() => undefined);
+      await new Promise<void>((resolve) => hostLoopback?.close(() => resolve()));
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it("0.0.0.0/0 and ::/0 do not reach the host's loopback, nor its gateway address, through the proxy", async () => {
+      for (const url of [`http://127.0.0.1:${String(port)}/`, `http://[::ffff:127.0.0.1]:${String(port)}/`, `http://localhost:${String(port)}/`]) {
+        for (const tunnel of [false, true]) {
+          const result = await viaProxy(url, tunnel);
+          expect(result.stdout, `${url}${tunnel ? ' (CONNECT)' : ''}`).not.toContain('host loopback');
+          expect(result.stdout + result.stderr, url).toMatch(/403/);
+        }
+      }
+      const gateway = store.egress(ws)[0]?.proxyHost ?? '';
+      const atGateway = await viaProxy(`http://${gateway}:${String(port)}/`);
+      expect(atGateway.stdout).toContain(`${gateway} is an address of the host itself`);
+      await vi.waitFor(() => expect(store.events({ workspace: ws, type: 'egress.deny' }).length).toBeGreaterThanOrEqual(7));
+    });
+
+    it('reaches that one listener once a rule names 127.0.0.1:PORT exactly', async () => {
+      await berth.up(ws, { root, image, egress: { allow: [...wide, `127.0.0.1:${String(port)}`] } });
+      await service.sync();
+      expect((await viaProxy(`http://127.0.0.1:${String(port)}/`)).stdout).toBe('host loopback\n200');
+      expect((await viaProxy(`http://127.0.0.1:${String(port)}/`, true)).stdout).toBe('host loopback\n200');
     });
   });
 }

@@ -22,3 +22,21 @@ export async function clientHelloFor(servername: string | undefined): Promise<Bu
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
+
+/**
+ * The same ClientHello cut into several TLS records (as RFC 8446 §5.1 allows): the handshake
+ * message is split after each of `cuts` bytes, and every piece gets its own 5-byte record header.
+ */
+export function inRecords(hello: Buffer, cuts: readonly number[]): Buffer {
+  const message = hello.subarray(5, 5 + hello.readUInt16BE(3));
+  const records: Buffer[] = [];
+  let from = 0;
+  for (const to of [...cuts, message.length]) {
+    const fragment = message.subarray(from, to);
+    const header = Buffer.from([0x16, hello[1] ?? 3, hello[2] ?? 1, 0, 0]);
+    header.writeUInt16BE(fragment.length, 3);
+    records.push(header, fragment);
+    from = to;
+  }
+  return Buffer.concat(records);
+}

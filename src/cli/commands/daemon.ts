@@ -20,6 +20,7 @@ export default defineCommand({
     if (sub === 'status') return status(values.json ?? false);
     if (sub !== undefined) throw new UsageError(`Unknown daemon subcommand "${sub}".`, USAGE);
     const [{ Daemon }, { berthHome }, path] = await Promise.all([import('../../daemon/daemon.js'), import('../../config.js'), import('node:path')]);
+    (await import('../last-resort.js')).keepServingOnUnhandledRejection('berth daemon');
     const daemon = await Daemon.start({
       home: berthHome(),
       runtime: values.runtime,

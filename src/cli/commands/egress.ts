@@ -1,4 +1,5 @@
 import { defineCommand, requirePositional } from '../args.js';
+import { explainPolicy, portlessAllowWarnings } from '../egress-rules.js';
 import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
@@ -7,6 +8,9 @@ const USAGE = `Usage: berth egress show <id> [--json]
        berth egress log <id> [--follow] [--json]
        berth egress serve                              (runs the proxy, when no daemon does)
 PATTERN: registry.npmjs.org, *.github.com, api.example.com:443, 10.0.0.5, 10.0.0.0/24, [fd00::1]:8080
+  A rule without a port covers every port; a deny on a name covers its subdomains too. Loopback,
+  link-local, multicast and this host's own addresses open only for a rule naming one exactly
+  (127.0.0.1:8080), never for a range (0.0.0.0/0).
 `;
 
 export default defineCommand({
@@ -25,12 +29,16 @@ export default defineCommand({
       case 'show': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
         const egress = await (await openCore(values.runtime, id)).egress(id);
-        if (values.json) printJson(egress);
-        else if (!egress) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
+        const rules = egress && explainPolicy(egress.policy);
+        if (values.json) printJson(egress && { ...egress, rules });
+        else if (!egress || !rules) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
         else {
           process.stdout.write(`proxy     ${egress.proxy}${egress.enforced ? ` (enforced by network ${egress.network ?? '?'})` : ' (NOT enforced: host mode)'}\n`);
-          process.stdout.write(`allow     ${egress.policy.allow.join(', ') || '(nothing: default deny)'}\n`);
-          process.stdout.write(`deny      ${egress.policy.deny.join(', ') || '(nothing)'}\n`);
+          const width = Math.max(0, ...[...rules.allow, ...rules.deny].map((r) => r.rule.length));
+          for (const side of ['allow', 'deny'] as const) {
+            if (rules[side].length === 0) process.stdout.write(`${side.padEnd(10)}${side === 'allow' ? '(nothing: default deny)' : '(nothing)'}\n`);
+            rules[side].forEach((r, i) => process.stdout.write(`${(i === 0 ? side : '').padEnd(10)}${r.rule.padEnd(width)}  ${r.covers}\n`));
+          }
         }
         return EXIT.ok;
       }
@@ -40,6 +48,7 @@ export default defineCommand({
         const id = requirePositional(positionals, 1, 'id', USAGE);
         const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
         const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
+        if (sub === 'allow') for (const warning of portlessAllowWarnings([pattern])) process.stderr.write(`warning: ${warning.replace(/^--allow /, '')}\n`);
         const policy = await (await openCore(values.runtime, id)).changeEgress(id, change);
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
@@ -64,6 +73,8 @@ async function serve(): Promise<number> {
     const { BerthError } = await import('../../errors.js');
     throw new BerthError('E_CONFLICT', 'The Berth daemon already serves the egress proxy for this state folder.', { hint: 'Nothing to do: `berth daemon status` shows it. Stop the daemon first to serve the proxy by hand.' });
   }
+  const { keepServingOnUnhandledRejection } = await import('../last-resort.js');
+  keepServingOnUnhandledRejection('berth egress');
   const service = new EgressService(Store.open(berthHome()));
   await service.start();
   process.stderr.write(`berth egress: serving ${service.listening().join(', ') || 'no workspace yet (waiting for one)'}; Ctrl-C to stop\n`);

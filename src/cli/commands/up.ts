@@ -1,4 +1,5 @@
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
+import { portlessAllowWarnings } from '../egress-rules.js';
 import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
@@ -34,6 +35,7 @@ export default defineCommand({
     const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
+    for (const warning of portlessAllowWarnings(values.allow)) process.stderr.write(`warning: ${warning}\n`);
     const report = await core.up(
       id,
       declared
