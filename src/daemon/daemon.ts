@@ -8,6 +8,7 @@ import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
 import { LivenessLoop } from './liveness.js';
 import { DaemonLock, describePidFile } from './lock.js';
+import { FileLock, describeHolder, lockPaths } from '../state/file-lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 import { createReconciler } from './reconcile-seam.js';
 import { loadOrCreateToken } from './token.js';
@@ -94,6 +95,13 @@ export class Daemon {
 
       // The one place the daemon touches reconciling: started once it answers, stopped before its listeners close.
       if (options.manifest) {
+        // One reconciler per home: `berth apply`/`reconcile` are refused while this daemon lives.
+        const held = await FileLock.acquire(lockPaths.reconciler(options.home), {
+          role: 'daemon',
+          detail: `reconciling ${options.manifest}`,
+          onWait: (holder) => process.stderr.write(`berth daemon: waiting for the reconciler already running (${describeHolder(holder)})\n`),
+        });
+        cleanup.unshift(() => held.release());
         const reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000, home: options.home, env: options.env });
         reconciler.start();
         cleanup.unshift(() => reconciler.stop());
