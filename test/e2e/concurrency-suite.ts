@@ -175,7 +175,14 @@ export function concurrencySuite(engine: Engine): void {
 
     it('opens a fresh state folder from many processes at once: every one succeeds', async () => {
       const home = freshHome();
-      const results = await Promise.all(Array.from({ length: 16 }, () => berth(home, ['events', '--json'])));
+      // Each process loads the store first, then opens it at the same agreed moment: the race of first opens, made likely.
+      const store = join(import.meta.dirname, '../../dist/state/store.js');
+      const at = Date.now() + 1500;
+      const script = `const { Store } = await import(${JSON.stringify(store)}); while (Date.now() < ${String(at)}); Store.open(${JSON.stringify(home)}).close();`;
+      const opens = await Promise.all(Array.from({ length: 16 }, () => run([process.execPath, '--input-type=module', '-e', script], { okExitCodes: 'any', timeoutMs: 60_000 })));
+      for (const result of opens) expect(result.exitCode, result.stderr).toBe(0);
+      // And the CLI on it, many at once.
+      const results = await Promise.all(Array.from({ length: 8 }, () => berth(home, ['events', '--json'])));
       for (const result of results) expect(result.exitCode, result.stderr).toBe(0);
     }, 120_000);
 
