@@ -49,7 +49,7 @@ export default defineCommand({
       void daemon.idle.then(() => done(`idle for ${String(info.idleSeconds)} s`));
     });
     await daemon.stop();
-    process.stderr.write(`berth daemon: stopped, ${why} (workspaces keep running)\n`);
+    process.stderr.write(`berth daemon: stopped (workspaces keep running): ${why}\n`);
     return EXIT.ok;
   },
 });
