@@ -23,11 +23,13 @@ export async function daemonOnDemand(runtime: string | undefined): Promise<Start
  * command returns. Starts the daemon if needed and waits for its acknowledgement; says plainly
  * that egress is closed when the user opted out of the daemon.
  */
-export async function serveEgressChange(workspace: string, runtime: string | undefined): Promise<void> {
+export async function serveEgressChange(workspace: string, runtime: string | undefined, what: 'up' | 'change'): Promise<void> {
   const daemon = await daemonOnDemand(runtime);
   if (daemon === null) {
     process.stderr.write(
-      `egress: closed until the proxy is served: nothing from ${workspace} gets out (BERTH_NO_DAEMON is set). Run \`berth egress serve\` or \`berth daemon\`.\n`,
+      what === 'up'
+        ? `egress: closed until the proxy is served: nothing from ${workspace} gets out until \`berth egress serve\` or \`berth daemon\` runs (BERTH_NO_DAEMON is set, so none was started).\n`
+        : `egress: BERTH_NO_DAEMON is set: the change applies once a proxy serves it (\`berth egress serve\` re-reads rules every half second).\n`,
     );
     return;
   }

@@ -130,6 +130,17 @@ export function onDemandSuite(engine: Engine): void {
       expect((await optedOut(['rm', off])).exitCode).toBe(0);
     }, 120_000);
 
+    it('`dev start` in an egress workspace starts the daemon, which then owns the dev server', async () => {
+      expect((await berth(['daemon', 'status'])).exitCode).not.toBe(0);
+      const started = await berth(['dev', 'start', ws, 'web', '--no-wait', '--', 'python3', '-m', 'http.server', '8001']);
+      expect(started.exitCode, started.stderr).toBe(0);
+      expect(started.stderr).toContain('started the daemon');
+      const listed = JSON.parse((await berth(['dev', 'ls', ws, '--json'])).stdout) as { name: string }[];
+      expect(listed.map((s) => s.name)).toEqual(['web']);
+      expect((await berth(['dev', 'stop', ws, 'web'])).exitCode).toBe(0);
+      expect((await berth(['daemon', 'stop'])).exitCode).toBe(0);
+    }, 120_000);
+
     it('an on-demand daemon exits by itself once it has nothing to serve', async () => {
       const idleEnv = { ...env, BERTH_DAEMON_IDLE: '1' };
       const cli = berthCli(idleEnv);

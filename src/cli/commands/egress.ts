@@ -43,7 +43,7 @@ export default defineCommand({
         const core = await openCore(values.runtime, id);
         const policy = await core.changeEgress(id, change);
         // Through the daemon it answered once its proxy applied the change; made here, it must be served first.
-        if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime);
+        if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
         return EXIT.ok;

@@ -53,7 +53,7 @@ export default defineCommand({
     // Through the daemon, up returned once its proxy listens; made here, the daemon must serve it first.
     if (report.egress && core.via === 'in-process') {
       const { serveEgressChange } = await import('../on-demand.js');
-      await serveEgressChange(id, report.runtime);
+      await serveEgressChange(id, report.runtime, 'up');
     }
     if (values.json) {
       printJson(report);
