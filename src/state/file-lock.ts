@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +33,12 @@ export interface AcquireOptions {
   waitMs?: number | undefined;
   /** Called once, when the lock is held by someone else and this call starts to wait. */
   onWait?: ((holder: LockHolder | null) => void) | undefined;
+  /**
+   * Write the holder note in the background: for short holds on a hot path (a workspace's ensure),
+   * where the write would cost more than the lock. Long holds whose holder others must be told
+   * at once (the daemon's reconciler role) write it before acquire returns.
+   */
+  noteInBackground?: boolean | undefined;
 }
 
 const DEFAULT_WAIT_MS = 120_000;
@@ -67,8 +74,11 @@ export class FileLock {
       delay = Math.min(delay * 2, MAX_RETRY_MS);
     }
     const holder: LockHolder = { pid: process.pid, role: options.role, since: new Date().toISOString(), ...(options.detail ? { detail: options.detail } : {}) };
-    // Informational only: the kernel lock decides. Written after taking it, so it names the holder.
-    writeFileSync(holderFile(file), JSON.stringify(holder), { mode: 0o600 });
+    // Informational only (the kernel lock decides), for the messages of waiters and refusals; written
+    // after taking the lock, so it names the holder.
+    const note = JSON.stringify(holder);
+    if (options.noteInBackground) void writeFile(holderFile(file), note, { mode: 0o600 }).catch(() => undefined);
+    else writeFileSync(holderFile(file), note, { mode: 0o600 });
     return new FileLock(db, file);
   }
 

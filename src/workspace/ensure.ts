@@ -136,7 +136,7 @@ export class WorkspaceManager {
    * made and reuses it. The lock is a kernel file lock, no engine call (file-lock.ts).
    */
   private exclusively<T>(id: string, role: string, work: () => Promise<T>): Promise<T> {
-    return withFileLock(lockPaths.workspace(this.berthHome, id), { role: `${role} ${id}` }, work);
+    return withFileLock(lockPaths.workspace(this.berthHome, id), { role: `${role} ${id}`, noteInBackground: true }, work);
   }
 
   private async converge(id: string, spec: WorkspaceSpec, retried = false): Promise<EnsureResult> {
