@@ -429,7 +429,8 @@ export class WorkspaceManager {
     if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
     const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.ledger.egress(id).length > 0;
     if (container === null && !remembered) await this.ownedContainer(id);
-    await this.removeContainer(id, container?.id);
+    if (container !== null) await this.removeContainer(id, container.id);
+    else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
     await this.removeEgress(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
@@ -448,11 +449,15 @@ export class WorkspaceManager {
     this.ledger.deleteEgress(id);
   }
 
-  /** Removes the workspace's container: the one with this engine id when the caller observed it, else by name. */
-  private async removeContainer(id: string, engineId?: string): Promise<void> {
-    const name = containerNameFor(id);
-    await this.runtime.remove(engineId ?? name, { force: true });
-    this.ledger.markRemoved(this.runtime.kind, 'container', name);
+  /** Removes the workspace's container by the engine id it was observed with (under the lock), never by name. */
+  private async removeContainer(id: string, engineId: string): Promise<void> {
+    await this.runtime.remove(engineId, { force: true });
+    this.forgetContainer(id);
+  }
+
+  /** The ledger and the address card let go of the workspace's container. */
+  private forgetContainer(id: string): void {
+    this.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
     removeAddressCard(this.berthHome, id);
   }
 
