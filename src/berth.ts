@@ -12,6 +12,7 @@ import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
 import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
+import { EgressService } from './egress/service.js';
 import { installationId } from './workspace/installation.js';
 import { removeWorkspaceFiles } from './workspace/shell-profile.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
@@ -55,6 +56,8 @@ export class Berth extends EventEmitter<BerthEvents> {
   readonly dev: DevServerManager;
   private readonly workspaces: WorkspaceManager;
   private readonly inventory: Inventory;
+  /** The egress proxy, when this process serves it (the daemon, or an app that called serveEgress). */
+  private egressServer: EgressServer | null = null;
 
   constructor(
     runtime: Runtime,
@@ -103,7 +106,28 @@ export class Berth extends EventEmitter<BerthEvents> {
     const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
     this.store.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
+    // Served here: `up` returns once the workspace's proxy listener accepts, with its rules.
+    await this.egressServer?.apply(id);
     return result;
+  }
+
+  /**
+   * Serves the egress proxy of every egress workspace of this home in this process, for apps that
+   * want no daemon (the daemon serves it the same way). From then on `up` and egress changes
+   * return only once the proxy applies them. Close it with `close()` on the result, before Berth's.
+   */
+  async serveEgress(): Promise<EgressServer> {
+    if (this.egressServer === null) {
+      const server = new EgressService(this.store);
+      await server.start();
+      this.egressServer = server;
+    }
+    return this.egressServer;
+  }
+
+  /** Makes the serving proxy (if it is this process's) apply what the store says now. */
+  private async applyEgress(id?: string): Promise<void> {
+    await this.egressServer?.apply(id);
   }
 
   /**
@@ -174,12 +198,13 @@ export class Berth extends EventEmitter<BerthEvents> {
     }
   }
 
-  /** Replaces a workspace's whole egress policy (the applier's set-egress). */
-  setEgress(id: string, policy: EgressPolicy): void {
+  /** Replaces a workspace's whole egress policy (the applier's set-egress); in force when it returns, where served here. */
+  async setEgress(id: string, policy: EgressPolicy): Promise<void> {
     const record = this.store.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
     this.workspaces.replacePolicy(record, policy);
+    await this.applyEgress(id);
   }
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
@@ -208,8 +233,12 @@ export class Berth extends EventEmitter<BerthEvents> {
     return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
   }
 
-  /** Changes a workspace's rules at runtime: the proxy applies them on the next connection. */
-  changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): EgressPolicy {
+  /**
+   * Changes a workspace's rules at runtime, without touching the workspace. Where this process
+   * serves the proxy, the change is in force when the promise resolves; a proxy served elsewhere
+   * (the daemon) is told by whoever made the change through it.
+   */
+  async changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
     validateWorkspaceId(id);
     const record = this.store.egress(id)[0];
     if (!record) {
@@ -227,6 +256,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
     if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
+    await this.applyEgress(id);
     return policy;
   }
 
@@ -272,6 +302,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     // Env values and the proxy token do not outlive the workspace: not in files, not in rows.
     removeWorkspaceFiles(this.home, id);
     this.store.forgetSecrets(id);
+    await this.applyEgress();
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
@@ -305,7 +336,9 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.store.events(query);
   }
 
+  /** Closes the store. A proxy served by serveEgress() is closed by its own `close()`, first. */
   close(): void {
+    this.egressServer = null;
     this.store.close();
   }
 
@@ -336,6 +369,17 @@ export class Berth extends EventEmitter<BerthEvents> {
     this.store.appendEvent(event);
     this.emit('event', event);
   }
+}
+
+/** The egress proxy served in an app's own process: what `serveEgress()` returns. */
+export type EgressServer = Pick<EgressService, 'apply' | 'listening' | 'close'>;
+
+/**
+ * Serves the egress proxy of this Berth's home in this process, for apps that want no daemon; the
+ * same as `berth.serveEgress()`. Close the result before the Berth.
+ */
+export function serveEgress(berth: Berth): Promise<EgressServer> {
+  return berth.serveEgress();
 }
 
 /** Opens Berth: reads $BERTH_HOME, picks the runtime (flag > BERTH_RUNTIME > config > detection). */

@@ -1,6 +1,8 @@
 /** Berth as a library: `import { createBerth } from 'berth'`. */
-export { createBerth, Berth } from './berth.js';
-export type { BerthOptions, WorkspaceSummary } from './berth.js';
+export { createBerth, Berth, serveEgress } from './berth.js';
+export type { BerthOptions, WorkspaceSummary, EgressServer } from './berth.js';
+export { startDaemon } from './daemon/start.js';
+export type { StartDaemonOptions, StartedDaemon } from './daemon/start.js';
 export { BerthError, isBerthError } from './errors.js';
 export type { BerthErrorCode } from './errors.js';
 export type { BerthEvent } from './events.js';

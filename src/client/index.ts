@@ -89,6 +89,11 @@ export class BerthClient {
     return this.json('POST', `/workspaces/${enc(id)}/egress`, change);
   }
 
+  /** Has the daemon's proxy serve the workspace's rules as stored now; resolves once it does. */
+  async applyEgress(id: string): Promise<void> {
+    await this.json('POST', `/workspaces/${enc(id)}/egress/apply`);
+  }
+
   egressLog(id: string, options: { after?: number } = {}): Promise<StoredEvent[]> {
     return this.json('GET', `/workspaces/${enc(id)}/egress/log${query({ after: options.after?.toString() })}`);
   }

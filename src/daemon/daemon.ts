@@ -1,14 +1,16 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { createBerth, type Berth } from '../berth.js';
 import { BerthError, isErrno } from '../errors.js';
-import { EgressService } from '../egress/service.js';
 import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
+import { isLive } from '../devserver/types.js';
+import { IdleWatch } from './idle.js';
 import { loopbackApi, socketApi } from './api.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
 import { LivenessLoop } from './liveness.js';
 import { DaemonLock, describePidFile } from './lock.js';
+import { FileLock, describeHolder, lockPaths } from '../state/file-lock.js';
 import { daemonPaths, type DaemonPaths } from './paths.js';
 import { createReconciler } from './reconcile-seam.js';
 import { loadOrCreateToken } from './token.js';
@@ -24,6 +26,10 @@ export interface DaemonOptions {
   manifest?: string | undefined;
   livenessMs?: number | undefined;
   reconcileMs?: number | undefined;
+  /** Started by a command that needed it (the CLI, startDaemon()), not by a person or service manager. */
+  onDemand?: boolean | undefined;
+  /** Exit (resolve `idle`) after this long with nothing to serve; undefined or 0: never. */
+  idleMs?: number | undefined;
 }
 
 /** Where a running daemon answers; also written to `$BERTH_HOME/daemon.json` for `berth daemon status`. */
@@ -35,6 +41,10 @@ export interface DaemonInfo {
   socket: string;
   /** `http://127.0.0.1:PORT`, when the loopback listener is on. */
   http: string | null;
+  /** Started on demand by a command, and so ends by itself when idle. */
+  onDemand: boolean;
+  /** Seconds with nothing to serve before it ends by itself (null: never). */
+  idleSeconds: number | null;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -53,8 +63,11 @@ export class Daemon {
   private readonly berth: Berth;
   private readonly stopParts: (() => Promise<void> | void)[];
   private stopping: Promise<void> | undefined;
+  /** Resolves when the daemon has had nothing to serve for its idle period (never without one). */
+  readonly idle: Promise<void>;
 
-  private constructor(parts: { info: DaemonInfo; token: string; paths: DaemonPaths; berth: Berth; stopParts: (() => Promise<void> | void)[] }) {
+  private constructor(parts: { info: DaemonInfo; token: string; paths: DaemonPaths; berth: Berth; stopParts: (() => Promise<void> | void)[]; idle: Promise<void> }) {
+    this.idle = parts.idle;
     this.info = parts.info;
     this.token = parts.token;
     this.paths = parts.paths;
@@ -73,8 +86,8 @@ export class Daemon {
     try {
       const berth = await createBerth({ home: options.home, runtime: options.runtime, env: options.env });
       cleanup.unshift(() => berth.close());
-      const egress = new EgressService(berth.store);
-      await egress.start();
+      // Served through Berth, so its up and egress changes return once the proxy applies them.
+      const egress = await berth.serveEgress();
       cleanup.unshift(() => egress.close());
       const feed = new EventFeed(berth.store);
       cleanup.unshift(() => feed.close());
@@ -82,9 +95,28 @@ export class Daemon {
       liveness.start();
       cleanup.unshift(() => liveness.stop());
       const token = loadOrCreateToken(paths.token);
-      const info: DaemonInfo = { pid: process.pid, version: packageVersion(), startedAt: new Date().toISOString(), runtime: berth.runtime.kind, socket: paths.socket, http: null };
+      const idleMs = options.idleMs ?? 0;
+      const info: DaemonInfo = {
+        pid: process.pid,
+        version: packageVersion(),
+        startedAt: new Date().toISOString(),
+        runtime: berth.runtime.kind,
+        socket: paths.socket,
+        http: null,
+        onDemand: options.onDemand ?? false,
+        idleSeconds: idleMs > 0 ? idleMs / 1000 : null,
+      };
       const deps: ApiDeps = { berth, feed, egress, about: info };
-      const socket = await listenOnSocket(paths.socket, socketApi(deps));
+      const watch =
+        idleMs > 0 && !options.manifest
+          ? new IdleWatch({ idleMs, busy: () => berth.store.egress().length > 0 || berth.store.devServers().some(isLive) })
+          : null;
+      const api = socketApi(deps);
+      const socket = await listenOnSocket(paths.socket, (req, res) => {
+        // Work keeps it alive; someone asking whether it runs (status, a CLI looking for it) does not.
+        if (req.url !== '/health') watch?.touch();
+        api(req, res);
+      });
       cleanup.unshift(() => closeServer(socket).then(() => rmSync(paths.socket, { force: true })));
       if (options.http) {
         let port = options.http.port;
@@ -96,15 +128,27 @@ export class Daemon {
 
       // The one place the daemon touches reconciling: started once it answers, stopped before its listeners close.
       if (options.manifest) {
+        // One reconciler per home: `berth apply`/`reconcile` are refused while this daemon lives.
+        const held = await FileLock.acquire(lockPaths.reconciler(options.home), {
+          role: 'daemon',
+          detail: `reconciling ${options.manifest}`,
+          onWait: (holder) => process.stderr.write(`berth daemon: waiting for the reconciler already running (${describeHolder(holder)})\n`),
+        });
+        cleanup.unshift(() => held.release());
         const reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000, home: options.home, env: options.env });
         reconciler.start();
         cleanup.unshift(() => reconciler.stop());
       }
 
+      if (watch) {
+        watch.start();
+        cleanup.unshift(() => watch.stop());
+      }
+
       writePrivateFile(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`);
       cleanup.unshift(() => rmSync(paths.pidFile, { force: true }));
       berth.record({ type: 'daemon.started', message: `Daemon ${String(process.pid)} serving ${[paths.socket, info.http].filter(Boolean).join(' and ')} on ${berth.runtime.kind}.`, data: { ...info } });
-      return new Daemon({ info, token, paths, berth, stopParts: cleanup });
+      return new Daemon({ info, token, paths, berth, stopParts: cleanup, idle: watch?.idle ?? new Promise<void>(() => undefined) });
     } catch (error) {
       await runAll(cleanup);
       throw error;

@@ -1,3 +1,4 @@
+import { BerthError } from '../errors.js';
 import { stampEvent } from '../events.js';
 import type { Store } from '../state/store.js';
 import type { EgressPolicy } from './policy.js';
@@ -20,6 +21,7 @@ export class EgressService {
   private syncing: Promise<void> = Promise.resolve();
   private lastSyncFailure: string | undefined;
   private readonly syncIntervalMs: number;
+  private closed = false;
 
   constructor(store: Pick<Store, 'egress' | 'appendEvent'>, options: { syncIntervalMs?: number } = {}) {
     this.store = store;
@@ -27,15 +29,41 @@ export class EgressService {
   }
 
   async start(): Promise<void> {
-    await this.sync();
+    await this.queueSync();
     this.timer = setInterval(() => {
       // A sync that fails (the store busy or gone) must not end the process nor stop later syncs:
       // the proxies keep serving the last policies read, and the next sync tries again.
-      this.syncing = this.syncing.then(() => this.sync()).then(
+      this.queueSync().then(
         () => (this.lastSyncFailure = undefined),
         (error: unknown) => this.syncFailed(error),
       );
     }, this.syncIntervalMs);
+  }
+
+  /**
+   * Applies what the store says now, and resolves once the proxies serve it: the acknowledgement
+   * behind "a change is in force when the call returns" (`up`, `egress allow|deny`), with no
+   * polling window. With a workspace named, fails when its listener could not be opened.
+   */
+  async apply(workspace?: string): Promise<void> {
+    await this.queueSync();
+    if (workspace === undefined) return;
+    const record = this.store.egress(workspace)[0];
+    if (record === undefined) return;
+    const address = `${record.proxyHost}:${String(record.proxyPort)}`;
+    if (!this.proxies.has(address)) {
+      throw new BerthError('E_RUNTIME_FAILED', `The egress proxy of ${workspace} cannot listen on ${address}: ${this.failures.get(address) ?? 'unknown reason'}.`, {
+        hint: `Until it does, ${workspace} reaches nothing outside. Check the network exists (\`berth doctor --egress ${workspace}\`), then run \`berth up ${workspace}\` again.`,
+      });
+    }
+  }
+
+  /** Syncs one at a time, in call order: the timer's and apply()'s never interleave. */
+  private queueSync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const next = this.syncing.then(() => this.sync());
+    this.syncing = next.catch(() => undefined);
+    return next;
   }
 
   /** Said once per cause: as an event when the store takes it, else as a process warning. */
@@ -96,6 +124,7 @@ export class EgressService {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await this.syncing;
     await Promise.all([...this.proxies.values()].map((proxy) => proxy.close(2000)));

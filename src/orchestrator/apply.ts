@@ -78,7 +78,7 @@ async function carryOut(berth: Berth, action: Action, declared: DeclaredWorkspac
       await berth.remove(action.workspace);
       return;
     case 'set-egress':
-      berth.setEgress(action.workspace, action.policy);
+      await berth.setEgress(action.workspace, action.policy);
       return;
     case 'dev-start': {
       const server = need().devServers.find((d) => d.name === action.name);

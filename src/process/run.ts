@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { BerthError } from '../errors.js';
 import { ProcessError, type ProcessFailure } from './process-error.js';
@@ -290,4 +291,37 @@ function validateMs(name: string, value: number): number {
 
 function invalid(message: string): BerthError {
   return new BerthError('E_INVALID_INPUT', message);
+}
+
+export interface DetachedOptions {
+  env?: NodeJS.ProcessEnv | undefined;
+  cwd?: string | undefined;
+  /** stdout and stderr are appended here (the file is created 0600 when missing). */
+  logFile: string;
+}
+
+/**
+ * Starts argv as a background service that outlives this process: its own session (setsid), no
+ * terminal, stdin /dev/null, output appended to `logFile`, not tracked or ended with this process.
+ * Resolves to its pid once it has been spawned. The only caller is the daemon's on-demand start.
+ */
+export function spawnDetached(argv: readonly string[], options: DetachedOptions): Promise<number> {
+  const [file, ...args] = argv;
+  if (file === undefined) return Promise.reject(invalid('argv is empty; pass at least the program to run.'));
+  const env = options.env ?? process.env;
+  const executable = resolveExecutable(file, env);
+  if (executable === undefined) return Promise.reject(new ProcessError({ command: argv, failure: 'not-found', exitCode: null, signal: null, durationMs: 0, stdout: '', stderr: '' }));
+  const log = openSync(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(executable, args, { cwd: options.cwd, env, detached: true, stdio: ['ignore', log, log], shell: false });
+    return new Promise<number>((resolvePromise, rejectPromise) => {
+      child.once('error', (error) => rejectPromise(new ProcessError({ command: argv, failure: 'spawn', exitCode: null, signal: null, durationMs: 0, stdout: '', stderr: '' }, { cause: error })));
+      child.once('spawn', () => {
+        child.unref();
+        resolvePromise(child.pid ?? 0);
+      });
+    });
+  } finally {
+    closeSync(log);
+  }
 }

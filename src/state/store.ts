@@ -425,17 +425,26 @@ export class Store implements Ledger {
   }
 }
 
+/**
+ * Brings the schema up to date once, however many processes open a fresh state folder at the same
+ * moment: the version is read again inside an exclusive transaction, so whoever waited for the
+ * first opener finds its work done instead of creating the tables a second time.
+ */
 function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new Error(`the state was written by a newer Berth (schema ${String(version)}, this one knows ${String(MIGRATIONS.length)})`);
-  }
-  for (let next = version; next < MIGRATIONS.length; next++) {
-    db.transaction(() => {
+  const version = (): number => {
+    const found = db.pragma('user_version', { simple: true }) as number;
+    if (found > MIGRATIONS.length) {
+      throw new Error(`the state was written by a newer Berth (schema ${String(found)}, this one knows ${String(MIGRATIONS.length)})`);
+    }
+    return found;
+  };
+  if (version() === MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let next = version(); next < MIGRATIONS.length; next++) {
       db.exec(MIGRATIONS[next] ?? '');
       db.pragma(`user_version = ${String(next + 1)}`);
-    })();
-  }
+    }
+  }).exclusive();
 }
 
 interface DevServerRow {

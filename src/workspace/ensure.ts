@@ -16,6 +16,7 @@ import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
+import { lockPaths, withFileLock } from '../state/file-lock.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -118,7 +119,7 @@ export class WorkspaceManager {
       // A different spec waits for the flight in progress, then gets its own turn.
       const previous = flight?.promise.catch(() => undefined) ?? Promise.resolve();
       const promise = previous
-        .then(() => this.converge(id, spec))
+        .then(() => this.exclusively(id, 'up', () => this.converge(id, spec)))
         .finally(() => {
           if (this.flights.get(id)?.promise === promise) this.flights.delete(id);
         });
@@ -129,7 +130,16 @@ export class WorkspaceManager {
     }
   }
 
-  private async converge(id: string, spec: WorkspaceSpec): Promise<EnsureResult> {
+  /**
+   * Runs observe→decide→act on one workspace holding its lock, across every process of this
+   * $BERTH_HOME (CLI calls, the daemon, apps): a caller that waited then observes what the holder
+   * made and reuses it. The lock is a kernel file lock, no engine call (file-lock.ts).
+   */
+  private exclusively<T>(id: string, role: string, work: () => Promise<T>): Promise<T> {
+    return withFileLock(lockPaths.workspace(this.berthHome, id), { role: `${role} ${id}`, noteInBackground: true }, work);
+  }
+
+  private async converge(id: string, spec: WorkspaceSpec, retried = false): Promise<EnsureResult> {
     const name = containerNameFor(id);
     const plan = this.plan(id, spec);
     if (this.runtime.capabilities.isolation) writeShellProfile(this.berthHome, id, spec.env);
@@ -149,14 +159,23 @@ export class WorkspaceManager {
       skippedMounts: plan.skipped,
     });
 
-    if (container === null) return result('created', await this.createAndStart(target, 'created', []));
+    if (container === null) {
+      try {
+        return result('created', await this.createAndStart(target, 'created', []));
+      } catch (error) {
+        // The name was taken after we looked: by an engine CLI a killed Berth left running, or by
+        // someone who ignores the lock. Look again (once) and decide on what is there now.
+        if (retried || !isBerthError(error, 'E_CONFLICT')) throw error;
+        return this.converge(id, spec, true);
+      }
+    }
     if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
 
     this.ledger.recordDesired(this.runtime.kind, name, spec);
     if (spec.egress !== null) this.updatePolicy(id, spec.egress);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
-      // Exactly this workspace's own container goes; the runtime system is never touched.
-      await this.removeContainer(id);
+      // Exactly the container observed (under the lock) goes, by its id; the runtime system is never touched.
+      await this.removeContainer(id, container.id);
       return result('recreated', await this.createAndStart(target, 'recreated', reasons), reasons);
     };
     if (container.labels[LABELS.specHash] !== target.desired.hash) {
@@ -251,7 +270,7 @@ export class WorkspaceManager {
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
     } catch (error) {
-      await this.cleanUpFailedCreate(id, desired.hash);
+      await this.cleanUpFailedCreate(id, base.labels?.[LABELS.createdBy] ?? '');
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
@@ -279,15 +298,17 @@ export class WorkspaceManager {
   }
 
   /**
-   * A create+start that failed may have left a created container behind (ours, to remove) or may
-   * have failed because the name is someone else's (theirs, never to touch). Only a leftover with
-   * our owner label and this very spec hash is removed.
+   * A create+start that failed may have left a created container behind (this call's, to remove)
+   * or may have failed because the name is taken (someone else's, never to touch, even another
+   * Berth process's with the very same spec). The engine returns no id when `run` fails, so the
+   * create's own mark decides: only a leftover labelled with this create's nonce goes, by its id.
    */
-  private async cleanUpFailedCreate(id: string, hash: string): Promise<void> {
+  private async cleanUpFailedCreate(id: string, nonce: string): Promise<void> {
     const name = containerNameFor(id);
     const leftover = await this.runtime.inspect(name).catch(() => null);
-    if (leftover && isOwnedBy(leftover.labels, this.owner) && leftover.labels[LABELS.specHash] === hash) {
-      await this.removeContainer(id).catch(() => undefined);
+    if (leftover && isOwnedBy(leftover.labels, this.owner) && leftover.labels[LABELS.createdBy] === nonce) {
+      // Left on record when it cannot go: the ledger must keep knowing it may exist.
+      await this.removeContainer(id, leftover.id).catch(() => undefined);
     } else {
       this.ledger.markRemoved(this.runtime.kind, 'container', name);
     }
@@ -306,6 +327,8 @@ export class WorkspaceManager {
         [LABELS.specHash]: desired.hash,
         [LABELS.specParts]: desired.parts,
         [LABELS.root]: spec.root,
+        // This create's own mark: a failed create removes a leftover only when it carries it.
+        [LABELS.createdBy]: randomBytes(9).toString('base64url'),
       },
       mounts: plan.mounts,
       env: { ...spec.env, BERTH_WORKSPACE: id },
@@ -319,8 +342,10 @@ export class WorkspaceManager {
   async stop(id: string): Promise<void> {
     validateWorkspaceId(id);
     const name = containerNameFor(id);
-    await this.ownedContainer(id);
-    await this.runtime.stop(name, { graceSeconds: STOP_GRACE_SECONDS });
+    await this.exclusively(id, 'stop', async () => {
+      await this.ownedContainer(id);
+      await this.runtime.stop(name, { graceSeconds: STOP_GRACE_SECONDS });
+    });
     this.emit({ type: 'workspace.stopped', workspace: id, message: `Stopped ${name}.` });
   }
 
@@ -392,6 +417,10 @@ export class WorkspaceManager {
    */
   async remove(id: string): Promise<void> {
     validateWorkspaceId(id);
+    await this.exclusively(id, 'rm', () => this.removeLocked(id));
+  }
+
+  private async removeLocked(id: string): Promise<void> {
     const name = containerNameFor(id);
     const container = await this.runtime.inspect(name).catch((error: unknown) => {
       if (isBerthError(error, 'E_NOT_FOUND')) return null;
@@ -400,7 +429,8 @@ export class WorkspaceManager {
     if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
     const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.ledger.egress(id).length > 0;
     if (container === null && !remembered) await this.ownedContainer(id);
-    await this.removeContainer(id);
+    if (container !== null) await this.removeContainer(id, container.id);
+    else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
     await this.removeEgress(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
@@ -419,10 +449,15 @@ export class WorkspaceManager {
     this.ledger.deleteEgress(id);
   }
 
-  private async removeContainer(id: string): Promise<void> {
-    const name = containerNameFor(id);
-    await this.runtime.remove(name, { force: true });
-    this.ledger.markRemoved(this.runtime.kind, 'container', name);
+  /** Removes the workspace's container by the engine id it was observed with (under the lock), never by name. */
+  private async removeContainer(id: string, engineId: string): Promise<void> {
+    await this.runtime.remove(engineId, { force: true });
+    this.forgetContainer(id);
+  }
+
+  /** The ledger and the address card let go of the workspace's container. */
+  private forgetContainer(id: string): void {
+    this.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
     removeAddressCard(this.berthHome, id);
   }
 

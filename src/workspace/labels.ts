@@ -10,6 +10,8 @@ export const LABELS = {
   specParts: 'dev.berth.spec-parts',
   /** The workspace root on the host, for listings. */
   root: 'dev.berth.root',
+  /** A nonce per create call: a failed create cleans up only the container its own call made. */
+  createdBy: 'dev.berth.created-by',
 } as const;
 
 /** True when the labels say this installation of Berth created the thing. */

@@ -124,7 +124,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       clock += 3_000; // past the restart backoff of the test before
       await target.behind.remove(`berth-${id('never')}`);
       write('two');
-      berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
+      await berth.changeEgress(id('guarded'), { allow: 'elsewhere.example.test' });
       const report = await cycle();
       expect(report.findings.filter((f) => f.outcome === 'fixed').map((f) => f.summary.replaceAll(`rc-${token}-`, ''))).toEqual([
         'recreate always (env changed)',

@@ -32,7 +32,12 @@ export default defineCommand({
       const { path } = await berth.dev.logPath(workspace, server);
       return berth.execInteractive(workspace, ['tail', '-n', '+1', ...(values.follow ? ['-f'] : []), path], { tty: false });
     }
-    const core = await openCore(values.runtime, workspace);
+    let core = await openCore(values.runtime, workspace);
+    // A dev server in an egress workspace may need a bridge that outlives this command: the daemon owns it.
+    if (sub === 'start' && core.via === 'in-process' && (await core.egress(workspace)) !== null) {
+      const { daemonOnDemand } = await import('../on-demand.js');
+      if (await daemonOnDemand(core.runtime)) core = await openCore(values.runtime, workspace);
+    }
     switch (sub as Exclude<Subcommand, 'ls' | 'logs'>) {
       case 'start': {
         if (command.length === 0) throw new UsageError('Missing the command to run after --.', USAGE);

@@ -4,7 +4,7 @@ import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth egress show <id> [--json]
-       berth egress allow|deny|revoke <id> PATTERN     (applies on the next connection)
+       berth egress allow|deny|revoke <id> PATTERN     (in force when it returns)
        berth egress log <id> [--follow] [--json]
        berth egress serve                              (runs the proxy, when no daemon does)
 PATTERN: registry.npmjs.org, *.github.com, api.example.com:443, 10.0.0.5, 10.0.0.0/24, [fd00::1]:8080
@@ -49,7 +49,10 @@ export default defineCommand({
         const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
         const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
         if (sub === 'allow') for (const warning of portlessAllowWarnings([pattern])) process.stderr.write(`warning: ${warning.replace(/^--allow /, '')}\n`);
-        const policy = await (await openCore(values.runtime, id)).changeEgress(id, change);
+        const core = await openCore(values.runtime, id);
+        const policy = await core.changeEgress(id, change);
+        // Through the daemon it answered once its proxy applied the change; made here, it must be served first.
+        if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
         return EXIT.ok;

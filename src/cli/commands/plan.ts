@@ -62,17 +62,27 @@ export const applyCommand = defineCommand({
   usage: APPLY_USAGE,
   options: { file: { type: 'string', short: 'f' }, yes: { type: 'boolean', short: 'y' }, 'plan-hash': { type: 'string' } },
   async run({ values }) {
-    const { state, groups, hash } = await plans(values.file ?? 'berth.yaml', values.runtime);
-    const expected = values['plan-hash'];
-    if (expected !== undefined && expected !== hash) {
-      const { BerthError } = await import('../../errors.js');
-      throw new BerthError('E_CONFLICT', `The world changed since plan ${expected}: the plan is now ${hash}.`, { hint: 'Run `berth plan` again, review it, and apply that hash.' });
+    const { holdReconciler } = await import('../reconciler-lock.js');
+    const lock = await holdReconciler('apply', values.file ?? 'berth.yaml');
+    try {
+      return await apply(values);
+    } finally {
+      lock.release();
     }
-    if (expected === undefined && !values.yes) throw new UsageError('apply changes workspaces: review `berth plan`, then pass --yes (or --plan-hash HASH).', APPLY_USAGE);
-    const { applyPlan } = await import('../../orchestrator/apply.js');
-    const outcomes = (await Promise.all(groups.map((g) => applyPlan(g.berth, state, g.planned)))).flat();
-    if (values.json) printJson({ hash, outcomes });
-    else process.stdout.write(outcomes.length === 0 ? 'Nothing to do: the workspaces are as declared.\n' : outcomes.map((o) => `${o.ok ? 'done  ' : 'FAILED'} ${o.message}`).join('\n') + '\n');
-    return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.user;
   },
 });
+
+async function apply(values: { file?: string | undefined; runtime?: string | undefined; yes?: boolean | undefined; 'plan-hash'?: string | undefined; json?: boolean | undefined }): Promise<number> {
+  const { state, groups, hash } = await plans(values.file ?? 'berth.yaml', values.runtime);
+  const expected = values['plan-hash'];
+  if (expected !== undefined && expected !== hash) {
+    const { BerthError } = await import('../../errors.js');
+    throw new BerthError('E_CONFLICT', `The world changed since plan ${expected}: the plan is now ${hash}.`, { hint: 'Run `berth plan` again, review it, and apply that hash.' });
+  }
+  if (expected === undefined && !values.yes) throw new UsageError('apply changes workspaces: review `berth plan`, then pass --yes (or --plan-hash HASH).', APPLY_USAGE);
+  const { applyPlan } = await import('../../orchestrator/apply.js');
+  const outcomes = (await Promise.all(groups.map((g) => applyPlan(g.berth, state, g.planned)))).flat();
+  if (values.json) printJson({ hash, outcomes });
+  else process.stdout.write(outcomes.length === 0 ? 'Nothing to do: the workspaces are as declared.\n' : outcomes.map((o) => `${o.ok ? 'done  ' : 'FAILED'} ${o.message}`).join('\n') + '\n');
+  return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.user;
+}

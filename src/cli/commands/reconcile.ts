@@ -14,9 +14,11 @@ export default defineCommand({
   usage: USAGE,
   options: { file: { type: 'string', short: 'f' } },
   async run({ values }) {
-    const { Reconciler } = await import('../../orchestrator/reconcile.js');
-    const reconciler = new Reconciler({ manifest: values.file ?? 'berth.yaml', runtime: values.runtime, open: (runtime) => openBerth(runtime) });
-    const report = await reconciler.runOnce();
+    const [{ Reconciler }, { holdReconciler }] = await Promise.all([import('../../orchestrator/reconcile.js'), import('../reconciler-lock.js')]);
+    const manifest = values.file ?? 'berth.yaml';
+    const lock = await holdReconciler('reconcile', manifest);
+    const reconciler = new Reconciler({ manifest, runtime: values.runtime, open: (runtime) => openBerth(runtime) });
+    const report = await reconciler.runOnce().finally(() => lock.release());
     const bad = report.error !== null || report.findings.some((f) => f.outcome === 'failed' || f.verdict === 'block');
     if (values.json) {
       printJson(report);

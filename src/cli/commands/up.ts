@@ -52,6 +52,11 @@ export default defineCommand({
           }
         : undefined,
     );
+    // Through the daemon, up returned once its proxy listens; made here, the daemon must serve it first.
+    if (report.egress && core.via === 'in-process') {
+      const { serveEgressChange } = await import('../on-demand.js');
+      await serveEgressChange(id, report.runtime, 'up');
+    }
     if (values.json) {
       printJson(report);
       return EXIT.ok;
@@ -62,7 +67,6 @@ export default defineCommand({
     for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
     if (!report.isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
     if (report.egress && !report.egress.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
-    if (report.egress && core.via === 'in-process') process.stderr.write(`egress: proxy at ${report.egress.proxy}; it must be served: \`berth egress serve\` (or the daemon).\n`);
     return EXIT.ok;
   },
 });

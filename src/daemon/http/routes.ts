@@ -16,7 +16,7 @@ import { streamEvents } from './sse.js';
 export interface ApiDeps {
   berth: Berth;
   feed: EventFeed;
-  egress: Pick<EgressService, 'listening'> | null;
+  egress: Pick<EgressService, 'listening' | 'apply'> | null;
   about: { pid: number; version: string; startedAt: string; socket: string; http: string | null };
 }
 
@@ -106,8 +106,17 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'POST', path: '/workspaces/{id}/egress', operationId: 'changeEgress', tag: 'egress', produces: 'json', body: egressChangeBody, returns: ref('EgressPolicy'),
-    summary: 'Allow, deny or revoke one pattern; applies on the next connection.',
+    summary: 'Allow, deny or revoke one pattern; in force when this answers (the proxy has applied it).',
     handle: ({ deps, params, body }: Ctx) => deps.berth.changeEgress(id(params), body as EgressChangeBody),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/egress/apply', operationId: 'applyEgress', tag: 'egress', produces: 'json', returns: ref('Ok'),
+    summary: "Serve what the store says for this workspace now (after a change made without the daemon); answers once its proxy listens with those rules.",
+    handle: async ({ deps, params }: Ctx) => {
+      if (!deps.egress) throw new BerthError('E_UNSUPPORTED', 'This daemon serves no egress proxy.');
+      await deps.egress.apply(id(params));
+      return { id: id(params), ok: true };
+    },
   },
   {
     method: 'GET', path: '/workspaces/{id}/egress/log', operationId: 'egressLog', tag: 'egress', produces: 'json', summary: "The workspace's egress decisions (allowed, denied), oldest first.", returns: list('Event'),

@@ -158,7 +158,8 @@ export class HostRuntime implements Runtime {
 
   async remove(name: string, options: { force?: boolean | undefined } = {}): Promise<void> {
     validateContainerName(name);
-    const record = await this.read(name);
+    // By name, or by the id create() returned, as engines accept either (Berth removes by id).
+    const record = (await this.read(name)) ?? (await this.findById(name));
     if (!record) {
       if (options.force) return;
       throw notFound('host', 'container', name);
@@ -166,7 +167,7 @@ export class HostRuntime implements Runtime {
     if (record.state === 'running' && !options.force) {
       throw conflict('host', name, `container "${name}" is running.`, 'Stop it first, or remove with force.');
     }
-    await unlink(this.path(name));
+    await unlink(this.path(record.name));
   }
 
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {

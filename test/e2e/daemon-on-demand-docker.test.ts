@@ -1,0 +1,3 @@
+import { onDemandSuite } from './daemon-on-demand-suite.js';
+
+onDemandSuite('docker');
