@@ -12,6 +12,7 @@ import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { DevServerManager } from './devserver/manager.js';
 import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
+import { keepShield, shieldIntact, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
 import { Inventory, imageIds, recordedSpec, type GcReport, type WorkspaceSummary } from './workspace/inventory.js';
@@ -156,6 +157,7 @@ export class Berth extends EventEmitter<BerthEvents> {
             : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, specParts: container.labels[LABELS.specParts], ours: isOwnedBy(container.labels, this.owner) },
         ledgered: ledgered.has(id) && removable.has(id),
         egress: this.store.egress(id)[0]?.policy ?? null,
+        ...shieldOf(this.store.egress(id)[0]),
         devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
@@ -205,6 +207,15 @@ export class Berth extends EventEmitter<BerthEvents> {
     const record = this.store.egress(id)[0];
     if (!record) return null;
     return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
+  }
+
+  /**
+   * Checks the host shield of a workspace's egress network and puts it back where it went (the
+   * reconciler's restore-shield, doctor --fix). Null where the workspace has no such shield.
+   */
+  async restoreShield(id: string): Promise<ShieldResult | null> {
+    validateWorkspaceId(id);
+    return keepShield(this.store.egress(id)[0], (event) => this.record(event));
   }
 
   /** Changes a workspace's rules at runtime: the proxy applies them on the next connection. */
@@ -344,4 +355,10 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   const runtime = await createRuntime(selection.kind, { home, env });
   return new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+}
+
+/** What the planner sees of a workspace's host shield: only where there is one (a bridge), a stat per rule. */
+function shieldOf(record: { bridge: string | null } | undefined): { shield?: 'intact' | 'missing' } {
+  if (record?.bridge == null) return {};
+  return { shield: shieldIntact(record.bridge) ? 'intact' : 'missing' };
 }

@@ -11,7 +11,7 @@ import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { EgressRecord, Ledger } from '../state/store.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
-import { shieldBridge, unshieldBridge } from '../egress/host-shield.js';
+import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
@@ -163,6 +163,9 @@ export class WorkspaceManager {
       const reasons = driftedParts(container.labels[LABELS.specParts], target.desired.parts).map((part) => `${part} changed`);
       return replace(reasons.length > 0 ? reasons : ['spec changed']);
     }
+    // A firewall reload or a reboot takes the host shield away behind Berth's back: put it back
+    // before the workspace is handed over (or started). A few stats when it is there, no engine call.
+    if (spec.egress !== null) await keepShield(this.ledger.egress(id)[0], this.emit);
     if (container.state === 'running') return result('reused', container);
     if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
     try {
@@ -409,7 +412,7 @@ export class WorkspaceManager {
   private async removeEgress(id: string): Promise<void> {
     const network = egressNetworkFor(id);
     const record = this.ledger.egress(id)[0];
-    if (record?.bridge) await unshieldBridge(record.bridge, record.proxyPort);
+    if (record?.bridge) await unshieldBridge(record.bridge);
     if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
       await this.runtime.networkRemove(network).catch((error: unknown) => {
         if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
