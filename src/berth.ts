@@ -89,7 +89,10 @@ export class Berth extends EventEmitter<BerthEvents> {
         }
         // Inside a container the logs live in its /tmp; in host mode, under Berth's own folder.
         const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
-        return { target, ip: container.ip, ports: container.ports, stateDir, fence: this.workspaces.execFence(workspace) };
+        // Behind a host shield (an internal docker/podman network) published ports do not forward:
+        // previews go to the container's address, which the shield lets answer the host.
+        const ports = this.store.egress(workspace)[0]?.bridge == null ? container.ports : [];
+        return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.execFence(workspace) };
       },
     });
   }

@@ -246,7 +246,9 @@ export class WorkspaceManager {
     const containerSpec: ContainerSpec = {
       ...base,
       command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
-      ports: await allocatePreviewPorts(this.previewPortCount(spec)),
+      // An internal docker/podman network publishes no ports (docker drops them, podman's are dead):
+      // previews of an egress workspace there use the container's address (see the devserver manager).
+      ports: egress?.network != null && !this.guestFirewall ? [] : await allocatePreviewPorts(this.previewPortCount(spec)),
       network: egress?.network ?? undefined,
       env: { ...base.env, ...(egress?.env ?? {}) },
     };
