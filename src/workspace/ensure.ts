@@ -12,6 +12,7 @@ import type { EgressRecord, Ledger } from '../state/store.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
 import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
+import { CONFINED_TO_NETWORK } from '../egress/network-confinement.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
@@ -246,11 +247,11 @@ export class WorkspaceManager {
     const containerSpec: ContainerSpec = {
       ...base,
       command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
-      // An internal docker/podman network publishes no ports (docker drops them, podman's are dead):
-      // previews of an egress workspace there use the container's address (see the devserver manager).
-      ports: egress?.network != null && !this.guestFirewall ? [] : await allocatePreviewPorts(this.previewPortCount(spec)),
+      ports: await allocatePreviewPorts(this.previewPortCount(spec)),
       network: egress?.network ?? undefined,
       env: { ...base.env, ...(egress?.env ?? {}) },
+      // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
+      ...(egress?.confined ?? {}),
     };
     let containerId: string;
     try {
@@ -338,7 +339,7 @@ export class WorkspaceManager {
   private async prepareEgress(
     id: string,
     policy: EgressPolicy,
-  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null }> {
+  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null; confined: Partial<ContainerSpec> | null }> {
     let network: string | null = null;
     let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
@@ -356,6 +357,9 @@ export class WorkspaceManager {
       proxyHost = info.gateway;
       subnet = info.subnet;
       bridge = info.bridge;
+      // A network made anew (replaced, or recreated by hand) may have a new bridge: the old one's rules go.
+      const before = this.ledger.egress(id)[0]?.bridge;
+      if (before != null && before !== bridge) await unshieldBridge(before);
       if (bridge !== null) {
         const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
         if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
@@ -365,7 +369,8 @@ export class WorkspaceManager {
     const token = existing?.token ?? randomBytes(18).toString('base64url');
     this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
     const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence };
+    const confined = network !== null && !this.guestFirewall ? CONFINED_TO_NETWORK : null;
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
   }
 
   /**
