@@ -177,3 +177,30 @@ export async function unshieldBridge(bridge: string): Promise<void> {
     }),
   );
 }
+
+/** How long a bridge whose shield could not be put back (no root) is left before trying again. */
+const RETRY_AFTER_MS = 30_000;
+
+/**
+ * Keeps the shields of every egress workspace a long-lived process serves (the daemon, `berth
+ * egress serve`): called on each policy sync, it costs six stats per workspace while all is well,
+ * and puts back within one sync what a firewall reload took, with no `up` or reconcile needed. A
+ * bridge it cannot shield is tried again only after a while, not every sync.
+ */
+export class ShieldKeeper {
+  private readonly failedAt = new Map<string, number>();
+
+  async keep(records: readonly { workspace: string; bridge: string | null; proxyPort: number }[], emit: (event: BerthEventInput) => void, now = Date.now()): Promise<void> {
+    for (const record of records) {
+      const { bridge } = record;
+      // No interface, no traffic: a network being removed, or a podman bridge not up since a reboot
+      // (ensure() shields it before it starts the workspace).
+      if (bridge == null || shieldIntact(bridge) || !existsSync(`/sys/class/net/${bridge}`)) continue;
+      const failed = this.failedAt.get(bridge);
+      if (failed !== undefined && now - failed < RETRY_AFTER_MS) continue;
+      const result = await keepShield(record, emit);
+      if (result?.shielded === false) this.failedAt.set(bridge, now);
+      else this.failedAt.delete(bridge);
+    }
+  }
+}

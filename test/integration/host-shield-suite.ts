@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Berth } from '../../src/berth.js';
 import { probeEgress } from '../../src/doctor/egress-probe.js';
+import { EgressService } from '../../src/egress/service.js';
 import { Reconciler } from '../../src/orchestrator/reconcile.js';
 import { run } from '../../src/process/index.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -43,15 +44,16 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       (await run([family, '-w', '-S', 'INPUT'])).stdout.split('\n').filter((l) => l.includes(` -i ${bridge} `) && l.includes('berth-egress-shield'));
 
     /** What a firewall reload does to Berth's rules, for this test's bridge only. */
-    const dropShield = async (): Promise<void> => {
+    const dropShield = async (options: { confirm?: boolean } = {}): Promise<void> => {
       for (const family of ['ip', 'ip6'] as const) {
         // By nftables handle (stable, unlike rule numbers while other tests add rules), and only the
         // rules on this test's own bridge: what a firewall reload does, without touching anyone else's.
         const chain = (await run(['nft', '-a', 'list', 'chain', family, 'filter', 'INPUT'], { okExitCodes: 'any' })).stdout;
         const handles = chain.split('\n').filter((l) => l.includes(`iifname "${bridge}" `)).map((l) => /# handle (\d+)$/.exec(l)?.[1]).filter((h) => h !== undefined);
-        for (const handle of handles) await run(['nft', 'delete', 'rule', family, 'filter', 'INPUT', 'handle', handle]);
+        // A rule may already be gone (replaced by a restorer racing this); that is fine.
+        for (const handle of handles) await run(['nft', 'delete', 'rule', family, 'filter', 'INPUT', 'handle', handle], { okExitCodes: 'any' });
       }
-      expect(await shieldRules()).toEqual([]);
+      if (options.confirm !== false) expect(await shieldRules()).toEqual([]);
     };
 
     /** From inside the workspace, around the proxy, to the host listener on the gateway. */
@@ -148,6 +150,22 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       expect(statusOf(fixed, 'egress.shield')).toBe('ok');
       expect(statusOf(fixed, 'egress.host')).toBe('ok');
       expect(await shieldRules()).toHaveLength(3);
+    });
+
+    it('the process serving egress (daemon, egress serve) puts it back by itself, within a sync', async () => {
+      const service = new EgressService(berth.store, { syncIntervalMs: 100 });
+      await service.start();
+      try {
+        const restored = berth.store.events({ workspace: ws, type: 'egress.shield-restored' }).length;
+        // Not confirmed gone: the service may put it back before a listing could see it. The event says it did.
+        await dropShield({ confirm: false });
+        await vi.waitFor(async () => expect(await shieldRules()).toHaveLength(3), { timeout: 5_000, interval: 100 });
+        expect(await reachesHost()).toBe(false);
+        // Once or twice (IPv4 and IPv6 rules are dropped one family after the other).
+        expect(berth.store.events({ workspace: ws, type: 'egress.shield-restored' }).length).toBeGreaterThan(restored);
+      } finally {
+        await service.close();
+      }
     });
 
     it('racing restorers (several processes at once) leave one complete, ordered set', async () => {
