@@ -26,6 +26,12 @@ packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chrom
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"
 env_file="$state/env"
+# A loopback address on which the egress DNS test (test/integration/egress-suite.ts) runs its own
+# resolver. The test dockerd sees it first in its /etc/resolv.conf, as systemd-resolved's 127.0.0.53
+# is on many hosts: docker's embedded resolver forwards to loopback resolvers from the HOST's network
+# namespace, the channel an egress workspace must not get. Nothing listens there outside that test,
+# so every other lookup falls through to the host's own resolvers listed after it.
+dns_probe=127.0.53.1
 
 say() { printf 'test-env: %s\n' "$*" >&2; }
 die() { printf 'test-env: error: %s\n' "$*" >&2; exit 1; }
@@ -77,8 +83,11 @@ start_dockerd() {
     stop_dockerd
   fi
   say "starting a private dockerd on $docker_sock"
-  # setsid: the daemon must outlive this script and the shell that ran it.
-  setsid dockerd \
+  { echo "nameserver $dns_probe"; grep -E '^nameserver ' /etc/resolv.conf || true; } >"$state/resolv.conf"
+  # setsid: the daemon must outlive this script and the shell that ran it. Its own mount namespace,
+  # in which that file is its /etc/resolv.conf: docker 20.10 has no flag for it (`resolv-conf` in
+  # daemon.json is refused as an unknown directive), and the machine's own file is never touched.
+  setsid unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$state/resolv.conf" dockerd \
     --host "unix://$docker_sock" \
     --data-root "$state/docker/data" \
     --exec-root "$state/docker/exec" \
@@ -181,6 +190,7 @@ export DOCKER_HOST=unix://$docker_sock
 export CONTAINERS_CONF=$repo/config/containers.conf
 export BERTH_TEST_IMAGE=$image
 export BERTH_PODMAN_API=$podman_sock
+export BERTH_TEST_DNS_PROBE=$dns_probe
 VARS
 }
 

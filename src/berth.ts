@@ -13,6 +13,7 @@ import { DevServerManager } from './devserver/manager.js';
 import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
+import { keepShield, shieldIntact, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { removeWorkspaceFiles } from './workspace/shell-profile.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
@@ -92,7 +93,10 @@ export class Berth extends EventEmitter<BerthEvents> {
         }
         // Inside a container the logs live in its /tmp; in host mode, under Berth's own folder.
         const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
-        return { target, ip: container.ip, ports: container.ports, stateDir, fence: this.workspaces.execFence(workspace) };
+        // Behind a host shield (an internal docker/podman network) published ports do not forward:
+        // previews go to the container's address, which the shield lets answer the host.
+        const ports = this.store.egress(workspace)[0]?.bridge == null ? container.ports : [];
+        return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.execFence(workspace) };
       },
     });
   }
@@ -181,6 +185,7 @@ export class Berth extends EventEmitter<BerthEvents> {
             : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, specParts: container.labels[LABELS.specParts], ours: isOwnedBy(container.labels, this.owner) },
         ledgered: ledgered.has(id) && removable.has(id),
         egress: this.store.egress(id)[0]?.policy ?? null,
+        ...shieldOf(this.store.egress(id)[0]),
         devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
@@ -231,6 +236,15 @@ export class Berth extends EventEmitter<BerthEvents> {
     const record = this.store.egress(id)[0];
     if (!record) return null;
     return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
+  }
+
+  /**
+   * Checks the host shield of a workspace's egress network and puts it back where it went (the
+   * reconciler's restore-shield, doctor --fix). Null where the workspace has no such shield.
+   */
+  async restoreShield(id: string): Promise<ShieldResult | null> {
+    validateWorkspaceId(id);
+    return keepShield(this.store.egress(id)[0], (event) => this.record(event));
   }
 
   /**
@@ -392,4 +406,10 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   const runtime = await createRuntime(selection.kind, { home, env });
   return new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+}
+
+/** What the planner sees of a workspace's host shield: only where there is one (a bridge), a stat per rule. */
+function shieldOf(record: { bridge: string | null } | undefined): { shield?: 'intact' | 'missing' } {
+  if (record?.bridge == null) return {};
+  return { shield: shieldIntact(record.bridge) ? 'intact' : 'missing' };
 }

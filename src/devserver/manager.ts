@@ -7,7 +7,7 @@ import type { Store } from '../state/store.js';
 import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
 import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
-import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
+import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_BRIDGE_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
 import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
 import { allAnswer } from './answering.js';
 
@@ -241,7 +241,7 @@ export class DevServerManager {
     if (server.pgid === null) return server;
     if (!groupAlive(scan, server.pgid)) {
       const exitCode = scan.exits.get(server.name) ?? null;
-      if (server.bridgePgid !== null) await this.killGroup(handle, server.bridgePgid, 0);
+      if (server.bridgePgid !== null) await this.stopBridge(handle, server);
       return { ...server, state: exitCode === 0 ? 'exited' : 'crashed', exitCode, url: null, bridgePgid: null, bridgeSlot: null };
     }
     const listener = this.listenerOf(scan, server);
@@ -282,7 +282,7 @@ export class DevServerManager {
 
   private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
     const result = await this.runtime.exec(handle.target, [
-      'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, listenHost, String(listenPort), targetHost, String(targetPort), BRIDGE_PYTHON, BRIDGE_NODE,
+      'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, listenHost, String(listenPort), targetHost, String(targetPort), String(server.pgid ?? 0), BRIDGE_PYTHON, BRIDGE_NODE,
     ]);
     const pgid = Number(result.stdout.trim());
     if (result.exitCode !== 0 || !Number.isInteger(pgid)) {
@@ -293,12 +293,17 @@ export class DevServerManager {
 
   private async stopProcesses(handle: WorkspaceHandle, server: DevServer, graceMs: number): Promise<void> {
     if (server.pgid !== null) await this.killGroup(handle, server.pgid, graceMs);
-    if (server.bridgePgid !== null) await this.killGroup(handle, server.bridgePgid, 0);
+    // The bridge on record and the one the workspace records (another process may have made it).
+    await this.stopBridge(handle, server);
     // Whatever still listens on the server's port (a child that left the group) is killed too.
     const port = server.port ?? server.detectedPort;
     if (port === null) return;
     const leftovers = (await this.scan(handle)).listeners.filter((l) => l.port === port).flatMap((l) => l.pids);
     if (leftovers.length > 0) await this.runtime.exec(handle.target, ['kill', '-KILL', ...leftovers.map(String)]);
+  }
+
+  private async stopBridge(handle: WorkspaceHandle, server: DevServer): Promise<void> {
+    await this.runtime.exec(handle.target, ['sh', '-c', STOP_BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, server.bridgePgid === null ? '' : String(server.bridgePgid)]);
   }
 
   private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {

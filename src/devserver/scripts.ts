@@ -22,33 +22,63 @@ echo $!
 /**
  * Bridges a listen address to a target address with whichever of python3 or node the workspace has,
  * in its own process group, and returns once it listens (so the URL works when handed out); prints
- * that group's id. Args: dir name listenHost listenPort targetHost targetPort pythonSource nodeSource
+ * that group's id. Args: dir name listenHost listenPort targetHost targetPort serverPgid pythonSource nodeSource
+ *
+ * One bridge per server, whoever asks: `<dir>/<name>.bridge` records the live bridge ("pid lh lp th
+ * tp"), written under a lock (mkdir is atomic), so two Berth processes exposing the same server at
+ * once (a CLI and the daemon) get the same bridge instead of the second failing with "Address already
+ * in use"; a bridge for another address or target is replaced, not left behind. The bridge also ends
+ * by itself when the server's process group is gone, so none outlives its server, whichever process
+ * started it.
  */
 export const BRIDGE_SCRIPT = `
-dir=$1; name=$2; lh=$3; lp=$4; th=$5; tp=$6; py=$7; js=$8
+dir=$1; name=$2; lh=$3; lp=$4; th=$5; tp=$6; server=$7; py=$8; js=$9
 (umask 077 && mkdir -p "$dir" && : >> "$dir/$name.bridge.log") || exit 97
-if command -v python3 >/dev/null 2>&1; then set -- python3 -c "$py" "$lh" "$lp" "$th" "$tp"
-elif command -v node >/dev/null 2>&1; then set -- node -e "$js" "$lh" "$lp" "$th" "$tp"
+lock="$dir/$name.bridge.lock"; i=0
+until mkdir "$lock" 2>/dev/null; do
+  i=$((i+1)); [ "$i" -gt 50 ] && { rmdir "$lock" 2>/dev/null; i=0; }
+  sleep 0.1
+done
+trap 'rmdir "$lock" 2>/dev/null' EXIT
+record="$dir/$name.bridge"
+if [ -f "$record" ]; then
+  read -r old olh olp oth otp < "$record"
+  if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+    [ "$olh $olp $oth $otp" = "$lh $lp $th $tp" ] && { echo "$old"; exit 0; }
+    kill -KILL -"$old" 2>/dev/null; j=0
+    while kill -0 "$old" 2>/dev/null && [ "$j" -lt 20 ]; do sleep 0.1; j=$((j+1)); done
+  fi
+  rm -f "$record"
+fi
+if command -v python3 >/dev/null 2>&1; then set -- python3 -c "$py" "$lh" "$lp" "$th" "$tp" "$server"
+elif command -v node >/dev/null 2>&1; then set -- node -e "$js" "$lh" "$lp" "$th" "$tp" "$server"
 else echo "berth: the workspace has neither python3 nor node to bridge a loopback-only server" >&2; exit 98; fi
 log="$dir/$name.bridge.log"
 setsid "$@" > "$log" 2>&1 < /dev/null &
 pid=$!; i=0
 while [ "$i" -lt 50 ]; do
-  grep -q '^ready' "$log" 2>/dev/null && { echo "$pid"; exit 0; }
+  grep -q '^ready' "$log" 2>/dev/null && { echo "$pid $lh $lp $th $tp" > "$record"; echo "$pid"; exit 0; }
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1; i=$((i+1))
 done
 echo "berth: the bridge did not start listening:" >&2; cat "$log" >&2; exit 99
 `;
 
-/** A TCP forwarder: listen (argv 1, 2), connect each client to the target (argv 3, 4). */
+/** A TCP forwarder: listen (argv 1, 2), connect each client to the target (argv 3, 4); ends with the server's group (argv 5). */
 export const BRIDGE_PYTHON = `
-import socket, sys, threading
-lh, lp, th, tp = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+import os, socket, sys, threading, time
+lh, lp, th, tp, server = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 srv = socket.socket(socket.AF_INET6 if ':' in lh else socket.AF_INET)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((lh, lp)); srv.listen(128)
 print('ready', flush=True)
+def watch():
+    while True:
+        time.sleep(1)
+        try: os.killpg(server, 0)
+        except ProcessLookupError: os._exit(0)
+        except OSError: pass
+threading.Thread(target=watch, daemon=True).start()
 def pump(a, b):
     try:
         while True:
@@ -70,9 +100,21 @@ while True:
 `;
 
 export const BRIDGE_NODE = `
-const net = require('net'); const [lh, lp, th, tp] = process.argv.slice(1);
+const net = require('net'); const [lh, lp, th, tp, server] = process.argv.slice(1);
+setInterval(() => { try { process.kill(-Number(server), 0); } catch (e) { if (e.code === 'ESRCH') process.exit(0); } }, 1000);
 net.createServer((c) => { const u = net.connect(Number(tp), th); c.pipe(u); u.pipe(c);
   c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); }).listen(Number(lp), lh, () => console.log('ready'));
+`;
+
+/** Ends the bridge recorded for a server, whoever started it, and the group Berth has on record. Args: dir name [pgid] */
+export const STOP_BRIDGE_SCRIPT = `
+record="$1/$2.bridge"
+[ -n "$3" ] && kill -KILL -"$3" 2>/dev/null
+[ -f "$record" ] || exit 0
+read -r pid rest < "$record"
+[ -n "$pid" ] && kill -KILL -"$pid" 2>/dev/null
+rm -f "$record"
+true
 `;
 
 /** TERM the group, wait up to a grace period, then KILL what is left. Args: pgid graceTenths */

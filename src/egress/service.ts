@@ -3,6 +3,7 @@ import { stampEvent } from '../events.js';
 import type { Store } from '../state/store.js';
 import type { EgressPolicy } from './policy.js';
 import { EgressProxy } from './proxy.js';
+import { ShieldKeeper } from './host-shield.js';
 
 const DEFAULT_SYNC_INTERVAL_MS = 500;
 
@@ -17,6 +18,7 @@ export class EgressService {
   private readonly proxies = new Map<string, EgressProxy>();
   private readonly policies = new Map<string, EgressPolicy>();
   private readonly failures = new Map<string, string>();
+  private readonly shields = new ShieldKeeper();
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private lastSyncFailure: string | undefined;
@@ -116,6 +118,8 @@ export class EgressService {
       }
       proxy.trust(record.workspace, record.token);
     }
+    // A firewall reload takes the host shields away: put them back within a sync (host-shield.ts).
+    await this.shields.keep(records, (event) => void this.store.appendEvent(stampEvent(event)));
   }
 
   /** The addresses being served, for status output. */

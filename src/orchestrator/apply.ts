@@ -80,6 +80,9 @@ async function carryOut(berth: Berth, action: Action, declared: DeclaredWorkspac
     case 'set-egress':
       await berth.setEgress(action.workspace, action.policy);
       return;
+    case 'restore-shield':
+      await berth.restoreShield(action.workspace);
+      return;
     case 'dev-start': {
       const server = need().devServers.find((d) => d.name === action.name);
       if (!server) throw new BerthError('E_INVALID_INPUT', `Dev server ${action.name} is not declared.`);
@@ -107,6 +110,8 @@ export function describe(action: Action): string {
     case 'dev-start':
     case 'dev-stop':
       return `${action.kind === 'dev-start' ? 'start' : 'stop'} dev server ${action.workspace}/${action.name}`;
+    case 'restore-shield':
+      return `restore the host shield of ${action.workspace}`;
     case 'blocked':
       return `cannot manage ${action.workspace}`;
     case 'restart':

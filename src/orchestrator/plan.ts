@@ -31,6 +31,11 @@ export interface ObservedWorkspace {
   /** Our ledger says we created it, or its network (and has not removed them): only then may it be removed. */
   ledgered: boolean;
   egress: EgressPolicy | null;
+  /**
+   * The host firewall rules that keep the workspace off the host (docker/podman egress): `missing`
+   * after a firewall reload or a reboot took them. Absent where there is no such shield.
+   */
+  shield?: 'intact' | 'missing' | undefined;
   devServers: readonly { name: string; command: readonly string[]; live: boolean }[];
 }
 
@@ -40,6 +45,8 @@ export type Action =
   | { kind: 'recreate'; workspace: string; reasons: string[] }
   | { kind: 'remove'; workspace: string }
   | { kind: 'set-egress'; workspace: string; policy: EgressPolicy }
+  /** Put the host shield of the workspace's egress network back (it went behind Berth's back). */
+  | { kind: 'restore-shield'; workspace: string }
   | { kind: 'dev-start'; workspace: string; name: string }
   | { kind: 'dev-stop'; workspace: string; name: string }
   /** Something Berth must not fix itself: a foreign container holds the name. */
@@ -86,9 +93,10 @@ function planWorkspace(want: DesiredWorkspace, have: ObservedWorkspace | undefin
   } else if (container.state === 'unknown' || container.state === 'paused') {
     actions.push({ kind: 'recreate', workspace: want.id, reasons: [`the container is ${container.state}`] });
     fresh = true;
-  } else if (container.state !== 'running') {
-    actions.push({ kind: 'start', workspace: want.id });
   }
+  // Before a start too: the workspace's code must not run a moment without it.
+  if (!fresh && have?.shield === 'missing') actions.push({ kind: 'restore-shield', workspace: want.id });
+  if (!fresh && container !== null && container.state !== 'running') actions.push({ kind: 'start', workspace: want.id });
   // A created or recreated workspace gets its egress with the create; otherwise rules change live.
   if (!fresh && want.egress !== null && !samePolicy(want.egress, have?.egress ?? null)) {
     actions.push({ kind: 'set-egress', workspace: want.id, policy: want.egress });

@@ -13,7 +13,7 @@ import type { Action } from './plan.js';
 export type RestartPolicy = 'no' | 'on-failure' | 'always';
 
 /** What differs from the manifest. */
-export type Drift = 'missing' | 'stopped' | 'changed' | 'egress' | 'dev-server' | 'undeclared' | 'foreign' | 'unhealthy';
+export type Drift = 'missing' | 'stopped' | 'changed' | 'egress' | 'egress-shield' | 'dev-server' | 'undeclared' | 'foreign' | 'unhealthy';
 
 /** fix: act now. hold: policy says leave it. wait: backing off after failures. block: Berth must not fix it. */
 export type Verdict = 'fix' | 'hold' | 'wait' | 'block';
@@ -77,6 +77,8 @@ function decideOne(action: Action, ws: WorkspaceFacts | undefined, now: number, 
   if (action.kind === 'blocked') return d('foreign', 'block', `${action.reason}; Berth never touches it. Remove or rename it, or pick another workspace id.`);
   if (action.kind === 'remove') return d('undeclared', 'fix', 'no longer declared in the manifest');
   if (ws === undefined) return d('undeclared', 'block', 'not declared');
+  // A security fix, not a restart: neither a hold nor a backoff leaves the host open to the workspace.
+  if (action.kind === 'restore-shield') return d('egress-shield', 'fix', 'the host firewall rules that keep the workspace off the host are gone');
   if (ws.held) return d(driftOf(action), 'hold', 'stopped on request (berth stop); `berth up` or `berth apply` resumes it');
   const onServer = action.kind === 'dev-start' || action.kind === 'dev-stop' || (action.kind === 'restart' && action.name !== undefined);
   if (ws.retryAt !== null && now < ws.retryAt && !onServer) {
@@ -134,6 +136,8 @@ function driftOf(action: Action): Drift {
       return 'changed';
     case 'set-egress':
       return 'egress';
+    case 'restore-shield':
+      return 'egress-shield';
     case 'dev-start':
     case 'dev-stop':
       return 'dev-server';

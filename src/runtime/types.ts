@@ -38,6 +38,12 @@ export interface ContainerSpec {
   cpus?: number | undefined;
   memoryBytes?: number | undefined;
   network?: string | undefined;
+  /**
+   * The container's resolvers (`--dns`; docker and podman). docker's embedded resolver forwards to
+   * these from inside the container's network namespace; without them it forwards to the host's
+   * loopback resolvers (systemd-resolved's 127.0.0.53) from the HOST's, around an internal network.
+   */
+  dnsServers?: readonly string[] | undefined;
   ports?: readonly PublishedPort[] | undefined;
   /** A tiny init as PID 1 that forwards signals and reaps zombies, so stop is prompt. */
   init?: boolean | undefined;

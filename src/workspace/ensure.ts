@@ -11,7 +11,8 @@ import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { EgressRecord, Ledger } from '../state/store.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
-import { shieldBridge, unshieldBridge } from '../egress/host-shield.js';
+import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
+import { CONFINED_TO_NETWORK } from '../egress/network-confinement.js';
 import { profileMount, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
@@ -182,6 +183,9 @@ export class WorkspaceManager {
       const reasons = driftedParts(container.labels[LABELS.specParts], target.desired.parts).map((part) => `${part} changed`);
       return replace(reasons.length > 0 ? reasons : ['spec changed']);
     }
+    // A firewall reload or a reboot takes the host shield away behind Berth's back: put it back
+    // before the workspace is handed over (or started). A few stats when it is there, no engine call.
+    if (spec.egress !== null) await keepShield(this.ledger.egress(id)[0], this.emit);
     if (container.state === 'running') return result('reused', container);
     if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
     try {
@@ -265,6 +269,8 @@ export class WorkspaceManager {
       ports: await allocatePreviewPorts(this.previewPortCount(spec)),
       network: egress?.network ?? undefined,
       env: { ...base.env, ...(egress?.env ?? {}) },
+      // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
+      ...(egress?.confined ?? {}),
     };
     let containerId: string;
     try {
@@ -358,7 +364,7 @@ export class WorkspaceManager {
   private async prepareEgress(
     id: string,
     policy: EgressPolicy,
-  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null }> {
+  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null; confined: Partial<ContainerSpec> | null }> {
     let network: string | null = null;
     let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
@@ -376,6 +382,9 @@ export class WorkspaceManager {
       proxyHost = info.gateway;
       subnet = info.subnet;
       bridge = info.bridge;
+      // A network made anew (replaced, or recreated by hand) may have a new bridge: the old one's rules go.
+      const before = this.ledger.egress(id)[0]?.bridge;
+      if (before != null && before !== bridge) await unshieldBridge(before);
       if (bridge !== null) {
         const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
         if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
@@ -385,7 +394,8 @@ export class WorkspaceManager {
     const token = existing?.token ?? randomBytes(18).toString('base64url');
     this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
     const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence };
+    const confined = network !== null && !this.guestFirewall ? CONFINED_TO_NETWORK : null;
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
   }
 
   /**
@@ -439,7 +449,7 @@ export class WorkspaceManager {
   private async removeEgress(id: string): Promise<void> {
     const network = egressNetworkFor(id);
     const record = this.ledger.egress(id)[0];
-    if (record?.bridge) await unshieldBridge(record.bridge, record.proxyPort);
+    if (record?.bridge) await unshieldBridge(record.bridge);
     if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
       await this.runtime.networkRemove(network).catch((error: unknown) => {
         if (!isBerthError(error, 'E_NOT_FOUND')) throw error;

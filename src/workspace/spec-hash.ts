@@ -35,9 +35,10 @@ export function specHash(
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
     // The pool's size, not its host ports: those are chosen afresh at every create.
     ports: digest(options.previewPorts ?? 0).slice(0, 12),
-    // Egress on or off decides the network (and, on Apple, the guest firewall in the main process:
-    // a container made before it existed is drift); the rules themselves change live.
-    network: digest(spec.egress !== null && options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : spec.egress !== null).slice(0, 12),
+    // Egress on or off decides the network (and, on Apple, the guest firewall in the main process;
+    // elsewhere the container's confinement, no ports and no resolver out: a container made before
+    // either existed is drift); the rules themselves change live.
+    network: digest(spec.egress === null ? false : options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : ['egress', 'confined', 1]).slice(0, 12),
   };
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };

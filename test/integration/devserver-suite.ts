@@ -154,4 +154,101 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       await expectCode(berth.dev.stop(ws, 'nobody'), 'E_NOT_FOUND');
     });
   });
+
+  /**
+   * Previews of dev servers in an egress workspace (issue 13, item 4): the host opens the URL and
+   * gets the answer, while the workspace still cannot open a connection to the host. Plus one
+   * bridge per server when two processes expose it at once (a CLI and the daemon), gone with it.
+   */
+  // Host mode has no network to enforce egress with, hence no previews behind it.
+  describe.skipIf(label === 'host')(`dev servers in an egress workspace: ${label}`, () => {
+    const run = randomUUID().slice(0, 8);
+    const ws = `deveg-${run}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-dev-egress-'));
+    const home = join(scratch, 'home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    writeFileSync(join(root, 'index.html'), '<h1>egress preview</h1>\n');
+    let runtime: Runtime;
+    const opened: Berth[] = [];
+    const open = (): Berth => {
+      const berth = new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: '0a1b2c3d-b4a5-4697-8899-aabbccddeeff', env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+      opened.push(berth);
+      return berth;
+    };
+    let berth: Berth;
+
+    beforeAll(async () => {
+      const target = await connect();
+      runtime = target.runtime;
+      berth = open();
+      // With a preview pool asked for: on docker/podman an internal network cannot publish it.
+      await berth.up(ws, { root, image: target.image, egress: { allow: ['registry.example.test'] }, previewPorts: 2 });
+    });
+
+    afterAll(async () => {
+      if (!runtime) return;
+      for (const server of await berth.dev.list(ws).catch(() => [])) await berth.dev.stop(ws, server.name).catch(() => undefined);
+      await berth.remove(ws).catch(() => undefined);
+      for (const b of opened) b.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('answers the preview URL of a server on all addresses from the host', async () => {
+      const port = await freePort();
+      await berth.dev.start(ws, 'web', { command: ['python3', '-m', 'http.server', String(port)] });
+      const ready = await berth.dev.waitUntilReady(ws, 'web');
+      expect(ready).toMatchObject({ state: 'running', detectedPort: port });
+      expect(await get(ready.url ?? '')).toMatchObject({ status: 200, body: expect.stringContaining('egress preview') as unknown });
+    });
+
+    it('answers the preview URL of a loopback-only server (bridged) from the host', async () => {
+      const port = await freePort();
+      const script = `require('http').createServer((q, s) => s.end('api behind egress')).listen(${String(port)}, '127.0.0.1')`;
+      await berth.dev.start(ws, 'api', { command: ['node', '-e', script] });
+      const ready = await berth.dev.waitUntilReady(ws, 'api');
+      expect(await get(ready.url ?? '')).toEqual({ status: 200, body: 'api behind egress' });
+    });
+
+    it('still keeps the workspace from opening a connection to the host', async () => {
+      const gateway = berth.store.egress(ws)[0]?.proxyHost ?? '';
+      let accepted = 0;
+      const { createServer } = await import('node:net');
+      const listener = createServer((socket) => {
+        accepted++;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => listener.listen(0, gateway, resolve));
+      try {
+        const port = (listener.address() as { port: number }).port;
+        const attempt = await berth.exec(ws, ['curl', '-sS', '-m', '3', '--noproxy', '*', `http://${gateway}:${String(port)}/`]);
+        expect(attempt.exitCode).not.toBe(0);
+        expect(accepted).toBe(0);
+      } finally {
+        await new Promise<void>((resolve) => listener.close(() => resolve()));
+      }
+    });
+
+    it('gives two processes exposing one server at once the same bridge, and ends it with the server', async () => {
+      const port = await freePort();
+      const script = `require('http').createServer((q, s) => s.end('one bridge')).listen(${String(port)}, '127.0.0.1')`;
+      await berth.dev.start(ws, 'twice', { command: ['node', '-e', script] });
+      const other = open();
+      const [a, b] = await Promise.all([berth.dev.waitUntilReady(ws, 'twice'), other.dev.waitUntilReady(ws, 'twice')]);
+      expect(a.url).toBe(b.url);
+      expect(await get(a.url ?? '')).toEqual({ status: 200, body: 'one bridge' });
+      const container = (await runtime.inspect(containerNameFor(ws))).id;
+      // Bridge processes for this server: their argv ends with the target address, port and the server's group.
+      const bridges = async (): Promise<number> => {
+        const list = 'for p in /proc/[0-9]*; do tr "\\0" " " < "$p/cmdline" 2>/dev/null; echo; done';
+        const lines = (await runtime.exec(container, ['sh', '-c', list])).stdout.split('\n');
+        return lines.filter((l) => l.endsWith(` 127.0.0.1 ${String(port)} ${String(a.pgid)} `)).length;
+      };
+      expect(await bridges()).toBe(1);
+      // Stopped through the process that may not have started the bridge: nothing of it is left.
+      await other.dev.stop(ws, 'twice');
+      expect(await bridges()).toBe(0);
+      expect((await get(a.url ?? '')).status).not.toBe(200);
+    });
+  });
 }

@@ -9,6 +9,9 @@ import { EgressService } from '../../src/egress/service.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
+import { run as runCommand } from '../../src/process/index.js';
+import { engineEnv } from '../support/engines.js';
+import type { Socket } from 'node:dgram';
 
 /**
  * Egress enforced by the network, with real clients inside a real workspace. Network rule: the only
@@ -192,9 +195,13 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       const { probeEgress } = await import('../../src/doctor/egress-probe.js');
       const checks = await probeEgress(berth, ws);
       expect(checks.map((c) => [c.id, c.status])).toEqual([
+        // docker and podman: the host shield's rules; Apple has none (its firewall is in the guest).
+        ...(store.egress(ws)[0]?.bridge ? [['egress.shield', 'ok']] : []),
         ['egress.allowed', 'ok'],
         ['egress.denied', 'ok'],
         ['egress.enforced', 'ok'],
+        // The host is unreachable from inside: a listener beside the proxy gets no connection.
+        ['egress.host', 'ok'],
       ]);
       // With the proxy gone, the probe says so instead of passing.
       await service.close();
@@ -279,6 +286,105 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       await service.sync();
       expect((await viaProxy(`http://127.0.0.1:${String(port)}/`)).stdout).toBe('host loopback\n200');
       expect((await viaProxy(`http://127.0.0.1:${String(port)}/`, true)).stdout).toBe('host loopback\n200');
+    });
+  });
+
+  /**
+   * DNS is no channel out (issue 12, hole 9). A resolver the test runs on this host (on the loopback
+   * address scripts/test-env.sh gives the test dockerd as its upstream, BERTH_TEST_DNS_PROBE) counts
+   * what reaches it; the workspace asks every resolver it can find for a name only this test knows:
+   * its resolv.conf's, docker's embedded 127.0.0.11, the gateway's port 53 (podman's aardvark-dns),
+   * with the host shield up and again with it down (the reload of hole 5). Nothing may reach the
+   * host resolver, and no resolver may come back with an upstream's answer (NOERROR/NXDOMAIN).
+   */
+  describe(`egress DNS: ${label}`, () => {
+    const token = randomUUID().slice(0, 8);
+    const ws = `dns-${token}`;
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-egress-dns-'));
+    const home = join(scratch, 'home');
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    const probeAddress = engineEnv()['BERTH_TEST_DNS_PROBE'] ?? '127.0.53.1';
+    const name = `leak-${token}.berth-dns-probe.test`;
+    let berth: Berth;
+    let responder: Socket;
+    const reached: string[] = [];
+
+    /** Asks each server for the name: one line per server, its rcode or "none". Python: no resolver library involved. */
+    const ASK = [
+      'import random, re, socket, struct, sys',
+      'name = sys.argv[1]',
+      'servers = re.findall(r"^nameserver\\s+(\\S+)", open("/etc/resolv.conf").read(), re.M) + sys.argv[2:]',
+      'for server in dict.fromkeys(servers):',
+      '    q = struct.pack(">HHHHHH", random.randint(0, 65535), 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\\0" + struct.pack(">HH", 1, 1)',
+      '    s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)',
+      '    try:',
+      '        s.sendto(q, (server, 53)); print(server, s.recv(512)[3] & 15)',
+      '    except OSError: print(server, "none")',
+    ].join('\n');
+
+    const ask = async (): Promise<Map<string, string>> => {
+      const gateway = berth.store.egress(ws)[0]?.proxyHost ?? '';
+      const result = await berth.exec(ws, ['python3', '-c', ASK, name, '127.0.0.11', gateway]);
+      expect(result.exitCode, result.stderr).toBe(0);
+      return new Map(result.stdout.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    };
+    /** A resolver answered from upstream: NOERROR (0) or NXDOMAIN (3) for a name no one but this test knows. */
+    const leaked = (answers: Map<string, string>): string[] => [...answers].filter(([, rcode]) => rcode === '0' || rcode === '3').map(([server]) => server);
+
+    beforeAll(async () => {
+      const { runtime, image } = await connect();
+      berth = new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+      const { createSocket } = await import('node:dgram');
+      responder = createSocket('udp4');
+      responder.on('message', (message, from) => {
+        if (message.includes(Buffer.from(token))) reached.push(`${from.address}:${String(from.port)}`);
+        // NXDOMAIN back, as a real upstream would answer.
+        const reply = Buffer.from(message);
+        if (reply.length >= 4) reply.writeUInt16BE(0x8183, 2);
+        responder.send(reply, from.port, from.address);
+      });
+      await new Promise<void>((resolve, reject) => {
+        responder.once('error', reject);
+        responder.bind(53, probeAddress, () => resolve());
+      });
+      await berth.up(ws, { root, image, egress: { allow: ['registry.example.test'] } });
+    });
+
+    afterAll(async () => {
+      responder?.close();
+      await berth?.remove(ws).catch(() => undefined);
+      berth?.close();
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('reaches no resolver on the host and gets no upstream answer, with the host shield up', async () => {
+      const answers = await ask();
+      expect(leaked(answers), JSON.stringify([...answers])).toEqual([]);
+      expect(reached).toEqual([]);
+    });
+
+    it('...and on docker with the host shield down too: the container resolver itself has no way out', async () => {
+      const bridge = berth.store.egress(ws)[0]?.bridge;
+      // Apple: no host shield, the guest firewall is the whole story (above). podman 4.3: aardvark-dns
+      // serves the network's gateway and cannot be turned off without losing the gateway the proxy
+      // needs (src/egress/network-confinement.ts), so there the shield IS the DNS containment, and
+      // test/integration/host-shield-podman.test.ts proves it comes back.
+      if (bridge == null || berth.runtime.kind !== 'docker') return;
+      for (const family of ['ip', 'ip6'] as const) {
+        // Only this workspace's bridge, by nftables handle: what a firewall reload does to it.
+        const chain = (await runCommand(['nft', '-a', 'list', 'chain', family, 'filter', 'INPUT'], { okExitCodes: 'any' })).stdout;
+        for (const handle of chain.split('\n').filter((l) => l.includes(`iifname "${bridge}" `)).map((l) => /# handle (\d+)$/.exec(l)?.[1])) {
+          if (handle !== undefined) await runCommand(['nft', 'delete', 'rule', family, 'filter', 'INPUT', 'handle', handle]);
+        }
+      }
+      try {
+        const answers = await ask();
+        expect(leaked(answers), JSON.stringify([...answers])).toEqual([]);
+        expect(reached).toEqual([]);
+      } finally {
+        expect((await berth.restoreShield(ws))?.shielded).toBe(true);
+      }
     });
   });
 }

@@ -281,6 +281,15 @@ describe('networkCreateCommand', () => {
       'berth-net',
     ]);
   });
+
+});
+
+describe('createCommand --dns', () => {
+  it('passes each resolver, before the image', () => {
+    const { args } = createCommand({ name: 'c', image: 'img', labels: {}, dnsServers: ['127.0.0.1'] });
+    expect(args.slice(args.indexOf('--dns'), args.indexOf('--dns') + 2)).toEqual(['--dns', '127.0.0.1']);
+    expect(args.indexOf('--dns')).toBeLessThan(args.indexOf('img'));
+  });
 });
 
 describe('engine binary', () => {

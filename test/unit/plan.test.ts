@@ -29,6 +29,7 @@ const observedWorkspace = (id: string): fc.Arbitrary<ObservedWorkspace> =>
     container: fc.option(fc.record({ state: fc.constantFrom('created', 'running', 'stopped', 'paused', 'unknown'), specHash: fc.option(hash, { nil: null }), ours: fc.boolean() }), { nil: null }),
     ledgered: fc.boolean(),
     egress: fc.option(policy, { nil: null }),
+    shield: fc.constantFrom(undefined, 'intact' as const, 'missing' as const),
     devServers: serverNames.chain((names) => fc.tuple(...names.map((name) => fc.record({ name: fc.constant(name), command, live: fc.boolean() })))),
   });
 
@@ -57,6 +58,9 @@ function apply(observed: readonly ObservedWorkspace[], actions: readonly Action[
         break;
       case 'set-egress':
         if (current) current.egress = action.policy;
+        break;
+      case 'restore-shield':
+        if (current) current.shield = 'intact';
         break;
       case 'dev-start': {
         const server = target?.devServers.find((d) => d.name === action.name);
@@ -145,6 +149,22 @@ describe('plan', () => {
     ]);
     expect(result.hash).toMatch(/^[0-9a-f]{16}$/);
     expect(plan(desired, observed.slice(0, 1)).hash).not.toBe(result.hash);
+  });
+
+  it('restores a missing host shield before starting the workspace, and not for one it creates afresh', () => {
+    const desired: DesiredWorkspace[] = [
+      { id: 'a', specHash: 'h', egress: { allow: ['x.test'], deny: [] }, devServers: [] },
+      { id: 'b', specHash: 'h2', egress: { allow: ['x.test'], deny: [] }, devServers: [] },
+    ];
+    const observed: ObservedWorkspace[] = [
+      { id: 'a', container: { state: 'stopped', specHash: 'h', ours: true }, ledgered: true, egress: { allow: ['x.test'], deny: [] }, shield: 'missing', devServers: [] },
+      { id: 'b', container: { state: 'running', specHash: 'h1', ours: true }, ledgered: true, egress: { allow: ['x.test'], deny: [] }, shield: 'missing', devServers: [] },
+    ];
+    expect(plan(desired, observed).actions).toEqual([
+      { kind: 'restore-shield', workspace: 'a' },
+      { kind: 'start', workspace: 'a' },
+      { kind: 'recreate', workspace: 'b', reasons: ['spec changed'] },
+    ]);
   });
 
   it('names the drifted parts of a recreate when both sides carry them', () => {

@@ -88,6 +88,13 @@ describe('restart policy', () => {
     expect(verdicts(server, ws({ state: 'running', retryAt: NOW + 1 }, { web: { restart: 'always', state: 'running' } }))).toEqual(['unhealthy:fix']);
   });
 
+  it('restores a host shield whatever the workspace: held, backing off, or with no restart policy', () => {
+    const restore: Action[] = [{ kind: 'restore-shield', workspace: 'a' }];
+    expect(verdicts(restore, ws({ held: true }))).toEqual(['egress-shield:fix']);
+    expect(verdicts(restore, ws({ retryAt: NOW + 60_000 }))).toEqual(['egress-shield:fix']);
+    expect(verdicts(restore, ws({ restart: 'no', state: 'running' }))).toEqual(['egress-shield:fix']);
+  });
+
   it('never fixes a foreign name collision, and always removes what the manifest dropped', () => {
     const decisions = decide(
       [

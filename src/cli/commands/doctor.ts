@@ -11,7 +11,7 @@ export default defineCommand({
     const report = await runDoctor({ runtime: values.runtime, image: values.image, fix: values.fix });
     if (values.egress !== undefined) {
       const [{ probeEgress }, { openBerth }] = await Promise.all([import('../../doctor/egress-probe.js'), import('../open-berth.js')]);
-      report.checks.push(...(await probeEgress(await openBerth(values.runtime, values.egress), values.egress)));
+      report.checks.push(...(await probeEgress(await openBerth(values.runtime, values.egress), values.egress, { fix: values.fix === true })));
       report.ok = report.checks.every((c) => c.status !== 'fail');
     }
     if (values.json) printJson(report);

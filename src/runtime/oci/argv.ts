@@ -28,6 +28,7 @@ export function createCommand(spec: ContainerSpec, start = false): CommandLine {
   if (spec.cpus !== undefined) args.push('--cpus', String(spec.cpus));
   if (spec.memoryBytes !== undefined) args.push('--memory', `${String(spec.memoryBytes)}b`);
   if (spec.network !== undefined) args.push('--network', spec.network);
+  for (const server of spec.dnsServers ?? []) args.push('--dns', server);
   for (const port of spec.ports ?? []) {
     args.push('--publish', `${port.hostAddress}:${String(port.hostPort)}:${String(port.containerPort)}/${port.protocol}`);
   }

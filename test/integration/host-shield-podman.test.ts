@@ -1,0 +1,5 @@
+import { OciRuntime } from '../../src/runtime/oci/oci-runtime.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { hostShieldSuite } from './host-shield-suite.js';
+
+hostShieldSuite('podman', () => Promise.resolve({ runtime: new OciRuntime('podman', { env: engineEnv() }), image: TEST_IMAGE }));
