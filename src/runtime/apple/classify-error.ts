@@ -9,19 +9,34 @@ import type { Subject } from '../oci/classify-error.js';
  * `Error: notFound: "…"`, 1.x `Error: …` and multi-line aggregates).
  */
 const SYSTEM_DOWN = /XPC connection error|container system start/;
-const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers|no such container/;
+/**
+ * macOS 15 registers no `network` command (Sources/ContainerCommands/Application.swift@1.2.2 line 224,
+ * `guard #available(macOS 26)`), so `network …` falls through to the plugin lookup, whose text also
+ * says "start them with: container system start" (DefaultCommand.swift@0.9.0 line 84, @1.2.2 line 87).
+ * Checked before SYSTEM_DOWN: starting the system would not help.
+ */
+const NETWORK_PLUGIN_MISSING = /Plugin 'container-network' not found/;
+const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers/;
 const ALREADY_EXISTS = /container with id \S+ already exists|container already exists: |network \S+ already exists/;
 const NOT_RUNNING = /container \S+ is not running/;
-const DELETE_RUNNING = /is running and can not be deleted|delete failed for one or more containers/;
-const IMAGE_MISSING = /image not found|404 Not Found|manifest unknown|401 Unauthorized|image with reference/;
+/** `container <id> is <status> and can not be deleted`: ContainersService.swift@0.9.0 line 483, @1.2.2 line 839 (running or stopping). */
+const DELETE_RUNNING = /is (?:running|stopping) and can not be deleted|delete failed for one or more containers/;
+/**
+ * `image inspect` of a missing image: "image not found: <refs>" from 1.0 (ImageInspect.swift@1.0.0
+ * line 49); "Image not found" inside an InspectError from 0.9 to 0.12 (ImageInspect.swift@0.9.0 line
+ * 58, @0.12.3 line 59). Berth checks images itself before create, so no pull error reaches here.
+ */
+const IMAGE_MISSING = /image not found/i;
 const NETWORK_MISSING = /network \S+ not found|network not found: |failed to delete one or more networks/;
 const INVALID = /is not a valid container ID|minimum memory amount allowed|invalid label format|invalid publish|path '[^']*' (?:does not exist|is not a directory)|invalid network name/;
 
 export const SYSTEM_HINT = 'Start it with `container system start` (or `berth doctor --fix`), then try again.';
 
+export const NETWORKS_NEED_MACOS_26 = 'Apple container networks need macOS 26: on macOS 15 there is only the default network, so egress control is unavailable.';
+
 /** True when stderr says the container system (apiserver) is not running. */
 export function isSystemDown(stderr: string): boolean {
-  return SYSTEM_DOWN.test(stderr);
+  return SYSTEM_DOWN.test(stderr) && !NETWORK_PLUGIN_MISSING.test(stderr);
 }
 
 export function classifyAppleError(error: unknown, subject: Subject): unknown {
@@ -31,6 +46,9 @@ export function classifyAppleError(error: unknown, subject: Subject): unknown {
   }
   if (error.failure !== 'exit') return error;
   const text = error.stderr;
+  if (NETWORK_PLUGIN_MISSING.test(text)) {
+    return new BerthError('E_UNSUPPORTED', `apple: ${NETWORKS_NEED_MACOS_26}`, { cause: error, hint: 'Upgrade to macOS 26, or run the workspace without egress rules.' });
+  }
   if (SYSTEM_DOWN.test(text)) return unavailable('apple', 'the container system is not running.', SYSTEM_HINT, error);
   if (DELETE_RUNNING.test(text) && subject.container !== undefined) {
     return conflict('apple', subject.container, `container "${subject.container}" is running.`, 'Stop it first, or remove with force.');
