@@ -101,6 +101,8 @@ export class AppleRuntime implements Runtime {
   private readonly installKernel: boolean;
   private readonly onSystemStarted: ((detail: string) => void) | undefined;
   private versionPromise: Promise<AppleVersion> | undefined;
+  /** A start in progress: calls that fail side by side on a stopped system share one start. */
+  private starting: Promise<SystemStatus> | undefined;
 
   constructor(options: AppleRuntimeOptions = {}) {
     this.env = options.env ?? process.env;
@@ -363,7 +365,8 @@ export class AppleRuntime implements Runtime {
     } catch (error) {
       const systemDown = isBerthError(error, 'E_RUNTIME_UNAVAILABLE') && isSystemDown(String((error.cause as { stderr?: string } | undefined)?.stderr ?? ''));
       if (!systemDown || !this.startSystem) throw error;
-      const status = await this.ensureSystem({ start: true });
+      this.starting ??= this.ensureSystem({ start: true }).finally(() => (this.starting = undefined));
+      const status = await this.starting;
       if (!status.running) throw new BerthError('E_RUNTIME_UNAVAILABLE', `apple: the container system is not running and could not be started: ${status.detail}`, { hint: SYSTEM_HINT, cause: error });
       return this.raw(args, subject, options);
     }
