@@ -343,9 +343,9 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0): the event log says so.
-  let berth: Berth | undefined;
-  const onSystemStarted = (message: string): void => berth?.record({ type: 'runtime.system-started', message, data: { runtime: selection.kind } });
+  const opened: { berth?: Berth } = {};
+  const onSystemStarted = (message: string): void => opened.berth?.record({ type: 'runtime.system-started', message, data: { runtime: selection.kind } });
   const runtime = await createRuntime(selection.kind, { home, env, onSystemStarted });
-  berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
-  return berth;
+  opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+  return opened.berth;
 }
