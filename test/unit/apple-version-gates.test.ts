@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBerthError } from '../../src/errors.js';
 import {
+  appleNetworkName,
   buildCommand,
   copyCommand,
   createCommand,
@@ -136,5 +137,19 @@ describe('Apple version gates (version-gates.json)', () => {
 
   it('build args carry their values (the builder shim reads a bare NAME as empty)', () => {
     expect(buildCommand({ contextDir: '/c', tag: 't', buildArgs: { NAME: 'value' } }).args).toContain('NAME=value');
+  });
+});
+
+describe('Apple network names (NetworkResource.swift@1.2.2 line 58)', () => {
+  const valid = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/;
+  it('keeps a name Apple accepts, and maps the others to a valid, stable, distinct one', () => {
+    expect(appleNetworkName('berth-net-web')).toBe('berth-net-web');
+    const longest = `berth-net-${'a'.repeat(56)}b`;
+    const other = `berth-net-${'a'.repeat(56)}c`;
+    for (const name of [longest, other, 'berth-net-trailing-', `berth-net-${'x-'.repeat(30)}`]) {
+      expect(appleNetworkName(name)).toMatch(valid);
+      expect(appleNetworkName(name)).toBe(appleNetworkName(name));
+    }
+    expect(appleNetworkName(longest)).not.toBe(appleNetworkName(other));
   });
 });

@@ -34,6 +34,7 @@ import type {
 } from '../types.js';
 import { needsNetAdmin } from '../../egress/guest-firewall.js';
 import {
+  appleNetworkName,
   buildCommand,
   copyCommand,
   createCommand,
@@ -304,7 +305,7 @@ export class AppleRuntime implements Runtime {
   }
 
   async networkRemove(name: string): Promise<void> {
-    await this.cli(['network', 'delete', name], { network: name });
+    await this.cli(['network', 'delete', appleNetworkName(name)], { network: name });
   }
 
   /** The builtin network every container joins unless told otherwise (doctor shows its subnet). */
@@ -314,9 +315,11 @@ export class AppleRuntime implements Runtime {
 
   private async networkInspect(name: string): Promise<NetworkInfo> {
     const parse = await loadFormats();
-    const result = await this.cli(['network', 'inspect', name], { network: name });
+    const appleName = appleNetworkName(name);
+    const result = await this.cli(['network', 'inspect', appleName], { network: name });
     const entries = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
-    return parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name));
+    // Callers know the network by Berth's name, whatever Apple had to call it.
+    return { ...parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name)), name };
   }
 
   /** Apple's own limits, checked before any call so the error says what to change. */

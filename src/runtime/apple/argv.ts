@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BerthError } from '../../errors.js';
 import { cliEnv, sortedEntries } from '../cli-env.js';
 import type { CommandLine } from '../oci/argv.js';
@@ -19,6 +20,21 @@ export interface CreateExtras {
   isFile?: ((path: string) => boolean) | undefined;
   /** The main process needs CAP_NET_ADMIN (the guest firewall): from 0.12 it must be asked for. */
   netAdmin?: boolean | undefined;
+}
+
+/** NetworkConfiguration.swift@0.9.0 line 131, NetworkResource.swift@1.2.2 line 58 (nameValid). */
+const APPLE_NETWORK_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The name Apple gets for a network Berth names `name`: the same when Apple accepts it, otherwise
+ * (longer than 63 characters, or ending in "-") a prefix of it and a hash of the whole name, so
+ * the mapping is stable and two long names never meet.
+ */
+export function appleNetworkName(name: string): string {
+  if (APPLE_NETWORK_NAME.test(name)) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const prefix = name.slice(0, 63 - hash.length - 1).replace(/[^a-z0-9]+$/, '');
+  return `${prefix}-${hash}`;
 }
 
 /** Apple sizes are binary units; a bare number means bytes, so always say the unit. */
@@ -70,7 +86,7 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, extras
   if (spec.memoryBytes !== undefined) args.push('--memory', memoryFlag(spec.memoryBytes));
   if (spec.network !== undefined) {
     requireGate(version, 'create.network', 'Joining a network');
-    args.push('--network', spec.network);
+    args.push('--network', appleNetworkName(spec.network));
   }
   if ((spec.ports ?? []).length > 0) requireGate(version, 'create.publish', 'Publishing ports');
   for (const port of spec.ports ?? []) {
@@ -121,7 +137,7 @@ export function networkCreateCommand(spec: NetworkSpec, version: AppleVersion): 
   const labels = sortedEntries(spec.labels);
   if (labels.length > 0) requireGate(version, 'network create.label', 'Labelling a network');
   for (const [key, value] of labels) args.push('--label', `${key}=${value}`);
-  args.push(spec.name);
+  args.push(appleNetworkName(spec.name));
   return args;
 }
 
