@@ -2042,7 +2042,16 @@ imageCommands.inspect = async (argv) => {
     if (image) found.push(imageResource(image.reference, image.info));
     else missing.push(ref);
   }
-  if (missing.length) fail('notFound', `image not found: ${missing.join(', ')}`);
+  if (missing.length && MODERN) fail('notFound', `image not found: ${missing.join(', ')}`);
+  if (missing.length) {
+    // 0.9 to 0.12: a log line per missing image, then the InspectError itself, described by
+    // Swift (ImageInspect.swift@0.9.0 lines 58-71, @0.12.3 line 59): the shape from the source,
+    // not captured bytes. "Image not found" is capitalised there.
+    const logLines = missing.map((ref) => `${ref}: Image not found\n`).join('');
+    const failed = missing.map((ref) => `("${ref}", notFound: "Image not found")`).join(', ');
+    if (found.length) out(`${encodeJson(found)}\n`);
+    throw new Exit(1, `${logLines}Error: InspectError(succeeded: ${swiftArray([])}, failed: [${failed}])\n`);
+  }
   out(`${encodeJson(found, { pretty: MODERN })}\n`);
   return 0;
 };
