@@ -85,6 +85,14 @@ const DEFAULT_STOP_GRACE_SECONDS = 5;
 const MAX_NAME_LENGTH = 63;
 const MIN_MEMORY_BYTES = 200 * 1024 * 1024;
 
+/**
+ * `container cp` splits each path on every ":" and wants an absolute container path
+ * (ContainerCopy.swift@1.0.0 parsePathRef, @1.2.2 lines 32-40); other paths go through tar over exec.
+ */
+function cpCanSay(hostPath: string, containerPath: string): boolean {
+  return !hostPath.includes(':') && !containerPath.includes(':') && containerPath.startsWith('/');
+}
+
 /** Schemas (and zod) load on the first parse, as in the OCI adapter: exec never needs them. */
 const loadFormats = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
 
@@ -254,7 +262,7 @@ export class AppleRuntime implements Runtime {
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
     const version = await this.supportedVersion();
-    if (!has(version, 'cp')) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
+    if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
     // Into an existing folder the source keeps its name (docker cp semantics); Apple says so with a trailing slash.
     const isDir = !containerPath.endsWith('/') && (await this.exec(name, ['test', '-d', containerPath])).exitCode === 0;
     await this.cli(copyCommand(version, hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`), { container: name });
@@ -262,7 +270,7 @@ export class AppleRuntime implements Runtime {
 
   async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
     const version = await this.supportedVersion();
-    if (!has(version, 'cp')) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
+    if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
     const isDir = existsSync(hostPath) && statSync(hostPath).isDirectory() && !hostPath.endsWith('/');
     await this.cli(copyCommand(version, `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`), { container: name });
   }
@@ -341,6 +349,11 @@ export class AppleRuntime implements Runtime {
       if (!existsSync(mount.source)) throw invalidSpec(`Mount source ${mount.source} does not exist.`, 'Create it, or drop the mount.');
       if (mount.source.includes(':') || mount.target.includes(':')) {
         throw invalidSpec(`Mount path ${mount.source} contains ":", which Apple container cannot express.`, 'Rename the folder or mount a parent folder.');
+      }
+      // `--mount` splits on "," and then on "=" (Parser.swift@1.2.2 lines 367 and 373).
+      const bad = [mount.source, mount.target].find((path) => /[,=]/.test(path));
+      if (bad !== undefined && !(existsSync(mount.source) && statSync(mount.source).isFile())) {
+        throw invalidSpec(`Mount path ${bad} contains "," or "=", which Apple container's --mount cannot express.`, 'Rename the folder or mount a parent folder.');
       }
     }
   }
