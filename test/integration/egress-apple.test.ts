@@ -11,6 +11,7 @@ import { Store } from '../../src/state/store.js';
 import { installationId } from '../../src/workspace/installation.js';
 import { TEST_IMAGE } from '../support/engines.js';
 import { appleDoubleEnv, appleOnDouble, CONTAINER_DOUBLE } from '../support/apple-double.js';
+import { expectCode } from '../support/expect-code.js';
 import { guestFirewallSuite } from './apple-firewall-suite.js';
 import { egressSuite } from './egress-suite.js';
 
@@ -43,6 +44,30 @@ describe('egress on Apple container 1.2.2: the longest workspace id (double)', (
       await berth.remove(ws);
       const after = (await run([CONTAINER_DOUBLE, 'network', 'list', '--format', 'json'], { env })).stdout;
       expect((JSON.parse(after) as { id: string }[]).map((n) => n.id)).not.toContain(names[0]);
+    } finally {
+      await berth.remove(ws).catch(() => undefined);
+      store.close();
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('egress on Apple container with the old guest kernel 6.12.28 (double)', () => {
+  it('fails closed and says to update the kernel, with the command, not to install iptables', async () => {
+    const env = { ...appleDoubleEnv('1.2.2'), CONTAINER_DOUBLE_GUEST_KERNEL: '6.12.28' };
+    const runtime = new AppleRuntime({ env });
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-apple-kernel-'));
+    const root = join(scratch, 'project');
+    mkdirSync(root);
+    const home = join(scratch, 'home');
+    const store = Store.open(home);
+    const berth = new Berth(runtime, { kind: 'apple', source: 'flag', reports: [] }, { home, owner: installationId(home), env: {}, userHome: join(scratch, 'user'), store });
+    const ws = `oldkernel-${randomUUID().slice(0, 8)}`;
+    try {
+      const error = await expectCode(berth.up(ws, { root, image: TEST_IMAGE, egress: { allow: ['example.com'] } }), 'E_RUNTIME_FAILED');
+      expect(error.message).toContain('the guest kernel has no ip6tables support');
+      expect(error.hint).toContain('container system kernel set --recommended');
+      expect(error.hint).not.toContain('apt-get install');
     } finally {
       await berth.remove(ws).catch(() => undefined);
       store.close();

@@ -1074,6 +1074,24 @@ function normalizeCap(cap) {
   return upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
 }
 
+/**
+ * CONTAINER_DOUBLE_GUEST_KERNEL=6.12.28: the default kernel of 0.1 to 0.8 (vmlinux-6.12.28-153,
+ * DefaultsStore.swift@0.8.0 line 184), kept by `system start` on upgrade. Its config has IPv4
+ * iptables but neither IP6_NF_IPTABLES nor NF_TABLES: the double shadows ip6tables (first on PATH,
+ * /usr/local/sbin) with what a legacy ip6tables says there. The host kernel underneath is unchanged.
+ */
+function oldKernelShims() {
+  const dir = path.join(STATE_DIR, 'kernel-6.12.28-bin');
+  fs.mkdirSync(dir, { recursive: true });
+  const shim = path.join(dir, 'ip6tables');
+  fs.writeFileSync(
+    shim,
+    "#!/bin/sh\necho \"ip6tables v1.8.9 (legacy): can't initialize ip6tables table \\`filter': Table does not exist (do you need to insmod?)\" >&2\necho 'Perhaps ip6tables or your kernel needs to be upgraded.' >&2\nexit 3\n",
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
 /** LinuxCapabilities.defaultOCICapabilities (apple/containerization LinuxProcessConfiguration.swift@0.31.0 line 274). */
 const OCI_DEFAULT_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
@@ -1435,6 +1453,7 @@ function createContainer(opts, mode, sys) {
   if (user.engine) args.push('-u', user.engine);
   for (const e of env) args.push('-e', e);
   for (const m of mounts) args.push(...engineMountArg(m.engine));
+  if (ENV.CONTAINER_DOUBLE_GUEST_KERNEL === '6.12.28') args.push('-v', `${oldKernelShims()}:/usr/local/sbin:ro`);
   for (const p of ports) {
     const host = p.hostAddress.includes(':') ? `[${p.hostAddress}]` : p.hostAddress;
     const hp = p.count > 1 ? `${p.hostPort}-${p.hostPort + p.count - 1}` : `${p.hostPort}`;
