@@ -16,6 +16,23 @@ const SYSTEM_DOWN = /XPC connection error|container system start/;
  * Checked before SYSTEM_DOWN: starting the system would not help.
  */
 const NETWORK_PLUGIN_MISSING = /Plugin 'container-network' not found/;
+/*
+ * Each pattern below matches a message at these sources (apple/container; release@tag line):
+ * - container not found: ContainerInspect.swift@1.2.2 l.49 ("container not found: <ids>", 1.x);
+ *   ClientContainer.swift@0.9.0 l.136 / ContainerClient.swift@1.2.2 l.116 ("get failed: container <id> not found");
+ *   ContainersService.swift@0.9.0 l.662, @1.2.2 l.1131 ("container with ID <id> not found");
+ *   ContainerDelete.swift@0.9.0 l.77 ("failed to delete one or more containers", 0.9 only).
+ * - exists: ContainerRun.swift@0.9.0 l.92, @1.2.2 l.93 ("container with id <id> already exists");
+ *   ContainersService.swift@0.9.0 l.202, @1.2.2 l.289 ("container already exists: <id>");
+ *   NetworksService.swift@1.2.2 l.162 ("network <id> already exists").
+ * - not running: ProcessUtils.swift@0.9.0 l.26, @1.2.2 l.27 ("container <id> is not running").
+ * - delete running: ContainerDelete.swift@0.9.0 l.118 ("delete failed for one or more containers").
+ * - network missing: ClientNetwork.swift@0.9.0 l.77, NetworkClient.swift@1.2.2 l.116 ("network <id> not found");
+ *   NetworkInspect.swift@1.2.2 l.46 ("network not found: "); NetworkDelete.swift@0.9.0 l.86, @1.2.2 l.87.
+ * - invalid: ContainerCreate.swift@1.2.2 l.75 (not a valid container ID); ContainersService.swift@0.12.3
+ *   l.343 (memory minimum); Parser.swift@0.9.0 l.223 (label), l.585/596 (publish), l.415/418 (path
+ *   does not exist / is not a directory); NetworkConfiguration.swift@1.2.2 l.142 (network name).
+ */
 const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers/;
 const ALREADY_EXISTS = /container with id \S+ already exists|container already exists: |network \S+ already exists/;
 const NOT_RUNNING = /container \S+ is not running/;
