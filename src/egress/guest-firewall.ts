@@ -115,7 +115,11 @@ function firewallHint(said: string): string {
     );
   }
   if (said.includes('no CAP_NET_ADMIN')) {
-    return `The workspace's main process may not set firewall rules (no CAP_NET_ADMIN). Upgrade Berth, or report this with \`container --version\`: ${why}`;
+    return (
+      "The workspace's main process may not set firewall rules (no CAP_NET_ADMIN): its container was made without " +
+      '`--cap-add CAP_NET_ADMIN` (by an older Berth, or before Apple container 0.12, whose containers had every ' +
+      `capability). Recreate it: \`berth rm\` it and \`berth up\` again: ${why}`
+    );
   }
   return `On Apple container, egress control needs iptables (and setpriv, from util-linux) in the workspace image, e.g. \`apt-get install -y iptables\`: ${why}`;
 }
