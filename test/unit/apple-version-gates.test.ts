@@ -53,11 +53,11 @@ const SPEC = {
   init: true,
 };
 
-/** The command key of a row: `create` for run/create, two words for subcommands. */
-function commandOf(args: readonly string[]): string {
+/** The command keys whose rows apply: `create` rows to run and create, `run` rows to run; two words for subcommands. */
+function commandOf(args: readonly string[]): string[] {
   const [first = '', second = ''] = args;
-  if (first === 'run') return 'create';
-  return ['network', 'system', 'image'].includes(first) ? `${first} ${second}` : first;
+  if (first === 'run') return ['create', 'run'];
+  return [['network', 'system', 'image'].includes(first) ? `${first} ${second}` : first];
 }
 
 /** Every argv Berth builds for this release, with everything switched on, each cut at its first positional. */
@@ -101,13 +101,14 @@ describe('Apple version gates (version-gates.json)', () => {
   it.each(RELEASES.filter((release) => isSupported(v(release))))('no builder emits a command or flag that %s lacks, and every flag has a row', (release) => {
     const version = v(release);
     for (const { args, flagsEnd } of everyArgv(version)) {
-      const command = commandOf(args);
+      const commands = commandOf(args);
+      const command = commands[0] ?? '';
       const commandRow = VERSION_GATES.flags.find((row) => row.command === command && row.flag === null);
       expect(commandRow, `no row for the command "${command}"`).toBeDefined();
       expect(atLeast(version, commandRow?.since ?? '99.0.0'), `${command} on ${release}`).toBe(true);
       const words = args.slice(0, flagsEnd === -1 ? args.length : flagsEnd);
       for (const flag of words.filter((word) => word.startsWith('-'))) {
-        const row = VERSION_GATES.flags.find((r) => r.command === command && r.flag === flag);
+        const row = VERSION_GATES.flags.find((r) => commands.includes(r.command) && r.flag === flag);
         expect(row, `no row for ${command} ${flag}`).toBeDefined();
         expect(atLeast(version, row?.since ?? '99.0.0'), `${command} ${flag} (since ${row?.since ?? '?'}) emitted for ${release}`).toBe(true);
       }

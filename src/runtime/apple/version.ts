@@ -12,7 +12,7 @@ export interface AppleVersion {
 /** One row of version-gates.json: a command (flag null) or a flag of it, and its first release. */
 export interface FlagGate {
   id: string;
-  /** `create` stands for both `run` and `create`; two words for subcommands (`network create`). */
+  /** `create` stands for both `run` and `create`, `run` for run only; two words for subcommands (`network create`). */
   command: string;
   flag: string | null;
   since: string;
