@@ -123,4 +123,23 @@ describe('Apple container system lifecycle (double)', () => {
     expect(report.checks.find((c) => c.id === 'apple.network')).toMatchObject({ status: 'warn', detail: expect.stringContaining('need macOS 26') as unknown });
     expect(JSON.stringify(report)).not.toContain('not running');
   });
+
+  it('berth up with egress rules on macOS 15 says egress needs macOS 26, and starts nothing', async () => {
+    const env = scratchEnv('1.2.2', { CONTAINER_DOUBLE_KERNEL: 'installed', CONTAINER_DOUBLE_MACOS: '15' });
+    const berth = berthCli(env);
+    expect((await berth(['doctor', '--runtime', 'apple', '--json', '--fix'])).exitCode).toBe(0);
+    const bootBefore = (JSON.parse(readFileSync(join(String(env['CONTAINER_DOUBLE_STATE']), 'system.json'), 'utf8')) as { bootMs: number }).bootMs;
+    const ws = `macos15-${randomUUID().slice(0, 8)}`;
+    try {
+      const up = await berth(['up', ws, '--root', String(env['BERTH_TEST_PROJECT']), '--image', TEST_IMAGE_REF, '--allow', 'example.com']);
+      expect(up.exitCode).not.toBe(0);
+      expect(up.stderr).toContain('networks need macOS 26');
+      expect(up.stderr).toContain('egress control is unavailable');
+      expect(up.stderr).not.toContain('not running');
+      const bootAfter = (JSON.parse(readFileSync(join(String(env['CONTAINER_DOUBLE_STATE']), 'system.json'), 'utf8')) as { bootMs: number }).bootMs;
+      expect(bootAfter).toBe(bootBefore);
+    } finally {
+      await berth(['rm', ws, '--force']);
+    }
+  });
 });
