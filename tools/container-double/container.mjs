@@ -142,6 +142,26 @@ function usageExit(message, usage, commandPath) {
   return new Exit(64, `Error: ${message}\nUsage: ${usage}\n${see}\n`);
 }
 
+/**
+ * An unknown top-level word is a plugin name (DefaultCommand.swift@0.9.0 line 84, @1.2.2 line 87):
+ * a ValidationError whose text also names `container system start`. The plugin folders are the
+ * double's stand-ins for the user's and the install root's.
+ */
+function pluginNotFound(word) {
+  const message = [
+    `Plugin 'container-${word}' not found.`,
+    '',
+    '- If system services are not running, start them with: container system start',
+    "- If the plugin isn't installed, ensure it exists under:",
+    '',
+    'Check to see that the plugin exists under:',
+    `  - ${path.join(os.homedir(), 'Library/Application Support/com.apple.container/plugins', word)}`,
+    `  - /usr/local/libexec/container/plugins/${word}`,
+    '',
+  ].join('\n');
+  return usageExit(message, 'container [--debug] <subcommand>', '');
+}
+
 function notEmulated(what) {
   return new Exit(1, `Error: container-double: ${what} is not emulated (see tools/container-double/README.md)\n`);
 }
@@ -2340,7 +2360,7 @@ networkCommands.prune = async (argv) => {
 };
 
 commands.network = (argv) => {
-  if (MACOS < 26) throw usageExit("Plugin 'container-network' not found.", 'container [--debug] <subcommand>', '');
+  if (MACOS < 26) throw pluginNotFound('network');
   return dispatchGroup('network', argv, networkCommands, { ls: 'list', rm: 'delete' });
 };
 
@@ -2461,7 +2481,7 @@ volumeCommands.prune = async (argv) => {
 };
 
 commands.volume = (argv) => {
-  if (!atLeast('0.4.0')) throw usageExit("Plugin 'container-volume' not found.", 'container [--debug] <subcommand>', '');
+  if (!atLeast('0.4.0')) throw pluginNotFound('volume');
   return dispatchGroup('volume', argv, volumeCommands, { ls: 'list', rm: 'delete' });
 };
 
@@ -2726,7 +2746,7 @@ async function main(argv) {
   const handler = Object.hasOwn(commands, name) && (!gated[name] || atLeast(gated[name])) ? commands[name] : undefined;
   if (!handler) {
     // Unknown words are plugin names (DefaultCommand): container-<word> from the plugin directories.
-    throw usageExit(`Plugin 'container-${word}' not found.`, 'container [--debug] <subcommand>', '');
+    throw pluginNotFound(word);
   }
   return handler(rest);
 }
