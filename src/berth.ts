@@ -404,8 +404,12 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const store = Store.open(home);
   const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
-  const runtime = await createRuntime(selection.kind, { home, env });
-  return new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+  // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0): the event log says so.
+  const opened: { berth?: Berth } = {};
+  const onSystemStarted = (message: string): void => opened.berth?.record({ type: 'runtime.system-started', message, data: { runtime: selection.kind } });
+  const runtime = await createRuntime(selection.kind, { home, env, onSystemStarted });
+  opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+  return opened.berth;
 }
 
 /** What the planner sees of a workspace's host shield: only where there is one (a bridge), a stat per rule. */

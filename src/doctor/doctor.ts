@@ -60,7 +60,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   let runtime: Runtime;
   try {
-    runtime = await createRuntime(selection.kind, { home, env, startSystem: options.fix });
+    runtime = await createRuntime(selection.kind, { home, env, startSystem: options.fix ?? false });
   } catch (error) {
     checks.push(failure('runtime.adapter', error));
     return finish(checks, selection);

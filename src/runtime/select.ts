@@ -153,6 +153,8 @@ export interface CreateRuntimeOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** May a runtime's stopped system service be started (Apple): config, or `doctor --fix`. */
   startSystem?: boolean | undefined;
+  /** Told when the runtime started its stopped system service itself (Apple), to record it. */
+  onSystemStarted?: ((detail: string) => void) | undefined;
 }
 
 /** Builds the adapter for a runtime kind. Adapters load lazily so the CLI starts fast. */
@@ -169,7 +171,7 @@ export async function createRuntime(kind: RuntimeKind, options: CreateRuntimeOpt
     }
     case 'apple': {
       const { AppleRuntime } = await import('./apple/apple-runtime.js');
-      return new AppleRuntime({ env: options.env, startSystem: options.startSystem });
+      return new AppleRuntime({ env: options.env, startSystem: options.startSystem, onSystemStarted: options.onSystemStarted });
     }
   }
 }

@@ -968,3 +968,26 @@ describe('container double: legacy 0.x shapes (§3.4)', () => {
     }
   });
 });
+
+describe('container double: every gated option Berth passes follows version-gates.json', () => {
+  const gates = (JSON.parse(readFileSync(fileURLToPath(new URL('../../src/runtime/apple/version-gates.json', import.meta.url)), 'utf8')) as {
+    flags: { id: string; command: string; flag: string | null; since: string }[];
+  }).flags.filter((row) => row.flag !== null && row.since !== '0.1.0' && row.command !== '');
+  /** The tag before each first release (apple/container tags). */
+  const before: Record<string, string> = { '0.2.0': '0.1.0', '0.3.0': '0.2.0', '0.5.0': '0.4.1', '0.7.0': '0.6.0', '0.9.0': '0.8.0', '0.10.0': '0.9.0', '0.12.0': '0.11.0' };
+  const state = mkdtempSync(join(tmpdir(), 'acd-gates-'));
+  const call = doubleFor('podman', state);
+  afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+  it.each(gates.map((row) => [row.id, row] as const))('%s: unknown option (exit 64, usage) before its release, accepted from it', async (_id, row) => {
+    const words = row.command === 'create' ? ['create'] : row.command.split(' ');
+    const value = ['--cap-add', '--publish', '--progress', '--network', '--timeout', '--label'].includes(row.flag ?? '') ? [row.flag === '--progress' ? 'none' : row.flag === '--timeout' ? '60' : row.flag === '--publish' ? '127.0.0.1:1:1' : 'x=y'] : [];
+    const argv = [...words, row.flag ?? '', ...value, '--help'];
+    const old = await call(argv, { version: before[row.since] ?? '0.1.0' });
+    expect(old.exitCode, old.stderr).toBe(64);
+    expect(old.stderr).toMatch(new RegExp(`^Error: Unknown option '${row.flag ?? ''}'\\nUsage: container ${words.join(' ')} .*\\n  See 'container ${words.join(' ')} --help' for more information\\.\\n$`));
+    const first = await call(argv, { version: row.since });
+    expect(first.stderr).not.toContain('Unknown option');
+    expect(first.exitCode).toBe(0);
+  });
+});

@@ -144,7 +144,11 @@ describe('Apple container errors (§4)', () => {
     ['system down (run)', 'Error: interrupted: "XPC connection error: Connection invalid"\nEnsure container system service has been started with `container system start`.\n', { container: 'web' }, 'E_RUNTIME_UNAVAILABLE'],
     ['system down (list)', 'Error: internalError: "failed to list containers" (cause: "interrupted: "XPC connection error: Connection invalid"")\nEnsure container system service has been started with `container system start`.\n', {}, 'E_RUNTIME_UNAVAILABLE'],
     ['image missing', 'Error: image not found: nope\n', { image: 'nope' }, 'E_NOT_FOUND'],
-    ['pull 404', 'Error: HTTP request to https://registry.example/v2/library/nope/manifests/latest failed with response: 404 Not Found. Reason: x\n', { image: 'nope' }, 'E_NOT_FOUND'],
+    // Berth never pulls (it checks the image before create), so a registry's text is not read as "image missing".
+    ['pull 404', 'Error: HTTP request to https://registry.example/v2/library/nope/manifests/latest failed with response: 404 Not Found. Reason: x\n', { image: 'nope' }, 'E_RUNTIME_FAILED'],
+    ['image missing (0.9 to 0.12)', 'nope: Image not found\nError: InspectError(succeeded: [], failed: [("nope", notFound: "Image not found")])\n', { image: 'nope' }, 'E_NOT_FOUND'],
+    ['delete while stopping', 'Error: container web is stopping and can not be deleted\n', { container: 'web' }, 'E_CONFLICT'],
+    ['macOS 15: no network plugin', "Error: Plugin 'container-network' not found.\n\n- If system services are not running, start them with: container system start\n", { network: 'n1' }, 'E_UNSUPPORTED'],
     ['network missing', 'Error: network not found: n1\n', { network: 'n1' }, 'E_NOT_FOUND'],
     ['network delete missing', 'Error: failed to delete one or more networks: ["n1"]\n', { network: 'n1' }, 'E_NOT_FOUND'],
     ['network exists', 'Error: network n1 already exists\n', { network: 'n1' }, 'E_CONFLICT'],
@@ -209,7 +213,7 @@ describe('Apple container command lines (§2)', () => {
   });
 
   it('runs detached without progress output when asked to start', () => {
-    expect(createCommand(spec, v122, true).args.slice(0, 5)).toEqual(['run', '--detach', '--progress', 'none', '--name']);
+    expect(createCommand(spec, v122, { start: true }).args.slice(0, 5)).toEqual(['run', '--detach', '--progress', 'none', '--name']);
   });
 
   it('plays init with a sh wrapper before --init existed (0.10)', () => {
@@ -226,6 +230,6 @@ describe('Apple container command lines (§2)', () => {
 
   it('builds exec and build lines', () => {
     expect(execCommand('berth-ws', ['ls'], { env: { A: '1' }, workdir: '/w' }, true, false).args).toEqual(['exec', '--interactive', '--env', 'A', '--workdir', '/w', 'berth-ws', 'ls']);
-    expect(buildCommand({ contextDir: '/ctx', tag: 't:1', buildArgs: { V: '2' } }).args).toEqual(['build', '--tag', 't:1', '--progress', 'plain', '--build-arg', 'V', '/ctx']);
+    expect(buildCommand({ contextDir: '/ctx', tag: 't:1', buildArgs: { V: '2' } }).args).toEqual(['build', '--tag', 't:1', '--progress', 'plain', '--build-arg', 'V=2', '/ctx']);
   });
 });

@@ -44,6 +44,20 @@ const HINT = 'Ensure container system service has been started with `container s
 const KERNEL_URL =
   'https://github.com/kata-containers/kata-containers/releases/download/3.17.0/kata-static-3.17.0-arm64.tar.xz';
 
+/**
+ * Berth's table of first releases (src/runtime/apple/version-gates.json, each row with its source
+ * citation): every option Berth passes is gated here by the same row, so an option below its gate
+ * is an unknown option (exit 64), as ArgumentParser makes it.
+ */
+const GATES = JSON.parse(fs.readFileSync(new URL('../../src/runtime/apple/version-gates.json', import.meta.url), 'utf8'));
+
+/** The first release of a row of the table. */
+function gate(id) {
+  const row = GATES.flags.find((g) => g.id === id) ?? GATES.behaviours.find((g) => g.id === id);
+  if (!row) throw new Error(`container-double: no version gate ${id}`);
+  return row.since;
+}
+
 function parseVersion(text) {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(text);
   if (!m) return [1, 2, 2];
@@ -126,6 +140,26 @@ function xpcFailure(kind) {
 function usageExit(message, usage, commandPath) {
   const see = `  See 'container${commandPath ? ` ${commandPath}` : ''} --help' for more information.`;
   return new Exit(64, `Error: ${message}\nUsage: ${usage}\n${see}\n`);
+}
+
+/**
+ * An unknown top-level word is a plugin name (DefaultCommand.swift@0.9.0 line 84, @1.2.2 line 87):
+ * a ValidationError whose text also names `container system start`. The plugin folders are the
+ * double's stand-ins for the user's and the install root's.
+ */
+function pluginNotFound(word) {
+  const message = [
+    `Plugin 'container-${word}' not found.`,
+    '',
+    '- If system services are not running, start them with: container system start',
+    "- If the plugin isn't installed, ensure it exists under:",
+    '',
+    'Check to see that the plugin exists under:',
+    `  - ${path.join(os.homedir(), 'Library/Application Support/com.apple.container/plugins', word)}`,
+    `  - /usr/local/libexec/container/plugins/${word}`,
+    '',
+  ].join('\n');
+  return usageExit(message, 'container [--debug] <subcommand>', '');
 }
 
 function notEmulated(what) {
@@ -1060,6 +1094,46 @@ function normalizeCap(cap) {
   return upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
 }
 
+/**
+ * CONTAINER_DOUBLE_GUEST_KERNEL=6.12.28: the default kernel of 0.1 to 0.8 (vmlinux-6.12.28-153,
+ * DefaultsStore.swift@0.8.0 line 184), kept by `system start` on upgrade. Its config has IPv4
+ * iptables but neither IP6_NF_IPTABLES nor NF_TABLES: the double shadows ip6tables (first on PATH,
+ * /usr/local/sbin) with what a legacy ip6tables says there. The host kernel underneath is unchanged.
+ */
+function oldKernelShims() {
+  const dir = path.join(STATE_DIR, 'kernel-6.12.28-bin');
+  fs.mkdirSync(dir, { recursive: true });
+  const shim = path.join(dir, 'ip6tables');
+  fs.writeFileSync(
+    shim,
+    "#!/bin/sh\necho \"ip6tables v1.8.9 (legacy): can't initialize ip6tables table \\`filter': Table does not exist (do you need to insmod?)\" >&2\necho 'Perhaps ip6tables or your kernel needs to be upgraded.' >&2\nexit 3\n",
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
+/** LinuxCapabilities.defaultOCICapabilities (apple/containerization LinuxProcessConfiguration.swift@0.31.0 line 274). */
+const OCI_DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+];
+
+/**
+ * What a container's processes start with (version-gates.json `capabilities.oci-default`). From
+ * 0.12, SandboxService.effectiveCapabilities: the OCI default set (empty with --cap-drop ALL), then
+ * --cap-add (ALL: every capability), then --cap-drop. Before 0.12 every process had all of them;
+ * on a kernel shared with the host the double grants the OCI set plus CAP_NET_ADMIN, the one that
+ * tells the releases apart for Berth (iptables in the guest), rather than SYS_ADMIN and the rest.
+ */
+function effectiveCapabilities(capAdd, capDrop) {
+  if (!atLeast(gate('capabilities.oci-default'))) return [...OCI_DEFAULT_CAPABILITIES, 'CAP_NET_ADMIN'];
+  if (capAdd.includes('ALL')) return ['ALL'];
+  const caps = new Set(capDrop.includes('ALL') ? [] : OCI_DEFAULT_CAPABILITIES);
+  for (const c of capAdd) caps.add(c);
+  for (const c of capDrop) caps.delete(c);
+  return [...caps];
+}
+
 function parsePublish(values) {
   if (atLeast('0.7.0') && values.length > 64) fail('invalidArgument', 'cannot exceed more than 64 port publish descriptors');
   const ports = [];
@@ -1241,8 +1315,8 @@ const RUN_OPTIONS = [
   { key: 'arch', names: ['-a', '--arch'], type: 'value' },
   { key: 'os', names: ['--os'], type: 'value' },
   { key: 'platform', names: ['--platform'], type: 'value', since: '0.4.0' },
-  { key: 'capAdd', names: ['--cap-add'], type: 'array', since: '0.12.0' },
-  { key: 'capDrop', names: ['--cap-drop'], type: 'array', since: '0.12.0' },
+  { key: 'capAdd', names: ['--cap-add'], type: 'array', since: gate('create.cap-add') },
+  { key: 'capDrop', names: ['--cap-drop'], type: 'array', since: gate('create.cap-add') },
   { key: 'cidfile', names: ['--cidfile'], type: 'value' },
   { key: 'detach', names: ['-d', '--detach'], type: 'flag' },
   { key: 'dns', names: ['--dns'], type: 'array' },
@@ -1251,7 +1325,7 @@ const RUN_OPTIONS = [
   { key: 'dnsSearch', names: ['--dns-search'], type: 'array' },
   { key: 'noDns', names: ['--no-dns'], type: 'flag' },
   { key: 'entrypoint', names: ['--entrypoint'], type: 'value' },
-  { key: 'init', names: ['--init'], type: 'flag', since: '0.10.0' },
+  { key: 'init', names: ['--init'], type: 'flag', since: gate('create.init') },
   { key: 'initImage', names: ['--init-image'], type: 'value', since: '0.10.0' },
   { key: 'kernel', names: ['-k', '--kernel'], type: 'value' },
   { key: 'kernelArg', names: ['--kernel-arg'], type: 'array', since: '1.2.0' },
@@ -1260,8 +1334,8 @@ const RUN_OPTIONS = [
   { key: 'readOnlyPath', names: ['--read-only-path'], type: 'array', since: '1.2.0' },
   { key: 'mount', names: ['--mount'], type: 'array' },
   { key: 'name', names: ['--name'], type: 'value' },
-  { key: 'network', names: ['--network'], type: 'array', since: '0.2.0' },
-  { key: 'publish', names: ['-p', '--publish'], type: 'array', since: '0.3.0' },
+  { key: 'network', names: ['--network'], type: 'array', since: gate('create.network') },
+  { key: 'publish', names: ['-p', '--publish'], type: 'array', since: gate('create.publish') },
   { key: 'publishSocket', names: ['--publish-socket'], type: 'array', since: '0.2.0' },
   { key: 'readOnly', names: ['--read-only'], type: 'flag', since: '0.8.0' },
   { key: 'rm', names: ['--rm', '--remove'], type: 'flag' },
@@ -1277,8 +1351,8 @@ const RUN_OPTIONS = [
 ];
 
 const PROGRESS_OPTIONS = [
-  { key: 'progress', names: ['--progress'], type: 'value', since: '0.7.0', choices: ['auto', 'none', 'ansi', 'plain', 'color'] },
-  { key: 'disableProgressUpdates', names: ['--disable-progress-updates'], type: 'flag', until: '0.7.0' },
+  { key: 'progress', names: ['--progress'], type: 'value', since: gate('create.progress'), choices: ['auto', 'none', 'ansi', 'plain', 'color'] },
+  { key: 'disableProgressUpdates', names: ['--disable-progress-updates'], type: 'flag', until: gate('create.progress') },
 ];
 
 /** run/create steps 2 to 9 of §2.1.3. Returns the id and the created record's facts. */
@@ -1399,6 +1473,7 @@ function createContainer(opts, mode, sys) {
   if (user.engine) args.push('-u', user.engine);
   for (const e of env) args.push('-e', e);
   for (const m of mounts) args.push(...engineMountArg(m.engine));
+  if (ENV.CONTAINER_DOUBLE_GUEST_KERNEL === '6.12.28') args.push('-v', `${oldKernelShims()}:/usr/local/sbin:ro`);
   for (const p of ports) {
     const host = p.hostAddress.includes(':') ? `[${p.hostAddress}]` : p.hostAddress;
     const hp = p.count > 1 ? `${p.hostPort}-${p.hostPort + p.count - 1}` : `${p.hostPort}`;
@@ -1408,11 +1483,9 @@ function createContainer(opts, mode, sys) {
   if (networks.length === 0) args.push('--network', 'none');
   else if (IS_DOCKER) args.push('--network', networks[0].engine);
   else for (const n of networks) args.push('--network', `${n.engine}:mac=${n.mac}`);
-  // Root in an Apple container owns a whole VM, its network stack included: NET_ADMIN (iptables in
-  // the guest) works there, so the engine container gets it unless the caller dropped it.
-  if (!apple.capDrop.some((c) => c === 'CAP_NET_ADMIN' || c === 'ALL')) args.push('--cap-add', 'CAP_NET_ADMIN');
-  for (const c of apple.capAdd) args.push('--cap-add', c);
-  for (const c of apple.capDrop) args.push('--cap-drop', c);
+  // The capability set of the container's processes (main and exec'd), from nothing up.
+  args.push('--cap-drop', 'ALL');
+  for (const c of effectiveCapabilities(apple.capAdd, apple.capDrop)) args.push('--cap-add', c);
   for (const u of ulimits) args.push('--ulimit', u.engine);
   if (shmSize !== undefined) args.push('--shm-size', `${shmSize}b`);
   for (const d of opts.dns) args.push('--dns', d);
@@ -2008,7 +2081,16 @@ imageCommands.inspect = async (argv) => {
     if (image) found.push(imageResource(image.reference, image.info));
     else missing.push(ref);
   }
-  if (missing.length) fail('notFound', `image not found: ${missing.join(', ')}`);
+  if (missing.length && MODERN) fail('notFound', `image not found: ${missing.join(', ')}`);
+  if (missing.length) {
+    // 0.9 to 0.12: a log line per missing image, then the InspectError itself, described by
+    // Swift (ImageInspect.swift@0.9.0 lines 58-71, @0.12.3 line 59): the shape from the source,
+    // not captured bytes. "Image not found" is capitalised there.
+    const logLines = missing.map((ref) => `${ref}: Image not found\n`).join('');
+    const failed = missing.map((ref) => `("${ref}", notFound: "Image not found")`).join(', ');
+    if (found.length) out(`${encodeJson(found)}\n`);
+    throw new Exit(1, `${logLines}Error: InspectError(succeeded: ${swiftArray([])}, failed: [${failed}])\n`);
+  }
   out(`${encodeJson(found, { pretty: MODERN })}\n`);
   return 0;
 };
@@ -2115,8 +2197,8 @@ networkCommands.create = async (argv) => {
     usage: 'container network create [<options>] <name>',
     path: 'network create',
     options: [
-      { key: 'internal', names: ['--internal'], type: 'flag', since: '0.9.0' },
-      { key: 'label', names: ['--label'], type: 'array' },
+      { key: 'internal', names: ['--internal'], type: 'flag', since: gate('network create.internal') },
+      { key: 'label', names: ['--label'], type: 'array', since: gate('network create.label') },
       { key: 'option', names: ['--option'], type: 'array' },
       { key: 'plugin', names: ['--plugin'], type: 'value' },
       { key: 'subnet', names: ['--subnet'], type: 'value' },
@@ -2278,7 +2360,7 @@ networkCommands.prune = async (argv) => {
 };
 
 commands.network = (argv) => {
-  if (MACOS < 26) throw usageExit("Plugin 'container-network' not found.", 'container [--debug] <subcommand>', '');
+  if (MACOS < 26) throw pluginNotFound('network');
   return dispatchGroup('network', argv, networkCommands, { ls: 'list', rm: 'delete' });
 };
 
@@ -2399,7 +2481,7 @@ volumeCommands.prune = async (argv) => {
 };
 
 commands.volume = (argv) => {
-  if (!atLeast('0.4.0')) throw usageExit("Plugin 'container-volume' not found.", 'container [--debug] <subcommand>', '');
+  if (!atLeast('0.4.0')) throw pluginNotFound('volume');
   return dispatchGroup('volume', argv, volumeCommands, { ls: 'list', rm: 'delete' });
 };
 
@@ -2443,7 +2525,7 @@ systemCommands.start = async (argv) => {
       { key: 'logRoot', names: ['--log-root'], type: 'value' },
       { key: 'enableKernel', names: ['--enable-kernel-install'], type: 'flag' },
       { key: 'disableKernel', names: ['--disable-kernel-install'], type: 'flag' },
-      { key: 'timeout', names: ['--timeout'], type: 'value', value: 'timeout', check: (v) => /^\d+$/.test(v) },
+      { key: 'timeout', names: ['--timeout'], type: 'value', value: 'timeout', check: (v) => /^\d+$/.test(v), since: gate('system start.timeout') },
     ],
     positionals: [],
   };
@@ -2664,7 +2746,7 @@ async function main(argv) {
   const handler = Object.hasOwn(commands, name) && (!gated[name] || atLeast(gated[name])) ? commands[name] : undefined;
   if (!handler) {
     // Unknown words are plugin names (DefaultCommand): container-<word> from the plugin directories.
-    throw usageExit(`Plugin 'container-${word}' not found.`, 'container [--debug] <subcommand>', '');
+    throw pluginNotFound(word);
   }
   return handler(rest);
 }

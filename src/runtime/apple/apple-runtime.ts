@@ -32,18 +32,37 @@ import type {
   StopOptions,
   SystemStatus,
 } from '../types.js';
-import { buildCommand, createCommand, execCommand, networkCreateCommand } from './argv.js';
+import { needsNetAdmin } from '../../egress/guest-firewall.js';
+import {
+  appleNetworkName,
+  buildCommand,
+  copyCommand,
+  createCommand,
+  deleteCommand,
+  execCommand,
+  listCommand,
+  logsCommand,
+  networkCreateCommand,
+  stopCommand,
+  systemStartCommand,
+  systemStatusCommand,
+} from './argv.js';
 import { classifyAppleError, classifyAppleExecFailure, isSystemDown, SYSTEM_HINT } from './classify-error.js';
 import { copyInWithTar, copyOutWithTar } from './tar-copy.js';
-import { atLeast, parseAppleVersion, type AppleVersion } from './version.js';
+import { atLeast, has, isSupported, parseAppleVersion, tooOld, type AppleVersion } from './version.js';
 
 export interface AppleRuntimeOptions {
   /** Default: BERTH_CONTAINER_BIN, else /usr/local/bin/container. */
   binary?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   timeoutMs?: number | undefined;
-  /** May Berth start a stopped container system (the user allowed it: config or `doctor --fix`)? */
+  /**
+   * May Berth start a stopped container system? Default: yes, unless BERTH_APPLE_AUTOSTART=0.
+   * Starting a stopped system touches no container; a running one is never restarted.
+   */
   startSystem?: boolean | undefined;
+  /** Told when Berth started the system itself (the caller records it as an event). */
+  onSystemStarted?: ((detail: string) => void) | undefined;
   /** The kernel-install flag for `system start`, chosen explicitly so it never prompts. Default true. */
   installKernel?: boolean | undefined;
 }
@@ -66,6 +85,14 @@ const DEFAULT_STOP_GRACE_SECONDS = 5;
 const MAX_NAME_LENGTH = 63;
 const MIN_MEMORY_BYTES = 200 * 1024 * 1024;
 
+/**
+ * `container cp` splits each path on every ":" and wants an absolute container path
+ * (ContainerCopy.swift@1.0.0 parsePathRef, @1.2.2 lines 32-40); other paths go through tar over exec.
+ */
+function cpCanSay(hostPath: string, containerPath: string): boolean {
+  return !hostPath.includes(':') && !containerPath.includes(':') && containerPath.startsWith('/');
+}
+
 /** Schemas (and zod) load on the first parse, as in the OCI adapter: exec never needs them. */
 const loadFormats = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
 
@@ -81,14 +108,18 @@ export class AppleRuntime implements Runtime {
   private readonly timeoutMs: number;
   private readonly startSystem: boolean;
   private readonly installKernel: boolean;
+  private readonly onSystemStarted: ((detail: string) => void) | undefined;
   private versionPromise: Promise<AppleVersion> | undefined;
+  /** A start in progress: calls that fail side by side on a stopped system share one start. */
+  private starting: Promise<SystemStatus> | undefined;
 
   constructor(options: AppleRuntimeOptions = {}) {
     this.env = options.env ?? process.env;
     this.binary = options.binary ?? (this.env['BERTH_CONTAINER_BIN'] || APPLE_CONTAINER_DEFAULT_BIN);
     this.timeoutMs = options.timeoutMs ?? ENGINE_TIMEOUT_MS;
-    this.startSystem = options.startSystem ?? false;
+    this.startSystem = options.startSystem ?? this.env['BERTH_APPLE_AUTOSTART'] !== '0';
     this.installKernel = options.installKernel ?? true;
+    this.onSystemStarted = options.onSystemStarted;
   }
 
   /** The CLI's version, asked once. */
@@ -101,6 +132,13 @@ export class AppleRuntime implements Runtime {
     return this.versionPromise;
   }
 
+  /** The version, refused with an "upgrade" error when older than Berth's minimum. */
+  private async supportedVersion(): Promise<AppleVersion> {
+    const version = await this.version();
+    if (!isSupported(version)) throw tooOld(version);
+    return version;
+  }
+
   async info(): Promise<RuntimeInfo> {
     const version = await this.version();
     return { kind: 'apple', version: version.text, serverVersion: null, binary: this.binary, os: platform(), arch: arch() };
@@ -110,22 +148,29 @@ export class AppleRuntime implements Runtime {
   async ensureSystem(options: EnsureSystemOptions = {}): Promise<SystemStatus> {
     let status: SystemStatus;
     try {
+      await this.supportedVersion();
       status = await this.systemStatus();
     } catch (error) {
-      return { running: false, detail: error instanceof Error ? error.message : String(error) };
+      const hint = isBerthError(error) && error.hint ? ` ${error.hint}` : '';
+      return { running: false, detail: `${error instanceof Error ? error.message : String(error)}${hint}` };
     }
     if (status.running || !(options.start ?? this.startSystem)) return status;
-    const kernelFlag = this.installKernel ? '--enable-kernel-install' : '--disable-kernel-install';
+    // The kernel flag is explicit so the start never prompts: with --enable a missing kernel is
+    // downloaded (the recommended one); with --disable the system starts without one and
+    // containers then fail until `container system kernel set --recommended`.
     try {
-      await this.raw(['system', 'start', kernelFlag, '--timeout', String(SYSTEM_START_TIMEOUT_SECONDS)], {}, { timeoutMs: (SYSTEM_START_TIMEOUT_SECONDS + 30) * 1000 });
+      const command = systemStartCommand(await this.version(), this.installKernel, SYSTEM_START_TIMEOUT_SECONDS);
+      await this.raw(command, {}, { timeoutMs: (SYSTEM_START_TIMEOUT_SECONDS + 30) * 1000 });
     } catch (error) {
       return { running: false, detail: `container system start failed: ${error instanceof Error ? error.message : String(error)}` };
     }
-    return this.systemStatus();
+    const after = await this.systemStatus();
+    if (after.running) this.onSystemStarted?.(`Berth started the stopped Apple container system (${this.installKernel ? 'installing the recommended kernel if none was installed' : 'without installing a kernel'}).`);
+    return after;
   }
 
   private async systemStatus(): Promise<SystemStatus> {
-    const result = await this.raw(['system', 'status'], {}, { okExitCodes: 'any', timeoutMs: 20_000 });
+    const result = await this.raw(systemStatusCommand(await this.version()), {}, { okExitCodes: 'any', timeoutMs: 20_000 });
     const firstLine = result.stdout.trim().split('\n')[0] ?? '';
     if (result.exitCode === 0) return { running: true, detail: `Apple container system is running (${(await this.version()).text}).` };
     return { running: false, detail: `Apple container system is not running: ${firstLine || result.stderr.trim()}. ${SYSTEM_HINT}` };
@@ -133,8 +178,7 @@ export class AppleRuntime implements Runtime {
 
   async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
     const parse = await loadFormats();
-    // `--all`, always: 0.x `--format json` ignores it anyway, and Berth filters labels itself.
-    const result = await this.cli(['list', '--all', '--format', 'json'], {});
+    const result = await this.cli(listCommand(), {});
     const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
     return entries.map(parse.normalizeContainer).filter((c) => matchesFilter(c, filter));
   }
@@ -163,7 +207,11 @@ export class AppleRuntime implements Runtime {
     this.validateForApple(spec);
     // Apple's create pulls a missing image; Berth never pulls behind the user's back.
     await this.imageInspect(spec.image);
-    const command = createCommand(spec, await this.version(), options.start, (path) => statSync(path).isFile());
+    const command = createCommand(spec, await this.supportedVersion(), {
+      start: options.start,
+      isFile: (path) => statSync(path).isFile(),
+      netAdmin: needsNetAdmin(spec.command),
+    });
     const result = await this.cli(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
     return result.stdout.trim().split('\n').pop()?.trim() ?? spec.name;
   }
@@ -176,12 +224,12 @@ export class AppleRuntime implements Runtime {
     // Up to 0.9, stop silently ignored unknown ids; Berth reports them the same way everywhere.
     if (!atLeast(await this.version(), '0.10.0')) await this.inspect(name);
     const grace = Math.max(0, Math.round(options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS));
-    await this.cli(['stop', '--time', String(grace), name], { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
+    await this.cli(stopCommand(name, grace), { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
   }
 
   async remove(name: string, options: RemoveOptions = {}): Promise<void> {
     try {
-      await this.cli(['delete', ...(options.force ? ['--force'] : []), name], { container: name });
+      await this.cli(deleteCommand(name, options.force ?? false), { container: name });
     } catch (error) {
       if (options.force && isBerthError(error, 'E_NOT_FOUND')) return;
       throw error;
@@ -213,24 +261,22 @@ export class AppleRuntime implements Runtime {
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
-    if (!atLeast(await this.version(), '1.0.0')) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
+    const version = await this.supportedVersion();
+    if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
     // Into an existing folder the source keeps its name (docker cp semantics); Apple says so with a trailing slash.
     const isDir = !containerPath.endsWith('/') && (await this.exec(name, ['test', '-d', containerPath])).exitCode === 0;
-    await this.cli(['cp', hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`], { container: name });
+    await this.cli(copyCommand(version, hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`), { container: name });
   }
 
   async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
-    if (!atLeast(await this.version(), '1.0.0')) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
+    const version = await this.supportedVersion();
+    if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
     const isDir = existsSync(hostPath) && statSync(hostPath).isDirectory() && !hostPath.endsWith('/');
-    await this.cli(['cp', `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`], { container: name });
+    await this.cli(copyCommand(version, `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`), { container: name });
   }
 
   async logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
-    const args = ['logs'];
-    if (options.follow) args.push('--follow');
-    if (options.tail !== undefined) args.push('-n', String(options.tail));
-    args.push(name);
-    const result = await this.cli(args, { container: name }, {
+    const result = await this.cli(logsCommand(name, options), { container: name }, {
       signal: options.signal,
       timeoutMs: options.follow ? Infinity : this.timeoutMs,
       onStdout: options.onStdout,
@@ -262,12 +308,12 @@ export class AppleRuntime implements Runtime {
   async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
     return ensureNetwork(
       () => this.networkInspect(spec.name),
-      () => this.cli(networkCreateCommand(spec), { network: spec.name }),
+      async () => this.cli(networkCreateCommand(spec, await this.supportedVersion()), { network: spec.name }),
     );
   }
 
   async networkRemove(name: string): Promise<void> {
-    await this.cli(['network', 'delete', name], { network: name });
+    await this.cli(['network', 'delete', appleNetworkName(name)], { network: name });
   }
 
   /** The builtin network every container joins unless told otherwise (doctor shows its subnet). */
@@ -277,9 +323,11 @@ export class AppleRuntime implements Runtime {
 
   private async networkInspect(name: string): Promise<NetworkInfo> {
     const parse = await loadFormats();
-    const result = await this.cli(['network', 'inspect', name], { network: name });
+    const appleName = appleNetworkName(name);
+    const result = await this.cli(['network', 'inspect', appleName], { network: name });
     const entries = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
-    return parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name));
+    // Callers know the network by Berth's name, whatever Apple had to call it.
+    return { ...parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name)), name };
   }
 
   /** Apple's own limits, checked before any call so the error says what to change. */
@@ -302,6 +350,11 @@ export class AppleRuntime implements Runtime {
       if (mount.source.includes(':') || mount.target.includes(':')) {
         throw invalidSpec(`Mount path ${mount.source} contains ":", which Apple container cannot express.`, 'Rename the folder or mount a parent folder.');
       }
+      // `--mount` splits on "," and then on "=" (Parser.swift@1.2.2 lines 367 and 373).
+      const bad = [mount.source, mount.target].find((path) => /[,=]/.test(path));
+      if (bad !== undefined && !(existsSync(mount.source) && statSync(mount.source).isFile())) {
+        throw invalidSpec(`Mount path ${bad} contains "," or "=", which Apple container's --mount cannot express.`, 'Rename the folder or mount a parent folder.');
+      }
     }
   }
 
@@ -322,12 +375,14 @@ export class AppleRuntime implements Runtime {
    * Berth may start it, it does so and retries the call once; it never restarts a running system.
    */
   private async cli(args: readonly string[], subject: Subject, options: StreamingOptions = {}): Promise<RunResult> {
+    await this.supportedVersion();
     try {
       return await this.raw(args, subject, options);
     } catch (error) {
       const systemDown = isBerthError(error, 'E_RUNTIME_UNAVAILABLE') && isSystemDown(String((error.cause as { stderr?: string } | undefined)?.stderr ?? ''));
       if (!systemDown || !this.startSystem) throw error;
-      const status = await this.ensureSystem({ start: true });
+      this.starting ??= this.ensureSystem({ start: true }).finally(() => (this.starting = undefined));
+      const status = await this.starting;
       if (!status.running) throw new BerthError('E_RUNTIME_UNAVAILABLE', `apple: the container system is not running and could not be started: ${status.detail}`, { hint: SYSTEM_HINT, cause: error });
       return this.raw(args, subject, options);
     }

@@ -9,19 +9,51 @@ import type { Subject } from '../oci/classify-error.js';
  * `Error: notFound: "…"`, 1.x `Error: …` and multi-line aggregates).
  */
 const SYSTEM_DOWN = /XPC connection error|container system start/;
-const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers|no such container/;
+/**
+ * macOS 15 registers no `network` command (Sources/ContainerCommands/Application.swift@1.2.2 line 224,
+ * `guard #available(macOS 26)`), so `network …` falls through to the plugin lookup, whose text also
+ * says "start them with: container system start" (DefaultCommand.swift@0.9.0 line 84, @1.2.2 line 87).
+ * Checked before SYSTEM_DOWN: starting the system would not help.
+ */
+const NETWORK_PLUGIN_MISSING = /Plugin 'container-network' not found/;
+/*
+ * Each pattern below matches a message at these sources (apple/container; release@tag line):
+ * - container not found: ContainerInspect.swift@1.2.2 l.49 ("container not found: <ids>", 1.x);
+ *   ClientContainer.swift@0.9.0 l.136 / ContainerClient.swift@1.2.2 l.116 ("get failed: container <id> not found");
+ *   ContainersService.swift@0.9.0 l.662, @1.2.2 l.1131 ("container with ID <id> not found");
+ *   ContainerDelete.swift@0.9.0 l.77 ("failed to delete one or more containers", 0.9 only).
+ * - exists: ContainerRun.swift@0.9.0 l.92, @1.2.2 l.93 ("container with id <id> already exists");
+ *   ContainersService.swift@0.9.0 l.202, @1.2.2 l.289 ("container already exists: <id>");
+ *   NetworksService.swift@1.2.2 l.162 ("network <id> already exists").
+ * - not running: ProcessUtils.swift@0.9.0 l.26, @1.2.2 l.27 ("container <id> is not running").
+ * - delete running: ContainerDelete.swift@0.9.0 l.118 ("delete failed for one or more containers").
+ * - network missing: ClientNetwork.swift@0.9.0 l.77, NetworkClient.swift@1.2.2 l.116 ("network <id> not found");
+ *   NetworkInspect.swift@1.2.2 l.46 ("network not found: "); NetworkDelete.swift@0.9.0 l.86, @1.2.2 l.87.
+ * - invalid: ContainerCreate.swift@1.2.2 l.75 (not a valid container ID); ContainersService.swift@0.12.3
+ *   l.343 (memory minimum); Parser.swift@0.9.0 l.223 (label), l.585/596 (publish), l.415/418 (path
+ *   does not exist / is not a directory); NetworkConfiguration.swift@1.2.2 l.142 (network name).
+ */
+const CONTAINER_MISSING = /container not found: |get failed: container \S+ not found|container with ID \S+ not found|failed to delete one or more containers/;
 const ALREADY_EXISTS = /container with id \S+ already exists|container already exists: |network \S+ already exists/;
 const NOT_RUNNING = /container \S+ is not running/;
-const DELETE_RUNNING = /is running and can not be deleted|delete failed for one or more containers/;
-const IMAGE_MISSING = /image not found|404 Not Found|manifest unknown|401 Unauthorized|image with reference/;
+/** `container <id> is <status> and can not be deleted`: ContainersService.swift@0.9.0 line 483, @1.2.2 line 839 (running or stopping). */
+const DELETE_RUNNING = /is (?:running|stopping) and can not be deleted|delete failed for one or more containers/;
+/**
+ * `image inspect` of a missing image: "image not found: <refs>" from 1.0 (ImageInspect.swift@1.0.0
+ * line 49); "Image not found" inside an InspectError from 0.9 to 0.12 (ImageInspect.swift@0.9.0 line
+ * 58, @0.12.3 line 59). Berth checks images itself before create, so no pull error reaches here.
+ */
+const IMAGE_MISSING = /image not found/i;
 const NETWORK_MISSING = /network \S+ not found|network not found: |failed to delete one or more networks/;
 const INVALID = /is not a valid container ID|minimum memory amount allowed|invalid label format|invalid publish|path '[^']*' (?:does not exist|is not a directory)|invalid network name/;
 
 export const SYSTEM_HINT = 'Start it with `container system start` (or `berth doctor --fix`), then try again.';
 
+export const NETWORKS_NEED_MACOS_26 = 'Apple container networks need macOS 26: on macOS 15 there is only the default network, so egress control is unavailable.';
+
 /** True when stderr says the container system (apiserver) is not running. */
 export function isSystemDown(stderr: string): boolean {
-  return SYSTEM_DOWN.test(stderr);
+  return SYSTEM_DOWN.test(stderr) && !NETWORK_PLUGIN_MISSING.test(stderr);
 }
 
 export function classifyAppleError(error: unknown, subject: Subject): unknown {
@@ -31,6 +63,9 @@ export function classifyAppleError(error: unknown, subject: Subject): unknown {
   }
   if (error.failure !== 'exit') return error;
   const text = error.stderr;
+  if (NETWORK_PLUGIN_MISSING.test(text)) {
+    return new BerthError('E_UNSUPPORTED', `apple: ${NETWORKS_NEED_MACOS_26}`, { cause: error, hint: 'Upgrade to macOS 26, or run the workspace without egress rules.' });
+  }
   if (SYSTEM_DOWN.test(text)) return unavailable('apple', 'the container system is not running.', SYSTEM_HINT, error);
   if (DELETE_RUNNING.test(text) && subject.container !== undefined) {
     return conflict('apple', subject.container, `container "${subject.container}" is running.`, 'Stop it first, or remove with force.');
