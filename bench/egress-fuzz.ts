@@ -12,14 +12,9 @@
  * answering a normal request afterwards; prints the seed and the counterexample fast-check found.
  */
 import fc from 'fast-check';
-import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { BerthEventInput } from '../src/events.js';
-import { EgressProxy } from '../src/egress/proxy.js';
-import { run } from '../src/process/index.js';
-import { hostileInput, sendHostile } from '../test/support/proxy-fuzz.js';
+import { hostileInput, sendHostile, startFuzzRig } from '../test/support/proxy-fuzz.js';
 import { positiveInt } from './support.js';
 
 const { values } = parseArgs({
@@ -30,27 +25,9 @@ const runs = positiveInt('--runs', values.runs, 1);
 const seed = positiveInt('--seed', values.seed, 0);
 const waitMs = positiveInt('--wait-ms', values['wait-ms'], 1);
 
-const target = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.end('hello'));
-});
-await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-const targetPort = (target.address() as { port: number }).port;
-const events: BerthEventInput[] = [];
-const strayDials: string[] = [];
-const proxy = new EgressProxy({
-  host: '127.0.0.1',
-  policyFor: () => ({ allow: [`127.0.0.1:${String(targetPort)}`, `app.test:${String(targetPort)}`], deny: [] }),
-  emit: (event) => events.push(event),
-  resolve: (host) => Promise.resolve(host === 'app.test' ? ['127.0.0.1'] : []),
-  dial: (port, address) => {
-    if (address !== '127.0.0.1' || port !== targetPort) strayDials.push(`${address}:${String(port)}`);
-    return connect({ port: targetPort, host: '127.0.0.1' });
-  },
-  clientHelloTimeoutMs: 500,
-});
-const { port } = await proxy.listen();
-const fuzz = { proxyPort: port, workspace: 'ws-fuzz', token: proxy.credentialFor('ws-fuzz').token, targetPort, allowedName: 'app.test' };
+const rig = await startFuzzRig();
+const { events, strayDials, target: fuzz } = rig;
+const port = fuzz.proxyPort;
 const answers = new Map<string, number>();
 
 process.stderr.write(`egress fuzz: ${String(runs)} runs, seed ${String(seed)}, proxy 127.0.0.1:${String(port)}\n`);
@@ -73,17 +50,16 @@ try {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
 }
 const seconds = (performance.now() - started) / 1000;
-const normal = await run(['curl', '-sS', '--max-time', '10', '-w', '\\n%{http_code}', '-x', proxy.urlFor('ws-fuzz'), `http://127.0.0.1:${String(targetPort)}/`], { okExitCodes: 'any' });
-const serving = normal.stdout === 'hello\n200';
-await proxy.close(100);
-await new Promise<void>((resolve) => target.close(() => resolve()));
+const normal = await rig.normalRequest();
+const serving = normal === 'hello\n200';
+await rig.close();
 
 const errors = events.filter((e) => e.type === 'egress.error').length;
 process.stdout.write(
   [
     `Egress proxy fuzz: ${String(runs)} runs, seed ${String(seed)}, ${seconds.toFixed(1)} s (${(runs / seconds).toFixed(0)} inputs/s)`,
     `Answers: ${[...answers].sort((a, b) => b[1] - a[1]).map(([status, count]) => `${status} ×${String(count)}`).join(', ')}`,
-    `egress.error events: ${String(errors)}; dials other than the target: ${String(strayDials.length)}; a normal request afterwards: ${serving ? '200' : `FAILED (${normal.stdout})`}`,
+    `egress.error events: ${String(errors)}; dials other than the target: ${String(strayDials.length)}; a normal request afterwards: ${serving ? '200' : `FAILED (${normal})`}`,
     '',
   ].join('\n'),
 );

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
+import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BerthEventInput } from '../../src/events.js';
+import { EgressProxy } from '../../src/egress/proxy.js';
+import { run } from '../../src/process/index.js';
 
 /**
  * Hostile input for Berth's egress proxy, for fast-check: what a workspace's code can send to the
@@ -159,4 +163,53 @@ export async function sendHostile(proxyPort: number, input: HostileInput, waitMs
     socket.destroy();
   }
   return answer;
+}
+
+/** A real proxy on loopback whose only allowed target is the rig's own HTTP server. */
+export interface FuzzRig {
+  proxy: EgressProxy;
+  target: FuzzTarget;
+  /** Every event the proxy recorded: an `egress.error` means its own code threw. */
+  events: BerthEventInput[];
+  /** Dials to anything but the rig's target (none may happen; none is made). */
+  strayDials: string[];
+  /** A well-formed request through the proxy: the body and status, `hello\n200` when it still serves. */
+  normalRequest(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The fuzz suite's and bench/egress-fuzz's proxy under test; names resolve through a table to 127.0.0.1. */
+export async function startFuzzRig(): Promise<FuzzRig> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('hello'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const targetPort = (server.address() as { port: number }).port;
+  const events: BerthEventInput[] = [];
+  const strayDials: string[] = [];
+  const proxy = new EgressProxy({
+    host: '127.0.0.1',
+    policyFor: () => ({ allow: [`127.0.0.1:${String(targetPort)}`, `app.test:${String(targetPort)}`], deny: [] }),
+    emit: (event) => events.push(event),
+    resolve: (host) => Promise.resolve(host === 'app.test' ? ['127.0.0.1'] : []),
+    dial: (port, address) => {
+      if (address !== '127.0.0.1' || port !== targetPort) strayDials.push(`${address}:${String(port)}`);
+      return connect({ port: targetPort, host: '127.0.0.1' });
+    },
+    clientHelloTimeoutMs: 500,
+  });
+  const { port } = await proxy.listen();
+  return {
+    proxy,
+    target: { proxyPort: port, workspace: 'ws-fuzz', token: proxy.credentialFor('ws-fuzz').token, targetPort, allowedName: 'app.test' },
+    events,
+    strayDials,
+    normalRequest: async () =>
+      (await run(['curl', '-sS', '--max-time', '10', '-w', '\\n%{http_code}', '-x', proxy.urlFor('ws-fuzz'), `http://127.0.0.1:${String(targetPort)}/`], { okExitCodes: 'any' })).stdout,
+    close: async () => {
+      await proxy.close(100);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
