@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { BerthError } from '../errors.js';
+import { ensurePrivateDir, touchPrivateFile } from './private-files.js';
 
 /**
  * Cross-process locks of one `$BERTH_HOME`, as kernel locks: a lock is a small SQLite file under
@@ -138,7 +139,9 @@ function holderFile(file: string): string {
 function openLockFile(file: string): Database.Database {
   const require = createRequire(import.meta.url);
   const Sqlite = require('better-sqlite3') as typeof Database;
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(file));
+  // Made 0600 before SQLite opens it, which would create it 0644 (under the usual umask).
+  touchPrivateFile(file);
   // timeout 0: no busy handler; waiting is this module's (asynchronous) business.
   return new Sqlite(file, { timeout: 0 });
 }
