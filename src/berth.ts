@@ -15,7 +15,6 @@ import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
 import { keepShield, shieldIntact, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
-import { removeWorkspaceFiles } from './workspace/shell-profile.js';
 import { LABELS, isOwnedBy } from './workspace/labels.js';
 import { Inventory, imageIds, recordedSpec, type GcReport, type WorkspaceSummary } from './workspace/inventory.js';
 import { normalizeSpec, type WorkspaceSpecInput } from './workspace/spec.js';
@@ -313,9 +312,6 @@ export class Berth extends EventEmitter<BerthEvents> {
   async remove(id: string): Promise<void> {
     await this.workspaces.remove(id);
     this.dev.markGone(id, 'the workspace was removed');
-    // Env values and the proxy token do not outlive the workspace: not in files, not in rows.
-    removeWorkspaceFiles(this.home, id);
-    this.store.forgetSecrets(id);
     await this.applyEgress();
   }
 

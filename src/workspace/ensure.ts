@@ -13,7 +13,7 @@ import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
 import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
 import { CONFINED_TO_NETWORK } from '../egress/network-confinement.js';
-import { profileMount, writeShellProfile } from './shell-profile.js';
+import { profileMount, removeWorkspaceFiles, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
@@ -41,6 +41,8 @@ export interface EgressStore {
   egress(workspace?: string): EgressRecord[];
   putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
   deleteEgress(workspace: string): void;
+  /** Env values and the proxy token of a removed workspace, out of every row. */
+  forgetSecrets(workspace: string): void;
   activeEntries(runtime?: RuntimeKind): { id: number; kind: string; name: string; workspace: string | null; resourceId: string | null }[];
 }
 
@@ -442,6 +444,10 @@ export class WorkspaceManager {
     if (container !== null) await this.removeContainer(id, container.id);
     else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
     await this.removeEgress(id);
+    // Env values and the proxy token do not outlive the workspace: not in files, not in rows. Still
+    // under the lock: an `up` waiting for it writes the next workspace's profile and egress row.
+    removeWorkspaceFiles(this.berthHome, id);
+    this.ledger.forgetSecrets(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
 
