@@ -3,11 +3,11 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runStreaming } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN, berthCli, json } from './cli-suite.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ENGINE = 'podman';
 
@@ -88,6 +88,8 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
   });
 
   it('follows events through the daemon stream (--follow --json: one object per line, in order)', async () => {
+    const before = (await daemon.client.events()).at(-1)?.seq ?? 0;
+    json(await berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json']));
     const lines: string[] = [];
     const controller = new AbortController();
     let buffer = '';
@@ -102,12 +104,11 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
         lines.push(...parts.filter(Boolean));
       },
     }).catch(() => undefined);
-    const before = (await daemon.client.events()).at(-1)?.seq ?? 0;
-    await sleep(1000);
-    json(await berth(['up', ws, '--root', root, '--image', TEST_IMAGE, '--json']));
+    const seen = (type: string) => (): boolean => lines.some((l) => ((e) => e.seq > before && e.type === type)(JSON.parse(l) as { seq: number; type: string }));
+    // The backlog (up's events) is printed before the follow begins, so what comes after rm is live.
+    await waitFor(seen('workspace.created'), { timeout: 10_000, interval: 50, message: 'the backlog with workspace.created' });
     json(await berth(['rm', ws, '--json']));
-    const removedLive = (): boolean => lines.some((l) => ((e) => e.seq > before && e.type === 'workspace.removed')(JSON.parse(l) as { seq: number; type: string }));
-    for (let i = 0; i < 50 && !removedLive(); i++) await sleep(100);
+    await waitFor(seen('workspace.removed'), { timeout: 5000, interval: 100, message: 'workspace.removed through the stream' });
     controller.abort();
     await follow;
     const events = lines.map((l) => JSON.parse(l) as { seq: number; type: string });

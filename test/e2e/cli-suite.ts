@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runStreaming } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { waitFor } from '../support/wait-for.js';
 
 export const BERTH_BIN = join(import.meta.dirname, '../../dist/cli/main.js');
 
@@ -131,12 +132,11 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       const [host, port] = (json<Egress>(await berth(['egress', 'show', eg, '--json'])).proxy).split(':');
       const controller = new AbortController();
       const serving = run([process.execPath, BERTH_BIN, 'egress', 'serve'], { env, signal: controller.signal, okExitCodes: 'any', timeoutMs: 60_000 }).catch((e: unknown) => e);
-      let answered = false;
-      for (let i = 0; i < 50 && !answered; i++) {
-        // Not fetch(): the Fetch standard turns a 407 into a network error. The raw answer is the proof.
-        answered = await run(['curl', '-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', `http://${host ?? ''}:${port ?? ''}/`], { okExitCodes: 'any' }).then((r) => r.stdout === '407');
-        if (!answered) await new Promise((r) => setTimeout(r, 100));
-      }
+      // Not fetch(): the Fetch standard turns a 407 into a network error. The raw answer is the proof.
+      const answered = await waitFor(
+        () => run(['curl', '-s', '-m', '1', '-o', '/dev/null', '-w', '%{http_code}', `http://${host ?? ''}:${port ?? ''}/`], { okExitCodes: 'any' }).then((r) => r.stdout === '407'),
+        { timeout: 20_000, interval: 100, message: 'the proxy to answer 407' },
+      ).catch(() => false); // the assertion below names what `egress serve` said
       controller.abort();
       const served = await serving;
       expect(answered, String((served as { stderr?: string } | undefined)?.stderr ?? served)).toBe(true);
@@ -270,8 +270,8 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
         onStdout: (chunk) => lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== '')),
       }).catch(() => undefined);
       json(await berth(['up', followed, '--root', root, '--image', TEST_IMAGE, '--json']));
-      const deadline = Date.now() + 20_000;
-      while (!lines.some((line) => line.includes(followed)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      // No throw here: the follower is stopped first, then the assertion shows what it printed.
+      await waitFor(() => lines.some((line) => line.includes(followed)), { timeout: 20_000, message: 'the followed workspace' }).catch(() => undefined);
       controller.abort();
       await following;
       expect(lines.map((line) => JSON.parse(line) as { type: string; workspace: string })).toEqual([expect.objectContaining({ type: 'workspace.created', workspace: followed })]);

@@ -12,6 +12,7 @@ import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
 import { BERTHD_BIN, freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN } from './cli-suite.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ENGINE = 'podman';
 
@@ -247,7 +248,7 @@ describe(`berthd API on ${ENGINE}`, () => {
       expect((await client.egress(eg))?.policy.allow).toEqual(['registry.example.test']);
       // From inside the workspace, through the daemon's proxy: a name outside the allowlist is refused
       // before any lookup (nothing leaves this machine).
-      for (let i = 0; i < 20 && (await client.health()).egressListeners.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+      await waitFor(async () => (await client.health()).egressListeners.length > 0, { timeout: 5000, interval: 250, message: 'the egress listener' });
       const curl = await run([ENGINE, 'exec', `berth-${eg}`, 'sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" -x "$HTTP_PROXY" http://denied.example.test/'], { env, okExitCodes: 'any' });
       expect(curl.stdout).toBe('403');
       const log = await client.egressLog(eg);

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectDaemon } from '../../src/client/index.js';
 import { run } from '../../src/process/index.js';
 import { BERTHD_BIN } from '../support/daemon.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Daemons started at the same instant on one $BERTH_HOME: exactly one wins, the others say who holds
@@ -24,7 +24,7 @@ describe('one daemon per $BERTH_HOME, even when several start at once', () => {
         settled.push({ exitCode: result.exitCode, stderr: result.stderr });
       }),
     );
-    for (let i = 0; i < 400 && settled.length < 4; i++) await sleep(50);
+    await waitFor(() => settled.length >= 4, { timeout: 20_000, message: 'four starts to give up' });
     expect(settled).toHaveLength(4);
     for (const loser of settled) {
       expect(loser.exitCode).toBe(1);

@@ -8,6 +8,7 @@ import { createBerth } from '../../src/berth.js';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { BERTH_BIN, berthCli, type CliResult } from './cli-suite.js';
+import { waitFor } from '../support/wait-for.js';
 
 type Engine = 'podman' | 'docker';
 
@@ -21,11 +22,7 @@ function readFileSafe(file: string): string | null {
 
 /** Polls until `check` holds, or fails after `ms`. */
 async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  await waitFor(check, { timeout: ms, message: what });
 }
 
 /**
@@ -145,7 +142,7 @@ export function onDemandSuite(engine: Engine): void {
       const idleEnv = { ...env, BERTH_DAEMON_IDLE: '1' };
       const cli = berthCli(idleEnv);
       expect((await cli(['egress', 'deny', ws, targets.other])).stderr).toContain('started the daemon');
-      // Still serving the egress workspace: it stays.
+      // Still serving the egress workspace: it stays. Deliberate: 2.5 idle periods pass to prove it does not exit.
       await sleep(2500);
       expect((await berth(['daemon', 'status'])).exitCode).toBe(0);
       expect((await cli(['rm', ws])).exitCode).toBe(0);

@@ -8,17 +8,20 @@ import type { BerthClient, WorkspaceSummary } from '../../src/client/index.js';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ENGINE = 'podman';
 
+/** The workspace list once `done` holds (20 s at most; the failure shows the last list). */
 async function until(client: BerthClient, done: (list: WorkspaceSummary[]) => boolean): Promise<WorkspaceSummary[]> {
-  let list: WorkspaceSummary[] = [];
-  for (let i = 0; i < 100; i++) {
-    list = await client.listWorkspaces();
-    if (done(list)) break;
-    await sleep(200);
-  }
-  return list;
+  return waitFor(
+    async () => {
+      const list = await client.listWorkspaces();
+      if (!done(list)) throw new Error(`workspaces: ${JSON.stringify(list.map((w) => [w.id, w.state]))}`);
+      return list;
+    },
+    { timeout: 20_000, interval: 200, message: 'the workspaces as declared' },
+  );
 }
 
 /**
@@ -59,7 +62,9 @@ describe(`berthd --manifest on ${ENGINE}`, () => {
     expect(types).toContain('reconcile.restarted');
     // A broken manifest is reported, not fatal: the daemon keeps serving.
     writeFileSync(manifest, 'version: 1\nworkspaces: [\n');
-    await sleep(3500);
+    await waitFor(async () => (await client.events({ type: 'reconcile.error' })).length > 0, { timeout: 10_000, interval: 200, message: 'a reconcile.error' });
+    // Deliberate: two more cycles (1 s apart) pass to prove the cause is reported once, not per cycle.
+    await sleep(2500);
     const failures = await client.events({ type: 'reconcile.error' });
     expect(failures).toHaveLength(1);
     expect(failures[0]?.message).toContain(manifest);

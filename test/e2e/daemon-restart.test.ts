@@ -8,6 +8,7 @@ import type { DevServer } from '../../src/client/index.js';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ENGINE = 'docker';
 
@@ -73,12 +74,13 @@ describe(`berthd restart after kill -9 on ${ENGINE}`, () => {
     expect(await c2.listWorkspaces()).toEqual(workspacesBefore);
     expect((await c2.health()).egressListeners).toEqual(proxies);
     // The liveness loop (every second here) finds the dead one without anyone asking.
-    let servers: DevServer[] = [];
-    for (let i = 0; i < 50; i++) {
-      servers = await c2.listDevServers({ workspace: plain });
-      if (servers.find((s) => s.name === 'api')?.state === 'crashed') break;
-      await sleep(200);
-    }
+    const servers: DevServer[] = await waitFor(
+      async () => {
+        const list = await c2.listDevServers({ workspace: plain });
+        return list.find((s) => s.name === 'api')?.state === 'crashed' ? list : null;
+      },
+      { timeout: 10_000, interval: 200, message: 'the api server recorded crashed' },
+    );
     expect(servers.find((s) => s.name === 'api')).toMatchObject({ state: 'crashed', url: null });
     expect(servers.find((s) => s.name === 'web')).toMatchObject({ state: 'running', pgid: web.pgid, url: web.url });
     expect(await get(web.url ?? '')).toBe(200);
@@ -93,8 +95,9 @@ describe(`berthd restart after kill -9 on ${ENGINE}`, () => {
     // failed scan every second after.
     const mark = (await c2.events()).at(-1)?.seq ?? 0;
     await run([ENGINE, 'stop', '-t', '1', `berth-${plain}`], { env });
-    for (let i = 0; i < 50 && (await c2.listDevServers({ workspace: plain })).some((s) => s.state === 'running'); i++) await sleep(200);
+    await waitFor(async () => !(await c2.listDevServers({ workspace: plain })).some((s) => s.state === 'running'), { timeout: 10_000, interval: 200, message: 'no server running' });
     expect((await c2.listDevServers({ workspace: plain })).map((s) => s.state)).toEqual(['stopped', 'stopped']);
+    // Deliberate: two more liveness passes (1 s apart) to prove the stop is recorded once, no failed scans.
     await sleep(2500);
     const after = (await c2.events({ after: mark, workspace: plain })).map((e) => e.type);
     expect(after.filter((t) => t === 'devserver.stopped')).toHaveLength(2);

@@ -9,6 +9,7 @@ import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN } from './cli-suite.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ENGINE = 'podman';
 /** Debian's chromium package (scripts/test-env.sh installs it); playwright-core drives it as it is. */
@@ -127,7 +128,7 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
     // Egress decisions arrive live: a request from inside a fenced workspace to a name it may not
     // reach (refused by the daemon's proxy before any lookup).
     await daemon.client.up(fenced, { root, image: TEST_IMAGE, egress: { allow: ['registry.example.test'] } });
-    for (let i = 0; i < 20 && (await daemon.client.health()).egressListeners.length === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    await waitFor(async () => (await daemon.client.health()).egressListeners.length > 0, { timeout: 5000, interval: 250, message: 'the egress listener' });
     const curl = await run([ENGINE, 'exec', `berth-${fenced}`, 'sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" -x "$HTTP_PROXY" http://denied.example.test/'], { env, okExitCodes: 'any' });
     expect(curl.stdout).toBe('403');
     await expect.poll(() => page.locator('#egress').textContent(), { timeout: 5_000 }).toContain(`deny ${fenced} → denied.example.test:80`);

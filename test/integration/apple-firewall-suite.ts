@@ -15,6 +15,7 @@ import { berthCli } from '../e2e/cli-suite.js';
 import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The guest firewall of egress on Apple container, on the double in one release: the main process
@@ -119,12 +120,14 @@ export function guestFirewallSuite(version: string): void {
     it('... a dev server', async () => {
       const marker = `/tmp/dev-attack-${run8}`;
       await berth.dev.start(ws, 'attack', { command: ['sh', '-c', `(${ATTACK}) > ${marker} 2>&1; exec sleep 600`] });
-      const deadline = Date.now() + 20_000;
-      let said = '';
-      while (!refusedEverywhere.test(said) && Date.now() < deadline) {
-        said = (await runtime.exec(containerNameFor(ws), ['cat', marker])).stdout;
-        if (!refusedEverywhere.test(said)) await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      const said = await waitFor(
+        async () => {
+          const out = (await runtime.exec(containerNameFor(ws), ['cat', marker])).stdout;
+          if (!refusedEverywhere.test(out)) throw new Error(`the attack said: ${out}`);
+          return out;
+        },
+        { timeout: 20_000, interval: 200, message: 'the attack to be refused everywhere' },
+      );
       expect(said).toMatch(refusedEverywhere);
       await berth.dev.stop(ws, 'attack');
       await rulesIntact();

@@ -147,6 +147,7 @@ describe('egress proxy (loopback)', () => {
       const started = performance.now();
       // Headers and body in two writes, as a client (or a TLS handshake) often sends them.
       socket.write(`POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n`);
+      // Deliberate (not synchronisation): a pause so the two writes leave as separate segments.
       await new Promise((resolve) => setTimeout(resolve, 2));
       socket.write('x'.repeat(100));
       expect(await read()).toContain('got 100');
@@ -177,6 +178,7 @@ describe('egress proxy (loopback)', () => {
     });
     const hello = await clientHelloFor(servername);
     socket.write(hello.subarray(0, 40));
+    // Deliberate (not synchronisation): the ClientHello arrives in two segments.
     await new Promise((resolve) => setTimeout(resolve, 20));
     socket.write(hello.subarray(40));
     expect(await answered).toMatch(verdict === 'allow' ? /^HTTP\/1\.1 400/ : /^$/);
@@ -261,7 +263,7 @@ describe('egress proxy (loopback)', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     for (const piece of pieces) {
       socket.write(piece);
-      await sleep(15);
+      await sleep(15); // deliberate: each piece its own segment
     }
     await Promise.race([closed, sleep(ms)]);
     socket.destroy();
@@ -341,7 +343,7 @@ describe('egress proxy (loopback)', () => {
       for (const to of [...cuts, bytes.length]) {
         socket.write(bytes.subarray(from, to));
         from = to;
-        await sleep(15);
+        await sleep(15); // deliberate: each cut its own segment
       }
     };
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/berth.js';
 import { EgressService } from '../../src/egress/service.js';
 import type { Runtime } from '../../src/runtime/types.js';
@@ -12,6 +12,7 @@ import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { run as runCommand } from '../../src/process/index.js';
 import { engineEnv } from '../support/engines.js';
 import type { Socket } from 'node:dgram';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Egress enforced by the network, with real clients inside a real workspace. Network rule: the only
@@ -50,7 +51,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       await service.sync();
       // python's http.server answers as soon as the target container is up; wait for both.
       for (const which of ['allowed', 'other'] as const) {
-        for (let i = 0; i < 50 && !(await fetch(`http://${targets[which]}:8000/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+        await waitFor(() => fetch(`http://${targets[which]}:8000/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false), { timeout: 30_000, interval: 100, message: `the ${which} target to answer` });
       }
     });
 
@@ -73,7 +74,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
       expect((await inside(`curl -sS -m 10 -p -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
       // Decisions are recorded when each exchange closes, which may come just after curl returns.
-      await vi.waitFor(() => expect(store.events({ workspace: ws, type: 'egress.allow' }).length).toBeGreaterThanOrEqual(2));
+      await waitFor(() => store.events({ workspace: ws, type: 'egress.allow' }).length >= 2, { timeout: 1000, message: 'two egress.allow events' });
     });
 
     it('lets git clone over HTTP through the proxy, and only from the allowed host', async () => {
@@ -278,7 +279,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       const gateway = store.egress(ws)[0]?.proxyHost ?? '';
       const atGateway = await viaProxy(`http://${gateway}:${String(port)}/`);
       expect(atGateway.stdout).toContain(`${gateway} is an address of the host itself`);
-      await vi.waitFor(() => expect(store.events({ workspace: ws, type: 'egress.deny' }).length).toBeGreaterThanOrEqual(7));
+      await waitFor(() => store.events({ workspace: ws, type: 'egress.deny' }).length >= 7, { timeout: 1000, message: 'seven egress.deny events' });
     });
 
     it('reaches that one listener once a rule names 127.0.0.1:PORT exactly', async () => {

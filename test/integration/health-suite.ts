@@ -8,6 +8,7 @@ import { Reconciler, type CycleReport } from '../../src/orchestrator/reconcile.j
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
+import { waitFor } from '../support/wait-for.js';
 
 export interface HealthTarget {
   runtime: Runtime;
@@ -147,9 +148,11 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       const fixed = (report: CycleReport): string[] => report.findings.filter((f) => f.action.kind === 'dev-start' && f.action.name === 'crasher').map((f) => `${f.outcome ?? f.verdict}: ${f.why}`);
       expect(fixed(await cycle())).toEqual(['fixed: declared, never started']);
       // It ends at once with status 3: crashed, restarted by policy; crashing again, it waits out the backoff.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Ended = its wrapper wrote the exit file (each launch removes the last one first).
+      const ended = async (): Promise<boolean> => (await target.runtime.exec(containerNameFor(probed), ['test', '-f', '/tmp/berth-dev/crasher.exit'])).exitCode === 0;
+      await waitFor(ended, { timeout: 10_000, interval: 100, message: 'the crasher to end' });
       expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitFor(ended, { timeout: 10_000, interval: 100, message: 'the restarted crasher to end' });
       expect(fixed(await cycle())).toEqual([expect.stringMatching(/^wait: backing off after failures until /) as unknown]);
       expect(berth.store.devServers(probed).find((s) => s.name === 'crasher')).toMatchObject({ state: 'crashed', exitCode: 3 });
       expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);

@@ -10,6 +10,7 @@ import { Store } from '../../src/state/store.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
 import type { BehindTheBack } from '../support/behind-the-back.js';
+import { waitFor } from '../support/wait-for.js';
 
 export interface ReconcileTarget {
   runtime: Runtime;
@@ -148,10 +149,10 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       const reports: CycleReport[] = [];
       const looping = new Reconciler({ manifest, open: () => Promise.resolve(berth), intervalMs: 50, env: {}, onCycle: (r) => reports.push(r) });
       looping.start();
-      const deadline = Date.now() + 30_000;
-      while (reports.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => reports.length >= 2, { timeout: 30_000, interval: 20, message: 'two cycles' });
       await looping.stop();
       const count = reports.length;
+      // Deliberate: four intervals pass to prove no cycle runs after stop() (nothing to poll for).
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(count).toBeGreaterThanOrEqual(2);
       expect(reports.length).toBe(count);

@@ -11,6 +11,7 @@ import { WorkspaceManager } from '../../src/workspace/ensure.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
+import { waitFor } from '../support/wait-for.js';
 
 export interface WorkspaceTarget {
   runtime: Runtime;
@@ -144,12 +145,15 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       // A real server on the first pool port inside the container answers on its host port.
       await runtime.exec(name, ['sh', '-c', 'cd /tmp && nohup python3 -m http.server 41000 --bind 0.0.0.0 >/dev/null 2>&1 &']);
       const hostPort = first.container.ports[0]?.hostPort ?? 0;
-      let status = 0;
-      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-        // docker's port proxy holds a connection open while nothing listens yet: bound every try.
-        status = await fetch(`http://127.0.0.1:${String(hostPort)}/`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0);
-        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
+      // docker's port proxy holds a connection open while nothing listens yet: bound every try.
+      const status = await waitFor(
+        async () => {
+          const answer = await fetch(`http://127.0.0.1:${String(hostPort)}/`, { signal: AbortSignal.timeout(1000) });
+          if (answer.status !== 200) throw new Error(`status ${String(answer.status)}`);
+          return answer.status;
+        },
+        { timeout: 20_000, interval: 100, message: 'the preview port to answer' },
+      );
       expect(status).toBe(200);
       expect(await ensure('preview', { previewPorts: 3 })).toMatchObject({ action: 'recreated', reasons: ['ports changed'] });
     });

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ProcessError, formatCommand, resolveExecutable, run, runInteractive, runStreaming } from '../../src/process/index.js';
+import { waitFor } from '../support/wait-for.js';
 
 const bin = (name: string): string => join(import.meta.dirname, '../fixtures/bin', name);
 
@@ -16,12 +16,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
+async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  await waitFor(predicate, { timeout: ms, interval: 20 });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ProcessError> {
@@ -90,7 +86,7 @@ describe('run', () => {
     expect(error).toMatchObject({ failure: 'timeout', timedOut: true, exitCode: null, signal: 'SIGTERM' });
     expect(error.message).toContain('Command timed out after 1500 ms');
     const [child, grandchild] = JSON.parse(readFileSync(pidFile, 'utf8')) as [number, number];
-    await waitFor(() => !alive(child) && !alive(grandchild));
+    await until(() => !alive(child) && !alive(grandchild));
   });
 
   it('escalates to KILL when the tree ignores TERM', async () => {
@@ -100,33 +96,33 @@ describe('run', () => {
     expect(error).toMatchObject({ failure: 'timeout', signal: 'SIGKILL' });
     expect(Date.now() - started).toBeLessThan(10_000);
     const [child, grandchild] = JSON.parse(readFileSync(pidFile, 'utf8')) as [number, number];
-    await waitFor(() => !alive(child) && !alive(grandchild));
+    await until(() => !alive(child) && !alive(grandchild));
   });
 
   it('stops on an AbortSignal and reports a cancel, not a failure of the command', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'berth-tree-')), 'pids');
     const controller = new AbortController();
     const pending = run([bin('tree-forever.mjs'), pidFile], { signal: controller.signal, timeoutMs: 30_000 });
-    await waitFor(() => existsSync(pidFile));
+    await until(() => existsSync(pidFile));
     controller.abort();
     const error = await rejection(pending);
     expect(error).toMatchObject({ failure: 'aborted', aborted: true, timedOut: false });
     const [child, grandchild] = JSON.parse(readFileSync(pidFile, 'utf8')) as [number, number];
-    await waitFor(() => !alive(child) && !alive(grandchild));
+    await until(() => !alive(child) && !alive(grandchild));
   });
 
   it('kills at once with stopSignal SIGKILL, even a tree that ignores TERM (a crash test\'s kill -9)', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'berth-tree-')), 'pids');
     const controller = new AbortController();
     const pending = run([bin('tree-forever.mjs'), pidFile, 'ignore-term'], { signal: controller.signal, timeoutMs: 30_000, killGraceMs: 20_000, stopSignal: 'SIGKILL' });
-    await waitFor(() => existsSync(pidFile));
+    await until(() => existsSync(pidFile));
     const started = Date.now();
     controller.abort();
     const error = await rejection(pending);
     expect(error).toMatchObject({ failure: 'aborted', signal: 'SIGKILL' });
     expect(Date.now() - started).toBeLessThan(5_000);
     const [child, grandchild] = JSON.parse(readFileSync(pidFile, 'utf8')) as [number, number];
-    await waitFor(() => !alive(child) && !alive(grandchild));
+    await until(() => !alive(child) && !alive(grandchild));
   });
 
   it('does not start at all when the signal is already aborted', async () => {

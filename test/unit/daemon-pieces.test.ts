@@ -10,6 +10,7 @@ import { DaemonLock } from '../../src/daemon/lock.js';
 import { stampEvent } from '../../src/events.js';
 import { Store, type StoredEvent } from '../../src/state/store.js';
 import { expectCode, thrownBy } from '../support/expect-code.js';
+import { waitFor } from '../support/wait-for.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from '../../src/daemon/listeners.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'berth-daemon-unit-'));
@@ -77,10 +78,11 @@ describe('the event feed', () => {
     const late: StoredEvent[] = [];
     const stopEarly = feed.subscribe(1, (e) => early.push(e));
     for (let i = 4; i <= 6; i++) store.appendEvent(stampEvent({ type: 'test.after', message: String(i) }));
-    await new Promise((r) => setTimeout(r, 450));
+    await waitFor(() => early.some((e) => e.seq === 6), { timeout: 5000, message: 'the early subscriber to get seq 2-6' });
     const stopLate = feed.subscribe(5, (e) => late.push(e));
     store.appendEvent(stampEvent({ type: 'test.after', message: '7' }));
-    await new Promise((r) => setTimeout(r, 450));
+    const has7 = (events: StoredEvent[]): boolean => events.some((e) => e.seq === 7);
+    await waitFor(() => has7(early) && has7(late), { timeout: 5000, message: 'both subscribers to get seq 7' });
     stopEarly();
     stopLate();
     feed.close();

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IdleWatch } from '../../src/daemon/idle.js';
 import { FileLock, lockPaths, readHolder } from '../../src/state/file-lock.js';
 import { expectCode } from '../support/expect-code.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('FileLock', () => {
   const home = mkdtempSync(join(tmpdir(), 'berth-lock-'));
@@ -17,7 +18,7 @@ describe('FileLock', () => {
     let waitedFor: unknown;
     let got = false;
     const second = FileLock.acquire(file, { role: 'rm web', onWait: (holder) => (waitedFor = holder) }).then((lock) => ((got = true), lock));
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(() => waitedFor !== undefined, { timeout: 5000, interval: 5, message: 'the waiter to find the lock held' });
     expect(got).toBe(false);
     expect(waitedFor).toMatchObject({ role: 'up web' });
     first.release();

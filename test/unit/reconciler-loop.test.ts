@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Reconciler, type CycleReport } from '../../src/orchestrator/reconcile.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** The loop's own contract, without an engine: cycles never throw, never overlap, and stop stops them. */
 describe('Reconciler loop', () => {
@@ -25,7 +26,7 @@ describe('Reconciler loop', () => {
     const reconciler = new Reconciler({ manifest: '/nonexistent/berth.yaml', open, intervalMs: 10, env: {} });
     reconciler.start();
     // Each cycle reads the (missing) manifest and asks for a Berth to report on: twice means it loops.
-    await vi.waitFor(() => expect(open.mock.calls.length).toBeGreaterThanOrEqual(2), { timeout: 2000 });
+    await waitFor(() => open.mock.calls.length >= 2, { timeout: 2000, interval: 5, message: 'two cycles' });
     await reconciler.stop();
   });
 
@@ -44,9 +45,10 @@ describe('Reconciler loop', () => {
     });
     reconciler.start();
     reconciler.start(); // a second start is a no-op, not a second loop
-    while (reports.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => reports.length >= 3, { timeout: 5000, interval: 5, message: 'three cycles' });
     await reconciler.stop();
     const count = reports.length;
+    // Deliberate: five intervals pass to prove no cycle runs after stop() (nothing to poll for).
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reports.length).toBe(count);
     expect(warn).toHaveBeenCalledWith('berth reconcile loop: listener failed');
