@@ -280,7 +280,7 @@ export class Reconciler {
         });
         continue;
       }
-      const restarts = group.filter((f) => f.why.includes('; restart: ')).length;
+      const restarts = group.filter((f) => f.verdict === 'fix' && f.restartPolicy !== undefined).length;
       if (restarts > 0) {
         // A policy restart counts against the target like a failure: one that keeps ending (a crash
         // loop) is restarted ever more slowly, up to the cap, until it stays up for a while.

@@ -44,9 +44,12 @@ describe(`berthd POST /plan on ${ENGINE} plans as berth plan does`, () => {
     const refused = await expectCode(daemon.client.plan(file), 'E_INVALID_INPUT');
     const cli = await berthCli({ ...env, BERTH_HOME: join(scratch, 'cli-home'), BERTH_NO_DAEMON: '1' })(['plan', '-f', file, '--runtime', ENGINE, '--json']);
     expect(cli.exitCode, cli.stderr).toBe(1);
-    const { error } = JSON.parse(cli.stdout) as { error: { code: string; message: string; hint?: string } };
+    const { error } = JSON.parse(cli.stdout) as { error: { code: string; message: string; hint?: string; details?: Record<string, unknown> } };
     expect(error.message).toContain(`over the budget of ${BUDGET} (BERTH_MEMORY_BUDGET=${BUDGET})`);
     expect({ code: refused.code, message: refused.message, hint: refused.hint }).toEqual({ code: error.code, message: error.message, hint: error.hint });
+    // The numbers as data, through the daemon's error body and the client as through --json: nothing parses the sentence.
+    expect(error.details).toMatchObject({ totalBytes: 512 * 1024 ** 2, budgetBytes: 384 * 1024 ** 2 });
+    expect(refused.details).toEqual({ ...error.details, http: { status: 400, code: 'E_INVALID_INPUT' } });
     // A refused plan is no plan: nothing recorded.
     expect(await daemon.client.events({ type: 'plan.made' })).toEqual([]);
   });
@@ -59,5 +62,10 @@ describe(`berthd POST /plan on ${ENGINE} plans as berth plan does`, () => {
     const made = await daemon.client.events({ type: 'plan.made' });
     expect(made).toHaveLength(1);
     expect(made[0]?.data).toMatchObject({ hash: planned.hash, manifest: file, actions: [{ kind: 'create', workspace: id }] });
+  });
+
+  it('says a workspace is new in the error details, which the CLI matches on (not the message)', async () => {
+    const refused = await expectCode(daemon.client.up(`plan-new-${run8}`), 'E_INVALID_INPUT');
+    expect(refused.details).toMatchObject({ workspace: `plan-new-${run8}`, recorded: false });
   });
 });

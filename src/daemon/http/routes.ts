@@ -165,7 +165,7 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     });
   }
   if (!declared && berth.recordedSpecOf(workspace) === undefined) {
-    throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
+    throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.', details: { workspace, recorded: false } });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
   return upAndReport(berth, workspace, spec);
