@@ -210,8 +210,8 @@ export function loopbackClient(url: string, home: string): BerthClient {
 }
 
 /**
- * The daemon's `{code, message, hint, details}` as the BerthError the library threw: its details as
- * they were, plus `http` (the status and the code as sent, which may be one this client does not know).
+ * The daemon's `{code, message, hint, details}` as the BerthError the library threw, details as
+ * they were: so `--json` says the same through the daemon as in-process (the status follows the code).
  */
 function errorFrom(status: number, text: string): BerthError {
   let body: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } = {};
@@ -221,11 +221,11 @@ function errorFrom(status: number, text: string): BerthError {
     body = { message: text.trim() };
   }
   const code = (body.code !== undefined && KNOWN_CODES.has(body.code) ? body.code : status >= 500 ? 'E_RUNTIME_FAILED' : 'E_INVALID_INPUT') as BerthErrorCode;
-  return new BerthError(code, body.message ?? `The daemon answered ${String(status)}.`, { hint: body.hint, details: { ...detailsOf(body.details), http: { status, code: body.code } } });
+  return new BerthError(code, body.message ?? `The daemon answered ${String(status)}.`, { hint: body.hint, details: detailsOf(body.details) });
 }
 
-function detailsOf(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+function detailsOf(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 function isConnectError(error: Error): boolean {

@@ -49,7 +49,7 @@ describe(`berthd POST /plan on ${ENGINE} plans as berth plan does`, () => {
     expect({ code: refused.code, message: refused.message, hint: refused.hint }).toEqual({ code: error.code, message: error.message, hint: error.hint });
     // The numbers as data, through the daemon's error body and the client as through --json: nothing parses the sentence.
     expect(error.details).toMatchObject({ totalBytes: 512 * 1024 ** 2, budgetBytes: 384 * 1024 ** 2 });
-    expect(refused.details).toEqual({ ...error.details, http: { status: 400, code: 'E_INVALID_INPUT' } });
+    expect(refused.details).toEqual(error.details);
     // A refused plan is no plan: nothing recorded.
     expect(await daemon.client.events({ type: 'plan.made' })).toEqual([]);
   });
