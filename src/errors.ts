@@ -28,7 +28,10 @@ export type BerthErrorCode =
 export interface BerthErrorOptions {
   hint?: string | undefined;
   cause?: unknown;
-  /** Structured facts for --json output and logs (never secrets). */
+  /**
+   * Structured facts for programs (--json output, the daemon's error body, the client's errors):
+   * what a caller matches on besides the code, so nothing parses the message. Never secrets.
+   */
   details?: Record<string, unknown> | undefined;
 }
 
@@ -45,10 +48,14 @@ export class BerthError extends Error {
     this.details = options.details;
   }
 
-  toJSON(): { code: BerthErrorCode; message: string; hint?: string } {
-    return this.hint === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, hint: this.hint };
+  /** What crosses a process boundary (`--json`, the daemon's error body): never the cause. */
+  toJSON(): { code: BerthErrorCode; message: string; hint?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
 }
 

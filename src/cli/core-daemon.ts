@@ -23,7 +23,7 @@ export function daemonCore(client: BerthClient, health: Health): CliCore {
       if (spec !== undefined) return client.up(id, absolute(spec));
       // As last declared; a workspace the daemon has never seen comes up in this folder, as in-process.
       return client.up(id).catch((error: unknown) => {
-        if (isBerthError(error, 'E_INVALID_INPUT') && error.message.includes('is new')) return client.up(id, { root: process.cwd() });
+        if (isBerthError(error, 'E_INVALID_INPUT') && error.details?.['recorded'] === false) return client.up(id, { root: process.cwd() });
         throw error;
       });
     },

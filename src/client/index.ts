@@ -22,7 +22,7 @@ const KNOWN_CODES = new Set<string>(['E_NOT_FOUND', 'E_CONFLICT', 'E_NOT_RUNNING
 
 /**
  * The typed client of berthd's HTTP API (`import { BerthClient } from 'berth/client'`). Errors come
- * back as the same `BerthError`s (code, message, hint) the library throws.
+ * back as the same `BerthError`s (code, message, hint, details) the library throws.
  */
 export class BerthClient {
   private readonly options: ClientOptions;
@@ -209,15 +209,23 @@ export function loopbackClient(url: string, home: string): BerthClient {
   return new BerthClient({ url, token: readFileSync(join(home, 'daemon.token'), 'utf8').trim() });
 }
 
+/**
+ * The daemon's `{code, message, hint, details}` as the BerthError the library threw, details as
+ * they were: so `--json` says the same through the daemon as in-process (the status follows the code).
+ */
 function errorFrom(status: number, text: string): BerthError {
-  let body: { code?: string; message?: string; hint?: string } = {};
+  let body: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } = {};
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     body = { message: text.trim() };
   }
   const code = (body.code !== undefined && KNOWN_CODES.has(body.code) ? body.code : status >= 500 ? 'E_RUNTIME_FAILED' : 'E_INVALID_INPUT') as BerthErrorCode;
-  return new BerthError(code, body.message ?? `The daemon answered ${String(status)}.`, { hint: body.hint, details: { status, code: body.code } });
+  return new BerthError(code, body.message ?? `The daemon answered ${String(status)}.`, { hint: body.hint, details: detailsOf(body.details) });
+}
+
+function detailsOf(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 function isConnectError(error: Error): boolean {

@@ -1,30 +1,28 @@
 import { readFileSync } from 'node:fs';
 import type { Berth } from '../berth.js';
 import { BerthError } from '../errors.js';
-import { planManifest, type ManifestPlan } from '../orchestrator/apply.js';
-import { loadManifest, type DeclaredState } from '../orchestrator/manifest.js';
-import { planHash } from '../orchestrator/plan.js';
-
-export interface RuntimePlan {
-  state: DeclaredState;
-  planned: ManifestPlan;
-  hash: string;
-  /** Declared workspaces that live on another runtime than this daemon's: not planned here. */
-  elsewhere: string[];
-}
+import { planManifest, type PlannedManifest } from '../orchestrator/plan-manifest.js';
 
 /**
- * Plans a manifest's workspaces on the daemon's runtime, choosing each workspace's runtime as
- * `berth plan` does (its own choice, `sandbox: vm` → apple, else the default).
+ * Plans a manifest through the one planner (`planManifest`: runtimes chosen as `berth plan` does,
+ * the memory budget, a `plan.made` event), on the daemon's one runtime. A manifest with workspaces
+ * that live on another runtime is refused: this daemon cannot plan them.
  */
-export async function planOnRuntime(berth: Berth, file: string): Promise<RuntimePlan> {
+export async function planOnDaemon(berth: Berth, file: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedManifest> {
   refuseNonManifest(file);
-  const state = loadManifest(file);
   const kind = berth.runtime.kind;
-  const runtimeOf = (w: DeclaredState['workspaces'][number]): string => w.runtime ?? (w.sandbox === 'vm' ? 'apple' : kind);
-  const mine = state.workspaces.filter((w) => runtimeOf(w) === kind);
-  const planned = await planManifest(berth, state, mine);
-  return { state, planned, hash: planHash(planned.plan.actions), elsewhere: state.workspaces.filter((w) => runtimeOf(w) !== kind).map((w) => w.id) };
+  return planManifest(file, {
+    runtime: kind,
+    env,
+    open: (choice, declared) => {
+      if (choice === kind) return Promise.resolve(berth);
+      const ids = declared.map((w) => w.id);
+      throw new BerthError('E_UNSUPPORTED', `This daemon serves ${kind}; ${ids.join(', ')} ${ids.length === 1 ? 'lives' : 'live'} on another runtime.`, {
+        hint: 'Plan and apply that manifest with the CLI without the daemon (BERTH_NO_DAEMON=1 berth apply), or start a daemon for that runtime.',
+        details: { serves: kind, runtime: choice, workspaces: ids },
+      });
+    },
+  });
 }
 
 /** A manifest says `version:` or `workspaces:` at the top level, unindented (YAML block style). */

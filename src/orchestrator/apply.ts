@@ -9,8 +9,11 @@ export interface ManifestPlan {
   declared: DeclaredWorkspace[];
 }
 
-/** Observes the runtime and plans the manifest's workspaces on it (plus removals of ones it dropped). */
-export async function planManifest(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<ManifestPlan> {
+/**
+ * Observes one runtime and plans the manifest's workspaces on it (plus removals of ones it dropped):
+ * one group of `planManifest` (plan-manifest.ts), which is what callers use.
+ */
+export async function planOnBerth(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<ManifestPlan> {
   const { desired, observed } = await berth.observeFor(declared, removableOf(berth, state));
   return { plan: plan(desired, observed), declared: [...declared] };
 }

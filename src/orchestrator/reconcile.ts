@@ -1,13 +1,12 @@
 import type { Berth } from '../berth.js';
 import { isBerthError } from '../errors.js';
 import { isLive } from '../devserver/types.js';
-import type { RuntimeKind } from '../runtime/types.js';
-import { applyPlan, describe, removableOf } from './apply.js';
-import { checkMemoryBudget, claimsOn, memoryBudget } from './budget.js';
-import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './manifest.js';
-import { plan } from './plan.js';
+import type { ContainerInfo, RuntimeKind } from '../runtime/types.js';
+import { applyPlan, describe, removableOf, type ManifestPlan } from './apply.js';
+import type { DeclaredState, DeclaredWorkspace } from './manifest.js';
+import { plan, planHash } from './plan.js';
+import { planManifest, type PlannedManifest } from './plan-manifest.js';
 import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
-import { groupByRuntime } from './runtimes.js';
 import { checkHealth } from './health.js';
 
 export interface ReconcilerOptions {
@@ -51,6 +50,17 @@ export interface CycleReport {
 }
 
 const DEFAULT_INTERVAL_MS = 10_000;
+
+/** One runtime's share of a cycle, planned: what the decisions need beyond the actions. */
+interface CyclePlan extends ManifestPlan {
+  containers: Map<string, ContainerInfo>;
+  /** Declared workspaces it could not plan (a missing image): reported as blocked. */
+  unplannable: { id: string; reason: string }[];
+  /** The clock when this share was observed: health and policy decide at the same instant. */
+  now: number;
+  /** Why this runtime could not be observed or planned at all (null: it was). */
+  failure: { error: unknown } | null;
+}
 
 /**
  * The reconcile loop: observe every runtime the manifest uses with one `list` each, plan, decide
@@ -118,23 +128,29 @@ export class Reconciler {
     const started = this.now();
     const startedAt = new Date(started).toISOString();
     const findings: Finding[] = [];
-    let state: DeclaredState | undefined;
-    const groups: { berth: Berth; declared: DeclaredWorkspace[] }[] = [];
+    let planned: PlannedManifest<CyclePlan>;
+    let first: Berth | undefined;
     try {
-      state = loadManifest(this.options.manifest);
-      for (const [choice, declared] of groupByRuntime(state, this.options.runtime)) groups.push({ berth: await this.berthFor(choice), declared });
-      checkMemoryBudget(
-        groups.flatMap((g) => claimsOn(g.berth.runtime.kind, g.declared)),
-        memoryBudget(this.options.env ?? process.env, state.memoryBudget),
-      );
-      for (const group of groups) findings.push(...(await this.reconcileIsolated(group.berth, state, group.declared)));
+      planned = await planManifest(this.options.manifest, {
+        runtime: this.options.runtime,
+        env: this.options.env ?? process.env,
+        record: false,
+        open: async (choice) => {
+          const berth = await this.berthFor(choice);
+          first ??= berth;
+          return berth;
+        },
+        planGroup: (berth, state, declared) => this.planIsolated(berth, state, declared),
+      });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const berth = groups[0]?.berth ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
+      const berth = first ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
       this.reportOnce(berth, `error:${message}`, { type: 'reconcile.error', level: 'error', message: `Reconcile of ${this.options.manifest} cannot run: ${message}` });
       const known = isBerthError(error) ? { code: error.code, message, hint: error.hint } : { code: 'E_INTERNAL', message };
       return { startedAt, durationMs: this.now() - started, findings, error: known };
     }
+    const { state, groups } = planned;
+    for (const group of groups) findings.push(...(await this.reconcileIsolated(group.berth, state, group.planned)));
     const report: CycleReport = { startedAt, durationMs: this.now() - started, findings, error: null };
     const acted = findings.filter((f) => f.outcome !== undefined);
     if (acted.length > 0) {
@@ -162,37 +178,54 @@ export class Reconciler {
   }
 
   /**
-   * One runtime's share of the cycle; a runtime that fails (its engine down, Apple's `container` on
-   * a machine without it) blocks only its own workspaces, reported, while the others are reconciled.
+   * One runtime's share of the cycle, planned: observe (a missing image is reported, not fatal),
+   * check dev-server liveness, plan, probe health. A runtime that fails here (its engine down,
+   * Apple's `container` on a machine without it) blocks only its own workspaces, reported, while
+   * the others are reconciled.
    */
-  private async reconcileIsolated(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
+  private async planIsolated(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<CyclePlan> {
+    const now = this.now();
     try {
-      return await this.reconcileGroup(berth, state, declared);
+      const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
+      // Liveness of dev servers: a scan per running workspace with live ones on record, unless they all still answer.
+      for (const seen of observed) {
+        const container = containers.get(seen.id);
+        if (!container || container.state !== 'running' || !seen.container?.ours || !seen.devServers.some((d) => d.live)) continue;
+        const servers = await berth.dev.confirm(seen.id).catch(() => null);
+        if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
+      }
+      const plannable = declared.filter((d) => !unplannable.some((u) => u.id === d.id));
+      const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, plannable, containers, now))];
+      return { plan: { actions, hash: planHash(actions) }, declared: [...declared], containers, unplannable, now, failure: null };
     } catch (error) {
-      const why = `${berth.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
-      return declared.map((ws) => {
-        const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: berth.runtime.kind, summary: `cannot manage ${ws.id}` };
-        this.reportOnce(berth, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
-        return finding;
-      });
+      return { plan: { actions: [], hash: planHash([]) }, declared: [...declared], containers: new Map(), unplannable: [], now, failure: { error } };
     }
   }
 
-  private async reconcileGroup(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<Finding[]> {
-    const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
-    // Liveness of dev servers: a scan per running workspace with live ones on record, unless they all still answer.
-    for (const seen of observed) {
-      const container = containers.get(seen.id);
-      if (!container || container.state !== 'running' || !seen.container?.ours || !seen.devServers.some((d) => d.live)) continue;
-      const servers = await berth.dev.confirm(seen.id).catch(() => null);
-      if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
+  /** Decides and fixes one runtime's share; a failure blocks only its workspaces (see planIsolated). */
+  private async reconcileIsolated(berth: Berth, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
+    if (planned.failure !== null) return this.blockAll(berth, planned.declared, planned.failure.error);
+    try {
+      return await this.reconcileGroup(berth, state, planned);
+    } catch (error) {
+      return this.blockAll(berth, planned.declared, error);
     }
-    const now = this.now();
-    const planned = declared.filter((d) => !unplannable.some((u) => u.id === d.id));
-    const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, planned, containers, now))];
+  }
+
+  private blockAll(berth: Berth, declared: readonly DeclaredWorkspace[], error: unknown): Finding[] {
+    const why = `${berth.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
+    return declared.map((ws) => {
+      const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: berth.runtime.kind, summary: `cannot manage ${ws.id}` };
+      this.reportOnce(berth, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
+      return finding;
+    });
+  }
+
+  private async reconcileGroup(berth: Berth, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
+    const { declared, containers, unplannable, now } = planned;
     const byId = new Map(declared.map((d) => [d.id, d]));
     const decisions = [
-      ...decide(actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now),
+      ...decide(planned.plan.actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now),
       // What it cannot even plan: a missing image (Berth never pulls).
       ...unplannable.map((u): Decision => ({ action: { kind: 'blocked', workspace: u.id, reason: u.reason }, drift: 'missing', verdict: 'block', why: u.reason })),
     ];
@@ -247,7 +280,7 @@ export class Reconciler {
         });
         continue;
       }
-      const restarts = group.filter((f) => f.why.includes('; restart: ')).length;
+      const restarts = group.filter((f) => f.verdict === 'fix' && f.restartPolicy !== undefined).length;
       if (restarts > 0) {
         // A policy restart counts against the target like a failure: one that keeps ending (a crash
         // loop) is restarted ever more slowly, up to the cap, until it stays up for a while.

@@ -22,8 +22,14 @@ export interface Decision {
   action: Action;
   drift: Drift;
   verdict: Verdict;
-  /** Why, in a sentence a person reads in `berth reconcile` and the event log. */
+  /** Why, in a sentence a person reads in `berth reconcile` and the event log. Never parsed. */
   why: string;
+  /**
+   * Set when the restart policy decided (something ended by itself, or failed its health probe):
+   * the policy consulted. A `fix` with it is a policy restart, which counts against the target's
+   * backoff; absent for every other kind of decision.
+   */
+  restartPolicy?: RestartPolicy | undefined;
 }
 
 /** What the reconciler knows of one declared workspace and its dev servers when it decides. */
@@ -122,8 +128,8 @@ function decideOne(action: Action, ws: WorkspaceFacts | undefined, now: number, 
 
 /** `no` never restarts; `on-failure` restarts failures; `always` restarts whatever ended. */
 function restartByPolicy(d: (drift: Drift, verdict: Verdict, why: string) => Decision, drift: Drift, policy: RestartPolicy, failed: boolean, what: string): Decision {
-  if (policy === 'always' || (policy === 'on-failure' && failed)) return d(drift, 'fix', `${what}; restart: ${policy}`);
-  return d(drift, 'hold', `${what}; restart: ${policy} leaves it as it is`);
+  if (policy === 'always' || (policy === 'on-failure' && failed)) return { ...d(drift, 'fix', `${what}; restart: ${policy}`), restartPolicy: policy };
+  return { ...d(drift, 'hold', `${what}; restart: ${policy} leaves it as it is`), restartPolicy: policy };
 }
 
 function driftOf(action: Action): Drift {

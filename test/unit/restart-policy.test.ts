@@ -107,4 +107,33 @@ describe('restart policy', () => {
     expect(decisions.map((d) => `${d.drift}:${d.verdict}`)).toEqual(['foreign:block', 'undeclared:fix']);
     expect(decisions[0]?.why).toContain('Berth never touches it');
   });
+
+  it('says in data, not in its sentence, which decisions the restart policy made', () => {
+    const policy = (action: Action, facts: WorkspaceFacts): string => {
+      const [d] = decide([action], () => facts, NOW);
+      return `${d?.verdict ?? '?'}:${d?.restartPolicy ?? '-'}`;
+    };
+    const start: Action = { kind: 'start', workspace: 'a' };
+    const devStart: Action = { kind: 'dev-start', workspace: 'a', name: 'web' };
+    const probe: Action = { kind: 'restart', workspace: 'a', reason: 'health probe failed 3 times' };
+    const table: [Action, WorkspaceFacts, string][] = [
+      // Policy restarts, and policy holds, name the policy.
+      [start, ws({ restart: 'on-failure', exitCode: 1 }), 'fix:on-failure'],
+      [start, ws({ restart: 'always', exitCode: 0 }), 'fix:always'],
+      [start, ws({ restart: 'no', exitCode: 1 }), 'hold:no'],
+      [start, ws({ restart: 'on-failure', exitCode: 0 }), 'hold:on-failure'],
+      [devStart, ws({ state: 'running' }, { web: { restart: 'always', state: 'crashed' } }), 'fix:always'],
+      [devStart, ws({ state: 'running' }, { web: { restart: 'on-failure', state: 'exited' } }), 'hold:on-failure'],
+      [probe, ws({ restart: 'always', state: 'running' }), 'fix:always'],
+      // Fixes that are not restarts carry none, whatever the policy, and so do holds and waits.
+      [{ kind: 'create', workspace: 'a' }, ws({ restart: 'always' }), 'fix:-'],
+      [{ kind: 'recreate', workspace: 'a', reasons: ['env changed'] }, ws({ restart: 'always' }), 'fix:-'],
+      [start, ws({ restart: 'always', state: 'created', exitCode: null }), 'fix:-'],
+      [devStart, ws({ state: 'running' }, { web: { restart: 'always', state: null } }), 'fix:-'],
+      [devStart, ws({ state: 'running' }, { web: { restart: 'always', state: 'stopped' } }), 'fix:-'],
+      [start, ws({ restart: 'always', held: true }), 'hold:-'],
+      [start, ws({ restart: 'always', retryAt: NOW + 1 }), 'wait:-'],
+    ];
+    expect(table.map(([action, facts]) => policy(action, facts))).toEqual(table.map(([, , expected]) => expected));
+  });
 });

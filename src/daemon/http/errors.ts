@@ -19,9 +19,11 @@ export interface ErrorBody {
   code: string;
   message: string;
   hint?: string;
+  /** The error's structured facts (BerthError.details), for programs to match on. */
+  details?: Record<string, unknown>;
 }
 
-/** Any error as a status and a `{code, message, hint}` body; unknown ones are our bugs (500). */
+/** Any error as a status and a `{code, message, hint, details}` body; unknown ones are our bugs (500). */
 export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof BerthError) return { status: STATUS[error.code], body: error.toJSON() };
   if (error instanceof z.ZodError) return toHttpError(invalidBody(error));

@@ -57,7 +57,7 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 
 /** The response shapes: what the client's types (src/client/types.ts) say, for other languages. */
 const SCHEMAS: Record<string, unknown> = {
-  Error: obj({ code: str, message: str, hint: str }, ['code', 'message']),
+  Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
   Workspace: obj({
     id: str,

@@ -1,13 +1,13 @@
 import type { Berth } from '../../berth.js';
 import { BerthError } from '../../errors.js';
 import type { EgressService } from '../../egress/service.js';
-import { applyPlan } from '../../orchestrator/apply.js';
+import { applyManifest, confirmPlan } from '../../orchestrator/plan-manifest.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
 import { upAndReport } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
-import { planOnRuntime } from '../manifest-plan.js';
+import { planOnDaemon } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
 import type { Route, RouteContext } from './router.js';
 import { streamEvents } from './sse.js';
@@ -126,19 +126,17 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   {
     method: 'POST', path: '/plan', operationId: 'plan', tag: 'orchestrator', produces: 'json', body: planBody, summary: 'What apply would do to match the manifest (berth plan).', returns: ref('Plan'),
     handle: async ({ deps, body }: Ctx) => {
-      const { planned, hash } = await planHere(deps.berth, (body as { file: string }).file);
-      return { hash, runtime: deps.berth.runtime.kind, actions: planned.plan.actions };
+      const { hash, actions } = await planOnDaemon(deps.berth, (body as { file: string }).file);
+      return { hash, runtime: deps.berth.runtime.kind, actions };
     },
   },
   {
     method: 'POST', path: '/apply', operationId: 'apply', tag: 'orchestrator', produces: 'json', body: applyBody, summary: 'Make the workspaces match the manifest (berth apply).', returns: ref('ApplyResult'),
     handle: async ({ deps, body }: Ctx) => {
       const b = body as ApplyBody;
-      const { state, planned, hash } = await planHere(deps.berth, b.file);
-      if (b.planHash !== undefined && b.planHash !== hash) {
-        throw new BerthError('E_CONFLICT', `The world changed since plan ${b.planHash}: the plan is now ${hash}.`, { hint: 'Plan again (POST /plan), review it, and apply that hash.' });
-      }
-      return { hash, outcomes: await applyPlan(deps.berth, state, planned) };
+      const planned = await planOnDaemon(deps.berth, b.file);
+      confirmPlan(planned, b.planHash);
+      return { hash: planned.hash, outcomes: await applyManifest(planned) };
     },
   },
   {
@@ -167,20 +165,10 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     });
   }
   if (!declared && berth.recordedSpecOf(workspace) === undefined) {
-    throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.' });
+    throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.', details: { workspace, recorded: false } });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
   return upAndReport(berth, workspace, spec);
-}
-
-async function planHere(berth: Berth, file: string): ReturnType<typeof planOnRuntime> {
-  const result = await planOnRuntime(berth, file);
-  if (result.elsewhere.length > 0) {
-    throw new BerthError('E_UNSUPPORTED', `This daemon serves ${berth.runtime.kind}; ${result.elsewhere.join(', ')} ${result.elsewhere.length === 1 ? 'lives' : 'live'} on another runtime.`, {
-      hint: 'Plan and apply that manifest with the CLI without the daemon (BERTH_NO_DAEMON=1 berth apply), or start a daemon for that runtime.',
-    });
-  }
-  return result;
 }
 
 function id(params: Record<string, string>): string {
