@@ -85,6 +85,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       runtime,
       store: options.store,
       emit: (input) => this.record(input),
+      exclusively: (workspace, role, work, onWait) => this.workspaces.exclusively(workspace, role, work, onWait),
       resolve: async (workspace) => {
         const target = await this.ownedName(workspace);
         const container = await this.onContainer(workspace, (t) => runtime.inspect(t));

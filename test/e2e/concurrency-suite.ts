@@ -187,6 +187,24 @@ export function concurrencySuite(engine: Engine): void {
       for (const result of results) expect(result.exitCode, result.stderr).toBe(0);
     }, 120_000);
 
+    it('`berth dev start` racing `berth rm`: the server starts, or a clear "was removed" error, never the engine\'s raw message', async () => {
+      const home = freshHome();
+      for (let round = 0; round < 4; round++) {
+        const id = `devrm${String(round)}-${run8}`;
+        const up = await berth(home, upArgs(id));
+        expect(up.exitCode, up.stderr).toBe(0);
+        const [start, rm] = await Promise.all([berth(home, ['dev', 'start', id, 'web', '--no-wait', '--', 'sleep', '300']), berth(home, ['rm', id])]);
+        expect(rm.exitCode, rm.stderr).toBe(0);
+        if (start.exitCode !== 0) {
+          // rm won the workspace's lock: dev start observed after it, and says so at workspace level.
+          expect(start.stderr).toMatch(new RegExp(`Workspace "${id}" was removed while|No workspace "${id}"`));
+          expect(start.stderr).toContain(`berth up ${id}`);
+        }
+        expect(start.stderr).not.toMatch(/no container|no such container|Could not start dev server/i);
+        expect(await containerState(engine, `berth-${id}`)).toBeNull();
+      }
+    }, 240_000);
+
     it("the daemon API's `POST /apply` queues behind a CLI `berth apply` holding the reconciler lock", async () => {
       const home = freshHome();
       const manifest = join(scratch, `queue-${run8}.yaml`);
