@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { berthHome, loadConfig } from './config.js';
+import { appleAutostart, berthHome, loadConfig } from './config.js';
 import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
@@ -84,6 +84,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       runtime,
       store: options.store,
       emit: (input) => this.record(input),
+      exclusively: (workspace, role, work, onWait) => this.workspaces.exclusively(workspace, role, work, onWait),
       resolve: async (workspace) => {
         const target = await this.ownedName(workspace);
         const container = await this.onContainer(workspace, (t) => runtime.inspect(t));
@@ -400,10 +401,11 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const store = Store.open(home);
   const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
-  // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0): the event log says so.
+  // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0 or config
+  // appleAutostart: false): the event log says so.
   const opened: { berth?: Berth } = {};
   const onSystemStarted = (message: string): void => opened.berth?.record({ type: 'runtime.system-started', message, data: { runtime: selection.kind } });
-  const runtime = await createRuntime(selection.kind, { home, env, onSystemStarted });
+  const runtime = await createRuntime(selection.kind, { home, env, startSystem: appleAutostart(env, config), onSystemStarted });
   opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
   return opened.berth;
 }

@@ -13,6 +13,21 @@ const RUNTIME_CHOICES = ['apple', 'docker', 'podman', 'host', 'auto'] as const;
 export interface BerthConfig {
   /** Default runtime when neither --runtime nor BERTH_RUNTIME says. */
   runtime?: (typeof RUNTIME_CHOICES)[number];
+  /** false: never start a stopped Apple container system (BERTH_APPLE_AUTOSTART, when set, wins). Default true. */
+  appleAutostart?: boolean;
+}
+
+const KNOWN_KEYS = 'Known keys: runtime ("apple", "docker", "podman", "host" or "auto"), appleAutostart (true or false).';
+
+/**
+ * May Berth start a stopped Apple container system? BERTH_APPLE_AUTOSTART, when set, wins
+ * (`0` no, anything else yes: a one-off override of the file); else config.json's
+ * `appleAutostart`; else yes. A running system is never restarted either way.
+ */
+export function appleAutostart(env: NodeJS.ProcessEnv, config: BerthConfig): boolean {
+  const fromEnv = env['BERTH_APPLE_AUTOSTART'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv !== '0';
+  return config.appleAutostart ?? true;
 }
 
 /** Reads `$BERTH_HOME/config.json`; a missing file is an empty config, a bad one a clear error. */
@@ -37,16 +52,17 @@ export function loadConfig(home: string): BerthConfig {
   // Checked by hand: this runs on every CLI start, and a schema library costs more to load than it saves.
   const problem = configProblem(value);
   if (problem === undefined) return value as BerthConfig;
-  throw new BerthError('E_INVALID_INPUT', `${file}: ${problem}`, {
-    hint: 'Known keys: runtime ("apple", "docker", "podman", "host" or "auto").',
-  });
+  throw new BerthError('E_INVALID_INPUT', `${file}: ${problem}`, { hint: KNOWN_KEYS });
 }
 
 function configProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return '(top level): expected an object';
   for (const [key, field] of Object.entries(value)) {
-    if (key !== 'runtime') return `unknown key ${JSON.stringify(key)}`;
-    if (!(RUNTIME_CHOICES as readonly unknown[]).includes(field)) return `runtime: expected one of ${RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(field)}`;
+    if (key === 'runtime') {
+      if (!(RUNTIME_CHOICES as readonly unknown[]).includes(field)) return `runtime: expected one of ${RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(field)}`;
+    } else if (key === 'appleAutostart') {
+      if (typeof field !== 'boolean') return `appleAutostart: expected true or false, got ${JSON.stringify(field)}`;
+    } else return `unknown key ${JSON.stringify(key)}`;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '../errors.js';
+import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import type { PublishedPort, Runtime } from '../runtime/types.js';
 import type { Store } from '../state/store.js';
@@ -29,6 +29,11 @@ export interface DevServerManagerOptions {
   store: Pick<Store, 'devServers' | 'putDevServer' | 'setHeld'>;
   resolve: (workspace: string) => Promise<WorkspaceHandle>;
   emit: (event: BerthEventInput) => void;
+  /**
+   * Runs `work` holding the workspace's lock, as up/stop/rm do (WorkspaceManager.exclusively);
+   * `onWait` is told when another caller holds it. Default: no lock.
+   */
+  exclusively?: (<T>(workspace: string, role: string, work: () => Promise<T>, onWait: () => void) => Promise<T>) | undefined;
 }
 
 export interface StartOptions {
@@ -54,12 +59,14 @@ export class DevServerManager {
   private readonly store: DevServerManagerOptions['store'];
   private readonly resolve: DevServerManagerOptions['resolve'];
   private readonly emit: DevServerManagerOptions['emit'];
+  private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
     this.store = options.store;
     this.resolve = options.resolve;
     this.emit = options.emit;
+    this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
   }
 
   /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
@@ -75,8 +82,11 @@ export class DevServerManager {
     if (existing && isLive(existing)) {
       throw new BerthError('E_CONFLICT', `Dev server ${workspace}/${name} is already ${existing.state}.`, { hint: `Restart it with \`berth dev restart ${workspace} ${name}\`, or stop it first.` });
     }
-    const handle = await this.resolve(workspace);
-    return this.launch(handle, {
+    // Observe→launch holds the workspace's lock, so an `rm` or `stop` cannot land between the
+    // inspect and the exec (the engine's raw "no such container" otherwise). Only that: the launch
+    // returns once the server is detached (one exec), while waiting for it to listen can take a
+    // minute, during which up/stop/rm of the workspace must not queue behind it.
+    const server: DevServer = {
       workspace,
       name,
       command: [...options.command],
@@ -92,7 +102,23 @@ export class DevServerManager {
       exitCode: null,
       startedAt: null,
       restarts: existing?.restarts ?? 0,
-    });
+    };
+    let waited = false;
+    const launch = async (): Promise<DevServer> => this.launch(await this.resolveAfterWait(workspace, name, waited), server);
+    return this.exclusively(workspace, `dev start ${name} in`, launch, () => (waited = true));
+  }
+
+  /** The workspace to launch in; gone after waiting for its lock means the holder removed it. */
+  private async resolveAfterWait(workspace: string, name: string, waited: boolean): Promise<WorkspaceHandle> {
+    try {
+      return await this.resolve(workspace);
+    } catch (error) {
+      if (!waited || !isBerthError(error, 'E_NOT_FOUND')) throw error;
+      throw new BerthError('E_NOT_FOUND', `Workspace "${workspace}" was removed while \`dev start ${name}\` waited for it; the dev server was not started.`, {
+        hint: `Bring it back with \`berth up ${workspace}\`, then start the dev server again.`,
+        cause: error,
+      });
+    }
   }
 
   /** Scans until the server listens (→ running, with its URL) or ends; one exec per scan. */

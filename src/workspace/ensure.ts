@@ -136,10 +136,11 @@ export class WorkspaceManager {
   /**
    * Runs observe→decide→act on one workspace holding its lock, across every process of this
    * $BERTH_HOME (CLI calls, the daemon, apps): a caller that waited then observes what the holder
-   * made and reuses it. The lock is a kernel file lock, no engine call (file-lock.ts).
+   * made and reuses it. The lock is a kernel file lock, no engine call (file-lock.ts). Public for
+   * the other observe→act paths on a workspace (`dev start`); never nest it (it is not re-entrant).
    */
-  private exclusively<T>(id: string, role: string, work: () => Promise<T>): Promise<T> {
-    return withFileLock(lockPaths.workspace(this.berthHome, id), { role: `${role} ${id}`, noteInBackground: true }, work);
+  exclusively<T>(id: string, role: string, work: () => Promise<T>, onWait?: () => void): Promise<T> {
+    return withFileLock(lockPaths.workspace(this.berthHome, id), { role: `${role} ${id}`, noteInBackground: true, onWait }, work);
   }
 
   private async converge(id: string, spec: WorkspaceSpec, retried = false): Promise<EnsureResult> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
+import { lockPaths, readHolder } from '../../src/state/file-lock.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN, type CliResult } from './cli-suite.js';
@@ -186,6 +187,56 @@ export function concurrencySuite(engine: Engine): void {
       for (const result of results) expect(result.exitCode, result.stderr).toBe(0);
     }, 120_000);
 
+    it('`berth dev start` racing `berth rm`: the server starts, or a clear "was removed" error, never the engine\'s raw message', async () => {
+      const home = freshHome();
+      for (let round = 0; round < 4; round++) {
+        const id = `devrm${String(round)}-${run8}`;
+        const up = await berth(home, upArgs(id));
+        expect(up.exitCode, up.stderr).toBe(0);
+        const [start, rm] = await Promise.all([berth(home, ['dev', 'start', id, 'web', '--no-wait', '--', 'sleep', '300']), berth(home, ['rm', id])]);
+        expect(rm.exitCode, rm.stderr).toBe(0);
+        if (start.exitCode !== 0) {
+          // rm won the workspace's lock: dev start observed after it, and says so at workspace level.
+          expect(start.stderr).toMatch(new RegExp(`Workspace "${id}" was removed while|No workspace "${id}"`));
+          expect(start.stderr).toContain(`berth up ${id}`);
+        }
+        expect(start.stderr).not.toMatch(/no container|no such container|Could not start dev server/i);
+        expect(await containerState(engine, `berth-${id}`)).toBeNull();
+      }
+    }, 240_000);
+
+    it("the daemon API's `POST /apply` queues behind a CLI `berth apply` holding the reconciler lock", async () => {
+      const home = freshHome();
+      const manifest = join(scratch, `queue-${run8}.yaml`);
+      const ids = [1, 2, 3].map((n) => `queue${String(n)}-${run8}`);
+      writeFileSync(manifest, `version: 1\nworkspaces:\n${ids.map((id) => `  ${id}:\n    root: project\n    image: ${TEST_IMAGE}\n`).join('')}`);
+      const daemon = await startDaemon(home, engineEnv(), ['--runtime', engine]);
+      try {
+        const since = new Date();
+        const cli = berth(home, ['apply', '-f', manifest, '--yes', '--json'], { ...baseEnv, BERTH_NO_DAEMON: '' });
+        // Wait until the CLI holds the lock (its note names it), then apply the same manifest through the API.
+        const deadline = Date.now() + 60_000;
+        // (readHolder: null while the note is missing or half written.)
+        while (readHolder(lockPaths.reconciler(home))?.role !== 'apply') {
+          if (Date.now() > deadline) throw new Error(`the CLI apply never held the reconciler lock: ${JSON.stringify(await cli)}`);
+          await sleep(5);
+        }
+        const viaApi = await daemon.client.apply(manifest, { yes: true });
+        const byCli = await cli;
+        expect(byCli.exitCode, byCli.stderr).toBe(0);
+        expect((JSON.parse(byCli.stdout) as { outcomes: unknown[] }).outcomes).toHaveLength(ids.length);
+        // The API planned only once the CLI had applied: nothing left to do.
+        expect(viaApi.outcomes).toEqual([]);
+        for (const id of ids) {
+          const events = await engineEvents(engine, `berth-${id}`, since);
+          expect(events.filter((e) => e === 'create'), id).toHaveLength(1);
+          expect(events, id).not.toContain('remove');
+        }
+      } finally {
+        await daemon.stop();
+      }
+    }, 180_000);
+
     it('`berth reconcile` and `berth apply` are refused while a manifest daemon reconciles, naming it', async () => {
       const home = freshHome();
       const manifest = join(scratch, 'berth.yaml');
@@ -198,6 +249,13 @@ export function concurrencySuite(engine: Engine): void {
           expect(refused.stderr).toContain(`daemon, pid ${String(daemon.pid)}`);
           expect(refused.stderr).toContain('berth daemon stop');
         }
+        // Its own API's apply is refused the same way: the reconcile loop alone applies its manifest.
+        const own = await daemon.client.apply(manifest, { yes: true }).then(
+          () => null,
+          (error: unknown) => error as { code?: string; message: string },
+        );
+        expect(own?.code).toBe('E_CONFLICT');
+        expect(own?.message).toContain(`daemon, pid ${String(daemon.pid)}`);
       } finally {
         await daemon.stop();
       }

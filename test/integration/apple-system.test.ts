@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,18 @@ describe('Apple container system lifecycle (double)', () => {
   it('with autostart off (BERTH_APPLE_AUTOSTART=0), berth up refuses with the hint and starts nothing', async () => {
     const env = scratchEnv('1.2.2', { CONTAINER_DOUBLE_KERNEL: 'installed', BERTH_APPLE_AUTOSTART: '0' });
     const up = await berthCli(env)(['up', `no-autostart-${randomUUID().slice(0, 8)}`, '--root', String(env['BERTH_TEST_PROJECT']), '--image', TEST_IMAGE_REF]);
+    expect(up.exitCode).not.toBe(0);
+    expect(up.stderr).toContain('container system start');
+    const file = join(String(env['CONTAINER_DOUBLE_STATE']), 'system.json');
+    expect(existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { running?: boolean }).running === true).toBe(false);
+  });
+
+  it('with autostart off in config.json alone (appleAutostart: false), berth up refuses with the hint and starts nothing', async () => {
+    const env = scratchEnv('1.2.2', { CONTAINER_DOUBLE_KERNEL: 'installed' });
+    delete env['BERTH_APPLE_AUTOSTART'];
+    mkdirSync(String(env['BERTH_HOME']), { recursive: true, mode: 0o700 });
+    writeFileSync(join(String(env['BERTH_HOME']), 'config.json'), '{ "appleAutostart": false }\n');
+    const up = await berthCli(env)(['up', `no-autostart-cfg-${randomUUID().slice(0, 8)}`, '--root', String(env['BERTH_TEST_PROJECT']), '--image', TEST_IMAGE_REF]);
     expect(up.exitCode).not.toBe(0);
     expect(up.stderr).toContain('container system start');
     const file = join(String(env['CONTAINER_DOUBLE_STATE']), 'system.json');

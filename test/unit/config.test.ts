@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { berthHome, loadConfig } from '../../src/config.js';
+import { appleAutostart, berthHome, loadConfig } from '../../src/config.js';
 import { thrownBy } from '../support/expect-code.js';
 
 const made: string[] = [];
@@ -20,6 +20,17 @@ afterEach(() => {
 });
 
 describe('loadConfig', () => {
+  it('reads appleAutostart as a boolean and refuses anything else, naming the key', () => {
+    expect(loadConfig(home('{"appleAutostart":false}'))).toEqual({ appleAutostart: false });
+    expect(loadConfig(home('{"runtime":"apple","appleAutostart":true}'))).toEqual({ runtime: 'apple', appleAutostart: true });
+    for (const bad of ['"false"', '0', 'null']) {
+      const dir = home(`{"appleAutostart":${bad}}`);
+      const error = thrownBy(() => loadConfig(dir));
+      expect(error.code).toBe('E_INVALID_INPUT');
+      expect(error.message).toBe(`${join(dir, 'config.json')}: appleAutostart: expected true or false, got ${bad}`);
+    }
+  });
+
   it('treats a missing file as an empty config', () => {
     expect(loadConfig(home())).toEqual({});
   });
@@ -40,7 +51,7 @@ describe('loadConfig', () => {
     expect(error.code).toBe('E_INVALID_INPUT');
     expect(error.message.startsWith(`${join(dir, 'config.json')}: `)).toBe(true);
     expect(error.message).toContain('runtimes');
-    expect(error.hint).toBe('Known keys: runtime ("apple", "docker", "podman", "host" or "auto").');
+    expect(error.hint).toBe('Known keys: runtime ("apple", "docker", "podman", "host" or "auto"), appleAutostart (true or false).');
   });
 
   it('rejects an unknown runtime value, naming the file and the key', () => {
@@ -86,5 +97,23 @@ describe('berthHome', () => {
   it('falls back to ~/.berth when BERTH_HOME is unset or empty', () => {
     expect(berthHome({})).toBe(join(homedir(), '.berth'));
     expect(berthHome({ BERTH_HOME: '' })).toBe(join(homedir(), '.berth'));
+  });
+});
+
+describe('appleAutostart', () => {
+  it('is on by default', () => {
+    expect(appleAutostart({}, {})).toBe(true);
+  });
+
+  it('follows config.json when BERTH_APPLE_AUTOSTART is unset or empty', () => {
+    expect(appleAutostart({}, { appleAutostart: false })).toBe(false);
+    expect(appleAutostart({ BERTH_APPLE_AUTOSTART: '' }, { appleAutostart: false })).toBe(false);
+    expect(appleAutostart({}, { appleAutostart: true })).toBe(true);
+  });
+
+  it('lets BERTH_APPLE_AUTOSTART win over config.json either way', () => {
+    expect(appleAutostart({ BERTH_APPLE_AUTOSTART: '0' }, {})).toBe(false);
+    expect(appleAutostart({ BERTH_APPLE_AUTOSTART: '0' }, { appleAutostart: true })).toBe(false);
+    expect(appleAutostart({ BERTH_APPLE_AUTOSTART: '1' }, { appleAutostart: false })).toBe(true);
   });
 });

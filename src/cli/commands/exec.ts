@@ -30,7 +30,7 @@ async function execByAddressCard(
   command: string[],
   options: { env: Record<string, string>; workdir: string | undefined; user: string | undefined },
 ): Promise<number | undefined> {
-  const [{ berthHome, loadConfig }, { readAddressCard }, { validateWorkspaceId }] = await Promise.all([
+  const [{ appleAutostart, berthHome, loadConfig }, { readAddressCard }, { validateWorkspaceId }] = await Promise.all([
     import('../../config.js'),
     import('../../workspace/address-card.js'),
     import('../../workspace/workspace-id.js'),
@@ -39,9 +39,10 @@ async function execByAddressCard(
   const home = berthHome();
   const card = readAddressCard(home, id);
   if (!card) return undefined;
-  const explicit = [flag, process.env['BERTH_RUNTIME'], loadConfig(home).runtime].find((choice) => choice !== undefined && choice !== '');
+  const config = loadConfig(home);
+  const explicit = [flag, process.env['BERTH_RUNTIME'], config.runtime].find((choice) => choice !== undefined && choice !== '');
   if (explicit !== undefined && explicit !== 'auto' && explicit !== card.runtime) return undefined;
   const [{ createRuntime }, { execInWorkspace }] = await Promise.all([import('../../runtime/select.js'), import('../../workspace/exec.js')]);
-  const runtime = await createRuntime(card.runtime, { home });
+  const runtime = await createRuntime(card.runtime, { home, startSystem: appleAutostart(process.env, config) });
   return execInWorkspace(runtime, id, card.container, [...(card.fence ?? []), ...command], options);
 }

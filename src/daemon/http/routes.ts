@@ -2,6 +2,7 @@ import type { Berth } from '../../berth.js';
 import { BerthError } from '../../errors.js';
 import type { EgressService } from '../../egress/service.js';
 import { applyManifest, confirmPlan } from '../../orchestrator/plan-manifest.js';
+import { holdReconciler } from '../../orchestrator/reconciler-lock.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
 import { upAndReport } from '../../workspace/up-report.js';
@@ -21,6 +22,13 @@ export interface ApiDeps {
 }
 
 type Ctx = RouteContext<ApiDeps>;
+
+/**
+ * How long `POST /apply` queues behind a one-shot `berth apply`/`reconcile` before answering 409
+ * naming it: shorter than the CLI's 10 minutes, because a caller waiting on a request sees nothing
+ * meanwhile (the client's own timeout is 10 minutes) and can ask again.
+ */
+const API_APPLY_QUEUE_MS = 60_000;
 
 const ref = (name: string): Record<string, unknown> => ({ $ref: `#/components/schemas/${name}` });
 const list = (name: string): Record<string, unknown> => ({ type: 'array', items: ref(name) });
@@ -131,12 +139,18 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
   {
-    method: 'POST', path: '/apply', operationId: 'apply', tag: 'orchestrator', produces: 'json', body: applyBody, summary: 'Make the workspaces match the manifest (berth apply).', returns: ref('ApplyResult'),
+    method: 'POST', path: '/apply', operationId: 'apply', tag: 'orchestrator', produces: 'json', body: applyBody, summary: 'Make the workspaces match the manifest (berth apply); queues up to 60 s behind another apply, 409 behind a manifest daemon.', returns: ref('ApplyResult'),
     handle: async ({ deps, body }: Ctx) => {
       const b = body as ApplyBody;
-      const planned = await planOnDaemon(deps.berth, b.file);
-      confirmPlan(planned, b.planHash);
-      return { hash: planned.hash, outcomes: await applyManifest(planned) };
+      // The same reconciler lock as `berth apply`, held from plan to the last outcome.
+      const lock = await holdReconciler({ home: deps.berth.home, role: 'api apply', manifest: b.file, queueMs: API_APPLY_QUEUE_MS });
+      try {
+        const planned = await planOnDaemon(deps.berth, b.file);
+        confirmPlan(planned, b.planHash);
+        return { hash: planned.hash, outcomes: await applyManifest(planned) };
+      } finally {
+        lock.release();
+      }
     },
   },
   {

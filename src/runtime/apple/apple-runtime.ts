@@ -57,7 +57,8 @@ export interface AppleRuntimeOptions {
   env?: NodeJS.ProcessEnv | undefined;
   timeoutMs?: number | undefined;
   /**
-   * May Berth start a stopped container system? Default: yes, unless BERTH_APPLE_AUTOSTART=0.
+   * May Berth start a stopped container system? Default: yes, unless BERTH_APPLE_AUTOSTART=0
+   * (createBerth passes config.json's `appleAutostart` here, the variable winning: config.ts).
    * Starting a stopped system touches no container; a running one is never restarted.
    */
   startSystem?: boolean | undefined;
