@@ -6,7 +6,7 @@ import type { PublishedPort, Runtime } from '../runtime/types.js';
 import type { Store } from '../state/store.js';
 import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
 import { WORKSPACE_TARGET } from '../workspace/mounts.js';
-import { groupAlive, isLoopback, parseScan, portsOfGroup, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
+import { groupAlive, isLoopback, parseScan, portsOfGroup, scanComplete, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_BRIDGE_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
 import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
 import { allAnswer } from './answering.js';
@@ -239,6 +239,17 @@ export class DevServerManager {
 
   private async scan(handle: WorkspaceHandle): Promise<ScanResult> {
     const result = await this.runtime.exec(handle.target, ['sh', '-c', SCAN_SCRIPT, 'sh', handle.stateDir]);
+    if (!scanComplete(result.exitCode, result.stdout)) {
+      // Cut short: a `docker stop` behind Berth's back kills the scan with the servers, and its
+      // partial output would read as every server crashed. Ask the engine what happened instead.
+      const container = await this.runtime.inspect(handle.target);
+      if (container.state !== 'running') {
+        throw new BerthError('E_NOT_RUNNING', `The workspace of ${handle.target} stopped during a dev-server scan.`, { hint: 'Start it again with `berth up`.' });
+      }
+      throw new BerthError('E_RUNTIME_FAILED', `The dev-server scan in ${handle.target} did not complete (exit ${String(result.exitCode)}).`, {
+        hint: 'The workspace needs sh and /proc; check `berth exec <id> -- sh -c true`.',
+      });
+    }
     return parseScan(result.stdout);
   }
 

@@ -19,8 +19,13 @@ echo '#stat'
 for d in /proc/[0-9]*; do s=$(cat "$d/stat" 2>/dev/null) || continue; set -- \${s##*) }; echo "\${d#/proc/} $1 $3"; done
 echo '#exit'
 for f in "$dir"/*.exit; do [ -f "$f" ] && echo "$(basename "$f" .exit) $(cat "$f")"; done
-true
+echo '#end'
 `;
+
+/** The scan ran to its end: a scan cut short (its workspace stopping under it) proves nothing. */
+export function scanComplete(exitCode: number, stdout: string): boolean {
+  return exitCode === 0 && /(^|\n)#end\n?$/.test(stdout);
+}
 
 export interface Listener {
   /** The bound address as the kernel reports it: `0.0.0.0`, `127.0.0.1`, `::`, `::1`, ... */
@@ -42,7 +47,7 @@ export function parseScan(output: string): ScanResult {
   const sections = new Map<string, string[]>();
   let current = '';
   for (const line of output.split('\n')) {
-    if (/^#(ss|tcp|fds|stat|exit)$/.test(line)) {
+    if (/^#(ss|tcp|fds|stat|exit|end)$/.test(line)) {
       current = line.slice(1);
       sections.set(current, []);
     } else if (line.trim() !== '') {

@@ -75,3 +75,15 @@ describe('dev server scan output', () => {
     expect(['0.0.0.0', '::', '10.88.0.5'].some(isLoopback)).toBe(false);
   });
 });
+
+describe('scanComplete', () => {
+  it('takes only a scan that ran to its end: a scan killed with its workspace proves nothing', async () => {
+    const { scanComplete } = await import('../../src/devserver/scan.js');
+    expect(scanComplete(0, '#ss\n#stat\n1 1 1\n#exit\n#end\n')).toBe(true);
+    expect(scanComplete(0, '#ss\n#stat\n1 1 1\n#exit\n#end')).toBe(true);
+    // Cut short by a `docker stop`: partial output, killed (137), or no end marker.
+    expect(scanComplete(137, '#ss\n#stat\n')).toBe(false);
+    expect(scanComplete(0, '#ss\n#stat\n1 1 1\n')).toBe(false);
+    expect(scanComplete(0, '')).toBe(false);
+  });
+});
