@@ -62,8 +62,8 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Sta
     for (let delay = 10; ; delay = Math.min(delay * 2, 100)) {
       const up = await answering(home);
       if (up) return { ...up, started: true, log };
-      if (!alive(pid) || Date.now() > deadline) {
-        throw new BerthError('E_RUNTIME_FAILED', `The Berth daemon (pid ${String(pid)}) ${alive(pid) ? 'did not answer in time' : 'exited while starting'}: ${logTail(log)}`, {
+      if (!processAlive(pid) || Date.now() > deadline) {
+        throw new BerthError('E_RUNTIME_FAILED', `The Berth daemon (pid ${String(pid)}) ${processAlive(pid) ? 'did not answer in time' : 'exited while starting'}: ${logTail(log)}`, {
           hint: `Its log is ${log}. Run \`berth daemon\` in a terminal to see it start, or set BERTH_NO_DAEMON=1 and serve egress with \`berth egress serve\`.`,
         });
       }
@@ -92,19 +92,30 @@ export function idleFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return seconds;
 }
 
-async function answering(home: string): Promise<{ client: BerthClient; health: Health } | null> {
+/** The home's daemon when one answers on its socket, with what it says of itself. */
+export async function answering(home: string): Promise<{ client: BerthClient; health: Health } | null> {
   const client = await connectDaemon({ home });
   const health = client ? await client.health().catch(() => null) : null;
   return client && health ? { client, health } : null;
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether a process still runs. One that ended but was not reaped yet (a zombie: its parent is gone
+ * and init has not collected it) still answers kill(pid, 0); on Linux its stat says Z.
+ */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  } catch {
+    return process.platform !== 'linux';
+  }
+  return !/^\d+ \(.*\) Z/s.test(stat);
 }
 
 function logTail(file: string): string {

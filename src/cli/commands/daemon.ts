@@ -99,22 +99,9 @@ function seconds(value: string | undefined, flag: string, zeroAllowed = false): 
 
 /** Ends this home's daemon: SIGTERM to the pid its socket reports, then waits until it is gone. */
 async function stop(): Promise<number> {
-  const [{ berthHome }, { connectDaemon }, { setTimeout: sleep }] = await Promise.all([import('../../config.js'), import('../../client/index.js'), import('node:timers/promises')]);
-  const { readFile } = await import('node:fs/promises');
-  // A process that ended but was not reaped yet (its parent, the CLI that started it, is gone and
-  // init has not collected it) still answers kill(pid, 0): on Linux its state says Z.
-  const running = async (pid: number): Promise<boolean> => {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return false;
-    }
-    const stat = await readFile(`/proc/${String(pid)}/stat`, 'utf8').catch(() => null);
-    return stat === null ? process.platform !== 'linux' : !/^\d+ \(.*\) Z/s.test(stat);
-  };
+  const [{ berthHome }, { answering, processAlive }, { setTimeout: sleep }] = await Promise.all([import('../../config.js'), import('../../daemon/start.js'), import('node:timers/promises')]);
   const home = berthHome();
-  const client = await connectDaemon({ home });
-  const health = client ? await client.health().catch(() => null) : null;
+  const health = (await answering(home))?.health;
   if (!health) {
     process.stdout.write(`No daemon runs for ${home}.\n`);
     return EXIT.ok;
@@ -123,7 +110,7 @@ async function stop(): Promise<number> {
   // Gone means the process ended (its lock with it), not only that the socket closed.
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (!(await running(health.pid))) {
+    if (!processAlive(health.pid)) {
       process.stdout.write(`Stopped the daemon (pid ${String(health.pid)}); workspaces keep running.\n`);
       return EXIT.ok;
     }
