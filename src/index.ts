@@ -1,7 +1,7 @@
 /** Berth as a library: `import { createBerth } from 'berth'`. */
 export { createBerth, Berth, serveEgress } from './berth.js';
 export type { BerthOptions, WorkspaceSummary, EgressServer } from './berth.js';
-export { startDaemon } from './daemon/start.js';
+export { startDaemon, berthdPath } from './daemon/start.js';
 export type { StartDaemonOptions, StartedDaemon } from './daemon/start.js';
 export { BerthError, isBerthError } from './errors.js';
 export type { BerthErrorCode } from './errors.js';

@@ -6,6 +6,7 @@ import { isBerthError, isErrno } from '../errors.js';
 import { createRuntime, detectRuntimes, selectRuntime, type RuntimeSelection } from '../runtime/select.js';
 import type { Runtime } from '../runtime/types.js';
 import { DEFAULT_IMAGE } from '../workspace/spec.js';
+import { missingImageHint } from '../workspace/image-source.js';
 import { auditHome } from '../state/private-files.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -146,7 +147,7 @@ async function imageCheck(runtime: Runtime, image: string): Promise<DoctorCheck>
       id: 'image.present',
       status: 'warn',
       detail: `${image} is not in ${runtime.kind}; workspaces need an image`,
-      fix: `Build it: \`${runtime.kind} build -t ${image} images/workspace\`, or pass --image to berth up.`,
+      fix: missingImageHint(runtime.kind, image),
     };
   }
 }

@@ -18,6 +18,7 @@ import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
 import { lockPaths, withFileLock } from '../state/file-lock.js';
+import { missingImageHint } from './image-source.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -497,10 +498,7 @@ export class WorkspaceManager {
 
 function missingImage(kind: RuntimeKind, image: string): BerthError {
   const error = notFound(kind, 'image', image);
-  return new BerthError('E_NOT_FOUND', `The workspace image "${image}" is not in ${kind}.`, {
-    hint: `Build the default one with \`${kind} build -t ${image} images/workspace\`, pull it with \`${kind} pull ${image}\`, or pass --image.`,
-    cause: error,
-  });
+  return new BerthError('E_NOT_FOUND', `The workspace image "${image}" is not in ${kind}.`, { hint: missingImageHint(kind, image), cause: error });
 }
 
 function foreignContainer(kind: RuntimeKind, name: string, container: ContainerInfo): BerthError {

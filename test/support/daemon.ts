@@ -24,11 +24,12 @@ export interface RunningDaemon {
  * Starts the built `berthd` on a state folder and waits until its socket answers. The process
  * is a real separate daemon, as a user runs it; tests kill it by its own pid only.
  */
-export async function startDaemon(home: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { umask?: string } = {}): Promise<RunningDaemon> {
-  if (!existsSync(BERTHD_BIN)) throw new Error('dist/cli/berthd.js is missing: run `npm run build` first (scripts/test.sh does).');
+export async function startDaemon(home: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { umask?: string; berthd?: string } = {}): Promise<RunningDaemon> {
+  const berthd = options.berthd ?? BERTHD_BIN;
+  if (!existsSync(berthd)) throw new Error(`${berthd} is missing: run \`npm run build\` first (scripts/test.sh does).`);
   let stderr = '';
   // A umask is the shell's to set: node cannot give a child one of its own.
-  const argv = [process.execPath, BERTHD_BIN, ...args];
+  const argv = [process.execPath, berthd, ...args];
   const exited = runStreaming(options.umask === undefined ? argv : ['sh', '-c', `umask ${options.umask} && exec "$@"`, 'sh', ...argv], {
     env: { ...env, BERTH_HOME: home },
     timeoutMs: Infinity,
