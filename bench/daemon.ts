@@ -35,6 +35,9 @@ const TARGET_RSS_MB = 100;
 const TARGET_CPU_PERCENT = 2;
 const SETUP_CONCURRENCY = 4;
 const SLOW_LIVENESS_S = 30;
+/** Rounds of the one-vs-all scan comparison (each is 1 + N execs in the workspaces). */
+const SCAN_ROUNDS = 10;
+const SCAN_WARMUP = 2;
 
 interface Idle {
   label: string;
@@ -57,6 +60,8 @@ interface Result {
   latency: Latency[];
   /** From spawning the restarted daemon to its socket answering, and to a scan confirming every server. */
   restart: { answeredMs: number; recoveredMs: number };
+  /** Scanning one workspace's dev servers vs all of them (GET /dev-servers?scan=true), interleaved. */
+  scans: { one: number[]; all: number[] };
 }
 
 runLocalBenchmark<Result>({
@@ -120,8 +125,19 @@ runLocalBenchmark<Result>({
       const servers = await daemon.client.listDevServers({ scan: true });
       const recoveredMs = performance.now() - restartedAt;
       if (servers.filter((s) => s.state === 'running').length !== count) throw new Error('the restarted daemon lost dev servers');
+      const scans = { one: [] as number[], all: [] as number[] };
+      for (let i = 0; i < SCAN_WARMUP + SCAN_ROUNDS; i++) {
+        checkInterrupted();
+        const oneStarted = performance.now();
+        await daemon.client.listDevServers({ workspace: ids[0], scan: true });
+        const allStarted = performance.now();
+        await daemon.client.listDevServers({ scan: true });
+        if (i < SCAN_WARMUP) continue;
+        scans.one.push(allStarted - oneStarted);
+        scans.all.push(performance.now() - allStarted);
+      }
       idle.push(await idlePhase(daemon.pid, `same, restarted with --liveness-interval ${String(SLOW_LIVENESS_S)}`, seconds, clock));
-      return { engine, workspaces: count, idle, latency, restart: { answeredMs, recoveredMs } };
+      return { engine, workspaces: count, idle, latency, restart: { answeredMs, recoveredMs }, scans };
     } finally {
       const made = daemon;
       if (made) await inBatches(ids, SETUP_CONCURRENCY, (id) => made.client.remove(id).catch(() => undefined));
@@ -145,6 +161,13 @@ runLocalBenchmark<Result>({
       ...result.latency.map((l) => `| ${l.label} | ${fmt(median(l.samples), 2)} | ${fmt(percentile(l.samples, 0.9), 2)} | ${fmt(percentile(l.samples, 0.99), 2)} | ${fmt(Math.max(...l.samples), 2)} |`),
       '',
       `Restart (SIGTERM, then a new daemon on the same state): answering after ${fmt(result.restart.answeredMs, 0)} ms; every dev server confirmed running by a scan after ${fmt(result.restart.recoveredMs, 0)} ms.`,
+      '',
+      `| dev-server scan (GET /dev-servers?scan=true), ${String(SCAN_ROUNDS)} rounds interleaved | median ms | p90 ms |`,
+      '|---|---:|---:|',
+      `| one workspace | ${fmt(median(result.scans.one), 1)} | ${fmt(percentile(result.scans.one, 0.9), 1)} |`,
+      `| all ${String(result.workspaces)} workspaces | ${fmt(median(result.scans.all), 1)} | ${fmt(percentile(result.scans.all, 0.9), 1)} |`,
+      '',
+      `Target: all ${String(result.workspaces)} confirmed within 2x one scan (${fmt(median(result.scans.all) / median(result.scans.one), 2)}x): ${verdict(median(result.scans.all) <= 2 * median(result.scans.one))}`,
       '',
     ];
     const loaded = result.idle[1];

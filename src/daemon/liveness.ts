@@ -1,6 +1,7 @@
 import type { DevServerManager } from '../devserver/manager.js';
 import { isLive } from '../devserver/types.js';
 import { isBerthError } from '../errors.js';
+import { defaultFanOut, settleBounded } from '../process/bounded.js';
 import type { BerthEventInput } from '../events.js';
 import type { Store } from '../state/store.js';
 
@@ -53,26 +54,29 @@ export class LivenessLoop {
     await this.running;
   }
 
-  /** One scan of every workspace with a live server. */
+  /** One check of every workspace with a live server. */
   async pass(): Promise<void> {
     const { dev, store, emit } = this.options;
     this.passes += 1;
     const full = this.passes % (this.options.fullScanEvery ?? FULL_SCAN_EVERY) === 0;
-    const workspaces = new Set(store.devServers().filter(isLive).map((s) => s.workspace));
-    for (const workspace of workspaces) {
-      try {
-        await (full ? dev.refresh(workspace) : dev.confirm(workspace));
+    const workspaces = [...new Set(store.devServers().filter(isLive).map((s) => s.workspace))];
+    // Side by side (bounded): one slow workspace does not delay the others' crash reports.
+    const outcomes = await settleBounded(workspaces, defaultFanOut(), (workspace) => (full ? dev.refresh(workspace) : dev.confirm(workspace)));
+    outcomes.forEach((outcome, index) => {
+      const workspace = workspaces[index] ?? '';
+      if (outcome.status === 'fulfilled') {
         this.reported.delete(workspace);
-      } catch (error) {
-        if (isBerthError(error, 'E_NOT_RUNNING', 'E_NOT_FOUND')) {
-          dev.markGone(workspace, 'its workspace is no longer running');
-          continue;
-        }
-        const message = error instanceof Error ? error.message : String(error);
-        if (this.reported.get(workspace) === message) continue;
-        this.reported.set(workspace, message);
-        emit({ type: 'devserver.scan-failed', workspace, level: 'warn', message: `Cannot check the dev servers of ${workspace}: ${message}` });
+        return;
       }
-    }
+      const error: unknown = outcome.reason;
+      if (isBerthError(error, 'E_NOT_RUNNING', 'E_NOT_FOUND')) {
+        dev.markGone(workspace, 'its workspace is no longer running');
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.reported.get(workspace) === message) return;
+      this.reported.set(workspace, message);
+      emit({ type: 'devserver.scan-failed', workspace, level: 'warn', message: `Cannot check the dev servers of ${workspace}: ${message}` });
+    });
   }
 }

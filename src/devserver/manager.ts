@@ -10,6 +10,7 @@ import { groupAlive, isLoopback, parseScan, portsOfGroup, scanComplete, SCAN_SCR
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_BRIDGE_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
 import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
 import { allAnswer } from './answering.js';
+import { defaultFanOut, settleBounded } from '../process/bounded.js';
 
 /** Where a workspace's container is and how the host reaches it, looked up once per operation. */
 export interface WorkspaceHandle {
@@ -156,15 +157,19 @@ export class DevServerManager {
     return this.refresh(workspace);
   }
 
-  /** Every registered server, reconciled against the workspaces' real processes. */
+  /**
+   * Every registered server, reconciled against the workspaces' real processes. Workspaces are
+   * scanned side by side (bounded), so confirming N of them costs about one scan, not N.
+   */
   async list(workspace?: string): Promise<DevServer[]> {
     const workspaces = [...new Set(this.store.devServers(workspace).map((s) => s.workspace))];
-    for (const ws of workspaces) {
-      await this.refresh(ws).catch((error: unknown) => {
-        // A workspace that is gone cannot be scanned; its servers are reported as they were recorded.
-        this.emit({ type: 'devserver.scan-failed', workspace: ws, level: 'warn', message: `Cannot scan ${ws}: ${error instanceof Error ? error.message : String(error)}` });
-      });
-    }
+    const outcomes = await settleBounded(workspaces, defaultFanOut(), (ws) => this.refresh(ws));
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === 'fulfilled') return;
+      // A workspace that is gone cannot be scanned; its servers are reported as they were recorded.
+      const error: unknown = outcome.reason;
+      this.emit({ type: 'devserver.scan-failed', workspace: workspaces[index], level: 'warn', message: `Cannot scan ${workspaces[index] ?? ''}: ${error instanceof Error ? error.message : String(error)}` });
+    });
     return this.store.devServers(workspace);
   }
 
