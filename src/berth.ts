@@ -9,6 +9,7 @@ import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, Lo
 import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
+import { execCancellable } from './workspace/exec-cancel.js';
 import { DevServerManager } from './devserver/manager.js';
 import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
@@ -274,9 +275,13 @@ export class Berth extends EventEmitter<BerthEvents> {
     return policy;
   }
 
-  /** Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back. */
+  /**
+   * Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back.
+   * A timeout or abort ends the command inside the workspace too, then rejects with E_TIMEOUT or
+   * E_ABORTED.
+   */
   exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.onContainer(id, (target) => this.runtime.exec(target, [...this.workspaces.execFence(id), ...argv], options));
+    return this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.execFence(id), ...argv], options));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */

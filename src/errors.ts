@@ -23,7 +23,28 @@ export type BerthErrorCode =
   /** A subprocess failed, timed out or was cancelled. */
   | 'E_PROCESS'
   /** The daemon refused the caller: no or wrong token, or a Host/Origin that is not loopback. */
-  | 'E_UNAUTHORIZED';
+  | 'E_UNAUTHORIZED'
+  /** An operation ran out of the time it was given (its work in the workspace was ended). */
+  | 'E_TIMEOUT'
+  /** The caller cancelled an operation (AbortSignal, close()); its work in the workspace was ended. */
+  | 'E_ABORTED';
+
+/** Every code, for code that must know them all (the typed client); the compiler keeps it complete. */
+const EVERY_CODE: Record<BerthErrorCode, true> = {
+  E_NOT_FOUND: true,
+  E_CONFLICT: true,
+  E_NOT_RUNNING: true,
+  E_RUNTIME_UNAVAILABLE: true,
+  E_RUNTIME_OUTPUT: true,
+  E_RUNTIME_FAILED: true,
+  E_UNSUPPORTED: true,
+  E_INVALID_INPUT: true,
+  E_PROCESS: true,
+  E_UNAUTHORIZED: true,
+  E_TIMEOUT: true,
+  E_ABORTED: true,
+};
+export const BERTH_ERROR_CODES = Object.keys(EVERY_CODE) as readonly BerthErrorCode[];
 
 export interface BerthErrorOptions {
   hint?: string | undefined;

@@ -3,7 +3,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError, type BerthErrorCode } from '../errors.js';
+import { BERTH_ERROR_CODES, BerthError, type BerthErrorCode } from '../errors.js';
 import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
 
 export type * from './types.js';
@@ -18,7 +18,7 @@ export interface ClientOptions {
   timeoutMs?: number | undefined;
 }
 
-const KNOWN_CODES = new Set<string>(['E_NOT_FOUND', 'E_CONFLICT', 'E_NOT_RUNNING', 'E_RUNTIME_UNAVAILABLE', 'E_RUNTIME_OUTPUT', 'E_RUNTIME_FAILED', 'E_UNSUPPORTED', 'E_INVALID_INPUT', 'E_PROCESS', 'E_UNAUTHORIZED']);
+const KNOWN_CODES = new Set<string>(BERTH_ERROR_CODES);
 
 /**
  * The typed client of berthd's HTTP API (`import { BerthClient } from 'berth/client'`). Errors come

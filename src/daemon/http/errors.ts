@@ -13,6 +13,9 @@ const STATUS: Record<BerthErrorCode, number> = {
   E_RUNTIME_OUTPUT: 502,
   E_PROCESS: 502,
   E_RUNTIME_UNAVAILABLE: 503,
+  E_TIMEOUT: 504,
+  // The client gave up; nginx's 499 ("client closed request") is the closest established status.
+  E_ABORTED: 499,
 };
 
 export interface ErrorBody {

@@ -27,7 +27,7 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
       ...(route.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
       responses: {
         '200': { description: 'OK', content: success },
-        default: { description: 'An error: the status follows the code (400 E_INVALID_INPUT, 401/403 E_UNAUTHORIZED, 404 E_NOT_FOUND, 409 E_CONFLICT or E_NOT_RUNNING, 501 E_UNSUPPORTED, 502 runtime failures, 503 E_RUNTIME_UNAVAILABLE).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        default: { description: 'An error: the status follows the code (400 E_INVALID_INPUT, 401/403 E_UNAUTHORIZED, 404 E_NOT_FOUND, 409 E_CONFLICT or E_NOT_RUNNING, 501 E_UNSUPPORTED, 502 runtime failures, 503 E_RUNTIME_UNAVAILABLE, 504 E_TIMEOUT, 499 E_ABORTED).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };
   }

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { BerthError } from '../errors.js';
+import type { ExecOptions, ExecResult, Runtime } from '../runtime/types.js';
+
+/**
+ * A command run in a workspace must end when its caller stops waiting. Killing the engine CLI (or
+ * dropping the API connection) does not do that: `docker exec`/`podman exec`/`container exec`
+ * leave the command running inside. So every exec that can be cancelled carries a marker in its
+ * environment, which its children inherit, and a cancel finds the marked processes from inside
+ * the workspace (`/proc/<pid>/environ`) and signals them: TERM, then KILL after a grace. The same
+ * works on every runtime with a Linux guest (docker, podman, Apple's VM) and on a Linux host;
+ * host mode also ends the process group it started itself.
+ */
+export const EXEC_MARKER = 'BERTH_EXEC_ID';
+
+/** How long marked processes get between TERM and KILL. */
+const KILL_GRACE_MS = 2_000;
+/** The kill exec itself must not hang a cancel forever. */
+const KILL_EXEC_TIMEOUT_MS = 15_000;
+
+/**
+ * Signals every process whose environment carries `BERTH_EXEC_ID=<id>`, then waits (up to
+ * `$3` tenths of a second) until none is left and KILLs what is. Plain POSIX sh + /proc: it runs
+ * in any image Berth supports. Prints what it had to KILL (for the event log); the kill exec has
+ * no marker, so it never signals itself.
+ */
+export const KILL_MARKED_SCRIPT = `
+m="BERTH_EXEC_ID=$1"
+marked() {
+  for d in /proc/[0-9]*; do
+    # The marker is a random UUID: finding it anywhere in the NUL-separated environment is enough
+    # (GNU grep -q answers 0 for a binary match; busybox reads it as text).
+    grep -qF -- "$m" "$d/environ" 2>/dev/null && echo "\${d#/proc/}"
+  done
+}
+pids=$(marked)
+[ -n "$pids" ] || exit 0
+kill -TERM $pids 2>/dev/null
+i=0
+while [ "$i" -lt "$2" ]; do
+  pids=$(marked)
+  [ -n "$pids" ] || exit 0
+  sleep 0.1
+  i=$((i + 1))
+done
+pids=$(marked)
+[ -n "$pids" ] || exit 0
+echo "killed $pids"
+kill -KILL $pids 2>/dev/null
+exit 0
+`;
+
+export interface CancellableExecOptions extends ExecOptions {
+  /** The user the kill runs as: root reads every process's environment (default "0"). */
+  killUser?: string | undefined;
+}
+
+/**
+ * `runtime.exec` whose timeout and abort end the command inside the workspace, then reject with a
+ * BerthError `E_TIMEOUT` or `E_ABORTED` (the engine client is ended too). Without a timeout or
+ * signal this is `runtime.exec` unchanged.
+ */
+export async function execCancellable(runtime: Runtime, target: string, argv: readonly string[], options: CancellableExecOptions = {}): Promise<ExecResult> {
+  const { timeoutMs, signal, killUser, ...rest } = options;
+  if (timeoutMs === undefined && signal === undefined) return runtime.exec(target, argv, rest);
+  if (signal?.aborted) throw aborted(argv, signal);
+  const id = randomUUID();
+  const controller = new AbortController();
+  let ended: 'timeout' | 'aborted' | undefined;
+  const onAbort = (): void => {
+    ended ??= 'aborted';
+    controller.abort();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeoutMs === undefined || !Number.isFinite(timeoutMs)
+      ? undefined
+      : setTimeout(() => {
+          ended ??= 'timeout';
+          controller.abort();
+        }, timeoutMs);
+  try {
+    return await runtime.exec(target, argv, { ...rest, env: { ...rest.env, [EXEC_MARKER]: id }, timeoutMs: Infinity, signal: controller.signal });
+  } catch (error) {
+    if (ended === undefined) throw error;
+    await killMarked(runtime, target, id, killUser);
+    throw ended === 'timeout'
+      ? new BerthError('E_TIMEOUT', `\`${argv.join(' ')}\` did not finish within ${String(timeoutMs)} ms; it was ended in the workspace.`, {
+          hint: 'Give it more time (timeoutMs), or run it in the background.',
+          details: { timeoutMs },
+          cause: error,
+        })
+      : aborted(argv, signal, error);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Ends every process of one cancelled exec; a workspace that is gone has nothing left to end. */
+export async function killMarked(runtime: Runtime, target: string, id: string, user = '0'): Promise<void> {
+  await runtime
+    .exec(target, ['sh', '-c', KILL_MARKED_SCRIPT, 'sh', id, String(Math.ceil(KILL_GRACE_MS / 100))], {
+      ...(runtime.kind === 'host' ? {} : { user }),
+      timeoutMs: KILL_EXEC_TIMEOUT_MS,
+    })
+    .catch(() => undefined);
+}
+
+function aborted(argv: readonly string[], signal: AbortSignal | undefined, cause?: unknown): BerthError {
+  const reason: unknown = signal?.reason;
+  return new BerthError('E_ABORTED', `\`${argv.join(' ')}\` was cancelled; it was ended in the workspace.`, {
+    details: { reason: reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : null },
+    cause: cause ?? reason,
+  });
+}
