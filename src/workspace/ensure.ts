@@ -6,7 +6,8 @@ import type { ContainerInfo, ContainerSpec, Runtime, RuntimeKind } from '../runt
 import { LABELS, isOwnedBy } from './labels.js';
 import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from './mounts.js';
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
-import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
+import { specHash, type SpecHash } from './spec-hash.js';
+import { decideEnsure, describeReason, observedContainer } from './ensure-decision.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { EgressRecord, Ledger } from '../state/store.js';
 import type { EgressPolicy } from '../egress/policy.js';
@@ -173,7 +174,8 @@ export class WorkspaceManager {
         return this.converge(id, spec, true);
       }
     }
-    if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
+    const decision = decideEnsure(observedContainer(container, this.owner), target.desired);
+    if (decision.action === 'foreign') throw foreignContainer(this.runtime.kind, name, container);
 
     this.ledger.recordDesired(this.runtime.kind, name, spec);
     if (spec.egress !== null) this.updatePolicy(id, spec.egress);
@@ -182,15 +184,12 @@ export class WorkspaceManager {
       await this.removeContainer(id, container.id);
       return result('recreated', await this.createAndStart(target, 'recreated', reasons), reasons);
     };
-    if (container.labels[LABELS.specHash] !== target.desired.hash) {
-      const reasons = driftedParts(container.labels[LABELS.specParts], target.desired.parts).map((part) => `${part} changed`);
-      return replace(reasons.length > 0 ? reasons : ['spec changed']);
-    }
+    if (decision.action === 'recreate') return replace(decision.reasons.map(describeReason));
     // A firewall reload or a reboot takes the host shield away behind Berth's back: put it back
     // before the workspace is handed over (or started). A few stats when it is there, no engine call.
     if (spec.egress !== null) await keepShield(this.ledger.egress(id)[0], this.emit);
-    if (container.state === 'running') return result('reused', container);
-    if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
+    if (decision.action === 'reuse') return result('reused', container);
+    if (decision.action === 'ghost') return replace(decision.reasons.map(describeReason));
     try {
       await this.runtime.start(name);
     } catch (error) {
