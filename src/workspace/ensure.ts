@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import { notFound } from '../runtime/errors.js';
-import type { ContainerInfo, ContainerSpec, Runtime, RuntimeKind } from '../runtime/types.js';
+import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
 import { LABELS, isOwnedBy } from './labels.js';
-import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from './mounts.js';
+import { planMounts, type MountPlan, type SkippedMount } from './mounts.js';
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
@@ -16,7 +16,7 @@ import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
 import { lockPaths, withFileLock } from '../state/file-lock.js';
 import { decideEnsure, describeReason, observedContainer } from './ensure-decision.js';
-import { firewalledCommand } from '../egress/guest-firewall.js';
+import { containerSpecFor, createdContainer } from './container-spec.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -58,9 +58,6 @@ interface Target {
   imageId: string | null;
   desired: SpecHash;
 }
-
-/** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
-const KEEP_ALIVE = ['tail', '-f', '/dev/null'];
 
 const STOP_GRACE_SECONDS = 5;
 
@@ -242,21 +239,14 @@ export class WorkspaceManager {
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
     const egress = await this.egress.prepare(id, spec.egress);
-    const base = this.containerSpec(id, spec, target.plan, desired);
-    const containerSpec: ContainerSpec = {
-      ...base,
-      command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
-      ports: await allocatePreviewPorts(this.previewPortCount(spec)),
-      network: egress?.network ?? undefined,
-      env: { ...base.env, ...(egress?.env ?? {}) },
-      // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
-      ...(egress?.confined ?? {}),
-    };
+    const nonce = randomBytes(9).toString('base64url');
+    const ports = await allocatePreviewPorts(this.previewPortCount(spec));
+    const containerSpec = containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce });
     let containerId: string;
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
     } catch (error) {
-      await this.cleanUpFailedCreate(id, base.labels?.[LABELS.createdBy] ?? '');
+      await this.cleanUpFailedCreate(id, nonce);
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
@@ -265,23 +255,7 @@ export class WorkspaceManager {
     await this.egress.ready(id, name);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
-    const now = new Date().toISOString();
-    return {
-      id: containerId,
-      name,
-      state: 'running',
-      image: spec.image,
-      imageId: target.imageId,
-      labels: { ...containerSpec.labels },
-      mounts: target.plan.mounts,
-      ip: null,
-      ports: [...(containerSpec.ports ?? [])],
-      createdAt: now,
-      startedAt: now,
-      exitCode: null,
-      cpus: containerSpec.cpus ?? null,
-      memoryBytes: containerSpec.memoryBytes ?? null,
-    };
+    return createdContainer(containerId, containerSpec, target.imageId, new Date().toISOString());
   }
 
   /**
@@ -299,30 +273,6 @@ export class WorkspaceManager {
     } else {
       this.ledger.markRemoved(this.runtime.kind, 'container', name);
     }
-  }
-
-  private containerSpec(id: string, spec: WorkspaceSpec, plan: MountPlan, desired: SpecHash): ContainerSpec {
-    return {
-      name: containerNameFor(id),
-      image: spec.image,
-      command: KEEP_ALIVE,
-      init: true,
-      labels: {
-        [LABELS.managed]: 'true',
-        [LABELS.workspace]: id,
-        [LABELS.owner]: this.owner,
-        [LABELS.specHash]: desired.hash,
-        [LABELS.specParts]: desired.parts,
-        [LABELS.root]: spec.root,
-        // This create's own mark: a failed create removes a leftover only when it carries it.
-        [LABELS.createdBy]: randomBytes(9).toString('base64url'),
-      },
-      mounts: plan.mounts,
-      env: { ...spec.env, BERTH_WORKSPACE: id },
-      workdir: WORKSPACE_TARGET,
-      cpus: spec.cpus ?? undefined,
-      memoryBytes: spec.memoryBytes ?? undefined,
-    };
   }
 
   /** Stops the workspace's container (idempotent). */
