@@ -97,7 +97,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
         const ports = this.store.egress(workspace)[0]?.bridge == null ? container.ports : [];
-        return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.execFence(workspace) };
+        return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.egress.execFence(workspace) };
       },
     });
   }
@@ -209,7 +209,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     const record = this.store.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
-    this.workspaces.replacePolicy(record, policy);
+    this.workspaces.egress.replacePolicy(record, policy);
     await this.applyEgress(id);
   }
 
@@ -266,7 +266,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       deny: add(without(record.policy.deny, change.revoke ?? change.allow), change.deny),
     };
     validatePolicy(policy);
-    this.workspaces.replacePolicy(record, policy);
+    this.workspaces.egress.replacePolicy(record, policy);
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
     const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
@@ -281,12 +281,12 @@ export class Berth extends EventEmitter<BerthEvents> {
    * E_ABORTED.
    */
   exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.execFence(id), ...argv], options));
+    return this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.egress.execFence(id), ...argv], options));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.execFence(id), ...argv], options);
+    return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.egress.execFence(id), ...argv], options);
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

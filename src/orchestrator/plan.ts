@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EgressPolicy } from '../egress/policy.js';
-import { driftedParts } from '../workspace/spec-hash.js';
+import { decideEnsure, describeReason, type ObservedContainer } from '../workspace/ensure-decision.js';
 
 /**
  * The planner: desired state and observed state in, plain data out. Pure and synchronous (no IO, no
@@ -21,13 +21,7 @@ export interface DesiredWorkspace {
 export interface ObservedWorkspace {
   id: string;
   /** The container named for the workspace, if any. */
-  container: {
-    state: 'created' | 'running' | 'stopped' | 'paused' | 'unknown';
-    specHash: string | null;
-    specParts?: string | undefined;
-    /** Carries this installation's ownership labels. */
-    ours: boolean;
-  } | null;
+  container: ObservedContainer | null;
   /** Our ledger says we created it, or its network (and has not removed them): only then may it be removed. */
   ledgered: boolean;
   egress: EgressPolicy | null;
@@ -77,26 +71,23 @@ export function plan(desired: readonly DesiredWorkspace[], observed: readonly Ob
 }
 
 function planWorkspace(want: DesiredWorkspace, have: ObservedWorkspace | undefined): Action[] {
-  const container = have?.container ?? null;
-  if (container !== null && !container.ours) {
+  // The same decision ensure() acts on, so the plan says what apply will do, in the same words.
+  const decision = decideEnsure(have?.container ?? null, { hash: want.specHash, parts: want.specParts });
+  if (decision.action === 'foreign') {
     return [{ kind: 'blocked', workspace: want.id, reason: 'a container that Berth did not create holds the name' }];
   }
   const actions: Action[] = [];
   let fresh = false;
-  if (container === null) {
+  if (decision.action === 'create') {
     actions.push({ kind: 'create', workspace: want.id });
     fresh = true;
-  } else if (container.specHash !== want.specHash) {
-    const parts = want.specParts === undefined ? [] : driftedParts(container.specParts, want.specParts);
-    actions.push({ kind: 'recreate', workspace: want.id, reasons: parts.length > 0 ? parts.map((part) => `${part} changed`) : ['spec changed'] });
-    fresh = true;
-  } else if (container.state === 'unknown' || container.state === 'paused') {
-    actions.push({ kind: 'recreate', workspace: want.id, reasons: [`the container is ${container.state}`] });
+  } else if (decision.action === 'recreate' || decision.action === 'ghost') {
+    actions.push({ kind: 'recreate', workspace: want.id, reasons: decision.reasons.map(describeReason) });
     fresh = true;
   }
   // Before a start too: the workspace's code must not run a moment without it.
   if (!fresh && have?.shield === 'missing') actions.push({ kind: 'restore-shield', workspace: want.id });
-  if (!fresh && container !== null && container.state !== 'running') actions.push({ kind: 'start', workspace: want.id });
+  if (decision.action === 'start') actions.push({ kind: 'start', workspace: want.id });
   // A created or recreated workspace gets its egress with the create; otherwise rules change live.
   if (!fresh && want.egress !== null && !samePolicy(want.egress, have?.egress ?? null)) {
     actions.push({ kind: 'set-egress', workspace: want.id, policy: want.egress });

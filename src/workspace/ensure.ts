@@ -1,24 +1,23 @@
 import { homedir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import { notFound } from '../runtime/errors.js';
-import type { ContainerInfo, ContainerSpec, Runtime, RuntimeKind } from '../runtime/types.js';
+import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
 import { LABELS, isOwnedBy } from './labels.js';
-import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from './mounts.js';
+import { planMounts, type MountPlan, type SkippedMount } from './mounts.js';
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
-import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
+import { specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
-import type { EgressRecord, Ledger } from '../state/store.js';
-import type { EgressPolicy } from '../egress/policy.js';
-import { randomBytes } from 'node:crypto';
-import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
-import { CONFINED_TO_NETWORK } from '../egress/network-confinement.js';
+import type { Ledger } from '../state/store.js';
+import { needsGuestFirewall, RuntimeEgress, type EgressStore, type WorkspaceEgress } from '../egress/workspace-egress.js';
 import { profileMount, removeWorkspaceFiles, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
-import { EXEC_FENCE, firewalledCommand, waitForFirewall } from '../egress/guest-firewall.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
 import { lockPaths, withFileLock } from '../state/file-lock.js';
 import { missingImageHint } from './image-source.js';
+import { decideEnsure, describeReason, observedContainer } from './ensure-decision.js';
+import { containerSpecFor, createdContainer } from './container-spec.js';
 
 /** What ensure did: nothing (reused), started a stopped container, created one, or replaced one. */
 export type EnsureAction = 'reused' | 'started' | 'created' | 'recreated';
@@ -37,16 +36,6 @@ export interface EnsureResult {
   skippedMounts: SkippedMount[];
 }
 
-/** Where egress settings are kept (the store), beside the ledger. */
-export interface EgressStore {
-  egress(workspace?: string): EgressRecord[];
-  putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
-  deleteEgress(workspace: string): void;
-  /** Env values and the proxy token of a removed workspace, out of every row. */
-  forgetSecrets(workspace: string): void;
-  activeEntries(runtime?: RuntimeKind): { id: number; kind: string; name: string; workspace: string | null; resourceId: string | null }[];
-}
-
 export interface WorkspaceManagerOptions {
   runtime: Runtime;
   /** This installation's uuid: the owner label. */
@@ -57,22 +46,8 @@ export interface WorkspaceManagerOptions {
   emit: (event: BerthEventInput) => void;
   /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
   ledger: Ledger & EgressStore;
-}
-
-/** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
-export const EGRESS_PROXY_PORT = 3128;
-
-export function egressNetworkFor(id: string): string {
-  return `berth-net-${id}`;
-}
-
-/**
- * The variables npm, git, curl and pip read, in both cases, with what must not be proxied; and
- * NODE_USE_ENV_PROXY, without which node's own fetch and http (Node >= 24 and 22.21) ignore them.
- */
-export function proxyEnv(url: string, subnet: string | null): Record<string, string> {
-  const noProxy = ['localhost', '127.0.0.1', '::1', ...(subnet ? [subnet] : [])].join(',');
-  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: noProxy, no_proxy: noProxy, NODE_USE_ENV_PROXY: '1' };
+  /** The workspace's egress control; default: through Berth's proxy on this runtime (egress/workspace-egress.ts). */
+  egress?: WorkspaceEgress | undefined;
 }
 
 /** Everything converge() worked out about one workspace, handed to the steps that act on it. */
@@ -85,8 +60,6 @@ interface Target {
   desired: SpecHash;
 }
 
-/** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
-const KEEP_ALIVE = ['tail', '-f', '/dev/null'];
 const STOP_GRACE_SECONDS = 5;
 
 /**
@@ -101,6 +74,8 @@ export class WorkspaceManager {
   private readonly env: NodeJS.ProcessEnv;
   private readonly emit: (event: BerthEventInput) => void;
   private readonly ledger: Ledger & EgressStore;
+  /** Egress is its own job: ensure prepares, keeps and releases it through this, and exec asks it for the fence. */
+  readonly egress: WorkspaceEgress;
   private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
 
   constructor(options: WorkspaceManagerOptions) {
@@ -111,6 +86,14 @@ export class WorkspaceManager {
     this.env = options.env ?? process.env;
     this.emit = options.emit;
     this.ledger = options.ledger;
+    this.egress =
+      options.egress ??
+      new RuntimeEgress({
+        runtime: options.runtime,
+        store: options.ledger,
+        emit: options.emit,
+        networkLabels: (id) => ({ [LABELS.managed]: 'true', [LABELS.owner]: options.owner, [LABELS.workspace]: id }),
+      });
   }
 
   ensure(id: string, input: WorkspaceSpecInput = {}): Promise<EnsureResult> {
@@ -174,31 +157,29 @@ export class WorkspaceManager {
         return this.converge(id, spec, true);
       }
     }
-    if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
+    const decision = decideEnsure(observedContainer(container, this.owner), target.desired);
+    if (decision.action === 'foreign') throw foreignContainer(this.runtime.kind, name, container);
 
     this.ledger.recordDesired(this.runtime.kind, name, spec);
-    if (spec.egress !== null) this.updatePolicy(id, spec.egress);
+    if (spec.egress !== null) this.egress.follow(id, spec.egress);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
       // Exactly the container observed (under the lock) goes, by its id; the runtime system is never touched.
       await this.removeContainer(id, container.id);
       return result('recreated', await this.createAndStart(target, 'recreated', reasons), reasons);
     };
-    if (container.labels[LABELS.specHash] !== target.desired.hash) {
-      const reasons = driftedParts(container.labels[LABELS.specParts], target.desired.parts).map((part) => `${part} changed`);
-      return replace(reasons.length > 0 ? reasons : ['spec changed']);
-    }
-    // A firewall reload or a reboot takes the host shield away behind Berth's back: put it back
-    // before the workspace is handed over (or started). A few stats when it is there, no engine call.
-    if (spec.egress !== null) await keepShield(this.ledger.egress(id)[0], this.emit);
-    if (container.state === 'running') return result('reused', container);
-    if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
+    if (decision.action === 'recreate') return replace(decision.reasons.map(describeReason));
+    // Before the workspace is handed over (or started): what went behind Berth's back (the host
+    // shield, after a firewall reload or a reboot) is put back.
+    if (spec.egress !== null) await this.egress.keep(id);
+    if (decision.action === 'reuse') return result('reused', container);
+    if (decision.action === 'ghost') return replace(decision.reasons.map(describeReason));
     try {
       await this.runtime.start(name);
     } catch (error) {
       if (!isBerthError(error, 'E_RUNTIME_FAILED', 'E_NOT_FOUND')) throw error;
       return replace([`the existing container could not start: ${error.message}`]);
     }
-    if (this.execFence(id).length > 0) await waitForFirewall(this.runtime, name, id);
+    await this.egress.ready(id, name);
     this.emit({ type: 'workspace.started', workspace: id, message: `Started ${name}.` });
     // Not re-inspected: that would cost an engine call on every start. The address is in status().
     return result('started', { ...container, state: 'running', ip: null, startedAt: new Date().toISOString() });
@@ -247,13 +228,7 @@ export class WorkspaceManager {
   }
 
   private specHashOf(spec: WorkspaceSpec, plan: MountPlan, imageId: string | null): SpecHash {
-    return specHash(spec, plan, imageId, this.owner, { previewPorts: this.previewPortCount(spec), guestFirewall: this.guestFirewall });
-  }
-
-  /** Egress here needs a firewall inside the guest: the runtime's internal networks still route out. */
-  private get guestFirewall(): boolean {
-    const { internalNetworks, internalNetworkRoutesOut } = this.runtime.capabilities;
-    return internalNetworks && internalNetworkRoutesOut;
+    return specHash(spec, plan, imageId, this.owner, { previewPorts: this.previewPortCount(spec), guestFirewall: needsGuestFirewall(this.runtime.capabilities) });
   }
 
   /** Creates and starts in one engine call, with the intent in the ledger first. */
@@ -264,47 +239,24 @@ export class WorkspaceManager {
     this.ledger.markRemoved(this.runtime.kind, 'container', name);
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
     const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
-    if (spec.egress === null) await this.removeEgress(id);
-    const egress = spec.egress === null ? null : await this.prepareEgress(id, spec.egress);
-    const base = this.containerSpec(id, spec, target.plan, desired);
-    const containerSpec: ContainerSpec = {
-      ...base,
-      command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
-      ports: await allocatePreviewPorts(this.previewPortCount(spec)),
-      network: egress?.network ?? undefined,
-      env: { ...base.env, ...(egress?.env ?? {}) },
-      // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
-      ...(egress?.confined ?? {}),
-    };
+    const egress = await this.egress.prepare(id, spec.egress);
+    const nonce = randomBytes(9).toString('base64url');
+    const ports = await allocatePreviewPorts(this.previewPortCount(spec));
+    const containerSpec = containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce });
     let containerId: string;
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
     } catch (error) {
-      await this.cleanUpFailedCreate(id, base.labels?.[LABELS.createdBy] ?? '');
+      await this.cleanUpFailedCreate(id, nonce);
       throw error;
     }
     this.ledger.confirmCreated(entry, containerId);
-    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(egress?.fence ? { fence: [...EXEC_FENCE] } : {}) });
-    if (egress?.fence) await waitForFirewall(this.runtime, name, id);
+    const fence = this.egress.execFence(id);
+    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(fence.length > 0 ? { fence: [...fence] } : {}) });
+    await this.egress.ready(id, name);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
-    const now = new Date().toISOString();
-    return {
-      id: containerId,
-      name,
-      state: 'running',
-      image: spec.image,
-      imageId: target.imageId,
-      labels: { ...containerSpec.labels },
-      mounts: target.plan.mounts,
-      ip: null,
-      ports: [...(containerSpec.ports ?? [])],
-      createdAt: now,
-      startedAt: now,
-      exitCode: null,
-      cpus: containerSpec.cpus ?? null,
-      memoryBytes: containerSpec.memoryBytes ?? null,
-    };
+    return createdContainer(containerId, containerSpec, target.imageId, new Date().toISOString());
   }
 
   /**
@@ -324,30 +276,6 @@ export class WorkspaceManager {
     }
   }
 
-  private containerSpec(id: string, spec: WorkspaceSpec, plan: MountPlan, desired: SpecHash): ContainerSpec {
-    return {
-      name: containerNameFor(id),
-      image: spec.image,
-      command: KEEP_ALIVE,
-      init: true,
-      labels: {
-        [LABELS.managed]: 'true',
-        [LABELS.workspace]: id,
-        [LABELS.owner]: this.owner,
-        [LABELS.specHash]: desired.hash,
-        [LABELS.specParts]: desired.parts,
-        [LABELS.root]: spec.root,
-        // This create's own mark: a failed create removes a leftover only when it carries it.
-        [LABELS.createdBy]: randomBytes(9).toString('base64url'),
-      },
-      mounts: plan.mounts,
-      env: { ...spec.env, BERTH_WORKSPACE: id },
-      workdir: WORKSPACE_TARGET,
-      cpus: spec.cpus ?? undefined,
-      memoryBytes: spec.memoryBytes ?? undefined,
-    };
-  }
-
   /** Stops the workspace's container (idempotent). */
   async stop(id: string): Promise<void> {
     validateWorkspaceId(id);
@@ -357,71 +285,6 @@ export class WorkspaceManager {
       await this.runtime.stop(name, { graceSeconds: STOP_GRACE_SECONDS });
     });
     this.emit({ type: 'workspace.stopped', workspace: id, message: `Stopped ${name}.` });
-  }
-
-  /** Removes the workspace's container; its files on the host are never touched. */
-  /**
-   * Egress on docker and podman: the workspace's own internal network (no route out, and no path to
-   * other workspaces), with Berth's proxy on the network's gateway, the host's only address there.
-   * Host mode gets the proxy variables only, on loopback: nothing enforces them there.
-   */
-  private async prepareEgress(
-    id: string,
-    policy: EgressPolicy,
-  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null; confined: Partial<ContainerSpec> | null }> {
-    let network: string | null = null;
-    let bridge: string | null = null;
-    let proxyHost = '127.0.0.1';
-    let subnet: string | null = null;
-    if (this.runtime.capabilities.internalNetworks) {
-      network = egressNetworkFor(id);
-      // Intent before the effect, as for containers: a run killed in between leaves a ledgered name.
-      const known = this.ledger.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
-      const entry = known?.id ?? this.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
-      const info = await this.runtime.networkEnsure({ name: network, internal: true, labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner, [LABELS.workspace]: id } });
-      if (known?.resourceId !== info.id) this.ledger.confirmCreated(entry, info.id);
-      if (info.gateway === null) {
-        throw new BerthError('E_RUNTIME_FAILED', `Network ${network} has no gateway address for the egress proxy to listen on.`, { hint: 'Remove the network and run berth up again.' });
-      }
-      proxyHost = info.gateway;
-      subnet = info.subnet;
-      bridge = info.bridge;
-      // A network made anew (replaced, or recreated by hand) may have a new bridge: the old one's rules go.
-      const before = this.ledger.egress(id)[0]?.bridge;
-      if (before != null && before !== bridge) await unshieldBridge(before);
-      if (bridge !== null) {
-        const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
-        if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
-      }
-    }
-    const existing = this.ledger.egress(id)[0];
-    const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
-    const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
-    const confined = network !== null && !this.guestFirewall ? CONFINED_TO_NETWORK : null;
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
-  }
-
-  /**
-   * What goes in front of every command Berth runs in this workspace: nothing, or (where a firewall
-   * in the guest enforces egress) the fence that keeps those commands from changing it.
-   */
-  execFence(id: string): readonly string[] {
-    const record = this.ledger.egress(id)[0];
-    return record !== undefined && record.network !== null && this.guestFirewall ? EXEC_FENCE : [];
-  }
-
-  /** An ensure with different rules than the recorded ones changes them; same rules change nothing. */
-  private updatePolicy(id: string, policy: EgressPolicy): void {
-    const record = this.ledger.egress(id)[0];
-    if (record && JSON.stringify(record.policy) !== JSON.stringify(policy)) this.replacePolicy(record, policy);
-  }
-
-  /** Rules change live: the proxy re-reads them on its next connection, the workspace is not touched. */
-  replacePolicy(record: EgressRecord, policy: EgressPolicy): void {
-    this.ledger.putEgress({ ...record, policy });
-    const id = record.workspace;
-    this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
   }
 
   /**
@@ -441,30 +304,16 @@ export class WorkspaceManager {
       throw error;
     });
     if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
-    const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.ledger.egress(id).length > 0;
+    const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.egress.held(id);
     if (container === null && !remembered) await this.ownedContainer(id);
     if (container !== null) await this.removeContainer(id, container.id);
     else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
-    await this.removeEgress(id);
+    await this.egress.release(id);
     // Env values and the proxy token do not outlive the workspace: not in files, not in rows. Still
     // under the lock: an `up` waiting for it writes the next workspace's profile and egress row.
     removeWorkspaceFiles(this.berthHome, id);
     this.ledger.forgetSecrets(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
-  }
-
-  /** The workspace's egress network (when Berth made one) and its proxy settings go with it. */
-  private async removeEgress(id: string): Promise<void> {
-    const network = egressNetworkFor(id);
-    const record = this.ledger.egress(id)[0];
-    if (record?.bridge) await unshieldBridge(record.bridge);
-    if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
-      await this.runtime.networkRemove(network).catch((error: unknown) => {
-        if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
-      });
-      this.ledger.markRemoved(this.runtime.kind, 'network', network);
-    }
-    this.ledger.deleteEgress(id);
   }
 
   /** Removes the workspace's container by the engine id it was observed with (under the lock), never by name. */

@@ -1,0 +1,80 @@
+import type { EgressAttachment } from '../egress/workspace-egress.js';
+import { firewalledCommand } from '../egress/guest-firewall.js';
+import type { ContainerInfo, ContainerSpec, Mount, PublishedPort } from '../runtime/types.js';
+import { LABELS } from './labels.js';
+import { WORKSPACE_TARGET } from './mounts.js';
+import type { SpecHash } from './spec-hash.js';
+import type { WorkspaceSpec } from './spec.js';
+import { containerNameFor } from './workspace-id.js';
+
+/** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
+export const KEEP_ALIVE: readonly string[] = ['tail', '-f', '/dev/null'];
+
+/** Everything a workspace's container is made from, worked out before the create. */
+export interface ContainerPlan {
+  id: string;
+  spec: WorkspaceSpec;
+  /** The mounts as planned (checked, skipped ones left out, Berth's own added). */
+  mounts: readonly Mount[];
+  /** The spec hash it is labelled with, so the next ensure can tell drift. */
+  desired: SpecHash;
+  /** This installation's uuid: the owner label. */
+  owner: string;
+  egress: EgressAttachment | null;
+  /** The preview ports, allocated for this create. */
+  ports: readonly PublishedPort[];
+  /** This create's own mark: a failed create removes a leftover only when it carries it. */
+  nonce: string;
+}
+
+/** The engine's spec for a workspace's container: pure, so what ensure asks for is plain to read and test. */
+export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
+  const { id, spec, desired, egress } = plan;
+  return {
+    name: containerNameFor(id),
+    image: spec.image,
+    command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
+    init: true,
+    labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.workspace]: id,
+      [LABELS.owner]: plan.owner,
+      [LABELS.specHash]: desired.hash,
+      [LABELS.specParts]: desired.parts,
+      [LABELS.root]: spec.root,
+      [LABELS.createdBy]: plan.nonce,
+    },
+    mounts: plan.mounts,
+    env: { ...spec.env, BERTH_WORKSPACE: id, ...(egress?.env ?? {}) },
+    workdir: WORKSPACE_TARGET,
+    cpus: spec.cpus ?? undefined,
+    memoryBytes: spec.memoryBytes ?? undefined,
+    ports: plan.ports,
+    network: egress?.network ?? undefined,
+    // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
+    ...(egress?.confined ?? {}),
+  };
+}
+
+/**
+ * The container a create just made, as Berth knows it without asking the engine again: its `ip` is
+ * null (ensure does not spend an engine call to look it up; `Berth.status(id)` does).
+ */
+export function createdContainer(containerId: string, spec: ContainerSpec, imageId: string | null, now: string): ContainerInfo {
+  return {
+    id: containerId,
+    name: spec.name,
+    state: 'running',
+    image: spec.image,
+    imageId,
+    labels: { ...spec.labels },
+    mounts: [...(spec.mounts ?? [])],
+    ip: null,
+    ports: [...(spec.ports ?? [])],
+    createdAt: now,
+    startedAt: now,
+    exitCode: null,
+    cpus: spec.cpus ?? null,
+    memoryBytes: spec.memoryBytes ?? null,
+  };
+}
