@@ -52,23 +52,20 @@ function layerBlocks() {
   LAYERS.forEach((members, level) => {
     const above = LAYERS.slice(level + 1).flat();
     if (above.length === 0) return;
-    const rule = (prefix, notYet = []) => [
-      'error',
-      {
-        ...(members.includes('process/') ? {} : NO_SPAWN),
-        patterns: [
-          {
-            regex: `^${notYet.length > 0 ? `(?!(${notYet.map(escape).join('|')})$)` : ''}${escape(prefix)}(${above.map(specifierOf).join('|')})`,
-            message: `Upward import: docs/DESIGN.md's layers put ${members.join(', ')} below ${above.join(', ')}.`,
-          },
-        ],
-      },
-    ];
+    const message = `Upward import: docs/DESIGN.md's layers put ${members.join(', ')} below ${above.join(', ')}.`;
+    const rules = (prefix, notYet = []) => {
+      const regex = `^${notYet.length > 0 ? `(?!(${notYet.map(escape).join('|')})$)` : ''}${escape(prefix)}(${above.map(specifierOf).join('|')})`;
+      return {
+        'no-restricted-imports': ['error', { ...(members.includes('process/') ? {} : NO_SPAWN), patterns: [{ regex, message }] }],
+        // import() too; esquery's regex literal cannot hold a '/', so it is spelled \x2F.
+        'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`, message }],
+      };
+    };
     const files = members.filter((m) => !m.endsWith('/'));
-    if (files.length > 0) blocks.push({ files: files.map((f) => `src/${f}`), rules: { 'no-restricted-imports': rule('./') } });
+    if (files.length > 0) blocks.push({ files: files.map((f) => `src/${f}`), rules: rules('./') });
     for (const folder of members.filter((m) => m.endsWith('/'))) {
       for (let depth = 1; depth <= 3; depth++) {
-        blocks.push({ files: [`src/${folder}${'*/'.repeat(depth - 1)}*.ts`], rules: { 'no-restricted-imports': rule('../'.repeat(depth), NOT_YET[folder]) } });
+        blocks.push({ files: [`src/${folder}${'*/'.repeat(depth - 1)}*.ts`], rules: rules('../'.repeat(depth), NOT_YET[folder]) });
       }
     }
   });
