@@ -5,21 +5,21 @@ import { appleAutostart, berthHome, loadConfig } from './config.js';
 import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
-import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
+import type { ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
+import { Store, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
 import { DevServerManager } from './devserver/manager.js';
-import { isLive } from './devserver/types.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
-import { keepShield, shieldIntact, type ShieldResult } from './egress/host-shield.js';
+import { keepShield, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
-import { LABELS, isOwnedBy } from './workspace/labels.js';
-import { Inventory, imageIds, recordedSpec, type GcReport, type WorkspaceSummary } from './workspace/inventory.js';
-import { normalizeSpec, type WorkspaceSpecInput } from './workspace/spec.js';
-import type { DesiredWorkspace, ObservedWorkspace } from './orchestrator/plan.js';
+import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
+import type { EgressView } from './workspace/up-report.js';
+import type { WorkspaceSpecInput } from './workspace/spec.js';
+import type { GcReport } from './orchestrator/gc.js';
+import type { Target } from './orchestrator/target.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
 
 export interface BerthOptions {
@@ -37,7 +37,8 @@ export interface BerthOptions {
   workspace?: string | undefined;
 }
 
-export type { GcReport, WorkspaceState, WorkspaceSummary } from './workspace/inventory.js';
+export type { WorkspaceState, WorkspaceSummary } from './workspace/inventory.js';
+export type { GcReport } from './orchestrator/gc.js';
 
 export interface BerthEvents {
   event: [BerthEvent];
@@ -80,7 +81,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       ledger: options.store,
       emit: (input) => this.record(input),
     });
-    this.inventory = new Inventory({ runtime, store: options.store, owner: options.owner, workspaces: this.workspaces, record: (input) => this.record(input) });
+    this.inventory = new Inventory({ runtime, store: options.store, owner: options.owner, workspaces: this.workspaces });
     this.dev = new DevServerManager({
       runtime,
       store: options.store,
@@ -136,72 +137,29 @@ export class Berth extends EventEmitter<BerthEvents> {
   }
 
   /**
-   * What the planner needs to know of the workspaces on this runtime, for one `list` call: every
-   * container whose name starts with `berth-` (ours, and foreign ones that took a workspace's name),
-   * plus one image lookup per distinct image, the ledger, egress records and the dev-server registry
-   * (SQLite, no engine call). Desired hashes are computed exactly as ensure() does.
+   * This Berth's pieces as the orchestrator works on them (plan, apply, reconcile, health): its
+   * runtime, the store's tables, the workspace effects below, its dev servers, its event log.
    */
-  async observeFor(
-    declared: readonly { id: string; spec: WorkspaceSpecInput; devServers: readonly { name: string; command: readonly string[] }[] }[],
-    removable: ReadonlySet<string>,
-    options: { skipMissingImages?: boolean } = {},
-  ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo>; unplannable: { id: string; reason: string }[] }> {
-    const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
-    const byName = new Map(listed.map((c) => [c.name, c]));
-    const entries = this.store.activeEntries(this.runtime.kind);
-    // Anything still on record (a container, or an egress network a cut-short removal left) counts.
-    const ledgered = new Set(entries.map((e) => e.workspace));
-    this.adoptConfirmed(entries, byName);
-    const imageIdOf = imageIds(this.runtime);
-    const desired: DesiredWorkspace[] = [];
-    const observed: ObservedWorkspace[] = [];
-    const containers = new Map<string, ContainerInfo>();
-    // With skipMissingImages (the reconciler), a workspace whose image is missing is left out of the
-    // plan and reported, instead of failing everyone's cycle: Berth never pulls, so it cannot fix it.
-    const unplannable: { id: string; reason: string }[] = [];
-    for (const item of declared) {
-      const spec = normalizeSpec(item.spec);
-      const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
-      if (this.runtime.capabilities.images && imageId === null) {
-        const reason = `The image "${spec.image}" of workspace ${item.id} is not in ${this.runtime.kind}.`;
-        if (options.skipMissingImages) {
-          unplannable.push({ id: item.id, reason: `${reason} Build or pull it; Berth never pulls` });
-          continue;
-        }
-        throw new BerthError('E_NOT_FOUND', reason, { hint: `Build or pull it, then plan again.` });
-      }
-      const hash = this.workspaces.desiredHash(item.id, spec, imageId);
-      desired.push({ id: item.id, specHash: hash.hash, specParts: hash.parts, egress: spec.egress, devServers: item.devServers });
-    }
-    const skipped = new Set(unplannable.map((u) => u.id));
-    for (const id of new Set([...declared.map((d) => d.id), ...removable])) {
-      if (skipped.has(id)) continue;
-      const container = byName.get(containerNameFor(id)) ?? null;
-      if (container) containers.set(id, container);
-      observed.push({
-        id,
-        container:
-          container === null
-            ? null
-            : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, specParts: container.labels[LABELS.specParts], ours: isOwnedBy(container.labels, this.owner) },
-        ledgered: ledgered.has(id) && removable.has(id),
-        egress: this.store.egress(id)[0]?.policy ?? null,
-        ...shieldOf(this.store.egress(id)[0]),
-        devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
-      });
-    }
-    return { desired, observed, containers, unplannable };
-  }
-
-  /**
-   * A create cut short after the engine made the container (Berth killed while `run` was in flight)
-   * leaves a ledger intent without an engine id: the container, ours by its labels, confirms it.
-   */
-  private adoptConfirmed(entries: readonly LedgerEntry[], byName: ReadonlyMap<string, ContainerInfo>): void {
-    for (const entry of entries) {
-      const container = entry.kind === 'container' && entry.resourceId === null ? byName.get(entry.name) : undefined;
-      if (container && isOwnedBy(container.labels, this.owner)) this.store.confirmCreated(entry.id, container.id);
-    }
+  orchestratorTarget(): Target {
+    return {
+      runtime: this.runtime,
+      owner: this.owner,
+      workspaces: {
+        up: (id, spec) => this.up(id, spec),
+        restart: (id, spec) => this.restart(id, spec),
+        remove: (id) => this.remove(id),
+        setEgress: (id, policy) => this.setEgress(id, policy),
+        restoreShield: (id) => this.restoreShield(id),
+        desiredHash: (id, spec, imageId) => this.workspaces.desiredHash(id, spec, imageId),
+      },
+      dev: this.dev,
+      ledger: this.store,
+      egress: this.store,
+      devServers: this.store,
+      desired: this.store,
+      supervision: this.store,
+      record: (event) => this.record(event),
+    };
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress); in force when it returns, where served here. */
@@ -232,7 +190,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   }
 
   /** The workspace's egress settings and whether the network enforces them. */
-  egress(id: string): { policy: EgressPolicy; enforced: boolean; network: string | null; proxy: string } | null {
+  egress(id: string): EgressView | null {
     validateWorkspaceId(id);
     const record = this.store.egress(id)[0];
     if (!record) return null;
@@ -337,14 +295,9 @@ export class Berth extends EventEmitter<BerthEvents> {
    * still exists). A dry run unless `apply` is set; either way it says what.
    */
   async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
-    const { stillDeclares } = await import('./orchestrator/manifest.js');
-    return this.inventory.gc({
-      ...options,
-      declaredBy: (workspace) => {
-        const manifest = this.store.declaringManifest(workspace);
-        return manifest === undefined ? undefined : { manifest, declared: stillDeclares(manifest, workspace) };
-      },
-    });
+    // Loaded when asked: gc reads manifests (yaml, zod), which no other command here needs.
+    const { collectGarbage } = await import('./orchestrator/gc.js');
+    return collectGarbage({ runtime: this.runtime, owner: this.owner, ledger: this.store, desired: this.store, record: (event) => this.record(event) }, options);
   }
 
   /** The event log, oldest first. */
@@ -413,10 +366,4 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const runtime = await createRuntime(selection.kind, { home, env, startSystem: appleAutostart(env, config), onSystemStarted });
   opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
   return opened.berth;
-}
-
-/** What the planner sees of a workspace's host shield: only where there is one (a bridge), a stat per rule. */
-function shieldOf(record: { bridge: string | null } | undefined): { shield?: 'intact' | 'missing' } {
-  if (record?.bridge == null) return {};
-  return { shield: shieldIntact(record.bridge) ? 'intact' : 'missing' };
 }

@@ -1,4 +1,4 @@
-import { tcpProbe } from '../orchestrator/probes.js';
+import { connect } from 'node:net';
 import type { DevServer } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 1000;
@@ -24,4 +24,21 @@ function directAddress(server: DevServer): { host: string; port: number } | null
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether host:port accepts a TCP connection within the timeout; never throws. Here, beside the
+ * dev servers' liveness check, because the orchestrator's health probes (`tcp`) use it too and the
+ * orchestrator sits above this folder.
+ */
+export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve({ ok: true, detail: 'connected' });
+    });
+    socket.once('timeout', () => socket.destroy(new Error(`timed out after ${String(timeoutMs)} ms`)));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: error.code === 'ECONNREFUSED' ? 'connection refused' : error.message }));
+  });
 }

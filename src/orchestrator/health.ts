@@ -1,9 +1,9 @@
-import type { Berth } from '../berth.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { isOwnedBy } from '../workspace/labels.js';
 import type { DeclaredProbe, DeclaredWorkspace } from './manifest.js';
 import type { Action } from './plan.js';
 import { runProbe, type Probe } from './probes.js';
+import type { Target } from './target.js';
 
 /**
  * Runs the health probes that are due, for declared workspaces whose container is running and ours
@@ -11,25 +11,25 @@ import { runProbe, type Probe } from './probes.js';
  * restart of Berth); records a `health.healthy` / `health.unhealthy` event on every transition;
  * returns a `restart` action for every target that is unhealthy now (policy decides what happens).
  */
-export async function checkHealth(berth: Berth, declared: readonly DeclaredWorkspace[], containers: ReadonlyMap<string, ContainerInfo>, now: number): Promise<Action[]> {
+export async function checkHealth(target: Target, declared: readonly DeclaredWorkspace[], containers: ReadonlyMap<string, ContainerInfo>, now: number): Promise<Action[]> {
   const restarts: Action[] = [];
   for (const ws of declared) {
     const container = containers.get(ws.id);
-    if (!container || container.state !== 'running' || !isOwnedBy(container.labels, berth.owner)) continue;
+    if (!container || container.state !== 'running' || !isOwnedBy(container.labels, target.owner)) continue;
     // The host reaches a container at its own address; in host mode, "the container" is this machine.
     const host = container.ip ?? '127.0.0.1';
     const probe = ws.health ? workspaceProbe(ws.health, host) : null;
-    if (ws.health && probe && (await probeTarget(berth, ws.id, '', probe, ws.health, container.id, now))) {
+    if (ws.health && probe && (await probeTarget(target, ws.id, '', probe, ws.health, container.id, now))) {
       restarts.push({ kind: 'restart', workspace: ws.id, reason: 'unhealthy' });
       // Its dev servers are not judged while the workspace itself is sick: a restart takes them along.
       continue;
     }
-    const registry = new Map(berth.store.devServers(ws.id).map((s) => [s.name, s]));
+    const registry = new Map(target.devServers.devServers(ws.id).map((s) => [s.name, s]));
     for (const server of ws.devServers) {
       const record = registry.get(server.name);
       if (!server.health || record?.state !== 'running') continue;
       const probe = serverProbe(server.health, record.url, host, record.detectedPort ?? record.port);
-      if (probe && (await probeTarget(berth, ws.id, server.name, probe, server.health, container.id, now))) {
+      if (probe && (await probeTarget(target, ws.id, server.name, probe, server.health, container.id, now))) {
         restarts.push({ kind: 'restart', workspace: ws.id, name: server.name, reason: 'unhealthy' });
       }
     }
@@ -59,16 +59,16 @@ function serverProbe(health: DeclaredProbe, url: string | null, host: string, se
 }
 
 /** Probes one target if due; true when it is unhealthy (after this probe, or still from an earlier one). */
-async function probeTarget(berth: Berth, workspace: string, server: string, probe: Probe, timing: DeclaredProbe, target: string, now: number): Promise<boolean> {
-  const record = berth.store.supervision(workspace, server);
+async function probeTarget(target: Target, workspace: string, server: string, probe: Probe, timing: DeclaredProbe, container: string, now: number): Promise<boolean> {
+  const record = target.supervision.supervision(workspace, server);
   if (record.lastProbeAt !== null && now - Date.parse(record.lastProbeAt) < timing.intervalMs) return record.health === 'unhealthy';
-  const result = await runProbe(probe, timing.timeoutMs, berth.runtime, target);
+  const result = await runProbe(probe, timing.timeoutMs, target.runtime, container);
   const failures = result.ok ? 0 : record.probeFailures + 1;
   const health = result.ok ? 'healthy' : failures >= timing.retries ? 'unhealthy' : record.health;
-  berth.store.putSupervision({ ...record, probeFailures: failures, health, lastProbeAt: new Date(now).toISOString() });
+  target.supervision.putSupervision({ ...record, probeFailures: failures, health, lastProbeAt: new Date(now).toISOString() });
   if (health !== record.health) {
     const what = server ? `Dev server ${workspace}/${server}` : `Workspace ${workspace}`;
-    berth.record({
+    target.record({
       type: `health.${health}`,
       workspace,
       level: health === 'unhealthy' ? 'warn' : 'info',

@@ -1,33 +1,34 @@
-import type { Berth } from '../berth.js';
 import { BerthError } from '../errors.js';
-import { applyPlan, planOnBerth, type ApplyOutcome, type ManifestPlan } from './apply.js';
+import { applyPlan, planOnTarget, type ApplyOutcome, type ManifestPlan } from './apply.js';
 import { checkMemoryBudget, claimsOn, memoryBudget } from './budget.js';
 import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './manifest.js';
 import { planHash, type Action } from './plan.js';
 import { groupByRuntime } from './runtimes.js';
+import { toTarget, type Target, type TargetSource } from './target.js';
 
 /**
  * The one way a manifest becomes a plan, for `berth plan`/`apply`, the daemon's `POST /plan` and
  * `/apply`, and every reconcile cycle: read the manifest, give each workspace its runtime, open a
- * Berth per runtime, check the memory budget before any engine is asked, then plan each runtime's
- * share. A plan a person can see (CLI, API) is recorded as a `plan.made` event.
+ * target (`target.ts`: a Berth's pieces) per runtime, check the memory budget before any engine is
+ * asked, then plan each runtime's share. A plan a person can see (CLI, API) is recorded as a
+ * `plan.made` event.
  */
 
 export interface PlanManifestOptions<P extends ManifestPlan = ManifestPlan> {
   /**
-   * The Berth for a runtime choice (undefined: the usual selection), given the workspaces that
-   * would live on it; it may refuse (the daemon serves one runtime only).
+   * The Berth (or target) for a runtime choice (undefined: the usual selection), given the
+   * workspaces that would live on it; it may refuse (the daemon serves one runtime only).
    */
-  open: (choice: string | undefined, declared: readonly DeclaredWorkspace[]) => Promise<Berth>;
+  open: (choice: string | undefined, declared: readonly DeclaredWorkspace[]) => Promise<Target | TargetSource>;
   /** The runtime of workspaces that name none (undefined: Berth's usual selection). */
   runtime?: string | undefined;
   /** Where BERTH_MEMORY_BUDGET is read. */
   env: NodeJS.ProcessEnv;
   /**
-   * How one runtime's share is observed and planned. Default: `planOnBerth` (what `apply` does). The
+   * How one runtime's share is observed and planned. Default: `planOnTarget` (what `apply` does). The
    * reconciler passes its own (missing images reported, dev-server liveness, health probes).
    */
-  planGroup?: ((berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]) => Promise<P>) | undefined;
+  planGroup?: ((target: Target, state: DeclaredState, declared: readonly DeclaredWorkspace[]) => Promise<P>) | undefined;
   /** Record `plan.made` (a plan shown to a person); the reconciler's cycles are not. Default true. */
   record?: boolean | undefined;
 }
@@ -35,7 +36,7 @@ export interface PlanManifestOptions<P extends ManifestPlan = ManifestPlan> {
 export interface PlannedManifest<P extends ManifestPlan = ManifestPlan> {
   state: DeclaredState;
   /** One per runtime the manifest uses, in manifest order. */
-  groups: { berth: Berth; planned: P }[];
+  groups: { target: Target; planned: P }[];
   /** Every group's actions, in group order. */
   actions: Action[];
   /** What `apply --plan-hash` / `POST /apply {planHash}` must name. */
@@ -44,21 +45,21 @@ export interface PlannedManifest<P extends ManifestPlan = ManifestPlan> {
 
 export async function planManifest<P extends ManifestPlan = ManifestPlan>(file: string, options: PlanManifestOptions<P>): Promise<PlannedManifest<P>> {
   const state = loadManifest(file);
-  const opened: { berth: Berth; declared: DeclaredWorkspace[] }[] = [];
-  for (const [choice, declared] of groupByRuntime(state, options.runtime)) opened.push({ berth: await options.open(choice, declared), declared });
+  const opened: { target: Target; declared: DeclaredWorkspace[] }[] = [];
+  for (const [choice, declared] of groupByRuntime(state, options.runtime)) opened.push({ target: toTarget(await options.open(choice, declared)), declared });
   // The guardrail comes before any engine is asked: a manifest over budget has no plan.
   checkMemoryBudget(
-    opened.flatMap((g) => claimsOn(g.berth.runtime.kind, g.declared)),
+    opened.flatMap((g) => claimsOn(g.target.runtime.kind, g.declared)),
     memoryBudget(options.env, state.memoryBudget),
   );
-  const planGroup = options.planGroup ?? ((berth, state, declared) => planOnBerth(berth, state, declared) as Promise<P>);
-  const groups: { berth: Berth; planned: P }[] = [];
-  for (const { berth, declared } of opened) groups.push({ berth, planned: await planGroup(berth, state, declared) });
+  const planGroup = options.planGroup ?? ((target, state, declared) => planOnTarget(target, state, declared) as Promise<P>);
+  const groups: { target: Target; planned: P }[] = [];
+  for (const { target, declared } of opened) groups.push({ target, planned: await planGroup(target, state, declared) });
   const actions = groups.flatMap((g) => g.planned.plan.actions);
   const hash = planHash(actions);
   if (options.record ?? true) {
     // Every plan shown or applied is in the event log, so a later apply (or an audit) can find it.
-    groups[0]?.berth.record({
+    groups[0]?.target.record({
       type: 'plan.made',
       message: `Plan ${hash} of ${state.file}: ${actions.length === 0 ? 'nothing to do' : `${String(actions.length)} action${actions.length === 1 ? '' : 's'}`}.`,
       data: { hash, manifest: state.file, actions: actions.map((a) => ({ ...a })) },
@@ -81,5 +82,5 @@ export function confirmPlan(planned: PlannedManifest, expected: string | undefin
 
 /** Carries out every runtime's share of a plan (runtimes side by side); the outcomes in group order. */
 export async function applyManifest(planned: PlannedManifest): Promise<ApplyOutcome[]> {
-  return (await Promise.all(planned.groups.map((g) => applyPlan(g.berth, planned.state, g.planned)))).flat();
+  return (await Promise.all(planned.groups.map((g) => applyPlan(g.target, planned.state, g.planned)))).flat();
 }

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { tcpProbe } from '../devserver/answering.js';
 import type { Runtime } from '../runtime/types.js';
 
 /**
@@ -18,7 +18,7 @@ export interface ProbeResult {
   detail: string;
 }
 
-export async function runProbe(probe: Probe, timeoutMs: number, runtime: Runtime, target: string): Promise<ProbeResult> {
+export async function runProbe(probe: Probe, timeoutMs: number, runtime: Pick<Runtime, 'exec'>, target: string): Promise<ProbeResult> {
   switch (probe.kind) {
     case 'exec':
       return execProbe(runtime, target, probe.command, timeoutMs);
@@ -29,7 +29,7 @@ export async function runProbe(probe: Probe, timeoutMs: number, runtime: Runtime
   }
 }
 
-async function execProbe(runtime: Runtime, target: string, command: readonly string[], timeoutMs: number): Promise<ProbeResult> {
+async function execProbe(runtime: Pick<Runtime, 'exec'>, target: string, command: readonly string[], timeoutMs: number): Promise<ProbeResult> {
   try {
     const result = await runtime.exec(target, command, { timeoutMs });
     return result.exitCode === 0 ? { ok: true, detail: 'exit 0' } : { ok: false, detail: `exit ${String(result.exitCode)}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop() ?? ''}` : ''}` };
@@ -49,17 +49,5 @@ function httpProbe(host: string, port: number, path: string, timeoutMs: number):
     req.on('timeout', () => req.destroy(new Error(`timed out after ${String(timeoutMs)} ms`)));
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: error.code === 'ECONNREFUSED' ? 'connection refused' : error.message }));
     req.end();
-  });
-}
-
-export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve({ ok: true, detail: 'connected' });
-    });
-    socket.once('timeout', () => socket.destroy(new Error(`timed out after ${String(timeoutMs)} ms`)));
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: error.code === 'ECONNREFUSED' ? 'connection refused' : error.message }));
   });
 }

@@ -1,22 +1,24 @@
-import type { Berth } from '../berth.js';
 import { isBerthError } from '../errors.js';
+import type { BerthEventInput } from '../events.js';
 import { isLive } from '../devserver/types.js';
 import type { ContainerInfo, RuntimeKind } from '../runtime/types.js';
 import { applyPlan, describe, removableOf, type ManifestPlan } from './apply.js';
 import type { DeclaredState, DeclaredWorkspace } from './manifest.js';
+import { observe } from './observe.js';
 import { plan, planHash } from './plan.js';
 import { planManifest, type PlannedManifest } from './plan-manifest.js';
 import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
 import { checkHealth } from './health.js';
+import { toTarget, type Target, type TargetSource } from './target.js';
 
 export interface ReconcilerOptions {
   /** The manifest; read again every cycle, so an edit takes effect at the next one. */
   manifest: string;
   /**
-   * Opens Berth on a runtime choice (`undefined`: the usual selection). Called once per choice; the
-   * reconciler keeps what it returns and never closes it (the caller owns it).
+   * Opens Berth (or a target) on a runtime choice (`undefined`: the usual selection). Called once
+   * per choice; the reconciler keeps what it returns and never closes it (the caller owns it).
    */
-  open: (runtime: string | undefined) => Promise<Berth>;
+  open: (runtime: string | undefined) => Promise<Target | TargetSource>;
   /** The runtime of workspaces that name none. */
   runtime?: string | undefined;
   /** Between the end of one cycle and the start of the next (start()). Default 10 s. */
@@ -65,7 +67,7 @@ interface CyclePlan extends ManifestPlan {
 /**
  * The reconcile loop: observe every runtime the manifest uses with one `list` each, plan, decide
  * what policy lets it fix (restart-policy.ts), fix that through the same effects as `apply`, and
- * report the rest. Events go to each Berth's event log: `reconcile.intent/done/failed` around every
+ * report the rest. Events go to each target's event log: `reconcile.intent/done/failed` around every
  * fix, `reconcile.restarted` for a policy restart, `reconcile.backoff` after a failure,
  * `reconcile.blocked` / `reconcile.held` when such a finding first appears, `reconcile.cycle` when
  * a cycle found anything new.
@@ -75,7 +77,7 @@ interface CyclePlan extends ManifestPlan {
  */
 export class Reconciler {
   private readonly options: ReconcilerOptions;
-  private readonly berths = new Map<string | undefined, Promise<Berth>>();
+  private readonly targets = new Map<string | undefined, Promise<Target>>();
   private readonly backoff: Backoff;
   private readonly now: () => number;
   /** Findings reported as events already, so one that persists is logged once, not every cycle. */
@@ -129,33 +131,33 @@ export class Reconciler {
     const startedAt = new Date(started).toISOString();
     const findings: Finding[] = [];
     let planned: PlannedManifest<CyclePlan>;
-    let first: Berth | undefined;
+    let first: Target | undefined;
     try {
       planned = await planManifest(this.options.manifest, {
         runtime: this.options.runtime,
         env: this.options.env ?? process.env,
         record: false,
         open: async (choice) => {
-          const berth = await this.berthFor(choice);
-          first ??= berth;
-          return berth;
+          const target = await this.targetFor(choice);
+          first ??= target;
+          return target;
         },
-        planGroup: (berth, state, declared) => this.planIsolated(berth, state, declared),
+        planGroup: (target, state, declared) => this.planIsolated(target, state, declared),
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const berth = first ?? (await this.berthFor(this.options.runtime).catch(() => undefined));
-      this.reportOnce(berth, `error:${message}`, { type: 'reconcile.error', level: 'error', message: `Reconcile of ${this.options.manifest} cannot run: ${message}` });
+      const target = first ?? (await this.targetFor(this.options.runtime).catch(() => undefined));
+      this.reportOnce(target, `error:${message}`, { type: 'reconcile.error', level: 'error', message: `Reconcile of ${this.options.manifest} cannot run: ${message}` });
       const known = isBerthError(error) ? { code: error.code, message, hint: error.hint } : { code: 'E_INTERNAL', message };
       return { startedAt, durationMs: this.now() - started, findings, error: known };
     }
     const { state, groups } = planned;
-    for (const group of groups) findings.push(...(await this.reconcileIsolated(group.berth, state, group.planned)));
+    for (const group of groups) findings.push(...(await this.reconcileIsolated(group.target, state, group.planned)));
     const report: CycleReport = { startedAt, durationMs: this.now() - started, findings, error: null };
     const acted = findings.filter((f) => f.outcome !== undefined);
     if (acted.length > 0) {
       const failed = acted.filter((f) => f.outcome === 'failed').length;
-      groups[0]?.berth.record({
+      groups[0]?.target.record({
         type: 'reconcile.cycle',
         level: failed > 0 ? 'warn' : 'info',
         message: `Reconcile of ${state.file}: ${String(acted.length - failed)} fixed, ${String(failed)} failed, ${String(findings.length - acted.length)} left as they are.`,
@@ -167,14 +169,14 @@ export class Reconciler {
     return report;
   }
 
-  private berthFor(choice: string | undefined): Promise<Berth> {
-    let berth = this.berths.get(choice);
-    if (!berth) {
-      berth = this.options.open(choice);
-      berth.catch(() => this.berths.delete(choice));
-      this.berths.set(choice, berth);
+  private targetFor(choice: string | undefined): Promise<Target> {
+    let target = this.targets.get(choice);
+    if (!target) {
+      target = this.options.open(choice).then(toTarget);
+      target.catch(() => this.targets.delete(choice));
+      this.targets.set(choice, target);
     }
-    return berth;
+    return target;
   }
 
   /**
@@ -183,19 +185,19 @@ export class Reconciler {
    * Apple's `container` on a machine without it) blocks only its own workspaces, reported, while
    * the others are reconciled.
    */
-  private async planIsolated(berth: Berth, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<CyclePlan> {
+  private async planIsolated(target: Target, state: DeclaredState, declared: readonly DeclaredWorkspace[]): Promise<CyclePlan> {
     const now = this.now();
     try {
-      const { desired, observed, containers, unplannable } = await berth.observeFor(declared, removableOf(berth, state), { skipMissingImages: true });
+      const { desired, observed, containers, unplannable } = await observe(target, declared, removableOf(target.desired, state), { skipMissingImages: true });
       // Liveness of dev servers: a scan per running workspace with live ones on record, unless they all still answer.
       for (const seen of observed) {
         const container = containers.get(seen.id);
         if (!container || container.state !== 'running' || !seen.container?.ours || !seen.devServers.some((d) => d.live)) continue;
-        const servers = await berth.dev.confirm(seen.id).catch(() => null);
+        const servers = await target.dev.confirm(seen.id).catch(() => null);
         if (servers) seen.devServers = servers.map((s) => ({ name: s.name, command: s.command, live: isLive(s) }));
       }
       const plannable = declared.filter((d) => !unplannable.some((u) => u.id === d.id));
-      const actions = [...plan(desired, observed).actions, ...(await checkHealth(berth, plannable, containers, now))];
+      const actions = [...plan(desired, observed).actions, ...(await checkHealth(target, plannable, containers, now))];
       return { plan: { actions, hash: planHash(actions) }, declared: [...declared], containers, unplannable, now, failure: null };
     } catch (error) {
       return { plan: { actions: [], hash: planHash([]) }, declared: [...declared], containers: new Map(), unplannable: [], now, failure: { error } };
@@ -203,44 +205,44 @@ export class Reconciler {
   }
 
   /** Decides and fixes one runtime's share; a failure blocks only its workspaces (see planIsolated). */
-  private async reconcileIsolated(berth: Berth, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
-    if (planned.failure !== null) return this.blockAll(berth, planned.declared, planned.failure.error);
+  private async reconcileIsolated(target: Target, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
+    if (planned.failure !== null) return this.blockAll(target, planned.declared, planned.failure.error);
     try {
-      return await this.reconcileGroup(berth, state, planned);
+      return await this.reconcileGroup(target, state, planned);
     } catch (error) {
-      return this.blockAll(berth, planned.declared, error);
+      return this.blockAll(target, planned.declared, error);
     }
   }
 
-  private blockAll(berth: Berth, declared: readonly DeclaredWorkspace[], error: unknown): Finding[] {
-    const why = `${berth.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
+  private blockAll(target: Target, declared: readonly DeclaredWorkspace[], error: unknown): Finding[] {
+    const why = `${target.runtime.kind} failed: ${error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error)}`;
     return declared.map((ws) => {
-      const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: berth.runtime.kind, summary: `cannot manage ${ws.id}` };
-      this.reportOnce(berth, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
+      const finding: Finding = { action: { kind: 'blocked', workspace: ws.id, reason: why }, drift: 'missing', verdict: 'block', why, runtime: target.runtime.kind, summary: `cannot manage ${ws.id}` };
+      this.reportOnce(target, keyOf(finding), { type: 'reconcile.blocked', workspace: ws.id, level: 'warn', message: `Reconcile leaves ${ws.id}: ${why}.`, data: { drift: 'missing' } });
       return finding;
     });
   }
 
-  private async reconcileGroup(berth: Berth, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
+  private async reconcileGroup(target: Target, state: DeclaredState, planned: CyclePlan): Promise<Finding[]> {
     const { declared, containers, unplannable, now } = planned;
     const byId = new Map(declared.map((d) => [d.id, d]));
     const decisions = [
-      ...decide(planned.plan.actions, (id) => factsOf(berth, byId.get(id), containers.get(id), now), now),
+      ...decide(planned.plan.actions, (id) => factsOf(target, byId.get(id), containers.get(id), now), now),
       // What it cannot even plan: a missing image (Berth never pulls).
       ...unplannable.map((u): Decision => ({ action: { kind: 'blocked', workspace: u.id, reason: u.reason }, drift: 'missing', verdict: 'block', why: u.reason })),
     ];
     const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
-    const outcomes = await applyPlan(berth, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
+    const outcomes = await applyPlan(target, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
     const findings: Finding[] = [];
     let next = 0;
     for (const decision of decisions) {
-      const finding: Finding = { ...decision, runtime: berth.runtime.kind, summary: describe(decision.action) };
+      const finding: Finding = { ...decision, runtime: target.runtime.kind, summary: describe(decision.action) };
       if (decision.verdict === 'fix') {
         const outcome = outcomes[next++];
         finding.outcome = outcome?.ok ? 'fixed' : 'failed';
         if (!outcome?.ok) finding.error = outcome?.message;
       } else if (decision.verdict !== 'wait') {
-        this.reportOnce(berth, keyOf(finding), {
+        this.reportOnce(target, keyOf(finding), {
           type: decision.verdict === 'block' ? 'reconcile.blocked' : 'reconcile.held',
           workspace: decision.action.workspace,
           level: decision.verdict === 'block' ? 'warn' : 'info',
@@ -250,13 +252,13 @@ export class Reconciler {
       }
       findings.push(finding);
     }
-    this.recordOutcomes(berth, findings);
-    this.forgiveSettled(berth, declared, findings);
+    this.recordOutcomes(target, findings);
+    this.forgiveSettled(target, declared, findings);
     return findings;
   }
 
   /** Backoff and restart counts, per workspace and per dev server, kept in the store. */
-  private recordOutcomes(berth: Berth, findings: readonly Finding[]): void {
+  private recordOutcomes(target: Target, findings: readonly Finding[]): void {
     const byKey = new Map<string, Finding[]>();
     for (const f of findings.filter((x) => x.outcome !== undefined)) {
       const server = f.action.kind === 'dev-start' || f.action.kind === 'dev-stop' || f.action.kind === 'restart' ? (f.action.name ?? '') : '';
@@ -265,13 +267,13 @@ export class Reconciler {
     }
     for (const [key, group] of byKey) {
       const [workspace = '', server = ''] = key.split('\u0000');
-      const record = berth.store.supervision(workspace, server);
+      const record = target.supervision.supervision(workspace, server);
       const failed = group.find((f) => f.outcome === 'failed');
       if (failed) {
         const failures = record.failures + 1;
         const delay = backoffDelay(failures, this.backoff);
-        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: failed.error ?? null });
-        berth.record({
+        target.supervision.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: failed.error ?? null });
+        target.record({
           type: 'reconcile.backoff',
           workspace,
           level: 'warn',
@@ -288,8 +290,8 @@ export class Reconciler {
         const delay = backoffDelay(failures, this.backoff);
         // A restart for failed probes starts its health afresh: the next probe is an interval away.
         const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
-        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
-        berth.record({
+        target.supervision.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
+        target.record({
           type: 'reconcile.restarted',
           workspace,
           message: `Restarted ${server ? `dev server ${workspace}/${server}` : `workspace ${workspace}`}: ${group.map((f) => f.why).join('; ')}. Another restart waits ${String(Math.round(delay / 1000))} s.`,
@@ -297,30 +299,30 @@ export class Reconciler {
         });
         continue;
       }
-      if (record.failures > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+      if (record.failures > 0) target.supervision.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
     }
   }
 
   /** Targets that needed nothing this cycle, with their backoff over, start again from a clean slate. */
-  private forgiveSettled(berth: Berth, declared: readonly DeclaredWorkspace[], findings: readonly Finding[]): void {
+  private forgiveSettled(target: Target, declared: readonly DeclaredWorkspace[], findings: readonly Finding[]): void {
     const busy = new Set(findings.map((f) => `${f.action.workspace}\u0000${'name' in f.action && f.action.name !== undefined ? f.action.name : ''}`));
     const now = this.now();
     for (const ws of declared) {
       for (const server of ['', ...ws.devServers.map((d) => d.name)]) {
         if (busy.has(`${ws.id}\u0000${server}`)) continue;
-        const record = berth.store.supervision(ws.id, server);
+        const record = target.supervision.supervision(ws.id, server);
         if (record.failures > 0 && (record.nextAttemptAt === null || Date.parse(record.nextAttemptAt) <= now)) {
-          berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+          target.supervision.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
         }
       }
     }
   }
 
   /** Records an event for a finding the first time it is seen (and again once it went away and came back). */
-  private reportOnce(berth: Berth | undefined, key: string, event: Parameters<Berth['record']>[0]): void {
+  private reportOnce(target: Target | undefined, key: string, event: BerthEventInput): void {
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    berth?.record(event);
+    target?.record(event);
   }
 }
 
@@ -329,11 +331,11 @@ function keyOf(finding: Finding): string {
 }
 
 /** What the policy needs of one declared workspace: its container, its records, its dev servers. */
-function factsOf(berth: Berth, declared: DeclaredWorkspace | undefined, container: { state: WorkspaceFacts['state']; exitCode: number | null } | undefined, now: number): WorkspaceFacts | undefined {
+function factsOf(target: Target, declared: DeclaredWorkspace | undefined, container: { state: WorkspaceFacts['state']; exitCode: number | null } | undefined, now: number): WorkspaceFacts | undefined {
   if (!declared) return undefined;
   const retryAt = (at: string | null, failures: number): number | null => (failures > 0 && at !== null && Date.parse(at) > now ? Date.parse(at) : null);
-  const own = berth.store.supervision(declared.id);
-  const registry = new Map(berth.store.devServers(declared.id).map((s) => [s.name, s]));
+  const own = target.supervision.supervision(declared.id);
+  const registry = new Map(target.devServers.devServers(declared.id).map((s) => [s.name, s]));
   return {
     restart: declared.restart,
     state: container?.state ?? null,
@@ -342,7 +344,7 @@ function factsOf(berth: Berth, declared: DeclaredWorkspace | undefined, containe
     retryAt: retryAt(own.nextAttemptAt, own.failures),
     devServers: new Map(
       declared.devServers.map((d) => {
-        const record = berth.store.supervision(declared.id, d.name);
+        const record = target.supervision.supervision(declared.id, d.name);
         return [d.name, { restart: d.restart, state: registry.get(d.name)?.state ?? null, held: record.held, retryAt: retryAt(record.nextAttemptAt, record.failures) }];
       }),
     ),

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { BerthError, isBerthError } from '../errors.js';
-import type { BerthEventInput } from '../events.js';
 import type { ContainerInfo, Runtime } from '../runtime/types.js';
 import type { LedgerEntry, Store } from '../state/store.js';
 import type { WorkspaceManager } from './ensure.js';
@@ -25,40 +23,29 @@ export interface WorkspaceSummary {
   root: string | null;
 }
 
-/** What gc would do (dry run) or did (--yes). */
-export interface GcReport {
-  /** Containers with our labels and a ledger entry whose workspace folder is gone. */
-  containers: { name: string; workspace: string | null; root: string | null; reason: string }[];
-  /** Ledger entries whose container no longer exists; only Berth's own records change. */
-  forgotten: { name: string; workspace: string | null }[];
-  applied: boolean;
-}
-
 export interface InventoryOptions {
   runtime: Runtime;
   store: Store;
   owner: string;
   workspaces: WorkspaceManager;
-  record: (input: BerthEventInput) => void;
 }
 
 /**
  * What this installation has on a runtime, as the engine and the ledger say together: listings and
- * status (including the states an engine alone cannot tell), and the conservative gc.
+ * status, including the states an engine alone cannot tell. (gc, which removes, is the
+ * orchestrator's: `orchestrator/gc.ts`.)
  */
 export class Inventory {
   private readonly runtime: Runtime;
   private readonly store: Store;
   private readonly owner: string;
   private readonly workspaces: WorkspaceManager;
-  private readonly record: (input: BerthEventInput) => void;
 
   constructor(options: InventoryOptions) {
     this.runtime = options.runtime;
     this.store = options.store;
     this.owner = options.owner;
     this.workspaces = options.workspaces;
-    this.record = options.record;
   }
 
   /** The live ledger entries of this runtime's workspace containers. */
@@ -100,49 +87,6 @@ export class Inventory {
     return summaries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  /**
-   * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
-   * are no longer declared. A workspace a manifest declared is declared while that manifest still
-   * lists it (`declaredBy` answers; its folder does not matter: apply owns it); any other workspace
-   * while its folder exists. A dry run unless `apply` is set; either way it says what.
-   */
-  async gc(options: { apply?: boolean; declaredBy?: (workspace: string) => { manifest: string; declared: boolean } | undefined } = {}): Promise<GcReport> {
-    const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
-    const entries = this.containerEntries();
-    const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
-    for (const container of containers) {
-      const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
-      if (!entry) continue;
-      const root = recordedSpec(entry)?.root ?? null;
-      const manifest = entry.workspace === null ? undefined : options.declaredBy?.(entry.workspace);
-      if (manifest) {
-        if (!manifest.declared) report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `no longer declared: ${manifest.manifest} does not list it any more` });
-        continue;
-      }
-      if (root === null || existsSync(root)) continue;
-      report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `its workspace folder ${root} is gone` });
-    }
-    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
-      const stillThere = await this.runtime.inspect(entry.name).then(
-        (c) => isOwnedBy(c.labels, this.owner),
-        () => false,
-      );
-      if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
-    }
-    if (!report.applied) return report;
-    for (const { name, workspace, reason } of report.containers) {
-      await this.runtime.remove(name, { force: true });
-      this.store.markRemoved(this.runtime.kind, 'container', name);
-      if (workspace !== null) this.store.undeclare(workspace);
-      this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: ${reason}.` });
-    }
-    for (const { name, workspace } of report.forgotten) {
-      this.store.markRemoved(this.runtime.kind, 'container', name);
-      this.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
-    }
-    return report;
-  }
-
   private async summarize(
     name: string,
     container: ContainerInfo | null,
@@ -171,7 +115,7 @@ export class Inventory {
 }
 
 /** Image ids by reference, each asked of the runtime once (a missing image is null). */
-export function imageIds(runtime: Runtime): (ref: string) => Promise<string | null> {
+export function imageIds(runtime: Pick<Runtime, 'imageInspect'>): (ref: string) => Promise<string | null> {
   const cache = new Map<string, Promise<string | null>>();
   return (ref) => {
     let id = cache.get(ref);

@@ -1,6 +1,16 @@
-import type { Berth } from '../berth.js';
+import type { EgressPolicy } from '../egress/policy.js';
+import type { BerthEvent } from '../events.js';
+import type { RuntimeCapabilities } from '../runtime/types.js';
 import type { WorkspaceSpecInput } from './spec.js';
 import type { EnsureResult } from './ensure.js';
+
+/** A workspace's egress settings and whether the network enforces them (`Berth.egress`). */
+export interface EgressView {
+  policy: EgressPolicy;
+  enforced: boolean;
+  network: string | null;
+  proxy: string;
+}
 
 /** What `berth up --json` prints and `POST /workspaces/{id}/up` answers: one shape for both. */
 export interface UpReport {
@@ -15,17 +25,30 @@ export interface UpReport {
   mounts: EnsureResult['container']['mounts'];
   previewPorts: EnsureResult['container']['ports'];
   skippedMounts: EnsureResult['skippedMounts'];
-  egress: ReturnType<Berth['egress']>;
+  egress: EgressView | null;
   isolated: boolean;
   /** What went wrong without stopping it (a mount skipped, egress not shielded), for a person to read. */
   warnings: string[];
 }
 
 /**
+ * What reporting an `up` needs of Berth: the facade (which sits above this folder) passes itself.
+ * Listening to its events is how the warnings are collected.
+ */
+export interface UpSource {
+  readonly runtime: { readonly capabilities: Pick<RuntimeCapabilities, 'containerIp' | 'isolation'> };
+  up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult>;
+  status(id: string): Promise<{ ip: string | null }>;
+  egress(id: string): EgressView | null;
+  on(event: 'event', listener: (event: BerthEvent) => void): unknown;
+  off(event: 'event', listener: (event: BerthEvent) => void): unknown;
+}
+
+/**
  * Brings the workspace up and reports it. The warnings are the warn events about this workspace
  * while it came up (a daemon serves others at the same time: their events are not this one's).
  */
-export async function upAndReport(berth: Berth, id: string, spec: WorkspaceSpecInput | undefined): Promise<UpReport> {
+export async function upAndReport(berth: UpSource, id: string, spec: WorkspaceSpecInput | undefined): Promise<UpReport> {
   const warnings: string[] = [];
   const collect = (event: { workspace?: string | undefined; level: string; message: string }): void => {
     if (event.level === 'warn' && event.workspace === id) warnings.push(event.message);
@@ -38,7 +61,7 @@ export async function upAndReport(berth: Berth, id: string, spec: WorkspaceSpecI
   }
 }
 
-async function upReport(berth: Berth, result: EnsureResult, warnings: string[]): Promise<UpReport> {
+async function upReport(berth: UpSource, result: EnsureResult, warnings: string[]): Promise<UpReport> {
   const { container } = result;
   // ensure() does not re-inspect after a start; whoever asked wants the address, so ask once.
   const ip = container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(result.id)).ip : null);

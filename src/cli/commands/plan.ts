@@ -1,9 +1,9 @@
 import type { ManifestPlan } from '../../orchestrator/apply.js';
 import type { PlannedManifest } from '../../orchestrator/plan-manifest.js';
+import type { Target } from '../../orchestrator/target.js';
 import { defineCommand } from '../args.js';
 import { openBerth } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
-import type { Berth } from '../../berth.js';
 
 const PLAN_USAGE = 'Usage: berth plan [-f berth.yaml] [--json]\n';
 const APPLY_USAGE = 'Usage: berth apply [-f berth.yaml] [--yes | --plan-hash HASH] [--json]\n';
@@ -14,13 +14,13 @@ async function plans(file: string, runtime: string | undefined): Promise<Planned
   return planManifest(file, { open: (choice) => openBerth(choice), runtime, env: process.env });
 }
 
-async function print(groups: { berth: Berth; planned: ManifestPlan }[], hash: string, json: boolean): Promise<void> {
+async function print(groups: { target: Target; planned: ManifestPlan }[], hash: string, json: boolean): Promise<void> {
   if (json) {
-    printJson({ hash, actions: groups.flatMap((g) => g.planned.plan.actions.map((a) => ({ runtime: g.berth.runtime.kind, ...a }))) });
+    printJson({ hash, actions: groups.flatMap((g) => g.planned.plan.actions.map((a) => ({ runtime: g.target.runtime.kind, ...a }))) });
     return;
   }
   const { describe } = await import('../../orchestrator/apply.js');
-  const lines = groups.flatMap((g) => g.planned.plan.actions.map((a) => `  ${describe(a)}  (${g.berth.runtime.kind})`));
+  const lines = groups.flatMap((g) => g.planned.plan.actions.map((a) => `  ${describe(a)}  (${g.target.runtime.kind})`));
   process.stdout.write(lines.length === 0 ? 'Nothing to do: the workspaces are as declared.\n' : `Plan ${hash}:\n${lines.join('\n')}\n`);
 }
 

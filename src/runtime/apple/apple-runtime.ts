@@ -6,7 +6,7 @@ import { APPLE_CONTAINER_DEFAULT_BIN } from '../apple-binary.js';
 import { invalidSpec } from '../errors.js';
 import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
-import { matchesFilter } from '../labels.js';
+import { matchesFilter } from '../list-filter.js';
 import type { Subject } from '../oci/classify-error.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import type {

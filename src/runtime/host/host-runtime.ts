@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
 import { run, runInteractive } from '../../process/index.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
-import { matchesFilter } from '../labels.js';
+import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import type {
   ContainerInfo,

@@ -37,7 +37,7 @@ import { classifyEngineError, classifyEngineMessage, classifyExecFailure, type S
 import type { EngineApi } from './engine-api.js';
 import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
 import { lazy } from '../lazy.js';
-import { matchesFilter } from '../labels.js';
+import { matchesFilter } from '../list-filter.js';
 
 /**
  * The output schemas (and zod behind them) load on the first call that parses JSON: `berth exec`

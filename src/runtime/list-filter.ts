@@ -1,3 +1,7 @@
+/**
+ * A `Runtime.list` filter applied to what an engine listed: labels to carry, a name prefix. (The
+ * labels Berth puts on what it creates, and what makes one ours, are `workspace/labels.ts`.)
+ */
 import type { ListFilter } from './types.js';
 
 /** True when `labels` carries every label in `filter` (`true` = present with any value). */

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import type { BerthEventInput } from '../events.js';
+import type { Runtime, RuntimeKind } from '../runtime/types.js';
+import type { LedgerEntry, ResourceKind } from '../state/store.js';
+import { recordedSpec } from '../workspace/inventory.js';
+import { LABELS, isOwnedBy } from '../workspace/labels.js';
+import { stillDeclares } from './manifest.js';
+
+/** What gc would do (dry run) or did (--yes). */
+export interface GcReport {
+  /** Containers with our labels and a ledger entry whose workspace folder is gone. */
+  containers: { name: string; workspace: string | null; root: string | null; reason: string }[];
+  /** Ledger entries whose container no longer exists; only Berth's own records change. */
+  forgotten: { name: string; workspace: string | null }[];
+  applied: boolean;
+}
+
+/** What gc needs: one runtime, its installation's ledger and manifests' declarations, the event log. */
+export interface GcTarget {
+  runtime: Pick<Runtime, 'kind' | 'list' | 'inspect' | 'remove'>;
+  owner: string;
+  ledger: {
+    activeEntries(runtime?: RuntimeKind): LedgerEntry[];
+    markRemoved(runtime: RuntimeKind, kind: ResourceKind, name: string): void;
+  };
+  desired: {
+    declaringManifest(workspace: string): string | undefined;
+    undeclare(workspace: string): void;
+  };
+  record(event: BerthEventInput): void;
+}
+
+/**
+ * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
+ * are no longer declared. A workspace a manifest declared is declared while that manifest still
+ * lists it (its folder does not matter: apply owns it); any other workspace while its folder
+ * exists. A dry run unless `apply` is set; either way it says what.
+ */
+export async function collectGarbage(target: GcTarget, options: { apply?: boolean } = {}): Promise<GcReport> {
+  const { runtime, owner } = target;
+  const containers = await runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner } });
+  const entries = target.ledger.activeEntries(runtime.kind).filter((e) => e.kind === 'container');
+  const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
+  for (const container of containers) {
+    const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
+    if (!entry) continue;
+    const root = recordedSpec(entry)?.root ?? null;
+    const workspace = entry.workspace;
+    const manifest = workspace === null ? undefined : target.desired.declaringManifest(workspace);
+    if (workspace !== null && manifest !== undefined) {
+      if (!stillDeclares(manifest, workspace)) report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `no longer declared: ${manifest} does not list it any more` });
+      continue;
+    }
+    if (root === null || existsSync(root)) continue;
+    report.containers.push({ name: container.name, workspace: entry.workspace, root, reason: `its workspace folder ${root} is gone` });
+  }
+  for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
+    const stillThere = await runtime.inspect(entry.name).then(
+      (c) => isOwnedBy(c.labels, owner),
+      () => false,
+    );
+    if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
+  }
+  if (!report.applied) return report;
+  for (const { name, workspace, reason } of report.containers) {
+    await runtime.remove(name, { force: true });
+    target.ledger.markRemoved(runtime.kind, 'container', name);
+    if (workspace !== null) target.desired.undeclare(workspace);
+    target.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: ${reason}.` });
+  }
+  for (const { name, workspace } of report.forgotten) {
+    target.ledger.markRemoved(runtime.kind, 'container', name);
+    target.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
+  }
+  return report;
+}
