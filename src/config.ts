@@ -2,22 +2,22 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, isErrno } from './errors.js';
+import { isRuntimeChoice, RUNTIME_CHOICES, type RuntimeChoice } from './runtime/kinds.js';
 
 /** Berth's state folder: `$BERTH_HOME`, else `~/.berth`. */
 export function berthHome(env: NodeJS.ProcessEnv = process.env): string {
   return env['BERTH_HOME'] || join(homedir(), '.berth');
 }
 
-const RUNTIME_CHOICES = ['apple', 'docker', 'podman', 'host', 'auto'] as const;
-
 export interface BerthConfig {
   /** Default runtime when neither --runtime nor BERTH_RUNTIME says. */
-  runtime?: (typeof RUNTIME_CHOICES)[number];
+  runtime?: RuntimeChoice;
   /** false: never start a stopped Apple container system (BERTH_APPLE_AUTOSTART, when set, wins). Default true. */
   appleAutostart?: boolean;
 }
 
-const KNOWN_KEYS = 'Known keys: runtime ("apple", "docker", "podman", "host" or "auto"), appleAutostart (true or false).';
+const QUOTED_CHOICES = RUNTIME_CHOICES.map((choice) => JSON.stringify(choice));
+const KNOWN_KEYS = `Known keys: runtime (${QUOTED_CHOICES.slice(0, -1).join(', ')} or ${String(QUOTED_CHOICES.at(-1))}), appleAutostart (true or false).`;
 
 /**
  * May Berth start a stopped Apple container system? BERTH_APPLE_AUTOSTART, when set, wins
@@ -59,7 +59,7 @@ function configProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return '(top level): expected an object';
   for (const [key, field] of Object.entries(value)) {
     if (key === 'runtime') {
-      if (!(RUNTIME_CHOICES as readonly unknown[]).includes(field)) return `runtime: expected one of ${RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(field)}`;
+      if (!isRuntimeChoice(field)) return `runtime: expected one of ${RUNTIME_CHOICES.join(', ')}, got ${JSON.stringify(field)}`;
     } else if (key === 'appleAutostart') {
       if (typeof field !== 'boolean') return `appleAutostart: expected true or false, got ${JSON.stringify(field)}`;
     } else return `unknown key ${JSON.stringify(key)}`;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EXIT, UsageError, reportError } from './output.js';
+import { RUNTIME_CHOICES } from '../runtime/kinds.js';
 
 /** A command: parses its own argv (after the command name) and returns an exit code. */
 export type Command = (argv: string[]) => Promise<number>;
@@ -84,7 +85,7 @@ function usage(): string {
     '',
     ...lines,
     '',
-    'Global options: --runtime apple|docker|podman|host|auto (or BERTH_RUNTIME), --json, --help',
+    `Global options: --runtime ${RUNTIME_CHOICES.join('|')} (or BERTH_RUNTIME), --json, --help`,
     'State lives in $BERTH_HOME (default ~/.berth).',
     '',
   ].join('\n');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUNTIME_KINDS } from '../runtime/kinds.js';
 
 /**
  * The shape of `berth.yaml`, written once: the parser validates with it and `berth schema`
@@ -54,7 +55,7 @@ const mount = z.union([
 export const workspaceSettingsSchema = z.strictObject({
   root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
   image: z.string({ error: 'must be an image reference such as node:22' }).min(1).optional(),
-  runtime: z.enum(['apple', 'docker', 'podman', 'host'], { error: 'must be one of apple, docker, podman, host (or use sandbox: vm | shared-kernel)' }).optional(),
+  runtime: z.enum(RUNTIME_KINDS, { error: `must be one of ${RUNTIME_KINDS.join(', ')} (or use sandbox: vm | shared-kernel)` }).optional(),
   sandbox: z.enum(['vm', 'shared-kernel'], { error: 'must be vm or shared-kernel' }).optional(),
   mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
   env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),

@@ -1,8 +1,15 @@
 import { isBerthError } from '../errors.js';
+import type { CommandLine, CommandSpec } from './command.js';
 import { notFound } from './errors.js';
-import type { NetworkInfo, RuntimeKind } from './types.js';
+import type { BuildImageOptions, ExecOptions, ExecResult, LogsOptions, LogsResult, NetworkInfo, RuntimeKind } from './types.js';
 
-/** Flows the CLI-driven adapters (docker/podman and Apple) share; only argv and parsers differ. */
+/**
+ * What the CLI-driven adapters (docker/podman and Apple) share: the flows, and the command specs
+ * whose shape is the same for both CLIs. Each CLI's commands.ts supplies only its argv and parsers.
+ */
+
+/** How long a build may take unless the caller says. */
+const BUILD_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Returns the network, creating it when absent. A create that loses a race to another caller is
@@ -29,7 +36,56 @@ export function onlyRecord<T>(records: readonly T[], runtime: RuntimeKind, what:
   return record;
 }
 
-/** The engine CLI's environment plus the values its `-e NAME` flags read. */
-export function envWith(base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return Object.keys(extra).length === 0 ? base : { ...base, ...extra };
+/**
+ * exec hands the command's own exit code back: any exit is an answer, unless `engineFailure` (the
+ * CLI's own exit codes with its own error line) says the CLI failed. A user's command runs as long
+ * as it runs unless the caller set a limit.
+ */
+export function execSpec(
+  line: CommandLine,
+  container: string,
+  options: ExecOptions,
+  engineFailure: (exitCode: number, stderr: string) => Error | undefined,
+): CommandSpec<ExecResult> {
+  return {
+    ...line,
+    subject: { container },
+    io: { input: options.input, signal: options.signal, timeoutMs: options.timeoutMs ?? Infinity, okExitCodes: 'any' },
+    parse: (result) => {
+      const failure = engineFailure(result.exitCode, result.stderr);
+      if (failure) throw failure;
+      return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+    },
+  };
+}
+
+/** `logs`: streamed to the callbacks when given; a follow runs until the caller's signal stops it. */
+export function logsSpec(args: string[], container: string, options: LogsOptions): CommandSpec<LogsResult> {
+  return {
+    args,
+    env: {},
+    subject: { container },
+    io: {
+      signal: options.signal,
+      timeoutMs: options.follow ? Infinity : undefined,
+      onStdout: options.onStdout,
+      onStderr: options.onStderr,
+    },
+    parse: (result) => ({ stdout: result.stdout, stderr: options.onStderr ? '' : result.stderr }),
+  };
+}
+
+/** `build`: its output goes to the caller's callback as it comes; the image is inspected after. */
+export function buildSpec(line: CommandLine, options: BuildImageOptions): CommandSpec<void> {
+  return {
+    ...line,
+    subject: {},
+    io: {
+      timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
+      signal: options.signal,
+      onStdout: options.onOutput,
+      onStderr: options.onOutput,
+    },
+    parse: () => undefined,
+  };
 }

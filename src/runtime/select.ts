@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { BerthError } from '../errors.js';
 import { resolveExecutable } from '../process/resolve-executable.js';
 import { APPLE_CONTAINER_DEFAULT_BIN } from './apple-binary.js';
-import { RUNTIME_KINDS, type Runtime, type RuntimeKind } from './types.js';
+import { isRuntimeChoice, RUNTIME_CHOICES, type RuntimeChoice, type RuntimeKind } from './kinds.js';
+import type { Runtime } from './types.js';
 
-export type RuntimeChoice = RuntimeKind | 'auto';
+export type { RuntimeChoice };
 
 /** The runtimes whose availability is asked of the runtime itself. */
 type ProbedKind = Exclude<RuntimeKind, 'host'>;
@@ -132,9 +133,9 @@ export async function detectRuntimes(input: SelectionInput = {}): Promise<Detect
 }
 
 export function parseRuntimeChoice(value: string, where: string): RuntimeChoice {
-  if (value === 'auto' || (RUNTIME_KINDS as readonly string[]).includes(value)) return value as RuntimeChoice;
+  if (isRuntimeChoice(value)) return value;
   throw new BerthError('E_INVALID_INPUT', `Unknown runtime ${JSON.stringify(value)} (from ${where}).`, {
-    hint: `Use one of: ${[...RUNTIME_KINDS, 'auto'].join(', ')}.`,
+    hint: `Use one of: ${RUNTIME_CHOICES.join(', ')}.`,
   });
 }
 

@@ -3,9 +3,9 @@
  * vendor output into these types, and no vendor type crosses this line.
  */
 
-export type RuntimeKind = 'apple' | 'docker' | 'podman' | 'host';
+import type { RuntimeKind } from './kinds.js';
 
-export const RUNTIME_KINDS: readonly RuntimeKind[] = ['apple', 'docker', 'podman', 'host'];
+export { RUNTIME_KINDS, type RuntimeKind } from './kinds.js';
 
 /** Engines say "exited", "stopped", "configured"...; Berth needs only these. */
 export type ContainerState = 'created' | 'running' | 'stopped' | 'paused' | 'unknown';

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUNTIME_KINDS, type RuntimeKind } from '../runtime/types.js';
+import { isRuntimeKind, type RuntimeKind } from '../runtime/kinds.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 
 /**
@@ -31,7 +31,7 @@ export function readAddressCard(berthHome: string, id: string): AddressCard | un
     const valid =
       typeof card.container === 'string' &&
       card.container !== '' &&
-      (RUNTIME_KINDS as readonly unknown[]).includes(card.runtime) &&
+      isRuntimeKind(card.runtime) &&
       (card.fence === undefined || (Array.isArray(card.fence) && card.fence.every((part) => typeof part === 'string')));
     return valid ? (card as AddressCard) : undefined;
   } catch {

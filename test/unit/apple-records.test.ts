@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors.js';
 import { ProcessError } from '../../src/process/index.js';
-import { buildCommand, createCommand, execCommand, memoryFlag } from '../../src/runtime/apple/argv.js';
+import { buildCommand, createCommand, interactiveExecCommand, memoryFlag } from '../../src/runtime/apple/commands.js';
 import { classifyAppleError, classifyAppleExecFailure, isSystemDown } from '../../src/runtime/apple/classify-error.js';
 import { appleContainers, appleImages, appleNetworks, normalizeContainer, normalizeDate, normalizeImage, normalizeNetwork } from '../../src/runtime/apple/records.js';
 import { atLeast, isSupported, parseAppleVersion } from '../../src/runtime/apple/version.js';
@@ -229,7 +229,7 @@ describe('Apple container command lines (§2)', () => {
   });
 
   it('builds exec and build lines', () => {
-    expect(execCommand('berth-ws', ['ls'], { env: { A: '1' }, workdir: '/w' }, true, false).args).toEqual(['exec', '--interactive', '--env', 'A', '--workdir', '/w', 'berth-ws', 'ls']);
+    expect(interactiveExecCommand('berth-ws', ['ls'], { env: { A: '1' }, workdir: '/w' }, false).args).toEqual(['exec', '--interactive', '--env', 'A', '--workdir', '/w', 'berth-ws', 'ls']);
     expect(buildCommand({ contextDir: '/ctx', tag: 't:1', buildArgs: { V: '2' } }).args).toEqual(['build', '--tag', 't:1', '--progress', 'plain', '--build-arg', 'V=2', '/ctx']);
   });
 });

@@ -12,13 +12,14 @@ import {
   createCommand,
   deleteCommand,
   execCommand,
+  interactiveExecCommand,
   listCommand,
   logsCommand,
   networkCreateCommand,
   stopCommand,
   systemStartCommand,
   systemStatusCommand,
-} from '../../src/runtime/apple/argv.js';
+} from '../../src/runtime/apple/commands.js';
 import { needsNetAdmin, firewalledCommand } from '../../src/egress/guest-firewall.js';
 import { atLeast, isSupported, MIN_APPLE_VERSION, parseAppleVersion, VERSION_GATES, type AppleVersion } from '../../src/runtime/apple/version.js';
 
@@ -75,17 +76,18 @@ function everyArgv(version: AppleVersion): { args: readonly string[]; flagsEnd: 
   for (const start of [false, true]) {
     attempt(() => until(createCommand(SPEC, version, { start, isFile: (path) => path.endsWith('.gitconfig'), netAdmin: needsNetAdmin(SPEC.command) }).args, SPEC.image));
   }
-  attempt(() => until(execCommand('berth-ws', ['ls', '-l'], { env: { A: '1' }, workdir: '/w', user: 'root' }, true, true).args, 'berth-ws'));
+  attempt(() => until(interactiveExecCommand('berth-ws', ['ls', '-l'], { env: { A: '1' }, workdir: '/w', user: 'root' }, true).args, 'berth-ws'));
+  attempt(() => until(execCommand('berth-ws', ['ls', '-l'], { env: { A: '1' }, workdir: '/w', user: 'root', input: '' }).args, 'berth-ws'));
   attempt(() => until(buildCommand({ contextDir: '/ctx', tag: 't:1', dockerfile: 'Containerfile', buildArgs: { V: '2' }, labels: { a: 'b' } }).args, '/ctx'));
-  attempt(() => until(networkCreateCommand({ name: 'berth-net-ws', internal: true, labels: { a: 'b' } }, version), 'berth-net-ws'));
-  attempt(() => until(networkCreateCommand({ name: 'plain', internal: false, labels: {} }, version), 'plain'));
-  for (const kernel of [true, false]) attempt(() => ({ args: systemStartCommand(version, kernel, 60), flagsEnd: Infinity }));
-  attempt(() => ({ args: systemStatusCommand(version), flagsEnd: Infinity }));
-  attempt(() => ({ args: listCommand(), flagsEnd: Infinity }));
-  attempt(() => until(stopCommand('berth-ws', 5), 'berth-ws'));
-  attempt(() => until(deleteCommand('berth-ws', true), 'berth-ws'));
-  attempt(() => until(logsCommand('berth-ws', { follow: true, tail: 5 }), 'berth-ws'));
-  attempt(() => until(copyCommand(version, '/a', 'berth-ws:/b'), '/a'));
+  attempt(() => until(networkCreateCommand({ name: 'berth-net-ws', internal: true, labels: { a: 'b' } }, version).args, 'berth-net-ws'));
+  attempt(() => until(networkCreateCommand({ name: 'plain', internal: false, labels: {} }, version).args, 'plain'));
+  for (const kernel of [true, false]) attempt(() => ({ args: systemStartCommand(version, kernel, 60).args, flagsEnd: Infinity }));
+  attempt(() => ({ args: systemStatusCommand(version).args, flagsEnd: Infinity }));
+  attempt(() => ({ args: listCommand().args, flagsEnd: Infinity }));
+  attempt(() => until(stopCommand('berth-ws', 5, 60_000).args, 'berth-ws'));
+  attempt(() => until(deleteCommand('berth-ws', true).args, 'berth-ws'));
+  attempt(() => until(logsCommand('berth-ws', { follow: true, tail: 5 }).args, 'berth-ws'));
+  attempt(() => until(copyCommand(version, '/a', 'berth-ws:/b', 'berth-ws').args, '/a'));
   return all;
 }
 
@@ -132,8 +134,8 @@ describe('Apple version gates (version-gates.json)', () => {
     }
     expect(isBerthError(caught, 'E_UNSUPPORTED')).toBe(true);
     expect((caught as Error).message).toContain('needs Apple container 0.9.0 or later; this is 0.8.0');
-    expect(systemStartCommand(v('0.9.0'), true, 60)).toEqual(['system', 'start', '--enable-kernel-install']);
-    expect(systemStartCommand(v('0.10.0'), false, 60)).toEqual(['system', 'start', '--disable-kernel-install', '--timeout', '60']);
+    expect(systemStartCommand(v('0.9.0'), true, 60).args).toEqual(['system', 'start', '--enable-kernel-install']);
+    expect(systemStartCommand(v('0.10.0'), false, 60).args).toEqual(['system', 'start', '--disable-kernel-install', '--timeout', '60']);
   });
 
   it('build args carry their values (the builder shim reads a bare NAME as empty)', () => {

@@ -6,7 +6,7 @@ import {
   interactiveExecCommand,
   listIdsCommand,
   networkCreateCommand,
-} from '../../src/runtime/oci/argv.js';
+} from '../../src/runtime/oci/commands.js';
 import type { ContainerSpec } from '../../src/runtime/types.js';
 
 const SECRET = 'hunter2-do-not-leak';
@@ -130,19 +130,20 @@ describe('createCommand', () => {
 
 describe('execCommand', () => {
   it('runs name then argv, with no --interactive when there is no input', () => {
-    const command = execCommand('berth-x', ['ls', '-la']);
-    expect(command).toEqual({ args: ['exec', 'berth-x', 'ls', '-la'], env: {} });
+    const command = execCommand('docker', 'berth-x', ['ls', '-la']);
+    expect(command.args).toEqual(['exec', 'berth-x', 'ls', '-la']);
+    expect(command.env).toEqual({});
   });
 
   it('adds --interactive only when input is given (string or bytes, even empty)', () => {
-    expect(execCommand('berth-x', ['cat'], { input: 'hello' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
-    expect(execCommand('berth-x', ['cat'], { input: new Uint8Array([1, 2]) }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
-    expect(execCommand('berth-x', ['cat'], { input: '' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
-    expect(execCommand('berth-x', ['cat'], { input: undefined }).args).toEqual(['exec', 'berth-x', 'cat']);
+    expect(execCommand('docker', 'berth-x', ['cat'], { input: 'hello' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('docker', 'berth-x', ['cat'], { input: new Uint8Array([1, 2]) }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('docker', 'berth-x', ['cat'], { input: '' }).args).toEqual(['exec', '--interactive', 'berth-x', 'cat']);
+    expect(execCommand('docker', 'berth-x', ['cat'], { input: undefined }).args).toEqual(['exec', 'berth-x', 'cat']);
   });
 
   it('passes env by name only, sorted, then workdir and user, then name and argv', () => {
-    const command = execCommand('berth-x', ['printenv', 'TOKEN'], {
+    const command = execCommand('docker', 'berth-x', ['printenv', 'TOKEN'], {
       env: { TOKEN: SECRET, ANOTHER: 'a' },
       workdir: '/workspace/sub',
       user: 'root',
@@ -183,17 +184,17 @@ describe('interactiveExecCommand', () => {
 
 describe('listIdsCommand', () => {
   it('lists every container id, untruncated, with no filter', () => {
-    expect(listIdsCommand()).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
-    expect(listIdsCommand({})).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
+    expect(listIdsCommand().args).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
+    expect(listIdsCommand({}).args).toEqual(['ps', '--all', '--quiet', '--no-trunc']);
   });
 
   it('filters names by an anchored, escaped prefix (docker matches "/name" too)', () => {
-    expect(listIdsCommand({ namePrefix: 'berth-' })).toEqual(['ps', '--all', '--quiet', '--no-trunc', '--filter', 'name=^/?berth-']);
-    expect(listIdsCommand({ namePrefix: 'a.b+' }).at(-1)).toBe('name=^/?a\\.b\\+');
+    expect(listIdsCommand({ namePrefix: 'berth-' }).args).toEqual(['ps', '--all', '--quiet', '--no-trunc', '--filter', 'name=^/?berth-']);
+    expect(listIdsCommand({ namePrefix: 'a.b+' }).args.at(-1)).toBe('name=^/?a\\.b\\+');
   });
 
   it('filters label=k for true and label=k=v for strings, sorted by key', () => {
-    expect(listIdsCommand({ labels: { 'dev.berth.workspace': 'fixture', 'dev.berth.managed': true } })).toEqual([
+    expect(listIdsCommand({ labels: { 'dev.berth.workspace': 'fixture', 'dev.berth.managed': true } }).args).toEqual([
       'ps',
       '--all',
       '--quiet',
@@ -206,7 +207,7 @@ describe('listIdsCommand', () => {
   });
 
   it('treats the string "true" as a value, not as presence', () => {
-    expect(listIdsCommand({ labels: { 'dev.berth.managed': 'true' } })).toEqual([
+    expect(listIdsCommand({ labels: { 'dev.berth.managed': 'true' } }).args).toEqual([
       'ps',
       '--all',
       '--quiet',
@@ -265,12 +266,12 @@ describe('buildCommand', () => {
 
 describe('networkCreateCommand', () => {
   it('creates a plain network', () => {
-    expect(networkCreateCommand({ name: 'berth-net' })).toEqual(['network', 'create', 'berth-net']);
-    expect(networkCreateCommand({ name: 'berth-net', internal: false })).toEqual(['network', 'create', 'berth-net']);
+    expect(networkCreateCommand({ name: 'berth-net' }).args).toEqual(['network', 'create', 'berth-net']);
+    expect(networkCreateCommand({ name: 'berth-net', internal: false }).args).toEqual(['network', 'create', 'berth-net']);
   });
 
   it('creates an internal network with sorted labels, name last', () => {
-    expect(networkCreateCommand({ name: 'berth-net', internal: true, labels: { 'dev.berth.workspace': 'w', 'dev.berth.managed': 'true' } })).toEqual([
+    expect(networkCreateCommand({ name: 'berth-net', internal: true, labels: { 'dev.berth.workspace': 'w', 'dev.berth.managed': 'true' } }).args).toEqual([
       'network',
       'create',
       '--internal',

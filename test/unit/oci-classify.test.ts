@@ -3,7 +3,7 @@ import { BerthError } from '../../src/errors.js';
 import type { BerthErrorCode } from '../../src/errors.js';
 import { ProcessError } from '../../src/process/index.js';
 import { classifyEngineError, classifyExecFailure } from '../../src/runtime/oci/classify-error.js';
-import type { Subject } from '../../src/runtime/oci/classify-error.js';
+import type { Subject } from '../../src/runtime/command.js';
 
 /*
  * Engine stderr recorded 2026-11-23 from podman 4.3 and docker 20.10 (docker 28 client), with the

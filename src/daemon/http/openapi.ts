@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUNTIME_KINDS } from '../../runtime/kinds.js';
 import type { Route } from './router.js';
 
 /**
@@ -61,7 +62,7 @@ const SCHEMAS: Record<string, unknown> = {
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
   Workspace: obj({
     id: str,
-    runtime: { enum: ['apple', 'docker', 'podman', 'host'] },
+    runtime: { enum: [...RUNTIME_KINDS] },
     state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign'] },
     container: str,
     image: nullable('string'),

@@ -1,13 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { BerthError, isBerthError } from '../../errors.js';
-import { runInteractive, runStreaming, type RunResult, type StreamingOptions } from '../../process/index.js';
 import { APPLE_CONTAINER_DEFAULT_BIN } from '../apple-binary.js';
 import { invalidSpec } from '../errors.js';
-import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
-import { lazy } from '../lazy.js';
-import { matchesFilter } from '../list-filter.js';
-import type { Subject } from '../oci/classify-error.js';
+import { ensureNetwork } from '../cli-adapter.js';
+import { CliRunner, type CommandSpec } from '../command.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
 import type {
   BuildImageOptions,
@@ -34,22 +31,28 @@ import type {
 } from '../types.js';
 import { needsNetAdmin } from '../../egress/guest-firewall.js';
 import {
-  appleNetworkName,
   buildCommand,
   copyCommand,
   createCommand,
   deleteCommand,
   execCommand,
+  imageInspectCommand,
+  inspectCommand,
+  interactiveExecCommand,
   listCommand,
   logsCommand,
   networkCreateCommand,
+  networkInspectCommand,
+  networkRemoveCommand,
+  startCommand,
   stopCommand,
   systemStartCommand,
   systemStatusCommand,
-} from './argv.js';
-import { classifyAppleError, classifyAppleExecFailure, isSystemDown, SYSTEM_HINT } from './classify-error.js';
+  versionCommand,
+} from './commands.js';
+import { classifyAppleError, isSystemDown, SYSTEM_HINT } from './classify-error.js';
 import { copyInWithTar, copyOutWithTar } from './tar-copy.js';
-import { atLeast, has, isSupported, parseAppleVersion, tooOld, type AppleVersion } from './version.js';
+import { atLeast, has, isSupported, tooOld, type AppleVersion } from './version.js';
 
 export interface AppleRuntimeOptions {
   /** Default: BERTH_CONTAINER_BIN, else /usr/local/bin/container. */
@@ -81,7 +84,6 @@ const CAPABILITIES: RuntimeCapabilities = Object.freeze({
 
 const ENGINE_TIMEOUT_MS = 60_000;
 const SYSTEM_START_TIMEOUT_SECONDS = 60;
-const BUILD_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_STOP_GRACE_SECONDS = 5;
 const MAX_NAME_LENGTH = 63;
 const MIN_MEMORY_BYTES = 200 * 1024 * 1024;
@@ -94,19 +96,18 @@ function cpCanSay(hostPath: string, containerPath: string): boolean {
   return !hostPath.includes(':') && !containerPath.includes(':') && containerPath.startsWith('/');
 }
 
-/** Schemas (and zod) load on the first parse, as in the OCI adapter: exec never needs them. */
-const loadFormats = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
-
 /**
- * Apple's `container` CLI (one lightweight VM per container, Apple Silicon macOS). Parses both the
- * 1.x and the legacy 0.x output shapes; the version is read once from `container --version`.
+ * Apple's `container` CLI (one lightweight VM per container, Apple Silicon macOS). Calls are command
+ * specs (./commands.ts) run by the same CliRunner as docker's and podman's; this adapter adds the
+ * version gate before each call and starts a stopped system once (`cli`). Parses both the 1.x and
+ * the legacy 0.x output shapes; the version is read once from `container --version`.
  */
 export class AppleRuntime implements Runtime {
   readonly kind = 'apple' as const;
   readonly capabilities = CAPABILITIES;
   readonly binary: string;
-  private readonly env: NodeJS.ProcessEnv;
   private readonly timeoutMs: number;
+  private readonly runner: CliRunner;
   private readonly startSystem: boolean;
   private readonly installKernel: boolean;
   private readonly onSystemStarted: ((detail: string) => void) | undefined;
@@ -115,21 +116,18 @@ export class AppleRuntime implements Runtime {
   private starting: Promise<SystemStatus> | undefined;
 
   constructor(options: AppleRuntimeOptions = {}) {
-    this.env = options.env ?? process.env;
-    this.binary = options.binary ?? (this.env['BERTH_CONTAINER_BIN'] || APPLE_CONTAINER_DEFAULT_BIN);
+    const env = options.env ?? process.env;
+    this.binary = options.binary ?? (env['BERTH_CONTAINER_BIN'] || APPLE_CONTAINER_DEFAULT_BIN);
     this.timeoutMs = options.timeoutMs ?? ENGINE_TIMEOUT_MS;
-    this.startSystem = options.startSystem ?? this.env['BERTH_APPLE_AUTOSTART'] !== '0';
+    this.runner = new CliRunner({ binary: this.binary, env, timeoutMs: this.timeoutMs, classify: classifyAppleError });
+    this.startSystem = options.startSystem ?? env['BERTH_APPLE_AUTOSTART'] !== '0';
     this.installKernel = options.installKernel ?? true;
     this.onSystemStarted = options.onSystemStarted;
   }
 
   /** The CLI's version, asked once. */
   version(): Promise<AppleVersion> {
-    this.versionPromise ??= this.raw(['--version'], {}).then((result) => {
-      const version = parseAppleVersion(result.stdout);
-      if (!version) throw new BerthError('E_RUNTIME_OUTPUT', `Cannot read the version of ${this.binary}: ${JSON.stringify(result.stdout.trim())}`, { hint: 'Is BERTH_CONTAINER_BIN the Apple container CLI?' });
-      return version;
-    });
+    this.versionPromise ??= this.runner.run(versionCommand(this.binary));
     return this.versionPromise;
   }
 
@@ -160,8 +158,7 @@ export class AppleRuntime implements Runtime {
     // downloaded (the recommended one); with --disable the system starts without one and
     // containers then fail until `container system kernel set --recommended`.
     try {
-      const command = systemStartCommand(await this.version(), this.installKernel, SYSTEM_START_TIMEOUT_SECONDS);
-      await this.raw(command, {}, { timeoutMs: (SYSTEM_START_TIMEOUT_SECONDS + 30) * 1000 });
+      await this.runner.run(systemStartCommand(await this.version(), this.installKernel, SYSTEM_START_TIMEOUT_SECONDS));
     } catch (error) {
       return { running: false, detail: `container system start failed: ${error instanceof Error ? error.message : String(error)}` };
     }
@@ -171,25 +168,15 @@ export class AppleRuntime implements Runtime {
   }
 
   private async systemStatus(): Promise<SystemStatus> {
-    const result = await this.raw(systemStatusCommand(await this.version()), {}, { okExitCodes: 'any', timeoutMs: 20_000 });
-    const firstLine = result.stdout.trim().split('\n')[0] ?? '';
-    if (result.exitCode === 0) return { running: true, detail: `Apple container system is running (${(await this.version()).text}).` };
-    return { running: false, detail: `Apple container system is not running: ${firstLine || result.stderr.trim()}. ${SYSTEM_HINT}` };
+    return this.runner.run(systemStatusCommand(await this.version()));
   }
 
-  async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
-    const parse = await loadFormats();
-    const result = await this.cli(listCommand(), {});
-    const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
-    return entries.map(parse.normalizeContainer).filter((c) => matchesFilter(c, filter));
+  list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
+    return this.cli(listCommand(filter));
   }
 
-  async inspect(name: string): Promise<ContainerInfo> {
-    const parse = await loadFormats();
-    const result = await this.cli(['inspect', name], { container: name });
-    // Up to 0.12, an unknown id printed `[]` and exited 0.
-    const entries = parse.parseJsonOutput(parse.appleContainers, result.stdout.trim() || '[]', result.command);
-    return parse.normalizeContainer(onlyRecord(entries, 'apple', 'container', name));
+  inspect(name: string): Promise<ContainerInfo> {
+    return this.cli(inspectCommand(name));
   }
 
   /** Two calls, run side by side: Apple's inspect takes containers only. */
@@ -213,24 +200,23 @@ export class AppleRuntime implements Runtime {
       isFile: (path) => statSync(path).isFile(),
       netAdmin: needsNetAdmin(spec.command),
     });
-    const result = await this.cli(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
-    return result.stdout.trim().split('\n').pop()?.trim() ?? spec.name;
+    return this.cli(command);
   }
 
   async start(name: string): Promise<void> {
-    await this.cli(['start', name], { container: name });
+    await this.cli(startCommand(name));
   }
 
   async stop(name: string, options: StopOptions = {}): Promise<void> {
     // Up to 0.9, stop silently ignored unknown ids; Berth reports them the same way everywhere.
     if (!atLeast(await this.version(), '0.10.0')) await this.inspect(name);
     const grace = Math.max(0, Math.round(options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS));
-    await this.cli(stopCommand(name, grace), { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
+    await this.cli(stopCommand(name, grace, this.timeoutMs));
   }
 
   async remove(name: string, options: RemoveOptions = {}): Promise<void> {
     try {
-      await this.cli(deleteCommand(name, options.force ?? false), { container: name });
+      await this.cli(deleteCommand(name, options.force ?? false));
     } catch (error) {
       if (options.force && isBerthError(error, 'E_NOT_FOUND')) return;
       throw error;
@@ -240,25 +226,13 @@ export class AppleRuntime implements Runtime {
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
-    const command = execCommand(name, argv, options, options.input !== undefined, false);
-    const result = await this.cli(command.args, { container: name }, {
-      env: this.childEnv(command.env),
-      input: options.input,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs ?? Infinity,
-      okExitCodes: 'any',
-    });
-    const failure = classifyAppleExecFailure(name, result.exitCode, result.stderr);
-    if (failure) throw failure;
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+    return this.cli(execCommand(name, argv, options));
   }
 
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     validateContainerName(name);
     validateEnv(options.env, 'shell');
-    const tty = options.tty ?? process.stdin.isTTY;
-    const command = execCommand(name, argv, options, true, tty);
-    return runInteractive([this.binary, ...command.args], { env: this.childEnv(command.env) });
+    return this.runner.interactive(interactiveExecCommand(name, argv, options, options.tty ?? process.stdin.isTTY));
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
@@ -266,69 +240,44 @@ export class AppleRuntime implements Runtime {
     if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyInWithTar(this.tarHost(name), hostPath, containerPath);
     // Into an existing folder the source keeps its name (docker cp semantics); Apple says so with a trailing slash.
     const isDir = !containerPath.endsWith('/') && (await this.exec(name, ['test', '-d', containerPath])).exitCode === 0;
-    await this.cli(copyCommand(version, hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`), { container: name });
+    await this.cli(copyCommand(version, hostPath, `${name}:${containerPath}${isDir ? '/' : ''}`, name));
   }
 
   async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
     const version = await this.supportedVersion();
     if (!has(version, 'cp') || !cpCanSay(hostPath, containerPath)) return copyOutWithTar(this.tarHost(name), containerPath, hostPath);
     const isDir = existsSync(hostPath) && statSync(hostPath).isDirectory() && !hostPath.endsWith('/');
-    await this.cli(copyCommand(version, `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`), { container: name });
+    await this.cli(copyCommand(version, `${name}:${containerPath}`, `${hostPath}${isDir ? '/' : ''}`, name));
   }
 
-  async logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
-    const result = await this.cli(logsCommand(name, options), { container: name }, {
-      signal: options.signal,
-      timeoutMs: options.follow ? Infinity : this.timeoutMs,
-      onStdout: options.onStdout,
-      onStderr: options.onStderr,
-    });
-    return { stdout: result.stdout, stderr: options.onStderr ? '' : result.stderr };
+  logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
+    return this.cli(logsCommand(name, options));
   }
 
-  async imageInspect(ref: string): Promise<ImageInfo> {
-    const parse = await loadFormats();
-    const result = await this.cli(['image', 'inspect', ref], { image: ref });
-    const entries = parse.parseJsonOutput(parse.appleImages, result.stdout.trim() || '[]', result.command);
-    return parse.normalizeImage(onlyRecord(entries, 'apple', 'image', ref));
+  imageInspect(ref: string): Promise<ImageInfo> {
+    return this.cli(imageInspectCommand(ref));
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
     validateEnv(options.buildArgs, 'build args');
-    const command = buildCommand(options);
-    await this.cli(command.args, {}, {
-      env: this.childEnv(command.env),
-      timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
-      signal: options.signal,
-      onStdout: options.onOutput,
-      onStderr: options.onOutput,
-    });
+    await this.cli(buildCommand(options));
     return this.imageInspect(options.tag);
   }
 
-  async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
+  networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
     return ensureNetwork(
-      () => this.networkInspect(spec.name),
-      async () => this.cli(networkCreateCommand(spec, await this.supportedVersion()), { network: spec.name }),
+      () => this.cli(networkInspectCommand(spec.name)),
+      async () => this.cli(networkCreateCommand(spec, await this.supportedVersion())),
     );
   }
 
   async networkRemove(name: string): Promise<void> {
-    await this.cli(['network', 'delete', appleNetworkName(name)], { network: name });
+    await this.cli(networkRemoveCommand(name));
   }
 
   /** The builtin network every container joins unless told otherwise (doctor shows its subnet). */
   defaultNetwork(): Promise<NetworkInfo> {
-    return this.networkInspect('default');
-  }
-
-  private async networkInspect(name: string): Promise<NetworkInfo> {
-    const parse = await loadFormats();
-    const appleName = appleNetworkName(name);
-    const result = await this.cli(['network', 'inspect', appleName], { network: name });
-    const entries = parse.parseJsonOutput(parse.appleNetworks, result.stdout.trim() || '[]', result.command);
-    // Callers know the network by Berth's name, whatever Apple had to call it.
-    return { ...parse.normalizeNetwork(onlyRecord(entries, 'apple', 'network', name)), name };
+    return this.cli(networkInspectCommand('default'));
   }
 
   /** Apple's own limits, checked before any call so the error says what to change. */
@@ -363,41 +312,28 @@ export class AppleRuntime implements Runtime {
   private tarHost(name: string): { name: string; run: (args: string[], input?: Uint8Array) => Promise<Buffer> } {
     return {
       name,
-      run: async (args, input) => {
+      run: (args, input) => {
         const chunks: Buffer[] = [];
-        await this.cli(args, { container: name }, { input, onStdout: (chunk) => chunks.push(chunk) });
-        return Buffer.concat(chunks);
+        return this.cli({ args, env: {}, subject: { container: name }, io: { input, onStdout: (chunk) => chunks.push(chunk) }, parse: () => Buffer.concat(chunks) });
       },
     };
   }
 
   /**
-   * One CLI call with Berth's typed errors. When the system is down (XPC "Connection invalid") and
-   * Berth may start it, it does so and retries the call once; it never restarts a running system.
+   * One CLI call on a supported version. When the system is down (XPC "Connection invalid") and
+   * Berth may start it, it does so and runs the call once more; it never restarts a running system.
    */
-  private async cli(args: readonly string[], subject: Subject, options: StreamingOptions = {}): Promise<RunResult> {
+  private async cli<T>(spec: CommandSpec<T>): Promise<T> {
     await this.supportedVersion();
     try {
-      return await this.raw(args, subject, options);
+      return await this.runner.run(spec);
     } catch (error) {
       const systemDown = isBerthError(error, 'E_RUNTIME_UNAVAILABLE') && isSystemDown(String((error.cause as { stderr?: string } | undefined)?.stderr ?? ''));
       if (!systemDown || !this.startSystem) throw error;
       this.starting ??= this.ensureSystem({ start: true }).finally(() => (this.starting = undefined));
       const status = await this.starting;
       if (!status.running) throw new BerthError('E_RUNTIME_UNAVAILABLE', `apple: the container system is not running and could not be started: ${status.detail}`, { hint: SYSTEM_HINT, cause: error });
-      return this.raw(args, subject, options);
+      return this.runner.run(spec);
     }
-  }
-
-  private async raw(args: readonly string[], subject: Subject, options: StreamingOptions = {}): Promise<RunResult> {
-    try {
-      return await runStreaming([this.binary, ...args], { timeoutMs: this.timeoutMs, env: this.env, ...options });
-    } catch (error) {
-      throw classifyAppleError(error, subject);
-    }
-  }
-
-  private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    return envWith(this.env, extra);
   }
 }

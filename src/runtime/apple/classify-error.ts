@@ -1,7 +1,7 @@
 import { BerthError } from '../../errors.js';
 import { ProcessError } from '../../process/process-error.js';
 import { conflict, notFound, notRunning, unavailable } from '../errors.js';
-import type { Subject } from '../oci/classify-error.js';
+import type { Subject } from '../command.js';
 
 /*
  * Apple `container` error texts (research doc §4). The doc's driver rule: decide on the exit code,

@@ -1,14 +1,8 @@
 import { BerthError } from '../../errors.js';
 import { ProcessError } from '../../process/process-error.js';
 import { conflict, notFound, notRunning, unavailable } from '../errors.js';
+import type { Subject } from '../command.js';
 import type { RuntimeKind } from '../types.js';
-
-/** What the failed command was about, so "not found" can say which thing is missing. */
-export interface Subject {
-  container?: string | undefined;
-  image?: string | undefined;
-  network?: string | undefined;
-}
 
 /*
  * Engine error texts, recorded from docker 20.10 and podman 4.3 (see test/unit/oci-classify.test.ts).

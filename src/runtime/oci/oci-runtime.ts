@@ -1,8 +1,5 @@
 import { arch, platform } from 'node:os';
-import { runInteractive, runStreaming, type StreamingOptions, type RunResult } from '../../process/index.js';
-import { ProcessError } from '../../process/process-error.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
-import { unavailable } from '../errors.js';
 import type {
   BuildImageOptions,
   ContainerInfo,
@@ -25,29 +22,38 @@ import type {
   StopOptions,
   SystemStatus,
 } from '../types.js';
+import { ensureNetwork } from '../cli-adapter.js';
+import { CliRunner, type Subject } from '../command.js';
+import { lazy } from '../lazy.js';
 import {
   buildCommand,
+  copyCommand,
   createCommand,
   execCommand,
+  imageInspectCommand,
+  inspectCommand,
+  inspectManyCommand,
   interactiveExecCommand,
   listIdsCommand,
+  loadFormats,
+  logsCommand,
   networkCreateCommand,
-} from './argv.js';
-import { classifyEngineError, classifyEngineMessage, classifyExecFailure, type Subject } from './classify-error.js';
+  networkInspectCommand,
+  networkRemoveCommand,
+  observeCommand,
+  removeCommand,
+  startCommand,
+  stopCommand,
+  versionCommand,
+  type OciKind,
+} from './commands.js';
+import { classifyEngineError, classifyEngineMessage } from './classify-error.js';
 import type { EngineApi } from './engine-api.js';
-import { ensureNetwork, envWith, onlyRecord } from '../cli-adapter.js';
-import { lazy } from '../lazy.js';
-import { matchesFilter } from '../list-filter.js';
 
-/**
- * The output schemas (and zod behind them) load on the first call that parses JSON: `berth exec`
- * never does, and the CLI's start-up time is most of its overhead over the raw engine CLI.
- */
-const loadParsing = lazy(async () => ({ ...(await import('./records.js')), ...(await import('../parse.js')) }));
 /** node:http and the API client load only for the calls that use them (never on `berth exec`). */
 const loadApi = lazy(() => import('./engine-api.js'));
 
-export type OciKind = 'docker' | 'podman';
+export type { OciKind };
 
 export interface OciRuntimeOptions {
   /** Executable to run; default from BERTH_DOCKER_BIN / BERTH_PODMAN_BIN, else `docker` / `podman` on PATH. */
@@ -65,10 +71,7 @@ export interface OciRuntimeOptions {
 }
 
 const ENGINE_TIMEOUT_MS = 60_000;
-const BUILD_TIMEOUT_MS = 30 * 60_000;
 const DEFAULT_STOP_GRACE_SECONDS = 10;
-/** How both engines say that one of several names given to `inspect` does not exist. */
-const NO_SUCH_OBJECT = /no such object/i;
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   isolation: true,
@@ -82,8 +85,9 @@ const CAPABILITIES: RuntimeCapabilities = Object.freeze({
 });
 
 /**
- * docker and podman through their CLIs: one adapter, two flavours. Their command lines match for
- * everything Berth uses; where their JSON differs, the record schemas accept both shapes.
+ * docker and podman: one adapter, two flavours. Engine calls are command specs (./commands.ts) run
+ * by one CliRunner; the hot-path calls (observe, inspect, start) go over the engine's socket when
+ * it answers.
  */
 export class OciRuntime implements Runtime {
   readonly capabilities = CAPABILITIES;
@@ -95,6 +99,7 @@ export class OciRuntime implements Runtime {
   private api: EngineApi | null | undefined;
   private readonly apiSocketOption: string | null | undefined;
   private readonly binaryOverridden: boolean;
+  private readonly runner: CliRunner;
 
   constructor(kind: OciKind, options: OciRuntimeOptions = {}) {
     this.kind = kind;
@@ -104,6 +109,12 @@ export class OciRuntime implements Runtime {
     this.timeoutMs = options.timeoutMs ?? ENGINE_TIMEOUT_MS;
     this.apiSocketOption = options.apiSocket;
     this.binaryOverridden = options.binary !== undefined || Boolean(override);
+    this.runner = new CliRunner({
+      binary: this.binary,
+      env: this.env,
+      timeoutMs: this.timeoutMs,
+      classify: (error, subject) => classifyEngineError(kind, error, subject),
+    });
   }
 
   /** The engine socket the hot-path calls use, or null when they go through the CLI (doctor shows it). */
@@ -145,31 +156,22 @@ export class OciRuntime implements Runtime {
   }
 
   async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
-    const formats = await loadParsing();
-    const ids = (await this.engine(listIdsCommand(filter), {})).stdout.split('\n').filter((id) => id !== '');
-    if (ids.length === 0) return [];
-    // One inspect for all of them: the cost of a list stays two engine calls however many there are.
-    // A container removed between the two calls makes inspect exit non-zero but print the rest.
-    const result = await this.engine(['container', 'inspect', ...ids], {}, { okExitCodes: 'any' });
-    const records = formats.parseJsonOutput(formats.containerRecords, result.stdout.trim() || '[]', result.command);
-    return records.map(formats.normalizeContainer).filter((c) => matchesFilter(c, filter));
+    const ids = await this.runner.run(listIdsCommand(filter));
+    return ids.length === 0 ? [] : this.runner.run(inspectManyCommand(ids, filter));
   }
 
   async inspect(name: string): Promise<ContainerInfo> {
-    const formats = await loadParsing();
     const viaApi = await this.viaApi(async (api) => {
+      const formats = await loadFormats();
       const { body } = await api.call('GET', `/containers/${encodeURIComponent(name)}/json`);
       return formats.normalizeContainer(formats.parseRecord(formats.containerRecord, body, apiCommand(api, 'inspect', name)));
     }, { container: name });
-    if (viaApi !== undefined) return viaApi;
-    const result = await this.engine(['container', 'inspect', name], { container: name });
-    const records = formats.parseJsonOutput(formats.containerRecords, result.stdout, result.command);
-    return formats.normalizeContainer(onlyRecord(records, this.kind, 'container', name));
+    return viaApi ?? this.runner.run(inspectCommand(this.kind, name));
   }
 
   async observe(name: string, imageRef: string): Promise<Observation> {
-    const formats = await loadParsing();
     const viaApi = await this.viaApi(async (api) => {
+      const formats = await loadFormats();
       // Two questions in parallel on one socket: ~2 ms together, where one CLI process costs 10–30.
       const [container, image] = await Promise.all([
         api.call('GET', `/containers/${encodeURIComponent(name)}/json`).then((r) => r.body, absentOn404),
@@ -180,34 +182,12 @@ export class OciRuntime implements Runtime {
         image: image === null ? null : formats.normalizeImage(formats.parseRecord(formats.imageRecord, image, apiCommand(api, 'image inspect', imageRef))),
       };
     }, { container: name });
-    if (viaApi !== undefined) return viaApi;
-    // Generic `inspect` takes containers and images together: one engine call for ensure's hot path.
-    const result = await this.engine(['inspect', name, imageRef], { container: name }, { okExitCodes: 'any' });
-    const unexplained = result.stderr.split('\n').filter((line) => line.trim() !== '' && !NO_SUCH_OBJECT.test(line));
-    if (result.exitCode !== 0 && unexplained.length > 0) {
-      throw classifyEngineError(this.kind, new ProcessError({ ...result, failure: 'exit', signal: null }), { container: name });
-    }
-    const items = formats.parseJsonOutput(formats.anyArray, result.stdout.trim() || '[]', result.command);
-    let container: ContainerInfo | null = null;
-    let image: ImageInfo | null = null;
-    for (const item of items) {
-      const asContainer = formats.containerRecord.safeParse(item);
-      if (asContainer.success) {
-        const info = formats.normalizeContainer(asContainer.data);
-        if (info.name === name) container = info;
-        continue;
-      }
-      const asImage = formats.imageRecord.safeParse(item);
-      if (asImage.success) image = formats.normalizeImage(asImage.data);
-    }
-    return { container, image };
+    return viaApi ?? this.runner.run(observeCommand(this.kind, name, imageRef));
   }
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
-    const command = createCommand(spec, options.start);
-    const result = await this.engine(command.args, { container: spec.name, image: spec.image, network: spec.network }, { env: this.childEnv(command.env) });
-    return lastLine(result.stdout);
+    return this.runner.run(createCommand(spec, options.start));
   }
 
   async start(name: string): Promise<void> {
@@ -215,112 +195,65 @@ export class OciRuntime implements Runtime {
       await api.call('POST', `/containers/${encodeURIComponent(name)}/start`);
       return true;
     }, { container: name });
-    if (started === undefined) await this.engine(['start', name], { container: name });
+    if (started === undefined) await this.runner.run(startCommand(name));
   }
 
   async stop(name: string, options: StopOptions = {}): Promise<void> {
     const grace = Math.max(0, Math.round(options.graceSeconds ?? DEFAULT_STOP_GRACE_SECONDS));
-    await this.engine(['stop', '--time', String(grace), name], { container: name }, { timeoutMs: this.timeoutMs + grace * 1000 });
+    await this.runner.run(stopCommand(name, grace, this.timeoutMs));
   }
 
   async remove(name: string, options: RemoveOptions = {}): Promise<void> {
-    await this.engine(['rm', ...(options.force ? ['--force'] : []), '--volumes', name], { container: name });
+    await this.runner.run(removeCommand(name, options.force ?? false));
   }
 
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
-    const command = execCommand(name, argv, options);
-    const result = await this.engine(command.args, { container: name }, {
-      env: this.childEnv(command.env),
-      input: options.input,
-      signal: options.signal,
-      // A user's command runs as long as it runs unless the caller set a limit.
-      timeoutMs: options.timeoutMs ?? Infinity,
-      okExitCodes: 'any',
-    });
-    const failure = classifyExecFailure(this.kind, name, result.exitCode, result.stderr);
-    if (failure) throw failure;
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+    return this.runner.run(execCommand(this.kind, name, argv, options));
   }
 
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     validateContainerName(name);
     validateEnv(options.env, 'shell');
-    const tty = options.tty ?? process.stdin.isTTY;
-    const command = interactiveExecCommand(name, argv, options, tty);
-    return runInteractive([this.binary, ...command.args], { env: this.childEnv(command.env) });
+    return this.runner.interactive(interactiveExecCommand(name, argv, options, options.tty ?? process.stdin.isTTY));
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
-    await this.engine(['cp', hostPath, `${name}:${containerPath}`], { container: name });
+    await this.runner.run(copyCommand(name, hostPath, `${name}:${containerPath}`));
   }
 
   async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
-    await this.engine(['cp', `${name}:${containerPath}`, hostPath], { container: name });
+    await this.runner.run(copyCommand(name, `${name}:${containerPath}`, hostPath));
   }
 
-  async logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
-    const args = ['logs'];
-    if (options.follow) args.push('--follow');
-    if (options.tail !== undefined) args.push('--tail', String(options.tail));
-    args.push(name);
-    const result = await this.engine(args, { container: name }, {
-      signal: options.signal,
-      timeoutMs: options.follow ? Infinity : this.timeoutMs,
-      onStdout: options.onStdout,
-      onStderr: options.onStderr,
-    });
-    return { stdout: result.stdout, stderr: options.onStderr ? '' : result.stderr };
+  logs(name: string, options: LogsOptions = {}): Promise<LogsResult> {
+    return this.runner.run(logsCommand(name, options));
   }
 
-  async imageInspect(ref: string): Promise<ImageInfo> {
-    const formats = await loadParsing();
-    const result = await this.engine(['image', 'inspect', ref], { image: ref });
-    const records = formats.parseJsonOutput(formats.imageRecords, result.stdout, result.command);
-    return formats.normalizeImage(onlyRecord(records, this.kind, 'image', ref));
+  imageInspect(ref: string): Promise<ImageInfo> {
+    return this.runner.run(imageInspectCommand(this.kind, ref));
   }
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
     validateEnv(options.buildArgs, 'build args');
-    const command = buildCommand(options);
-    await this.engine(command.args, {}, {
-      env: this.childEnv(command.env),
-      timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS,
-      signal: options.signal,
-      onStdout: options.onOutput,
-      onStderr: options.onOutput,
-    });
+    await this.runner.run(buildCommand(options));
     return this.imageInspect(options.tag);
   }
 
-  async networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
+  networkEnsure(spec: NetworkSpec): Promise<NetworkInfo> {
     return ensureNetwork(
-      () => this.networkInspect(spec.name),
-      () => this.engine(networkCreateCommand(spec), { network: spec.name }),
+      () => this.runner.run(networkInspectCommand(this.kind, spec.name)),
+      () => this.runner.run(networkCreateCommand(spec)),
     );
   }
 
   async networkRemove(name: string): Promise<void> {
-    await this.engine(['network', 'rm', name], { network: name });
+    await this.runner.run(networkRemoveCommand(name));
   }
 
-  private async networkInspect(name: string): Promise<NetworkInfo> {
-    const formats = await loadParsing();
-    const result = await this.engine(['network', 'inspect', name], { network: name });
-    const records = formats.parseJsonOutput(formats.networkRecords, result.stdout, result.command);
-    return formats.normalizeNetwork(onlyRecord(records, this.kind, 'network', name));
-  }
-
-  private async version(): Promise<{ client: string; server: string | null }> {
-    const formats = await loadParsing();
-    // docker prints the client half and exits 1 when its daemon is unreachable; that is an answer.
-    const result = await this.engine(['version', '--format', '{{json .}}'], {}, { okExitCodes: 'any', timeoutMs: 10_000 });
-    if (result.exitCode !== 0 && !result.stdout.trim().startsWith('{')) {
-      throw unavailable(this.kind, result.stderr.trim() || `exit code ${String(result.exitCode)}`, `Check that ${this.binary} works: \`${this.binary} version\`.`);
-    }
-    const record = formats.parseJsonOutput(formats.versionRecord, result.stdout, result.command);
-    return { client: record.Client.Version, server: record.Server?.Version ?? null };
+  private version(): Promise<{ client: string; server: string | null }> {
+    return this.runner.run(versionCommand(this.kind, this.binary));
   }
 
   /**
@@ -343,23 +276,6 @@ export class OciRuntime implements Runtime {
       throw error;
     }
   }
-
-  /** Runs one engine command; failures come back as Berth's typed errors. */
-  private async engine(
-    args: readonly string[],
-    subject: Subject,
-    options: StreamingOptions = {},
-  ): Promise<RunResult> {
-    try {
-      return await runStreaming([this.binary, ...args], { timeoutMs: this.timeoutMs, env: this.env, ...options });
-    } catch (error) {
-      throw classifyEngineError(this.kind, error, subject);
-    }
-  }
-
-  private childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    return envWith(this.env, extra);
-  }
 }
 
 /** A 404 is an answer for observe: the thing is not there. */
@@ -372,9 +288,3 @@ function absentOn404(error: unknown): null {
 function apiCommand(api: EngineApi, what: string, name: string): string[] {
   return [`${api.socketPath}:`, what, name];
 }
-
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n');
-  return lines[lines.length - 1]?.trim() ?? '';
-}
-
