@@ -6,7 +6,7 @@ import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
 import type { ContainerInfo, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type LedgerEntry, type StoredEvent } from './state/store.js';
+import { Store, type EventQuery, type LedgerEntry, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
@@ -77,13 +77,14 @@ export class Berth extends EventEmitter<BerthEvents> {
       berthHome: options.home,
       userHome: options.userHome,
       env: options.env,
-      ledger: options.store,
+      store: options.store,
       emit: (input) => this.record(input),
     });
-    this.inventory = new Inventory({ runtime, store: options.store, owner: options.owner, workspaces: this.workspaces, record: (input) => this.record(input) });
+    this.inventory = new Inventory({ runtime, ledger: options.store.ledger, declared: options.store.declared, owner: options.owner, workspaces: this.workspaces, record: (input) => this.record(input) });
     this.dev = new DevServerManager({
       runtime,
-      store: options.store,
+      registry: options.store.devServers,
+      supervision: options.store.supervision,
       emit: (input) => this.record(input),
       exclusively: (workspace, role, work, onWait) => this.workspaces.exclusively(workspace, role, work, onWait),
       resolve: async (workspace) => {
@@ -96,7 +97,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
-        const ports = this.store.egress(workspace)[0]?.bridge == null ? container.ports : [];
+        const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
         return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.execFence(workspace) };
       },
     });
@@ -109,7 +110,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
-    this.store.setHeld(id, '', false);
+    this.store.supervision.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     // Served here: `up` returns once the workspace's proxy listener accepts, with its rules.
     await this.egressServer?.apply(id);
@@ -148,7 +149,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   ): Promise<{ desired: DesiredWorkspace[]; observed: ObservedWorkspace[]; containers: Map<string, ContainerInfo>; unplannable: { id: string; reason: string }[] }> {
     const listed = await this.runtime.list({ namePrefix: containerNameFor('') });
     const byName = new Map(listed.map((c) => [c.name, c]));
-    const entries = this.store.activeEntries(this.runtime.kind);
+    const entries = this.store.ledger.activeEntries(this.runtime.kind);
     // Anything still on record (a container, or an egress network a cut-short removal left) counts.
     const ledgered = new Set(entries.map((e) => e.workspace));
     this.adoptConfirmed(entries, byName);
@@ -185,9 +186,9 @@ export class Berth extends EventEmitter<BerthEvents> {
             ? null
             : { state: container.state, specHash: container.labels[LABELS.specHash] ?? null, specParts: container.labels[LABELS.specParts], ours: isOwnedBy(container.labels, this.owner) },
         ledgered: ledgered.has(id) && removable.has(id),
-        egress: this.store.egress(id)[0]?.policy ?? null,
-        ...shieldOf(this.store.egress(id)[0]),
-        devServers: this.store.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
+        egress: this.store.egress.egress(id)[0]?.policy ?? null,
+        ...shieldOf(this.store.egress.egress(id)[0]),
+        devServers: this.store.devServers.devServers(id).map((s) => ({ name: s.name, command: s.command, live: isLive(s) })),
       });
     }
     return { desired, observed, containers, unplannable };
@@ -200,13 +201,13 @@ export class Berth extends EventEmitter<BerthEvents> {
   private adoptConfirmed(entries: readonly LedgerEntry[], byName: ReadonlyMap<string, ContainerInfo>): void {
     for (const entry of entries) {
       const container = entry.kind === 'container' && entry.resourceId === null ? byName.get(entry.name) : undefined;
-      if (container && isOwnedBy(container.labels, this.owner)) this.store.confirmCreated(entry.id, container.id);
+      if (container && isOwnedBy(container.labels, this.owner)) this.store.ledger.confirmCreated(entry.id, container.id);
     }
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress); in force when it returns, where served here. */
   async setEgress(id: string, policy: EgressPolicy): Promise<void> {
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
     this.workspaces.replacePolicy(record, policy);
@@ -234,7 +235,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** The workspace's egress settings and whether the network enforces them. */
   egress(id: string): { policy: EgressPolicy; enforced: boolean; network: string | null; proxy: string } | null {
     validateWorkspaceId(id);
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) return null;
     return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
   }
@@ -245,7 +246,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async restoreShield(id: string): Promise<ShieldResult | null> {
     validateWorkspaceId(id);
-    return keepShield(this.store.egress(id)[0], (event) => this.record(event));
+    return keepShield(this.store.egress.egress(id)[0], (event) => this.record(event));
   }
 
   /**
@@ -255,7 +256,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
     validateWorkspaceId(id);
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) {
       throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: `Bring it up with rules: \`berth up ${id} --allow registry.npmjs.org\`.` });
     }
@@ -270,7 +271,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
     const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
-    if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
+    if (entry && spec) this.store.ledger.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
     await this.applyEgress(id);
     return policy;
   }
@@ -304,7 +305,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   async stop(id: string): Promise<void> {
     await this.workspaces.stop(id);
     // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
-    this.store.setHeld(id, '', true);
+    this.store.supervision.setHeld(id, '', true);
     this.dev.markGone(id, 'the workspace was stopped');
   }
 
@@ -341,15 +342,15 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.inventory.gc({
       ...options,
       declaredBy: (workspace) => {
-        const manifest = this.store.declaringManifest(workspace);
+        const manifest = this.store.declared.declaringManifest(workspace);
         return manifest === undefined ? undefined : { manifest, declared: stillDeclares(manifest, workspace) };
       },
     });
   }
 
   /** The event log, oldest first. */
-  events(query: Parameters<Store['events']>[0] = {}): StoredEvent[] {
-    return this.store.events(query);
+  events(query: EventQuery = {}): StoredEvent[] {
+    return this.store.events.events(query);
   }
 
   /** Closes the store. A proxy served by serveEgress() is closed by its own `close()`, first. */
@@ -382,7 +383,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** Records an event: in the event log, and to every `event` listener. */
   record(input: BerthEventInput): void {
     const event = stampEvent(input);
-    this.store.appendEvent(event);
+    this.store.events.appendEvent(event);
     this.emit('event', event);
   }
 }
@@ -404,7 +405,7 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const home = options.home ?? berthHome(env);
   const config = loadConfig(home);
   const store = Store.open(home);
-  const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
+  const ledgerRuntime = options.workspace === undefined ? undefined : store.ledger.runtimeOf(containerNameFor(options.workspace));
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0 or config
   // appleAutostart: false): the event log says so.

@@ -22,7 +22,7 @@ export async function planOnBerth(berth: Berth, state: DeclaredState, declared: 
 export function removableOf(berth: Berth, state: DeclaredState): Set<string> {
   // All of the manifest's ids, not just this runtime's: a workspace declared on another runtime stays.
   const ids = new Set(state.workspaces.map((d) => d.id));
-  return new Set(berth.store.declaredBy(state.file).filter((id) => !ids.has(id)));
+  return new Set(berth.store.declared.declaredBy(state.file).filter((id) => !ids.has(id)));
 }
 
 export interface ApplyOutcome {
@@ -40,10 +40,10 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
   const events = options.events ?? 'apply';
   const byId = new Map(planned.declared.map((d) => [d.id, d]));
   const outcomes: ApplyOutcome[] = [];
-  const kept = new Set(berth.store.declaredBy(state.file));
+  const kept = new Set(berth.store.declared.declaredBy(state.file));
   for (const id of byId.keys()) kept.add(id);
   // Declared first: a workspace created below is already this manifest's if the run is cut short.
-  berth.store.setDeclared(state.file, [...kept]);
+  berth.store.declared.setDeclared(state.file, [...kept]);
   const removed = new Set<string>();
   for (const action of planned.plan.actions) {
     const label = describe(action);
@@ -61,8 +61,8 @@ export async function applyPlan(berth: Berth, state: DeclaredState, planned: Man
   // Read again (another runtime's apply may have written meanwhile); what no longer has anything on
   // record on any runtime is no longer this manifest's to remove, whoever finished removing it.
   const declaredIds = new Set(state.workspaces.map((w) => w.id));
-  const onRecord = new Set(berth.store.activeEntries().map((e) => e.workspace));
-  berth.store.setDeclared(state.file, berth.store.declaredBy(state.file).filter((id) => declaredIds.has(id) || (!removed.has(id) && onRecord.has(id))));
+  const onRecord = new Set(berth.store.ledger.activeEntries().map((e) => e.workspace));
+  berth.store.declared.setDeclared(state.file, berth.store.declared.declaredBy(state.file).filter((id) => declaredIds.has(id) || (!removed.has(id) && onRecord.has(id))));
   return outcomes;
 }
 

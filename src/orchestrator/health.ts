@@ -24,7 +24,7 @@ export async function checkHealth(berth: Berth, declared: readonly DeclaredWorks
       // Its dev servers are not judged while the workspace itself is sick: a restart takes them along.
       continue;
     }
-    const registry = new Map(berth.store.devServers(ws.id).map((s) => [s.name, s]));
+    const registry = new Map(berth.store.devServers.devServers(ws.id).map((s) => [s.name, s]));
     for (const server of ws.devServers) {
       const record = registry.get(server.name);
       if (!server.health || record?.state !== 'running') continue;
@@ -60,12 +60,12 @@ function serverProbe(health: DeclaredProbe, url: string | null, host: string, se
 
 /** Probes one target if due; true when it is unhealthy (after this probe, or still from an earlier one). */
 async function probeTarget(berth: Berth, workspace: string, server: string, probe: Probe, timing: DeclaredProbe, target: string, now: number): Promise<boolean> {
-  const record = berth.store.supervision(workspace, server);
+  const record = berth.store.supervision.supervision(workspace, server);
   if (record.lastProbeAt !== null && now - Date.parse(record.lastProbeAt) < timing.intervalMs) return record.health === 'unhealthy';
   const result = await runProbe(probe, timing.timeoutMs, berth.runtime, target);
   const failures = result.ok ? 0 : record.probeFailures + 1;
   const health = result.ok ? 'healthy' : failures >= timing.retries ? 'unhealthy' : record.health;
-  berth.store.putSupervision({ ...record, probeFailures: failures, health, lastProbeAt: new Date(now).toISOString() });
+  berth.store.supervision.putSupervision({ ...record, probeFailures: failures, health, lastProbeAt: new Date(now).toISOString() });
   if (health !== record.health) {
     const what = server ? `Dev server ${workspace}/${server}` : `Workspace ${workspace}`;
     berth.record({

@@ -265,12 +265,12 @@ export class Reconciler {
     }
     for (const [key, group] of byKey) {
       const [workspace = '', server = ''] = key.split('\u0000');
-      const record = berth.store.supervision(workspace, server);
+      const record = berth.store.supervision.supervision(workspace, server);
       const failed = group.find((f) => f.outcome === 'failed');
       if (failed) {
         const failures = record.failures + 1;
         const delay = backoffDelay(failures, this.backoff);
-        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: failed.error ?? null });
+        berth.store.supervision.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: failed.error ?? null });
         berth.record({
           type: 'reconcile.backoff',
           workspace,
@@ -288,7 +288,7 @@ export class Reconciler {
         const delay = backoffDelay(failures, this.backoff);
         // A restart for failed probes starts its health afresh: the next probe is an interval away.
         const probeReset = group.some((f) => f.action.kind === 'restart') ? { health: 'unknown' as const, probeFailures: 0, lastProbeAt: new Date(this.now()).toISOString() } : {};
-        berth.store.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
+        berth.store.supervision.putSupervision({ ...record, failures, nextAttemptAt: new Date(this.now() + delay).toISOString(), lastError: null, restarts: record.restarts + restarts, ...probeReset });
         berth.record({
           type: 'reconcile.restarted',
           workspace,
@@ -297,7 +297,7 @@ export class Reconciler {
         });
         continue;
       }
-      if (record.failures > 0) berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+      if (record.failures > 0) berth.store.supervision.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
     }
   }
 
@@ -308,9 +308,9 @@ export class Reconciler {
     for (const ws of declared) {
       for (const server of ['', ...ws.devServers.map((d) => d.name)]) {
         if (busy.has(`${ws.id}\u0000${server}`)) continue;
-        const record = berth.store.supervision(ws.id, server);
+        const record = berth.store.supervision.supervision(ws.id, server);
         if (record.failures > 0 && (record.nextAttemptAt === null || Date.parse(record.nextAttemptAt) <= now)) {
-          berth.store.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
+          berth.store.supervision.putSupervision({ ...record, failures: 0, nextAttemptAt: null, lastError: null });
         }
       }
     }
@@ -332,8 +332,8 @@ function keyOf(finding: Finding): string {
 function factsOf(berth: Berth, declared: DeclaredWorkspace | undefined, container: { state: WorkspaceFacts['state']; exitCode: number | null } | undefined, now: number): WorkspaceFacts | undefined {
   if (!declared) return undefined;
   const retryAt = (at: string | null, failures: number): number | null => (failures > 0 && at !== null && Date.parse(at) > now ? Date.parse(at) : null);
-  const own = berth.store.supervision(declared.id);
-  const registry = new Map(berth.store.devServers(declared.id).map((s) => [s.name, s]));
+  const own = berth.store.supervision.supervision(declared.id);
+  const registry = new Map(berth.store.devServers.devServers(declared.id).map((s) => [s.name, s]));
   return {
     restart: declared.restart,
     state: container?.state ?? null,
@@ -342,7 +342,7 @@ function factsOf(berth: Berth, declared: DeclaredWorkspace | undefined, containe
     retryAt: retryAt(own.nextAttemptAt, own.failures),
     devServers: new Map(
       declared.devServers.map((d) => {
-        const record = berth.store.supervision(declared.id, d.name);
+        const record = berth.store.supervision.supervision(declared.id, d.name);
         return [d.name, { restart: d.restart, state: registry.get(d.name)?.state ?? null, held: record.held, retryAt: retryAt(record.nextAttemptAt, record.failures) }];
       }),
     ),

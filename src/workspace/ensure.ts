@@ -8,7 +8,8 @@ import { planMounts, WORKSPACE_TARGET, type MountPlan, type SkippedMount } from 
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { driftedParts, specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
-import type { EgressRecord, Ledger } from '../state/store.js';
+import type { EgressRecord, EgressStore } from '../state/egress-records.js';
+import type { Ledger } from '../state/ledger.js';
 import type { EgressPolicy } from '../egress/policy.js';
 import { randomBytes } from 'node:crypto';
 import { keepShield, shieldBridge, unshieldBridge } from '../egress/host-shield.js';
@@ -37,14 +38,14 @@ export interface EnsureResult {
   skippedMounts: SkippedMount[];
 }
 
-/** Where egress settings are kept (the store), beside the ledger. */
-export interface EgressStore {
-  egress(workspace?: string): EgressRecord[];
-  putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
-  deleteEgress(workspace: string): void;
-  /** Env values and the proxy token of a removed workspace, out of every row. */
+/** The state the workspace layer reads and writes; a `Store` is one. */
+export interface WorkspaceStore {
+  /** Every create and remove, so cleanup only ever touches what Berth made. */
+  readonly ledger: Ledger;
+  /** Each workspace's egress policy, proxy token and network. */
+  readonly egress: EgressStore;
+  /** Env values and the proxy token of a removed workspace, out of every row (one transaction). */
   forgetSecrets(workspace: string): void;
-  activeEntries(runtime?: RuntimeKind): { id: number; kind: string; name: string; workspace: string | null; resourceId: string | null }[];
 }
 
 export interface WorkspaceManagerOptions {
@@ -56,7 +57,7 @@ export interface WorkspaceManagerOptions {
   env?: NodeJS.ProcessEnv | undefined;
   emit: (event: BerthEventInput) => void;
   /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
-  ledger: Ledger & EgressStore;
+  store: WorkspaceStore;
 }
 
 /** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
@@ -100,7 +101,7 @@ export class WorkspaceManager {
   private readonly userHome: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly emit: (event: BerthEventInput) => void;
-  private readonly ledger: Ledger & EgressStore;
+  private readonly store: WorkspaceStore;
   private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
 
   constructor(options: WorkspaceManagerOptions) {
@@ -110,7 +111,7 @@ export class WorkspaceManager {
     this.userHome = options.userHome ?? homedir();
     this.env = options.env ?? process.env;
     this.emit = options.emit;
-    this.ledger = options.ledger;
+    this.store = options.store;
   }
 
   ensure(id: string, input: WorkspaceSpecInput = {}): Promise<EnsureResult> {
@@ -176,7 +177,7 @@ export class WorkspaceManager {
     }
     if (!isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
 
-    this.ledger.recordDesired(this.runtime.kind, name, spec);
+    this.store.ledger.recordDesired(this.runtime.kind, name, spec);
     if (spec.egress !== null) this.updatePolicy(id, spec.egress);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
       // Exactly the container observed (under the lock) goes, by its id; the runtime system is never touched.
@@ -189,7 +190,7 @@ export class WorkspaceManager {
     }
     // A firewall reload or a reboot takes the host shield away behind Berth's back: put it back
     // before the workspace is handed over (or started). A few stats when it is there, no engine call.
-    if (spec.egress !== null) await keepShield(this.ledger.egress(id)[0], this.emit);
+    if (spec.egress !== null) await keepShield(this.store.egress.egress(id)[0], this.emit);
     if (container.state === 'running') return result('reused', container);
     if (container.state !== 'created' && container.state !== 'stopped') return replace([`the existing container is ${container.state}`]);
     try {
@@ -261,9 +262,9 @@ export class WorkspaceManager {
     const { id, name, spec, desired } = target;
     // A live entry for this name is stale here: its container is gone (observed absent, or just
     // removed by a run that died before closing the entry). One live entry per name, always.
-    this.ledger.markRemoved(this.runtime.kind, 'container', name);
+    this.store.ledger.markRemoved(this.runtime.kind, 'container', name);
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
-    const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    const entry = this.store.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
     if (spec.egress === null) await this.removeEgress(id);
     const egress = spec.egress === null ? null : await this.prepareEgress(id, spec.egress);
     const base = this.containerSpec(id, spec, target.plan, desired);
@@ -283,7 +284,7 @@ export class WorkspaceManager {
       await this.cleanUpFailedCreate(id, base.labels?.[LABELS.createdBy] ?? '');
       throw error;
     }
-    this.ledger.confirmCreated(entry, containerId);
+    this.store.ledger.confirmCreated(entry, containerId);
     writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(egress?.fence ? { fence: [...EXEC_FENCE] } : {}) });
     if (egress?.fence) await waitForFirewall(this.runtime, name, id);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
@@ -320,7 +321,7 @@ export class WorkspaceManager {
       // Left on record when it cannot go: the ledger must keep knowing it may exist.
       await this.removeContainer(id, leftover.id).catch(() => undefined);
     } else {
-      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+      this.store.ledger.markRemoved(this.runtime.kind, 'container', name);
     }
   }
 
@@ -376,10 +377,10 @@ export class WorkspaceManager {
     if (this.runtime.capabilities.internalNetworks) {
       network = egressNetworkFor(id);
       // Intent before the effect, as for containers: a run killed in between leaves a ledgered name.
-      const known = this.ledger.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
-      const entry = known?.id ?? this.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
+      const known = this.store.ledger.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
+      const entry = known?.id ?? this.store.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
       const info = await this.runtime.networkEnsure({ name: network, internal: true, labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner, [LABELS.workspace]: id } });
-      if (known?.resourceId !== info.id) this.ledger.confirmCreated(entry, info.id);
+      if (known?.resourceId !== info.id) this.store.ledger.confirmCreated(entry, info.id);
       if (info.gateway === null) {
         throw new BerthError('E_RUNTIME_FAILED', `Network ${network} has no gateway address for the egress proxy to listen on.`, { hint: 'Remove the network and run berth up again.' });
       }
@@ -387,16 +388,16 @@ export class WorkspaceManager {
       subnet = info.subnet;
       bridge = info.bridge;
       // A network made anew (replaced, or recreated by hand) may have a new bridge: the old one's rules go.
-      const before = this.ledger.egress(id)[0]?.bridge;
+      const before = this.store.egress.egress(id)[0]?.bridge;
       if (before != null && before !== bridge) await unshieldBridge(before);
       if (bridge !== null) {
         const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
         if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
       }
     }
-    const existing = this.ledger.egress(id)[0];
+    const existing = this.store.egress.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    this.store.egress.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
     const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
     const confined = network !== null && !this.guestFirewall ? CONFINED_TO_NETWORK : null;
     return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
@@ -407,19 +408,19 @@ export class WorkspaceManager {
    * in the guest enforces egress) the fence that keeps those commands from changing it.
    */
   execFence(id: string): readonly string[] {
-    const record = this.ledger.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     return record !== undefined && record.network !== null && this.guestFirewall ? EXEC_FENCE : [];
   }
 
   /** An ensure with different rules than the recorded ones changes them; same rules change nothing. */
   private updatePolicy(id: string, policy: EgressPolicy): void {
-    const record = this.ledger.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (record && JSON.stringify(record.policy) !== JSON.stringify(policy)) this.replacePolicy(record, policy);
   }
 
   /** Rules change live: the proxy re-reads them on its next connection, the workspace is not touched. */
   replacePolicy(record: EgressRecord, policy: EgressPolicy): void {
-    this.ledger.putEgress({ ...record, policy });
+    this.store.egress.putEgress({ ...record, policy });
     const id = record.workspace;
     this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
   }
@@ -441,7 +442,7 @@ export class WorkspaceManager {
       throw error;
     });
     if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
-    const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.ledger.egress(id).length > 0;
+    const remembered = this.store.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.store.egress.egress(id).length > 0;
     if (container === null && !remembered) await this.ownedContainer(id);
     if (container !== null) await this.removeContainer(id, container.id);
     else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
@@ -449,22 +450,22 @@ export class WorkspaceManager {
     // Env values and the proxy token do not outlive the workspace: not in files, not in rows. Still
     // under the lock: an `up` waiting for it writes the next workspace's profile and egress row.
     removeWorkspaceFiles(this.berthHome, id);
-    this.ledger.forgetSecrets(id);
+    this.store.forgetSecrets(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
 
   /** The workspace's egress network (when Berth made one) and its proxy settings go with it. */
   private async removeEgress(id: string): Promise<void> {
     const network = egressNetworkFor(id);
-    const record = this.ledger.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (record?.bridge) await unshieldBridge(record.bridge);
-    if (this.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
+    if (this.store.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
       await this.runtime.networkRemove(network).catch((error: unknown) => {
         if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
       });
-      this.ledger.markRemoved(this.runtime.kind, 'network', network);
+      this.store.ledger.markRemoved(this.runtime.kind, 'network', network);
     }
-    this.ledger.deleteEgress(id);
+    this.store.egress.deleteEgress(id);
   }
 
   /** Removes the workspace's container by the engine id it was observed with (under the lock), never by name. */
@@ -475,7 +476,7 @@ export class WorkspaceManager {
 
   /** The ledger and the address card let go of the workspace's container. */
   private forgetContainer(id: string): void {
-    this.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
+    this.store.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
     removeAddressCard(this.berthHome, id);
   }
 

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import type { ContainerInfo, Runtime } from '../runtime/types.js';
-import type { LedgerEntry, Store } from '../state/store.js';
+import type { Declarations } from '../state/declared.js';
+import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { WorkspaceManager } from './ensure.js';
 import { LABELS, isOwnedBy } from './labels.js';
 import type { WorkspaceSpec } from './spec.js';
@@ -36,7 +37,10 @@ export interface GcReport {
 
 export interface InventoryOptions {
   runtime: Runtime;
-  store: Store;
+  /** What Berth created: listings read it, gc closes the rows of what it removed. */
+  ledger: Pick<Ledger, 'activeEntries' | 'markRemoved'>;
+  /** gc forgets that a manifest declared a workspace it removed. */
+  declared: Pick<Declarations, 'undeclare'>;
   owner: string;
   workspaces: WorkspaceManager;
   record: (input: BerthEventInput) => void;
@@ -48,14 +52,16 @@ export interface InventoryOptions {
  */
 export class Inventory {
   private readonly runtime: Runtime;
-  private readonly store: Store;
+  private readonly ledger: InventoryOptions['ledger'];
+  private readonly declared: InventoryOptions['declared'];
   private readonly owner: string;
   private readonly workspaces: WorkspaceManager;
   private readonly record: (input: BerthEventInput) => void;
 
   constructor(options: InventoryOptions) {
     this.runtime = options.runtime;
-    this.store = options.store;
+    this.ledger = options.ledger;
+    this.declared = options.declared;
     this.owner = options.owner;
     this.workspaces = options.workspaces;
     this.record = options.record;
@@ -63,7 +69,7 @@ export class Inventory {
 
   /** The live ledger entries of this runtime's workspace containers. */
   containerEntries(): LedgerEntry[] {
-    return this.store.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
+    return this.ledger.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
@@ -132,12 +138,12 @@ export class Inventory {
     if (!report.applied) return report;
     for (const { name, workspace, reason } of report.containers) {
       await this.runtime.remove(name, { force: true });
-      this.store.markRemoved(this.runtime.kind, 'container', name);
-      if (workspace !== null) this.store.undeclare(workspace);
+      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+      if (workspace !== null) this.declared.undeclare(workspace);
       this.record({ type: 'gc.removed', workspace: workspace ?? undefined, message: `gc removed ${name}: ${reason}.` });
     }
     for (const { name, workspace } of report.forgotten) {
-      this.store.markRemoved(this.runtime.kind, 'container', name);
+      this.ledger.markRemoved(this.runtime.kind, 'container', name);
       this.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
     }
     return report;
