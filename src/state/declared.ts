@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import { Repository } from './repository.js';
 
 /** The `declared` table: which manifest declared (and `berth apply` created) each workspace. */
 export interface Declarations {
@@ -12,13 +12,7 @@ export interface Declarations {
   setDeclared(manifest: string, workspaces: readonly string[]): void;
 }
 
-export class DeclaredRepository implements Declarations {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class DeclaredRepository extends Repository implements Declarations {
   declaredBy(manifest: string): string[] {
     return (this.db.prepare('SELECT workspace FROM declared WHERE manifest = ? ORDER BY workspace').all(manifest) as { workspace: string }[]).map((r) => r.workspace);
   }

@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { DevServer, DevServerState } from '../devserver/types.js';
+import { Repository } from './repository.js';
 
 /** The `dev_servers` table: each workspace's registered dev servers and their last known process state. */
 export interface DevServerStore {
@@ -27,13 +27,7 @@ interface DevServerRow {
   restarts: number;
 }
 
-export class DevServerRepository implements DevServerStore {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class DevServerRepository extends Repository implements DevServerStore {
   devServers(workspace?: string): DevServer[] {
     const rows = (
       workspace === undefined

@@ -1,7 +1,7 @@
-import type Database from 'better-sqlite3';
 import type { EgressPolicy } from '../egress/policy.js';
 import type { RuntimeKind } from '../runtime/types.js';
 import { now } from './clock.js';
+import { Repository } from './repository.js';
 
 /** A workspace's egress: its policy, the credential its proxy URL carries, where its proxy listens. */
 export interface EgressRecord {
@@ -39,13 +39,7 @@ interface EgressRow {
   updated_at: string;
 }
 
-export class EgressRepository implements EgressStore {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class EgressRepository extends Repository implements EgressStore {
   egress(workspace?: string): EgressRecord[] {
     const rows = (
       workspace === undefined ? this.db.prepare('SELECT * FROM egress ORDER BY workspace').all() : this.db.prepare('SELECT * FROM egress WHERE workspace = ?').all(workspace)

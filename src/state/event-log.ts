@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { BerthEvent } from '../events.js';
+import { Repository } from './repository.js';
 
 export interface StoredEvent extends BerthEvent {
   seq: number;
@@ -33,13 +33,7 @@ interface EventRow {
   data_json: string | null;
 }
 
-export class EventRepository implements EventLog {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class EventRepository extends Repository implements EventLog {
   appendEvent(event: BerthEvent): number {
     const result = this.db
       .prepare('INSERT INTO events (time, type, level, workspace, message, data_json) VALUES (?, ?, ?, ?, ?, ?)')

@@ -1,6 +1,6 @@
-import type Database from 'better-sqlite3';
 import type { RuntimeKind } from '../runtime/types.js';
 import { now } from './clock.js';
+import { Repository } from './repository.js';
 
 export type ResourceKind = 'container' | 'network';
 
@@ -58,13 +58,7 @@ interface LedgerRow {
 /** A spec's JSON without its `env` (SQL). */
 const WITHOUT_ENV = `CASE WHEN json_valid(spec_json) THEN json_remove(spec_json, '$.env') ELSE NULL END`;
 
-export class LedgerRepository implements Ledger {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class LedgerRepository extends Repository implements Ledger {
   recordIntent(entry: NewLedgerEntry): number {
     const result = this.db
       .prepare(

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import { Repository } from './repository.js';
 import { now } from './clock.js';
 
 /**
@@ -50,13 +50,7 @@ interface SupervisionRow {
   held: number;
 }
 
-export class SupervisionRepository implements SupervisionStore {
-  private readonly db: Database.Database;
-
-  constructor(db: Database.Database) {
-    this.db = db;
-  }
-
+export class SupervisionRepository extends Repository implements SupervisionStore {
   supervision(workspace: string, server = ''): Supervision {
     const row = this.db.prepare('SELECT * FROM supervision WHERE workspace = ? AND server = ?').get(workspace, server) as SupervisionRow | undefined;
     if (!row) return freshSupervision(workspace, server);
