@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   const owner = installationId(home);
   const engineNames = (await engineCli(['ps', '-a', '--filter', `label=dev.berth.owner=${owner}`, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean).sort();
   const store = Store.open(home);
-  const ledger = store
+  const ledger = store.ledger
     .activeEntries(engine as 'podman' | 'docker')
     .filter((e) => e.kind === 'container')
     .map((e) => e.name)

@@ -6,7 +6,7 @@ import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
 import type { ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type StoredEvent } from './state/store.js';
+import { Store, type EventQuery, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
@@ -78,13 +78,14 @@ export class Berth extends EventEmitter<BerthEvents> {
       berthHome: options.home,
       userHome: options.userHome,
       env: options.env,
-      ledger: options.store,
+      store: options.store,
       emit: (input) => this.record(input),
     });
-    this.inventory = new Inventory({ runtime, store: options.store, owner: options.owner, workspaces: this.workspaces });
+    this.inventory = new Inventory({ runtime, ledger: options.store.ledger, owner: options.owner, workspaces: this.workspaces });
     this.dev = new DevServerManager({
       runtime,
-      store: options.store,
+      registry: options.store.devServers,
+      supervision: options.store.supervision,
       emit: (input) => this.record(input),
       exclusively: (workspace, role, work, onWait) => this.workspaces.exclusively(workspace, role, work, onWait),
       resolve: async (workspace) => {
@@ -97,7 +98,7 @@ export class Berth extends EventEmitter<BerthEvents> {
         const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
-        const ports = this.store.egress(workspace)[0]?.bridge == null ? container.ports : [];
+        const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
         return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.egress.execFence(workspace) };
       },
     });
@@ -110,7 +111,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
-    this.store.setHeld(id, '', false);
+    this.store.supervision.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     // Served here: `up` returns once the workspace's proxy listener accepts, with its rules.
     await this.egressServer?.apply(id);
@@ -153,18 +154,18 @@ export class Berth extends EventEmitter<BerthEvents> {
         desiredHash: (id, spec, imageId) => this.workspaces.desiredHash(id, spec, imageId),
       },
       dev: this.dev,
-      ledger: this.store,
-      egress: this.store,
-      devServers: this.store,
-      desired: this.store,
-      supervision: this.store,
+      ledger: this.store.ledger,
+      egress: this.store.egress,
+      devServers: this.store.devServers,
+      desired: this.store.declared,
+      supervision: this.store.supervision,
       record: (event) => this.record(event),
     };
   }
 
   /** Replaces a workspace's whole egress policy (the applier's set-egress); in force when it returns, where served here. */
   async setEgress(id: string, policy: EgressPolicy): Promise<void> {
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
     this.workspaces.egress.replacePolicy(record, policy);
@@ -192,7 +193,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** The workspace's egress settings and whether the network enforces them. */
   egress(id: string): EgressView | null {
     validateWorkspaceId(id);
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) return null;
     return { policy: record.policy, enforced: record.network !== null, network: record.network, proxy: `${record.proxyHost}:${String(record.proxyPort)}` };
   }
@@ -203,7 +204,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async restoreShield(id: string): Promise<ShieldResult | null> {
     validateWorkspaceId(id);
-    return keepShield(this.store.egress(id)[0], (event) => this.record(event));
+    return keepShield(this.store.egress.egress(id)[0], (event) => this.record(event));
   }
 
   /**
@@ -213,7 +214,7 @@ export class Berth extends EventEmitter<BerthEvents> {
    */
   async changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
     validateWorkspaceId(id);
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (!record) {
       throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: `Bring it up with rules: \`berth up ${id} --allow registry.npmjs.org\`.` });
     }
@@ -228,7 +229,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
     const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
     const spec = entry ? recordedSpec(entry) : null;
-    if (entry && spec) this.store.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
+    if (entry && spec) this.store.ledger.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
     await this.applyEgress(id);
     return policy;
   }
@@ -262,7 +263,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   async stop(id: string): Promise<void> {
     await this.workspaces.stop(id);
     // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
-    this.store.setHeld(id, '', true);
+    this.store.supervision.setHeld(id, '', true);
     this.dev.markGone(id, 'the workspace was stopped');
   }
 
@@ -297,12 +298,12 @@ export class Berth extends EventEmitter<BerthEvents> {
   async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
     // Loaded when asked: gc reads manifests (yaml, zod), which no other command here needs.
     const { collectGarbage } = await import('./orchestrator/gc.js');
-    return collectGarbage({ runtime: this.runtime, owner: this.owner, ledger: this.store, desired: this.store, record: (event) => this.record(event) }, options);
+    return collectGarbage({ runtime: this.runtime, owner: this.owner, ledger: this.store.ledger, desired: this.store.declared, record: (event) => this.record(event) }, options);
   }
 
   /** The event log, oldest first. */
-  events(query: Parameters<Store['events']>[0] = {}): StoredEvent[] {
-    return this.store.events(query);
+  events(query: EventQuery = {}): StoredEvent[] {
+    return this.store.events.events(query);
   }
 
   /** Closes the store. A proxy served by serveEgress() is closed by its own `close()`, first. */
@@ -335,7 +336,7 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** Records an event: in the event log, and to every `event` listener. */
   record(input: BerthEventInput): void {
     const event = stampEvent(input);
-    this.store.appendEvent(event);
+    this.store.events.appendEvent(event);
     this.emit('event', event);
   }
 }
@@ -357,7 +358,7 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const home = options.home ?? berthHome(env);
   const config = loadConfig(home);
   const store = Store.open(home);
-  const ledgerRuntime = options.workspace === undefined ? undefined : store.runtimeOf(containerNameFor(options.workspace));
+  const ledgerRuntime = options.workspace === undefined ? undefined : store.ledger.runtimeOf(containerNameFor(options.workspace));
   const selection = await selectRuntime({ flag: options.runtime, configRuntime: config.runtime, ledgerRuntime, env });
   // A stopped Apple system is started by the runtime itself (unless BERTH_APPLE_AUTOSTART=0 or config
   // appleAutostart: false): the event log says so.

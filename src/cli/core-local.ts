@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Berth } from '../berth.js';
 import { upAndReport } from '../workspace/up-report.js';
-import type { Store } from '../state/store.js';
+import type { EventLog } from '../state/event-log.js';
 import type { CliCore, EventSource } from './core.js';
 
 const POLL_MS = 250;
@@ -33,13 +33,13 @@ export function localCore(berth: Berth): CliCore {
 }
 
 /** The event log straight from SQLite, polled while following. */
-export function storeEvents(store: Pick<Store, 'events'>): EventSource {
+export function storeEvents(log: Pick<EventLog, 'events'>): EventSource {
   return {
-    events: (query) => Promise.resolve(store.events(query)),
+    events: (query) => Promise.resolve(log.events(query)),
     async *follow(query, afterSeq, signal) {
       let last = afterSeq;
       while (!signal.aborted) {
-        for (const event of store.events({ ...query, afterSeq: last })) {
+        for (const event of log.events({ ...query, afterSeq: last })) {
           last = event.seq;
           yield event;
         }

@@ -35,7 +35,7 @@ export async function openEvents(): Promise<EventSource> {
     return daemonEvents(daemon.client);
   }
   const [{ storeEvents }, { Store }, { berthHome }] = await Promise.all([import('./core-local.js'), import('../state/store.js'), import('../config.js')]);
-  return storeEvents(Store.open(berthHome()));
+  return storeEvents(Store.open(berthHome()).events);
 }
 
 /**

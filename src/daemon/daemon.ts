@@ -89,9 +89,9 @@ export class Daemon {
       // Served through Berth, so its up and egress changes return once the proxy applies them.
       const egress = await berth.serveEgress();
       cleanup.unshift(() => egress.close());
-      const feed = new EventFeed(berth.store);
+      const feed = new EventFeed(berth.store.events);
       cleanup.unshift(() => feed.close());
-      const liveness = new LivenessLoop({ dev: berth.dev, store: berth.store, emit: (event) => berth.record(event), intervalMs: options.livenessMs ?? 10_000 });
+      const liveness = new LivenessLoop({ dev: berth.dev, registry: berth.store.devServers, emit: (event) => berth.record(event), intervalMs: options.livenessMs ?? 10_000 });
       liveness.start();
       cleanup.unshift(() => liveness.stop());
       const token = loadOrCreateToken(paths.token);
@@ -109,7 +109,7 @@ export class Daemon {
       const deps: ApiDeps = { berth, feed, egress, about: info };
       const watch =
         idleMs > 0 && !options.manifest
-          ? new IdleWatch({ idleMs, busy: () => berth.store.egress().length > 0 || berth.store.devServers().some(isLive) })
+          ? new IdleWatch({ idleMs, busy: () => berth.store.egress.egress().length > 0 || berth.store.devServers.devServers().some(isLive) })
           : null;
       const api = socketApi(deps);
       const socket = await listenOnSocket(paths.socket, (req, res) => {

@@ -1,4 +1,4 @@
-import type { StoredEvent, Store } from '../state/store.js';
+import type { EventLog, StoredEvent } from '../state/event-log.js';
 
 const POLL_MS = 200;
 
@@ -8,14 +8,14 @@ const POLL_MS = 200;
  * in-process: one indexed query per tick, and no timer at all while nobody listens.
  */
 export class EventFeed {
-  private readonly store: Pick<Store, 'events' | 'lastEventSeq'>;
+  private readonly log: Pick<EventLog, 'events' | 'lastEventSeq'>;
   private readonly listeners = new Set<(event: StoredEvent) => void>();
   private timer: NodeJS.Timeout | undefined;
   /** Every event up to here has been handed to the current listeners. */
   private cursor = 0;
 
-  constructor(store: Pick<Store, 'events' | 'lastEventSeq'>) {
-    this.store = store;
+  constructor(log: Pick<EventLog, 'events' | 'lastEventSeq'>) {
+    this.log = log;
   }
 
   /**
@@ -23,8 +23,8 @@ export class EventFeed {
    * each new one as it is written. Returns the unsubscribe.
    */
   subscribe(afterSeq: number, listener: (event: StoredEvent) => void): () => void {
-    if (this.listeners.size === 0) this.cursor = this.store.lastEventSeq();
-    for (const event of this.store.events({ afterSeq })) {
+    if (this.listeners.size === 0) this.cursor = this.log.lastEventSeq();
+    for (const event of this.log.events({ afterSeq })) {
       if (event.seq > this.cursor) break;
       listener(event);
     }
@@ -37,7 +37,7 @@ export class EventFeed {
   }
 
   private tick(): void {
-    for (const event of this.store.events({ afterSeq: this.cursor, limit: 1000 })) {
+    for (const event of this.log.events({ afterSeq: this.cursor, limit: 1000 })) {
       this.cursor = event.seq;
       for (const listener of this.listeners) listener(event);
     }

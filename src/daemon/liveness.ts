@@ -3,11 +3,11 @@ import { isLive } from '../devserver/types.js';
 import { isBerthError } from '../errors.js';
 import { defaultFanOut, settleBounded } from '../process/bounded.js';
 import type { BerthEventInput } from '../events.js';
-import type { Store } from '../state/store.js';
+import type { DevServerStore } from '../state/dev-servers.js';
 
 export interface LivenessOptions {
   dev: Pick<DevServerManager, 'refresh' | 'confirm' | 'markGone'>;
-  store: Pick<Store, 'devServers'>;
+  registry: Pick<DevServerStore, 'devServers'>;
   emit: (event: BerthEventInput) => void;
   intervalMs: number;
   /** Every how many passes a workspace is scanned even when all its servers answer (default 6). */
@@ -56,10 +56,10 @@ export class LivenessLoop {
 
   /** One check of every workspace with a live server. */
   async pass(): Promise<void> {
-    const { dev, store, emit } = this.options;
+    const { dev, registry, emit } = this.options;
     this.passes += 1;
     const full = this.passes % (this.options.fullScanEvery ?? FULL_SCAN_EVERY) === 0;
-    const workspaces = [...new Set(store.devServers().filter(isLive).map((s) => s.workspace))];
+    const workspaces = [...new Set(registry.devServers().filter(isLive).map((s) => s.workspace))];
     // Side by side (bounded): one slow workspace does not delay the others' crash reports.
     const outcomes = await settleBounded(workspaces, defaultFanOut(), (workspace) => (full ? dev.refresh(workspace) : dev.confirm(workspace)));
     outcomes.forEach((outcome, index) => {

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import type { PublishedPort, Runtime } from '../runtime/types.js';
-import type { Store } from '../state/store.js';
+import type { DevServerStore } from '../state/dev-servers.js';
+import type { SupervisionStore } from '../state/supervision.js';
 import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
 import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, scanComplete, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
@@ -27,7 +28,10 @@ export interface WorkspaceHandle {
 
 export interface DevServerManagerOptions {
   runtime: Runtime;
-  store: Pick<Store, 'devServers' | 'putDevServer' | 'setHeld'>;
+  /** Where the servers are registered (the `dev_servers` table). */
+  registry: Pick<DevServerStore, 'devServers' | 'putDevServer'>;
+  /** Where a stop on request is held, so no restart policy undoes it. */
+  supervision: Pick<SupervisionStore, 'setHeld'>;
   resolve: (workspace: string) => Promise<WorkspaceHandle>;
   emit: (event: BerthEventInput) => void;
   /**
@@ -57,14 +61,16 @@ const DEFAULT_STOP_GRACE_MS = 3_000;
  */
 export class DevServerManager {
   private readonly runtime: Runtime;
-  private readonly store: DevServerManagerOptions['store'];
+  private readonly registry: DevServerManagerOptions['registry'];
+  private readonly supervision: DevServerManagerOptions['supervision'];
   private readonly resolve: DevServerManagerOptions['resolve'];
   private readonly emit: DevServerManagerOptions['emit'];
   private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
-    this.store = options.store;
+    this.registry = options.registry;
+    this.supervision = options.supervision;
     this.resolve = options.resolve;
     this.emit = options.emit;
     this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
@@ -141,9 +147,9 @@ export class DevServerManager {
 
   /** Liveness: one scan of the workspace updates every server registered there. */
   async refresh(workspace: string): Promise<DevServer[]> {
-    if (!this.store.devServers(workspace).some(isLive)) return this.store.devServers(workspace);
+    if (!this.registry.devServers(workspace).some(isLive)) return this.registry.devServers(workspace);
     await this.refreshWith(workspace, await this.resolve(workspace));
-    return this.store.devServers(workspace);
+    return this.registry.devServers(workspace);
   }
 
   /**
@@ -152,8 +158,8 @@ export class DevServerManager {
    * a scan). Servers behind a bridge are always scanned: the bridge keeps listening after them.
    */
   async confirm(workspace: string): Promise<DevServer[]> {
-    const live = this.store.devServers(workspace).filter(isLive);
-    if (live.length > 0 && (await allAnswer(live))) return this.store.devServers(workspace);
+    const live = this.registry.devServers(workspace).filter(isLive);
+    if (live.length > 0 && (await allAnswer(live))) return this.registry.devServers(workspace);
     return this.refresh(workspace);
   }
 
@@ -162,7 +168,7 @@ export class DevServerManager {
    * scanned side by side (bounded), so confirming N of them costs about one scan, not N.
    */
   async list(workspace?: string): Promise<DevServer[]> {
-    const workspaces = [...new Set(this.store.devServers(workspace).map((s) => s.workspace))];
+    const workspaces = [...new Set(this.registry.devServers(workspace).map((s) => s.workspace))];
     const outcomes = await settleBounded(workspaces, defaultFanOut(), (ws) => this.refresh(ws));
     outcomes.forEach((outcome, index) => {
       if (outcome.status === 'fulfilled') return;
@@ -170,7 +176,7 @@ export class DevServerManager {
       const error: unknown = outcome.reason;
       this.emit({ type: 'devserver.scan-failed', workspace: workspaces[index], level: 'warn', message: `Cannot scan ${workspaces[index] ?? ''}: ${error instanceof Error ? error.message : String(error)}` });
     });
-    return this.store.devServers(workspace);
+    return this.registry.devServers(workspace);
   }
 
   /** TERM the group, wait, KILL what is left and whatever still listens on its port; the port is free after. */
@@ -179,9 +185,9 @@ export class DevServerManager {
     const handle = await this.resolve(workspace);
     await this.stopProcesses(handle, server, graceMs);
     const stopped = stoppedRecord(server);
-    this.store.putDevServer(stopped);
+    this.registry.putDevServer(stopped);
     // Stopped on request: the reconciler's restart policy leaves it stopped until it is started again.
-    this.store.setHeld(workspace, name, true);
+    this.supervision.setHeld(workspace, name, true);
     this.emit({ type: 'devserver.stopped', workspace, message: `Stopped dev server ${name}.`, data: { name } });
     return stopped;
   }
@@ -191,8 +197,8 @@ export class DevServerManager {
    * ended with it, so its live servers are stopped on record too (no engine call).
    */
   markGone(workspace: string, why: string): void {
-    for (const server of this.store.devServers(workspace).filter(isLive)) {
-      this.store.putDevServer(stoppedRecord(server));
+    for (const server of this.registry.devServers(workspace).filter(isLive)) {
+      this.registry.putDevServer(stoppedRecord(server));
       this.emit({ type: 'devserver.stopped', workspace, message: `Dev server ${server.name} stopped: ${why}.`, data: { name: server.name } });
     }
   }
@@ -213,7 +219,7 @@ export class DevServerManager {
   }
 
   get(workspace: string, name: string): DevServer | undefined {
-    return this.store.devServers(workspace).find((s) => s.name === name);
+    return this.registry.devServers(workspace).find((s) => s.name === name);
   }
 
   private require(workspace: string, name: string): DevServer {
@@ -236,8 +242,8 @@ export class DevServerManager {
       });
     }
     const started: DevServer = { ...server, pgid, state: 'starting', startedAt: new Date().toISOString() };
-    this.store.putDevServer(started);
-    this.store.setHeld(server.workspace, server.name, false);
+    this.registry.putDevServer(started);
+    this.supervision.setHeld(server.workspace, server.name, false);
     this.emit({ type: 'devserver.starting', workspace: server.workspace, message: `Started dev server ${server.name}: ${server.command.join(' ')}`, data: { name: server.name, pgid } });
     return started;
   }
@@ -260,11 +266,11 @@ export class DevServerManager {
 
   private async refreshWith(workspace: string, handle: WorkspaceHandle): Promise<void> {
     const scan = await this.scan(handle);
-    const servers = this.store.devServers(workspace);
+    const servers = this.registry.devServers(workspace);
     for (const server of servers.filter(isLive)) {
       const next = await this.advance(handle, scan, server, servers);
       if (next === server) continue;
-      this.store.putDevServer(next);
+      this.registry.putDevServer(next);
       if (next.state !== server.state) {
         const detail = next.state === 'running' ? ` at ${next.url ?? '?'}` : next.exitCode === null ? '' : ` (exit ${String(next.exitCode)})`;
         this.emit({

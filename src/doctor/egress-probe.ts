@@ -18,7 +18,7 @@ export async function probeEgress(berth: Berth, id: string, options: { fix?: boo
   const egress = berth.egress(id);
   if (egress === null) return [{ id: 'egress', status: 'warn', detail: `workspace ${id} has no egress control`, fix: `berth up ${id} --allow <host>` }];
   const checks: DoctorCheck[] = [];
-  const record = berth.store.egress(id)[0];
+  const record = berth.store.egress.egress(id)[0];
   if (record?.bridge != null) checks.push(await shieldCheck(berth, id, record.bridge, options.fix === true));
   const curl = async (args: string[]): Promise<{ exitCode: number; stdout: string }> => berth.exec(id, ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '-m', '5', ...args]);
   if ((await berth.exec(id, ['sh', '-c', 'command -v curl'])).exitCode !== 0) {

@@ -1,11 +1,18 @@
 import { BerthError } from '../errors.js';
 import { stampEvent } from '../events.js';
-import type { Store } from '../state/store.js';
+import type { EgressStore } from '../state/egress-records.js';
+import type { EventLog } from '../state/event-log.js';
 import type { EgressPolicy } from './policy.js';
 import { EgressProxy } from './proxy.js';
 import { ShieldKeeper } from './host-shield.js';
 
 const DEFAULT_SYNC_INTERVAL_MS = 500;
+
+/** What the service reads (the `egress` table) and where it reports (the event log); a `Store` is one. */
+export interface EgressServiceStore {
+  readonly egress: Pick<EgressStore, 'egress'>;
+  readonly events: Pick<EventLog, 'appendEvent'>;
+}
 
 /**
  * Serves every egress-enabled workspace of a Berth installation: one proxy listener per address
@@ -14,7 +21,7 @@ const DEFAULT_SYNC_INTERVAL_MS = 500;
  * without touching the workspace. Run by `berth egress serve` (and later the daemon).
  */
 export class EgressService {
-  private readonly store: Pick<Store, 'egress' | 'appendEvent'>;
+  private readonly store: EgressServiceStore;
   private readonly proxies = new Map<string, EgressProxy>();
   private readonly policies = new Map<string, EgressPolicy>();
   private readonly failures = new Map<string, string>();
@@ -25,7 +32,7 @@ export class EgressService {
   private readonly syncIntervalMs: number;
   private closed = false;
 
-  constructor(store: Pick<Store, 'egress' | 'appendEvent'>, options: { syncIntervalMs?: number } = {}) {
+  constructor(store: EgressServiceStore, options: { syncIntervalMs?: number } = {}) {
     this.store = store;
     this.syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   }
@@ -50,7 +57,7 @@ export class EgressService {
   async apply(workspace?: string): Promise<void> {
     await this.queueSync();
     if (workspace === undefined) return;
-    const record = this.store.egress(workspace)[0];
+    const record = this.store.egress.egress(workspace)[0];
     if (record === undefined) return;
     const address = `${record.proxyHost}:${String(record.proxyPort)}`;
     if (!this.proxies.has(address)) {
@@ -74,7 +81,7 @@ export class EgressService {
     if (message === this.lastSyncFailure) return;
     this.lastSyncFailure = message;
     try {
-      this.store.appendEvent(stampEvent({ type: 'egress.sync-failed', level: 'warn', message: `Egress rules could not be re-read (the last ones stay in force): ${message}` }));
+      this.store.events.appendEvent(stampEvent({ type: 'egress.sync-failed', level: 'warn', message: `Egress rules could not be re-read (the last ones stay in force): ${message}` }));
     } catch {
       process.emitWarning(`berth egress: rules could not be re-read: ${message}`);
     }
@@ -82,7 +89,7 @@ export class EgressService {
 
   /** Reads the store: new workspaces get listeners, changed policies apply, removed ones stop. */
   async sync(): Promise<void> {
-    const records = this.store.egress();
+    const records = this.store.egress.egress();
     this.policies.clear();
     for (const record of records) this.policies.set(record.workspace, record.policy);
     const wanted = new Map(records.map((r) => [`${r.proxyHost}:${String(r.proxyPort)}`, r]));
@@ -100,7 +107,7 @@ export class EgressService {
           host: record.proxyHost,
           port: record.proxyPort,
           policyFor: (workspace) => this.policies.get(workspace),
-          emit: (event) => void this.store.appendEvent(stampEvent(event)),
+          emit: (event) => void this.store.events.appendEvent(stampEvent(event)),
         });
         try {
           await proxy.listen();
@@ -111,7 +118,7 @@ export class EgressService {
           const message = error instanceof Error ? error.message : String(error);
           if (this.failures.get(address) !== message) {
             this.failures.set(address, message);
-            this.store.appendEvent(stampEvent({ type: 'egress.listen-failed', workspace: record.workspace, level: 'warn', message: `Cannot listen on ${address}: ${message}` }));
+            this.store.events.appendEvent(stampEvent({ type: 'egress.listen-failed', workspace: record.workspace, level: 'warn', message: `Cannot listen on ${address}: ${message}` }));
           }
           continue;
         }
@@ -119,7 +126,7 @@ export class EgressService {
       proxy.trust(record.workspace, record.token);
     }
     // A firewall reload takes the host shields away: put them back within a sync (host-shield.ts).
-    await this.shields.keep(records, (event) => void this.store.appendEvent(stampEvent(event)));
+    await this.shields.keep(records, (event) => void this.store.events.appendEvent(stampEvent(event)));
   }
 
   /** The addresses being served, for status output. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
-import type { ContainerSpec, Runtime, RuntimeCapabilities, RuntimeKind } from '../runtime/types.js';
-import type { EgressRecord, Ledger } from '../state/store.js';
+import type { ContainerSpec, Runtime, RuntimeCapabilities } from '../runtime/types.js';
+import type { EgressRecord, EgressStore } from '../state/egress-records.js';
+import type { Ledger } from '../state/ledger.js';
 import { EXEC_FENCE, waitForFirewall } from './guest-firewall.js';
 import { keepShield, shieldBridge, unshieldBridge } from './host-shield.js';
 import { CONFINED_TO_NETWORK } from './network-confinement.js';
@@ -50,14 +51,10 @@ export interface EgressAttachment {
   confined: Partial<ContainerSpec> | null;
 }
 
-/** Where egress settings are kept (the store), beside the ledger. */
-export interface EgressStore {
-  egress(workspace?: string): EgressRecord[];
-  putEgress(record: Omit<EgressRecord, 'updatedAt'>): void;
-  deleteEgress(workspace: string): void;
-  /** Env values and the proxy token of a removed workspace, out of every row. */
-  forgetSecrets(workspace: string): void;
-  activeEntries(runtime?: RuntimeKind): { id: number; kind: string; name: string; workspace: string | null; resourceId: string | null }[];
+/** The tables a workspace's egress lives in: its networks in the ledger, its settings in egress. */
+export interface EgressState {
+  readonly ledger: Pick<Ledger, 'activeEntries' | 'recordIntent' | 'confirmCreated' | 'markRemoved'>;
+  readonly egress: EgressStore;
 }
 
 /** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
@@ -90,13 +87,13 @@ export function needsGuestFirewall(capabilities: RuntimeCapabilities): boolean {
  */
 export class RuntimeEgress implements WorkspaceEgress {
   private readonly runtime: Runtime;
-  private readonly store: Ledger & EgressStore;
+  private readonly store: EgressState;
   private readonly emit: (event: BerthEventInput) => void;
   private readonly networkLabels: (id: string) => Record<string, string>;
 
   constructor(options: {
     runtime: Runtime;
-    store: Ledger & EgressStore;
+    store: EgressState;
     emit: (event: BerthEventInput) => void;
     /** The ownership labels of a workspace's network (the workspace layer's, as on its container). */
     networkLabels: (id: string) => Record<string, string>;
@@ -119,10 +116,10 @@ export class RuntimeEgress implements WorkspaceEgress {
     if (this.runtime.capabilities.internalNetworks) {
       network = egressNetworkFor(id);
       // Intent before the effect, as for containers: a run killed in between leaves a ledgered name.
-      const known = this.store.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
-      const entry = known?.id ?? this.store.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
+      const known = this.store.ledger.activeEntries(this.runtime.kind).find((e) => e.kind === 'network' && e.name === network);
+      const entry = known?.id ?? this.store.ledger.recordIntent({ kind: 'network', runtime: this.runtime.kind, name: network, workspace: id });
       const info = await this.runtime.networkEnsure({ name: network, internal: true, labels: this.networkLabels(id) });
-      if (known?.resourceId !== info.id) this.store.confirmCreated(entry, info.id);
+      if (known?.resourceId !== info.id) this.store.ledger.confirmCreated(entry, info.id);
       if (info.gateway === null) {
         throw new BerthError('E_RUNTIME_FAILED', `Network ${network} has no gateway address for the egress proxy to listen on.`, { hint: 'Remove the network and run berth up again.' });
       }
@@ -130,16 +127,16 @@ export class RuntimeEgress implements WorkspaceEgress {
       subnet = info.subnet;
       bridge = info.bridge;
       // A network made anew (replaced, or recreated by hand) may have a new bridge: the old one's rules go.
-      const before = this.store.egress(id)[0]?.bridge;
+      const before = this.store.egress.egress(id)[0]?.bridge;
       if (before != null && before !== bridge) await unshieldBridge(before);
       if (bridge !== null) {
         const shield = await shieldBridge(bridge, EGRESS_PROXY_PORT);
         if (!shield.shielded) this.emit({ type: 'egress.unshielded', workspace: id, level: 'warn', message: `Egress of ${id}: ${shield.detail}.`, data: { bridge } });
       }
     }
-    const existing = this.store.egress(id)[0];
+    const existing = this.store.egress.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.store.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    this.store.egress.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
     const guestFirewall = needsGuestFirewall(this.runtime.capabilities);
     const fence = network !== null && guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
     const confined = network !== null && !guestFirewall ? CONFINED_TO_NETWORK : null;
@@ -147,7 +144,7 @@ export class RuntimeEgress implements WorkspaceEgress {
   }
 
   follow(id: string, policy: EgressPolicy): void {
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (record && JSON.stringify(record.policy) !== JSON.stringify(policy)) this.replacePolicy(record, policy);
   }
 
@@ -156,7 +153,7 @@ export class RuntimeEgress implements WorkspaceEgress {
    * A few stats when it is there, no engine call.
    */
   async keep(id: string): Promise<void> {
-    await keepShield(this.store.egress(id)[0], this.emit);
+    await keepShield(this.store.egress.egress(id)[0], this.emit);
   }
 
   async ready(id: string, container: string): Promise<void> {
@@ -165,30 +162,30 @@ export class RuntimeEgress implements WorkspaceEgress {
 
   /** Where a firewall in the guest enforces egress: the fence that keeps commands from changing it. */
   execFence(id: string): readonly string[] {
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     return record !== undefined && record.network !== null && needsGuestFirewall(this.runtime.capabilities) ? EXEC_FENCE : [];
   }
 
   held(id: string): boolean {
-    return this.store.egress(id).length > 0;
+    return this.store.egress.egress(id).length > 0;
   }
 
   /** The workspace's egress network (when Berth made one) and its proxy settings go with it. */
   async release(id: string): Promise<void> {
     const network = egressNetworkFor(id);
-    const record = this.store.egress(id)[0];
+    const record = this.store.egress.egress(id)[0];
     if (record?.bridge) await unshieldBridge(record.bridge);
-    if (this.store.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
+    if (this.store.ledger.activeEntries(this.runtime.kind).some((e) => e.kind === 'network' && e.name === network)) {
       await this.runtime.networkRemove(network).catch((error: unknown) => {
         if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
       });
-      this.store.markRemoved(this.runtime.kind, 'network', network);
+      this.store.ledger.markRemoved(this.runtime.kind, 'network', network);
     }
-    this.store.deleteEgress(id);
+    this.store.egress.deleteEgress(id);
   }
 
   replacePolicy(record: EgressRecord, policy: EgressPolicy): void {
-    this.store.putEgress({ ...record, policy });
+    this.store.egress.putEgress({ ...record, policy });
     const id = record.workspace;
     this.emit({ type: 'egress.policy-changed', workspace: id, message: `Egress policy of ${id}: allow ${policy.allow.join(', ') || '(nothing)'}; deny ${policy.deny.join(', ') || '(nothing)'}.`, data: { ...policy } });
   }

@@ -9,8 +9,9 @@ import { planMounts, type MountPlan, type SkippedMount } from './mounts.js';
 import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
-import type { Ledger } from '../state/store.js';
-import { needsGuestFirewall, RuntimeEgress, type EgressStore, type WorkspaceEgress } from '../egress/workspace-egress.js';
+import type { Ledger } from '../state/ledger.js';
+import { needsGuestFirewall, RuntimeEgress, type WorkspaceEgress } from '../egress/workspace-egress.js';
+import type { EgressStore } from '../state/egress-records.js';
 import { profileMount, removeWorkspaceFiles, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
 import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
@@ -36,6 +37,16 @@ export interface EnsureResult {
   skippedMounts: SkippedMount[];
 }
 
+/** The state the workspace layer reads and writes; a `Store` is one. */
+export interface WorkspaceStore {
+  /** Every create and remove, so cleanup only ever touches what Berth made. */
+  readonly ledger: Ledger;
+  /** Each workspace's egress policy, proxy token and network. */
+  readonly egress: EgressStore;
+  /** Env values and the proxy token of a removed workspace, out of every row (one transaction). */
+  forgetSecrets(workspace: string): void;
+}
+
 export interface WorkspaceManagerOptions {
   runtime: Runtime;
   /** This installation's uuid: the owner label. */
@@ -45,7 +56,7 @@ export interface WorkspaceManagerOptions {
   env?: NodeJS.ProcessEnv | undefined;
   emit: (event: BerthEventInput) => void;
   /** Where every create and remove is recorded, so cleanup only ever touches what Berth made. */
-  ledger: Ledger & EgressStore;
+  store: WorkspaceStore;
   /** The workspace's egress control; default: through Berth's proxy on this runtime (egress/workspace-egress.ts). */
   egress?: WorkspaceEgress | undefined;
 }
@@ -73,7 +84,7 @@ export class WorkspaceManager {
   private readonly userHome: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly emit: (event: BerthEventInput) => void;
-  private readonly ledger: Ledger & EgressStore;
+  private readonly store: WorkspaceStore;
   /** Egress is its own job: ensure prepares, keeps and releases it through this, and exec asks it for the fence. */
   readonly egress: WorkspaceEgress;
   private readonly flights = new Map<string, { key: string; promise: Promise<EnsureResult> }>();
@@ -85,12 +96,12 @@ export class WorkspaceManager {
     this.userHome = options.userHome ?? homedir();
     this.env = options.env ?? process.env;
     this.emit = options.emit;
-    this.ledger = options.ledger;
+    this.store = options.store;
     this.egress =
       options.egress ??
       new RuntimeEgress({
         runtime: options.runtime,
-        store: options.ledger,
+        store: options.store,
         emit: options.emit,
         networkLabels: (id) => ({ [LABELS.managed]: 'true', [LABELS.owner]: options.owner, [LABELS.workspace]: id }),
       });
@@ -160,7 +171,7 @@ export class WorkspaceManager {
     const decision = decideEnsure(observedContainer(container, this.owner), target.desired);
     if (decision.action === 'foreign') throw foreignContainer(this.runtime.kind, name, container);
 
-    this.ledger.recordDesired(this.runtime.kind, name, spec);
+    this.store.ledger.recordDesired(this.runtime.kind, name, spec);
     if (spec.egress !== null) this.egress.follow(id, spec.egress);
     const replace = async (reasons: string[]): Promise<EnsureResult> => {
       // Exactly the container observed (under the lock) goes, by its id; the runtime system is never touched.
@@ -236,9 +247,9 @@ export class WorkspaceManager {
     const { id, name, spec, desired } = target;
     // A live entry for this name is stale here: its container is gone (observed absent, or just
     // removed by a run that died before closing the entry). One live entry per name, always.
-    this.ledger.markRemoved(this.runtime.kind, 'container', name);
+    this.store.ledger.markRemoved(this.runtime.kind, 'container', name);
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
-    const entry = this.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    const entry = this.store.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
     const egress = await this.egress.prepare(id, spec.egress);
     const nonce = randomBytes(9).toString('base64url');
     const ports = await allocatePreviewPorts(this.previewPortCount(spec));
@@ -250,7 +261,7 @@ export class WorkspaceManager {
       await this.cleanUpFailedCreate(id, nonce);
       throw error;
     }
-    this.ledger.confirmCreated(entry, containerId);
+    this.store.ledger.confirmCreated(entry, containerId);
     const fence = this.egress.execFence(id);
     writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(fence.length > 0 ? { fence: [...fence] } : {}) });
     await this.egress.ready(id, name);
@@ -272,7 +283,7 @@ export class WorkspaceManager {
       // Left on record when it cannot go: the ledger must keep knowing it may exist.
       await this.removeContainer(id, leftover.id).catch(() => undefined);
     } else {
-      this.ledger.markRemoved(this.runtime.kind, 'container', name);
+      this.store.ledger.markRemoved(this.runtime.kind, 'container', name);
     }
   }
 
@@ -304,7 +315,7 @@ export class WorkspaceManager {
       throw error;
     });
     if (container !== null && !isOwnedBy(container.labels, this.owner)) throw foreignContainer(this.runtime.kind, name, container);
-    const remembered = this.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.egress.held(id);
+    const remembered = this.store.ledger.activeEntries(this.runtime.kind).some((e) => e.workspace === id) || this.egress.held(id);
     if (container === null && !remembered) await this.ownedContainer(id);
     if (container !== null) await this.removeContainer(id, container.id);
     else this.forgetContainer(id); // already gone: never a by-name remove, which could hit a newcomer
@@ -312,7 +323,7 @@ export class WorkspaceManager {
     // Env values and the proxy token do not outlive the workspace: not in files, not in rows. Still
     // under the lock: an `up` waiting for it writes the next workspace's profile and egress row.
     removeWorkspaceFiles(this.berthHome, id);
-    this.ledger.forgetSecrets(id);
+    this.store.forgetSecrets(id);
     this.emit({ type: 'workspace.removed', workspace: id, message: `Removed ${name}.` });
   }
 
@@ -324,7 +335,7 @@ export class WorkspaceManager {
 
   /** The ledger and the address card let go of the workspace's container. */
   private forgetContainer(id: string): void {
-    this.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
+    this.store.ledger.markRemoved(this.runtime.kind, 'container', containerNameFor(id));
     removeAddressCard(this.berthHome, id);
   }
 

@@ -1,6 +1,6 @@
 import { BerthError, isBerthError } from '../errors.js';
 import type { ContainerInfo, Runtime } from '../runtime/types.js';
-import type { LedgerEntry, Store } from '../state/store.js';
+import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { WorkspaceManager } from './ensure.js';
 import { LABELS, isOwnedBy } from './labels.js';
 import type { WorkspaceSpec } from './spec.js';
@@ -25,7 +25,8 @@ export interface WorkspaceSummary {
 
 export interface InventoryOptions {
   runtime: Runtime;
-  store: Store;
+  /** What Berth created: listings read it (gc, which closes rows, is the orchestrator's). */
+  ledger: Pick<Ledger, 'activeEntries'>;
   owner: string;
   workspaces: WorkspaceManager;
 }
@@ -37,20 +38,20 @@ export interface InventoryOptions {
  */
 export class Inventory {
   private readonly runtime: Runtime;
-  private readonly store: Store;
+  private readonly ledger: InventoryOptions['ledger'];
   private readonly owner: string;
   private readonly workspaces: WorkspaceManager;
 
   constructor(options: InventoryOptions) {
     this.runtime = options.runtime;
-    this.store = options.store;
+    this.ledger = options.ledger;
     this.owner = options.owner;
     this.workspaces = options.workspaces;
   }
 
   /** The live ledger entries of this runtime's workspace containers. */
   containerEntries(): LedgerEntry[] {
-    return this.store.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
+    return this.ledger.activeEntries(this.runtime.kind).filter((e) => e.kind === 'container');
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */

@@ -127,14 +127,14 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
 
     /** Has the run got to the kill point: the nth event of its type since `base`, or the nth engine command of its kind? */
     const reached = (point: KillPoint, store: Store, base: number): boolean => {
-      if (point.on === 'event') return store.events({ afterSeq: base, type: point.event }).filter((e) => e.type === point.event).length >= point.n;
+      if (point.on === 'event') return store.events.events({ afterSeq: base, type: point.event }).filter((e) => e.type === point.event).length >= point.n;
       const commands = existsSync(shimLog) ? readFileSync(shimLog, 'utf8').split('\n') : [];
       return commands.filter((line) => line === point.command || line.startsWith(`${point.command} `)).length >= point.n;
     };
     /** Runs `berth apply --yes` and SIGKILLs it once it reaches the point, plus the point's delay. */
     const applyKilledAt = async (point: KillPoint): Promise<void> => {
       const store = Store.open(home);
-      const base = store.events().at(-1)?.seq ?? 0;
+      const base = store.events.events().at(-1)?.seq ?? 0;
       rmSync(shimLog, { force: true });
       const controller = new AbortController();
       const applying = run([process.execPath, BERTH_BIN, 'apply', '--yes', '-f', manifest], { env, signal: controller.signal, stopSignal: 'SIGKILL', timeoutMs: 120_000, okExitCodes: 'any' });
@@ -195,7 +195,7 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
 
         // The ledger matches the engine, both ways: containers by engine id, networks by name.
         const store = Store.open(home);
-        const live = store.activeEntries(engine);
+        const live = store.ledger.activeEntries(engine);
         store.close();
         const ledgered = new Map(live.filter((e) => e.kind === 'container').map((e) => [e.name, e.resourceId]));
         expect(ledgered).toEqual(after);

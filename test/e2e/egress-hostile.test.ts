@@ -99,7 +99,7 @@ describe.each(ways)('%s under hostile egress clients', (_how, start) => {
     targetPort = (target.address() as { port: number }).port;
     proxyPort = await freePort();
     const store = Store.open(home);
-    store.putEgress({ workspace, runtime: 'host', token, policy: { allow: [`127.0.0.1:${String(targetPort)}`], deny: [] }, network: null, bridge: null, proxyHost: '127.0.0.1', proxyPort });
+    store.egress.putEgress({ workspace, runtime: 'host', token, policy: { allow: [`127.0.0.1:${String(targetPort)}`], deny: [] }, network: null, bridge: null, proxyHost: '127.0.0.1', proxyPort });
     store.close();
     served = await start(home);
     // The service listens once it has read the record: poll until the port answers.

@@ -212,7 +212,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
     });
 
     it('still keeps the workspace from opening a connection to the host', async () => {
-      const gateway = berth.store.egress(ws)[0]?.proxyHost ?? '';
+      const gateway = berth.store.egress.egress(ws)[0]?.proxyHost ?? '';
       let accepted = 0;
       const { createServer } = await import('node:net');
       const listener = createServer((socket) => {

@@ -74,7 +74,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
       expect((await inside(`curl -sS -m 10 -p -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
       // Decisions are recorded when each exchange closes, which may come just after curl returns.
-      await waitFor(() => store.events({ workspace: ws, type: 'egress.allow' }).length >= 2, { timeout: 1000, message: 'two egress.allow events' });
+      await waitFor(() => store.events.events({ workspace: ws, type: 'egress.allow' }).length >= 2, { timeout: 1000, message: 'two egress.allow events' });
     });
 
     it('lets git clone over HTTP through the proxy, and only from the allowed host', async () => {
@@ -116,7 +116,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
         const refused = await inside(pip(targets.other));
         expect(refused.exitCode).not.toBe(0);
         expect(refused.stderr + refused.stdout).toMatch(/403|Forbidden|No matching distribution/);
-        expect(store.events({ workspace: ws, type: 'egress.deny' }).some((e) => String(e.message).includes(`${targets.other}:8000`))).toBe(true);
+        expect(store.events.events({ workspace: ws, type: 'egress.deny' }).some((e) => String(e.message).includes(`${targets.other}:8000`))).toBe(true);
       });
 
       it("node's http through the proxy variables works; node's fetch, which ignores them before Node 24, cannot go around the proxy", async () => {
@@ -150,7 +150,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
     });
 
     it('cannot reach the host either: a host service on the gateway answers the host, not the workspace', async () => {
-      const gateway = (store.egress(ws)[0]?.proxyHost) ?? '';
+      const gateway = (store.egress.egress(ws)[0]?.proxyHost) ?? '';
       const { createServer } = await import('node:http');
       const hostService = createServer((_req, res) => res.end('host secret'));
       await new Promise<void>((resolve) => hostService.listen(0, gateway, resolve));
@@ -197,7 +197,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       const checks = await probeEgress(berth, ws);
       expect(checks.map((c) => [c.id, c.status])).toEqual([
         // docker and podman: the host shield's rules; Apple has none (its firewall is in the guest).
-        ...(store.egress(ws)[0]?.bridge ? [['egress.shield', 'ok']] : []),
+        ...(store.egress.egress(ws)[0]?.bridge ? [['egress.shield', 'ok']] : []),
         ['egress.allowed', 'ok'],
         ['egress.denied', 'ok'],
         ['egress.enforced', 'ok'],
@@ -218,7 +218,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
       await service.sync();
       expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('200');
       expect((await runtime.inspect(containerNameFor(ws))).id).toBe(before.id);
-      expect(store.events({ workspace: ws, type: 'egress.policy-changed' })).toHaveLength(1);
+      expect(store.events.events({ workspace: ws, type: 'egress.policy-changed' })).toHaveLength(1);
     });
   });
 
@@ -276,10 +276,10 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
           expect(result.stdout + result.stderr, url).toMatch(/403/);
         }
       }
-      const gateway = store.egress(ws)[0]?.proxyHost ?? '';
+      const gateway = store.egress.egress(ws)[0]?.proxyHost ?? '';
       const atGateway = await viaProxy(`http://${gateway}:${String(port)}/`);
       expect(atGateway.stdout).toContain(`${gateway} is an address of the host itself`);
-      await waitFor(() => store.events({ workspace: ws, type: 'egress.deny' }).length >= 7, { timeout: 1000, message: 'seven egress.deny events' });
+      await waitFor(() => store.events.events({ workspace: ws, type: 'egress.deny' }).length >= 7, { timeout: 1000, message: 'seven egress.deny events' });
     });
 
     it('reaches that one listener once a rule names 127.0.0.1:PORT exactly', async () => {
@@ -325,7 +325,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
     ].join('\n');
 
     const ask = async (): Promise<Map<string, string>> => {
-      const gateway = berth.store.egress(ws)[0]?.proxyHost ?? '';
+      const gateway = berth.store.egress.egress(ws)[0]?.proxyHost ?? '';
       const result = await berth.exec(ws, ['python3', '-c', ASK, name, '127.0.0.11', gateway]);
       expect(result.exitCode, result.stderr).toBe(0);
       return new Map(result.stdout.trim().split('\n').map((line) => line.split(' ') as [string, string]));
@@ -366,7 +366,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
     });
 
     it('...and on docker with the host shield down too: the container resolver itself has no way out', async () => {
-      const bridge = berth.store.egress(ws)[0]?.bridge;
+      const bridge = berth.store.egress.egress(ws)[0]?.bridge;
       // Apple: no host shield, the guest firewall is the whole story (above). podman 4.3: aardvark-dns
       // serves the network's gateway and cannot be turned off without losing the gateway the proxy
       // needs (src/egress/network-confinement.ts), so there the shield IS the DNS containment, and

@@ -107,15 +107,15 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       rmSync(join(root, 'ok'));
       // The HTTP probe allows one failure (404), the exec probe two.
       expect(unhealthy(await cycle())).toEqual(['restart dev server exec/web (unhealthy) fixed']);
-      expect(berth.store.supervision(probed, 'web')).toMatchObject({ restarts: 1, health: 'unknown', probeFailures: 0 });
-      expect(berth.store.supervision(probed)).toMatchObject({ health: 'healthy', probeFailures: 1 });
+      expect(berth.store.supervision.supervision(probed, 'web')).toMatchObject({ restarts: 1, health: 'unknown', probeFailures: 0 });
+      expect(berth.store.supervision.supervision(probed)).toMatchObject({ health: 'healthy', probeFailures: 1 });
 
       const before = await target.runtime.inspect(containerNameFor(probed));
       expect(unhealthy(await cycle())).toEqual(['restart workspace exec (unhealthy) fixed']);
       const after = await target.runtime.inspect(containerNameFor(probed));
       expect(after.id).toBe(before.id);
       expect(after.startedAt).not.toBe(before.startedAt);
-      expect(berth.store.supervision(probed)).toMatchObject({ restarts: 1, health: 'unknown' });
+      expect(berth.store.supervision.supervision(probed)).toMatchObject({ restarts: 1, health: 'unknown' });
       expect(berth.events({ type: 'health.unhealthy', workspace: probed }).map((e) => e.data?.['detail'])).toEqual(['HTTP 404', 'exit 1']);
       expect(berth.events({ type: 'reconcile.restarted', workspace: probed })).toHaveLength(2);
 
@@ -134,7 +134,7 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       // A new Berth on the same state: the health is remembered, so nothing is announced twice.
       const again = open();
       try {
-        expect(again.store.supervision(listener)).toMatchObject({ health: 'unhealthy', probeFailures: 1 });
+        expect(again.store.supervision.supervision(listener)).toMatchObject({ health: 'unhealthy', probeFailures: 1 });
         expect(unhealthy(await cycle(reconcilerOn(again)))).toEqual(['restart workspace tcp (unhealthy) hold']);
         expect(again.events({ type: 'health.unhealthy', workspace: listener })).toHaveLength(1);
       } finally {
@@ -154,9 +154,9 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
       await waitFor(ended, { timeout: 10_000, interval: 100, message: 'the restarted crasher to end' });
       expect(fixed(await cycle())).toEqual([expect.stringMatching(/^wait: backing off after failures until /) as unknown]);
-      expect(berth.store.devServers(probed).find((s) => s.name === 'crasher')).toMatchObject({ state: 'crashed', exitCode: 3 });
+      expect(berth.store.devServers.devServers(probed).find((s) => s.name === 'crasher')).toMatchObject({ state: 'crashed', exitCode: 3 });
       expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
-      expect(berth.store.supervision(probed, 'crasher')).toMatchObject({ restarts: 2, failures: 2 });
+      expect(berth.store.supervision.supervision(probed, 'crasher')).toMatchObject({ restarts: 2, failures: 2 });
       expect(berth.events({ type: 'reconcile.restarted', workspace: probed }).filter((e) => e.data?.['server'] === 'crasher').map((e) => e.data?.['delayMs'])).toEqual([2_000, 4_000]);
     });
   });

@@ -69,7 +69,7 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       calls = counted.calls;
       berth = new Berth(counted.runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: randomUUID(), env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
       await berth.up(ws, { root, image, egress: { allow: ['registry.example.test'] } });
-      const record = berth.store.egress(ws)[0];
+      const record = berth.store.egress.egress(ws)[0];
       bridge = record?.bridge ?? '';
       gateway = record?.proxyHost ?? '';
       expect(bridge).not.toBe('');
@@ -113,7 +113,7 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       expect((await berth.up(ws)).action).toBe('reused');
       expect(calls.map((c) => c.method)).toEqual(['observe']);
       expect(await reachesHost()).toBe(false);
-      expect(berth.store.events({ workspace: ws, type: 'egress.shield-restored' })).toHaveLength(1);
+      expect(berth.store.events.events({ workspace: ws, type: 'egress.shield-restored' })).toHaveLength(1);
     });
 
     it('`up` of the stopped workspace puts it back before starting it', async () => {
@@ -156,13 +156,13 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       const service = new EgressService(berth.store, { syncIntervalMs: 100 });
       await service.start();
       try {
-        const restored = berth.store.events({ workspace: ws, type: 'egress.shield-restored' }).length;
+        const restored = berth.store.events.events({ workspace: ws, type: 'egress.shield-restored' }).length;
         // Not confirmed gone: the service may put it back before a listing could see it. The event says it did.
         await dropShield({ confirm: false });
         await vi.waitFor(async () => expect(await shieldRules()).toHaveLength(3), { timeout: 5_000, interval: 100 });
         expect(await reachesHost()).toBe(false);
         // Once or twice (IPv4 and IPv6 rules are dropped one family after the other).
-        expect(berth.store.events({ workspace: ws, type: 'egress.shield-restored' }).length).toBeGreaterThan(restored);
+        expect(berth.store.events.events({ workspace: ws, type: 'egress.shield-restored' }).length).toBeGreaterThan(restored);
       } finally {
         await service.close();
       }

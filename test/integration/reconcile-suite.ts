@@ -82,7 +82,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       const first = await cycle();
       expect(summary(first)).toEqual(['missing always fixed', 'missing guarded fixed', 'dev-server guarded failed', 'missing never fixed', 'foreign taken block']);
       expect(first.findings.find((f) => f.verdict === 'block')?.why).toContain('Berth never touches it');
-      const broken = berth.store.supervision(id('guarded'), 'broken');
+      const broken = berth.store.supervision.supervision(id('guarded'), 'broken');
       expect(broken).toMatchObject({ failures: 1, nextAttemptAt: new Date(clock + 1_000).toISOString() });
 
       // Converged apart from those two: the cycle costs one list and one image lookup, nothing per container.
@@ -92,7 +92,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
 
       clock += 1_000;
       expect(summary(await cycle())).toEqual(['dev-server guarded failed', 'foreign taken block']);
-      expect(berth.store.supervision(id('guarded'), 'broken')).toMatchObject({ failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
+      expect(berth.store.supervision.supervision(id('guarded'), 'broken')).toMatchObject({ failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
       expect(berth.events({ type: 'reconcile.backoff' }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
       // Reported in every cycle's findings, logged once.
       expect(berth.events({ type: 'reconcile.blocked' })).toHaveLength(1);
@@ -113,7 +113,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always wait']);
       clock += 1_000;
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always fixed']);
-      expect(berth.store.supervision(id('always'))).toMatchObject({ restarts: 2, failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
+      expect(berth.store.supervision.supervision(id('always'))).toMatchObject({ restarts: 2, failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
       expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
 
       await berth.stop(id('always'));

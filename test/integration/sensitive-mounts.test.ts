@@ -61,7 +61,7 @@ describe.each(['podman', 'docker'] as const)('sensitive mounts refused on %s', (
     const status = await runtime.ensureSystem();
     if (!status.running) throw new Error(`${engine} is not usable: ${status.detail}`);
     store = Store.open(':memory:');
-    manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env, ledger: store, emit: () => undefined });
+    manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env, store, emit: () => undefined });
   });
 
   afterAll(async () => {

@@ -57,7 +57,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       const status = await target.runtime.ensureSystem();
       if (!status.running) throw new Error(`${label} is not usable: ${status.detail}`);
       store = Store.open(':memory:');
-      manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env: {}, ledger: store, emit: (e) => events.push(e) });
+      manager = new WorkspaceManager({ runtime, owner, berthHome, userHome, env: {}, store, emit: (e) => events.push(e) });
     });
 
     afterAll(async () => {
@@ -77,7 +77,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
     });
 
     it('records the create in the ledger: intent, then the engine id', async () => {
-      const [entry] = store.activeEntries(runtime.kind).filter((e) => e.workspace === id('single'));
+      const [entry] = store.ledger.activeEntries(runtime.kind).filter((e) => e.workspace === id('single'));
       const info = await runtime.inspect(containerNameFor(id('single')));
       expect(entry).toMatchObject({ kind: 'container', name: containerNameFor(id('single')), resourceId: info.id, removedAt: null });
     });
@@ -195,7 +195,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       expect(events).toContainEqual(expect.objectContaining({ type: 'workspace.recreated', workspace: id('ghost') }));
       expect(recovered.container.state).toBe('running');
       // The ledger closed the ghost's entry and holds exactly one live one.
-      const live = store.activeEntries(runtime.kind).filter((e) => e.workspace === id('ghost'));
+      const live = store.ledger.activeEntries(runtime.kind).filter((e) => e.workspace === id('ghost'));
       expect(live.map((e) => e.resourceId)).toEqual([recovered.container.id]);
     });
 
@@ -220,10 +220,10 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
           return Reflect.get(target, property, receiver) as unknown;
         },
       });
-      const racing = new WorkspaceManager({ runtime: blind, owner, berthHome, userHome, env: {}, ledger: store, emit: () => undefined });
+      const racing = new WorkspaceManager({ runtime: blind, owner, berthHome, userHome, env: {}, store, emit: () => undefined });
       await expectCode(racing.ensure(id('race'), { root, image }), 'E_CONFLICT');
       expect((await runtime.inspect(name)).labels).toMatchObject({ 'made-by': 'someone-else' });
-      expect(store.activeEntries(runtime.kind).filter((e) => e.name === name)).toEqual([]);
+      expect(store.ledger.activeEntries(runtime.kind).filter((e) => e.name === name)).toEqual([]);
     });
 
     it('skips a missing extra mount, reports it, and never creates it', async () => {

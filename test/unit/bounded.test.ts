@@ -60,7 +60,7 @@ describe('a liveness pass checks workspaces side by side', () => {
         },
         markGone: () => undefined,
       },
-      store: { devServers: () => servers },
+      registry: { devServers: () => servers },
       emit: (event) => events.push(`${event.workspace ?? ''}: ${event.message}`),
       intervalMs: 1000,
     });

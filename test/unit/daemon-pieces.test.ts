@@ -72,15 +72,15 @@ describe('the route table', () => {
 describe('the event feed', () => {
   it('hands each subscriber the backlog after its cursor, then new events once each, in order', async () => {
     const store = Store.open(join(scratch, 'feed'));
-    const feed = new EventFeed(store);
-    for (let i = 1; i <= 3; i++) store.appendEvent(stampEvent({ type: 'test.before', message: String(i) }));
+    const feed = new EventFeed(store.events);
+    for (let i = 1; i <= 3; i++) store.events.appendEvent(stampEvent({ type: 'test.before', message: String(i) }));
     const early: StoredEvent[] = [];
     const late: StoredEvent[] = [];
     const stopEarly = feed.subscribe(1, (e) => early.push(e));
-    for (let i = 4; i <= 6; i++) store.appendEvent(stampEvent({ type: 'test.after', message: String(i) }));
+    for (let i = 4; i <= 6; i++) store.events.appendEvent(stampEvent({ type: 'test.after', message: String(i) }));
     await waitFor(() => early.some((e) => e.seq === 6), { timeout: 5000, message: 'the early subscriber to get seq 2-6' });
     const stopLate = feed.subscribe(5, (e) => late.push(e));
-    store.appendEvent(stampEvent({ type: 'test.after', message: '7' }));
+    store.events.appendEvent(stampEvent({ type: 'test.after', message: '7' }));
     const has7 = (events: StoredEvent[]): boolean => events.some((e) => e.seq === 7);
     await waitFor(() => has7(early) && has7(late), { timeout: 5000, message: 'both subscribers to get seq 7' });
     stopEarly();

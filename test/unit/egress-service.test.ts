@@ -10,12 +10,14 @@ describe('egress service sync', () => {
     let failing = false;
     let reads = 0;
     const store = {
-      egress: (): EgressRecord[] => {
-        reads++;
-        if (failing) throw new Error('database is locked');
-        return [];
+      egress: {
+        egress: (): EgressRecord[] => {
+          reads++;
+          if (failing) throw new Error('database is locked');
+          return [];
+        },
       },
-      appendEvent: (event: BerthEvent) => (events.push(event), events.length),
+      events: { appendEvent: (event: BerthEvent) => (events.push(event), events.length) },
     };
     const service = new EgressService(store, { syncIntervalMs: 5 });
     await service.start();

@@ -37,7 +37,7 @@ describe('dev-server liveness: a scan only where a connect cannot vouch', () => 
         confirm: async (workspace: string) => ((await allAnswer(servers.filter((s) => s.workspace === workspace && isLive(s)))) ? [] : (current.push(workspace), [])),
         markGone: () => undefined,
       },
-      store: { devServers: () => servers },
+      registry: { devServers: () => servers },
       emit: () => undefined,
       intervalMs: 1000,
       fullScanEvery,

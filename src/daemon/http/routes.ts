@@ -73,7 +73,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     query: { workspace: 'Only this workspace.', scan: 'true: scan the workspaces now (one exec each) instead of answering from the registry.' },
     handle: ({ deps, query }: Ctx) => {
       const workspace = query.get('workspace') ?? undefined;
-      return query.get('scan') === 'true' ? deps.berth.dev.list(workspace) : deps.berth.store.devServers(workspace);
+      return query.get('scan') === 'true' ? deps.berth.dev.list(workspace) : deps.berth.store.devServers.devServers(workspace);
     },
   },
   {
@@ -164,7 +164,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     handle: ({ deps, query, req, res }: Ctx) => {
       const resume = req.headers['last-event-id'];
       const q = eventQuery(query);
-      const after = typeof resume === 'string' && /^\d+$/.test(resume) ? Number(resume) : (q.afterSeq ?? deps.berth.store.lastEventSeq());
+      const after = typeof resume === 'string' && /^\d+$/.test(resume) ? Number(resume) : (q.afterSeq ?? deps.berth.store.events.lastEventSeq());
       streamEvents(req, res, deps.feed, after, (event) => matches(event, q));
     },
   },
