@@ -61,3 +61,29 @@ export function parseEnvPairs(pairs: readonly string[] | undefined, usage: strin
   }
   return env;
 }
+
+/**
+ * `berth --runtime docker up x` as well as `berth up x --runtime docker`: global options written
+ * before the command move behind it, where every command parses them.
+ */
+export function globalsAfterCommand(argv: string[]): string[] {
+  const globals: string[] = [];
+  let index = 0;
+  while (index < argv.length) {
+    const arg = argv[index] ?? '';
+    if (arg === '--json' || arg.startsWith('--runtime=')) {
+      globals.push(arg);
+      index += 1;
+    } else if (arg === '--runtime' && index + 1 < argv.length) {
+      globals.push(arg, argv[index + 1] ?? '');
+      index += 2;
+    } else {
+      break;
+    }
+  }
+  if (globals.length === 0 || index >= argv.length) return argv;
+  const [command, ...rest] = argv.slice(index);
+  // After `--` everything is the user's command (berth exec x -- cmd): globals go before it.
+  const dashes = rest.indexOf('--');
+  return dashes === -1 ? [command ?? '', ...rest, ...globals] : [command ?? '', ...rest.slice(0, dashes), ...globals, ...rest.slice(dashes)];
+}

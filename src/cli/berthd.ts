@@ -2,4 +2,6 @@
 // `berthd`: the same as `berth daemon`, for service managers and people who expect a daemon binary.
 import { runCli } from './run-cli.js';
 
-process.exitCode = await runCli(['daemon', ...process.argv.slice(2)]);
+void runCli(['daemon', ...process.argv.slice(2)]).then((code) => {
+  process.exitCode = code;
+});

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-// The `berth` executable. Kept tiny: each command loads only the modules it needs.
-import { runCli } from './run-cli.js';
+// The `berth` executable. `berth exec` with an address card (the hot path) is answered by fastExec
+// alone; everything else loads the whole CLI (run-cli.js, a separate file in the build) on demand.
+import { fastExec } from './fast-exec.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+const argv = process.argv.slice(2);
+void fastExec(argv)
+  .then(async (code) => code ?? (await import('./run-cli.js')).runCli(argv))
+  .then((code) => {
+    process.exitCode = code;
+  });

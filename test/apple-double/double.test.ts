@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { waitFor } from '../support/wait-for.js';
 
 type Engine = 'podman' | 'docker';
 
@@ -176,16 +177,6 @@ function ipv4InSubnet(ip: string, cidr: string): boolean {
 
 function stateHash(state: string): string {
   return createHash('sha256').update(resolve(state)).digest('hex').slice(0, 8);
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const STUBBORN = ['sleep', 'infinity']; // PID 1 without a TERM handler: only KILL ends it
@@ -483,7 +474,7 @@ function factsSuite(engine: Engine): void {
         } catch {
           return undefined;
         }
-      });
+      }, { timeout: 15_000, interval: 200, message: 'the web server in the container to answer' });
       expect(body).toContain('Directory listing');
       // the table's IP column keeps the prefix (§3.3)
       const rows = expectTableLayout((await c(['list'])).stdout);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { resolveExecutable, run } from '../../src/process/index.js';
 import { Store } from '../../src/state/store.js';
 import { installationId } from '../../src/workspace/installation.js';
@@ -109,9 +110,8 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
 
     /** The engine CLIs a killed Berth left running finish on their own; wait for them, as a person would. */
     const orphansGone = async (): Promise<void> => {
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline) {
-        const busy = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).some((pid) => {
+      const busy = (): boolean =>
+        readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).some((pid) => {
           try {
             const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
             return [engine, 'docker', 'podman'].includes(basename(argv[0] ?? '')) && argv.some((a) => a.includes(`cr-${token}`));
@@ -119,10 +119,7 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
             return false;
           }
         });
-        if (!busy) return;
-        await sleep(50);
-      }
-      throw new Error('engine CLIs started by the killed apply are still running after 20 s');
+      await waitFor(() => !busy(), { timeout: 20_000, message: 'the engine CLIs started by the killed apply to finish' });
     };
 
     /** Has the run got to the kill point: the nth event of its type since `base`, or the nth engine command of its kind? */
@@ -143,7 +140,8 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
         (result) => ((finished = true), `finished on its own (exit ${String(result.exitCode)}): ${result.stderr}`),
         (error: unknown) => ((finished = true), (error as { failure?: string; signal?: string }).failure === 'aborted' ? 'killed' : String(error)),
       );
-      while (!finished && !reached(point, store, base)) await sleep(2);
+      // Polled every 2 ms: the kill must land right at the point. apply's own 120 s timeout bounds it too.
+      await waitFor(() => finished || reached(point, store, base), { timeout: 120_000, interval: 2, message: `kill point ${JSON.stringify(point)}` });
       if (point.delayMs > 0) await sleep(point.delayMs);
       controller.abort();
       store.close();

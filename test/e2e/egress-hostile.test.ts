@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { run, runStreaming } from '../../src/process/index.js';
 import { Store } from '../../src/state/store.js';
 import { freePort, startDaemon } from '../support/daemon.js';
@@ -103,11 +104,16 @@ describe.each(ways)('%s under hostile egress clients', (_how, start) => {
     store.close();
     served = await start(home);
     // The service listens once it has read the record: poll until the port answers.
-    const deadline = Date.now() + 20_000;
-    while ((await curlThrough(`${workspace}:${token}`)).stdout !== 'hello\n200') {
-      if (!served.alive() || Date.now() > deadline) throw new Error(`the proxy never answered:\n${served.stderr()}`);
-      await sleep(100);
-    }
+    // An exited service ends the wait at once (the condition answers, then the check below throws).
+    const service = served;
+    await waitFor(async () => !service.alive() || (await curlThrough(`${workspace}:${token}`)).stdout === 'hello\n200', {
+      timeout: 20_000,
+      interval: 100,
+      message: 'the proxy to answer',
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}:\n${service.stderr()}`);
+    });
+    if (!service.alive()) throw new Error(`the proxy exited before answering:\n${service.stderr()}`);
   });
 
   afterAll(async () => {

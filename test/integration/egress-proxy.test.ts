@@ -3,7 +3,8 @@ import { createServer, request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import type { BerthEventInput } from '../../src/events.js';
 import type { EgressPolicy } from '../../src/egress/policy.js';
 import { EgressProxy } from '../../src/egress/proxy.js';
@@ -79,13 +80,19 @@ describe('egress proxy (loopback)', () => {
     const result = await curl([...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
     expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
     // The decision is recorded when the exchange closes, which may come just after curl returns.
-    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.allow', workspace: 'ws-a', data: { host: '127.0.0.1', port: targetPort, verdict: 'allow', rule: `127.0.0.1:${String(targetPort)}`, method: 'GET' } }));
+    await waitFor(() => {
+      expect(events.at(-1)).toMatchObject({ type: 'egress.allow', workspace: 'ws-a', data: { host: '127.0.0.1', port: targetPort, verdict: 'allow', rule: `127.0.0.1:${String(targetPort)}`, method: 'GET' } });
+      return true;
+    }, { timeout: 1000 });
   });
 
   it('tunnels CONNECT for an allowed target (curl --proxytunnel)', async () => {
     const result = await curl(['-p', ...proxyArg('ws-a'), `http://127.0.0.1:${String(targetPort)}/`]);
     expect(result.stdout).toBe(`hello 127.0.0.1:${String(targetPort)}\n200`);
-    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.allow', data: { method: 'CONNECT', bytes: expect.any(Number) as unknown } }));
+    await waitFor(() => {
+      expect(events.at(-1)).toMatchObject({ type: 'egress.allow', data: { method: 'CONNECT', bytes: expect.any(Number) as unknown } });
+      return true;
+    }, { timeout: 1000 });
   });
 
   it("denies what the workspace's policy does not allow, with a reason", async () => {
@@ -182,7 +189,10 @@ describe('egress proxy (loopback)', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     socket.write(hello.subarray(40));
     expect(await answered).toMatch(verdict === 'allow' ? /^HTTP\/1\.1 400/ : /^$/);
-    await vi.waitFor(() => expect(events.slice(before).find((e) => e.type === `egress.${verdict}`)).toBeDefined());
+    await waitFor(() => {
+      expect(events.slice(before).find((e) => e.type === `egress.${verdict}`)).toBeDefined();
+      return true;
+    }, { timeout: 1000 });
     const decision = events.slice(before).find((e) => e.type === `egress.${verdict}`);
     if (verdict === 'deny') expect(decision?.message).toBe(`Denied CONNECT app.test:${String(targetPort)}: the TLS handshake in the tunnel asks for fronted.example, not app.test.`);
     expect(events.slice(before).filter((e) => e.type.startsWith('egress.'))).toHaveLength(1);
@@ -200,7 +210,10 @@ describe('egress proxy (loopback)', () => {
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
     policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: [] });
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/200$/);
-    await vi.waitFor(() => expect(events.filter((e) => e.workspace === 'ws-b').at(-1)?.type).toBe('egress.allow'));
+    await waitFor(() => {
+      expect(events.filter((e) => e.workspace === 'ws-b').at(-1)?.type).toBe('egress.allow');
+      return true;
+    }, { timeout: 1000 });
     policies.set('ws-b', { allow: [`127.0.0.1:${String(targetPort)}`], deny: ['127.0.0.0/8'] });
     expect((await curl([...proxyArg('ws-b'), url])).stdout).toMatch(/403$/);
     const decisions = events.filter((e) => e.workspace === 'ws-b').slice(-3).map((e) => e.type);
@@ -307,7 +320,10 @@ describe('egress proxy (loopback)', () => {
       socket.on('error', () => undefined);
       socket.write(`CONNECT 127.0.0.1:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${basic(`ws-a:${token}`)}\r\n\r\n`);
       await closed;
-      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'egress.error', level: 'error', message: expect.stringContaining('a dial that throws') as unknown }));
+      await waitFor(() => {
+      expect(events.at(-1)).toMatchObject({ type: 'egress.error', level: 'error', message: expect.stringContaining('a dial that throws') as unknown });
+      return true;
+    }, { timeout: 1000 });
       // The listener is unharmed: the next request is answered.
       expect((await curl(['-x', `http://127.0.0.1:${String(port)}`, `http://127.0.0.1:${String(targetPort)}/`])).stdout).toMatch(/407$/);
     } finally {
@@ -335,7 +351,10 @@ describe('egress proxy (loopback)', () => {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       await send(socket);
       await closed;
-      await vi.waitFor(() => expect(events.slice(before).some((e) => e.type.startsWith('egress.'))).toBe(true));
+      await waitFor(() => {
+      expect(events.slice(before).some((e) => e.type.startsWith('egress.'))).toBe(true);
+      return true;
+    }, { timeout: 1000 });
       return { answer, decisions: events.slice(before).filter((e) => e.type.startsWith('egress.')) };
     }
     const pieces = async (socket: Socket, bytes: Buffer, cuts: number[]): Promise<void> => {
@@ -394,7 +413,10 @@ describe('egress proxy (loopback)', () => {
         socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
         const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
         socket.write(`CONNECT app.test:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${basic(`ws-a:${token}`)}\r\n\r\n`);
-        await vi.waitFor(() => expect(answer).toMatch(/^HTTP\/1\.1 200/));
+        await waitFor(() => {
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      return true;
+    }, { timeout: 1000 });
         const before = events.length;
         socket.write(hello.subarray(0, 100)); // the record stops here: the rest never comes
         await closed;

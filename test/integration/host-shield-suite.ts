@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import { Berth } from '../../src/berth.js';
 import { probeEgress } from '../../src/doctor/egress-probe.js';
 import { EgressService } from '../../src/egress/service.js';
@@ -159,7 +160,10 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
         const restored = berth.store.events.events({ workspace: ws, type: 'egress.shield-restored' }).length;
         // Not confirmed gone: the service may put it back before a listing could see it. The event says it did.
         await dropShield({ confirm: false });
-        await vi.waitFor(async () => expect(await shieldRules()).toHaveLength(3), { timeout: 5_000, interval: 100 });
+        await waitFor(async () => {
+      expect(await shieldRules()).toHaveLength(3);
+      return true;
+    }, { timeout: 5_000, interval: 100 });
         expect(await reachesHost()).toBe(false);
         // Once or twice (IPv4 and IPv6 rules are dropped one family after the other).
         expect(berth.store.events.events({ workspace: ws, type: 'egress.shield-restored' }).length).toBeGreaterThan(restored);

@@ -11,6 +11,7 @@ import { WorkspaceManager } from '../../src/workspace/ensure.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { countingRuntime, type EngineCall } from '../support/counting-runtime.js';
+import { removeRunImages, TEST_RUN_LABEL } from '../support/test-images.js';
 import { waitFor } from '../support/wait-for.js';
 
 export interface WorkspaceTarget {
@@ -162,18 +163,25 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
       if (!runtime.capabilities.images) return;
       const context = mkdtempSync(join(tmpdir(), 'berth-ws-build-'));
       const tag = `berth-ws-drift-${run}:latest`;
+      // Both builds carry the run's label: the first is dangling once the second takes the tag,
+      // and both go in the finally (the Apple double builds into podman).
       const build = async (version: string): Promise<void> => {
         writeFileSync(join(context, 'Dockerfile'), `FROM ${image}\nRUN echo ${version} > /image-version\n`);
-        await runtime.buildImage({ contextDir: context, tag });
+        await runtime.buildImage({ contextDir: context, tag, labels: { [TEST_RUN_LABEL]: run } });
       };
-      await build('one');
-      const first = await ensure('image', { image: tag });
-      expect(first.action).toBe('created');
-      expect(await ensure('image', { image: tag })).toMatchObject({ action: 'reused' });
-      await build('two');
-      const second = await ensure('image', { image: tag });
-      expect(second).toMatchObject({ action: 'recreated', reasons: ['image changed'] });
-      expect((await runtime.exec(containerNameFor(id('image')), ['cat', '/image-version'])).stdout).toBe('two\n');
+      try {
+        await build('one');
+        const first = await ensure('image', { image: tag });
+        expect(first.action).toBe('created');
+        expect(await ensure('image', { image: tag })).toMatchObject({ action: 'reused' });
+        await build('two');
+        const second = await ensure('image', { image: tag });
+        expect(second).toMatchObject({ action: 'recreated', reasons: ['image changed'] });
+        expect((await runtime.exec(containerNameFor(id('image')), ['cat', '/image-version'])).stdout).toBe('two\n');
+      } finally {
+        await runtime.remove(containerNameFor(id('image')), { force: true });
+        await removeRunImages(runtime.kind === 'docker' ? 'docker' : 'podman', run);
+      }
     });
 
     it('recovers a ghost: a container that can no longer start is removed and recreated', async () => {

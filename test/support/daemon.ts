@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectDaemon, type BerthClient } from '../../src/client/index.js';
 import { runStreaming } from '../../src/process/index.js';
+import { waitFor } from './wait-for.js';
 
 export const BERTHD_BIN = join(import.meta.dirname, '../../dist/cli/berthd.js');
 
@@ -41,28 +41,32 @@ export async function startDaemon(home: string, env: NodeJS.ProcessEnv, args: st
   );
   let ended = false;
   void exited.then(() => (ended = true));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = await connectDaemon({ home });
-    const health = client ? await client.health().catch(() => null) : null;
-    if (client && health && health.pid > 0) {
-      const pid = health.pid;
-      return {
-        pid,
-        client,
-        http: health.http,
-        stderr: () => stderr,
-        exited,
-        stop: async () => {
-          if (!ended) process.kill(pid, 'SIGTERM');
-          return exited;
-        },
-      };
-    }
-    if (ended) throw new Error(`berthd exited before answering:\n${stderr}`);
-    if (Date.now() > deadline) throw new Error(`berthd did not answer within 30 s:\n${stderr}`);
-    await sleep(50);
-  }
+  // The daemon's own exit ends the wait at once: the condition answers 'ended' instead of polling on.
+  const answered = await waitFor(
+    async () => {
+      if (ended) return 'ended' as const;
+      const client = await connectDaemon({ home });
+      const health = client ? await client.health().catch(() => null) : null;
+      return client && health && health.pid > 0 ? { client, health } : null;
+    },
+    { timeout: 30_000, message: 'berthd to answer on its socket' },
+  ).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${stderr}`);
+  });
+  if (answered === 'ended') throw new Error(`berthd exited before answering:\n${stderr}`);
+  const { client, health } = answered;
+  const pid = health.pid;
+  return {
+    pid,
+    client,
+    http: health.http,
+    stderr: () => stderr,
+    exited,
+    stop: async () => {
+      if (!ended) process.kill(pid, 'SIGTERM');
+      return exited;
+    },
+  };
 }
 
 export { freePort } from './free-port.js';

@@ -155,7 +155,7 @@ export async function sendHostile(proxyPort: number, input: HostileInput, waitMs
       if (socket.destroyed) break;
       socket.write(input.bytes.subarray(from, cut));
       from = cut;
-      await sleep(1);
+      await sleep(1); // deliberate (not synchronisation): each cut leaves as its own segment
     }
     if (!socket.destroyed) socket.end();
     await Promise.race([closed, sleep(waitMs)]);

@@ -1,4 +1,5 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
 import type { BerthEvent } from '../../src/events.js';
 import { EgressService } from '../../src/egress/service.js';
 import type { EgressRecord } from '../../src/state/store.js';
@@ -23,10 +24,16 @@ describe('egress service sync', () => {
     await service.start();
     failing = true;
     const failedFrom = reads;
-    await vi.waitFor(() => expect(reads).toBeGreaterThan(failedFrom + 3), { timeout: 2000 });
+    await waitFor(() => {
+      expect(reads).toBeGreaterThan(failedFrom + 3);
+      return true;
+    }, { timeout: 2000 });
     failing = false;
     const recoveredFrom = reads;
-    await vi.waitFor(() => expect(reads).toBeGreaterThan(recoveredFrom + 2), { timeout: 2000 });
+    await waitFor(() => {
+      expect(reads).toBeGreaterThan(recoveredFrom + 2);
+      return true;
+    }, { timeout: 2000 });
     await service.close();
     expect(events.map((e) => [e.type, e.message])).toEqual([['egress.sync-failed', 'Egress rules could not be re-read (the last ones stay in force): database is locked']]);
   });

@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import { GLOBAL_OPTIONS, globalsAfterCommand, parseEnvPairs } from './args.js';
+import { reportError, UsageError } from './output.js';
+
+export const EXEC_USAGE = 'Usage: berth exec <id> [--env K=V]... [--workdir DIR] [--user U] -- CMD [ARG...]\n';
+
+export const EXEC_OPTIONS = {
+  env: { type: 'string', multiple: true },
+  workdir: { type: 'string' },
+  user: { type: 'string' },
+} as const;
+
+export interface ExecFlags {
+  env: Record<string, string>;
+  workdir: string | undefined;
+  user: string | undefined;
+}
+
+/**
+ * `berth exec` on its hot path, before the rest of the CLI is loaded: `main.ts` runs this first and
+ * the build bundles it (with what it imports) into `dist/cli/main.js` on its own, so an agent's
+ * hundredth `berth exec` parses one small file instead of the whole CLI (docs/benchmarks.md).
+ *
+ * Returns undefined, having created nothing, whenever the whole CLI must answer instead: another
+ * command, `--help`, anything the command line's own parser would complain about, or no address
+ * card (the same hand-over `berth exec` makes inside the whole CLI). The two halves never share an
+ * object, so each keeps its own error classes without confusing the other's `instanceof`.
+ */
+export async function fastExec(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = globalsAfterCommand(argv);
+  if (command !== 'exec') return undefined;
+  const split = rest.indexOf('--');
+  if (split === -1) return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest.slice(0, split), options: { ...GLOBAL_OPTIONS, ...EXEC_OPTIONS }, allowPositionals: true, strict: true });
+  } catch {
+    return undefined;
+  }
+  const { values, positionals } = parsed;
+  const id = positionals[0];
+  const userCommand = rest.slice(split + 1);
+  if (values.help === true || id === undefined || userCommand.length === 0) return undefined;
+  try {
+    const flags = { env: parseEnvPairs(values.env, EXEC_USAGE), workdir: values.workdir, user: values.user };
+    return await execByAddressCard(id, values.runtime, userCommand, flags);
+  } catch (error) {
+    if (error instanceof UsageError) return undefined;
+    // The same boundary (and the same --json test) as run-cli's.
+    return reportError(error, argv.includes('--json'));
+  }
+}
+
+/**
+ * The hot path agents hit hundreds of times: when Berth created the container, its address card
+ * says where it is, so neither SQLite nor the library is loaded. Any explicit runtime choice that
+ * disagrees with the card takes the full path instead (undefined).
+ */
+export async function execByAddressCard(id: string, flag: string | undefined, command: string[], options: ExecFlags): Promise<number | undefined> {
+  const [{ appleAutostart, berthHome, loadConfig }, { readAddressCard }, { validateWorkspaceId }] = await Promise.all([
+    import('../config.js'),
+    import('../workspace/address-card.js'),
+    import('../workspace/workspace-id.js'),
+  ]);
+  validateWorkspaceId(id);
+  const home = berthHome();
+  const card = readAddressCard(home, id);
+  if (!card) return undefined;
+  const config = loadConfig(home);
+  const explicit = [flag, process.env['BERTH_RUNTIME'], config.runtime].find((choice) => choice !== undefined && choice !== '');
+  if (explicit !== undefined && explicit !== 'auto' && explicit !== card.runtime) return undefined;
+  const [{ createRuntime }, { execInWorkspace }] = await Promise.all([import('../runtime/select.js'), import('../workspace/exec.js')]);
+  const runtime = await createRuntime(card.runtime, { home, startSystem: appleAutostart(process.env, config) });
+  return execInWorkspace(runtime, id, card.container, [...(card.fence ?? []), ...command], options);
+}
