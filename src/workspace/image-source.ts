@@ -1,38 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeKind } from '../runtime/types.js';
 import { DEFAULT_IMAGE } from './spec.js';
 
 /**
- * Where the default workspace image's build context is, for a checkout and for an installed package
- * alike: the folder holding Berth's own package.json, found by walking up from this module (so the
- * answer survives bundling and `node_modules/berth/dist/...` layouts), plus `images/workspace`.
+ * Where the default workspace image's build context is: `images/workspace` at the package root,
+ * the same two folders up from this module in a checkout (src/workspace), in the library build
+ * (dist/workspace) and in the CLI bundle (dist/cli, where tools/bundle-cli.ts relocates the URL).
  */
 export function workspaceImageDir(): string {
-  return join(packageRoot(), 'images', 'workspace');
-}
-
-let cachedRoot: string | undefined;
-
-export function packageRoot(): string {
-  if (cachedRoot !== undefined) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && isBerthManifest(manifest)) return (cachedRoot = dir);
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`Berth's package.json was not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
-function isBerthManifest(path: string): boolean {
-  try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown }).name === 'berth';
-  } catch {
-    return false;
-  }
+  return fileURLToPath(new URL('../../images/workspace', import.meta.url));
 }
 
 /**
