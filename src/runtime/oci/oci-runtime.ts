@@ -72,6 +72,7 @@ const NO_SUCH_OBJECT = /no such object/i;
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   isolation: true,
+  confinement: 'container',
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,
