@@ -17,6 +17,8 @@ export interface UpReport {
   skippedMounts: EnsureResult['skippedMounts'];
   egress: ReturnType<Berth['egress']>;
   isolated: boolean;
+  /** What confines it: a container, host mode's sandbox, or nothing (unconfined host mode). */
+  isolation: 'container' | 'sandbox' | 'none';
   /** What went wrong without stopping it (a mount skipped, egress not shielded), for a person to read. */
   warnings: string[];
 }
@@ -40,6 +42,7 @@ export async function upAndReport(berth: Berth, id: string, spec: WorkspaceSpecI
 
 async function upReport(berth: Berth, result: EnsureResult, warnings: string[]): Promise<UpReport> {
   const { container } = result;
+  const isolation = berth.runtime.capabilities.isolation ? 'container' : (await berth.runtime.inspect(container.name)).labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none';
   // ensure() does not re-inspect after a start; whoever asked wants the address, so ask once.
   const ip = container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(result.id)).ip : null);
   return {
@@ -54,8 +57,14 @@ async function upReport(berth: Berth, result: EnsureResult, warnings: string[]):
     mounts: container.mounts,
     previewPorts: container.ports,
     skippedMounts: result.skippedMounts,
-    egress: berth.egress(result.id),
+    egress: egressIn(berth.egress(result.id), isolation),
     isolated: berth.runtime.capabilities.isolation,
+    isolation,
     warnings,
   };
+}
+
+/** In host mode's sandbox the proxy is the only way out: the rules are enforced there too. */
+export function egressIn(egress: ReturnType<Berth['egress']>, isolation: UpReport['isolation']): ReturnType<Berth['egress']> {
+  return egress && isolation === 'sandbox' ? { ...egress, enforced: true } : egress;
 }
