@@ -61,6 +61,18 @@ export interface WorkspaceManagerOptions {
 /** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
 export const EGRESS_PROXY_PORT = 3128;
 
+/**
+ * Host mode's proxy is on this machine's loopback, shared by every Berth home on it:
+ * `BERTH_HOST_EGRESS_PORT` gives an installation its own (the sandbox relays the same port inside).
+ */
+export function hostEgressPort(env: NodeJS.ProcessEnv): number {
+  const port = Number(env['BERTH_HOST_EGRESS_PORT'] ?? EGRESS_PROXY_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new BerthError('E_INVALID_INPUT', `BERTH_HOST_EGRESS_PORT must be a port number, got ${JSON.stringify(env['BERTH_HOST_EGRESS_PORT'])}.`, { hint: 'Unset it (3128) or give a free loopback port.' });
+  }
+  return port;
+}
+
 export function egressNetworkFor(id: string): string {
   return `berth-net-${id}`;
 }
@@ -288,7 +300,7 @@ export class WorkspaceManager {
       ...(egress?.confined ?? {}),
       // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
       hostSandbox: spec.hostSandbox,
-      egressProxyPort: egress ? EGRESS_PROXY_PORT : undefined,
+      egressProxyPort: egress?.proxyPort,
     };
     let containerId: string;
     try {
@@ -383,10 +395,11 @@ export class WorkspaceManager {
   private async prepareEgress(
     id: string,
     policy: EgressPolicy,
-  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null; confined: Partial<ContainerSpec> | null }> {
+  ): Promise<{ network: string | null; env: Record<string, string>; fence: { proxyHost: string; proxyPort: number } | null; confined: Partial<ContainerSpec> | null; proxyPort: number }> {
     let network: string | null = null;
     let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
+    const proxyPort = this.runtime.kind === 'host' ? hostEgressPort(this.env) : EGRESS_PROXY_PORT;
     let subnet: string | null = null;
     if (this.runtime.capabilities.internalNetworks) {
       network = egressNetworkFor(id);
@@ -411,10 +424,10 @@ export class WorkspaceManager {
     }
     const existing = this.ledger.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    this.ledger.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort });
     const fence = network !== null && this.guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
     const confined = network !== null && !this.guestFirewall ? CONFINED_TO_NETWORK : null;
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(proxyPort)}`, subnet), fence, confined, proxyPort };
   }
 
   /**
