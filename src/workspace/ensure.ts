@@ -299,7 +299,7 @@ export class WorkspaceManager {
       // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
       ...(egress?.confined ?? {}),
       // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
-      hostSandbox: spec.hostSandbox,
+      hostSandbox: spec.hostSandbox === 'auto' ? undefined : spec.hostSandbox, // auto: the runtime's default
       egressProxyPort: egress?.proxyPort,
     };
     let containerId: string;

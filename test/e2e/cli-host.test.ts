@@ -9,7 +9,8 @@ describe('berth CLI in host mode and without a workspace', () => {
   const root = join(scratch, 'project');
   mkdirSync(root);
   writeFileSync(join(root, 'hello.txt'), 'hello\n');
-  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host' };
+  // Host mode's egress proxy gets a port of its own: another Berth home on this machine may hold 3128.
+  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host', BERTH_HOST_EGRESS_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
   const berth = berthCli(env);
 
   it('prints its version and usage', async () => {
@@ -41,7 +42,7 @@ describe('berth CLI in host mode and without a workspace', () => {
     // Sandboxed: the proxy is the only way out, so the rules hold (test/integration/sandbox-host.test.ts).
     expect(guarded.stderr).toContain('sandboxed (bubblewrap)');
     expect(json(await berth(['status', 'guarded', '--json']))).toMatchObject({ isolation: 'sandbox', egress: { enforced: true, network: null } });
-    expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:3128\n$/);
+    expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:\d+\n$/);
     expect((await berth(['rm', 'guarded'])).exitCode).toBe(0);
     expect((await berth(['rm', 'hosted'])).exitCode).toBe(0);
     expect(json(await berth(['ls', '--json']))).toEqual([]);
