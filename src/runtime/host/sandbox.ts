@@ -123,7 +123,9 @@ export interface Holder {
 
 /**
  * Runs inside the holder: the relay from loopback PORT to the proxy's unix socket (when egress is
- * controlled), waited for in /proc/net/tcp (LISTEN is state 0A), then a ready mark and sleep.
+ * controlled), waited for in /proc/net/tcp (LISTEN is state 0A), then a ready mark. It lives while
+ * the mark does: a Berth home deleted without `rm` (or a newer holder, which clears the mark)
+ * ends it within seconds, and with it every process in the sandbox, instead of leaking it.
  */
 const HOLDER_SCRIPT = `port=$1; shift
 if [ -n "$port" ]; then
@@ -132,7 +134,7 @@ if [ -n "$port" ]; then
   until grep -q ":$hex 00000000:0000 0A" /proc/net/tcp; do i=$((i+1)); [ "$i" -gt 1000 ] && exit 1; sleep 0.01; done
 fi
 : > ${SANDBOX_SOCKET_DIR}/ready
-exec sleep infinity`;
+while [ -e ${SANDBOX_SOCKET_DIR}/ready ]; do sleep 2; done`;
 
 const START_DEADLINE_MS = 10_000;
 
