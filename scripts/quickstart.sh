@@ -26,8 +26,21 @@ if [ "$runtime" = docker ] || [ "$runtime" = podman ]; then
   fi
 fi
 
+# Host mode runs sandboxed (bubblewrap): install it where we may, else say loudly what runs unconfined.
+unconfined=()
+if [ "$runtime" = host ] && [ "$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing bubblewrap and socat (host mode's sandbox)"
+    (apt-get install -y -qq bubblewrap socat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap socat >/dev/null; }) || true
+  fi
+fi
+if [ "$runtime" = host ] && ! bwrap --unshare-all --die-with-parent --new-session --ro-bind / / true 2>/dev/null; then
+  echo "!! no sandbox for host mode here (install bubblewrap, allow user namespaces): the example runs UNCONFINED"
+  unconfined=(--unconfined)
+fi
+
 echo "== berth up example (runtime: $runtime)"
-berth up example --runtime "$runtime" --image "$image" --root examples/hello
+berth up example --runtime "$runtime" --image "$image" --root examples/hello "${unconfined[@]}"
 echo "== berth exec example -- node hello.mjs"
 berth exec example --runtime "$runtime" -- node hello.mjs
 echo "== berth ls"

@@ -4,6 +4,7 @@
 #   - a private dockerd on its own socket, data and exec roots under $BERTH_TEST_STATE;
 #   - podman's API service on a private socket (BERTH_PODMAN_API), the way Berth finds
 #     /run/podman/podman.sock or a user's podman.socket unit on a real machine;
+#   - bubblewrap and socat, host mode's sandbox and its relays;
 #   - Debian's chromium, which the dashboard browser test drives through playwright-core;
 #   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
 #     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
@@ -22,7 +23,7 @@ include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
 # configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive;
 # iptables is the egress firewall inside Apple container guests (see src/egress/guest-firewall.ts).
 apt_extra="npm python3-pip iptables"
-packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium)
+packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium bubblewrap socat)
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"
 env_file="$state/env"
@@ -47,6 +48,10 @@ install_packages() {
   [ -x /usr/bin/catatonit ] || missing+=(catatonit)
   # The dashboard browser test drives Debian's chromium through playwright-core.
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # Host mode's sandbox (src/runtime/host/sandbox-policy.ts): bubblewrap makes the namespaces,
+  # socat relays the egress proxy and previews across the sandbox's network namespace.
+  command -v bwrap >/dev/null || missing+=(bubblewrap)
+  command -v socat >/dev/null || missing+=(socat)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
     || die "missing ${missing[*]}; install them (Debian: apt-get install ${packages[*]}) and run again"
@@ -194,9 +199,17 @@ export BERTH_TEST_DNS_PROBE=$dns_probe
 VARS
 }
 
+# Host mode's sandbox needs user, mount, pid, ipc, uts and network namespaces: said now, not as
+# twenty failing tests (some unprivileged containers and hardened kernels refuse them).
+check_sandbox() {
+  bwrap --unshare-all --die-with-parent --new-session --ro-bind / / true 2>/dev/null \
+    || say "warning: bwrap cannot create namespaces here; the sandboxed host-mode tests will fail"
+}
+
 up() {
   install_packages
   check_ulimits
+  check_sandbox
   mkdir -p "$state"
   write_env
   export CONTAINERS_CONF="$repo/config/containers.conf"

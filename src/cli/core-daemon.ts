@@ -16,8 +16,8 @@ export function daemonCore(client: BerthClient, health: Health): CliCore {
     list: () => client.listWorkspaces(),
     async status(id) {
       // The same fields as in-process (the API adds isolated and egress, which status prints apart).
-      const { runtime, state, container, image, ip, root } = await client.getWorkspace(id);
-      return { id, runtime, state, container, image, ip, root };
+      const { runtime, state, container, image, ip, root, isolation } = await client.getWorkspace(id);
+      return { id, runtime, state, container, image, ip, root, isolation };
     },
     async up(id, spec) {
       if (spec !== undefined) return client.up(id, absolute(spec));

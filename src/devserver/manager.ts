@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
-import type { PublishedPort, Runtime } from '../runtime/types.js';
+import type { ExecOptions, ExecResult, PublishedPort, Runtime } from '../runtime/types.js';
 import type { DevServerStore } from '../state/dev-servers.js';
 import type { SupervisionStore } from '../state/supervision.js';
 import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
@@ -231,7 +231,7 @@ export class DevServerManager {
   }
 
   private async launch(handle: WorkspaceHandle, server: DevServer): Promise<DevServer> {
-    const launched = await this.runtime.exec(handle.target, ['sh', '-c', LAUNCH_SCRIPT, 'sh', handle.stateDir, server.name, '.', ...handle.fence, ...server.command], {
+    const launched = await this.inWorkspace(handle, ['sh', '-c', LAUNCH_SCRIPT, 'sh', handle.stateDir, server.name, '.', ...handle.fence, ...server.command], {
       env: server.env,
       workdir: server.cwd,
     });
@@ -249,7 +249,7 @@ export class DevServerManager {
   }
 
   private async scan(handle: WorkspaceHandle): Promise<ScanResult> {
-    const result = await this.runtime.exec(handle.target, ['sh', '-c', SCAN_SCRIPT, 'sh', handle.stateDir]);
+    const result = await this.inWorkspace(handle, ['sh', '-c', SCAN_SCRIPT, 'sh', handle.stateDir]);
     if (!scanComplete(result.exitCode, result.stdout)) {
       // Cut short: a `docker stop` behind Berth's back kills the scan with the servers, and its
       // partial output would read as every server crashed. Ask the engine what happened instead.
@@ -329,7 +329,7 @@ export class DevServerManager {
   }
 
   private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
-    const result = await this.runtime.exec(handle.target, [
+    const result = await this.inWorkspace(handle, [
       'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, listenHost, String(listenPort), targetHost, String(targetPort), String(server.pgid ?? 0), BRIDGE_PYTHON, BRIDGE_NODE,
     ]);
     const pgid = Number(result.stdout.trim());
@@ -347,15 +347,23 @@ export class DevServerManager {
     const port = server.port ?? server.detectedPort;
     if (port === null) return;
     const leftovers = (await this.scan(handle)).listeners.filter((l) => l.port === port).flatMap((l) => l.pids);
-    if (leftovers.length > 0) await this.runtime.exec(handle.target, ['kill', '-KILL', ...leftovers.map(String)]);
+    if (leftovers.length > 0) await this.inWorkspace(handle, ['kill', '-KILL', ...leftovers.map(String)]);
   }
 
   private async stopBridge(handle: WorkspaceHandle, server: DevServer): Promise<void> {
-    await this.runtime.exec(handle.target, ['sh', '-c', STOP_BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, server.bridgePgid === null ? '' : String(server.bridgePgid)]);
+    await this.inWorkspace(handle, ['sh', '-c', STOP_BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, server.bridgePgid === null ? '' : String(server.bridgePgid)]);
+  }
+
+  /**
+   * Runs among the workspace's own processes: what a launch leaves in the background must outlive
+   * it, and scans and kills must see it (a sandboxed host exec otherwise gets a namespace of its own).
+   */
+  private inWorkspace(handle: WorkspaceHandle, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.runtime.exec(handle.target, argv, { ...options, workspaceProcesses: true });
   }
 
   private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {
-    await this.runtime.exec(handle.target, ['sh', '-c', STOP_GROUP_SCRIPT, 'sh', String(pgid), String(Math.ceil(graceMs / 100))]);
+    await this.inWorkspace(handle, ['sh', '-c', STOP_GROUP_SCRIPT, 'sh', String(pgid), String(Math.ceil(graceMs / 100))]);
   }
 }
 

@@ -82,11 +82,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     if (runtime instanceof AppleRuntime) checks.push(...(await appleChecks(runtime, system.running)));
   }
   if (!runtime.capabilities.isolation) {
+    // Host mode: sandboxed where bubblewrap can make namespaces, and a warn either way (a shared kernel, no container IP).
+    const { probeSandbox } = await import('../runtime/host/sandbox.js');
+    const sandbox = await probeSandbox();
     checks.push({
       id: 'runtime.isolation',
       status: 'warn',
-      detail: 'host mode: commands run directly on this machine; no isolation, no egress enforcement, no container IP.',
-      fix: 'Use a container runtime for untrusted code and agents.',
+      detail: sandbox.works
+        ? `host mode, sandboxed: ${sandbox.detail} Egress is enforced where declared; no container IP, no resource limits, the host's kernel.`
+        : `host mode cannot be sandboxed here: ${sandbox.detail} \`berth up\` refuses unless you choose --unconfined (no isolation, no egress enforcement).`,
+      fix: sandbox.works ? 'Use a container runtime for a separate kernel and resource limits.' : sandbox.hint,
     });
   }
   if (system.running && runtime.capabilities.images) checks.push(await imageCheck(runtime, options.image ?? DEFAULT_IMAGE));

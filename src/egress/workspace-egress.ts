@@ -49,6 +49,8 @@ export interface EgressAttachment {
   fence: { proxyHost: string; proxyPort: number } | null;
   /** What the container gives up to stay on its network (docker/podman: no published ports, no resolver out). */
   confined: Partial<ContainerSpec> | null;
+  /** The port the workspace's proxy listens on (host mode: the sandbox relays this same port inside). */
+  proxyPort: number;
 }
 
 /** The tables a workspace's egress lives in: its networks in the ledger, its settings in egress. */
@@ -59,6 +61,18 @@ export interface EgressState {
 
 /** Where a workspace's clients find the egress proxy: every workspace network has its own gateway. */
 export const EGRESS_PROXY_PORT = 3128;
+
+/**
+ * Host mode's proxy is on this machine's loopback, shared by every Berth home on it:
+ * `BERTH_HOST_EGRESS_PORT` gives an installation its own (the sandbox relays the same port inside).
+ */
+export function hostEgressPort(env: NodeJS.ProcessEnv): number {
+  const port = Number(env['BERTH_HOST_EGRESS_PORT'] ?? EGRESS_PROXY_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new BerthError('E_INVALID_INPUT', `BERTH_HOST_EGRESS_PORT must be a port number, got ${JSON.stringify(env['BERTH_HOST_EGRESS_PORT'])}.`, { hint: 'Unset it (3128) or give a free loopback port.' });
+  }
+  return port;
+}
 
 export function egressNetworkFor(id: string): string {
   return `berth-net-${id}`;
@@ -89,16 +103,20 @@ export class RuntimeEgress implements WorkspaceEgress {
   private readonly runtime: Runtime;
   private readonly store: EgressState;
   private readonly emit: (event: BerthEventInput) => void;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly networkLabels: (id: string) => Record<string, string>;
 
   constructor(options: {
     runtime: Runtime;
     store: EgressState;
+    /** Berth's environment (BERTH_HOST_EGRESS_PORT). */
+    env?: NodeJS.ProcessEnv | undefined;
     emit: (event: BerthEventInput) => void;
     /** The ownership labels of a workspace's network (the workspace layer's, as on its container). */
     networkLabels: (id: string) => Record<string, string>;
   }) {
     this.runtime = options.runtime;
+    this.env = options.env ?? process.env;
     this.networkLabels = options.networkLabels;
     this.store = options.store;
     this.emit = options.emit;
@@ -112,6 +130,7 @@ export class RuntimeEgress implements WorkspaceEgress {
     let network: string | null = null;
     let bridge: string | null = null;
     let proxyHost = '127.0.0.1';
+    const proxyPort = this.runtime.kind === 'host' ? hostEgressPort(this.env) : EGRESS_PROXY_PORT;
     let subnet: string | null = null;
     if (this.runtime.capabilities.internalNetworks) {
       network = egressNetworkFor(id);
@@ -136,11 +155,11 @@ export class RuntimeEgress implements WorkspaceEgress {
     }
     const existing = this.store.egress.egress(id)[0];
     const token = existing?.token ?? randomBytes(18).toString('base64url');
-    this.store.egress.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort: EGRESS_PROXY_PORT });
+    this.store.egress.putEgress({ workspace: id, runtime: this.runtime.kind, token, policy, network, bridge, proxyHost, proxyPort });
     const guestFirewall = needsGuestFirewall(this.runtime.capabilities);
     const fence = network !== null && guestFirewall ? { proxyHost, proxyPort: EGRESS_PROXY_PORT } : null;
     const confined = network !== null && !guestFirewall ? CONFINED_TO_NETWORK : null;
-    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(EGRESS_PROXY_PORT)}`, subnet), fence, confined };
+    return { network, env: proxyEnv(`http://${id}:${token}@${proxyHost}:${String(proxyPort)}`, subnet), fence, confined, proxyPort };
   }
 
   follow(id: string, policy: EgressPolicy): void {

@@ -61,6 +61,7 @@ export const workspaceSettingsSchema = z.strictObject({
   env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
   cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
   memory: size.optional(),
+  hostSandbox: z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off (off: host mode unconfined)' }).optional(),
   previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
   egress: z
     .strictObject({

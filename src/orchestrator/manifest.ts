@@ -198,6 +198,7 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
         memory: ws.memory,
         previewPorts: ws.previewPorts,
         egress: ws.egress,
+        hostSandbox: ws.hostSandbox,
       },
       runtime: ws.runtime,
       sandbox: ws.sandbox,
@@ -274,7 +275,7 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'health', 'devServers'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'hostSandbox', 'egress', 'restart', 'health', 'devServers'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
   health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],

@@ -47,6 +47,13 @@ export interface ContainerSpec {
   ports?: readonly PublishedPort[] | undefined;
   /** A tiny init as PID 1 that forwards signals and reaps zombies, so stop is prompt. */
   init?: boolean | undefined;
+  /** Host mode: confine the workspace's processes (runtime/host/sandbox.ts). Default `auto`; engines ignore it. */
+  hostSandbox?: 'auto' | 'on' | 'off' | undefined;
+  /**
+   * The host loopback port of the workspace's egress proxy, when egress is controlled: host mode's
+   * sandbox has no network but a relay to it. Engines ignore it (their proxy is on the gateway).
+   */
+  egressProxyPort?: number | undefined;
 }
 
 export interface CreateOptions {
@@ -93,6 +100,12 @@ export interface ListFilter {
 
 export interface ExecOptions {
   env?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Run among the workspace's own processes, so what the command leaves in the background outlives
+   * it (a dev server's launch, scans, kills), as every exec in a container does. Without it a
+   * sandboxed host exec gets a process namespace of its own that ends with it, and with Berth.
+   */
+  workspaceProcesses?: boolean | undefined;
   workdir?: string | undefined;
   user?: string | undefined;
   /** Written to the process's stdin, which is then closed. */
@@ -205,8 +218,13 @@ export interface EnsureSystemOptions {
 
 /** What an adapter can and cannot do. Callers check these; nothing silently no-ops. */
 export interface RuntimeCapabilities {
-  /** Workloads are isolated from the host (false in host mode). */
+  /** Workloads are isolated from the host in containers (false in host mode, even sandboxed). */
   isolation: boolean;
+  /**
+   * What confines a workspace: a container, host mode's sandbox (bubblewrap) where this machine can
+   * make one, or nothing. A host workspace's own choice (`hostSandbox: off`) is in its `berth.isolation` label.
+   */
+  confinement: 'container' | 'sandbox' | 'none';
   /** Containers get an address of their own that the host can reach. */
   containerIp: boolean;
   /** Host ports can be published (at create time; no runtime adds them later). */

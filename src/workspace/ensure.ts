@@ -102,6 +102,7 @@ export class WorkspaceManager {
       new RuntimeEgress({
         runtime: options.runtime,
         store: options.store,
+        env: options.env,
         emit: options.emit,
         networkLabels: (id) => ({ [LABELS.managed]: 'true', [LABELS.owner]: options.owner, [LABELS.workspace]: id }),
       });
@@ -208,6 +209,18 @@ export class WorkspaceManager {
     return spec.previewPorts ?? (this.runtime.kind === 'apple' ? APPLE_DEFAULT_PREVIEW_PORTS : 0);
   }
 
+  /** Host mode says what confines the workspace, never silently: an event, a warning when nothing does. */
+  private async reportConfinement(id: string, name: string, spec: WorkspaceSpec): Promise<void> {
+    const isolation = (await this.runtime.inspect(name)).labels['berth.isolation'] ?? 'none';
+    if (isolation === 'sandbox') {
+      const network = spec.egress === null ? 'the host network (no egress control: declare --allow to confine it)' : 'no network but the egress proxy';
+      this.emit({ type: 'workspace.isolation', workspace: id, level: spec.egress === null ? 'warn' : 'info', message: `${id} runs sandboxed (bubblewrap): the system read-only, the home empty, ${network}.`, data: { isolation, egress: spec.egress !== null } });
+    } else {
+      const why = spec.hostSandbox === 'off' ? 'as you chose (--unconfined)' : 'this machine has no sandbox for host mode';
+      this.emit({ type: 'workspace.isolation', workspace: id, level: 'warn', message: `${id} runs UNCONFINED, ${why}: its commands see your whole home, write anywhere you can, ignore :ro and reach any network; egress rules are not enforced.`, data: { isolation, egress: spec.egress !== null } });
+    }
+  }
+
   /** The mounts to make: the user's (checked), plus Berth's own shell profile where there is a container. */
   private plan(id: string, spec: WorkspaceSpec): MountPlan {
     const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
@@ -253,7 +266,12 @@ export class WorkspaceManager {
     const egress = await this.egress.prepare(id, spec.egress);
     const nonce = randomBytes(9).toString('base64url');
     const ports = await allocatePreviewPorts(this.previewPortCount(spec));
-    const containerSpec = containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce });
+    const containerSpec = {
+      ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
+      // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
+      hostSandbox: spec.hostSandbox === 'auto' ? undefined : spec.hostSandbox, // auto: the runtime's default
+      egressProxyPort: egress?.proxyPort,
+    };
     let containerId: string;
     try {
       containerId = await this.runtime.create(containerSpec, { start: true });
@@ -267,6 +285,7 @@ export class WorkspaceManager {
     await this.egress.ready(id, name);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });
+    if (this.runtime.kind === 'host') await this.reportConfinement(id, name, spec);
     return createdContainer(containerId, containerSpec, target.imageId, new Date().toISOString());
   }
 

@@ -102,6 +102,9 @@ export async function killMarked(runtime: Runtime, target: string, id: string, u
   await runtime
     .exec(target, ['sh', '-c', KILL_MARKED_SCRIPT, 'sh', id, String(Math.ceil(KILL_GRACE_MS / 100))], {
       ...(runtime.kind === 'host' ? {} : { user }),
+      // Sandboxed host mode gives each exec a process namespace of its own: the kill looks from the
+      // workspace's, which holds them all.
+      workspaceProcesses: true,
       timeoutMs: KILL_EXEC_TIMEOUT_MS,
     })
     .catch(() => undefined);

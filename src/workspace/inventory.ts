@@ -21,6 +21,8 @@ export interface WorkspaceSummary {
   image: string | null;
   ip: string | null;
   root: string | null;
+  /** What confines it: a container, host mode's sandbox, or nothing (unconfined host mode). */
+  isolation: 'container' | 'sandbox' | 'none';
 }
 
 export interface InventoryOptions {
@@ -104,6 +106,7 @@ export class Inventory {
       image: container?.image ?? spec?.image ?? null,
       ip: container?.ip ?? null,
       root: container?.labels[LABELS.root] ?? spec?.root ?? null,
+      isolation: this.runtime.capabilities.isolation ? 'container' : container?.labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none',
     });
     if (container === null) return summary('missing');
     if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');

@@ -38,10 +38,16 @@ export function specHash(
     // Egress on or off decides the network (and, on Apple, the guest firewall in the main process;
     // elsewhere the container's confinement, no ports and no resolver out: a container made before
     // either existed is drift); the rules themselves change live.
-    network: digest(spec.egress === null ? false : options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : ['egress', 'confined', 1]).slice(0, 12),
+    // Host mode's sandbox choice joins it, left out when auto: hashes made before it existed still hold.
+    network: digest(withSandbox(spec, spec.egress === null ? false : options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : ['egress', 'confined', 1])).slice(0, 12),
   };
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
+}
+
+function withSandbox(spec: WorkspaceSpec, network: unknown): unknown {
+  // A spec stored before the field existed has none: auto.
+  return (spec.hostSandbox ?? 'auto') === 'auto' ? network : [network, 'host-sandbox', spec.hostSandbox];
 }
 
 /** Which parts differ between a container's recorded parts label and the desired ones. */

@@ -27,6 +27,11 @@ export interface WorkspaceSpecInput {
   allowSensitiveMounts?: boolean | undefined;
   /** Loopback ports published at create for dev-server previews. Default: 8 on Apple, else 0. */
   previewPorts?: number | undefined;
+  /**
+   * Host mode only: confine the workspace with bubblewrap. `auto` (default) where this machine can,
+   * else up fails saying how to fix it; `on` always; `off` unconfined (`--unconfined`), said loudly.
+   */
+  hostSandbox?: 'auto' | 'on' | 'off' | undefined;
   /** Egress control: the workspace reaches only what this allows, through Berth's proxy. */
   egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
 }
@@ -50,6 +55,7 @@ export interface WorkspaceSpec {
   previewPorts: number | null;
   /** null: no egress control (the runtime's normal network). */
   egress: EgressPolicy | null;
+  hostSandbox: 'auto' | 'on' | 'off';
 }
 
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
@@ -70,6 +76,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
     egress: input.egress === undefined ? null : normalizeEgress(input.egress),
+    hostSandbox: parseHostSandbox(input.hostSandbox),
   };
 }
 
@@ -86,6 +93,12 @@ function normalizeEgress(egress: NonNullable<WorkspaceSpecInput['egress']>): Egr
   const policy = { allow: [...new Set(egress.allow ?? [])].sort(), deny: [...new Set(egress.deny ?? [])].sort() };
   validatePolicy(policy);
   return policy;
+}
+
+function parseHostSandbox(value: unknown): 'auto' | 'on' | 'off' {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'on' || value === 'off') return value;
+  throw invalid(`hostSandbox must be auto, on or off, got ${JSON.stringify(value)}.`, 'Leave it out (auto), or pass --unconfined to run host mode without the sandbox.');
 }
 
 function parsePreviewPorts(count: number): number {

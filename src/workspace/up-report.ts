@@ -1,6 +1,6 @@
 import type { EgressPolicy } from '../egress/policy.js';
 import type { BerthEvent } from '../events.js';
-import type { RuntimeCapabilities } from '../runtime/types.js';
+import type { Runtime, RuntimeCapabilities } from '../runtime/types.js';
 import type { WorkspaceSpecInput } from './spec.js';
 import type { EnsureResult } from './ensure.js';
 
@@ -27,6 +27,8 @@ export interface UpReport {
   skippedMounts: EnsureResult['skippedMounts'];
   egress: EgressView | null;
   isolated: boolean;
+  /** What confines it: a container, host mode's sandbox, or nothing (unconfined host mode). */
+  isolation: 'container' | 'sandbox' | 'none';
   /** What went wrong without stopping it (a mount skipped, egress not shielded), for a person to read. */
   warnings: string[];
 }
@@ -36,7 +38,7 @@ export interface UpReport {
  * Listening to its events is how the warnings are collected.
  */
 export interface UpSource {
-  readonly runtime: { readonly capabilities: Pick<RuntimeCapabilities, 'containerIp' | 'isolation'> };
+  readonly runtime: { readonly capabilities: Pick<RuntimeCapabilities, 'containerIp' | 'isolation'> } & Pick<Runtime, 'inspect'>;
   up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult>;
   status(id: string): Promise<{ ip: string | null }>;
   egress(id: string): EgressView | null;
@@ -63,6 +65,7 @@ export async function upAndReport(berth: UpSource, id: string, spec: WorkspaceSp
 
 async function upReport(berth: UpSource, result: EnsureResult, warnings: string[]): Promise<UpReport> {
   const { container } = result;
+  const isolation = berth.runtime.capabilities.isolation ? 'container' : (await berth.runtime.inspect(container.name)).labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none';
   // ensure() does not re-inspect after a start; whoever asked wants the address, so ask once.
   const ip = container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(result.id)).ip : null);
   return {
@@ -77,8 +80,14 @@ async function upReport(berth: UpSource, result: EnsureResult, warnings: string[
     mounts: container.mounts,
     previewPorts: container.ports,
     skippedMounts: result.skippedMounts,
-    egress: berth.egress(result.id),
+    egress: egressIn(berth.egress(result.id), isolation),
     isolated: berth.runtime.capabilities.isolation,
+    isolation,
     warnings,
   };
+}
+
+/** In host mode's sandbox the proxy is the only way out: the rules are enforced there too. */
+export function egressIn(egress: EgressView | null, isolation: UpReport['isolation']): EgressView | null {
+  return egress && isolation === 'sandbox' ? { ...egress, enforced: true } : egress;
 }

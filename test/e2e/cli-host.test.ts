@@ -9,7 +9,8 @@ describe('berth CLI in host mode and without a workspace', () => {
   const root = join(scratch, 'project');
   mkdirSync(root);
   writeFileSync(join(root, 'hello.txt'), 'hello\n');
-  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host' };
+  // Host mode's egress proxy gets a port of its own: another Berth home on this machine may hold 3128.
+  const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host', BERTH_HOST_EGRESS_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
   const berth = berthCli(env);
 
   it('prints its version and usage', async () => {
@@ -27,20 +28,21 @@ describe('berth CLI in host mode and without a workspace', () => {
     const up = await berth(['up', 'hosted', '--root', root, '--env', 'MODE=host']);
     expect(up.exitCode).toBe(0);
     expect(up.stderr).toContain('host mode');
-    expect(json(await berth(['status', 'hosted', '--json']))).toMatchObject({ id: 'hosted', runtime: 'host', state: 'running', isolated: false, ip: null });
+    expect(json(await berth(['status', 'hosted', '--json']))).toMatchObject({ id: 'hosted', runtime: 'host', state: 'running', isolated: false, isolation: 'sandbox', ip: null });
     const exec = await berth(['exec', 'hosted', '--', 'sh', '-c', 'echo "$MODE $BERTH_WORKSPACE"; cat hello.txt; exit 9']);
     expect(exec).toMatchObject({ exitCode: 9, stdout: 'host hosted\nhello\n' });
     // Global options may also come before the command; after `--` everything stays the user's.
     expect(json(await berthCli({ ...env, BERTH_RUNTIME: '' })(['--runtime', 'host', '--json', 'status', 'hosted']))).toMatchObject({ id: 'hosted', runtime: 'host' });
     expect((await berth(['--runtime=host', 'exec', 'hosted', '--', 'echo', '--json'])).stdout).toBe('--json\n');
-    expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root }]);
+    expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root, isolation: 'sandbox' }]);
     const shell = await berth(['shell', 'hosted'], { input: 'echo "[$MODE] $(pwd)"; exit 4\n' });
     expect(shell.exitCode).toBe(4);
     expect(shell.stdout).toContain(`[host] ${root}`);
     const guarded = await berth(['up', 'guarded', '--root', root, '--allow', 'registry.example.test']);
-    expect(guarded.stderr).toContain('egress rules are NOT enforced in host mode');
-    expect(json(await berth(['status', 'guarded', '--json']))).toMatchObject({ egress: { enforced: false, network: null } });
-    expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:3128\n$/);
+    // Sandboxed: the proxy is the only way out, so the rules hold (test/integration/sandbox-host.test.ts).
+    expect(guarded.stderr).toContain('sandboxed (bubblewrap)');
+    expect(json(await berth(['status', 'guarded', '--json']))).toMatchObject({ isolation: 'sandbox', egress: { enforced: true, network: null } });
+    expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:\d+\n$/);
     expect((await berth(['rm', 'guarded'])).exitCode).toBe(0);
     expect((await berth(['rm', 'hosted'])).exitCode).toBe(0);
     expect(json(await berth(['ls', '--json']))).toEqual([]);

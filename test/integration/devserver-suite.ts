@@ -142,7 +142,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       ]);
       const api = reopened.dev.get(ws, 'api');
       // Killed behind Berth's back: the next scan marks it dead instead of dropping it.
-      await runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', 'kill -KILL -"$1"', 'sh', String(api?.pgid)]);
+      await runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', 'kill -KILL -"$1"', 'sh', String(api?.pgid)], { workspaceProcesses: true });
       const after = await reopened.dev.list(ws);
       expect(after.find((s) => s.name === 'api')).toMatchObject({ state: 'crashed' });
       reopened.close();

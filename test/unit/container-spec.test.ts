@@ -50,12 +50,12 @@ describe('the container spec of a workspace', () => {
   });
 
   it('docker/podman egress: its network, the proxy env over the user env, confined (no ports, no resolver out)', () => {
-    const made = containerSpecFor(plan({ network: 'berth-net-web', env: proxy, fence: null, confined: CONFINED_TO_NETWORK }));
+    const made = containerSpecFor(plan({ network: 'berth-net-web', env: proxy, fence: null, proxyPort: 3128, confined: CONFINED_TO_NETWORK }));
     expect(made).toMatchObject({ network: 'berth-net-web', env: { A: '1', HTTP_PROXY: proxy.HTTP_PROXY, BERTH_WORKSPACE: 'web' }, ports: [], dnsServers: ['127.0.0.1'], command: KEEP_ALIVE });
   });
 
   it('Apple egress: the guest firewall is the main process, then the keep-alive', () => {
-    const made = containerSpecFor(plan({ network: 'berth-net-web', env: proxy, fence: { proxyHost: '192.168.64.1', proxyPort: 3128 }, confined: null }));
+    const made = containerSpecFor(plan({ network: 'berth-net-web', env: proxy, fence: { proxyHost: '192.168.64.1', proxyPort: 3128 }, proxyPort: 3128, confined: null }));
     expect(needsNetAdmin(made.command)).toBe(true);
     expect(made.command?.slice(-KEEP_ALIVE.length)).toEqual(KEEP_ALIVE);
     expect(made.command).toContain('192.168.64.1');

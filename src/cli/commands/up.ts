@@ -4,13 +4,13 @@ import { openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
-                [--cpus N] [--memory SIZE] [--preview-ports N] [--allow PATTERN]... [--deny PATTERN]...
+                [--cpus N] [--memory SIZE] [--preview-ports N] [--unconfined] [--allow PATTERN]... [--deny PATTERN]...
                 [--allow-sensitive-mount] [--runtime R] [--json]
 Without any of these options an existing workspace comes up as it was last declared.
 `;
 
 /** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
-const SPEC_OPTIONS = ['root', 'image', 'mount', 'env', 'cpus', 'memory', 'allow-sensitive-mount', 'preview-ports', 'allow', 'deny'] as const;
+const SPEC_OPTIONS = ['root', 'image', 'mount', 'env', 'cpus', 'memory', 'allow-sensitive-mount', 'preview-ports', 'allow', 'deny', 'unconfined'] as const;
 
 export default defineCommand({
   usage: USAGE,
@@ -22,6 +22,7 @@ export default defineCommand({
     cpus: { type: 'string' },
     memory: { type: 'string' },
     'allow-sensitive-mount': { type: 'boolean' },
+    unconfined: { type: 'boolean' },
     'preview-ports': { type: 'string' },
     allow: { type: 'string', multiple: true },
     deny: { type: 'string', multiple: true },
@@ -49,6 +50,7 @@ export default defineCommand({
             allowSensitiveMounts: values['allow-sensitive-mount'],
             previewPorts,
             egress,
+            hostSandbox: values.unconfined ? 'off' : undefined,
           }
         : undefined,
     );
@@ -65,7 +67,8 @@ export default defineCommand({
     process.stdout.write(`workspace ${report.id} ${report.action} on ${report.runtime} (${report.container}${where})\n`);
     for (const reason of report.reasons) process.stdout.write(`  because ${reason}\n`);
     for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
-    if (!report.isolated) process.stderr.write('note: host mode: commands run on this machine without isolation.\n');
+    if (report.isolation === 'none') process.stderr.write('WARNING: host mode UNCONFINED: commands run on this machine without isolation.\n');
+    if (report.isolation === 'sandbox') process.stderr.write('note: host mode, sandboxed (bubblewrap): the system read-only, the home empty.\n');
     if (report.egress && !report.egress.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
     return EXIT.ok;
   },

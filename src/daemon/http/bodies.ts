@@ -12,7 +12,7 @@ const absolute = (what: string): z.ZodString => z.string({ error: `must be an ab
 const mountPath = z.string().refine((m) => isAbsolute(m.replace(/:(ro|rw)$/, '')), { error: 'must be an absolute path, optionally ending in :ro' });
 
 export const upBody = workspaceSettingsSchema
-  .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, egress: true })
+  .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, hostSandbox: true, egress: true })
   .extend({
     root: absolute('the folder mounted at /workspace').optional(),
     mounts: z.array(z.union([mountPath, z.strictObject({ source: absolute('the mount source'), readOnly: z.boolean().optional() })]), { error: 'must be a list of mounts' }).optional(),

@@ -68,6 +68,7 @@ const SCHEMAS: Record<string, unknown> = {
     image: nullable('string'),
     ip: nullable('string'),
     root: nullable('string'),
+    isolation: { enum: ['container', 'sandbox', 'none'], description: 'What confines the workspace: a container, host mode\'s bubblewrap sandbox, or nothing (unconfined host mode).' },
   }),
   WorkspaceStatus: { allOf: [{ $ref: '#/components/schemas/Workspace' }, obj({ isolated: { type: 'boolean' }, egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] } })] },
   UpResult: obj(
@@ -85,6 +86,7 @@ const SCHEMAS: Record<string, unknown> = {
       skippedMounts: { type: 'array', items: obj({ source: str, reason: str }) },
       egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] },
       isolated: { type: 'boolean' },
+      isolation: { enum: ['container', 'sandbox', 'none'] },
       warnings: { type: 'array', items: str },
     },
   ),

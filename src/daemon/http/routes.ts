@@ -5,7 +5,7 @@ import { applyManifest, confirmPlan } from '../../orchestrator/plan-manifest.js'
 import { holdReconciler } from '../../orchestrator/reconciler-lock.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
-import { upAndReport } from '../../workspace/up-report.js';
+import { egressIn, upAndReport } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
@@ -52,7 +52,10 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
-    handle: async ({ deps, params }: Ctx) => ({ ...(await deps.berth.status(id(params))), isolated: deps.berth.runtime.capabilities.isolation, egress: deps.berth.egress(id(params)) }),
+    handle: async ({ deps, params }: Ctx) => {
+      const status = await deps.berth.status(id(params));
+      return { ...status, isolated: deps.berth.runtime.capabilities.isolation, egress: egressIn(deps.berth.egress(id(params)), status.isolation) };
+    },
   },
   {
     method: 'POST', path: '/workspaces/{id}/up', operationId: 'upWorkspace', tag: 'workspaces', produces: 'json', body: upBody, returns: ref('UpResult'),

@@ -73,6 +73,7 @@ export interface AppleRuntimeOptions {
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   isolation: true,
+  confinement: 'container',
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { arch, platform } from 'node:os';
-import { basename, join, posix } from 'node:path';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { arch, homedir, platform } from 'node:os';
+import { basename, dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
-import { run, runInteractive } from '../../process/index.js';
+import { resolveExecutable, run, runInteractive } from '../../process/index.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
@@ -27,8 +27,12 @@ import type {
   RuntimeInfo,
   SystemStatus,
 } from '../types.js';
+import { enterArgv, holderAlive, policyFor, probeSandbox, startHolder, stopHolder, type Holder, type SandboxContext, type SandboxMode } from './sandbox.js';
 
-const CAPABILITIES: RuntimeCapabilities = Object.freeze({
+/** The label on a host workspace that says what confines it: `sandbox` or `none`. */
+export const ISOLATION_LABEL = 'berth.isolation';
+
+const CAPABILITIES: Omit<RuntimeCapabilities, 'confinement'> = Object.freeze({
   isolation: false,
   containerIp: false,
   publishPorts: false,
@@ -50,35 +54,58 @@ const hostRecord = z.object({
   workdir: z.string().nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
+  /** Confined by bubblewrap, and where its egress proxy listens (null: no egress control). */
+  sandbox: z.object({ proxyPort: z.number().int().nullable() }).nullable().default(null),
+  /** The running sandbox, while there is one (started with the workspace, again when found gone). */
+  holder: z.object({ pid: z.number().int(), inner: z.number().int(), bridge: z.number().int().nullable() }).nullable().default(null),
 });
 type HostRecord = z.infer<typeof hostRecord>;
 
 export interface HostRuntimeOptions {
   /** Where the records of host-mode "containers" live, e.g. `$BERTH_HOME/host`. */
   stateDir: string;
+  /** Berth's home (hidden from sandboxed workspaces). Default: the parent of stateDir. */
+  berthHome?: string | undefined;
+  /** The home a sandboxed workspace sees empty. Default: this user's. */
+  userHome?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** For specs that do not choose (`hostSandbox`). Default `auto`. */
+  sandbox?: SandboxMode | undefined;
 }
 
 /**
- * Host mode: the reduced fallback when no container runtime is available. A "container" is a record
- * on disk; exec runs on the host itself, in the folder mounted at the container path asked for
- * (the workspace root for `/workspace`), with the container's env. Nothing is isolated and there is
- * no container IP: `capabilities` says so, and callers must tell the user.
+ * Host mode: the fallback when no container runtime is available. A "container" is a record on
+ * disk; exec runs on this machine, in the folder mounted at the container path asked for (the
+ * workspace root for `/workspace`), with the container's env. On Linux with bubblewrap, inside a
+ * sandbox (sandbox-policy.ts): the system read-only, the home empty, the root and extras bound at
+ * their own paths, and with egress control no network but the proxy. Without one nothing is
+ * isolated: the record's `berth.isolation` label says so, and callers must tell the user.
  */
 export class HostRuntime implements Runtime {
   readonly kind = 'host' as const;
-  readonly capabilities = CAPABILITIES;
+  readonly capabilities: RuntimeCapabilities;
   private readonly stateDir: string;
+  private readonly context: SandboxContext;
+  private readonly defaultSandbox: SandboxMode;
 
   constructor(options: HostRuntimeOptions) {
     this.stateDir = options.stateDir;
+    this.defaultSandbox = options.sandbox ?? 'auto';
+    const env = options.env ?? process.env;
+    this.context = { home: options.userHome ?? homedir(), berthHome: options.berthHome ?? dirname(options.stateDir), env };
+    // Whether namespaces work is asked at create (probeSandbox); this says whether it can be asked.
+    const confinement = platform() === 'linux' && resolveExecutable('bwrap', env) !== undefined ? 'sandbox' : 'none';
+    this.capabilities = Object.freeze({ ...CAPABILITIES, confinement });
   }
 
   info(): Promise<RuntimeInfo> {
     return Promise.resolve({ kind: 'host', version: process.version, serverVersion: null, binary: null, os: platform(), arch: arch() });
   }
 
-  ensureSystem(): Promise<SystemStatus> {
-    return Promise.resolve({ running: true, detail: 'host mode: commands run directly on this machine, without isolation.' });
+  async ensureSystem(): Promise<SystemStatus> {
+    const support = await probeSandbox();
+    const detail = support.works ? `host mode: commands run on this machine, sandboxed: ${support.detail}` : `host mode: commands run directly on this machine, without isolation (${support.detail})`;
+    return { running: true, detail };
   }
 
   async list(filter: ListFilter = {}): Promise<ContainerInfo[]> {
@@ -109,17 +136,20 @@ export class HostRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
+    const sandboxed = await this.decideSandbox(spec.hostSandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),
       name: spec.name,
       image: spec.image,
       state: 'created',
-      labels: { ...spec.labels },
+      labels: { ...spec.labels, [ISOLATION_LABEL]: sandboxed ? 'sandbox' : 'none' },
       mounts: (spec.mounts ?? []).map((m) => ({ ...m })),
       env: { ...spec.env },
       workdir: spec.workdir ?? null,
       createdAt: new Date().toISOString(),
       startedAt: null,
+      sandbox: sandboxed ? { proxyPort: spec.egressProxyPort ?? null } : null,
+      holder: null,
     };
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     // The records hold env values: 0700 even if the folder was made looser before.
@@ -147,13 +177,19 @@ export class HostRuntime implements Runtime {
         hint: 'Recreate the workspace, or restore the folder.',
       });
     }
-    await this.save({ ...record, state: 'running', startedAt: new Date().toISOString() });
+    const started: HostRecord = { ...record, state: 'running', startedAt: new Date().toISOString() };
+    await this.save(started);
+    await this.sandboxOf(started);
   }
 
   async stop(name: string): Promise<void> {
     const record = await this.load(name);
-    if (record.state !== 'running') return;
-    await this.save({ ...record, state: 'stopped' });
+    this.endSandbox(record);
+    if (record.state !== 'running') {
+      if (record.holder) await this.save({ ...record, holder: null });
+      return;
+    }
+    await this.save({ ...record, state: 'stopped', holder: null });
   }
 
   async remove(name: string, options: { force?: boolean | undefined } = {}): Promise<void> {
@@ -167,14 +203,18 @@ export class HostRuntime implements Runtime {
     if (record.state === 'running' && !options.force) {
       throw conflict('host', name, `container "${name}" is running.`, 'Stop it first, or remove with force.');
     }
+    this.endSandbox(record);
     await unlink(this.path(record.name));
+    await rm(this.sandboxDir(record), { recursive: true, force: true });
   }
 
   async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     validateEnv(options.env, 'exec');
     const record = await this.loadRunning(name);
-    const result = await run(argv, {
-      cwd: await this.workdir(record, options.workdir),
+    const cwd = await this.workdir(record, options.workdir);
+    const holder = await this.sandboxOf(record);
+    const result = await run(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
+      cwd,
       env: { ...process.env, ...record.env, ...options.env },
       input: options.input,
       signal: options.signal,
@@ -187,20 +227,22 @@ export class HostRuntime implements Runtime {
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     validateEnv(options.env, 'shell');
     const record = await this.loadRunning(name);
-    return runInteractive(argv, {
-      cwd: await this.workdir(record, options.workdir),
+    const cwd = await this.workdir(record, options.workdir);
+    const holder = await this.sandboxOf(record);
+    return runInteractive(holder ? enterArgv(holder, cwd, argv, false) : argv, {
+      cwd,
       env: { ...process.env, ...record.env, ...options.env },
     });
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
     const record = await this.load(name);
-    await copyLikeDocker(hostPath, hostPathFor(record.mounts, containerPath));
+    await copyLikeDocker(hostPath, await this.hostPathOf(record, containerPath));
   }
 
   async copyOut(name: string, containerPath: string, hostPath: string): Promise<void> {
     const record = await this.load(name);
-    await copyLikeDocker(hostPathFor(record.mounts, containerPath), hostPath);
+    await copyLikeDocker(await this.hostPathOf(record, containerPath), hostPath);
   }
 
   async logs(name: string): Promise<LogsResult> {
@@ -223,6 +265,56 @@ export class HostRuntime implements Runtime {
 
   networkRemove(): Promise<void> {
     return Promise.reject(unsupported('host', 'remove networks', 'host mode has no networks of its own.'));
+  }
+
+  /**
+   * auto: sandboxed where this machine can make namespaces; otherwise up fails and says how to fix
+   * it, unless the user chose off (unconfined, which ensure reports loudly).
+   */
+  private async decideSandbox(mode: SandboxMode): Promise<boolean> {
+    if (mode === 'off') return false;
+    const support = await probeSandbox();
+    if (support.works) return true;
+    if (mode === 'auto' && support.kind === 'seatbelt') return false; // unverified on a Mac: unconfined, reported
+    throw new BerthError('E_UNSUPPORTED', `host: cannot sandbox the workspace: ${support.detail}`, { hint: support.hint });
+  }
+
+  /** The workspace's running sandbox, started when it is not there (a reboot, a kill); null when unconfined. */
+  private async sandboxOf(record: HostRecord): Promise<Holder | null> {
+    if (record.sandbox === null) return null;
+    const dir = this.sandboxDir(record);
+    if (record.holder && holderAlive(record.holder, dir)) return record.holder;
+    if (record.holder) stopHolder(record.holder);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const mounts = record.mounts.map((m) => ({ source: m.source, readOnly: m.readOnly }));
+    // Berth's dev-server state for this workspace (logs, pid files) is the one part of its home bound in.
+    const workspace = record.labels['berth.workspace'];
+    if (workspace !== undefined) {
+      const devDir = join(this.context.berthHome, 'dev', workspace);
+      await mkdir(devDir, { recursive: true, mode: 0o700 });
+      mounts.push({ source: devDir, readOnly: false });
+    }
+    const holder = await startHolder(policyFor(mounts, dir, record.sandbox.proxyPort, this.context), dir);
+    await this.save({ ...record, holder });
+    return holder;
+  }
+
+  /**
+   * Where a workspace path is on this machine. In a running sandbox, through its root as the kernel
+   * shows it (/proc/PID/root): its private /tmp, and the read-only system refuses writes as inside.
+   */
+  private async hostPathOf(record: HostRecord, containerPath: string): Promise<string> {
+    const holder = record.state === 'running' ? await this.sandboxOf(record) : null;
+    if (holder === null) return hostPathFor(record.mounts, containerPath);
+    return join(`/proc/${String(holder.inner)}/root`, hostPathFor(record.mounts, containerPath));
+  }
+
+  private endSandbox(record: HostRecord): void {
+    if (record.holder) stopHolder(record.holder);
+  }
+
+  private sandboxDir(record: HostRecord): string {
+    return join(this.stateDir, `${record.id.slice(0, 8)}.sandbox`);
   }
 
   private async workdir(record: HostRecord, requested: string | undefined): Promise<string> {

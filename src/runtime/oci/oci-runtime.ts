@@ -75,6 +75,7 @@ const DEFAULT_STOP_GRACE_SECONDS = 10;
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
   isolation: true,
+  confinement: 'container',
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Berth } from '../../src/berth.js';
+import { EgressService } from '../../src/egress/service.js';
+import { spawnDetached } from '../../src/process/index.js';
+import { HostRuntime } from '../../src/runtime/host/host-runtime.js';
+import { OciRuntime } from '../../src/runtime/oci/oci-runtime.js';
+import { Store } from '../../src/state/store.js';
+import { containerNameFor } from '../../src/workspace/workspace-id.js';
+import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { freePort } from '../support/free-port.js';
+import { waitFor } from '../support/wait-for.js';
+
+/**
+ * Host mode in its bubblewrap sandbox (issue 15), for real: bwrap from scripts/test-env.sh, the
+ * upstreams podman containers this test starts, traffic only to them and to loopback.
+ */
+describe('host mode, sandboxed', () => {
+  const run = randomUUID().slice(0, 8);
+  const ws = `sbx-${run}`;
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-sbx-'));
+  const home = join(scratch, 'berth');
+  const fakeHome = join(scratch, 'user');
+  const root = join(scratch, 'project');
+  const readOnly = join(scratch, 'reference');
+  const outside = join(scratch, 'elsewhere');
+  for (const dir of [home, root, readOnly, outside, join(fakeHome, '.ssh')]) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(fakeHome, '.ssh', 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY----- test secret\n');
+  writeFileSync(join(readOnly, 'notes.txt'), 'read me\n');
+  const podman = new OciRuntime('podman', { env: engineEnv() });
+  const targetName = (which: string): string => `berth-sbx-target-${run}-${which}`;
+  const targets: Record<'allowed' | 'other', string> = { allowed: '', other: '' };
+  let runtime: HostRuntime;
+  let berth: Berth;
+  let store: Store;
+  let service: EgressService;
+  let loopback: Server;
+  let loopbackPort = 0;
+  let env: NodeJS.ProcessEnv;
+
+  const inside = (script: string) => runtime.exec(containerNameFor(ws), ['sh', '-c', script]);
+
+  beforeAll(async () => {
+    for (const which of ['allowed', 'other'] as const) {
+      await podman.create({ name: targetName(which), image: TEST_IMAGE, command: ['python3', '-m', 'http.server', '8000'], init: true, labels: { 'dev.berth.test-run': run } }, { start: true });
+      targets[which] = (await podman.inspect(targetName(which))).ip ?? '';
+    }
+    // Its own proxy port: other Berth homes on this machine may hold 3128.
+    env = { BERTH_HOST_EGRESS_PORT: String(await freePort()) };
+    runtime = new HostRuntime({ stateDir: join(home, 'host'), userHome: fakeHome, berthHome: home, sandbox: 'on' });
+    store = Store.open(home);
+    berth = new Berth(runtime, { kind: 'host', source: 'flag', reports: [] }, { home, owner: randomUUID(), env, userHome: fakeHome, store });
+    service = new EgressService(store);
+    await service.start();
+    await berth.up(ws, { root, mounts: [`${readOnly}:ro`], egress: { allow: [`${targets.allowed}:8000`] } });
+    await service.sync();
+    loopback = createServer((_req, res) => res.end('host loopback\n'));
+    await new Promise<void>((resolve) => loopback.listen(0, '127.0.0.1', resolve));
+    loopbackPort = (loopback.address() as { port: number }).port;
+    for (const which of ['allowed', 'other'] as const) {
+      await waitFor(() => fetch(`http://${targets[which]}:8000/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false), { timeout: 30_000, interval: 100, message: `the ${which} target to answer` });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    loopback?.close();
+    await service?.close();
+    await berth?.remove(ws).catch(() => undefined);
+    store?.close();
+    for (const which of ['allowed', 'other']) await podman.remove(targetName(which), { force: true }).catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('says it is sandboxed', async () => {
+    expect((await runtime.inspect(containerNameFor(ws))).labels['berth.isolation']).toBe('sandbox');
+    expect((await berth.status(ws)).isolation).toBe('sandbox');
+    expect(store.events.events({ workspace: ws, type: 'workspace.isolation' }).at(-1)?.message).toMatch(/sandboxed/);
+  });
+
+  it('writes its root, and nothing outside it', async () => {
+    expect((await inside('echo made > made.txt && pwd')).stdout).toBe(`${root}\n`);
+    expect(readFileSync(join(root, 'made.txt'), 'utf8')).toBe('made\n');
+    const escaped = await inside(`echo x > ${outside}/escaped.txt`);
+    expect(escaped.exitCode).not.toBe(0);
+    expect(existsSync(join(outside, 'escaped.txt'))).toBe(false);
+    expect((await inside('echo x > /etc/berth-escape')).stderr).toMatch(/Read-only file system/);
+  });
+
+  it("cannot read the home's SSH key: the home is empty", async () => {
+    const read = await inside(`cat ${join(fakeHome, '.ssh', 'id_ed25519')}; ls -A ${fakeHome} | wc -l`);
+    expect(read.stdout).not.toContain('PRIVATE KEY');
+    expect(read.stderr).toMatch(/No such file/);
+  });
+
+  it('reads a :ro extra and cannot write it', async () => {
+    expect((await inside(`cat ${readOnly}/notes.txt`)).stdout).toBe('read me\n');
+    const write = await inside(`echo x > ${readOnly}/new.txt`);
+    expect(write.stderr).toMatch(/Read-only file system/);
+    expect(existsSync(join(readOnly, 'new.txt'))).toBe(false);
+  });
+
+  it('has no route: neither the host loopback nor an upstream container answers without the proxy', async () => {
+    expect((await fetch(`http://127.0.0.1:${String(loopbackPort)}/`)).status).toBe(200); // it does answer, from the host
+    const host = await inside(`curl --noproxy '*' -sS -m 3 http://127.0.0.1:${String(loopbackPort)}/`);
+    expect(host.exitCode).not.toBe(0);
+    const upstream = await inside(`curl --noproxy '*' -sS -m 3 http://${targets.allowed}:8000/`);
+    expect(upstream.exitCode).not.toBe(0);
+  });
+
+  it('reaches the allowed upstream through the proxy, and is denied another with an audit event', async () => {
+    expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.allowed}:8000/`)).stdout).toBe('200');
+    expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('403');
+    await waitFor(() => store.events.events({ workspace: ws, type: 'egress.deny' }).some((e) => String(e.message).includes(`${targets.other}:8000`)), { timeout: 2000, message: 'an egress.deny event' });
+  });
+
+  it('takes a live egress allow without touching the workspace', async () => {
+    await berth.changeEgress(ws, { allow: `${targets.other}:8000` });
+    await service.apply(ws);
+    expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('200');
+  });
+
+  it('leaves no exec process behind when Berth is killed with -9', async () => {
+    const marker = `${String(Math.floor(Math.random() * 1e6))}.5`;
+    const cli = join(import.meta.dirname, '../../dist/cli/main.js');
+    const pid = await spawnDetached([process.execPath, cli, 'exec', ws, '--', 'sh', '-c', `sleep ${marker}; echo done`], {
+      env: { ...process.env, ...env, BERTH_HOME: home, BERTH_RUNTIME: 'host', HOME: fakeHome },
+      logFile: join(scratch, 'killed-cli.log'),
+    });
+    const sleepers = (): number[] =>
+      readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${marker}\u0000`;
+        } catch {
+          return false;
+        }
+      }).map(Number);
+    await waitFor(() => sleepers().length > 0, { timeout: 15_000, message: 'the sandboxed sleep to start' });
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => sleepers().length === 0, { timeout: 5000, message: 'the sandboxed sleep to die with Berth' });
+  });
+});
