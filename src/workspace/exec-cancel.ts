@@ -9,7 +9,8 @@ import type { ExecOptions, ExecResult, Runtime } from '../runtime/types.js';
  * environment, which its children inherit, and a cancel finds the marked processes from inside
  * the workspace (`/proc/<pid>/environ`) and signals them: TERM, then KILL after a grace. The same
  * works on every runtime with a Linux guest (docker, podman, Apple's VM) and on a Linux host;
- * host mode also ends the process group it started itself.
+ * host mode also ends the process group it started itself, and a sandboxed host exec lives in a
+ * process namespace of its own that ends with it (`unshare --kill-child`, runtime/host/sandbox.ts).
  */
 export const EXEC_MARKER = 'BERTH_EXEC_ID';
 
@@ -102,9 +103,6 @@ export async function killMarked(runtime: Runtime, target: string, id: string, u
   await runtime
     .exec(target, ['sh', '-c', KILL_MARKED_SCRIPT, 'sh', id, String(Math.ceil(KILL_GRACE_MS / 100))], {
       ...(runtime.kind === 'host' ? {} : { user }),
-      // Sandboxed host mode gives each exec a process namespace of its own: the kill looks from the
-      // workspace's, which holds them all.
-      workspaceProcesses: true,
       timeoutMs: KILL_EXEC_TIMEOUT_MS,
     })
     .catch(() => undefined);

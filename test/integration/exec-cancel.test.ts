@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,20 @@ import { execCancellable } from '../../src/workspace/exec-cancel.js';
 import { appleOnDouble } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
+
+/** Processes on this machine whose command line starts with `needle` (not the unshare/nsenter wrapping them). */
+function hostProcesses(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (command.startsWith(needle)) found.push(`${pid} ${command}`);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return found;
+}
 
 interface Target {
   label: string;
@@ -36,6 +50,9 @@ describe.each(targets)('$label: a cancelled exec ends in the workspace', ({ labe
 
   /** Processes in the workspace whose command line holds `needle` (read from /proc, not ps). */
   const running = async (needle: string): Promise<string[]> => {
+    // Host mode: the host's own process table sees every exec (sandboxed ones live in process
+    // namespaces of their own, children of the host's).
+    if (runtime.kind === 'host') return hostProcesses(needle);
     const script = `for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$d/cmdline" 2>/dev/null); case "$c" in *"$1"*) echo "\${d#/proc/} $c";; esac; done`;
     const { stdout } = await runtime.exec(name, ['sh', '-c', script, 'sh', needle]);
     return stdout.split('\n').filter((line) => line !== '' && !line.includes('/proc/[0-9]'));
