@@ -78,7 +78,8 @@ describe('Apple container system lifecycle (double)', () => {
       expect(events.stdout).toContain('runtime.system-started');
       expect(events.stdout.match(/runtime\.system-started/g)?.length).toBe(1);
     } finally {
-      await berth(['rm', ws, '--force']);
+      const removed = await berth(['rm', ws]);
+      expect(removed.exitCode, removed.stderr).toBe(0);
     }
   });
 
@@ -151,7 +152,8 @@ describe('Apple container system lifecycle (double)', () => {
       const bootAfter = (JSON.parse(readFileSync(join(String(env['CONTAINER_DOUBLE_STATE']), 'system.json'), 'utf8')) as { bootMs: number }).bootMs;
       expect(bootAfter).toBe(bootBefore);
     } finally {
-      await berth(['rm', ws, '--force']);
+      // Nothing was made; this only cleans up if that ever changes.
+      await berth(['rm', ws]);
     }
   });
 });
