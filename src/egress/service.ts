@@ -5,13 +5,14 @@ import type { EventLog } from '../state/event-log.js';
 import type { EgressPolicy } from './policy.js';
 import { EgressProxy } from './proxy.js';
 import { ShieldKeeper } from './host-shield.js';
+import { EventBatch } from './event-batch.js';
 
 const DEFAULT_SYNC_INTERVAL_MS = 500;
 
 /** What the service reads (the `egress` table) and where it reports (the event log); a `Store` is one. */
 export interface EgressServiceStore {
   readonly egress: Pick<EgressStore, 'egress'>;
-  readonly events: Pick<EventLog, 'appendEvent'>;
+  readonly events: Pick<EventLog, 'appendEvent' | 'appendEvents'>;
 }
 
 /**
@@ -26,6 +27,8 @@ export class EgressService {
   private readonly policies = new Map<string, EgressPolicy>();
   private readonly failures = new Map<string, string>();
   private readonly shields = new ShieldKeeper();
+  /** Every proxy's decisions, written a turn at a time (event-batch.ts). */
+  private readonly decisions: EventBatch;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private lastSyncFailure: string | undefined;
@@ -34,6 +37,7 @@ export class EgressService {
 
   constructor(store: EgressServiceStore, options: { syncIntervalMs?: number } = {}) {
     this.store = store;
+    this.decisions = new EventBatch(store.events);
     this.syncIntervalMs = options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS;
   }
 
@@ -107,7 +111,7 @@ export class EgressService {
           host: record.proxyHost,
           port: record.proxyPort,
           policyFor: (workspace) => this.policies.get(workspace),
-          emit: (event) => void this.store.events.appendEvent(stampEvent(event)),
+          emit: (event) => this.decisions.add(event),
         });
         try {
           await proxy.listen();
@@ -140,5 +144,6 @@ export class EgressService {
     await this.syncing;
     await Promise.all([...this.proxies.values()].map((proxy) => proxy.close(2000)));
     this.proxies.clear();
+    this.decisions.flush();
   }
 }

@@ -1,4 +1,5 @@
 import type { BerthEvent } from '../events.js';
+import type { Statement } from 'better-sqlite3';
 import { Repository } from './repository.js';
 
 export interface StoredEvent extends BerthEvent {
@@ -18,6 +19,8 @@ export interface EventQuery {
 /** The `events` table: the append-only log every change is written to, numbered by `seq`. */
 export interface EventLog {
   appendEvent(event: BerthEvent): number;
+  /** Several events in one transaction, in order (bursts: one commit instead of one per event). */
+  appendEvents(events: readonly BerthEvent[]): void;
   /** The newest event's sequence number (0 for an empty log): where a live feed starts. */
   lastEventSeq(): number;
   events(query?: EventQuery): StoredEvent[];
@@ -34,11 +37,19 @@ interface EventRow {
 }
 
 export class EventRepository extends Repository implements EventLog {
+  /** Prepared once: the proxy appends an event per connection, and preparing cost as much as the insert. */
+  private insert: Statement | undefined;
+
   appendEvent(event: BerthEvent): number {
-    const result = this.db
-      .prepare('INSERT INTO events (time, type, level, workspace, message, data_json) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(event.time, event.type, event.level, event.workspace ?? null, event.message, event.data === undefined ? null : JSON.stringify(event.data));
+    this.insert ??= this.db.prepare('INSERT INTO events (time, type, level, workspace, message, data_json) VALUES (?, ?, ?, ?, ?, ?)');
+    const result = this.insert.run(event.time, event.type, event.level, event.workspace ?? null, event.message, event.data === undefined ? null : JSON.stringify(event.data));
     return Number(result.lastInsertRowid);
+  }
+
+  appendEvents(events: readonly BerthEvent[]): void {
+    this.db.transaction(() => {
+      for (const event of events) this.appendEvent(event);
+    })();
   }
 
   lastEventSeq(): number {

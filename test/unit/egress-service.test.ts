@@ -18,7 +18,7 @@ describe('egress service sync', () => {
           return [];
         },
       },
-      events: { appendEvent: (event: BerthEvent) => (events.push(event), events.length) },
+      events: { appendEvent: (event: BerthEvent) => (events.push(event), events.length), appendEvents: (batch: readonly BerthEvent[]) => void events.push(...batch) },
     };
     const service = new EgressService(store, { syncIntervalMs: 5 });
     await service.start();
