@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
 import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
@@ -15,11 +15,17 @@ export function installationId(home: string): string {
   const existing = readId(file);
   if (existing) return existing;
   ensurePrivateHome(home);
+  // Written whole under a name of its own, then linked into place: link fails if the name exists, so
+  // of several processes on first use one wins and every one reads the winner's complete id. (An
+  // O_EXCL create then a write let a loser read the winner's still-empty file: seen with 50 at once.)
+  const draft = `${file}.${String(process.pid)}.${randomUUID()}`;
+  writePrivateFile(draft, `${randomUUID()}\n`, 'wx');
   try {
-    // 'wx': if two processes race on first use, one writes and both read the winner's id.
-    writePrivateFile(file, `${randomUUID()}\n`, 'wx');
+    linkSync(draft, file);
   } catch (error) {
     if (!isErrno(error, 'EEXIST')) throw error;
+  } finally {
+    rmSync(draft, { force: true });
   }
   const id = readId(file);
   if (!id) throw new Error(`${file} does not hold a uuid; delete it and Berth will write a new one.`);
