@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { OciKind } from './oci-runtime.js';
@@ -104,8 +104,7 @@ export class EngineApi {
     const fullPath = `${this.prefix}${path}${search ? `?${search}` : ''}`;
     const response = await this.send(method, fullPath);
     if ((response.status >= 200 && response.status < 300) || response.status === 304) return response;
-    const message = isRecord(response.body) && typeof response.body['message'] === 'string' ? response.body['message'] : `HTTP ${String(response.status)}`;
-    throw new EngineApiError(response.status, message, `${method} ${fullPath}`);
+    throw new EngineApiError(response.status, engineErrorMessage(response.body, response.status), `${method} ${fullPath}`);
   }
 
   /** Lets the process exit: idle keep-alive sockets are not kept open on its behalf. */
@@ -116,27 +115,42 @@ export class EngineApi {
   private send(method: string, path: string): Promise<ApiResponse> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, method, path, agent: this.agent, headers: { Host: 'engine' }, timeout: API_TIMEOUT_MS }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text === '' ? null : JSON.parse(text);
-          } catch {
-            // Not JSON (a plain-text error from a proxy in between): kept as text for the message.
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
+        readText(res).then((text) => resolve({ status: res.statusCode ?? 0, body: parseEngineBody(text) }), reject);
       });
       req.on('timeout', () => req.destroy(new Error(`${method} ${path} on ${this.socketPath} timed out`)));
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        reject(error.code !== undefined && UNREACHABLE.has(error.code) ? new EngineApiUnreachable(`${this.socketPath}: ${error.code}`) : error);
-      });
+      req.on('error', (error: NodeJS.ErrnoException) => reject(unreachableOr(error, this.socketPath)));
       req.end();
     });
   }
+}
+
+/** A response's whole body as text. */
+export function readText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+/** JSON when it is JSON; else the text (a plain-text error from a proxy in between), kept for the message. */
+export function parseEngineBody(text: string): unknown {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The engine's own words for an error status, else the status. */
+export function engineErrorMessage(body: unknown, status: number): string {
+  return isRecord(body) && typeof body['message'] === 'string' ? body['message'] : `HTTP ${String(status)}`;
+}
+
+/** A socket that did not answer at all (missing, refused, no permission) is EngineApiUnreachable. */
+export function unreachableOr(error: NodeJS.ErrnoException, socketPath: string): Error {
+  return error.code !== undefined && UNREACHABLE.has(error.code) ? new EngineApiUnreachable(`${socketPath}: ${error.code}`) : error;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { EngineApiError, EngineApiUnreachable } from './engine-api.js';
+import { EngineApiError, engineErrorMessage, parseEngineBody, readText, unreachableOr } from './engine-api.js';
 
 /**
  * `exec` over the engine's API socket: create an exec instance, start it on a hijacked connection
@@ -137,16 +137,16 @@ function jsonCall(socketPath: string, method: 'GET' | 'POST', path: string, body
         timeout: CONTROL_TIMEOUT_MS,
       },
       (res) => {
-        void readBody(res).then((text) => {
-          const parsed = parseJson(text);
+        void readText(res).then((text) => {
+          const parsed = parseEngineBody(text);
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve(parsed);
-          else reject(new EngineApiError(status, messageOf(parsed, status), `${method} ${path}`));
+          else reject(new EngineApiError(status, engineErrorMessage(parsed, status), `${method} ${path}`));
         }, reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} on ${socketPath} timed out`)));
-    req.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? new EngineApiUnreachable(`${socketPath}: ${error.code}`) : error));
+    req.on('error', (error: NodeJS.ErrnoException) => reject(unreachableOr(error, socketPath)));
     req.end(payload);
   });
 }
@@ -167,30 +167,9 @@ function hijack(socketPath: string, path: string, body: unknown): Promise<Socket
     });
     // An engine that refuses answers an ordinary response (404 no such exec, 409 not running).
     req.on('response', (res) => {
-      void readBody(res).then((text) => reject(new EngineApiError(res.statusCode ?? 0, messageOf(parseJson(text), res.statusCode ?? 0), `POST ${path}`)), reject);
+      void readText(res).then((text) => reject(new EngineApiError(res.statusCode ?? 0, engineErrorMessage(parseEngineBody(text), res.statusCode ?? 0), `POST ${path}`)), reject);
     });
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text === '' ? null : JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function messageOf(body: unknown, status: number): string {
-  return typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : `HTTP ${String(status)}`;
 }
