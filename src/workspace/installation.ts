@@ -19,8 +19,8 @@ export function installationId(home: string): string {
   // of several processes on first use one wins and every one reads the winner's complete id. (An
   // O_EXCL create then a write let a loser read the winner's still-empty file: seen with 50 at once.)
   const draft = `${file}.${String(process.pid)}.${randomUUID()}`;
-  writePrivateFile(draft, `${randomUUID()}\n`, 'wx');
   try {
+    writePrivateFile(draft, `${randomUUID()}\n`, 'wx');
     linkSync(draft, file);
   } catch (error) {
     if (!isErrno(error, 'EEXIST')) throw error;
