@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Berth } from '../berth.js';
 import { BerthError, isBerthError } from '../errors.js';
 import { requestEgress } from '../egress/requests.js';
+import { hostPathFor } from '../runtime/host/host-runtime.js';
 import { resolveWorkspacePath, WORKSPACE_ROOT } from '../workspace/files.js';
 import { capText } from './cap.js';
 
@@ -32,6 +33,11 @@ export interface WorkspaceServerOptions {
 export interface PathScope {
   /** The absolute workspace path, or a BerthError saying why it is not the agent's. */
   check(path: string): string;
+  /** A working folder for exec: in host mode only inside the mounts (the host checks and maps it). */
+  cwd(path: string): string;
+  /** Where a command in the workspace sees a workspace path (host mode: the mount's own path), and back. */
+  toCommand(path: string): string;
+  fromCommand(path: string): string;
 }
 
 /**
@@ -41,17 +47,27 @@ export interface PathScope {
  */
 export async function pathScope(berth: Berth, workspace: string): Promise<PathScope> {
   const status = await berth.status(workspace);
-  if (status.isolation === 'container') return { check: resolveWorkspacePath };
+  if (status.isolation === 'container') return { check: resolveWorkspacePath, cwd: resolveWorkspacePath, toCommand: (p) => p, fromCommand: (p) => p };
   const info = await berth.runtime.inspect(status.container);
-  const allowed = [...info.mounts.map((m) => posix.normalize(m.target).replace(/(.)\/$/, '$1')), '/tmp'];
+  const mounts = info.mounts.map((m) => ({ source: m.source.replace(/(.)\/$/, '$1'), target: posix.normalize(m.target).replace(/(.)\/$/, '$1') }));
+  const under = (path: string, root: string): boolean => path === root || path.startsWith(`${root}/`);
+  const within = (allowed: readonly string[]) => (path: string): string => {
+    const absolute = resolveWorkspacePath(path);
+    if (allowed.some((root) => under(absolute, root))) return absolute;
+    throw new BerthError('E_INVALID_INPUT', `${absolute} is outside workspace "${workspace}" (a host-mode workspace's files are ${allowed.join(', ')}).`, {
+      hint: `Use a path under ${WORKSPACE_ROOT} (relative paths start there)${allowed.includes('/tmp') ? ' or /tmp' : ''}.`,
+      details: { path: absolute },
+    });
+  };
+  const targets = mounts.map((m) => m.target);
+  const bySource = [...mounts].sort((a, b) => b.source.length - a.source.length);
   return {
-    check(path) {
-      const absolute = resolveWorkspacePath(path);
-      if (allowed.some((root) => absolute === root || absolute.startsWith(`${root}/`))) return absolute;
-      throw new BerthError('E_INVALID_INPUT', `${absolute} is outside workspace "${workspace}" (a host-mode workspace's files are ${allowed.join(', ')}).`, {
-        hint: `Use a path under ${WORKSPACE_ROOT} (relative paths start there) or /tmp.`,
-        details: { path: absolute },
-      });
+    check: within([...targets, '/tmp']),
+    cwd: within(targets),
+    toCommand: (path) => hostPathFor(info.mounts, path),
+    fromCommand: (path) => {
+      const mount = bySource.find((m) => under(path, m.source));
+      return mount ? posix.join(mount.target, path.slice(mount.source.length)) : path;
     },
   };
 }
@@ -133,7 +149,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       }
       if ((command === undefined) === (argv === undefined)) throw new BerthError('E_INVALID_INPUT', 'exec takes exactly one of `command` and `argv`.', { hint: 'command: "npm test", or argv: ["npm", "test"].' });
       const result = await berth.exec(workspace, argv ?? ['sh', '-c', command ?? ''], {
-        workdir: scope.check(cwd ?? WORKSPACE_ROOT),
+        workdir: scope.cwd(cwd ?? WORKSPACE_ROOT),
         env,
         timeoutMs: timeout_ms ?? DEFAULT_EXEC_TIMEOUT_MS,
       });
@@ -263,7 +279,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       const absolute = scope.check(path ?? WORKSPACE_ROOT);
       // -Z puts a NUL after each file name, so names with colons or newlines stay whole.
       const script = `grep -rnIEZ --exclude-dir=.git --exclude-dir=node_modules -e "$1" -- "$2" | head -n ${String(SEARCH_LIMIT + 1)}`;
-      const result = await berth.exec(workspace, ['sh', '-c', script, 'sh', pattern, absolute], { timeoutMs: DEFAULT_EXEC_TIMEOUT_MS });
+      const result = await berth.exec(workspace, ['sh', '-c', script, 'sh', pattern, scope.toCommand(absolute)], { timeoutMs: DEFAULT_EXEC_TIMEOUT_MS });
       if (result.stdout === '' && /No such file|Invalid|Unmatched|unbalanced/i.test(result.stderr)) {
         throw new BerthError('E_INVALID_INPUT', `file_search: ${result.stderr.trim().split('\n')[0] ?? ''}`, { hint: 'Check the pattern (extended regular expression) and the folder.' });
       }
@@ -273,7 +289,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
         .map((line) => {
           const [file = '', rest = ''] = line.split('\0');
           const colon = rest.indexOf(':');
-          return { path: file, line: Number(rest.slice(0, colon)), text: capText(rest.slice(colon + 1), 500, 'head').text };
+          return { path: scope.fromCommand(file), line: Number(rest.slice(0, colon)), text: capText(rest.slice(colon + 1), 500, 'head').text };
         });
       return ok({ matches: matches.slice(0, SEARCH_LIMIT), truncated: matches.length > SEARCH_LIMIT });
     }),
@@ -293,7 +309,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       outputSchema: devServerShape,
     },
     guarded(async ({ name, command, cwd, port }) => {
-      await berth.dev.start(workspace, name, { command: ['sh', '-c', command], cwd: cwd === undefined ? undefined : scope.check(cwd), port });
+      await berth.dev.start(workspace, name, { command: ['sh', '-c', command], cwd: cwd === undefined ? undefined : scope.cwd(cwd), port });
       return ok(devView(await berth.dev.waitUntilReady(workspace, name)));
     }),
   );
