@@ -50,12 +50,13 @@ interface ToolResult {
 }
 
 describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
-  const scratch = mkdtempSync(join(tmpdir(), 'berth-mcp-'));
-  const home = join(scratch, 'home');
-  const root = join(scratch, 'project');
-  const otherRoot = join(scratch, 'other-project');
+  // Made when the suite runs (a suite left out by -t makes nothing).
+  let scratch = '';
+  let home = '';
+  let root = '';
+  let otherRoot = '';
   const id = `mcp-${randomUUID().slice(0, 8)}`;
-  const env = { ...engineEnv(), BERTH_HOME: home, BERTH_RUNTIME: runtime };
+  const env: Record<string, string> = { ...(engineEnv() as Record<string, string>), BERTH_RUNTIME: runtime };
   let client: Client;
   let loopback: Server;
   let loopbackPort = 0;
@@ -66,6 +67,11 @@ describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
   const sh = async (command: string) => (await call('exec', { command })).structuredContent as { exit_code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'berth-mcp-'));
+    home = join(scratch, 'home');
+    root = join(scratch, 'project');
+    otherRoot = join(scratch, 'other-project');
+    env['BERTH_HOME'] = home;
     mkdirSync(root);
     mkdirSync(otherRoot);
     writeFileSync(join(root, 'AGENTS.md'), '# Agents\nRun npm test.\n');
@@ -85,7 +91,7 @@ describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
     await berth('rm', id).catch(() => undefined);
     await berth('daemon', 'stop').catch(() => undefined);
     loopback?.close();
-    rmSync(scratch, { recursive: true, force: true });
+    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
   });
 
   it('lists every tool with JSON schemas; none takes a workspace', async () => {
