@@ -227,3 +227,24 @@ describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
     expect(JSON.parse(called.stdout)).toMatchObject({ structuredContent: { exit_code: 0, stdout: 'from-inspector\n' } });
   });
 });
+
+describe('host (unconfined): berth mcp refuses to serve', () => {
+  it('says why and how to fix it, and serves nothing', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-mcp-open-'));
+    const id = `mcp-${randomUUID().slice(0, 8)}`;
+    const env = { ...process.env, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: 'host', BERTH_NO_DAEMON: '1' };
+    const berth = (...args: string[]) => run(['node', MAIN, ...args], { env, timeoutMs: 60_000, okExitCodes: 'any' });
+    try {
+      mkdirSync(join(scratch, 'project'));
+      expect((await berth('up', id, '--root', join(scratch, 'project'), '--unconfined')).exitCode).toBe(0);
+      const served = await berth('mcp', '--workspace', id);
+      expect(served.exitCode).not.toBe(0);
+      expect(served.stdout).toBe('');
+      expect(served.stderr).toContain('unconfined');
+      expect(served.stderr).toContain('sandboxed');
+    } finally {
+      await berth('rm', id);
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
