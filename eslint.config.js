@@ -26,7 +26,7 @@ const LAYERS = [
   ['devserver/'],
   ['orchestrator/'],
   ['berth.ts'],
-  ['index.ts', 'daemon/', 'client/', 'cli/', 'doctor/'],
+  ['index.ts', 'daemon/', 'client/', 'cli/', 'doctor/', 'mcp/'],
 ];
 
 /**

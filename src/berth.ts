@@ -10,6 +10,7 @@ import { Store, type EventQuery, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
+import { WorkspaceFiles } from './workspace/files.js';
 import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
@@ -56,6 +57,8 @@ export class Berth extends EventEmitter<BerthEvents> {
   readonly store: Store;
   /** Dev servers in this installation's workspaces. */
   readonly dev: DevServerManager;
+  /** Files anywhere in a workspace's filesystem, bytes-safe (workspace/files.ts). */
+  readonly files: WorkspaceFiles;
   private readonly workspaces: WorkspaceManager;
   private readonly inventory: Inventory;
   /** The egress proxy, when this process serves it (the daemon, or an app that called serveEgress). */
@@ -81,6 +84,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       store: options.store,
       emit: (input) => this.record(input),
     });
+    this.files = new WorkspaceFiles(runtime, (id, operation) => this.onContainer(id, operation));
     this.inventory = new Inventory({ runtime, ledger: options.store.ledger, owner: options.owner, workspaces: this.workspaces });
     this.dev = new DevServerManager({
       runtime,

@@ -9,6 +9,7 @@ export type { BerthEvent } from './events.js';
 export type { EnsureResult, EnsureAction } from './workspace/ensure.js';
 export type { WorkspaceSpecInput } from './workspace/spec.js';
 export type { DevServer, DevServerState } from './devserver/types.js';
+export type { FileEntry, WorkspaceFiles } from './workspace/files.js';
 export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';
 export type { RuntimeSelection, DetectionReport } from './runtime/select.js';
 export type * from './runtime/types.js';

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   logs: { summary: "print the workspace's main process output", load: () => import('./commands/logs.js') },
   dev: { summary: 'dev servers: start, ls, stop, restart, logs, open (preview URLs)', load: () => import('./commands/dev.js') },
   egress: { summary: 'egress rules: show, allow, deny, revoke, log; serve runs the proxy', load: () => import('./commands/egress.js') },
+  mcp: { summary: 'serve one workspace to a coding agent over MCP (stdio): berth mcp --workspace <id>', load: () => import('./commands/mcp.js') },
   events: { summary: 'show the event log (--follow to watch)', load: () => import('./commands/events.js') },
   gc: { summary: 'remove what Berth created for workspaces that are gone (dry run unless --yes)', load: () => import('./commands/gc.js') },
   plan: { summary: 'show what apply would do to match berth.yaml (-f FILE)', load: () => import('./commands/plan.js').then((m) => ({ default: m.planCommand })) },

@@ -84,4 +84,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (workspace, server)
   );
   `,
+  `
+  CREATE TABLE egress_requests (
+    id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    decided_at TEXT,
+    PRIMARY KEY (workspace, id)
+  );
+  `,
 ];

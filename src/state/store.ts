@@ -6,6 +6,7 @@ import { BerthError } from '../errors.js';
 import { DeclaredRepository } from './declared.js';
 import { DevServerRepository } from './dev-servers.js';
 import { EgressRepository } from './egress-records.js';
+import { EgressRequestRepository } from './egress-requests.js';
 import { EventRepository } from './event-log.js';
 import { LedgerRepository } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
@@ -15,14 +16,15 @@ import { SupervisionRepository } from './supervision.js';
 export type { Declarations } from './declared.js';
 export type { DevServerStore } from './dev-servers.js';
 export type { EgressRecord, EgressStore } from './egress-records.js';
+export type { EgressRequest, EgressRequestState } from './egress-requests.js';
 export type { EventLog, EventQuery, StoredEvent } from './event-log.js';
 export type { Ledger, LedgerEntry, NewLedgerEntry, ResourceKind } from './ledger.js';
 export { freshSupervision, type Supervision, type SupervisionStore } from './supervision.js';
 
 /**
  * Berth's state: one SQLite file under $BERTH_HOME (WAL, so the CLI and the daemon can read while
- * the other writes) with six tables, one repository each over this one connection: `ledger`,
- * `events`, `devServers`, `egress`, `declared`, `supervision`. The Store itself only opens,
+ * the other writes) with seven tables, one repository each over this one connection: `ledger`,
+ * `events`, `devServers`, `egress`, `egressRequests`, `declared`, `supervision`. The Store itself only opens,
  * migrates and closes, and runs the one write that spans tables (`forgetSecrets`) as one transaction.
  */
 export class Store {
@@ -35,6 +37,8 @@ export class Store {
   readonly devServers: DevServerRepository;
   /** Each workspace's egress policy, proxy token and network (`egress`). */
   readonly egress: EgressRepository;
+  /** Agents' requests to open egress, and a person's decisions (`egress_requests`). */
+  readonly egressRequests: EgressRequestRepository;
   /** Which manifest declared which workspace (`declared`). */
   readonly declared: DeclaredRepository;
   /** The reconciler's backoff, restart counts, health and holds (`supervision`). */
@@ -46,6 +50,7 @@ export class Store {
     this.events = new EventRepository(db);
     this.devServers = new DevServerRepository(db);
     this.egress = new EgressRepository(db);
+    this.egressRequests = new EgressRequestRepository(db);
     this.declared = new DeclaredRepository(db);
     this.supervision = new SupervisionRepository(db);
   }
@@ -101,6 +106,7 @@ export class Store {
       this.ledger.forgetEnv(workspace);
       this.devServers.forgetEnv(workspace);
       this.egress.deleteEgress(workspace);
+      this.egressRequests.forget(workspace);
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }

@@ -1,3 +1,4 @@
+import type { Store } from '../../state/store.js';
 import { defineCommand, requirePositional } from '../args.js';
 import { explainPolicy, portlessAllowWarnings } from '../egress-rules.js';
 import { openCore } from '../open-berth.js';
@@ -6,6 +7,8 @@ import { EXIT, printJson, UsageError } from '../output.js';
 const USAGE = `Usage: berth egress show <id> [--json]
        berth egress allow|deny|revoke <id> PATTERN     (in force when it returns)
        berth egress log <id> [--follow] [--json]
+       berth egress requests <id> [--json]             (what agents asked for, newest first)
+       berth egress approve|deny <id> REQUEST          (approve adds the allow rule, in force when it returns)
        berth egress serve                              (runs the proxy, when no daemon does)
 PATTERN: registry.npmjs.org, *.github.com, api.example.com:443, 10.0.0.5, 10.0.0.0/24, [fd00::1]:8080
   A rule without a port covers every port; a deny on a name covers its subdomains too. Loopback,
@@ -42,9 +45,21 @@ export default defineCommand({
         }
         return EXIT.ok;
       }
+      case 'requests': {
+        const id = requirePositional(positionals, 1, 'id', USAGE);
+        const requests = (await openRequestStore()).egressRequests.list(id);
+        if (values.json) printJson(requests);
+        else if (requests.length === 0) process.stdout.write(`No egress requests for ${id}.\n`);
+        else for (const r of requests) process.stdout.write(`${r.id}  ${r.state.padEnd(8)}  ${r.target}  ${r.requestedAt}  ${JSON.stringify(r.reason)}\n`);
+        return EXIT.ok;
+      }
+      case 'approve':
+        return decide('approved', requirePositional(positionals, 1, 'id', USAGE), requirePositional(positionals, 2, 'REQUEST', USAGE), values);
       case 'allow':
       case 'deny':
       case 'revoke': {
+        // `deny <id> r-…` naming one of its requests decides that request; otherwise it is a rule.
+        if (sub === 'deny' && (await isRequest(positionals[1], positionals[2]))) return decide('denied', positionals[1] ?? '', positionals[2] ?? '', values);
         const id = requirePositional(positionals, 1, 'id', USAGE);
         const pattern = requirePositional(positionals, 2, 'PATTERN', USAGE);
         const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
@@ -62,6 +77,39 @@ export default defineCommand({
     }
   },
 });
+
+/** Requests live in SQLite, readable and decidable without a runtime or the daemon. */
+async function openRequestStore(): Promise<Store> {
+  const [{ Store }, { berthHome }] = await Promise.all([import('../../state/store.js'), import('../../config.js')]);
+  return Store.open(berthHome());
+}
+
+async function isRequest(workspace: string | undefined, word: string | undefined): Promise<boolean> {
+  if (workspace === undefined || word === undefined || !/^r-[0-9a-f]{8}$/.test(word)) return false;
+  return (await openRequestStore()).egressRequests.list(workspace).some((r) => r.id === word);
+}
+
+/**
+ * A person decides an agent's request. Approving adds the allow rule through the same change as
+ * `berth egress allow` (the daemon's proxy applies it before this returns), then records the decision.
+ */
+async function decide(decision: 'approved' | 'denied', id: string, requestId: string, values: { runtime?: string | undefined; json?: boolean | undefined }): Promise<number> {
+  const [store, { decideEgressRequest }, { stampEvent }] = await Promise.all([openRequestStore(), import('../../egress/requests.js'), import('../../events.js')]);
+  const request = store.egressRequests.get(id, requestId);
+  if (request.state !== 'pending') {
+    const { BerthError } = await import('../../errors.js');
+    throw new BerthError('E_CONFLICT', `Egress request ${requestId} of workspace "${id}" was already ${request.state}.`, { hint: 'Change the rules with `berth egress allow|revoke`.' });
+  }
+  if (decision === 'approved') {
+    const core = await openCore(values.runtime, id);
+    await core.changeEgress(id, { allow: request.target });
+    if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
+  }
+  const decided = decideEgressRequest(store, (event) => store.events.appendEvent(stampEvent(event)), id, requestId, decision);
+  if (values.json) printJson(decided);
+  else process.stdout.write(`${decided.id} ${decided.state}: ${decided.target}${decision === 'approved' ? ' is allowed now' : ' stays closed'}\n`);
+  return EXIT.ok;
+}
 
 /** Foreground: serve every egress workspace until SIGINT/SIGTERM (the daemon runs the same service). */
 async function serve(): Promise<number> {

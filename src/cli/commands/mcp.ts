@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { defineCommand } from '../args.js';
+import { openBerth, openCore } from '../open-berth.js';
+import { EXIT, UsageError } from '../output.js';
+
+const USAGE = `Usage: berth mcp --workspace <id> [--up] [--runtime R]
+Serves the Model Context Protocol over stdio for one workspace: a coding agent (Claude Code, Codex,
+Cursor) runs commands, edits files and starts dev servers inside it, and may ask for egress (a person
+approves with \`berth egress approve\`). --up brings the workspace up as last declared first.
+See docs/mcp.md.
+`;
+
+export default defineCommand({
+  usage: USAGE,
+  options: { workspace: { type: 'string', short: 'w' }, up: { type: 'boolean' } },
+  async run({ values }) {
+    const id = values.workspace;
+    if (id === undefined) throw new UsageError('berth mcp needs --workspace <id>: a server serves exactly one workspace.', USAGE);
+    if (values.up) {
+      // The CLI's own `up` path: through the daemon when one serves, which then serves its egress too.
+      const core = await openCore(values.runtime, id);
+      const report = await core.up(id, undefined);
+      if (report.egress && core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, report.runtime, 'up');
+    }
+    const berth = await openBerth(values.runtime, id);
+    const status = await berth.status(id);
+    if (status.state !== 'running') {
+      const { BerthError } = await import('../../errors.js');
+      throw new BerthError('E_NOT_RUNNING', `Workspace "${id}" is ${status.state}.`, { hint: `Start it with \`berth up ${id}\`, or pass --up.` });
+    }
+    if (status.isolation === 'none') {
+      const { BerthError } = await import('../../errors.js');
+      throw new BerthError('E_UNSUPPORTED', `Workspace "${id}" runs unconfined on the host: an agent's commands would reach everything you can.`, {
+        hint: `Bring it up sandboxed (host mode without --unconfined) or on a container runtime, then start \`berth mcp\` again.`,
+      });
+    }
+    const [{ createWorkspaceServer }, { StdioServerTransport }] = await Promise.all([import('../../mcp/server.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const server = await createWorkspaceServer(berth, id, { version: pkg.version });
+    const transport = new StdioServerTransport();
+    const closed = new Promise<void>((resolve) => {
+      transport.onclose = resolve;
+      process.stdin.once('end', resolve);
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await server.connect(transport);
+    await closed;
+    await server.close().catch(() => undefined);
+    berth.close();
+    return EXIT.ok;
+  },
+});

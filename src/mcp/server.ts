@@ -1,0 +1,426 @@
+import { posix } from 'node:path';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Berth } from '../berth.js';
+import { BerthError, isBerthError } from '../errors.js';
+import { requestEgress } from '../egress/requests.js';
+import { hostPathFor } from '../runtime/host/host-runtime.js';
+import { resolveWorkspacePath, WORKSPACE_ROOT } from '../workspace/files.js';
+import { capText } from './cap.js';
+
+/**
+ * The MCP server of one workspace: an agent (Claude Code, Codex, Cursor) works inside exactly the
+ * workspace a person started it for. No tool takes a workspace name, and none changes mounts,
+ * egress rules or resources: those are the person's (berth.yaml, the CLI). The agent may only ask
+ * for egress (`egress_request`); a person approves with `berth egress approve`.
+ */
+
+/** What a tool's output may hold before it is cut (each of stdout and stderr, a file's text). */
+export const OUTPUT_CAP_BYTES = 64 * 1024;
+const FILE_READ_CAP_BYTES = 256 * 1024;
+const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
+const MAX_EXEC_TIMEOUT_MS = 30 * 60_000;
+const LIST_LIMIT = 2_000;
+const SEARCH_LIMIT = 200;
+
+export interface WorkspaceServerOptions {
+  /** The package version, for the server's identity. */
+  version: string;
+}
+
+/** Paths the tools may name: where the workspace's files are, as the server decides per runtime. */
+export interface PathScope {
+  /** The absolute workspace path, or a BerthError saying why it is not the agent's. */
+  check(path: string): string;
+  /** A working folder for exec: in host mode only inside the mounts (the host checks and maps it). */
+  cwd(path: string): string;
+  /** Where a command in the workspace sees a workspace path (host mode: the mount's own path), and back. */
+  toCommand(path: string): string;
+  fromCommand(path: string): string;
+}
+
+/**
+ * Containers: the container is the workspace, every path in it is the agent's. Sandboxed host mode:
+ * the sandbox shows the host's system read-only (and other folders of this machine that are not
+ * hidden), so the agent's paths are the workspace's mounts and its private /tmp only.
+ */
+export async function pathScope(berth: Berth, workspace: string): Promise<PathScope> {
+  const status = await berth.status(workspace);
+  if (status.isolation === 'container') return { check: resolveWorkspacePath, cwd: resolveWorkspacePath, toCommand: (p) => p, fromCommand: (p) => p };
+  const info = await berth.runtime.inspect(status.container);
+  const mounts = info.mounts.map((m) => ({ source: m.source.replace(/(.)\/$/, '$1'), target: posix.normalize(m.target).replace(/(.)\/$/, '$1') }));
+  const under = (path: string, root: string): boolean => path === root || path.startsWith(`${root}/`);
+  const within = (allowed: readonly string[]) => (path: string): string => {
+    const absolute = resolveWorkspacePath(path);
+    if (allowed.some((root) => under(absolute, root))) return absolute;
+    throw new BerthError('E_INVALID_INPUT', `${absolute} is outside workspace "${workspace}" (a host-mode workspace's files are ${allowed.join(', ')}).`, {
+      hint: `Use a path under ${WORKSPACE_ROOT} (relative paths start there)${allowed.includes('/tmp') ? ' or /tmp' : ''}.`,
+      details: { path: absolute },
+    });
+  };
+  const targets = mounts.map((m) => m.target);
+  const bySource = [...mounts].sort((a, b) => b.source.length - a.source.length);
+  return {
+    check: within([...targets, '/tmp']),
+    cwd: within(targets),
+    toCommand: (path) => hostPathFor(info.mounts, path),
+    fromCommand: (path) => {
+      const mount = bySource.find((m) => under(path, m.source));
+      return mount ? posix.join(mount.target, path.slice(mount.source.length)) : path;
+    },
+  };
+}
+
+/** A tool's answer: structured content for programs, the same as JSON text for older clients. */
+function ok(structured: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }], structuredContent: structured };
+}
+
+/** A BerthError as the agent sees it: the message and the hint, `isError` set. */
+export function toolError(error: unknown): CallToolResult {
+  const text = isBerthError(error)
+    ? `${error.code}: ${error.message}${error.hint ? `\nHint: ${error.hint}` : ''}`
+    : `E_INTERNAL: ${error instanceof Error ? error.message : String(error)}`;
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+function guarded<A>(work: (args: A) => Promise<CallToolResult>): (args: A) => Promise<CallToolResult> {
+  return async (args) => {
+    try {
+      return await work(args);
+    } catch (error) {
+      return toolError(error);
+    }
+  };
+}
+
+const envShape = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional().describe('Extra environment variables for this command.');
+
+const devServerShape = {
+  name: z.string(),
+  state: z.string(),
+  url: z.string().nullable(),
+  port: z.number().nullable(),
+  command: z.array(z.string()),
+  exit_code: z.number().nullable(),
+};
+
+export async function createWorkspaceServer(berth: Berth, workspace: string, options: WorkspaceServerOptions): Promise<McpServer> {
+  const scope = await pathScope(berth, workspace);
+  const server = new McpServer(
+    { name: 'berth', version: options.version },
+    {
+      instructions:
+        `You work inside the Berth workspace "${workspace}" (runtime ${berth.runtime.kind}). Files live under ${WORKSPACE_ROOT}; relative paths start there. ` +
+        'Network access outside the workspace follows rules a person set: when a connection is refused, read the berth://egress/denials resource and ask with egress_request; a person decides.',
+    },
+  );
+  const devView = (s: { name: string; state: string; url: string | null; port: number | null; detectedPort: number | null; command: string[]; exitCode: number | null }) => ({
+    name: s.name,
+    state: s.state,
+    url: s.url,
+    port: s.detectedPort ?? s.port,
+    command: s.command,
+    exit_code: s.exitCode,
+  });
+
+  server.registerTool(
+    'exec',
+    {
+      title: 'Run a command',
+      description:
+        'Runs a command in the workspace and returns its exit code and output (each stream capped at 64 KiB; `truncated` says when). ' +
+        'Give `command` (run by sh -c) or `argv`. On timeout the command and its children are ended in the workspace. ' +
+        'Background processes are not available yet: use devserver_start for servers.',
+      inputSchema: {
+        command: z.string().optional().describe('A shell command line, run with sh -c.'),
+        argv: z.array(z.string()).min(1).optional().describe('The program and its arguments, without a shell.'),
+        cwd: z.string().optional().describe(`Working folder (default ${WORKSPACE_ROOT}).`),
+        env: envShape,
+        timeout_ms: z.number().int().positive().max(MAX_EXEC_TIMEOUT_MS).optional().describe(`Default ${String(DEFAULT_EXEC_TIMEOUT_MS)}.`),
+        background: z.boolean().optional().describe('Not yet supported: must be false or absent.'),
+      },
+      outputSchema: { exit_code: z.number(), stdout: z.string(), stderr: z.string(), truncated: z.boolean(), duration_ms: z.number() },
+    },
+    guarded(async ({ command, argv, cwd, env, timeout_ms, background }) => {
+      if (background === true) {
+        throw new BerthError('E_UNSUPPORTED', 'Background processes are not available in this Berth yet.', { hint: 'Use devserver_start for a server, or run the command in the foreground with a timeout_ms.' });
+      }
+      if ((command === undefined) === (argv === undefined)) throw new BerthError('E_INVALID_INPUT', 'exec takes exactly one of `command` and `argv`.', { hint: 'command: "npm test", or argv: ["npm", "test"].' });
+      const result = await berth.exec(workspace, argv ?? ['sh', '-c', command ?? ''], {
+        workdir: scope.cwd(cwd ?? WORKSPACE_ROOT),
+        env,
+        timeoutMs: timeout_ms ?? DEFAULT_EXEC_TIMEOUT_MS,
+      });
+      const stdout = capText(result.stdout, OUTPUT_CAP_BYTES);
+      const stderr = capText(result.stderr, OUTPUT_CAP_BYTES);
+      return ok({ exit_code: result.exitCode, stdout: stdout.text, stderr: stderr.text, truncated: stdout.truncated || stderr.truncated, duration_ms: Math.round(result.durationMs) });
+    }),
+  );
+
+  for (const name of ['process_output', 'process_kill', 'process_list'] as const) {
+    server.registerTool(
+      name,
+      { title: `${name} (not yet)`, description: 'Not available yet: background processes come with Berth\'s spawn API. Use exec with a timeout, or devserver_* for servers.', inputSchema: { process_id: z.string().optional() } },
+      guarded(() => Promise.reject(new BerthError('E_UNSUPPORTED', `${name} is not available yet: background processes are not built.`, { hint: 'Use exec with timeout_ms, or devserver_start for a server.' }))),
+    );
+  }
+
+  server.registerTool(
+    'file_read',
+    {
+      title: 'Read a file',
+      description: 'Reads a file in the workspace. Text (UTF-8) by default, optionally a line range (1-based, inclusive); `encoding: "base64"` returns the exact bytes.',
+      inputSchema: {
+        path: z.string(),
+        start_line: z.number().int().positive().optional(),
+        end_line: z.number().int().positive().optional(),
+        encoding: z.enum(['utf8', 'base64']).optional(),
+      },
+      outputSchema: { path: z.string(), content: z.string(), encoding: z.enum(['utf8', 'base64']), total_lines: z.number().optional(), truncated: z.boolean() },
+    },
+    guarded(async ({ path, start_line, end_line, encoding }) => {
+      const absolute = scope.check(path);
+      const bytes = await berth.files.read(workspace, absolute, { encoding: 'buffer' });
+      if (encoding === 'base64') {
+        const cut = bytes.length > FILE_READ_CAP_BYTES;
+        return ok({ path: absolute, content: bytes.subarray(0, FILE_READ_CAP_BYTES).toString('base64'), encoding: 'base64', truncated: cut });
+      }
+      const lines = bytes.toString('utf8').split('\n');
+      const from = (start_line ?? 1) - 1;
+      const to = end_line ?? lines.length;
+      const text = capText(lines.slice(from, to).join('\n'), FILE_READ_CAP_BYTES, 'head');
+      return ok({ path: absolute, content: text.text, encoding: 'utf8', total_lines: lines.length, truncated: text.truncated });
+    }),
+  );
+
+  server.registerTool(
+    'file_write',
+    {
+      title: 'Write a file',
+      description: 'Writes a file in the workspace (its folders are created). `content` is UTF-8 text, or base64 bytes with `encoding: "base64"`.',
+      inputSchema: { path: z.string(), content: z.string(), encoding: z.enum(['utf8', 'base64']).optional() },
+      outputSchema: { path: z.string(), bytes: z.number() },
+    },
+    guarded(async ({ path, content, encoding }) => {
+      const absolute = scope.check(path);
+      const data = encoding === 'base64' ? Buffer.from(content, 'base64') : Buffer.from(content, 'utf8');
+      await berth.files.write(workspace, absolute, data);
+      return ok({ path: absolute, bytes: data.length });
+    }),
+  );
+
+  server.registerTool(
+    'file_edit',
+    {
+      title: 'Edit a file',
+      description: 'Replaces `old_text` with `new_text` in a file. Fails, changing nothing, unless the text occurs exactly `expected_replacements` times (default 1).',
+      inputSchema: { path: z.string(), old_text: z.string().min(1), new_text: z.string(), expected_replacements: z.number().int().positive().optional() },
+      outputSchema: { path: z.string(), replacements: z.number() },
+    },
+    guarded(async ({ path, old_text, new_text, expected_replacements }) => {
+      const absolute = scope.check(path);
+      const text = await berth.files.read(workspace, absolute);
+      const found = text.split(old_text).length - 1;
+      const expected = expected_replacements ?? 1;
+      if (found !== expected) {
+        throw new BerthError('E_INVALID_INPUT', `old_text occurs ${String(found)} times in ${absolute}, not ${String(expected)}: nothing was changed.`, {
+          hint: found === 0 ? 'Read the file again (file_read) and copy the text exactly, whitespace included.' : 'Include more surrounding lines to make it unique, or set expected_replacements.',
+        });
+      }
+      await berth.files.write(workspace, absolute, text.split(old_text).join(new_text));
+      return ok({ path: absolute, replacements: found });
+    }),
+  );
+
+  server.registerTool(
+    'file_list',
+    {
+      title: 'List a folder',
+      description: `Lists a folder in the workspace (default ${WORKSPACE_ROOT}); with recursive, everything below it (at most ${String(LIST_LIMIT)} entries).`,
+      inputSchema: { path: z.string().optional(), recursive: z.boolean().optional() },
+      outputSchema: {
+        path: z.string(),
+        entries: z.array(z.object({ name: z.string(), path: z.string(), type: z.enum(['file', 'dir', 'symlink', 'other']), size: z.number() })),
+      },
+    },
+    guarded(async ({ path, recursive }) => {
+      const absolute = scope.check(path ?? WORKSPACE_ROOT);
+      const entries = await berth.files.list(workspace, absolute, { recursive, limit: LIST_LIMIT });
+      return ok({ path: absolute, entries: entries.map((e) => ({ name: e.name, path: e.path, type: e.type, size: e.size })) });
+    }),
+  );
+
+  server.registerTool(
+    'file_delete',
+    {
+      title: 'Delete a file or folder',
+      description: 'Deletes a file, or a folder (with recursive: true when it is not empty).',
+      inputSchema: { path: z.string(), recursive: z.boolean().optional() },
+      outputSchema: { path: z.string(), deleted: z.boolean() },
+    },
+    guarded(async ({ path, recursive }) => {
+      const absolute = scope.check(path);
+      await berth.files.remove(workspace, absolute, { recursive });
+      return ok({ path: absolute, deleted: true });
+    }),
+  );
+
+  server.registerTool(
+    'file_search',
+    {
+      title: 'Search file contents',
+      description: `Searches text files below a folder (default ${WORKSPACE_ROOT}) for a regular expression (extended, grep -E), skipping .git and node_modules; at most ${String(SEARCH_LIMIT)} matches.`,
+      inputSchema: { pattern: z.string().min(1), path: z.string().optional() },
+      outputSchema: { matches: z.array(z.object({ path: z.string(), line: z.number(), text: z.string() })), truncated: z.boolean() },
+    },
+    guarded(async ({ pattern, path }) => {
+      const absolute = scope.check(path ?? WORKSPACE_ROOT);
+      // -Z puts a NUL after each file name, so names with colons or newlines stay whole.
+      const script = `grep -rnIEZ --exclude-dir=.git --exclude-dir=node_modules -e "$1" -- "$2" | head -n ${String(SEARCH_LIMIT + 1)}`;
+      const result = await berth.exec(workspace, ['sh', '-c', script, 'sh', pattern, scope.toCommand(absolute)], { timeoutMs: DEFAULT_EXEC_TIMEOUT_MS });
+      if (result.stdout === '' && /No such file|Invalid|Unmatched|unbalanced/i.test(result.stderr)) {
+        throw new BerthError('E_INVALID_INPUT', `file_search: ${result.stderr.trim().split('\n')[0] ?? ''}`, { hint: 'Check the pattern (extended regular expression) and the folder.' });
+      }
+      const matches = result.stdout
+        .split('\n')
+        .filter((line) => line.includes('\0'))
+        .map((line) => {
+          const [file = '', rest = ''] = line.split('\0');
+          const colon = rest.indexOf(':');
+          return { path: scope.fromCommand(file), line: Number(rest.slice(0, colon)), text: capText(rest.slice(colon + 1), 500, 'head').text };
+        });
+      return ok({ matches: matches.slice(0, SEARCH_LIMIT), truncated: matches.length > SEARCH_LIMIT });
+    }),
+  );
+
+  server.registerTool(
+    'devserver_start',
+    {
+      title: 'Start a dev server',
+      description: 'Starts a long-running server in the workspace and returns once it listens, with the URL the person can open. `command` is run by sh -c.',
+      inputSchema: {
+        name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/),
+        command: z.string().min(1),
+        cwd: z.string().optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+      },
+      outputSchema: devServerShape,
+    },
+    guarded(async ({ name, command, cwd, port }) => {
+      await berth.dev.start(workspace, name, { command: ['sh', '-c', command], cwd: cwd === undefined ? undefined : scope.cwd(cwd), port });
+      return ok(devView(await berth.dev.waitUntilReady(workspace, name)));
+    }),
+  );
+
+  server.registerTool(
+    'devserver_list',
+    { title: 'List dev servers', description: 'The dev servers of this workspace and their state and URLs.', outputSchema: { servers: z.array(z.object(devServerShape)) } },
+    guarded(async () => ok({ servers: (await berth.dev.list(workspace)).map(devView) })),
+  );
+
+  server.registerTool(
+    'devserver_logs',
+    {
+      title: 'Read a dev server\'s output',
+      description: 'The last lines of a dev server\'s output (stdout and stderr together).',
+      inputSchema: { name: z.string(), tail: z.number().int().positive().max(10_000).optional() },
+      outputSchema: { name: z.string(), output: z.string(), truncated: z.boolean() },
+    },
+    guarded(async ({ name, tail }) => {
+      const { path } = await berth.dev.logPath(workspace, name);
+      const result = await berth.exec(workspace, ['tail', '-n', String(tail ?? 200), path], { timeoutMs: 30_000 });
+      const output = capText(result.stdout, OUTPUT_CAP_BYTES);
+      return ok({ name, output: output.text, truncated: output.truncated });
+    }),
+  );
+
+  for (const [tool, verb] of [
+    ['devserver_stop', 'Stops'],
+    ['devserver_restart', 'Restarts'],
+  ] as const) {
+    server.registerTool(
+      tool,
+      { title: `${verb.slice(0, -1)} a dev server`, description: `${verb} a dev server of this workspace (its whole process group).`, inputSchema: { name: z.string() }, outputSchema: devServerShape },
+      guarded(async ({ name }) => ok(devView(tool === 'devserver_stop' ? await berth.dev.stop(workspace, name) : await berth.dev.restart(workspace, name)))),
+    );
+  }
+
+  server.registerTool(
+    'workspace_status',
+    {
+      title: 'This workspace',
+      description: 'The workspace\'s runtime, state, isolation, egress rules (read-only) and preview URLs.',
+      outputSchema: {
+        workspace: z.string(),
+        runtime: z.string(),
+        state: z.string(),
+        isolation: z.string(),
+        egress: z.object({ enforced: z.boolean(), allow: z.array(z.string()), deny: z.array(z.string()) }).nullable(),
+        previews: z.array(z.object({ name: z.string(), url: z.string() })),
+      },
+    },
+    guarded(async () => {
+      const status = await berth.status(workspace);
+      const egress = berth.egress(workspace);
+      const servers = await berth.dev.list(workspace);
+      return ok({
+        workspace,
+        runtime: status.runtime,
+        state: status.state,
+        isolation: status.isolation,
+        egress: egress && { enforced: egress.enforced, allow: egress.policy.allow, deny: egress.policy.deny },
+        previews: servers.flatMap((s) => (s.url === null ? [] : [{ name: s.name, url: s.url }])),
+      });
+    }),
+  );
+
+  server.registerTool(
+    'egress_request',
+    {
+      title: 'Ask a person to open a network target',
+      description:
+        'Asks the person who runs this workspace to allow a network target (host[:port], e.g. registry.npmjs.org:443) its egress rules refuse. ' +
+        'Returns a pending request: nothing opens until a person approves it (`berth egress approve`); there is no tool to approve.',
+      inputSchema: { target: z.string().min(1).max(300), reason: z.string().min(1).max(500) },
+      outputSchema: { request_id: z.string(), state: z.literal('pending'), target: z.string() },
+    },
+    guarded(({ target, reason }) => {
+      const request = requestEgress(berth.store, (event) => berth.record(event), workspace, target, reason);
+      return Promise.resolve(ok({ request_id: request.id, state: 'pending', target: request.target }));
+    }),
+  );
+
+  registerResources(server, berth, workspace, scope);
+  return server;
+}
+
+function registerResources(server: McpServer, berth: Berth, workspace: string, scope: PathScope): void {
+  for (const file of ['README.md', 'AGENTS.md']) {
+    server.registerResource(
+      file,
+      `berth://workspace/${file}`,
+      { title: `The workspace's ${file}`, description: `${WORKSPACE_ROOT}/${file}, when the project has one.`, mimeType: 'text/markdown' },
+      async (uri) => {
+        const text = await berth.files.read(workspace, scope.check(`${WORKSPACE_ROOT}/${file}`)).catch((error: unknown) => {
+          if (isBerthError(error, 'E_NOT_FOUND')) return `(${WORKSPACE_ROOT}/${file} does not exist in this workspace)`;
+          throw error;
+        });
+        return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text }] };
+      },
+    );
+  }
+  server.registerResource(
+    'egress-denials',
+    'berth://egress/denials',
+    { title: 'Recent egress denials', description: 'The last connections the egress proxy refused, with the reason: ask for one with egress_request.', mimeType: 'application/json' },
+    (uri) => {
+      const denials = berth
+        .events({ workspace, type: 'egress.deny' })
+        .slice(-50)
+        .map((e) => ({ time: e.time, message: e.message, host: e.data?.['host'], port: e.data?.['port'] }));
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(denials, null, 2) }] };
+    },
+  );
+}
