@@ -3,7 +3,7 @@ import { platform } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../errors.js';
 import { resolveExecutable, run, spawnDetached } from '../../process/index.js';
-import { protectedPaths } from '../../workspace/sensitive-paths.js';
+import { protectedPaths } from '../sensitive-paths.js';
 import { relayArgv } from './relay.js';
 import { bwrapArgs, describeSandbox, SANDBOX_SOCKET_DIR, type MountFact, type SandboxPolicy } from './sandbox-policy.js';
 
