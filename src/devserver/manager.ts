@@ -311,7 +311,7 @@ export class DevServerManager {
    */
   private async expose(handle: WorkspaceHandle, server: DevServer, listener: Listener, others: readonly DevServer[]): Promise<Pick<DevServer, 'url' | 'bridgePgid' | 'bridgeSlot'>> {
     const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;
-    if (this.runtime.capabilities.isolation) {
+    if (this.runtime.capabilities.isolation === 'container') {
       const taken = new Set(others.map((s) => s.bridgeSlot));
       const slot = poolOf(handle).find((p) => !taken.has(p.containerPort - PREVIEW_CONTAINER_PORT_BASE));
       if (slot) {

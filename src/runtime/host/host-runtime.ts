@@ -32,8 +32,7 @@ import { enterArgv, holderAlive, policyFor, probeSandbox, startHolder, stopHolde
 /** The label on a host workspace that says what confines it: `sandbox` or `none`. */
 export const ISOLATION_LABEL = 'berth.isolation';
 
-const CAPABILITIES: Omit<RuntimeCapabilities, 'confinement'> = Object.freeze({
-  isolation: false,
+const CAPABILITIES: Omit<RuntimeCapabilities, 'isolation'> = Object.freeze({
   containerIp: false,
   publishPorts: false,
   internalNetworks: false,
@@ -69,7 +68,7 @@ export interface HostRuntimeOptions {
   /** The home a sandboxed workspace sees empty. Default: this user's. */
   userHome?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
-  /** For specs that do not choose (`hostSandbox`). Default `auto`. */
+  /** For specs that do not choose (`sandbox`). Default `auto`. */
   sandbox?: SandboxMode | undefined;
 }
 
@@ -94,8 +93,8 @@ export class HostRuntime implements Runtime {
     const env = options.env ?? process.env;
     this.context = { home: options.userHome ?? homedir(), berthHome: options.berthHome ?? dirname(options.stateDir), env };
     // Whether namespaces work is asked at create (probeSandbox); this says whether it can be asked.
-    const confinement = platform() === 'linux' && resolveExecutable('bwrap', env) !== undefined ? 'sandbox' : 'none';
-    this.capabilities = Object.freeze({ ...CAPABILITIES, confinement });
+    const isolation = platform() === 'linux' && resolveExecutable('bwrap', env) !== undefined ? 'sandbox' : 'none';
+    this.capabilities = Object.freeze({ ...CAPABILITIES, isolation });
   }
 
   info(): Promise<RuntimeInfo> {
@@ -136,7 +135,7 @@ export class HostRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
-    const sandboxed = await this.decideSandbox(spec.hostSandbox ?? this.defaultSandbox);
+    const sandboxed = await this.decideSandbox(spec.sandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),
       name: spec.name,

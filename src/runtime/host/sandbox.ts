@@ -22,7 +22,7 @@ export interface SandboxSupport {
 
 const INSTALL_HINT =
   'Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap socat`; Fedora: `dnf install bubblewrap socat`) and allow unprivileged user namespaces ' +
-  '(`sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04: `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or choose `--unconfined` / `hostSandbox: off` to run without it.';
+  '(`sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04: `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or choose `--unconfined` / `sandbox: off` to run without it.';
 
 let probed: Promise<SandboxSupport> | undefined;
 
@@ -41,7 +41,7 @@ async function probe(): Promise<SandboxSupport> {
     return {
       kind: 'seatbelt',
       works: false,
-      detail: works ? 'sandbox-exec is present, but Berth\'s Seatbelt profile is unverified on a Mac: host mode runs unconfined unless hostSandbox is "on".' : 'sandbox-exec is missing.',
+      detail: works ? 'sandbox-exec is present, but Berth\'s Seatbelt profile is unverified on a Mac: host mode runs unconfined unless the workspace says sandbox: on.' : 'sandbox-exec is missing.',
       hint: 'Use a container runtime (Apple container, docker, podman) for isolation on macOS.',
     };
   }
