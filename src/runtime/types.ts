@@ -283,4 +283,13 @@ export interface Runtime {
   networkEnsure(spec: NetworkSpec): Promise<NetworkInfo>;
   /** Throws E_NOT_FOUND for an unknown network. */
   networkRemove(name: string): Promise<void>;
+
+  /**
+   * Where the host reaches a port on the workspace's own loopback (`host`: its address there, as a
+   * dev server bound it): a host loopback port, or null when the workspace's loopback is the
+   * host's. Only host mode's sandbox with a network of its own relays (containers have bridges).
+   */
+  publishLoopback?(name: string, host: string, port: number): Promise<number | null>;
+  /** Ends what publishLoopback made for that port; nothing to do is success. */
+  unpublishLoopback?(name: string, port: number): Promise<void>;
 }

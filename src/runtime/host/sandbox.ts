@@ -206,6 +206,15 @@ export function enterArgv(holder: Holder, workdir: string, argv: readonly string
   return ['setpriv', '--pdeathsig', 'KILL', '--', ...enter, '--no-fork', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--', ...argv];
 }
 
+/**
+ * nsenter into the holder's user namespace (when it has its own) and the given namespaces only:
+ * a host process that lives in one of the sandbox's namespaces, e.g. its network (preview.ts).
+ */
+export function entryArgv(holder: Holder, namespaces: readonly string[]): string[] {
+  const user = sameUserNamespace(holder.inner) ? [] : ['--user', '--preserve-credentials'];
+  return ['nsenter', `--target=${String(holder.inner)}`, ...user, ...namespaces, '--'];
+}
+
 function sameUserNamespace(pid: number): boolean {
   try {
     return readlinkSync('/proc/self/ns/user') === readlinkSync(`/proc/${String(pid)}/ns/user`);
