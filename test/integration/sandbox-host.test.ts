@@ -81,6 +81,19 @@ describe('host mode, sandboxed', () => {
     expect(store.events.events({ workspace: ws, type: 'workspace.isolation' }).at(-1)?.message).toMatch(/sandboxed/);
   });
 
+  it("takes the library's sandbox: 'off' per workspace, and says so loudly", async () => {
+    const loose = `sbx-off-${run}`;
+    try {
+      await berth.up(loose, { root, sandbox: 'off' });
+      expect((await berth.status(loose)).isolation).toBe('none');
+      expect(store.events.events({ workspace: loose, type: 'workspace.isolation' }).at(-1)).toMatchObject({ level: 'warn', message: expect.stringMatching(/UNCONFINED, as you chose/) as unknown });
+      // Unconfined: the fake home's key is readable, which is what the sandbox takes away.
+      expect((await runtime.exec(containerNameFor(loose), ['cat', join(fakeHome, '.ssh', 'id_ed25519')])).stdout).toContain('PRIVATE KEY');
+    } finally {
+      await berth.remove(loose).catch(() => undefined);
+    }
+  });
+
   it('writes its root, and nothing outside it', async () => {
     expect((await inside('echo made > made.txt && pwd')).stdout).toBe(`${root}\n`);
     expect(readFileSync(join(root, 'made.txt'), 'utf8')).toBe('made\n');
@@ -163,7 +176,12 @@ describe('host mode, sandboxed', () => {
     await expect(fetch(ready.url ?? '', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 
-  it('leaves no exec process behind when Berth is killed with -9', async () => {
+  it('leaves no exec process behind when Berth is killed with -9, and the dev servers run on', async () => {
+    // A dev server lives in the workspace's sandbox, tied to no Berth process (as in a container).
+    const port = await freePort();
+    const script = `require('http').createServer((q, s) => s.end('still here')).listen(${String(port)}, '127.0.0.1')`;
+    await berth.dev.start(ws, 'survivor', { command: [process.execPath, '-e', script] });
+    const survivor = await berth.dev.waitUntilReady(ws, 'survivor');
     const marker = `${String(Math.floor(Math.random() * 1e6))}.5`;
     const cli = join(import.meta.dirname, '../../dist/cli/main.js');
     const pid = await spawnDetached([process.execPath, cli, 'exec', ws, '--', 'sh', '-c', `sleep ${marker}; echo done`], {
@@ -181,5 +199,8 @@ describe('host mode, sandboxed', () => {
     await waitFor(() => sleepers().length > 0, { timeout: 15_000, message: 'the sandboxed sleep to start' });
     process.kill(pid, 'SIGKILL');
     await waitFor(() => sleepers().length === 0, { timeout: 5000, message: 'the sandboxed sleep to die with Berth' });
+    expect(await (await fetch(survivor.url ?? '')).text()).toBe('still here');
+    expect((await berth.dev.list(ws)).find((s) => s.name === 'survivor')?.state).toBe('running');
+    await berth.dev.stop(ws, 'survivor');
   });
 });
