@@ -39,9 +39,7 @@ const NOT_YET = {
   'state/': ['../devserver/types.js', '../egress/policy.js'],
   // The Apple adapter recognises the guest firewall to grant it CAP_NET_ADMIN (a ContainerSpec
   // field set by the egress side would remove it).
-  // Host mode's sandbox hides the sensitive paths the mount table names (a ContainerSpec field of
-  // paths to hide, filled by the workspace layer, would remove it).
-  'runtime/': ['../../egress/guest-firewall.js', '../../workspace/sensitive-paths.js'],
+  'runtime/': ['../../egress/guest-firewall.js'],
 };
 
 /**

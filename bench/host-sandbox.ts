@@ -6,13 +6,16 @@
  *   relay: bytes through the sandbox's proxy path (TCP → socat → unix socket → socat → TCP) vs one
  *          plain loopback TCP connection, to a local sink: MiB/s.
  *
- * Usage: npx tsx bench/host-sandbox.ts [--iterations 40] [--warmup 5] [--mib 256]
+ *   --profile: where the added time goes: each step of the exec argv (setpriv, nsenter, unshare,
+ *          its /proc) run alone against one running holder, interleaved, medians.
+ *
+ * Usage: npx tsx bench/host-sandbox.ts [--iterations 40] [--warmup 5] [--mib 256] [--profile]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnDetached } from '../src/process/index.js';
+import { run, spawnDetached } from '../src/process/index.js';
 import { HostRuntime } from '../src/runtime/host/host-runtime.js';
 import { relayArgv } from '../src/runtime/host/relay.js';
 import { fmt, median, percentile, positiveInt } from './support.js';
@@ -29,7 +32,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-bench-sbx-'));
 
 async function execOverhead(): Promise<void> {
   const root = join(scratch, 'root');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(root);
   const runtimes = { sandboxed: new HostRuntime({ stateDir: join(scratch, 'on'), sandbox: 'on' }), unconfined: new HostRuntime({ stateDir: join(scratch, 'off'), sandbox: 'off' }) };
   const times: Record<keyof typeof runtimes, number[]> = { sandboxed: [], unconfined: [] };
@@ -103,7 +105,42 @@ async function relayThroughput(): Promise<void> {
   }
 }
 
+/** Each step of a sandboxed exec's argv alone, against one running holder. */
+async function profile(): Promise<void> {
+  const root = join(scratch, 'profile-root');
+  mkdirSync(root);
+  const runtime = new HostRuntime({ stateDir: join(scratch, 'profile'), sandbox: 'on' });
+  await runtime.create({ name: 'bench-profile', image: 'host', mounts: [{ source: root, target: '/workspace', readOnly: false }], workdir: '/workspace' }, { start: true });
+  await runtime.exec('bench-profile', ['true']);
+  const holder = (JSON.parse(readFileSync(join(scratch, 'profile', 'bench-profile.json'), 'utf8')) as { holder: { inner: number } }).holder;
+  const ns = ['nsenter', `--target=${String(holder.inner)}`, '--mount', '--net', '--ipc', '--uts', '--root', `--wd=${root}`];
+  const unshare = ['unshare', '--pid', '--fork', '--kill-child'];
+  const variants: Record<string, string[]> = {
+    true: ['true'],
+    'setpriv --pdeathsig KILL': ['setpriv', '--pdeathsig', 'KILL', '--', 'true'],
+    'nsenter --no-fork': [...ns, '--no-fork', '--', 'true'],
+    'nsenter --pid (join)': [...ns, '--pid', '--', 'true'],
+    'nsenter + unshare --pid': [...ns, '--no-fork', '--', ...unshare, '--', 'true'],
+    'nsenter + unshare --mount-proc': [...ns, '--no-fork', '--', ...unshare, '--mount-proc', '--', 'true'],
+    'the whole exec argv': ['setpriv', '--pdeathsig', 'KILL', '--', ...ns, '--no-fork', '--', ...unshare, '--mount-proc', '--', 'true'],
+  };
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < warmup + iterations; i++) {
+    for (const [label, argv] of Object.entries(variants)) {
+      const start = performance.now();
+      const result = await run(argv, { okExitCodes: 'any' });
+      if (result.exitCode !== 0) throw new Error(`${label}: ${result.stderr}`);
+      if (i >= warmup) (times[label] ??= []).push(performance.now() - start);
+    }
+  }
+  await runtime.remove('bench-profile', { force: true });
+  const base = median(times['true'] ?? []);
+  console.log(`each step alone, ${String(iterations)} each, interleaved (median ms, and added to \`true\`):`);
+  for (const [label, list] of Object.entries(times)) console.log(`  ${label.padEnd(32)} ${fmt(median(list))}${label === 'true' ? '' : `  +${fmt(median(list) - base)}`}`);
+}
+
 try {
+  if (args.includes('--profile')) await profile();
   await execOverhead();
   await relayThroughput();
 } finally {

@@ -99,7 +99,7 @@ export class Berth extends EventEmitter<BerthEvents> {
           throw new BerthError('E_NOT_RUNNING', `Workspace "${workspace}" is not running.`, { hint: `Start it with \`berth up ${workspace}\`.` });
         }
         // Inside a container the logs live in its /tmp; in host mode, under Berth's own folder.
-        const stateDir = runtime.capabilities.isolation ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
+        const stateDir = runtime.capabilities.isolation === 'container' ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
         const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];

@@ -1,6 +1,6 @@
 // Writes README's "Mounts Berth refuses" table from the code's (`npm run mount-table`); a test keeps it current.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { sensitivePathsMarkdown } from '../src/workspace/sensitive-paths.js';
+import { sensitivePathsMarkdown } from '../src/runtime/sensitive-paths.js';
 
 const START = '<!-- sensitive-paths:start -->';
 const END = '<!-- sensitive-paths:end -->';

@@ -11,7 +11,7 @@ export function localCore(berth: Berth): CliCore {
   return {
     via: 'in-process',
     runtime: berth.runtime.kind,
-    isolated: berth.runtime.capabilities.isolation,
+    isolated: berth.runtime.capabilities.isolation === 'container',
     list: () => berth.list(),
     status: (id) => berth.status(id),
     up: (id, spec) => upAndReport(berth, id, spec),

@@ -290,11 +290,13 @@ export class DevServerManager {
     if (!groupAlive(scan, server.pgid)) {
       const exitCode = scan.exits.get(server.name) ?? null;
       if (server.bridgePgid !== null) await this.stopBridge(handle, server);
+      await this.unpublish(handle, server);
       return { ...server, state: exitCode === 0 ? 'exited' : 'crashed', exitCode, url: null, bridgePgid: null, bridgeSlot: null };
     }
     const listener = this.listenerOf(scan, server);
     if (!listener) return server.state === 'running' ? { ...server, state: 'starting', url: null } : server;
     if (server.state === 'running' && server.detectedPort === listener.port) return server;
+    if (server.detectedPort !== null && server.detectedPort !== listener.port) await this.unpublish(handle, server);
     const others = all.filter((s) => s.name !== server.name && isLive(s));
     return { ...server, state: 'running', detectedPort: listener.port, ...(await this.expose(handle, server, listener, others)) };
   }
@@ -311,7 +313,7 @@ export class DevServerManager {
    */
   private async expose(handle: WorkspaceHandle, server: DevServer, listener: Listener, others: readonly DevServer[]): Promise<Pick<DevServer, 'url' | 'bridgePgid' | 'bridgeSlot'>> {
     const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;
-    if (this.runtime.capabilities.isolation) {
+    if (this.runtime.capabilities.isolation === 'container') {
       const taken = new Set(others.map((s) => s.bridgeSlot));
       const slot = poolOf(handle).find((p) => !taken.has(p.containerPort - PREVIEW_CONTAINER_PORT_BASE));
       if (slot) {
@@ -325,7 +327,16 @@ export class DevServerManager {
         return { url, bridgePgid: await this.bridge(handle, server, handle.ip, listener.port, target, listener.port), bridgeSlot: null };
       }
     }
+    // Host mode's sandbox with a network of its own: relayed out to a host loopback port (the relay ends with the listener).
+    const published = (await this.runtime.publishLoopback?.(handle.target, target, listener.port)) ?? null;
+    if (published !== null) return { url: `http://127.0.0.1:${String(published)}/`, bridgePgid: null, bridgeSlot: null };
     return { url: `http://localhost:${String(listener.port)}/`, bridgePgid: null, bridgeSlot: null };
+  }
+
+  /** Ends the runtime's relay of the server's port, where the runtime made one. */
+  private async unpublish(handle: WorkspaceHandle, server: DevServer): Promise<void> {
+    const port = server.detectedPort ?? server.port;
+    if (port !== null) await this.runtime.unpublishLoopback?.(handle.target, port);
   }
 
   private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
@@ -343,6 +354,7 @@ export class DevServerManager {
     if (server.pgid !== null) await this.killGroup(handle, server.pgid, graceMs);
     // The bridge on record and the one the workspace records (another process may have made it).
     await this.stopBridge(handle, server);
+    await this.unpublish(handle, server);
     // Whatever still listens on the server's port (a child that left the group) is killed too.
     const port = server.port ?? server.detectedPort;
     if (port === null) return;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { berthHome, loadConfig } from '../config.js';
 import { isBerthError, isErrno } from '../errors.js';
 import { createRuntime, detectRuntimes, selectRuntime, type RuntimeSelection } from '../runtime/select.js';
-import type { Runtime } from '../runtime/types.js';
+import type { Runtime, RuntimeCapabilities } from '../runtime/types.js';
 import { DEFAULT_IMAGE } from '../workspace/spec.js';
 import { missingImageHint } from '../workspace/image-source.js';
 import { auditHome } from '../state/private-files.js';
@@ -21,7 +21,11 @@ export interface DoctorCheck {
 
 export interface DoctorReport {
   ok: boolean;
-  runtime: { kind: string; source: RuntimeSelection['source'] } | null;
+  /**
+   * The runtime chosen, and what would confine a workspace on it now (the capability, as this
+   * machine answers it: host mode is `sandbox` only where bubblewrap can make its namespaces).
+   */
+  runtime: { kind: string; source: RuntimeSelection['source']; isolation?: RuntimeCapabilities['isolation'] | undefined } | null;
   checks: DoctorCheck[];
 }
 
@@ -81,16 +85,18 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const [{ appleChecks }, { AppleRuntime }] = await Promise.all([import('./apple-checks.js'), import('../runtime/apple/apple-runtime.js')]);
     if (runtime instanceof AppleRuntime) checks.push(...(await appleChecks(runtime, system.running)));
   }
-  if (!runtime.capabilities.isolation) {
+  let isolation = runtime.capabilities.isolation;
+  if (isolation !== 'container') {
     // Host mode: sandboxed where bubblewrap can make namespaces, and a warn either way (a shared kernel, no container IP).
     const { probeSandbox } = await import('../runtime/host/sandbox.js');
     const sandbox = await probeSandbox();
+    isolation = sandbox.works ? 'sandbox' : 'none';
     checks.push({
       id: 'runtime.isolation',
       status: 'warn',
       detail: sandbox.works
-        ? `host mode, sandboxed: ${sandbox.detail} Egress is enforced where declared; no container IP, no resource limits, the host's kernel.`
-        : `host mode cannot be sandboxed here: ${sandbox.detail} \`berth up\` refuses unless you choose --unconfined (no isolation, no egress enforcement).`,
+        ? `isolation: sandbox (host mode): ${sandbox.detail} Egress is enforced where declared; no container IP, no resource limits, the host's kernel.`
+        : `isolation: none (host mode cannot be sandboxed here): ${sandbox.detail} \`berth up\` refuses unless you choose --unconfined (no isolation, no egress enforcement).`,
       fix: sandbox.works ? 'Use a container runtime for a separate kernel and resource limits.' : sandbox.hint,
     });
   }
@@ -99,7 +105,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     const { engineApiCheck } = await import('./engine-api-check.js');
     checks.push(await engineApiCheck(runtime, options.image ?? DEFAULT_IMAGE));
   }
-  return finish(checks, selection);
+  return finish(checks, selection, isolation);
 }
 
 function nodeCheck(): DoctorCheck {
@@ -178,10 +184,10 @@ function describeSource(source: RuntimeSelection['source']): string {
   return sources[source];
 }
 
-function finish(checks: DoctorCheck[], selection: RuntimeSelection | null): DoctorReport {
+function finish(checks: DoctorCheck[], selection: RuntimeSelection | null, isolation?: RuntimeCapabilities['isolation']): DoctorReport {
   return {
     ok: checks.every((c) => c.status !== 'fail'),
-    runtime: selection ? { kind: selection.kind, source: selection.source } : null,
+    runtime: selection ? { kind: selection.kind, source: selection.source, ...(isolation === undefined ? {} : { isolation }) } : null,
     checks,
   };
 }

@@ -51,17 +51,33 @@ const mount = z.union([
   z.strictObject({ source: z.string({ error: 'must be a path' }).min(1, { error: 'must not be empty' }), readOnly: z.boolean({ error: 'must be true or false' }).optional() }),
 ], { error: 'must be a path (optionally ending in :ro) or { source, readOnly }' });
 
+/**
+ * `sandbox` says what contains a workspace, in two families under one key (berth.yaml had
+ * `vm | shared-kernel` before host mode had a sandbox of its own):
+ * - `auto | on | off`: host mode's sandbox (bubblewrap). auto: where this machine can, else `up`
+ *   refuses and says how to fix it; on: sandboxed or refused; off: unconfined, reported loudly.
+ *   A container runtime always confines, so these change nothing there.
+ * - `vm | shared-kernel`: which kind of container runtime (Apple's VM per container, or docker/podman).
+ */
+export const SANDBOX_SWITCH = ['auto', 'on', 'off'] as const;
+export const SANDBOX_KINDS = ['vm', 'shared-kernel'] as const;
+export const SANDBOX_SWITCH_MESSAGE = "must be auto, on or off (host mode's bubblewrap sandbox; off runs it unconfined)";
+const SANDBOX_MESSAGE = `${SANDBOX_SWITCH_MESSAGE}, or vm or shared-kernel (which kind of container runtime)`;
+
+export function isSandboxKind(value: string | undefined): value is (typeof SANDBOX_KINDS)[number] {
+  return (SANDBOX_KINDS as readonly (string | undefined)[]).includes(value);
+}
+
 /** One workspace's settings; the daemon's `POST /workspaces/{id}/up` takes a subset of them. */
 export const workspaceSettingsSchema = z.strictObject({
   root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
   image: z.string({ error: 'must be an image reference such as node:22' }).min(1).optional(),
   runtime: z.enum(RUNTIME_KINDS, { error: `must be one of ${RUNTIME_KINDS.join(', ')} (or use sandbox: vm | shared-kernel)` }).optional(),
-  sandbox: z.enum(['vm', 'shared-kernel'], { error: 'must be vm or shared-kernel' }).optional(),
+  sandbox: z.enum([...SANDBOX_SWITCH, ...SANDBOX_KINDS], { error: SANDBOX_MESSAGE }).optional(),
   mounts: z.array(mount, { error: 'must be a list of mounts' }).optional(),
   env: z.record(z.string(), z.string({ error: 'env values must be strings: quote numbers and booleans' }), { error: 'must be a map of NAME: value' }).optional(),
   cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
   memory: size.optional(),
-  hostSandbox: z.enum(['auto', 'on', 'off'], { error: 'must be auto, on or off (off: host mode unconfined)' }).optional(),
   previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
   egress: z
     .strictObject({
@@ -75,7 +91,8 @@ export const workspaceSettingsSchema = z.strictObject({
 }, { error: 'must be a map of settings (use {} for the defaults)' });
 
 const workspace = workspaceSettingsSchema
-  .refine((w) => !(w.runtime !== undefined && w.sandbox !== undefined), { error: 'give runtime or sandbox, not both', path: ['sandbox'] });
+  // runtime: host with sandbox: on is one choice; runtime: docker with sandbox: vm is two.
+  .refine((w) => !(w.runtime !== undefined && isSandboxKind(w.sandbox)), { error: 'give runtime or sandbox: vm | shared-kernel, not both', path: ['sandbox'] });
 
 export const manifestSchema = z.strictObject({
   version: z.literal(1, { error: 'must be the number 1, unquoted (the only manifest version so far)' }),

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { BerthError } from '../errors.js';
 import { parseRule } from '../egress/policy.js';
 import { parseMemory, type WorkspaceSpecInput } from '../workspace/spec.js';
-import { manifestSchema, type Manifest, type ManifestDevServer } from './manifest-schema.js';
+import { isSandboxKind, manifestSchema, type Manifest, type ManifestDevServer } from './manifest-schema.js';
 
 /** One problem in a manifest: where, what, and (in the message) how to fix it. */
 export interface ManifestProblem {
@@ -198,10 +198,10 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
         memory: ws.memory,
         previewPorts: ws.previewPorts,
         egress: ws.egress,
-        hostSandbox: ws.hostSandbox,
+        sandbox: isSandboxKind(ws.sandbox) ? undefined : ws.sandbox,
       },
       runtime: ws.runtime,
-      sandbox: ws.sandbox,
+      sandbox: isSandboxKind(ws.sandbox) ? ws.sandbox : undefined,
       restart: ws.restart ?? 'no',
       health: normalizeProbe(ws.health),
       devServers: Object.entries(ws.devServers ?? {})
@@ -275,7 +275,7 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'hostSandbox', 'egress', 'restart', 'health', 'devServers'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'health', 'devServers'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
   health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],

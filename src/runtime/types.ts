@@ -48,7 +48,7 @@ export interface ContainerSpec {
   /** A tiny init as PID 1 that forwards signals and reaps zombies, so stop is prompt. */
   init?: boolean | undefined;
   /** Host mode: confine the workspace's processes (runtime/host/sandbox.ts). Default `auto`; engines ignore it. */
-  hostSandbox?: 'auto' | 'on' | 'off' | undefined;
+  sandbox?: 'auto' | 'on' | 'off' | undefined;
   /**
    * The host loopback port of the workspace's egress proxy, when egress is controlled: host mode's
    * sandbox has no network but a relay to it. Engines ignore it (their proxy is on the gateway).
@@ -218,13 +218,12 @@ export interface EnsureSystemOptions {
 
 /** What an adapter can and cannot do. Callers check these; nothing silently no-ops. */
 export interface RuntimeCapabilities {
-  /** Workloads are isolated from the host in containers (false in host mode, even sandboxed). */
-  isolation: boolean;
   /**
-   * What confines a workspace: a container, host mode's sandbox (bubblewrap) where this machine can
-   * make one, or nothing. A host workspace's own choice (`hostSandbox: off`) is in its `berth.isolation` label.
+   * What confines a workspace: `container` (docker, podman, Apple); in host mode `sandbox` where this
+   * machine can make one (bubblewrap), else `none`. A host workspace's own choice (`sandbox: off`)
+   * is in its `berth.isolation` label. Only `container` means a filesystem and process table of its own.
    */
-  confinement: 'container' | 'sandbox' | 'none';
+  isolation: 'container' | 'sandbox' | 'none';
   /** Containers get an address of their own that the host can reach. */
   containerIp: boolean;
   /** Host ports can be published (at create time; no runtime adds them later). */
@@ -284,4 +283,13 @@ export interface Runtime {
   networkEnsure(spec: NetworkSpec): Promise<NetworkInfo>;
   /** Throws E_NOT_FOUND for an unknown network. */
   networkRemove(name: string): Promise<void>;
+
+  /**
+   * Where the host reaches a port on the workspace's own loopback (`host`: its address there, as a
+   * dev server bound it): a host loopback port, or null when the workspace's loopback is the
+   * host's. Only host mode's sandbox with a network of its own relays (containers have bridges).
+   */
+  publishLoopback?(name: string, host: string, port: number): Promise<number | null>;
+  /** Ends what publishLoopback made for that port; nothing to do is success. */
+  unpublishLoopback?(name: string, port: number): Promise<void>;
 }

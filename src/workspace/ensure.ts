@@ -142,7 +142,7 @@ export class WorkspaceManager {
   private async converge(id: string, spec: WorkspaceSpec, retried = false): Promise<EnsureResult> {
     const name = containerNameFor(id);
     const plan = this.plan(id, spec);
-    if (this.runtime.capabilities.isolation) writeShellProfile(this.berthHome, id, spec.env);
+    if (this.runtime.capabilities.isolation === 'container') writeShellProfile(this.berthHome, id, spec.env);
     for (const skipped of plan.skipped) {
       this.emit({ type: 'workspace.mount-skipped', workspace: id, level: 'warn', message: `Mount ${skipped.source} ${skipped.reason}.`, data: { ...skipped } });
     }
@@ -216,7 +216,7 @@ export class WorkspaceManager {
       const network = spec.egress === null ? 'the host network (no egress control: declare --allow to confine it)' : 'no network but the egress proxy';
       this.emit({ type: 'workspace.isolation', workspace: id, level: spec.egress === null ? 'warn' : 'info', message: `${id} runs sandboxed (bubblewrap): the system read-only, the home empty, ${network}.`, data: { isolation, egress: spec.egress !== null } });
     } else {
-      const why = spec.hostSandbox === 'off' ? 'as you chose (--unconfined)' : 'this machine has no sandbox for host mode';
+      const why = spec.sandbox === 'off' ? 'as you chose (sandbox: off, --unconfined)' : 'this machine has no sandbox for host mode';
       this.emit({ type: 'workspace.isolation', workspace: id, level: 'warn', message: `${id} runs UNCONFINED, ${why}: its commands see your whole home, write anywhere you can, ignore :ro and reach any network; egress rules are not enforced.`, data: { isolation, egress: spec.egress !== null } });
     }
   }
@@ -224,7 +224,7 @@ export class WorkspaceManager {
   /** The mounts to make: the user's (checked), plus Berth's own shell profile where there is a container. */
   private plan(id: string, spec: WorkspaceSpec): MountPlan {
     const plan = planMounts(spec, { userHome: this.userHome, berthHome: this.berthHome, env: this.env });
-    if (!this.runtime.capabilities.isolation) return plan;
+    if (this.runtime.capabilities.isolation !== 'container') return plan;
     return { ...plan, mounts: [...plan.mounts, profileMount(this.berthHome, id)] };
   }
 
@@ -269,7 +269,7 @@ export class WorkspaceManager {
     const containerSpec = {
       ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
       // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
-      hostSandbox: spec.hostSandbox === 'auto' ? undefined : spec.hostSandbox, // auto: the runtime's default
+      sandbox: spec.sandbox === 'auto' ? undefined : spec.sandbox, // auto: the runtime's default
       egressProxyPort: egress?.proxyPort,
     };
     let containerId: string;

@@ -106,7 +106,7 @@ export class Inventory {
       image: container?.image ?? spec?.image ?? null,
       ip: container?.ip ?? null,
       root: container?.labels[LABELS.root] ?? spec?.root ?? null,
-      isolation: this.runtime.capabilities.isolation ? 'container' : container?.labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none',
+      isolation: this.runtime.capabilities.isolation === 'container' ? 'container' : container?.labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none',
     });
     if (container === null) return summary('missing');
     if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');

@@ -2,7 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import type { Mount } from '../runtime/types.js';
 import type { WorkspaceSpec } from './spec.js';
-import { isInside, protectedPaths, sensitiveMatch, type ProtectedPath } from './sensitive-paths.js';
+import { isInside, protectedPaths, sensitiveMatch, type ProtectedPath } from '../runtime/sensitive-paths.js';
 
 export const WORKSPACE_TARGET = '/workspace';
 

@@ -47,7 +47,7 @@ export function specHash(
 
 function withSandbox(spec: WorkspaceSpec, network: unknown): unknown {
   // A spec stored before the field existed has none: auto.
-  return (spec.hostSandbox ?? 'auto') === 'auto' ? network : [network, 'host-sandbox', spec.hostSandbox];
+  return (spec.sandbox ?? 'auto') === 'auto' ? network : [network, 'host-sandbox', spec.sandbox];
 }
 
 /** Which parts differ between a container's recorded parts label and the desired ones. */

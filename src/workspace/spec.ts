@@ -31,7 +31,7 @@ export interface WorkspaceSpecInput {
    * Host mode only: confine the workspace with bubblewrap. `auto` (default) where this machine can,
    * else up fails saying how to fix it; `on` always; `off` unconfined (`--unconfined`), said loudly.
    */
-  hostSandbox?: 'auto' | 'on' | 'off' | undefined;
+  sandbox?: 'auto' | 'on' | 'off' | undefined;
   /** Egress control: the workspace reaches only what this allows, through Berth's proxy. */
   egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
 }
@@ -55,7 +55,7 @@ export interface WorkspaceSpec {
   previewPorts: number | null;
   /** null: no egress control (the runtime's normal network). */
   egress: EgressPolicy | null;
-  hostSandbox: 'auto' | 'on' | 'off';
+  sandbox: 'auto' | 'on' | 'off';
 }
 
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
@@ -76,7 +76,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
     egress: input.egress === undefined ? null : normalizeEgress(input.egress),
-    hostSandbox: parseHostSandbox(input.hostSandbox),
+    sandbox: parseSandbox(input.sandbox),
   };
 }
 
@@ -95,10 +95,13 @@ function normalizeEgress(egress: NonNullable<WorkspaceSpecInput['egress']>): Egr
   return policy;
 }
 
-function parseHostSandbox(value: unknown): 'auto' | 'on' | 'off' {
+function parseSandbox(value: unknown): 'auto' | 'on' | 'off' {
   if (value === undefined) return 'auto';
   if (value === 'auto' || value === 'on' || value === 'off') return value;
-  throw invalid(`hostSandbox must be auto, on or off, got ${JSON.stringify(value)}.`, 'Leave it out (auto), or pass --unconfined to run host mode without the sandbox.');
+  if (value === 'vm' || value === 'shared-kernel') {
+    throw invalid(`sandbox: ${value} chooses a runtime, which a workspace spec cannot (it is already running on one).`, 'Say it in berth.yaml, or choose the runtime with --runtime / createBerth({ runtime }).');
+  }
+  throw invalid(`sandbox must be auto, on or off (host mode's bubblewrap sandbox), got ${JSON.stringify(value)}.`, 'Leave it out (auto), or pass --unconfined to run host mode without the sandbox.');
 }
 
 function parsePreviewPorts(count: number): number {

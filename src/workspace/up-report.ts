@@ -65,7 +65,7 @@ export async function upAndReport(berth: UpSource, id: string, spec: WorkspaceSp
 
 async function upReport(berth: UpSource, result: EnsureResult, warnings: string[]): Promise<UpReport> {
   const { container } = result;
-  const isolation = berth.runtime.capabilities.isolation ? 'container' : (await berth.runtime.inspect(container.name)).labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none';
+  const isolation = berth.runtime.capabilities.isolation === 'container' ? 'container' : (await berth.runtime.inspect(container.name)).labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none';
   // ensure() does not re-inspect after a start; whoever asked wants the address, so ask once.
   const ip = container.ip ?? (berth.runtime.capabilities.containerIp ? (await berth.status(result.id)).ip : null);
   return {
@@ -81,7 +81,7 @@ async function upReport(berth: UpSource, result: EnsureResult, warnings: string[
     previewPorts: container.ports,
     skippedMounts: result.skippedMounts,
     egress: egressIn(berth.egress(result.id), isolation),
-    isolated: berth.runtime.capabilities.isolation,
+    isolated: berth.runtime.capabilities.isolation === 'container',
     isolation,
     warnings,
   };

@@ -60,7 +60,7 @@ describe('berth CLI in host mode and without a workspace', () => {
 
   it('doctor reports each check as JSON', async () => {
     const report = json<{ ok: boolean; runtime: { kind: string; source: string }; checks: { id: string; status: string }[] }>(await berth(['doctor', '--json']));
-    expect(report.runtime).toEqual({ kind: 'host', source: 'env' });
+    expect(report.runtime).toEqual({ kind: 'host', source: 'env', isolation: 'sandbox' }); // the capability, as this machine answers it
     expect(report.checks.map((c) => c.id)).toEqual(
       expect.arrayContaining(['node', 'state.writable', 'detect.apple', 'detect.docker', 'detect.podman', 'detect.host', 'runtime.selected', 'runtime.reachable', 'runtime.isolation']),
     );

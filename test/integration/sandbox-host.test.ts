@@ -81,6 +81,19 @@ describe('host mode, sandboxed', () => {
     expect(store.events.events({ workspace: ws, type: 'workspace.isolation' }).at(-1)?.message).toMatch(/sandboxed/);
   });
 
+  it("takes the library's sandbox: 'off' per workspace, and says so loudly", async () => {
+    const loose = `sbx-off-${run}`;
+    try {
+      await berth.up(loose, { root, sandbox: 'off' });
+      expect((await berth.status(loose)).isolation).toBe('none');
+      expect(store.events.events({ workspace: loose, type: 'workspace.isolation' }).at(-1)).toMatchObject({ level: 'warn', message: expect.stringMatching(/UNCONFINED, as you chose/) as unknown });
+      // Unconfined: the fake home's key is readable, which is what the sandbox takes away.
+      expect((await runtime.exec(containerNameFor(loose), ['cat', join(fakeHome, '.ssh', 'id_ed25519')])).stdout).toContain('PRIVATE KEY');
+    } finally {
+      await berth.remove(loose).catch(() => undefined);
+    }
+  });
+
   it('writes its root, and nothing outside it', async () => {
     expect((await inside('echo made > made.txt && pwd')).stdout).toBe(`${root}\n`);
     expect(readFileSync(join(root, 'made.txt'), 'utf8')).toBe('made\n');
@@ -123,7 +136,52 @@ describe('host mode, sandboxed', () => {
     expect((await inside(`curl -sS -m 10 -o /dev/null -w '%{http_code}' http://${targets.other}:8000/`)).stdout).toBe('200');
   });
 
-  it('leaves no exec process behind when Berth is killed with -9', async () => {
+  it('gives a dev server bound to 127.0.0.1 inside a preview URL that answers from the host; restart and stop keep it honest', async () => {
+    const get = (url: string): Promise<{ status: number; body: string }> =>
+      fetch(url, { signal: AbortSignal.timeout(2000) }).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
+    const relays = (): number =>
+      readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(join(home, 'host'));
+        } catch {
+          return false;
+        }
+      }).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('/previews/')).length;
+    const port = await freePort();
+    const script = `require('http').createServer((q, s) => s.end('from the sandbox')).listen(${String(port)}, '127.0.0.1')`;
+    await berth.dev.start(ws, 'web', { command: [process.execPath, '-e', script] });
+    const ready = await berth.dev.waitUntilReady(ws, 'web');
+    expect(ready).toMatchObject({ state: 'running', detectedPort: port });
+    expect(await get(ready.url ?? '')).toEqual({ status: 200, body: 'from the sandbox' });
+    // The same registry: a second Berth on this home sees it running at the same URL.
+    const other = new Berth(runtime, { kind: 'host', source: 'flag', reports: [] }, { home, owner: randomUUID(), env, userHome: fakeHome, store: Store.open(home) });
+    expect((await other.dev.list(ws)).find((s) => s.name === 'web')).toMatchObject({ state: 'running', url: ready.url });
+    const restarted = await berth.dev.restart(ws, 'web').then(() => berth.dev.waitUntilReady(ws, 'web'));
+    expect(await get(restarted.url ?? '')).toEqual({ status: 200, body: 'from the sandbox' });
+    // Stopped through the other process: the URL stops answering and no relay is left.
+    await other.dev.stop(ws, 'web');
+    other.close();
+    expect((await get(restarted.url ?? '')).status).toBe(0);
+    await waitFor(() => relays() === 0, { timeout: 5000, message: 'the preview relays to end' });
+  });
+
+  it('takes the preview URL down with a dev server that dies (liveness), and reports it crashed', async () => {
+    const port = await freePort();
+    const script = `require('http').createServer((q, s) => s.end('short-lived')).listen(${String(port)}, '127.0.0.1'); setTimeout(() => process.exit(3), 1500)`;
+    await berth.dev.start(ws, 'brief', { command: [process.execPath, '-e', script] });
+    const ready = await berth.dev.waitUntilReady(ws, 'brief');
+    expect((await fetch(ready.url ?? '')).status).toBe(200);
+    await waitFor(async () => (await berth.dev.confirm(ws)).find((s) => s.name === 'brief')?.state === 'crashed', { timeout: 10_000, interval: 200, message: 'the server to be seen crashed' });
+    expect(berth.dev.get(ws, 'brief')).toMatchObject({ state: 'crashed', exitCode: 3, url: null });
+    await expect(fetch(ready.url ?? '', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  });
+
+  it('leaves no exec process behind when Berth is killed with -9, and the dev servers run on', async () => {
+    // A dev server lives in the workspace's sandbox, tied to no Berth process (as in a container).
+    const port = await freePort();
+    const script = `require('http').createServer((q, s) => s.end('still here')).listen(${String(port)}, '127.0.0.1')`;
+    await berth.dev.start(ws, 'survivor', { command: [process.execPath, '-e', script] });
+    const survivor = await berth.dev.waitUntilReady(ws, 'survivor');
     const marker = `${String(Math.floor(Math.random() * 1e6))}.5`;
     const cli = join(import.meta.dirname, '../../dist/cli/main.js');
     const pid = await spawnDetached([process.execPath, cli, 'exec', ws, '--', 'sh', '-c', `sleep ${marker}; echo done`], {
@@ -141,5 +199,8 @@ describe('host mode, sandboxed', () => {
     await waitFor(() => sleepers().length > 0, { timeout: 15_000, message: 'the sandboxed sleep to start' });
     process.kill(pid, 'SIGKILL');
     await waitFor(() => sleepers().length === 0, { timeout: 5000, message: 'the sandboxed sleep to die with Berth' });
+    expect(await (await fetch(survivor.url ?? '')).text()).toBe('still here');
+    expect((await berth.dev.list(ws)).find((s) => s.name === 'survivor')?.state).toBe('running');
+    await berth.dev.stop(ws, 'survivor');
   });
 });

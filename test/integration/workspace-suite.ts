@@ -185,7 +185,7 @@ export function workspaceSuite(label: string, connect: () => Promise<WorkspaceTa
     });
 
     it('recovers a ghost: a container that can no longer start is removed and recreated', async () => {
-      if (!runtime.capabilities.isolation) return; // host mode has no container that could fail to start
+      if (runtime.capabilities.isolation !== 'container') return; // host mode has no container that could fail to start
       const source = join(scratch, 'ghost-source');
       mkdirSync(source);
       const spec = { mounts: [source] };

@@ -82,3 +82,17 @@ describe('the container spec of a workspace', () => {
     });
   });
 });
+
+describe("a workspace spec's sandbox (host mode's switch)", () => {
+  it('is auto unless said, and takes on or off', () => {
+    expect(normalizeSpec({}).sandbox).toBe('auto');
+    expect(normalizeSpec({ sandbox: 'on' }).sandbox).toBe('on');
+    expect(normalizeSpec({ sandbox: 'off' }).sandbox).toBe('off');
+  });
+
+  it("refuses berth.yaml's runtime kinds and anything else, saying what to do", () => {
+    // As the library's callers may pass them: vm | shared-kernel choose a runtime, which a spec cannot.
+    expect(() => normalizeSpec({ sandbox: 'vm' as never })).toThrow(/chooses a runtime/);
+    expect(() => normalizeSpec({ sandbox: 'yes' as never })).toThrow(/must be auto, on or off/);
+  });
+});

@@ -24,6 +24,8 @@ describe('the layer order of DESIGN.md, in lint', () => {
     ['src/devserver/x.ts', "import { runProbe } from '../orchestrator/probes.js';"],
     ['src/state/x.ts', "import { LABELS } from '../workspace/labels.js';"],
     ['src/runtime/apple/x.ts', "import type { Store } from '../../state/store.js';"],
+    // No longer a NOT_YET exception: the sensitive-path table lives in runtime/ now.
+    ['src/runtime/host/x.ts', "import { protectedPaths } from '../../workspace/sensitive-paths.js';"],
     ['src/process/x.ts', "import { isLive } from '../devserver/types.js';"],
     ['src/errors.ts', "import { Store } from './state/store.js';"],
     ['src/berth.ts', "import { runCli } from './cli/run-cli.js';"],

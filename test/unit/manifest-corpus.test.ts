@@ -34,7 +34,7 @@ const API = 'workspaces.web.devServers.api';
 const HEALTH = `${API}.health`;
 
 const TOP_KEYS = 'known keys here: version, budget, workspaces';
-const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, hostSandbox, egress, restart, health, devServers';
+const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, egress, restart, health, devServers';
 const EGRESS_KEYS = 'known keys here: allow, deny';
 const DEV_SERVER_KEYS = 'known keys here: command, cwd, port, env, health, restart';
 const HEALTH_KEYS = 'known keys here: exec, http, tcp, port, interval, timeout, retries';
@@ -47,7 +47,7 @@ const DUPLICATE = 'a key appears twice in the same map; keep one';
 const ROOT = 'must be a folder (relative to this file, or absolute)';
 const IMAGE = 'must be an image reference such as node:22';
 const RUNTIME = 'must be one of apple, docker, podman, host (or use sandbox: vm | shared-kernel)';
-const SANDBOX = 'must be vm or shared-kernel';
+const SANDBOX = "must be auto, on or off (host mode's bubblewrap sandbox; off runs it unconfined), or vm or shared-kernel (which kind of container runtime)";
 const MOUNT = 'must be a path (optionally ending in :ro) or { source, readOnly }';
 const ENV_MAP = 'must be a map of NAME: value';
 const ENV_VALUE = 'env values must be strings: quote numbers and booleans';
@@ -690,6 +690,19 @@ describe('berth.yaml corpus: valid manifests', () => {
     });
   });
 
+  it('reads sandbox: auto | on | off as host mode\'s switch (beside a runtime too) and vm | shared-kernel as the runtime kind', () => {
+    const yaml = y('version: 1', 'workspaces:', '  a:', '    runtime: host', '    sandbox: on', '  b:', '    sandbox: off', '  c:', '    sandbox: auto', '  d:', '    sandbox: vm');
+    const spaces = parseManifest(yaml, FILE).workspaces;
+    expect(spaces.map((w) => [w.id, w.runtime, w.sandbox, w.spec.sandbox])).toEqual([
+      ['a', 'host', undefined, 'on'],
+      ['b', undefined, undefined, 'off'],
+      ['c', undefined, undefined, 'auto'],
+      ['d', undefined, 'vm', undefined],
+    ]);
+    // The old spelling is an unknown key, named as such.
+    expect(() => parseManifest(y('version: 1', 'workspaces:', '  a:', '    hostSandbox: off'), FILE)).toThrow(/hostSandbox/);
+  });
+
   it('accepts an empty workspaces map', () => {
     expect(parseManifest(y('version: 1', 'workspaces: {}'), FILE)).toEqual({ file: FILE, memoryBudget: null, workspaces: [] });
   });
@@ -700,7 +713,7 @@ describe('berth.yaml corpus: fixed after review', () => {
   it.each([
     ['an alias without an anchor (was a ReferenceError)', 'version: 1\nworkspaces:\n  web: *nope\n', 'berth.yaml:3:8: alias *nope has no anchor; define &nope before using it'],
     ['an alias bomb (was a ReferenceError)', 'version: 1\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nworkspaces: {}\n', 'berth.yaml:3:8: aliases expand too much; write the values out'],
-    ['runtime and sandbox: points at sandbox', 'version: 1\nworkspaces:\n  web:\n    image: x\n    runtime: docker\n    sandbox: vm\n', 'berth.yaml:6:14: workspaces.web.sandbox: give runtime or sandbox, not both'],
+    ['runtime and sandbox: points at sandbox', 'version: 1\nworkspaces:\n  web:\n    image: x\n    runtime: docker\n    sandbox: vm\n', 'berth.yaml:6:14: workspaces.web.sandbox: give runtime or sandbox: vm | shared-kernel, not both'],
     ['the file is a list', '- a\n- b\n', 'berth.yaml:1:1: (top level): the file must be a map with version and workspaces'],
     ['a workspace that is a number', 'version: 1\nworkspaces:\n  web: 3\n', 'berth.yaml:3:8: workspaces.web: must be a map of settings (use {} for the defaults)'],
     ['egress written as a list', 'version: 1\nworkspaces:\n  web:\n    egress: [a.com]\n', 'berth.yaml:4:13: workspaces.web.egress: must be a map with allow and/or deny lists'],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planMounts } from '../../src/workspace/mounts.js';
-import { protectedPaths, SENSITIVE_PATHS, sensitiveMatch, sensitivePathsMarkdown, type SensitiveContext } from '../../src/workspace/sensitive-paths.js';
+import { protectedPaths, SENSITIVE_PATHS, sensitiveMatch, sensitivePathsMarkdown, type SensitiveContext } from '../../src/runtime/sensitive-paths.js';
 import { normalizeSpec } from '../../src/workspace/spec.js';
 import { thrownBy } from '../support/expect-code.js';
 

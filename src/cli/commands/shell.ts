@@ -10,7 +10,7 @@ export default defineCommand({
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
     const berth = await openBerth(values.runtime, id);
-    const shell = berth.runtime.capabilities.isolation ? INTERACTIVE_SHELL : [process.env['SHELL'] || '/bin/sh', '-i'];
+    const shell = berth.runtime.capabilities.isolation === 'container' ? INTERACTIVE_SHELL : [process.env['SHELL'] || '/bin/sh', '-i'];
     return berth.execInteractive(id, shell);
   },
 });

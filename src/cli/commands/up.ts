@@ -50,7 +50,7 @@ export default defineCommand({
             allowSensitiveMounts: values['allow-sensitive-mount'],
             previewPorts,
             egress,
-            hostSandbox: values.unconfined ? 'off' : undefined,
+            sandbox: values.unconfined ? 'off' : undefined,
           }
         : undefined,
     );

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { devServerSchema, workspaceSettingsSchema } from '../../orchestrator/manifest-schema.js';
+import { devServerSchema, SANDBOX_SWITCH, SANDBOX_SWITCH_MESSAGE, workspaceSettingsSchema } from '../../orchestrator/manifest-schema.js';
 
 /**
  * Request bodies, built from the manifest's own schemas (the same messages as `berth.yaml` and the
@@ -12,8 +12,10 @@ const absolute = (what: string): z.ZodString => z.string({ error: `must be an ab
 const mountPath = z.string().refine((m) => isAbsolute(m.replace(/:(ro|rw)$/, '')), { error: 'must be an absolute path, optionally ending in :ro' });
 
 export const upBody = workspaceSettingsSchema
-  .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, hostSandbox: true, egress: true })
+  .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, egress: true })
   .extend({
+    // Host mode's switch only: the daemon's runtime is chosen when it starts, not per request.
+    sandbox: z.enum(SANDBOX_SWITCH, { error: SANDBOX_SWITCH_MESSAGE }).optional(),
     root: absolute('the folder mounted at /workspace').optional(),
     mounts: z.array(z.union([mountPath, z.strictObject({ source: absolute('the mount source'), readOnly: z.boolean().optional() })]), { error: 'must be a list of mounts' }).optional(),
     allowSensitiveMounts: z.boolean({ error: 'must be true or false' }).optional(),

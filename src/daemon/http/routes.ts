@@ -54,7 +54,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
     handle: async ({ deps, params }: Ctx) => {
       const status = await deps.berth.status(id(params));
-      return { ...status, isolated: deps.berth.runtime.capabilities.isolation, egress: egressIn(deps.berth.egress(id(params)), status.isolation) };
+      return { ...status, isolated: deps.berth.runtime.capabilities.isolation === 'container', egress: egressIn(deps.berth.egress(id(params)), status.isolation) };
     },
   },
   {

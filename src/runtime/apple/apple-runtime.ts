@@ -72,8 +72,7 @@ export interface AppleRuntimeOptions {
 }
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
-  isolation: true,
-  confinement: 'container',
+  isolation: 'container',
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,

@@ -27,13 +27,13 @@ import type {
   RuntimeInfo,
   SystemStatus,
 } from '../types.js';
+import { publishPreview, unpublishAll, unpublishPreview } from './preview.js';
 import { enterArgv, holderAlive, policyFor, probeSandbox, startHolder, stopHolder, type Holder, type SandboxContext, type SandboxMode } from './sandbox.js';
 
 /** The label on a host workspace that says what confines it: `sandbox` or `none`. */
 export const ISOLATION_LABEL = 'berth.isolation';
 
-const CAPABILITIES: Omit<RuntimeCapabilities, 'confinement'> = Object.freeze({
-  isolation: false,
+const CAPABILITIES: Omit<RuntimeCapabilities, 'isolation'> = Object.freeze({
   containerIp: false,
   publishPorts: false,
   internalNetworks: false,
@@ -69,7 +69,7 @@ export interface HostRuntimeOptions {
   /** The home a sandboxed workspace sees empty. Default: this user's. */
   userHome?: string | undefined;
   env?: NodeJS.ProcessEnv | undefined;
-  /** For specs that do not choose (`hostSandbox`). Default `auto`. */
+  /** For specs that do not choose (`sandbox`). Default `auto`. */
   sandbox?: SandboxMode | undefined;
 }
 
@@ -94,8 +94,8 @@ export class HostRuntime implements Runtime {
     const env = options.env ?? process.env;
     this.context = { home: options.userHome ?? homedir(), berthHome: options.berthHome ?? dirname(options.stateDir), env };
     // Whether namespaces work is asked at create (probeSandbox); this says whether it can be asked.
-    const confinement = platform() === 'linux' && resolveExecutable('bwrap', env) !== undefined ? 'sandbox' : 'none';
-    this.capabilities = Object.freeze({ ...CAPABILITIES, confinement });
+    const isolation = platform() === 'linux' && resolveExecutable('bwrap', env) !== undefined ? 'sandbox' : 'none';
+    this.capabilities = Object.freeze({ ...CAPABILITIES, isolation });
   }
 
   info(): Promise<RuntimeInfo> {
@@ -136,7 +136,7 @@ export class HostRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
-    const sandboxed = await this.decideSandbox(spec.hostSandbox ?? this.defaultSandbox);
+    const sandboxed = await this.decideSandbox(spec.sandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),
       name: spec.name,
@@ -184,7 +184,7 @@ export class HostRuntime implements Runtime {
 
   async stop(name: string): Promise<void> {
     const record = await this.load(name);
-    this.endSandbox(record);
+    await this.endSandbox(record);
     if (record.state !== 'running') {
       if (record.holder) await this.save({ ...record, holder: null });
       return;
@@ -203,7 +203,7 @@ export class HostRuntime implements Runtime {
     if (record.state === 'running' && !options.force) {
       throw conflict('host', name, `container "${name}" is running.`, 'Stop it first, or remove with force.');
     }
-    this.endSandbox(record);
+    await this.endSandbox(record);
     await unlink(this.path(record.name));
     await rm(this.sandboxDir(record), { recursive: true, force: true });
   }
@@ -267,6 +267,19 @@ export class HostRuntime implements Runtime {
     return Promise.reject(unsupported('host', 'remove networks', 'host mode has no networks of its own.'));
   }
 
+  async publishLoopback(name: string, host: string, port: number): Promise<number | null> {
+    const record = await this.loadRunning(name);
+    // Unconfined, or sandboxed on the host's network: the server is on the host's loopback already.
+    if (record.sandbox === null || record.sandbox.proxyPort === null) return null;
+    const holder = await this.sandboxOf(record);
+    return holder === null ? null : publishPreview(holder, this.sandboxDir(record), host, port);
+  }
+
+  async unpublishLoopback(name: string, port: number): Promise<void> {
+    const record = await this.load(name);
+    if (record.sandbox !== null) await unpublishPreview(this.sandboxDir(record), port);
+  }
+
   /**
    * auto: sandboxed where this machine can make namespaces; otherwise up fails and says how to fix
    * it, unless the user chose off (unconfined, which ensure reports loudly).
@@ -284,7 +297,7 @@ export class HostRuntime implements Runtime {
     if (record.sandbox === null) return null;
     const dir = this.sandboxDir(record);
     if (record.holder && holderAlive(record.holder, dir)) return record.holder;
-    if (record.holder) stopHolder(record.holder);
+    await this.endSandbox(record);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const mounts = record.mounts.map((m) => ({ source: m.source, readOnly: m.readOnly }));
     // Berth's dev-server state for this workspace (logs, pid files) is the one part of its home bound in.
@@ -309,8 +322,9 @@ export class HostRuntime implements Runtime {
     return join(`/proc/${String(holder.inner)}/root`, hostPathFor(record.mounts, containerPath));
   }
 
-  private endSandbox(record: HostRecord): void {
+  private async endSandbox(record: HostRecord): Promise<void> {
     if (record.holder) stopHolder(record.holder);
+    await unpublishAll(this.sandboxDir(record));
   }
 
   private sandboxDir(record: HostRecord): string {

@@ -26,7 +26,7 @@ server.listen(from.unix ? { path: from.unix } : { host: from.tcp.host, port: fro
 export function relayArgv(listen: RelayEnd, connect: RelayEnd, env: NodeJS.ProcessEnv = process.env): string[] {
   if (resolveExecutable('socat', env) !== undefined) {
     const from = 'unix' in listen ? `UNIX-LISTEN:${listen.unix},fork,mode=600,unlink-early` : `TCP-LISTEN:${String(listen.tcp.port)},bind=${listen.tcp.host},fork,reuseaddr`;
-    const to = 'unix' in connect ? `UNIX-CONNECT:${connect.unix}` : `TCP:${connect.tcp.host}:${String(connect.tcp.port)}`;
+    const to = 'unix' in connect ? `UNIX-CONNECT:${connect.unix}` : `TCP:${connect.tcp.host.includes(':') ? `[${connect.tcp.host}]` : connect.tcp.host}:${String(connect.tcp.port)}`;
     return ['socat', from, to];
   }
   return [process.execPath, '-e', NODE_RELAY, JSON.stringify(listen), JSON.stringify(connect)];

@@ -3,7 +3,7 @@ import { platform } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../errors.js';
 import { resolveExecutable, run, spawnDetached } from '../../process/index.js';
-import { protectedPaths } from '../../workspace/sensitive-paths.js';
+import { protectedPaths } from '../sensitive-paths.js';
 import { relayArgv } from './relay.js';
 import { bwrapArgs, describeSandbox, SANDBOX_SOCKET_DIR, type MountFact, type SandboxPolicy } from './sandbox-policy.js';
 
@@ -22,7 +22,7 @@ export interface SandboxSupport {
 
 const INSTALL_HINT =
   'Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap socat`; Fedora: `dnf install bubblewrap socat`) and allow unprivileged user namespaces ' +
-  '(`sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04: `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or choose `--unconfined` / `hostSandbox: off` to run without it.';
+  '(`sysctl kernel.unprivileged_userns_clone=1`; Ubuntu 24.04: `sysctl kernel.apparmor_restrict_unprivileged_userns=0`), or choose `--unconfined` / `sandbox: off` to run without it.';
 
 let probed: Promise<SandboxSupport> | undefined;
 
@@ -41,7 +41,7 @@ async function probe(): Promise<SandboxSupport> {
     return {
       kind: 'seatbelt',
       works: false,
-      detail: works ? 'sandbox-exec is present, but Berth\'s Seatbelt profile is unverified on a Mac: host mode runs unconfined unless hostSandbox is "on".' : 'sandbox-exec is missing.',
+      detail: works ? 'sandbox-exec is present, but Berth\'s Seatbelt profile is unverified on a Mac: host mode runs unconfined unless the workspace says sandbox: on.' : 'sandbox-exec is missing.',
       hint: 'Use a container runtime (Apple container, docker, podman) for isolation on macOS.',
     };
   }
@@ -204,6 +204,15 @@ export function enterArgv(holder: Holder, workdir: string, argv: readonly string
   const enter = ['nsenter', `--target=${String(holder.inner)}`, ...user, '--mount', '--net', '--ipc', '--uts', '--root', `--wd=${workdir}`];
   if (workspaceProcesses) return ['setpriv', '--pdeathsig', 'KILL', '--', ...enter, '--pid', '--', ...argv];
   return ['setpriv', '--pdeathsig', 'KILL', '--', ...enter, '--no-fork', '--', 'unshare', '--pid', '--fork', '--kill-child', '--mount-proc', '--', ...argv];
+}
+
+/**
+ * nsenter into the holder's user namespace (when it has its own) and the given namespaces only:
+ * a host process that lives in one of the sandbox's namespaces, e.g. its network (preview.ts).
+ */
+export function entryArgv(holder: Holder, namespaces: readonly string[]): string[] {
+  const user = sameUserNamespace(holder.inner) ? [] : ['--user', '--preserve-credentials'];
+  return ['nsenter', `--target=${String(holder.inner)}`, ...user, ...namespaces, '--'];
 }
 
 function sameUserNamespace(pid: number): boolean {

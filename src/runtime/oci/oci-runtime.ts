@@ -74,8 +74,7 @@ const ENGINE_TIMEOUT_MS = 60_000;
 const DEFAULT_STOP_GRACE_SECONDS = 10;
 
 const CAPABILITIES: RuntimeCapabilities = Object.freeze({
-  isolation: true,
-  confinement: 'container',
+  isolation: 'container',
   containerIp: true,
   publishPorts: true,
   internalNetworks: true,
