@@ -129,7 +129,7 @@ describe('host (unconfined): berth.files keeps to the workspace mounts', () => {
   beforeAll(async () => {
     mkdirSync(root);
     berth = await createBerth({ home: join(scratch, 'home'), runtime: 'host', userHome: join(scratch, 'user') });
-    await berth.up(id, { root, hostSandbox: 'off' });
+    await berth.up(id, { root, sandbox: 'off' });
   });
 
   afterAll(async () => {

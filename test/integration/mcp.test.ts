@@ -149,9 +149,7 @@ describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
     expect(both.isError).toBe(true);
   });
 
-  // Host mode has no previews behind egress (devserver-suite.ts: no network to forward from); this
-  // workspace has egress rules, so the URL is only checked on the container runtimes.
-  it.skipIf(runtime === 'host')('devserver_start returns a URL that answers from the host', async () => {
+  it('devserver_start returns a URL that answers from the host', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const started = await call('devserver_start', { name: 'web', command: `python3 -m http.server ${String(port)} --bind 0.0.0.0`, port });
     expect(started.isError, errorText(started)).toBeFalsy();
