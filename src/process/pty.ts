@@ -36,6 +36,7 @@ async function loadNodePty(): Promise<NodePty> {
     loaded = undefined;
     throw new BerthError('E_UNSUPPORTED', `A terminal for this workspace needs the optional package node-pty, which is not usable here: ${error instanceof Error ? error.message : String(error)}`, {
       hint: 'Install it next to Berth (`npm install node-pty@1.1.0`; it builds a native addon: needs python3, make and a C++ compiler), or use a docker/podman workspace whose engine socket Berth reaches (no node-pty needed there).',
+      details: { missing: 'node-pty' },
       cause: error,
     });
   });

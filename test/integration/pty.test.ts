@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/berth.js';
+import { spawnOnPty } from '../../src/process/pty.js';
 import { createRuntime } from '../../src/runtime/select.js';
 import type { RuntimeKind } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
@@ -28,13 +29,20 @@ function hostProcesses(needle: string): string[] {
   return found;
 }
 
+/** The match, or an error that shows what the terminal said (waitFor reports the last one). */
+function seenIn(text: string, pattern: RegExp): RegExpExecArray {
+  const match = pattern.exec(text);
+  if (match === null) throw new Error(`not in ${JSON.stringify(text.slice(-400))}`);
+  return match;
+}
+
 /** A terminal's output so far, as text, and a way to wait for a pattern in it. */
 function screen(pty: PtyHandle): { text: () => string; until: (pattern: RegExp, message: string) => Promise<RegExpExecArray> } {
   let text = '';
   pty.onData((data) => (text += data.toString('utf8')));
   return {
     text: () => text,
-    until: (pattern, message) => waitFor(() => pattern.exec(text), { timeout: 20_000, interval: 20, message: `${message} (seen: ${JSON.stringify(text.slice(-400))})` }),
+    until: (pattern, message) => waitFor(() => seenIn(text, pattern), { timeout: 20_000, interval: 20, message }),
   };
 }
 
@@ -196,5 +204,62 @@ describe('apple 1.2.2 (double) with egress rules: the terminal is behind the exe
     expect((await berth.runtime.exec(name, ['iptables', '-w', '-S', 'OUTPUT'])).stdout).toContain('-P OUTPUT DROP');
     terminal.write('exit 0\r');
     expect(await terminal.wait()).toEqual({ exitCode: 0 });
+  });
+});
+
+/** `berth shell` on a terminal is a thin user of berth.pty: raw keys in, the window's size followed. */
+describe.each([targets[0]!, targets[4]!])('$label: `berth shell` on a terminal', ({ kind, env, spec }) => {
+  const token = randomUUID().slice(0, 8);
+  const id = `pty-cli-${token}`;
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-pty-cli-'));
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  const runtimeEnv = env();
+  let berth: Berth;
+
+  beforeAll(async () => {
+    berth = await openBerth(kind, runtimeEnv, scratch);
+    await berth.up(id, { root, ...spec });
+  });
+
+  afterAll(async () => {
+    await berth?.remove(id).catch(() => undefined);
+    berth?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('follows the window size, passes keys through, and exits with the shell\'s code', async () => {
+    const cliEnv = { ...runtimeEnv, BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: kind, BERTH_NO_DAEMON: '1', TERM: 'xterm-256color' };
+    const outer = await spawnOnPty([process.execPath, '--import', 'tsx', join(import.meta.dirname, '../../src/cli/main.ts'), 'shell', id], { cols: 90, rows: 30, env: cliEnv });
+    let text = '';
+    outer.onData((data) => (text += data.toString('utf8')));
+    const exited = new Promise<number>((resolve) => outer.onExit(resolve));
+    const until = (pattern: RegExp, message: string) => waitFor(() => seenIn(text, pattern), { timeout: 30_000, interval: 20, message });
+    try {
+      await until(new RegExp(`\\[${id}\\]`), 'the workspace prompt');
+      outer.write('stty size; echo "ws=$BERTH_WORKSPACE"\r');
+      await until(new RegExp(`30 90\\s+ws=${id}`), 'the start size');
+      outer.resize(100, 40);
+      // SIGWINCH reaches berth, which resizes the workspace terminal; poll until it has.
+      await waitFor(
+        async () => {
+          text = '';
+          outer.write('stty size\r');
+          return waitFor(() => /40 100/.exec(text), { timeout: 1_000, interval: 20, message: 'the new size' }).catch(() => null);
+        },
+        { timeout: 20_000, interval: 100, message: `the new size (seen: ${JSON.stringify(text.slice(-200))})` },
+      );
+      // Ctrl-C goes to the workspace (raw mode), not to berth: the shell survives it.
+      outer.write('sleep 600\r');
+      outer.write('\x03');
+      // Ctrl-C flushes what was typed ahead: type on once the prompt is back.
+      await until(new RegExp(`\\^C[\\s\\S]*\\[${id}\\] /workspace # $`), 'the prompt after Ctrl-C');
+      outer.write('echo "alive-$((2*21))"\r');
+      await until(/alive-42/, 'the shell after Ctrl-C');
+      outer.write('exit 5\r');
+      expect(await exited).toBe(5);
+    } finally {
+      outer.kill('SIGKILL');
+    }
   });
 });
