@@ -11,6 +11,8 @@ import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
 import { WorkspaceFiles } from './workspace/files.js';
+import type { PtyHandle, PtyOptions } from './workspace/pty.js';
+import { loginShell } from './workspace/shell-profile.js';
 import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
@@ -250,6 +252,17 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.egress.execFence(id), ...argv], options);
+  }
+
+  /**
+   * A terminal in the workspace for an app's terminal view: the workspace's login shell with its
+   * profile unless `command` says otherwise, behind the exec fence as every exec (workspace/pty.ts).
+   */
+  async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined }): Promise<PtyHandle> {
+    const { openPty } = await import('./workspace/pty.js');
+    const { command, ...rest } = options;
+    const argv = [...this.workspaces.egress.execFence(id), ...(command ?? loginShell(this.runtime.capabilities))];
+    return this.onContainer(id, (target) => openPty(this.runtime, target, argv, rest));
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

@@ -95,6 +95,11 @@ export class CliRunner {
     return spec.parse(result);
   }
 
+  /** The whole command line and environment of a call that another runner starts (a pseudo-terminal). */
+  commandLine(line: CommandLine): { argv: string[]; env: NodeJS.ProcessEnv } {
+    return { argv: [this.binary, ...line.args], env: envWith(this.env, line.env) };
+  }
+
   /** A call on the user's terminal (shell): its exit code is the answer. */
   interactive(line: CommandLine): Promise<number> {
     return runInteractive([this.binary, ...line.args], { env: envWith(this.env, line.env) });

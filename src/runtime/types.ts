@@ -129,6 +129,24 @@ export interface InteractiveExecOptions {
   tty?: boolean | undefined;
 }
 
+/**
+ * How a terminal reaches a command in a container (Runtime.terminal): a TTY exec over the engine's
+ * API socket where the engine has one (hijacked stream, resize endpoint), else a command line that
+ * a pseudo-terminal on this machine runs (the CLI's `exec --interactive --tty`, host mode's
+ * sandbox entry or the command itself).
+ */
+export type TerminalRoute =
+  | { via: 'engine-api'; socketPath: string; container: string; /** When the socket does not answer. */ fallback: HostPtyRoute }
+  | HostPtyRoute;
+
+export interface HostPtyRoute {
+  via: 'host-pty';
+  /** The program and its arguments, run on this machine under a pseudo-terminal. */
+  argv: string[];
+  cwd?: string | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
 export interface StopOptions {
   /** Seconds between the polite signal and SIGKILL. Default 10. */
   graceSeconds?: number | undefined;
@@ -272,6 +290,8 @@ export interface Runtime {
   exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Attached to this terminal; resolves to the exit code. */
   execInteractive(name: string, argv: readonly string[], options?: InteractiveExecOptions): Promise<number>;
+  /** Where a terminal running `argv` comes from (workspace/pty.ts opens it); `tty` is ignored: it always has one. */
+  terminal(name: string, argv: readonly string[], options?: InteractiveExecOptions): Promise<TerminalRoute>;
   copyIn(name: string, hostPath: string, containerPath: string): Promise<void>;
   copyOut(name: string, containerPath: string, hostPath: string): Promise<void>;
   logs(name: string, options?: LogsOptions): Promise<LogsResult>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:os';
 import { BerthError } from '../errors.js';
 import type { ExecOptions, ExecResult, Runtime } from '../runtime/types.js';
 
@@ -20,9 +21,9 @@ const KILL_GRACE_MS = 2_000;
 const KILL_EXEC_TIMEOUT_MS = 15_000;
 
 /**
- * Signals every process whose environment carries `BERTH_EXEC_ID=<id>`, then waits (up to
- * `$3` tenths of a second) until none is left and KILLs what is. Plain POSIX sh + /proc: it runs
- * in any image Berth supports. Prints what it had to KILL (for the event log); the kill exec has
+ * Signals every process whose environment carries `BERTH_EXEC_ID=<id>` (with `$4`, default TERM),
+ * then waits (up to `$3` tenths of a second) until none is left and KILLs what is. Plain POSIX
+ * sh + /proc: it runs in any image Berth supports. Prints what it had to KILL (for the event log); the kill exec has
  * no marker, so it never signals itself.
  */
 export const KILL_MARKED_SCRIPT = `
@@ -36,7 +37,7 @@ marked() {
 }
 pids=$(marked)
 [ -n "$pids" ] || exit 0
-kill -TERM $pids 2>/dev/null
+kill -"\${4:-TERM}" $pids 2>/dev/null
 i=0
 while [ "$i" -lt "$2" ]; do
   pids=$(marked)
@@ -98,10 +99,15 @@ export async function execCancellable(runtime: Runtime, target: string, argv: re
   }
 }
 
-/** Ends every process of one cancelled exec; a workspace that is gone has nothing left to end. */
-export async function killMarked(runtime: Runtime, target: string, id: string, user = '0'): Promise<void> {
+/**
+ * Ends every process of one cancelled exec; a workspace that is gone has nothing left to end.
+ * `first` is the signal they get before the KILL (a terminal's hangup is SIGHUP: an interactive
+ * shell ignores TERM).
+ */
+export async function killMarked(runtime: Runtime, target: string, id: string, user = '0', first: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!(first in constants.signals)) throw new BerthError('E_INVALID_INPUT', `Unknown signal "${first}".`, { hint: 'Use a name such as SIGTERM, SIGHUP or SIGKILL.' });
   await runtime
-    .exec(target, ['sh', '-c', KILL_MARKED_SCRIPT, 'sh', id, String(Math.ceil(KILL_GRACE_MS / 100))], {
+    .exec(target, ['sh', '-c', KILL_MARKED_SCRIPT, 'sh', id, String(Math.ceil(KILL_GRACE_MS / 100)), first.slice(3)], {
       ...(runtime.kind === 'host' ? {} : { user }),
       timeoutMs: KILL_EXEC_TIMEOUT_MS,
     })

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Mount } from '../runtime/types.js';
+import type { Mount, RuntimeCapabilities } from '../runtime/types.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
 import { WORKSPACE_TARGET } from './mounts.js';
 
@@ -17,6 +17,20 @@ export const INTERACTIVE_SHELL = [
   '-c',
   `if command -v bash >/dev/null 2>&1; then exec bash --rcfile ${PROFILE_PATH} -i; else ENV=${PROFILE_PATH} exec sh -i; fi`,
 ];
+
+/**
+ * Host mode has no profile of Berth's: the user's own shell ($SHELL in the workspace's environment),
+ * as a login shell, reads theirs.
+ */
+const HOST_LOGIN_SHELL = ['sh', '-c', 'exec "${SHELL:-/bin/sh}" -l -i'];
+
+/**
+ * The workspace's login shell with its profile: what a terminal (`berth.pty()`, `berth shell` on a
+ * terminal) runs unless told otherwise.
+ */
+export function loginShell(capabilities: Pick<RuntimeCapabilities, 'isolation'>): readonly string[] {
+  return capabilities.isolation === 'container' ? INTERACTIVE_SHELL : HOST_LOGIN_SHELL;
+}
 
 /**
  * Writes the workspace's shell profile on the host and returns the read-only mount that shows it

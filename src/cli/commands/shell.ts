@@ -1,3 +1,4 @@
+import { isBerthError } from '../../errors.js';
 import { defineCommand, requirePositional } from '../args.js';
 import { INTERACTIVE_SHELL } from '../../workspace/shell-profile.js';
 import { openBerth } from '../open-berth.js';
@@ -10,6 +11,17 @@ export default defineCommand({
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
     const berth = await openBerth(values.runtime, id);
+    // On a terminal: the same terminal an app gets (berth.pty: the login shell, resized with the
+    // window). Without node-pty (Apple, host mode) or without a terminal: the engine CLI attached
+    // to this process's stdio, as before.
+    if (process.stdin.isTTY && process.stdout.isTTY) {
+      const { attachTerminal, terminalSize } = await import('../attach-terminal.js');
+      try {
+        return await attachTerminal(await berth.pty(id, terminalSize()));
+      } catch (error) {
+        if (!isBerthError(error, 'E_UNSUPPORTED') || error.details?.['missing'] !== 'node-pty') throw error;
+      }
+    }
     const shell = berth.runtime.capabilities.isolation === 'container' ? INTERACTIVE_SHELL : [process.env['SHELL'] || '/bin/sh', '-i'];
     return berth.execInteractive(id, shell);
   },

@@ -16,6 +16,7 @@ import type {
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
+  TerminalRoute,
   ListFilter,
   LogsOptions,
   LogsResult,
@@ -233,6 +234,13 @@ export class AppleRuntime implements Runtime {
     validateContainerName(name);
     validateEnv(options.env, 'shell');
     return this.runner.interactive(interactiveExecCommand(name, argv, options, options.tty ?? process.stdin.isTTY));
+  }
+
+  /** Apple's `container` has no API socket to reach: its CLI's `exec -it`, under a pseudo-terminal. */
+  terminal(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<TerminalRoute> {
+    validateContainerName(name);
+    validateEnv(options.env, 'terminal');
+    return Promise.resolve({ via: 'host-pty', ...this.runner.commandLine(interactiveExecCommand(name, argv, options, true)) });
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {

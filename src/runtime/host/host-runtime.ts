@@ -17,6 +17,7 @@ import type {
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
+  TerminalRoute,
   ListFilter,
   LogsResult,
   Mount,
@@ -233,6 +234,15 @@ export class HostRuntime implements Runtime {
       cwd,
       env: { ...process.env, ...record.env, ...options.env },
     });
+  }
+
+  /** The sandbox's entry (or, unconfined, the command itself), under a pseudo-terminal. */
+  async terminal(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<TerminalRoute> {
+    validateEnv(options.env, 'terminal');
+    const record = await this.loadRunning(name);
+    const cwd = await this.workdir(record, options.workdir);
+    const holder = await this.sandboxOf(record);
+    return { via: 'host-pty', argv: holder ? enterArgv(holder, cwd, argv, false) : [...argv], cwd, env: { ...process.env, ...record.env, ...options.env } };
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {

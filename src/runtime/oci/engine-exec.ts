@@ -121,6 +121,12 @@ async function exitCodeOf(socketPath: string, id: string): Promise<{ exitCode: n
   }
 }
 
+/** The engine's record of an exec: running, and its exit code once it has one. */
+export async function inspectExec(socketPath: string, id: string): Promise<{ running: boolean; exitCode: number | null }> {
+  const info = (await jsonCall(socketPath, 'GET', `/exec/${encodeURIComponent(id)}/json`)) as { Running?: boolean; ExitCode?: number | null } | null;
+  return { running: info?.Running !== false, exitCode: typeof info?.ExitCode === 'number' ? info.ExitCode : null };
+}
+
 async function resize(socketPath: string, id: string, cols: number, rows: number): Promise<void> {
   await jsonCall(socketPath, 'POST', `/exec/${encodeURIComponent(id)}/resize?${new URLSearchParams({ h: String(rows), w: String(cols) }).toString()}`);
 }

@@ -9,6 +9,8 @@ import type {
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
+  HostPtyRoute,
+  TerminalRoute,
   ListFilter,
   LogsOptions,
   Observation,
@@ -217,6 +219,14 @@ export class OciRuntime implements Runtime {
     validateContainerName(name);
     validateEnv(options.env, 'shell');
     return this.runner.interactive(interactiveExecCommand(name, argv, options, options.tty ?? process.stdin.isTTY));
+  }
+
+  async terminal(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<TerminalRoute> {
+    validateContainerName(name);
+    validateEnv(options.env, 'terminal');
+    const fallback: HostPtyRoute = { via: 'host-pty', ...this.runner.commandLine(interactiveExecCommand(name, argv, options, true)) };
+    const socketPath = await this.apiSocket();
+    return socketPath === null ? fallback : { via: 'engine-api', socketPath, container: name, fallback };
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {
