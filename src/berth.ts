@@ -5,7 +5,7 @@ import { appleAutostart, berthHome, loadConfig } from './config.js';
 import { BerthError } from './errors.js';
 import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
-import type { ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
+import type { ExecEncoding, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
 import { Store, type EventQuery, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
@@ -242,10 +242,14 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /**
    * Runs a command in the workspace (cwd /workspace, the workspace env); the exit code comes back.
-   * A timeout or abort ends the command inside the workspace too, then rejects with E_TIMEOUT or
+   * `onStdout`/`onStderr` get the output as it comes; `stdin` is written (a stream: piped), then
+   * closed; `encoding: 'buffer'` gives the bytes as they came. A timeout or abort ends the command inside the workspace too, then rejects with E_TIMEOUT or
    * E_ABORTED.
    */
-  exec(id: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  exec(id: string, argv: readonly string[], options: ExecOptions<'buffer'> & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(id: string, argv: readonly string[], options?: ExecOptions<'utf8'>): Promise<ExecResult>;
+  exec(id: string, argv: readonly string[], options?: ExecOptions<ExecEncoding>): Promise<ExecResult | ExecResult<Buffer>>;
+  exec(id: string, argv: readonly string[], options: ExecOptions<ExecEncoding> = {}): Promise<ExecResult<string | Buffer>> {
     return this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.egress.execFence(id), ...argv], options));
   }
 

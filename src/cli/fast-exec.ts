@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GLOBAL_OPTIONS, globalsAfterCommand, parseEnvPairs } from './args.js';
+import type { ExecOptions, ExecResult } from '../runtime/types.js';
 import { reportError, UsageError } from './output.js';
 
 export const EXEC_USAGE = 'Usage: berth exec <id> [--env K=V]... [--workdir DIR] [--user U] -- CMD [ARG...]\n';
@@ -69,7 +70,57 @@ export async function execByAddressCard(id: string, flag: string | undefined, co
   const config = loadConfig(home);
   const explicit = [flag, process.env['BERTH_RUNTIME'], config.runtime].find((choice) => choice !== undefined && choice !== '');
   if (explicit !== undefined && explicit !== 'auto' && explicit !== card.runtime) return undefined;
-  const [{ createRuntime }, { execInWorkspace }] = await Promise.all([import('../runtime/select.js'), import('../workspace/exec.js')]);
+  const [{ createRuntime }, { execInWorkspace, rethrowIfGone }, { execCancellable }] = await Promise.all([
+    import('../runtime/select.js'),
+    import('../workspace/exec.js'),
+    import('../workspace/exec-cancel.js'),
+  ]);
   const runtime = await createRuntime(card.runtime, { home, startSystem: appleAutostart(process.env, config) });
-  return execInWorkspace(runtime, id, card.container, [...(card.fence ?? []), ...command], options);
+  const argv = [...(card.fence ?? []), ...command];
+  return execOnTerminal(
+    (streamed) => execCancellable(runtime, card.container, argv, { ...streamed, env: options.env, cwd: options.workdir, user: options.user }).catch((error: unknown) => rethrowIfGone(error, runtime, id, card.container)),
+    () => execInWorkspace(runtime, id, card.container, argv, options),
+  );
 }
+
+/** What `berth exec` adds to an exec: the output's way out, stdin's way in, and how to stop it. */
+export type TerminalExecOptions = Pick<ExecOptions<'buffer'>, 'onStdout' | 'onStderr' | 'stdin' | 'signal'> & { encoding: 'buffer' };
+
+/**
+ * How `berth exec` runs a command. With a terminal on stdin it is attached to it (`interactive`:
+ * a TTY, for prompts and editors); otherwise it takes the library's own exec path (`streamed`):
+ * output on stdout and stderr as it comes, bytes unchanged, stdin piped through to EOF. Ctrl-C or
+ * a TERM ends the command inside the workspace too (not only this client), then exits 128 + the
+ * signal's number, as a shell reports it.
+ */
+export async function execOnTerminal(streamed: (options: TerminalExecOptions) => Promise<ExecResult<Buffer>>, interactive: () => Promise<number>): Promise<number> {
+  if (process.stdin.isTTY) return interactive();
+  const controller = new AbortController();
+  let received: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    // A second one while the command is being ended: the user means now.
+    if (received !== undefined) process.exit(128 + signalNumbers[signal]);
+    received = signal;
+    controller.abort(new Error(`berth exec received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { exitCode } = await streamed({
+      encoding: 'buffer',
+      onStdout: (chunk) => process.stdout.write(chunk),
+      onStderr: (chunk) => process.stderr.write(chunk),
+      stdin: process.stdin,
+      signal: controller.signal,
+    });
+    return exitCode;
+  } catch (error) {
+    if (received !== undefined) return 128 + signalNumbers[received];
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const signalNumbers = { SIGINT: 2, SIGTERM: 15 } as const;

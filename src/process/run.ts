@@ -10,8 +10,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Cancels the run: the process tree gets TERM, then KILL after `killGraceMs`. */
   signal?: AbortSignal | undefined;
-  /** Written to stdin, which is then closed. Without it stdin is /dev/null. */
-  input?: string | Uint8Array | undefined;
+  /** Written to stdin, which is then closed (a stream: piped until it ends). Without it stdin is /dev/null. */
+  input?: string | Uint8Array | NodeJS.ReadableStream | undefined;
   cwd?: string | undefined;
   /** The child's whole environment. Default: this process's environment. */
   env?: NodeJS.ProcessEnv | undefined;
@@ -151,7 +151,15 @@ function startRun(argv: readonly string[], options: StreamingOptions): Promise<R
       // A child that exits without reading its stdin makes the write fail with EPIPE; its exit
       // status is what matters then, so the stream error is deliberately ignored.
       child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
+      const input = options.input;
+      if (typeof input === 'string' || input instanceof Uint8Array) child.stdin.end(input);
+      else {
+        const stdin = child.stdin;
+        input.pipe(stdin);
+        // A source that outlives the child (a terminal, a pipe nobody closes) must not keep this
+        // process reading on the child's behalf.
+        child.on('close', () => input.unpipe(stdin));
+      }
     }
 
     const timeoutTimer = Number.isFinite(timeoutMs) ? setTimeout(() => stopTree('timeout'), timeoutMs) : undefined;

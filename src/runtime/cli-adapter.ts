@@ -1,7 +1,8 @@
 import { isBerthError } from '../errors.js';
 import type { CommandLine, CommandSpec } from './command.js';
 import { notFound } from './errors.js';
-import type { BuildImageOptions, ExecOptions, ExecResult, LogsOptions, LogsResult, NetworkInfo, RuntimeKind } from './types.js';
+import { ExecOutputCollector, execStdin } from './exec-io.js';
+import type { BuildImageOptions, ExecEncoding, ExecOptions, ExecOutput, ExecResult, LogsOptions, LogsResult, NetworkInfo, RuntimeKind } from './types.js';
 
 /**
  * What the CLI-driven adapters (docker/podman and Apple) share: the flows, and the command specs
@@ -39,22 +40,32 @@ export function onlyRecord<T>(records: readonly T[], runtime: RuntimeKind, what:
 /**
  * exec hands the command's own exit code back: any exit is an answer, unless `engineFailure` (the
  * CLI's own exit codes with its own error line) says the CLI failed. A user's command runs as long
- * as it runs unless the caller set a limit.
+ * as it runs unless the caller set a limit. Output goes to the caller's callbacks as the CLI
+ * prints it and is collected as bytes for the result (text or bytes, as asked).
  */
-export function execSpec(
+export function execSpec<E extends ExecEncoding>(
   line: CommandLine,
   container: string,
-  options: ExecOptions,
+  options: ExecOptions<E>,
   engineFailure: (exitCode: number, stderr: string) => Error | undefined,
-): CommandSpec<ExecResult> {
+): CommandSpec<ExecResult<ExecOutput<E>>> {
+  const output = new ExecOutputCollector(options);
   return {
     ...line,
     subject: { container },
-    io: { input: options.input, signal: options.signal, timeoutMs: options.timeoutMs ?? Infinity, okExitCodes: 'any' },
+    io: {
+      input: execStdin(options),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? Infinity,
+      okExitCodes: 'any',
+      onStdout: output.onStdout,
+      onStderr: output.onStderr,
+    },
     parse: (result) => {
+      // The runner keeps stderr (a tail of it when it streams) for reading the CLI's own error line.
       const failure = engineFailure(result.exitCode, result.stderr);
       if (failure) throw failure;
-      return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+      return output.result(result.exitCode, result.durationMs);
     },
   };
 }

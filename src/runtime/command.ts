@@ -1,4 +1,11 @@
-import { runInteractive, runStreaming, type RunResult, type StreamingOptions } from '../process/index.js';
+import type { RunResult, StreamingOptions } from '../process/index.js';
+import { lazy } from './lazy.js';
+
+/**
+ * node:child_process (and the runner behind it) loads on the first CLI call: an exec that goes over
+ * the engine socket (`berth exec` on docker or podman) never starts a process, so never pays for it.
+ */
+const loadRun = lazy(() => import('../process/run.js'));
 
 /**
  * The shape every engine CLI call takes, for docker, podman and Apple's `container` alike: pure
@@ -82,6 +89,7 @@ export class CliRunner {
   }
 
   async run<T>(spec: CommandSpec<T>): Promise<T> {
+    const { runStreaming } = await loadRun();
     let result: RunResult;
     try {
       result = await runStreaming([this.binary, ...spec.args], {
@@ -101,7 +109,8 @@ export class CliRunner {
   }
 
   /** A call on the user's terminal (shell): its exit code is the answer. */
-  interactive(line: CommandLine): Promise<number> {
+  async interactive(line: CommandLine): Promise<number> {
+    const { runInteractive } = await loadRun();
     return runInteractive([this.binary, ...line.args], { env: envWith(this.env, line.env) });
   }
 }

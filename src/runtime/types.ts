@@ -98,7 +98,13 @@ export interface ListFilter {
   namePrefix?: string | undefined;
 }
 
-export interface ExecOptions {
+/** How exec hands output back: text (UTF-8, the default) or the bytes as they came. */
+export type ExecEncoding = 'utf8' | 'buffer';
+
+/** The type of an exec result's `stdout`/`stderr` for an encoding. */
+export type ExecOutput<E extends ExecEncoding> = E extends 'buffer' ? Buffer : string;
+
+export interface ExecOptions<E extends ExecEncoding = 'utf8'> {
   env?: Readonly<Record<string, string>> | undefined;
   /**
    * Run among the workspace's own processes, so what the command leaves in the background outlives
@@ -106,18 +112,32 @@ export interface ExecOptions {
    * sandboxed host exec gets a process namespace of its own that ends with it, and with Berth.
    */
   workspaceProcesses?: boolean | undefined;
+  /** The command's working directory (default: the workspace's). */
+  cwd?: string | undefined;
+  /** The old name of `cwd`; `cwd` wins when both are given. */
   workdir?: string | undefined;
   user?: string | undefined;
-  /** Written to the process's stdin, which is then closed. */
+  /**
+   * Written to the process's stdin, which is then closed (a stream: piped until it ends). Without
+   * it the command's stdin is empty.
+   */
+  stdin?: string | Uint8Array | NodeJS.ReadableStream | undefined;
+  /** The old name of `stdin`; `stdin` wins when both are given. */
   input?: string | Uint8Array | undefined;
+  /** Each stdout chunk as it comes; the result's `stdout` is then empty (nothing is kept twice). */
+  onStdout?: ((chunk: Buffer) => void) | undefined;
+  /** Each stderr chunk as it comes, apart from stdout; the result's `stderr` is then empty. */
+  onStderr?: ((chunk: Buffer) => void) | undefined;
+  /** `buffer`: the result's stdout/stderr are the bytes as they came; default `utf8` text. */
+  encoding?: E | undefined;
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
 }
 
-export interface ExecResult {
+export interface ExecResult<T extends string | Buffer = string> {
   exitCode: number;
-  stdout: string;
-  stderr: string;
+  stdout: T;
+  stderr: T;
   durationMs: number;
 }
 
@@ -287,7 +307,7 @@ export interface Runtime {
   remove(name: string, options?: RemoveOptions): Promise<void>;
 
   /** The command's exit code comes back in the result; only runtime failures throw (E_NOT_FOUND, E_NOT_RUNNING). */
-  exec(name: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options?: ExecOptions<E>): Promise<ExecResult<ExecOutput<E>>>;
   /** Attached to this terminal; resolves to the exit code. */
   execInteractive(name: string, argv: readonly string[], options?: InteractiveExecOptions): Promise<number>;
   /** Where a terminal running `argv` comes from (workspace/pty.ts opens it); `tty` is ignored: it always has one. */

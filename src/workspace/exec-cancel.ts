@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:os';
 import { BerthError } from '../errors.js';
-import type { ExecOptions, ExecResult, Runtime } from '../runtime/types.js';
+import type { ExecEncoding, ExecOptions, ExecOutput, ExecResult, Runtime } from '../runtime/types.js';
 
 /**
  * A command run in a workspace must end when its caller stops waiting. Killing the engine CLI (or
@@ -52,7 +52,7 @@ kill -KILL $pids 2>/dev/null
 exit 0
 `;
 
-export interface CancellableExecOptions extends ExecOptions {
+export interface CancellableExecOptions<E extends ExecEncoding = 'utf8'> extends ExecOptions<E> {
   /** The user the kill runs as: root reads every process's environment (default "0"). */
   killUser?: string | undefined;
 }
@@ -62,7 +62,12 @@ export interface CancellableExecOptions extends ExecOptions {
  * BerthError `E_TIMEOUT` or `E_ABORTED` (the engine client is ended too). Without a timeout or
  * signal this is `runtime.exec` unchanged.
  */
-export async function execCancellable(runtime: Runtime, target: string, argv: readonly string[], options: CancellableExecOptions = {}): Promise<ExecResult> {
+export async function execCancellable<E extends ExecEncoding = 'utf8'>(
+  runtime: Runtime,
+  target: string,
+  argv: readonly string[],
+  options: CancellableExecOptions<E> = {},
+): Promise<ExecResult<ExecOutput<E>>> {
   const { timeoutMs, signal, killUser, ...rest } = options;
   if (timeoutMs === undefined && signal === undefined) return runtime.exec(target, argv, rest);
   if (signal?.aborted) throw aborted(argv, signal);

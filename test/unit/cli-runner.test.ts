@@ -85,8 +85,11 @@ describe('command specs carry what the runner and the caller need, for both CLIs
     const signal = new AbortController().signal;
     const onStdout = (): void => {};
     const exec = { input: 'x', signal, timeoutMs: 5 };
-    expect(oci.execCommand('docker', 'c', ['ls'], exec).io).toEqual(apple.execCommand('c', ['ls'], exec).io);
-    expect(oci.execCommand('docker', 'c', ['ls']).io).toEqual({ input: undefined, signal: undefined, timeoutMs: Infinity, okExitCodes: 'any' });
+    // Output always streams through the exec's own collector (to the caller's callbacks, or kept for the result).
+    const streams: Record<string, unknown> = { onStdout: expect.any(Function) as unknown, onStderr: expect.any(Function) as unknown };
+    expect(oci.execCommand('docker', 'c', ['ls'], exec).io).toEqual({ ...apple.execCommand('c', ['ls'], exec).io, ...streams });
+    expect(oci.execCommand('docker', 'c', ['ls']).io).toEqual({ input: undefined, signal: undefined, timeoutMs: Infinity, okExitCodes: 'any', ...streams });
+    expect(oci.execCommand('docker', 'c', ['ls'], { stdin: 'y', input: 'x' }).io).toMatchObject({ input: 'y' });
     const logs = { follow: true, signal, onStdout };
     expect(oci.logsCommand('c', logs).io).toEqual(apple.logsCommand('c', logs).io);
     expect(oci.logsCommand('c', logs).io?.timeoutMs).toBe(Infinity);

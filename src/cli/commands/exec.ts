@@ -1,10 +1,11 @@
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
-import { EXEC_OPTIONS, EXEC_USAGE, execByAddressCard } from '../fast-exec.js';
+import { EXEC_OPTIONS, EXEC_USAGE, execByAddressCard, execOnTerminal } from '../fast-exec.js';
 import { openBerth } from '../open-berth.js';
 import { UsageError } from '../output.js';
 
 /**
- * Runs a command attached to this terminal; berth exec exits with the command's exit code. Usually
+ * Runs a command in a workspace (streamed, or attached to a terminal: `execOnTerminal`); berth exec
+ * exits with the command's exit code. Usually
  * `fastExec` (main.ts) has answered before this loads; this is the path without an address card.
  */
 export default defineCommand({
@@ -17,6 +18,9 @@ export default defineCommand({
     const fast = await execByAddressCard(id, values.runtime, command, options);
     if (fast !== undefined) return fast;
     const berth = await openBerth(values.runtime, id);
-    return berth.execInteractive(id, command, options);
+    return execOnTerminal(
+      (streamed) => berth.exec(id, command, { ...streamed, env: options.env, cwd: options.workdir, user: options.user }),
+      () => berth.execInteractive(id, command, options),
+    );
   },
 });

@@ -12,7 +12,9 @@ import type {
   ContainerSpec,
   CreateOptions,
   EnsureSystemOptions,
+  ExecEncoding,
   ExecOptions,
+  ExecOutput,
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
@@ -224,7 +226,7 @@ export class AppleRuntime implements Runtime {
     }
   }
 
-  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
     return this.cli(execCommand(name, argv, options));

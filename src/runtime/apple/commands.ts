@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BerthError } from '../../errors.js';
 import { buildSpec, execSpec, logsSpec, onlyRecord } from '../cli-adapter.js';
+import { execCwd, execStdin } from '../exec-io.js';
 import { cliEnv, sortedEntries } from '../cli-env.js';
 import { command, readerWith, type CommandLine, type CommandSpec } from '../command.js';
 import { lazy } from '../lazy.js';
@@ -9,7 +10,9 @@ import type {
   BuildImageOptions,
   ContainerInfo,
   ContainerSpec,
+  ExecEncoding,
   ExecOptions,
+  ExecOutput,
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
@@ -128,8 +131,8 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, extras
   };
 }
 
-export function execCommand(name: string, argv: readonly string[], options: ExecOptions = {}): CommandSpec<ExecResult> {
-  const line = execLine(name, argv, options, options.input !== undefined, false);
+export function execCommand<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): CommandSpec<ExecResult<ExecOutput<E>>> {
+  const line = execLine(name, argv, { ...options, workdir: execCwd(options) }, execStdin(options) !== undefined, false);
   return execSpec(line, name, options, (exitCode, stderr) => classifyAppleExecFailure(name, exitCode, stderr));
 }
 
@@ -137,7 +140,7 @@ export function interactiveExecCommand(name: string, argv: readonly string[], op
   return execLine(name, argv, options, true, tty);
 }
 
-function execLine(name: string, argv: readonly string[], options: ExecOptions | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
+function execLine(name: string, argv: readonly string[], options: ExecOptions<ExecEncoding> | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
   const env = cliEnv(options.env);
   const args = ['exec'];
   if (interactive) args.push('--interactive');

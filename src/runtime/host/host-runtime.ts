@@ -5,7 +5,8 @@ import { arch, homedir, platform } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
-import { resolveExecutable, run, runInteractive } from '../../process/index.js';
+import { resolveExecutable, runInteractive, runStreaming } from '../../process/index.js';
+import { ExecOutputCollector, execCwd, execStdin } from '../exec-io.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
@@ -13,7 +14,9 @@ import type {
   ContainerInfo,
   ContainerSpec,
   CreateOptions,
+  ExecEncoding,
   ExecOptions,
+  ExecOutput,
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
@@ -209,20 +212,23 @@ export class HostRuntime implements Runtime {
     await rm(this.sandboxDir(record), { recursive: true, force: true });
   }
 
-  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateEnv(options.env, 'exec');
     const record = await this.loadRunning(name);
-    const cwd = await this.workdir(record, options.workdir);
+    const cwd = await this.workdir(record, execCwd(options));
     const holder = await this.sandboxOf(record);
-    const result = await run(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
+    const output = new ExecOutputCollector(options);
+    const result = await runStreaming(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
       cwd,
       env: { ...process.env, ...record.env, ...options.env },
-      input: options.input,
+      input: execStdin(options),
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? Infinity,
       okExitCodes: 'any',
+      onStdout: output.onStdout,
+      onStderr: output.onStderr,
     });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+    return output.result(result.exitCode, result.durationMs);
   }
 
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {

@@ -1,5 +1,6 @@
 import { ProcessError } from '../../process/process-error.js';
 import { buildSpec, execSpec, logsSpec, onlyRecord } from '../cli-adapter.js';
+import { execCwd, execStdin } from '../exec-io.js';
 import { cliEnv, sortedEntries } from '../cli-env.js';
 import { command, readerWith, type CommandLine, type CommandSpec } from '../command.js';
 import { unavailable } from '../errors.js';
@@ -9,7 +10,9 @@ import type {
   BuildImageOptions,
   ContainerInfo,
   ContainerSpec,
+  ExecEncoding,
   ExecOptions,
+  ExecOutput,
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
@@ -72,8 +75,8 @@ export function createCommand(spec: ContainerSpec, start = false): CommandSpec<s
   };
 }
 
-export function execCommand(kind: OciKind, name: string, argv: readonly string[], options: ExecOptions = {}): CommandSpec<ExecResult> {
-  const line = execLine(name, argv, options, options.input !== undefined, false);
+export function execCommand<E extends ExecEncoding = 'utf8'>(kind: OciKind, name: string, argv: readonly string[], options: ExecOptions<E> = {}): CommandSpec<ExecResult<ExecOutput<E>>> {
+  const line = execLine(name, argv, { ...options, workdir: execCwd(options) }, execStdin(options) !== undefined, false);
   return execSpec(line, name, options, (exitCode, stderr) => classifyExecFailure(kind, name, exitCode, stderr));
 }
 
@@ -81,7 +84,7 @@ export function interactiveExecCommand(name: string, argv: readonly string[], op
   return execLine(name, argv, options, true, tty);
 }
 
-function execLine(name: string, argv: readonly string[], options: ExecOptions | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
+function execLine(name: string, argv: readonly string[], options: ExecOptions<ExecEncoding> | InteractiveExecOptions, interactive: boolean, tty: boolean): CommandLine {
   const env = cliEnv(options.env);
   const args = ['exec', ...(interactive ? ['--interactive'] : []), ...(tty ? ['--tty'] : []), ...env.flags];
   if (options.workdir !== undefined) args.push('--workdir', options.workdir);

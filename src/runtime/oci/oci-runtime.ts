@@ -5,7 +5,9 @@ import type {
   ContainerInfo,
   ContainerSpec,
   CreateOptions,
+  ExecEncoding,
   ExecOptions,
+  ExecOutput,
   ExecResult,
   ImageInfo,
   InteractiveExecOptions,
@@ -52,8 +54,9 @@ import {
 import { classifyEngineError, classifyEngineMessage } from './classify-error.js';
 import type { EngineApi } from './engine-api.js';
 
-/** node:http and the API client load only for the calls that use them (never on `berth exec`). */
+/** node:http and the API client load only for the calls that use them. */
 const loadApi = lazy(() => import('./engine-api.js'));
+const loadApiExec = lazy(() => import('./exec-over-api.js'));
 
 export type { OciKind };
 
@@ -209,10 +212,16 @@ export class OciRuntime implements Runtime {
     await this.runner.run(removeCommand(name, options.force ?? false));
   }
 
-  async exec(name: string, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  /**
+   * Over the engine socket when it answers (no engine CLI process, output as it comes); the CLI,
+   * which streams too, otherwise. Only a socket that does not answer at all falls back: once the
+   * engine has the command, nothing runs it twice.
+   */
+  async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
-    return this.runner.run(execCommand(this.kind, name, argv, options));
+    const viaApi = await this.viaApi(async (api) => (await loadApiExec()).execOverApi(api.socketPath, name, argv, options), { container: name });
+    return viaApi ?? this.runner.run(execCommand(this.kind, name, argv, options));
   }
 
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
