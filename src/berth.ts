@@ -10,6 +10,7 @@ import { Store, type EventQuery, type StoredEvent } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
+import { listProcesses, processSite, spawnProcess, type ProcessHandle, type SpawnOptions } from './workspace/processes.js';
 import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
@@ -246,6 +247,20 @@ export class Berth extends EventEmitter<BerthEvents> {
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.egress.execFence(id), ...argv], options);
+  }
+
+  /**
+   * Starts a long-lived process in the workspace (an LSP server over stdio, a watcher): it, its
+   * output (a bounded ring) and its exit status live in the workspace, so `processes(id)` on any
+   * later Berth attaches to it again. Honours the exec fence, as exec does.
+   */
+  spawn(id: string, argv: readonly string[], options: SpawnOptions = {}): Promise<ProcessHandle> {
+    return this.onContainer(id, (target) => spawnProcess(processSite(this.runtime, this.home, id, target, this.workspaces.egress.execFence(id)), argv, options));
+  }
+
+  /** The processes `spawn` started in the workspace (running, and the last ended ones), to attach to again. */
+  processes(id: string): Promise<ProcessHandle[]> {
+    return this.onContainer(id, (target) => listProcesses(processSite(this.runtime, this.home, id, target, [])));
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

@@ -8,6 +8,7 @@ export type { BerthErrorCode } from './errors.js';
 export type { BerthEvent } from './events.js';
 export type { EnsureResult, EnsureAction } from './workspace/ensure.js';
 export type { WorkspaceSpecInput } from './workspace/spec.js';
+export type { ProcessHandle, ProcessExit, SpawnOptions } from './workspace/processes.js';
 export type { DevServer, DevServerState } from './devserver/types.js';
 export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';
 export type { RuntimeSelection, DetectionReport } from './runtime/select.js';

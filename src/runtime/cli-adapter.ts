@@ -50,7 +50,7 @@ export function execSpec(
   return {
     ...line,
     subject: { container },
-    io: { input: options.input, signal: options.signal, timeoutMs: options.timeoutMs ?? Infinity, okExitCodes: 'any' },
+    io: { input: options.input, signal: options.signal, timeoutMs: options.timeoutMs ?? Infinity, okExitCodes: 'any', onStdout: options.onStdout, onStderr: options.onStderr },
     parse: (result) => {
       const failure = engineFailure(result.exitCode, result.stderr);
       if (failure) throw failure;

@@ -112,6 +112,10 @@ export interface ExecOptions {
   input?: string | Uint8Array | undefined;
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Receives stdout as it arrives (raw bytes); the result's `stdout` is then empty. */
+  onStdout?: ((chunk: Buffer) => void) | undefined;
+  /** Receives stderr as it arrives (raw bytes); the result keeps only a tail of it, for errors. */
+  onStderr?: ((chunk: Buffer) => void) | undefined;
 }
 
 export interface ExecResult {

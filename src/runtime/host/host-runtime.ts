@@ -5,7 +5,7 @@ import { arch, homedir, platform } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
-import { resolveExecutable, run, runInteractive } from '../../process/index.js';
+import { resolveExecutable, runInteractive, runStreaming } from '../../process/index.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
@@ -213,13 +213,15 @@ export class HostRuntime implements Runtime {
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, options.workdir);
     const holder = await this.sandboxOf(record);
-    const result = await run(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
+    const result = await runStreaming(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
       cwd,
       env: { ...process.env, ...record.env, ...options.env },
       input: options.input,
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? Infinity,
       okExitCodes: 'any',
+      onStdout: options.onStdout,
+      onStderr: options.onStderr,
     });
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
   }
