@@ -118,6 +118,10 @@ describe(`${label}: spawn and processes`, () => {
     berth = open();
     if (!(await berth.runtime.ensureSystem({ start: true })).running) throw new Error(`${label} is not usable`);
     await berth.up(ws, { root, image, ...(label.includes('unconfined') ? { hostSandbox: 'off' as const } : {}) });
+    if (berth.runtime.kind === 'host') {
+      const isolation = (await berth.runtime.inspect(containerNameFor(ws))).labels['berth.isolation'];
+      expect(isolation).toBe(label.includes('unconfined') ? 'none' : 'sandbox');
+    }
   });
 
   afterAll(async () => {
