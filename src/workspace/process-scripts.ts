@@ -151,7 +151,7 @@ pump() {
   eval "$1_at=\\$at"
   return 0
 }
-idle=0; sent=0
+idle=0; sent=0; after=0
 while :; do
   ended=
   [ -f "$d/status" ] && [ -f "$d/out.eof" ] && [ -f "$d/err.eof" ] && ended=1
@@ -165,8 +165,10 @@ while :; do
     [ "$sent" -lt "$budget" ] || exit 0
     continue
   fi
-  # Ended and drained; or ended a while ago with a child in the background still holding its output.
-  if [ -n "$ended" ] || { [ -f "$d/status" ] && [ "$idle" -ge 20 ]; }; then
+  # Ended and drained; or ended a while ago (polls counted from the status, not from the last
+  # output: the rings may still be writing the last bytes) with a child in the background holding its output.
+  [ -f "$d/status" ] && after=$((after + 1))
+  if [ -n "$ended" ] || [ "$after" -gt 50 ]; then
     st=; sig=
     read -r st sig 2>/dev/null < "$d/status"
     printf 'x %s %s\\n' "\${st:--}" "$sig" >&3

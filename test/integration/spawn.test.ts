@@ -132,7 +132,7 @@ describe(`${label}: spawn and processes`, () => {
   });
 
   it('streams output while the command runs, and wait() gives its exit code', async () => {
-    const handle = await berth.spawn(ws, ['sh', '-c', 'echo first; sleep 2; echo second; exit 7']);
+    const handle = await berth.spawn(ws, ['sh', '-c', 'echo first; sleep 4; echo second; exit 7']);
     const out = collect(handle);
     let firstAt = 0;
     const ended = handle.wait().then((exit) => ({ exit, at: performance.now() }));
