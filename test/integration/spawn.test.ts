@@ -10,6 +10,7 @@ import { OciRuntime } from '../../src/runtime/oci/oci-runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
 import type { ProcessHandle } from '../../src/workspace/processes.js';
+import type { WorkspaceSpecInput } from '../../src/workspace/spec.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
@@ -117,7 +118,9 @@ describe(`${label}: spawn and processes`, () => {
   beforeAll(async () => {
     berth = open();
     if (!(await berth.runtime.ensureSystem({ start: true })).running) throw new Error(`${label} is not usable`);
-    await berth.up(ws, { root, image, ...(label.includes('unconfined') ? { hostSandbox: 'off' as const } : {}) });
+    // Unconfined host mode: the spec field is `hostSandbox` here and `sandbox` on main since h-host; both are said.
+    const unconfined = { hostSandbox: 'off', sandbox: 'off' } as WorkspaceSpecInput;
+    await berth.up(ws, { root, image, ...(label.includes('unconfined') ? unconfined : {}) });
     if (berth.runtime.kind === 'host') {
       const isolation = (await berth.runtime.inspect(containerNameFor(ws))).labels['berth.isolation'];
       expect(isolation).toBe(label.includes('unconfined') ? 'none' : 'sandbox');
