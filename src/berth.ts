@@ -13,6 +13,7 @@ import { execCancellable } from './workspace/exec-cancel.js';
 import { WorkspaceFiles } from './workspace/files.js';
 import type { PtyHandle, PtyOptions } from './workspace/pty.js';
 import { loginShell } from './workspace/shell-profile.js';
+import { listProcesses, processSite, spawnProcess, type ProcessHandle, type SpawnOptions } from './workspace/processes.js';
 import { DevServerManager } from './devserver/manager.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
@@ -267,6 +268,20 @@ export class Berth extends EventEmitter<BerthEvents> {
     const { command, ...rest } = options;
     const argv = [...this.workspaces.egress.execFence(id), ...(command ?? loginShell(this.runtime.capabilities))];
     return this.onContainer(id, (target) => openPty(this.runtime, target, argv, rest));
+  }
+
+  /**
+   * Starts a long-lived process in the workspace (an LSP server over stdio, a watcher): it, its
+   * output (a bounded ring) and its exit status live in the workspace, so `processes(id)` on any
+   * later Berth attaches to it again. Honours the exec fence, as exec does.
+   */
+  spawn(id: string, argv: readonly string[], options: SpawnOptions = {}): Promise<ProcessHandle> {
+    return this.onContainer(id, (target) => spawnProcess(processSite(this.runtime, this.home, id, target, this.workspaces.egress.execFence(id)), argv, options));
+  }
+
+  /** The processes `spawn` started in the workspace (running, and the last ended ones), to attach to again. */
+  processes(id: string): Promise<ProcessHandle[]> {
+    return this.onContainer(id, (target) => listProcesses(processSite(this.runtime, this.home, id, target, [])));
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {

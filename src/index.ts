@@ -10,6 +10,7 @@ export type { EnsureResult, EnsureAction } from './workspace/ensure.js';
 export type { WorkspaceSpecInput } from './workspace/spec.js';
 export type { PtyHandle, PtyOptions } from './workspace/pty.js';
 export { INTERACTIVE_SHELL, loginShell } from './workspace/shell-profile.js';
+export type { ProcessHandle, ProcessExit, SpawnOptions } from './workspace/processes.js';
 export type { DevServer, DevServerState } from './devserver/types.js';
 export type { FileEntry, WorkspaceFiles } from './workspace/files.js';
 export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';

@@ -21,6 +21,18 @@ const KILL_GRACE_MS = 2_000;
 const KILL_EXEC_TIMEOUT_MS = 15_000;
 
 /**
+ * sh: `marked` prints the pids whose environment carries `$m` (`BERTH_EXEC_ID=<id>`), read from
+ * /proc as root reads every process's. Shared by the cancel below and `kill()` of a spawned process.
+ */
+export const MARKED_FUNCTION = `marked() {
+  for d in /proc/[0-9]*; do
+    # The marker is a random UUID: finding it anywhere in the NUL-separated environment is enough
+    # (GNU grep -q answers 0 for a binary match; busybox reads it as text).
+    grep -qF -- "$m" "$d/environ" 2>/dev/null && echo "\${d#/proc/}"
+  done
+}`;
+
+/**
  * Signals every process whose environment carries `BERTH_EXEC_ID=<id>` (with `$4`, default TERM),
  * then waits (up to `$3` tenths of a second) until none is left and KILLs what is. Plain POSIX
  * sh + /proc: it runs in any image Berth supports. Prints what it had to KILL (for the event log); the kill exec has
@@ -28,13 +40,7 @@ const KILL_EXEC_TIMEOUT_MS = 15_000;
  */
 export const KILL_MARKED_SCRIPT = `
 m="BERTH_EXEC_ID=$1"
-marked() {
-  for d in /proc/[0-9]*; do
-    # The marker is a random UUID: finding it anywhere in the NUL-separated environment is enough
-    # (GNU grep -q answers 0 for a binary match; busybox reads it as text).
-    grep -qF -- "$m" "$d/environ" 2>/dev/null && echo "\${d#/proc/}"
-  done
-}
+${MARKED_FUNCTION}
 pids=$(marked)
 [ -n "$pids" ] || exit 0
 kill -"\${4:-TERM}" $pids 2>/dev/null

@@ -133,6 +133,15 @@ export function guestFirewallSuite(version: string): void {
       await rulesIntact();
     });
 
+    it('... a spawned process (berth.spawn: its supervisor and the command)', async () => {
+      const handle = await berth.spawn(ws, ['sh', '-c', ATTACK]);
+      const out: Buffer[] = [];
+      handle.onStdout((chunk) => out.push(chunk));
+      expect(await handle.wait()).toEqual({ exitCode: 0, signal: null });
+      expect(Buffer.concat(out).toString()).toMatch(refusedEverywhere);
+      await rulesIntact();
+    });
+
     it('... the CLI, which goes by the workspace address card without the library', async () => {
       const cli = await berthCli({ ...doubleEnv, BERTH_HOME: home, BERTH_RUNTIME: 'apple' })(['exec', ws, '--', 'sh', '-c', ATTACK]);
       expect(cli.stdout).toMatch(refusedEverywhere);
