@@ -233,7 +233,7 @@ export class WorkspaceManager {
    * id (passed in), so listings can flag drift cheaply. A spec that no longer plans (its root is
    * gone) counts as drift.
    */
-  hasDrifted(id: string, container: ContainerInfo, spec: WorkspaceSpec, imageId: string | null): boolean {
+  hasDrifted(id: string, container: Pick<ContainerInfo, 'labels'>, spec: WorkspaceSpec, imageId: string | null): boolean {
     try {
       return this.hashFor(id, spec, imageId) !== container.labels[LABELS.specHash];
     } catch {
