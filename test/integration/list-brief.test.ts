@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -7,6 +7,7 @@ import { createBerth, type Berth } from '../../src/berth.js';
 import { OciRuntime, type OciKind } from '../../src/runtime/oci/oci-runtime.js';
 import type { ContainerBrief } from '../../src/runtime/types.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { freePort } from '../support/free-port.js';
 
 const brief = (c: ContainerBrief): ContainerBrief => ({ id: c.id, name: c.name, state: c.state, image: c.image, imageId: c.imageId, labels: c.labels, ip: c.ip, ports: c.ports });
 const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : 1);
@@ -24,26 +25,29 @@ describe.each<OciKind>(['podman', 'docker'])('%s: the one-call list', (kind) => 
   const names = [`berth-brief-a-${token}`, `berth-brief-b-${token}`, `brief-c-${token}`];
   const scratch = mkdtempSync(join(tmpdir(), `berth-brief-${kind}-`));
   const home = join(scratch, 'home');
+  const root = join(scratch, 'root');
   const ids = [`brief-ws1-${token}`, `brief-ws2-${token}`];
-  let berth: Berth;
-  let berthCli: Berth;
+  let berth: Berth | undefined;
+  let berthCli: Berth | undefined;
 
   beforeAll(async () => {
+    mkdirSync(root);
     // One running with a published loopback port, one stopped, one outside the `berth-` prefix.
-    await cli.create({ name: names[0] ?? '', image: TEST_IMAGE, command: ['tail', '-f', '/dev/null'], init: true, labels: { 'dev.berth.test': token, role: 'a' }, ports: [{ hostAddress: '127.0.0.1', hostPort: 0, containerPort: 8080, protocol: 'tcp' }] }, { start: true });
+    await cli.create({ name: names[0] ?? '', image: TEST_IMAGE, command: ['tail', '-f', '/dev/null'], init: true, labels: { 'dev.berth.test': token, role: 'a' }, ports: [{ hostAddress: '127.0.0.1', hostPort: await freePort(), containerPort: 8080, protocol: 'tcp' }] }, { start: true });
     await cli.create({ name: names[1] ?? '', image: TEST_IMAGE, command: ['true'], labels: { 'dev.berth.test': token } });
     await cli.create({ name: names[2] ?? '', image: TEST_IMAGE, command: ['true'], labels: { 'dev.berth.test': token } });
-    berth = await createBerth({ home, runtime: kind, env });
+    const opened = await createBerth({ home, runtime: kind, env });
+    berth = opened;
     // The same home, the engine's socket off: every engine call is a CLI process.
     berthCli = await createBerth({ home, runtime: kind, env: { ...env, [`BERTH_${kind.toUpperCase()}_API`]: 'off' } });
-    for (const id of ids) await berth.up(id, { root: scratch, image: TEST_IMAGE });
-    await berth.stop(ids[1] ?? '');
+    for (const id of ids) await opened.up(id, { root, image: TEST_IMAGE });
+    await opened.stop(ids[1] ?? '');
   }, 180_000);
 
   afterAll(async () => {
-    for (const id of ids) await berth.remove(id).catch(() => undefined);
-    berth.close();
-    berthCli.close();
+    for (const id of ids) await berth?.remove(id).catch(() => undefined);
+    berth?.close();
+    berthCli?.close();
     for (const name of names) await cli.remove(name, { force: true }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -71,6 +75,7 @@ describe.each<OciKind>(['podman', 'docker'])('%s: the one-call list', (kind) => 
   });
 
   it('`berth ls` / GET /workspaces records: the API path gives the same records as the CLI path', async () => {
+    if (!berth || !berthCli) throw new Error('beforeAll did not open Berth');
     const listed = await berth.list();
     expect(listed.filter((w) => ids.includes(w.id)).map((w) => [w.id, w.state])).toEqual([
       [ids[0], 'running'],
