@@ -65,10 +65,18 @@ describe.each<OciKind>(['podman', 'docker'])('%s: the one-call list', (kind) => 
     expect((await api.listBrief(prefixed)).sort(byName)).toEqual((await cli.list(prefixed)).map(brief).sort(byName));
   });
 
+  it('an image inspect (the listing\'s drift check) answers over the socket what the CLI answers, a missing image included', async () => {
+    expect(await api.imageInspect(TEST_IMAGE)).toEqual(await cli.imageInspect(TEST_IMAGE));
+    const missing = (r: OciRuntime) => r.imageInspect('berth-no-such-image:never').then(() => null, (e: unknown) => (e as { code?: string }).code);
+    expect(await missing(api)).toBe('E_NOT_FOUND');
+    expect(await missing(cli)).toBe('E_NOT_FOUND');
+  });
+
   it('is one API call: it answers with no engine CLI at all', async () => {
     // A binary that does not exist: any CLI call would fail.
     const apiOnly = new OciRuntime(kind, { env, binary: join(scratch, 'no-such-engine'), apiSocket: await api.apiSocket() });
     const listed = await apiOnly.listBrief({ labels: { 'dev.berth.test': token } });
+    await apiOnly.imageInspect(TEST_IMAGE);
     expect(listed.map((c) => c.name).sort()).toEqual([...names].sort());
     // And without a socket it is the CLI's list.
     expect((await cli.listBrief({ labels: { 'dev.berth.test': token } })).map(brief).sort(byName)).toEqual(listed.sort(byName));
