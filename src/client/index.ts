@@ -102,8 +102,9 @@ export class BerthClient {
     return this.json('POST', '/plan', { file });
   }
 
-  apply(file: string, confirm: { planHash: string } | { yes: true }): Promise<ApplyResult> {
-    return this.json('POST', '/apply', { file, ...confirm });
+  /** `concurrency`: workspaces worked on at once (1: plan order); the daemon's default when left out. */
+  apply(file: string, confirm: { planHash: string } | { yes: true }, options: { concurrency?: number } = {}): Promise<ApplyResult> {
+    return this.json('POST', '/apply', { file, ...confirm, ...options });
   }
 
   events(filter: EventQuery = {}): Promise<StoredEvent[]> {

@@ -26,6 +26,8 @@ export interface DaemonOptions {
   manifest?: string | undefined;
   livenessMs?: number | undefined;
   reconcileMs?: number | undefined;
+  /** Workspaces the reconcile loop fixes at once (default from the cores and the memory budget). */
+  concurrency?: number | undefined;
   /** Started by a command that needed it (the CLI, startDaemon()), not by a person or service manager. */
   onDemand?: boolean | undefined;
   /** Exit (resolve `idle`) after this long with nothing to serve; undefined or 0: never. */
@@ -135,7 +137,7 @@ export class Daemon {
           onWait: (holder) => process.stderr.write(`berth daemon: waiting for the reconciler already running (${describeHolder(holder)})\n`),
         });
         cleanup.unshift(() => held.release());
-        const reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000, home: options.home, env: options.env });
+        const reconciler = createReconciler(berth, { manifest: options.manifest, intervalMs: options.reconcileMs ?? 30_000, home: options.home, env: options.env, concurrency: options.concurrency });
         reconciler.start();
         cleanup.unshift(() => reconciler.stop());
       }

@@ -16,6 +16,7 @@ export interface ReconcilerOptions {
   intervalMs: number;
   home: string;
   env?: NodeJS.ProcessEnv | undefined;
+  concurrency?: number | undefined;
 }
 
 /**
@@ -30,6 +31,7 @@ export function createReconciler(berth: Berth, options: ReconcilerOptions): Reco
     runtime: berth.runtime.kind,
     intervalMs: options.intervalMs,
     env: options.env,
+    concurrency: options.concurrency,
     open: (choice) => {
       if (choice === undefined || choice === berth.runtime.kind) return Promise.resolve(berth);
       let other = others.get(choice);

@@ -1,4 +1,5 @@
 import { BerthError } from '../errors.js';
+import { settleBounded } from '../process/bounded.js';
 import type { DeclaredState, DeclaredWorkspace } from './manifest.js';
 import { observe } from './observe.js';
 import { plan, type Action, type Plan } from './plan.js';
@@ -32,39 +33,89 @@ export interface ApplyOutcome {
   message: string;
 }
 
+export interface ApplyOptions {
+  events?: 'apply' | 'reconcile' | undefined;
+  /**
+   * At most this many workspaces worked on at once (default 1). A workspace's own actions always
+   * run one after another, in plan order; 1 runs the whole plan in plan order, as before.
+   */
+  concurrency?: number | undefined;
+  /** Told when an action starts or ends: how far the apply is, and what is running (for a progress line). */
+  onProgress?: ((progress: ApplyProgress) => void) | undefined;
+}
+
+export interface ApplyProgress {
+  done: number;
+  total: number;
+  /** The actions in flight, oldest first, with when each started (epoch ms). */
+  running: { label: string; startedAt: number }[];
+}
+
 /**
- * Carries a plan out, one action at a time: an event before each effect (intent) and one after
- * (outcome). Every effect is itself idempotent (ensure, stop, remove), so a run killed at any point
- * is finished by the next apply, which plans from what it then observes.
+ * Carries a plan out: an event before each effect (intent) and one after (outcome). Independent
+ * workspaces run side by side, up to `concurrency` at once; one workspace's actions stay in order
+ * (dev servers after their workspace's create). Every effect is itself idempotent (ensure, stop,
+ * remove) and holds the workspace's file lock, so a run killed at any point is finished by the
+ * next apply, which plans from what it then observes. Outcomes come back in plan order.
  */
-export async function applyPlan(target: Target, state: DeclaredState, planned: ManifestPlan, options: { events?: 'apply' | 'reconcile' } = {}): Promise<ApplyOutcome[]> {
+export async function applyPlan(target: Target, state: DeclaredState, planned: ManifestPlan, options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
   const events = options.events ?? 'apply';
   const byId = new Map(planned.declared.map((d) => [d.id, d]));
-  const outcomes: ApplyOutcome[] = [];
+  const actions = planned.plan.actions;
+  const outcomes = new Array<ApplyOutcome>(actions.length);
   const kept = new Set(target.desired.declaredBy(state.file));
   for (const id of byId.keys()) kept.add(id);
   // Declared first: a workspace created below is already this manifest's if the run is cut short.
   target.desired.setDeclared(state.file, [...kept]);
   const removed = new Set<string>();
-  for (const action of planned.plan.actions) {
+  const running = new Map<number, { label: string; startedAt: number }>();
+  let done = 0;
+  const progress = (): void => options.onProgress?.({ done, total: actions.length, running: [...running.values()] });
+
+  const step = async (index: number, action: Action): Promise<void> => {
     const label = describe(action);
     target.record({ type: `${events}.intent`, workspace: action.workspace, message: `${events === 'apply' ? 'Apply' : 'Reconcile'}: ${label}.`, data: { ...action } });
+    running.set(index, { label, startedAt: Date.now() });
+    progress();
+    let outcome: ApplyOutcome;
     try {
       await carryOut(target, action, byId.get(action.workspace));
       if (action.kind === 'remove') removed.add(action.workspace);
-      outcomes.push({ action, ok: action.kind !== 'blocked', message: action.kind === 'blocked' ? `${label}: ${action.reason}` : label });
+      outcome = { action, ok: action.kind !== 'blocked', message: action.kind === 'blocked' ? `${label}: ${action.reason}` : label };
     } catch (error) {
-      outcomes.push({ action, ok: false, message: `${label}: ${error instanceof Error ? error.message : String(error)}` });
+      outcome = { action, ok: false, message: `${label}: ${error instanceof Error ? error.message : String(error)}` };
     }
-    const outcome = outcomes[outcomes.length - 1];
-    if (outcome) target.record({ type: outcome.ok ? `${events}.done` : `${events}.failed`, workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
-  }
+    outcomes[index] = outcome;
+    running.delete(index);
+    done += 1;
+    target.record({ type: outcome.ok ? `${events}.done` : `${events}.failed`, workspace: action.workspace, level: outcome.ok ? 'info' : 'warn', message: outcome.message });
+    progress();
+  };
+  // 1: the whole plan as one lane, in plan order, exactly as before parallel apply.
+  const concurrency = options.concurrency ?? 1;
+  const lanes = concurrency <= 1 ? [actions.map((_, index) => index)] : lanesOf(actions);
+  // step() never throws (an effect's failure is its outcome); an event log that fails is rethrown.
+  const settled = await settleBounded(lanes, concurrency, async (lane) => {
+    for (const index of lane) await step(index, actions[index] as Action);
+  });
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
   // Read again (another runtime's apply may have written meanwhile); what no longer has anything on
   // record on any runtime is no longer this manifest's to remove, whoever finished removing it.
   const declaredIds = new Set(state.workspaces.map((w) => w.id));
   const onRecord = new Set(target.ledger.activeEntries().map((e) => e.workspace));
   target.desired.setDeclared(state.file, target.desired.declaredBy(state.file).filter((id) => declaredIds.has(id) || (!removed.has(id) && onRecord.has(id))));
   return outcomes;
+}
+
+/** The plan's action indexes, one lane per workspace, lanes in the order their first action appears. */
+export function lanesOf(actions: readonly Action[]): number[][] {
+  const lanes = new Map<string, number[]>();
+  actions.forEach((action, index) => {
+    const lane = lanes.get(action.workspace);
+    if (lane) lane.push(index);
+    else lanes.set(action.workspace, [index]);
+  });
+  return [...lanes.values()];
 }
 
 async function carryOut(target: Target, action: Action, declared: DeclaredWorkspace | undefined): Promise<void> {

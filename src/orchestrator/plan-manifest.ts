@@ -1,5 +1,6 @@
 import { BerthError } from '../errors.js';
-import { applyPlan, planOnTarget, type ApplyOutcome, type ManifestPlan } from './apply.js';
+import { applyPlan, planOnTarget, type ApplyOutcome, type ApplyProgress, type ManifestPlan } from './apply.js';
+import { defaultConcurrency } from './concurrency.js';
 import { checkMemoryBudget, claimsOn, memoryBudget } from './budget.js';
 import { loadManifest, type DeclaredState, type DeclaredWorkspace } from './manifest.js';
 import { planHash, type Action } from './plan.js';
@@ -80,7 +81,25 @@ export function confirmPlan(planned: PlannedManifest, expected: string | undefin
   });
 }
 
+export interface ApplyManifestOptions {
+  /** Workspaces worked on at once, per runtime; default `defaultConcurrency` (cores, memory budget). */
+  concurrency?: number | undefined;
+  /** Where BERTH_MEMORY_BUDGET is read, for the default concurrency. */
+  env?: NodeJS.ProcessEnv | undefined;
+  onProgress?: ((progress: ApplyProgress) => void) | undefined;
+}
+
 /** Carries out every runtime's share of a plan (runtimes side by side); the outcomes in group order. */
-export async function applyManifest(planned: PlannedManifest): Promise<ApplyOutcome[]> {
-  return (await Promise.all(planned.groups.map((g) => applyPlan(g.target, planned.state, g.planned)))).flat();
+export async function applyManifest(planned: PlannedManifest, options: ApplyManifestOptions = {}): Promise<ApplyOutcome[]> {
+  const concurrency = options.concurrency ?? defaultConcurrency({ budgetBytes: memoryBudget(options.env ?? process.env, planned.state.memoryBudget).bytes });
+  const total = planned.actions.length;
+  const shares = new Map<number, ApplyProgress>();
+  // One progress for the whole manifest, however many runtimes it spans.
+  const report = (group: number, progress: ApplyProgress): void => {
+    shares.set(group, progress);
+    const all = [...shares.values()];
+    options.onProgress?.({ done: all.reduce((n, p) => n + p.done, 0), total, running: all.flatMap((p) => p.running).sort((a, b) => a.startedAt - b.startedAt) });
+  };
+  const outcomes = await Promise.all(planned.groups.map((g, i) => applyPlan(g.target, planned.state, g.planned, { concurrency, onProgress: (p) => report(i, p) })));
+  return outcomes.flat();
 }

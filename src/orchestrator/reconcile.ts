@@ -9,6 +9,8 @@ import { plan, planHash } from './plan.js';
 import { planManifest, type PlannedManifest } from './plan-manifest.js';
 import { backoffDelay, decide, DEFAULT_BACKOFF, type Backoff, type Decision, type WorkspaceFacts } from './restart-policy.js';
 import { checkHealth } from './health.js';
+import { memoryBudget } from './budget.js';
+import { defaultConcurrency } from './concurrency.js';
 import { toTarget, type Target, type TargetSource } from './target.js';
 
 export interface ReconcilerOptions {
@@ -29,6 +31,8 @@ export interface ReconcilerOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** The clock, in epoch ms (tests move it). */
   now?: (() => number) | undefined;
+  /** Workspaces fixed at once (apply.ts); default from the cores and the memory budget (concurrency.ts). */
+  concurrency?: number | undefined;
   /** Called after every cycle of start(), with its report. */
   onCycle?: ((report: CycleReport) => void) | undefined;
 }
@@ -232,7 +236,7 @@ export class Reconciler {
       ...unplannable.map((u): Decision => ({ action: { kind: 'blocked', workspace: u.id, reason: u.reason }, drift: 'missing', verdict: 'block', why: u.reason })),
     ];
     const fixes = decisions.filter((d) => d.verdict === 'fix').map((d) => d.action);
-    const outcomes = await applyPlan(target, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile' });
+    const outcomes = await applyPlan(target, state, { plan: { actions: fixes, hash: '' }, declared: [...declared] }, { events: 'reconcile', concurrency: this.concurrency(state) });
     const findings: Finding[] = [];
     let next = 0;
     for (const decision of decisions) {
@@ -255,6 +259,10 @@ export class Reconciler {
     this.recordOutcomes(target, findings);
     this.forgiveSettled(target, declared, findings);
     return findings;
+  }
+
+  private concurrency(state: DeclaredState): number {
+    return this.options.concurrency ?? defaultConcurrency({ budgetBytes: memoryBudget(this.options.env ?? process.env, state.memoryBudget).bytes });
   }
 
   /** Backoff and restart counts, per workspace and per dev server, kept in the store. */

@@ -81,6 +81,12 @@ export interface ContainerInfo {
   memoryBytes: number | null;
 }
 
+/**
+ * What a listing shows of a container: what one engine list call says of all of them at once (no
+ * limits, exit code, mounts or times: those take an inspect per container).
+ */
+export type ContainerBrief = Pick<ContainerInfo, 'id' | 'name' | 'state' | 'image' | 'imageId' | 'labels' | 'ip' | 'ports'>;
+
 /** What ensure needs to decide: the container as it is, and what its image reference points at now. */
 export interface Observation {
   container: ContainerInfo | null;
@@ -290,6 +296,11 @@ export interface Runtime {
   ensureSystem(options?: EnsureSystemOptions): Promise<SystemStatus>;
 
   list(filter?: ListFilter): Promise<ContainerInfo[]>;
+  /**
+   * A cheaper list for listings (`ls`, `GET /workspaces`, published ports): one engine API call
+   * where the runtime has an API socket. Absent: `list` is as cheap as it gets.
+   */
+  listBrief?(filter?: ListFilter): Promise<ContainerBrief[]>;
   /** Throws E_NOT_FOUND for an unknown container. */
   inspect(name: string): Promise<ContainerInfo>;
   /** Container and image in one engine call where the runtime can; missing ones are null, not errors. */

@@ -14,7 +14,7 @@ import { needsGuestFirewall, RuntimeEgress, type WorkspaceEgress } from '../egre
 import type { EgressStore } from '../state/egress-records.js';
 import { profileMount, removeWorkspaceFiles, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
-import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS } from './preview-ports.js';
+import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS, publishedHostPorts } from './preview-ports.js';
 import { lockPaths, withFileLock } from '../state/file-lock.js';
 import { missingImageHint } from './image-source.js';
 import { decideEnsure, describeReason, observedContainer } from './ensure-decision.js';
@@ -233,7 +233,7 @@ export class WorkspaceManager {
    * id (passed in), so listings can flag drift cheaply. A spec that no longer plans (its root is
    * gone) counts as drift.
    */
-  hasDrifted(id: string, container: ContainerInfo, spec: WorkspaceSpec, imageId: string | null): boolean {
+  hasDrifted(id: string, container: Pick<ContainerInfo, 'labels'>, spec: WorkspaceSpec, imageId: string | null): boolean {
     try {
       return this.hashFor(id, spec, imageId) !== container.labels[LABELS.specHash];
     } catch {
@@ -265,7 +265,9 @@ export class WorkspaceManager {
     const entry = this.store.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
     const egress = await this.egress.prepare(id, spec.egress);
     const nonce = randomBytes(9).toString('base64url');
-    const ports = await allocatePreviewPorts(this.previewPortCount(spec));
+    const previewPorts = this.previewPortCount(spec);
+    // One list call, only when there are ports to pick: a port another container publishes is not free.
+    const ports = await allocatePreviewPorts(previewPorts, previewPorts > 0 ? await publishedHostPorts(this.runtime) : new Set());
     const containerSpec = {
       ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
       // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.

@@ -1,5 +1,5 @@
 import { BerthError, isBerthError } from '../errors.js';
-import type { ContainerInfo, Runtime } from '../runtime/types.js';
+import type { ContainerBrief, Runtime } from '../runtime/types.js';
 import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { WorkspaceManager } from './ensure.js';
 import { LABELS, isOwnedBy } from './labels.js';
@@ -73,9 +73,14 @@ export class Inventory {
     return this.summarize(name, container, entry, imageIds(this.runtime));
   }
 
-  /** This installation's workspaces on the selected runtime: one engine list, plus one image lookup per image. */
+  /**
+   * This installation's workspaces on the selected runtime: one engine list (one API call where the
+   * engine has a socket: `listBrief`), plus one image lookup per image; an inspect only for a
+   * ledgered workspace the list did not show (missing, or a foreign container took its name).
+   */
   async list(): Promise<WorkspaceSummary[]> {
-    const containers = await this.runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } });
+    const filter = { labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } };
+    const containers = this.runtime.listBrief ? await this.runtime.listBrief(filter) : await this.runtime.list(filter);
     const entries = this.containerEntries();
     const imageIdOf = imageIds(this.runtime);
     const summaries: WorkspaceSummary[] = [];
@@ -92,7 +97,7 @@ export class Inventory {
 
   private async summarize(
     name: string,
-    container: ContainerInfo | null,
+    container: ContainerBrief | null,
     entry: LedgerEntry | undefined,
     imageIdOf: (ref: string) => Promise<string | null>,
   ): Promise<WorkspaceSummary> {

@@ -13,7 +13,7 @@ import { BERTH_BIN, type CliResult } from './cli-suite.js';
 type Engine = 'podman' | 'docker';
 
 /** Lifecycle events of one container name between two moments, from the engine's own event stream. */
-async function engineEvents(engine: Engine, name: string, since: Date): Promise<string[]> {
+export async function engineEvents(engine: Engine, name: string, since: Date): Promise<string[]> {
   const env = engineEnv();
   const argv =
     engine === 'podman'

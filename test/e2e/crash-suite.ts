@@ -21,7 +21,7 @@ type Phase = 'create' | 'recreate' | 'remove';
  * creating or removing, and the orphaned engine CLI finishes its work after Berth is gone. Phases
  * cycle create → recreate → remove, so every kill has ten actions of its kind to interrupt.
  */
-type KillPoint = { on: 'event'; event: 'apply.intent' | 'apply.done'; n: number; delayMs: number } | { on: 'engine'; command: 'run' | 'rm' | 'network create' | 'network rm'; n: number; delayMs: number };
+export type KillPoint = { on: 'event'; event: 'apply.intent' | 'apply.done'; n: number; delayMs: number } | { on: 'engine'; command: 'run' | 'rm' | 'network create' | 'network rm'; n: number; delayMs: number };
 
 const KILL_POINTS: readonly KillPoint[] = [
   { on: 'event', event: 'apply.intent', n: 1, delayMs: 0 }, // create
@@ -55,8 +55,11 @@ const PHASES: readonly Phase[] = ['create', 'recreate', 'remove'];
  * again, and ten foreign containers placed beside (look-alike names, partial labels, another
  * owner) all survive untouched.
  */
-export function crashSuite(engine: 'podman' | 'docker'): void {
-  describe(`kill -9 during apply on ${engine}`, () => {
+export function crashSuite(engine: 'podman' | 'docker', options: { concurrency?: number; points?: readonly KillPoint[]; label?: string } = {}): void {
+  const killPoints = options.points ?? KILL_POINTS;
+  // Every apply of the run, the killed ones and the converging ones, at the same concurrency.
+  const concurrency = options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)];
+  describe(`kill -9 during apply on ${engine}${options.label ? ` (${options.label})` : ''}`, () => {
     const token = randomUUID().slice(0, 8);
     const scratch = mkdtempSync(join(tmpdir(), 'berth-crash-'));
     const home = join(scratch, 'home');
@@ -134,7 +137,7 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
       const base = store.events.events().at(-1)?.seq ?? 0;
       rmSync(shimLog, { force: true });
       const controller = new AbortController();
-      const applying = run([process.execPath, BERTH_BIN, 'apply', '--yes', '-f', manifest], { env, signal: controller.signal, stopSignal: 'SIGKILL', timeoutMs: 120_000, okExitCodes: 'any' });
+      const applying = run([process.execPath, BERTH_BIN, 'apply', '--yes', '-f', manifest, ...concurrency], { env, signal: controller.signal, stopSignal: 'SIGKILL', timeoutMs: 120_000, okExitCodes: 'any' });
       let finished = false;
       const outcome = applying.then(
         (result) => ((finished = true), `finished on its own (exit ${String(result.exitCode)}): ${result.stderr}`),
@@ -167,7 +170,7 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
       rmSync(scratch, { recursive: true, force: true });
     });
 
-    const cases = KILL_POINTS.map((point, i) => {
+    const cases = killPoints.map((point, i) => {
       const phase = PHASES[i % PHASES.length] ?? 'create';
       const at = point.on === 'event' ? `event ${point.event} #${String(point.n)}` : `engine ${point.command} #${String(point.n)}`;
       return { i, phase, title: `point ${String(i + 1)}: ${phase}, killed at ${at}${point.delayMs ? ` + ${String(point.delayMs)} ms` : ''}` };
@@ -176,12 +179,12 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
       '$title; the next apply converges',
       async ({ i, phase }) => {
         write(phase);
-        await applyKilledAt(KILL_POINTS[i] ?? { on: 'event', event: 'apply.intent', n: 1, delayMs: 0 });
+        await applyKilledAt(killPoints[i] ?? { on: 'event', event: 'apply.intent', n: 1, delayMs: 0 });
         await orphansGone();
         const survivors = await ourContainers();
 
         const planned = json<{ actions: { kind: string; workspace: string }[] }>(await berth(['plan', '-f', manifest, '--json']));
-        const applied = json<{ outcomes: { ok: boolean; message: string }[] }>(await berth(['apply', '--yes', '-f', manifest, '--json']));
+        const applied = json<{ outcomes: { ok: boolean; message: string }[] }>(await berth(['apply', '--yes', '-f', manifest, '--json', ...concurrency]));
         expect(applied.outcomes.filter((o) => !o.ok)).toEqual([]);
         expect(json<{ actions: unknown[] }>(await berth(['plan', '-f', manifest, '--json'])).actions).toEqual([]);
 
@@ -207,5 +210,34 @@ export function crashSuite(engine: 'podman' | 'docker'): void {
         }
       },
     );
+  });
+}
+
+/**
+ * `count` kill points drawn from `seed` (printed in the test names, so a failing draw can be run
+ * again): events or engine commands, an nth of 1 to 10, a delay of 0 to 60 ms.
+ */
+export function randomKillPoints(seed: number, count: number): KillPoint[] {
+  let state = seed >>> 0 || 1;
+  const next = (n: number): number => {
+    // xorshift32: small, seedable, good enough to spread kill points.
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const commands = ['run', 'rm', 'network create', 'network rm'] as const;
+  return Array.from({ length: count }, (_, i): KillPoint => {
+    const n = 1 + next(10);
+    const delayMs = next(4) === 0 ? next(60) : 0;
+    // Phases cycle create, recreate, remove: a remove run has no `run` or `network create`.
+    const phase = PHASES[i % PHASES.length];
+    // apply.done #10 is the run's end: it may exit before the kill lands.
+    if (next(2) === 0) return { on: 'event', ...(next(2) === 0 ? { event: 'apply.intent', n } : { event: 'apply.done', n: Math.min(n, 9) }), delayMs };
+    // What each phase runs: create `run` (+ `network create`), recreate `rm` + `run`, remove `rm` (+ `network rm`).
+    const usable = commands.filter((c) => (phase === 'create' ? c === 'run' || c === 'network create' : phase === 'recreate' ? c === 'run' || c === 'rm' : c === 'rm' || c === 'network rm'));
+    const command = usable[next(usable.length)] ?? 'run';
+    // Only two workspaces of ten have a network.
+    return { on: 'engine', command, n: command.startsWith('network') ? 1 + next(2) : n, delayMs };
   });
 }

@@ -3,6 +3,7 @@ import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth daemon [--http 127.0.0.1:PORT] [--manifest berth.yaml] [--runtime R]
                     [--liveness-interval SECONDS] [--reconcile-interval SECONDS] [--idle-timeout SECONDS]
+                    [--concurrency N]   (workspaces the reconcile loop fixes at once; default from cores and memory)
        berth daemon status [--json]       (is one running; its socket, pid and dashboard link)
        berth daemon stop                  (ends the running one; workspaces keep running)
 Runs in the foreground until SIGTERM or Ctrl-C; one per $BERTH_HOME. Also installed as \`berthd\`.
@@ -19,6 +20,7 @@ export default defineCommand({
     'liveness-interval': { type: 'string' },
     'reconcile-interval': { type: 'string' },
     'idle-timeout': { type: 'string' },
+    concurrency: { type: 'string' },
     'on-demand': { type: 'boolean' },
   },
   async run({ values, positionals }) {
@@ -36,6 +38,7 @@ export default defineCommand({
       livenessMs: seconds(values['liveness-interval'], '--liveness-interval'),
       reconcileMs: seconds(values['reconcile-interval'], '--reconcile-interval'),
       onDemand: values['on-demand'] ?? false,
+      concurrency: values.concurrency === undefined ? undefined : (await import('../../orchestrator/concurrency.js')).parseConcurrency(values.concurrency, '--concurrency'),
       idleMs: (seconds(values['idle-timeout'], '--idle-timeout', true) ?? 0) || undefined,
     });
     const { info } = daemon;

@@ -2,7 +2,7 @@ import { defineCommand } from '../args.js';
 import { openBerth } from '../open-berth.js';
 import { EXIT, printJson } from '../output.js';
 
-const USAGE = 'Usage: berth reconcile [-f berth.yaml] [--json]   # one cycle: what drifted, what it fixed, what it left\n';
+const USAGE = 'Usage: berth reconcile [-f berth.yaml] [--concurrency N] [--json]   # one cycle: what drifted, what it fixed, what it left\n';
 
 const MARK = { fixed: 'fixed ', failed: 'FAILED', hold: 'left  ', wait: 'later ', block: 'BLOCKED' } as const;
 
@@ -12,12 +12,14 @@ const MARK = { fixed: 'fixed ', failed: 'FAILED', hold: 'left  ', wait: 'later '
  */
 export default defineCommand({
   usage: USAGE,
-  options: { file: { type: 'string', short: 'f' } },
+  options: { file: { type: 'string', short: 'f' }, concurrency: { type: 'string' } },
   async run({ values }) {
     const [{ Reconciler }, { holdReconciler }] = await Promise.all([import('../../orchestrator/reconcile.js'), import('../reconciler-lock.js')]);
+    const { parseConcurrency } = await import('../../orchestrator/concurrency.js');
+    const concurrency = values.concurrency === undefined ? undefined : parseConcurrency(values.concurrency, '--concurrency');
     const manifest = values.file ?? 'berth.yaml';
     const lock = await holdReconciler('reconcile', manifest);
-    const reconciler = new Reconciler({ manifest, runtime: values.runtime, open: (runtime) => openBerth(runtime) });
+    const reconciler = new Reconciler({ manifest, runtime: values.runtime, open: (runtime) => openBerth(runtime), concurrency });
     const report = await reconciler.runOnce().finally(() => lock.release());
     const bad = report.error !== null || report.findings.some((f) => f.outcome === 'failed' || f.verdict === 'block');
     if (values.json) {

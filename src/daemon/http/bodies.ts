@@ -40,6 +40,7 @@ export const applyBody = z
     file: absolute('the berth.yaml to apply'),
     planHash: z.string().optional().describe('Refuse unless the plan is still this one (from POST /plan).'),
     yes: z.boolean().optional().describe('Apply whatever the plan is now.'),
+    concurrency: z.number({ error: 'must be a whole number from 1 to 64' }).int({ error: 'must be a whole number from 1 to 64' }).min(1, { error: 'must be a whole number from 1 to 64' }).max(64, { error: 'must be a whole number from 1 to 64' }).optional().describe('Workspaces worked on at once (1: one action at a time, in plan order); default from the cores and the memory budget.'),
   })
   .refine((b) => b.planHash !== undefined || b.yes === true, { error: 'needs planHash (from POST /plan) or yes: true' });
 

@@ -150,7 +150,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
       try {
         const planned = await planOnDaemon(deps.berth, b.file);
         confirmPlan(planned, b.planHash);
-        return { hash: planned.hash, outcomes: await applyManifest(planned) };
+        return { hash: planned.hash, outcomes: await applyManifest(planned, { concurrency: b.concurrency }) };
       } finally {
         lock.release();
       }

@@ -98,10 +98,13 @@ export class EngineApi {
     this.prefix = kind === 'podman' ? '/v4.0.0/libpod' : '';
   }
 
-  /** Answers 2xx and 304 (docker and podman say "already started" that way); other statuses throw. */
-  async call(method: 'GET' | 'POST', path: string, query: Record<string, string> = {}): Promise<ApiResponse> {
+  /**
+   * Answers 2xx and 304 (docker and podman say "already started" that way); other statuses throw.
+   * `compat`: podman's docker-compatible path instead of its libpod one (the same on docker).
+   */
+  async call(method: 'GET' | 'POST', path: string, query: Record<string, string> = {}, options: { compat?: boolean } = {}): Promise<ApiResponse> {
     const search = new URLSearchParams(query).toString();
-    const fullPath = `${this.prefix}${path}${search ? `?${search}` : ''}`;
+    const fullPath = `${options.compat ? '' : this.prefix}${path}${search ? `?${search}` : ''}`;
     const response = await this.send(method, fullPath);
     if ((response.status >= 200 && response.status < 300) || response.status === 304) return response;
     throw new EngineApiError(response.status, engineErrorMessage(response.body, response.status), `${method} ${fullPath}`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ContainerInfo, ContainerState, ImageInfo, Mount, NetworkInfo, PublishedPort } from '../types.js';
+import type { ContainerBrief, ContainerInfo, ContainerState, ImageInfo, Mount, NetworkInfo, PublishedPort } from '../types.js';
 
 /**
  * The JSON docker and podman print, as far as Berth reads it (unknown fields are ignored, so newer
@@ -72,6 +72,40 @@ export function normalizeContainer(record: ContainerRecord): ContainerInfo {
     // 0 means "no limit" to both engines.
     cpus: record.HostConfig?.NanoCpus ? record.HostConfig.NanoCpus / 1e9 : null,
     memoryBytes: record.HostConfig?.Memory ? record.HostConfig.Memory : null,
+  };
+}
+
+/**
+ * One row of the engine API's container list (`GET /containers/json`: docker, and podman's
+ * docker-compatible endpoint, whose libpod twin has no addresses): what a listing needs, in one
+ * call for all containers, where an inspect is one call (or one CLI process) per container.
+ */
+export const containerSummaryRecord = z.object({
+  Id: z.string(),
+  Names: z.array(z.string()).nullish(),
+  /** The reference given at create (docker: the image id once that tag points elsewhere). */
+  Image: z.string().nullish(),
+  ImageID: z.string().nullish(),
+  State: z.string(),
+  Labels: labels,
+  Ports: z.array(z.object({ IP: z.string().nullish(), PrivatePort: z.number(), PublicPort: z.number().nullish(), Type: z.string().nullish() })).nullish(),
+  NetworkSettings: z.object({ Networks: z.record(z.string(), z.object({ IPAddress: z.string().nullish() }).nullable()).nullish() }).nullish(),
+});
+export const containerSummaryRecords = z.array(containerSummaryRecord);
+
+export function normalizeSummary(record: z.infer<typeof containerSummaryRecord>): ContainerBrief {
+  const ip = Object.values(record.NetworkSettings?.Networks ?? {}).find((n) => n?.IPAddress)?.IPAddress ?? null;
+  return {
+    id: record.Id,
+    name: (record.Names?.[0] ?? '').replace(/^\//, ''),
+    state: normalizeState(record.State),
+    image: record.Image ?? '',
+    imageId: record.ImageID ? stripDigestPrefix(record.ImageID) : null,
+    labels: record.Labels,
+    ip,
+    ports: (record.Ports ?? [])
+      .filter((p) => typeof p.PublicPort === 'number' && p.PublicPort > 0)
+      .map((p) => ({ hostAddress: p.IP || '0.0.0.0', hostPort: p.PublicPort ?? 0, containerPort: p.PrivatePort, protocol: p.Type === 'udp' ? 'udp' : 'tcp' })),
   };
 }
 

@@ -1,0 +1,3 @@
+import { parallelApplySuite } from './parallel-apply-suite.js';
+
+parallelApplySuite('docker');
