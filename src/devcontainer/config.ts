@@ -200,6 +200,7 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
     else if (parsed.hook !== null) hooks[name] = parsed.hook;
   }
 
+  warnUnresolved(value, []);
   const features = readFeatures();
   const customizations = readCustomizations();
 
@@ -238,6 +239,7 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
       if (value['image'] !== undefined) warn(['image'], 'ignored: build.dockerfile is set, and the image is built from it (as the reference does)');
       if (value['dockerComposeFile'] !== undefined) warn(['dockerComposeFile'], 'ignored: build.dockerfile is set');
       const contextValue = legacyDockerfile !== null ? str('context') : build ? str('context', ['build', 'context'], build) : null;
+      if (legacyDockerfile === null && value['context'] !== undefined) warn(['context'], 'ignored: the top-level context goes with the legacy dockerFile; build.context is the one used');
       const dockerfilePath = resolve(configFolder, dockerfile);
       const args = build ? (record('args', false, build, ['build', 'args']) as Record<string, string>) : {};
       const target = build ? str('target', ['build', 'target'], build) : null;
@@ -277,6 +279,19 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
     }
     error([], 'the configuration has none of "image", "build.dockerfile" or "dockerComposeFile": Berth cannot tell what to run');
     return null;
+  }
+
+  /** `${templateOption:x}` and the like: no tool fills them at up, so the value is used as written. */
+  function warnUnresolved(node: unknown, path: Path): void {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(/\$\{(\w+):[^}]*\}/g)) {
+        if (match[1] === 'containerEnv' && path[0] === 'remoteEnv') continue;
+        warn(path, `${match[0]} is not a variable Berth resolves; the value is used as written`);
+      }
+    } else if (Array.isArray(node)) node.forEach((item, i) => warnUnresolved(item, [...path, i]));
+    else if (isObject(node)) {
+      for (const [key, item] of Object.entries(node)) if (!(path.length === 0 && key === 'customizations')) warnUnresolved(item, [...path, key]);
+    }
   }
 
   function mountOf(parsed: MountResult, path: Path): DevcontainerMount | null {
@@ -370,7 +385,8 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
     const legacy = ['extensions', 'settings', 'devPort'].filter((key) => value[key] !== undefined);
     if (legacy.length === 0) return base;
     const vscode: Record<string, unknown> = isObject(base['vscode']) ? { ...base['vscode'] } : {};
-    if (Array.isArray(value['extensions'])) vscode['extensions'] = [...(Array.isArray(vscode['extensions']) ? vscode['extensions'] : []), ...value['extensions']];
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+    if (Array.isArray(value['extensions'])) vscode['extensions'] = [...list(vscode['extensions']), ...list(value['extensions'])];
     if (isObject(value['settings'])) vscode['settings'] = { ...value['settings'], ...(isObject(vscode['settings']) ? vscode['settings'] : {}) };
     if (value['devPort'] !== undefined && vscode['devPort'] === undefined) vscode['devPort'] = value['devPort'];
     base['vscode'] = vscode;

@@ -25,10 +25,11 @@ export function parseMountString(text: string): MountResult {
   let target: string | undefined;
   let readOnly = false;
   const ignored: string[] = [];
-  for (const field of fields) {
+  for (const quoted of fields) {
+    const field = unquote(quoted);
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? null : unquote(field.slice(eq + 1).trim());
+    const value = eq < 0 ? null : field.slice(eq + 1).trim();
     switch (key) {
       case 'type':
         type = value ?? '';

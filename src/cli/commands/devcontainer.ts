@@ -1,5 +1,4 @@
-import { readDevcontainer, type DevcontainerRead } from '../../devcontainer/read.js';
-import { devcontainerError, formatProblem } from '../../devcontainer/problems.js';
+import type { DevcontainerRead } from '../../devcontainer/read.js';
 import { defineCommand } from '../args.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
@@ -16,6 +15,8 @@ export default defineCommand({
   async run({ values, positionals }) {
     const [sub] = positionals;
     if (sub !== 'read') throw new UsageError(sub === undefined ? 'Missing the devcontainer subcommand.' : `Unknown devcontainer subcommand "${sub}".`, USAGE);
+    const { readDevcontainer } = await import('../../devcontainer/read.js');
+    const { devcontainerError, formatProblem } = await import('../../devcontainer/problems.js');
     const read = readDevcontainer({ workspaceFolder: values['workspace-folder'] ?? process.cwd(), config: values.config });
     for (const warning of read.warnings) process.stderr.write(`warning: ${formatProblem(warning)}\n`);
     if (read.errors.length > 0) {
