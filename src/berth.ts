@@ -187,6 +187,8 @@ export class Berth extends EventEmitter<BerthEvents> {
       allowSensitiveMounts: spec.allowSensitiveMounts,
       previewPorts: spec.previewPorts ?? undefined,
       egress: spec.egress ?? undefined,
+      workspaceFolder: spec.workspaceFolder ?? undefined,
+      devcontainer: spec.devcontainer ?? undefined,
     };
   }
 
