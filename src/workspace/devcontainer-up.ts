@@ -57,6 +57,8 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
   }
   if (config.containerUser !== null && config.remoteUser === null) notes.push(`containerUser ${config.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
+  if (config.hooks.initializeCommand) notes.push('initializeCommand not run: it runs on this machine, unconfined, and Berth has no opt-in for it yet');
+  if (config.hooks.postAttachCommand) notes.push('postAttachCommand not run: berth shell does not run it yet');
   if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
 
   const build = config.source.kind === 'build' ? buildOf(config.source) : null;

@@ -76,6 +76,8 @@ describe('runHooks: order, forms, markers, failures', () => {
     expect(calls.map((c) => c.argv)).toEqual([['env', '-0'], ['/bin/sh', '-c', 'echo a'], ['echo', 'b'], ['/bin/sh', '-c', 'echo c'], ['echo', 'd'], ['/bin/sh', '-c', 'echo e']]);
     expect(calls[1]?.options).toMatchObject({ user: 'dev', workdir: '/workspaces/w', env: { P: '/usr/bin:/x', GONE: '' } });
     expect([...done]).toEqual(['onCreateCommand', 'updateContentCommand', 'postCreateCommand']);
+    // Never on the host, never on attach (yet): said, not silently skipped.
+    expect(plan.notes).toEqual(expect.arrayContaining([expect.stringContaining('initializeCommand not run'), expect.stringContaining('postAttachCommand not run')]));
   });
 
   it('after a start: postStart only; reused: nothing', async () => {
