@@ -22,6 +22,7 @@ const LAYERS = [
   ['runtime/'],
   ['state/'],
   ['egress/'],
+  ['devcontainer/'],
   ['workspace/'],
   ['devserver/'],
   ['orchestrator/'],

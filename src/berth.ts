@@ -22,6 +22,8 @@ import { installationId } from './workspace/installation.js';
 import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
 import type { EgressView } from './workspace/up-report.js';
 import type { WorkspaceSpecInput } from './workspace/spec.js';
+import type { HookName } from './devcontainer/lifecycle.js';
+import type { HookRun } from './workspace/devcontainer-up.js';
 import type { GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
@@ -126,6 +128,43 @@ export class Berth extends EventEmitter<BerthEvents> {
   }
 
   /**
+   * Brings a workspace up from a folder's devcontainer.json: reads it (refusing what would not run
+   * as written), builds its Dockerfile unless an image of the same content is there, ensures the
+   * container (an edited config or Dockerfile is drift), then runs its lifecycle hooks: the create
+   * hooks once per container (markers in Berth's state), postStart on every start.
+   */
+  async upDevcontainer(id: string, options: UpDevcontainerOptions): Promise<DevcontainerUpResult> {
+    const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
+    const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
+    const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base });
+    if (plan.build !== null) {
+      const present = await this.runtime.imageInspect(plan.build.tag).then(
+        () => true,
+        () => false,
+      );
+      if (!present) {
+        this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${plan.build.tag} from ${plan.build.dockerfile}.`, data: { tag: plan.build.tag } });
+        await this.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
+      }
+    }
+    const result = await this.up(id, plan.input);
+    const hooks = await runHooks(plan, {
+      workspace: id,
+      containerId: result.container.id,
+      action: result.action,
+      exec: (argv, execOptions) => this.exec(id, argv, execOptions),
+      markers: this.store.hookMarkers,
+      onHook: (run) => {
+        const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
+        this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
+        options.onHook?.(run);
+      },
+    });
+    return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user } };
+  }
+
+  /**
    * Serves the egress proxy of every egress workspace of this home in this process, for apps that
    * want no daemon (the daemon serves it the same way). From then on `up` and egress changes
    * return only once the proxy applies them. Close it with `close()` on the result, before Berth's.
@@ -194,6 +233,8 @@ export class Berth extends EventEmitter<BerthEvents> {
       allowSensitiveMounts: spec.allowSensitiveMounts,
       previewPorts: spec.previewPorts ?? undefined,
       egress: spec.egress ?? undefined,
+      workspaceFolder: spec.workspaceFolder ?? undefined,
+      devcontainer: spec.devcontainer ?? undefined,
     };
   }
 
@@ -403,4 +444,19 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const runtime = await createRuntime(selection.kind, { home, env, startSystem: appleAutostart(env, config), onSystemStarted });
   opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
   return opened.berth;
+}
+
+export interface UpDevcontainerOptions {
+  /** The folder that holds .devcontainer/ (mounted as the workspace). */
+  root: string;
+  /** A config path relative to root; default: the well-known places. */
+  config?: string | undefined;
+  /** cpus, memory, preview ports, egress... as `berth up` flags give them; they win over the file. */
+  base?: WorkspaceSpecInput | undefined;
+  onBuildOutput?: ((chunk: Buffer) => void) | undefined;
+  onHook?: ((run: HookRun) => void) | undefined;
+}
+
+export interface DevcontainerUpResult extends EnsureResult {
+  devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null };
 }

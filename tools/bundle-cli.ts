@@ -36,7 +36,9 @@ const OUT = join(DIST, 'cli');
 const ENTRIES = ['main', 'run-cli', 'berthd'] as const;
 /** The whole CLI: its own bundle, which the other two load rather than include. */
 const WHOLE_CLI = './run-cli.js';
-const EXTERNAL = ['better-sqlite3', 'zod', 'yaml', 'node-pty'];
+// jsonc-parser: its main build is UMD, which requires its own files at run time (./impl/format): bundled, they are not there.
+// node-pty: a native add-on.
+const EXTERNAL = ['better-sqlite3', 'zod', 'yaml', 'node-pty', 'jsonc-parser'];
 /** What `import.meta.url` becomes in CommonJS: this bundle's own file URL, set by the banner. */
 const META_URL = '__berthModuleUrl';
 

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   reconcile: { summary: 'one reconcile cycle: fix drift from berth.yaml within policy, report the rest', load: () => import('./commands/reconcile.js') },
   schema: { summary: 'print the JSON Schema of berth.yaml (for editors)', load: () => import('./commands/schema.js') },
   daemon: { summary: 'run berthd: the API, dashboard, egress proxy and dev-server liveness (status, stop; commands start it on demand)', load: () => import('./commands/daemon.js') },
+  devcontainer: { summary: 'read a folder\'s devcontainer.json as Berth would bring it up: berth devcontainer read', load: () => import('./commands/devcontainer.js') },
   image: { summary: "build Berth's default workspace image: berth image build", load: () => import('./commands/image.js') },
   doctor: { summary: 'check what Berth needs, and say how to fix what is missing', load: () => import('./commands/doctor.js') },
 };

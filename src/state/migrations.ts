@@ -96,4 +96,15 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (workspace, id)
   );
   `,
+  // devcontainer lifecycle hooks that finished, per container (the engine's id): the create hooks
+  // run once per container. Here, not in the container, where the workspace could delete them.
+  `
+  CREATE TABLE devcontainer_hooks (
+    workspace TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    hook TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    PRIMARY KEY (workspace, container_id, hook)
+  );
+  `,
 ];

@@ -11,6 +11,7 @@ import { EventRepository } from './event-log.js';
 import { LedgerRepository } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { SupervisionRepository } from './supervision.js';
+import { HookMarkerRepository } from './hook-markers.js';
 
 // Callers import the row types from here, as before the split.
 export type { Declarations } from './declared.js';
@@ -43,6 +44,8 @@ export class Store {
   readonly declared: DeclaredRepository;
   /** The reconciler's backoff, restart counts, health and holds (`supervision`). */
   readonly supervision: SupervisionRepository;
+  /** devcontainer lifecycle hooks that finished, per container (`devcontainer_hooks`). */
+  readonly hookMarkers: HookMarkerRepository;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -53,6 +56,7 @@ export class Store {
     this.egressRequests = new EgressRequestRepository(db);
     this.declared = new DeclaredRepository(db);
     this.supervision = new SupervisionRepository(db);
+    this.hookMarkers = new HookMarkerRepository(db);
   }
 
   /** Opens (and migrates) `$home/state.db`; `:memory:` for a throwaway store. */
@@ -107,6 +111,7 @@ export class Store {
       this.devServers.forgetEnv(workspace);
       this.egress.deleteEgress(workspace);
       this.egressRequests.forget(workspace);
+      this.hookMarkers.forgetHooks(workspace);
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }

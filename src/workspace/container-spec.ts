@@ -2,9 +2,8 @@ import type { EgressAttachment } from '../egress/workspace-egress.js';
 import { firewalledCommand } from '../egress/guest-firewall.js';
 import type { ContainerInfo, ContainerSpec, Mount, PublishedPort } from '../runtime/types.js';
 import { LABELS } from './labels.js';
-import { WORKSPACE_TARGET } from './mounts.js';
 import type { SpecHash } from './spec-hash.js';
-import type { WorkspaceSpec } from './spec.js';
+import { rootTarget, type WorkspaceSpec } from './spec.js';
 import { containerNameFor } from './workspace-id.js';
 
 /** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
@@ -46,7 +45,7 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
     },
     mounts: plan.mounts,
     env: { ...spec.env, BERTH_WORKSPACE: id, ...(egress?.env ?? {}) },
-    workdir: WORKSPACE_TARGET,
+    workdir: rootTarget(spec),
     cpus: spec.cpus ?? undefined,
     memoryBytes: spec.memoryBytes ?? undefined,
     ports: plan.ports,

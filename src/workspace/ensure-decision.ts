@@ -77,7 +77,7 @@ export function decideEnsure(container: ObservedContainer | null, desired: Desir
 export function describeReason(reason: RecreateReason): string {
   switch (reason.kind) {
     case 'drift':
-      return `${reason.part} changed`;
+      return reason.part === 'devcontainer' ? 'devcontainer.json or its Dockerfile changed' : `${reason.part} changed`;
     case 'spec':
       return 'spec changed';
     case 'state':

@@ -6,7 +6,7 @@ import { notFound } from '../runtime/errors.js';
 import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
 import { LABELS, isOwnedBy } from './labels.js';
 import { planMounts, type MountPlan, type SkippedMount } from './mounts.js';
-import { normalizeSpec, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
+import { normalizeSpec, rootTarget, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
 import { specHash, type SpecHash } from './spec-hash.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 import type { Ledger } from '../state/ledger.js';
@@ -142,7 +142,7 @@ export class WorkspaceManager {
   private async converge(id: string, spec: WorkspaceSpec, retried = false): Promise<EnsureResult> {
     const name = containerNameFor(id);
     const plan = this.plan(id, spec);
-    if (this.runtime.capabilities.isolation === 'container') writeShellProfile(this.berthHome, id, spec.env);
+    if (this.runtime.capabilities.isolation === 'container') writeShellProfile(this.berthHome, id, spec.env, rootTarget(spec));
     for (const skipped of plan.skipped) {
       this.emit({ type: 'workspace.mount-skipped', workspace: id, level: 'warn', message: `Mount ${skipped.source} ${skipped.reason}.`, data: { ...skipped } });
     }

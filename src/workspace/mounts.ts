@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import type { Mount } from '../runtime/types.js';
-import type { WorkspaceSpec } from './spec.js';
+import { rootTarget, type WorkspaceSpec } from './spec.js';
 import { isInside, protectedPaths, sensitiveMatch, type ProtectedPath } from '../runtime/sensitive-paths.js';
 
 export const WORKSPACE_TARGET = '/workspace';
@@ -40,7 +40,8 @@ export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPla
   // The sockets named in Berth's own environment too, when the embedder handed it another one.
   const sensitive = context.env === process.env ? protectedPaths(context) : [...protectedPaths(context), ...protectedPaths({ ...context, env: process.env })];
   if (!spec.allowSensitiveMounts) refuseSensitive(spec.root, root, sensitive);
-  const mounts: Mount[] = [{ source: root, target: WORKSPACE_TARGET, readOnly: false }];
+  const target = rootTarget(spec);
+  const mounts: Mount[] = [{ source: root, target, readOnly: false }];
   const skipped: SkippedMount[] = [];
   for (const extra of spec.mounts) {
     const real = resolveExisting(extra.source);
@@ -49,8 +50,8 @@ export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPla
       continue;
     }
     if (!spec.allowSensitiveMounts) refuseSensitive(extra.source, real, sensitive);
-    if (extra.source === WORKSPACE_TARGET || isInside(extra.source, WORKSPACE_TARGET)) {
-      throw new BerthError('E_INVALID_INPUT', `Cannot mount ${extra.source}: ${WORKSPACE_TARGET} is where the workspace root goes.`, {
+    if (extra.source === target || isInside(extra.source, target)) {
+      throw new BerthError('E_INVALID_INPUT', `Cannot mount ${extra.source}: ${target} is where the workspace root goes.`, {
         hint: 'Mount a folder outside /workspace, or make it the root with --root.',
       });
     }

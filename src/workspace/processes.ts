@@ -86,7 +86,7 @@ const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * `dev/<workspace>/` (which host mode's sandbox binds in, as for dev servers).
  */
 export function processSite(runtime: Runtime, home: string, workspace: string, target: string, fence: readonly string[]): ProcessSite {
-  return runtime.capabilities.isolation
+  return runtime.capabilities.isolation === 'container'
     ? { runtime, workspace, target, base: CONTAINER_PROCESS_BASE, baseMode: '1777', fence }
     : { runtime, workspace, target, base: join(home, 'dev', workspace, 'processes'), baseMode: '700', fence };
 }

@@ -42,7 +42,7 @@ export function profileMount(berthHome: string, id: string): Mount {
 }
 
 /** Writes (or rewrites) the profile that profileMount() shows inside the container. */
-export function writeShellProfile(berthHome: string, id: string, env: Readonly<Record<string, string>>): void {
+export function writeShellProfile(berthHome: string, id: string, env: Readonly<Record<string, string>>, folder: string = WORKSPACE_TARGET): void {
   const dir = profileMount(berthHome, id).source;
   ensurePrivateDir(dir);
   const exports = Object.entries({ ...env, BERTH_WORKSPACE: id })
@@ -54,7 +54,7 @@ export function writeShellProfile(berthHome: string, id: string, env: Readonly<R
     '[ -f /etc/profile ] && . /etc/profile',
     '[ -f "$HOME/.bashrc" ] && [ -n "$BASH_VERSION" ] && . "$HOME/.bashrc"',
     ...exports,
-    `cd ${WORKSPACE_TARGET} 2>/dev/null || true`,
+    `cd ${shellQuote(folder)} 2>/dev/null || true`,
     `PS1='[${id}] \\w \\$ '`,
     '',
   ].join('\n');

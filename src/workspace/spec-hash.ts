@@ -3,7 +3,7 @@ import type { MountPlan } from './mounts.js';
 import type { WorkspaceSpec } from './spec.js';
 
 /** The parts of a workspace whose change means "recreate the container". */
-export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network';
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network' | 'devcontainer';
 
 export interface SpecHash {
   hash: string;
@@ -28,7 +28,7 @@ export function specHash(
   options: { previewPorts?: number; guestFirewall?: boolean } = {},
 ): SpecHash {
   const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
-  const parts: Record<SpecPart, string> = {
+  const parts: Partial<Record<SpecPart, string>> = {
     image: digest([spec.image, imageId]).slice(0, 12),
     mounts: digest(plan.mounts.map((m) => [m.source, m.target, m.readOnly])).slice(0, 12),
     env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
@@ -41,7 +41,9 @@ export function specHash(
     // Host mode's sandbox choice joins it, left out when auto: hashes made before it existed still hold.
     network: digest(withSandbox(spec, spec.egress === null ? false : options.guestFirewall === true ? ['egress', 'guest-firewall', 1] : ['egress', 'confined', 1])).slice(0, 12),
   };
-  const encoded = Object.entries(parts).map(([name, value]) => `${name}:${value}`).join(',');
+  // Only for a workspace read from a devcontainer.json: every other container's hash stays as it was.
+  if (spec.devcontainer) parts.devcontainer = digest([spec.devcontainer.file, spec.devcontainer.hash]).slice(0, 12);
+  const encoded = Object.entries(parts).map(([name, value]) => `${name}:${String(value)}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
 }
 

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
@@ -34,6 +34,16 @@ export interface WorkspaceSpecInput {
   sandbox?: 'auto' | 'on' | 'off' | undefined;
   /** Egress control: the workspace reaches only what this allows, through Berth's proxy. */
   egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
+  /** Where the root is mounted, and where exec and shells start (a devcontainer's workspaceFolder). Default /workspace. */
+  workspaceFolder?: string | undefined;
+  /** The devcontainer.json this spec was read from, and the hash of what was read: an edit is drift. */
+  devcontainer?: DevcontainerOrigin | undefined;
+}
+
+export interface DevcontainerOrigin {
+  file: string;
+  /** Of the configuration as read, and of the Dockerfile it builds (devcontainer/spec-input.ts). */
+  hash: string;
 }
 
 export interface ExtraMount {
@@ -56,6 +66,15 @@ export interface WorkspaceSpec {
   /** null: no egress control (the runtime's normal network). */
   egress: EgressPolicy | null;
   sandbox: 'auto' | 'on' | 'off';
+  /** null: /workspace. Optional: specs recorded before it existed have none. */
+  workspaceFolder?: string | null | undefined;
+  /** null: not from a devcontainer.json. */
+  devcontainer?: DevcontainerOrigin | null | undefined;
+}
+
+/** Where the workspace's root is mounted and its commands start. */
+export function rootTarget(spec: Pick<WorkspaceSpec, 'workspaceFolder'>): string {
+  return spec.workspaceFolder ?? '/workspace';
 }
 
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
@@ -77,6 +96,9 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
     egress: input.egress === undefined ? null : normalizeEgress(input.egress),
     sandbox: parseSandbox(input.sandbox),
+    // Only when given: specs without them read (and record) as they always did.
+    ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
+    ...(input.devcontainer === undefined ? {} : { devcontainer: { file: input.devcontainer.file, hash: input.devcontainer.hash } }),
   };
 }
 
@@ -87,6 +109,14 @@ export function normalizeMount(mount: string | ExtraMountInput, cwd: string): Ex
   const source = match?.[1] ?? '';
   if (source === '') throw invalid(`Mount ${JSON.stringify(mount)} has no source folder.`, 'Use --mount /path/to/folder or --mount /path/to/folder:ro.');
   return { source: isAbsolute(source) ? resolve(source) : resolve(cwd, source), readOnly: match?.[2] === 'ro' };
+}
+
+function parseWorkspaceFolder(folder: string): string {
+  const normalized = posix.normalize(folder).replace(/(.)\/$/, '$1');
+  if (!folder.startsWith('/') || normalized === '/' || folder.includes('\0')) {
+    throw invalid(`The workspace folder must be an absolute path in the container below /, got ${JSON.stringify(folder)}.`, 'Set workspaceFolder to e.g. /workspaces/project.');
+  }
+  return normalized;
 }
 
 function normalizeEgress(egress: NonNullable<WorkspaceSpecInput['egress']>): EgressPolicy {

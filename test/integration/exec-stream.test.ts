@@ -37,7 +37,7 @@ interface Target {
   label: string;
   runtime: () => Runtime;
   image: string;
-  hostSandbox?: 'off';
+  sandbox?: 'off';
 }
 
 const targets: Target[] = [
@@ -46,7 +46,7 @@ const targets: Target[] = [
   { label: 'podman (CLI)', runtime: () => new OciRuntime('podman', { env: engineEnv(), apiSocket: null }), image: TEST_IMAGE },
   { label: 'docker (CLI)', runtime: () => new OciRuntime('docker', { env: engineEnv(), apiSocket: null }), image: TEST_IMAGE },
   { label: 'host (sandboxed)', runtime: () => new HostRuntime({ stateDir: mkdtempSync(join(tmpdir(), 'berth-stream-host-')) }), image: 'host' },
-  { label: 'host (unconfined)', runtime: () => new HostRuntime({ stateDir: mkdtempSync(join(tmpdir(), 'berth-stream-host-')) }), image: 'host', hostSandbox: 'off' },
+  { label: 'host (unconfined)', runtime: () => new HostRuntime({ stateDir: mkdtempSync(join(tmpdir(), 'berth-stream-host-')) }), image: 'host', sandbox: 'off' },
   { label: 'apple 1.2.2 (double)', runtime: () => appleOnDouble('1.2.2'), image: TEST_IMAGE },
 ];
 
@@ -54,7 +54,7 @@ const targets: Target[] = [
  * exec on every runtime: output as it comes (before, everything came at the end in one piece),
  * bytes as bytes (before, `ff fe` came back as `ef bf bd ef bf bd`), stdin bytes in, stderr apart.
  */
-describe.each(targets)('$label: exec streams, bytes-safe', ({ label, runtime: make, image, hostSandbox }) => {
+describe.each(targets)('$label: exec streams, bytes-safe', ({ label, runtime: make, image, sandbox }) => {
   const token = randomUUID().slice(0, 8);
   const name = `berth-stream-${token}`;
   const root = mkdtempSync(join(tmpdir(), 'berth-stream-root-'));
@@ -74,7 +74,7 @@ describe.each(targets)('$label: exec streams, bytes-safe', ({ label, runtime: ma
         labels: { 'dev.berth.test': token },
         mounts: [{ source: root, target: '/workspace', readOnly: false }],
         workdir: '/workspace',
-        ...(hostSandbox ? { hostSandbox } : {}),
+        ...(sandbox ? { sandbox } : {}),
       },
       { start: true },
     );

@@ -56,8 +56,8 @@ interface Target {
 const targets: Target[] = [
   { label: 'podman', kind: 'podman', env: engineEnv, spec: { image: TEST_IMAGE } },
   { label: 'docker', kind: 'docker', env: engineEnv, spec: { image: TEST_IMAGE } },
-  { label: 'host (sandboxed)', kind: 'host', env: engineEnv, spec: { hostSandbox: 'on', env: { SHELL: '/bin/bash' } } },
-  { label: 'host (unconfined)', kind: 'host', env: engineEnv, spec: { hostSandbox: 'off', env: { SHELL: '/bin/bash' } } },
+  { label: 'host (sandboxed)', kind: 'host', env: engineEnv, spec: { sandbox: 'on', env: { SHELL: '/bin/bash' } } },
+  { label: 'host (unconfined)', kind: 'host', env: engineEnv, spec: { sandbox: 'off', env: { SHELL: '/bin/bash' } } },
   { label: 'apple 1.2.2 (double)', kind: 'apple', env: () => appleDoubleEnv('1.2.2'), spec: { image: TEST_IMAGE } },
 ];
 

@@ -118,8 +118,7 @@ describe(`${label}: spawn and processes`, () => {
   beforeAll(async () => {
     berth = open();
     if (!(await berth.runtime.ensureSystem({ start: true })).running) throw new Error(`${label} is not usable`);
-    // Unconfined host mode: the spec field is `hostSandbox` here and `sandbox` on main since h-host; both are said.
-    const unconfined = { hostSandbox: 'off', sandbox: 'off' } as WorkspaceSpecInput;
+    const unconfined: WorkspaceSpecInput = { sandbox: 'off' };
     await berth.up(ws, { root, image, ...(label.includes('unconfined') ? unconfined : {}) });
     if (berth.runtime.kind === 'host') {
       const isolation = (await berth.runtime.inspect(containerNameFor(ws))).labels['berth.isolation'];
@@ -249,5 +248,5 @@ describe(`${label}: spawn and processes`, () => {
 
 /** The process's folder as the workspace sees it (processes.ts `processSite`). */
 function processDir(berth: Berth, ws: string, home: string, id: string): string {
-  return berth.runtime.capabilities.isolation ? `/tmp/berth-processes/${id}` : join(home, 'dev', ws, 'processes', id);
+  return berth.runtime.capabilities.isolation === 'container' ? `/tmp/berth-processes/${id}` : join(home, 'dev', ws, 'processes', id);
 }

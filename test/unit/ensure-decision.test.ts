@@ -35,6 +35,8 @@ const madeFrom = (part: SpecPart): { hash: string; parts: string } => {
       return specHash(base, plan(), 'sha256:image-1', owner, { previewPorts: 3, guestFirewall: false });
     case 'network':
       return specHash({ ...base, egress: { allow: ['registry.npmjs.org'], deny: [] } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    case 'devcontainer':
+      return specHash({ ...base, devcontainer: { file: '/work/project/.devcontainer/devcontainer.json', hash: 'before' } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
   }
 };
 
@@ -78,6 +80,16 @@ describe('the ensure decision', () => {
 
   it('covers every part the spec hash has', () => {
     expect(desired.parts.split(',').map((pair) => pair.split(':')[0])).toEqual(ALL_PARTS);
+  });
+
+  it('a devcontainer.json edit is drift of its own part; the part exists only for devcontainer workspaces', () => {
+    const dc = (hash: string) => ({ ...base, devcontainer: { file: '/work/project/.devcontainer/devcontainer.json', hash } });
+    const now = specHash(dc('after'), plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    expect(decideEnsure(container('running', madeFrom('devcontainer')), now)).toEqual({ action: 'recreate', reasons: [{ kind: 'drift', part: 'devcontainer' }] });
+    // A plain workspace brought up from a devcontainer.json now: drift, named.
+    expect(decideEnsure(container('stopped', desired), now)).toEqual({ action: 'recreate', reasons: [{ kind: 'drift', part: 'devcontainer' }] });
+    expect(decideEnsure(container('stopped', now), now)).toEqual({ action: 'start' });
+    expect(describeReason({ kind: 'drift', part: 'devcontainer' })).toBe('devcontainer.json or its Dockerfile changed');
   });
 
   it('without desired parts a drift is "spec changed"', () => {

@@ -1,12 +1,15 @@
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
 import { portlessAllowWarnings } from '../egress-rules.js';
-import { openCore } from '../open-berth.js';
+import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
                 [--cpus N] [--memory SIZE] [--preview-ports N] [--unconfined] [--allow PATTERN]... [--deny PATTERN]...
                 [--allow-sensitive-mount] [--runtime R] [--json]
+       berth up <id> --root DIR --devcontainer [--config PATH] [--cpus N] [--memory SIZE] [--json]
 Without any of these options an existing workspace comes up as it was last declared.
+--devcontainer brings it up from DIR's devcontainer.json (image or Dockerfile build, env, mounts,
+workspaceFolder, lifecycle hooks; an edited config or Dockerfile recreates it). Hook output goes to stderr.
 `;
 
 /** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
@@ -26,6 +29,8 @@ export default defineCommand({
     'preview-ports': { type: 'string' },
     allow: { type: 'string', multiple: true },
     deny: { type: 'string', multiple: true },
+    devcontainer: { type: 'boolean' },
+    config: { type: 'string' },
   },
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
@@ -33,6 +38,8 @@ export default defineCommand({
     if (cpus !== undefined && Number.isNaN(cpus)) throw new UsageError(`--cpus takes a number, got ${JSON.stringify(values.cpus)}.`, USAGE);
     const previewPorts = values['preview-ports'] === undefined ? undefined : Number(values['preview-ports']);
     if (previewPorts !== undefined && Number.isNaN(previewPorts)) throw new UsageError(`--preview-ports takes a number, got ${JSON.stringify(values['preview-ports'])}.`, USAGE);
+    if (values.devcontainer) return upDevcontainer(id, values, cpus, previewPorts);
+    if (values.config !== undefined) throw new UsageError('--config goes with --devcontainer.', USAGE);
     const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
@@ -73,3 +80,41 @@ export default defineCommand({
     return EXIT.ok;
   },
 });
+
+/**
+ * `up --devcontainer` runs in this process (Berth's own, not through the daemon): it reads files
+ * under the caller's folder, may build an image, and streams the hooks' output here.
+ */
+async function upDevcontainer(
+  id: string,
+  values: { root?: string | undefined; config?: string | undefined; runtime?: string | undefined; json?: boolean | undefined; memory?: string | undefined; image?: string | undefined },
+  cpus: number | undefined,
+  previewPorts: number | undefined,
+): Promise<number> {
+  if (values.image !== undefined) throw new UsageError('--image does not go with --devcontainer: the devcontainer.json names the image.', USAGE);
+  const berth = await openBerth(values.runtime, id);
+  try {
+    const result = await berth.upDevcontainer(id, {
+      root: values.root ?? process.cwd(),
+      config: values.config,
+      base: { cpus, memory: values.memory, previewPorts },
+      onBuildOutput: (chunk) => process.stderr.write(chunk),
+      onHook: (run) => {
+        process.stderr.write(`--- ${run.hook}${run.name === null ? '' : ` (${run.name})`}: ${run.argv.join(' ')}\n${run.output}${run.output.endsWith('\n') || run.output === '' ? '' : '\n'}`);
+        if (run.exitCode !== 0) process.stderr.write(`--- ${run.hook} exited ${String(run.exitCode)}\n`);
+      },
+    });
+    if (values.json) {
+      printJson({ id: result.id, runtime: result.runtime, action: result.action, reasons: result.reasons, container: result.container.id, devcontainer: result.devcontainer });
+      return EXIT.ok;
+    }
+    process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} from ${result.devcontainer.file}\n`);
+    for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
+    if (result.devcontainer.hooks.length > 0) process.stdout.write(`  hooks run: ${result.devcontainer.hooks.join(', ')}\n`);
+    for (const warning of result.devcontainer.warnings) process.stderr.write(`warning: ${warning}\n`);
+    for (const note of result.devcontainer.notes) process.stderr.write(`note: ${note}\n`);
+    return EXIT.ok;
+  } finally {
+    berth.close();
+  }
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { BerthError } from '../errors.js';
+import type { DevcontainerRead } from '../devcontainer/read.js';
+import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
+import { substituteContainerEnv } from '../devcontainer/substitute.js';
+import type { ExecOptions, ExecResult } from '../runtime/types.js';
+import type { WorkspaceSpecInput } from './spec.js';
+
+/**
+ * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
+ * workspace spec ensure() brings up, the image to build first, and the hooks to run after.
+ * What this slice does not carry out yet is refused with what to do, never dropped.
+ */
+export interface DevcontainerPlan {
+  input: WorkspaceSpecInput;
+  /** Built (unless an image with this tag is there) before the workspace comes up. */
+  build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
+  hooks: Partial<Record<HookName, Hook>>;
+  /** Hooks, exec and shells run as this user (remoteUser, else containerUser; null: the image's). */
+  user: string | null;
+  /** Variables for hooks (remoteEnv; `${containerEnv:X}` resolved against the running container). */
+  remoteEnv: Record<string, string | null>;
+  workspaceFolder: string;
+  notes: string[];
+}
+
+export interface PlanOptions {
+  root: string;
+  /** cpus, memory, preview ports, egress... as `berth up` flags give them. */
+  base?: WorkspaceSpecInput | undefined;
+}
+
+export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
+  const { config } = read;
+  const notes: string[] = [];
+  const notYet = (what: string, instead: string): BerthError => {
+    return new BerthError('E_UNSUPPORTED', `${read.file}: ${what} is not carried out by berth up --devcontainer yet.`, { hint: instead });
+  };
+  if (config.source.kind === 'compose') throw notYet('a Docker Compose configuration (dockerComposeFile)', 'Bring the services up with docker compose yourself, or describe the workspace with image or build.dockerfile.');
+  if (Object.keys(config.features).length > 0) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
+  if (config.source.kind === 'build' && config.source.target !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
+  const run = config.run;
+  if (run.capAdd.length + run.securityOpt.length + run.addHost.length + run.devices.length > 0 || run.privileged) {
+    throw notYet('capAdd/securityOpt/privileged/--add-host/--device', 'Remove them from runArgs (and capAdd/securityOpt/privileged) to run the workspace without them.');
+  }
+  const nonBind = config.mounts.filter((m) => m.type !== 'bind');
+  if (nonBind.length > 0) throw notYet(`${nonBind[0]?.type ?? ''} mounts (${nonBind.map((m) => m.target).join(', ')})`, 'Use bind mounts of host folders, or remove them.');
+  const odd = config.mounts.find((m) => m.source !== m.target);
+  if (odd) throw notYet(`a bind mount at another path than its source (${odd.source ?? ''} -> ${odd.target})`, 'Mount the folder at its own path (target = source).');
+  const workspaceMount = config.workspaceMount;
+  if (workspaceMount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
+  if (workspaceMount.source !== read.localWorkspaceFolder && workspaceMount.source !== options.root) {
+    throw notYet(`a workspaceMount from another folder (${workspaceMount.source ?? ''})`, 'Pass that folder as --root instead.');
+  }
+  if (config.hostRequirements.memoryBytes !== null && options.base?.memory === undefined) {
+    notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
+  }
+  if (config.containerUser !== null && config.remoteUser === null) notes.push(`containerUser ${config.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
+  if (config.hooks.initializeCommand) notes.push('initializeCommand not run: it runs on this machine, unconfined, and Berth has no opt-in for it yet');
+  if (config.hooks.postAttachCommand) notes.push('postAttachCommand not run: berth shell does not run it yet');
+  if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
+
+  const build = config.source.kind === 'build' ? buildOf(config.source) : null;
+  const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? '');
+  const dockerfileText = config.source.kind === 'build' ? readDockerfile(config.source.dockerfile) : '';
+  const hash = createHash('sha256').update(JSON.stringify({ config, dockerfileText })).digest('hex').slice(0, 16);
+  const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
+  const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
+  const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
+  return {
+    input: {
+      ...options.base,
+      root: options.root,
+      image,
+      env: { ...config.containerEnv, ...config.run.env, ...options.base?.env },
+      mounts: [...mounts, ...(options.base?.mounts ?? [])],
+      cpus,
+      memory,
+      previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
+      workspaceFolder: config.workspaceFolder,
+      devcontainer: { file: read.file, hash },
+    },
+    build,
+    hooks: config.hooks,
+    user: config.remoteUser ?? config.containerUser,
+    remoteEnv: config.remoteEnv,
+    workspaceFolder: config.workspaceFolder,
+    notes,
+  };
+}
+
+/** The image's tag is its content: the Dockerfile's text, the args and the context folder. */
+function buildOf(source: { dockerfile: string; context: string; args: Record<string, string> }): NonNullable<DevcontainerPlan['build']> {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([readDockerfile(source.dockerfile), Object.entries(source.args).sort(([a], [b]) => (a < b ? -1 : 1)), source.context]))
+    .digest('hex')
+    .slice(0, 16);
+  return { contextDir: source.context, dockerfile: source.dockerfile, buildArgs: source.args, tag: `berth-devcontainer:${digest}` };
+}
+
+function readDockerfile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new BerthError('E_INVALID_INPUT', `Cannot read the Dockerfile ${file}: ${(cause as Error).message}`, { hint: 'Check build.dockerfile: it is relative to the devcontainer.json.', cause });
+  }
+}
+
+/** What the hook runner needs of Berth: an exec in the workspace and the markers in its state. */
+export interface HookContext {
+  workspace: string;
+  /** The engine id of the container the hooks run in: create hooks run once per container. */
+  containerId: string;
+  /** ensure's action: create hooks after created/recreated (or unfinished), postStart after any start. */
+  action: 'created' | 'recreated' | 'started' | 'reused';
+  exec: (argv: readonly string[], options: ExecOptions) => Promise<ExecResult>;
+  markers: { hookFinished(workspace: string, containerId: string, hook: string): boolean; markHookFinished(workspace: string, containerId: string, hook: string): void };
+  /** Each hook's output and outcome, as it finishes. */
+  onHook: (report: HookRun) => void;
+}
+
+export interface HookRun {
+  hook: HookName;
+  name: string | null;
+  argv: string[];
+  exitCode: number;
+  output: string;
+}
+
+/** Half an hour a command: create hooks install toolchains. */
+const HOOK_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * Runs the container's lifecycle hooks in the reference's order (onCreate, updateContent,
+ * postCreate, postStart; src/spec-common/injectHeadless.ts@v0.88.0). A create hook that finished
+ * in this container is never run again (its marker is in Berth's state); postStart runs on every
+ * start. A failing command stops the hooks after it, and the error names it.
+ */
+export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | 'remoteEnv' | 'workspaceFolder'>, context: HookContext): Promise<HookName[]> {
+  const ran: HookName[] = [];
+  const started = context.action !== 'reused';
+  let env: Record<string, string> | null = null;
+  for (const name of CONTAINER_HOOKS) {
+    const hook = plan.hooks[name];
+    if (hook === undefined || name === 'postAttachCommand') continue;
+    const create = name !== 'postStartCommand';
+    if (create && context.markers.hookFinished(context.workspace, context.containerId, name)) continue;
+    // postStart after a start, and after create hooks that a failure had held back (their start never finished its hooks).
+    if (!create && !started && ran.length === 0) continue;
+    env ??= await remoteEnvFor(plan, context);
+    const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
+    const results = await Promise.all(
+      hook.commands.map(async ({ name: commandName, command }) => {
+        const argv = hookArgv(command);
+        const result = await context.exec(argv, options);
+        const run: HookRun = { hook: name, name: commandName, argv, exitCode: result.exitCode, output: result.stdout + result.stderr };
+        context.onHook(run);
+        return run;
+      }),
+    );
+    const failed = results.find((r) => r.exitCode !== 0);
+    if (failed) {
+      const which = failed.name === null ? name : `${name} "${failed.name}"`;
+      const later = CONTAINER_HOOKS.slice(CONTAINER_HOOKS.indexOf(name) + 1).filter((h) => plan.hooks[h] !== undefined && h !== 'postAttachCommand');
+      throw new BerthError('E_PROCESS', `The devcontainer hook ${which} failed (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}${later.length > 0 ? `; not run: ${later.join(', ')}` : ''}.`, {
+        hint: `Fix the command, then run berth up again: the hooks that finished are not run again in this container.`,
+        details: { hook: name, command: failed.name, exitCode: failed.exitCode, notRun: later },
+      });
+    }
+    if (create) context.markers.markHookFinished(context.workspace, context.containerId, name);
+    ran.push(name);
+  }
+  return ran;
+}
+
+async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: HookContext): Promise<Record<string, string>> {
+  const entries = Object.entries(plan.remoteEnv);
+  if (entries.length === 0) return {};
+  let containerEnv: Record<string, string> = {};
+  if (entries.some(([, v]) => v?.includes('${containerEnv:'))) {
+    const result = await context.exec(['env', '-0'], plan.user ? { user: plan.user } : {});
+    containerEnv = Object.fromEntries(
+      result.stdout
+        .split('\0')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+  }
+  const out: Record<string, string> = {};
+  // null unsets: exec cannot unset a variable, so it is set empty (the reference unsets it).
+  for (const [key, value] of entries) out[key] = value === null ? '' : substituteContainerEnv(value, containerEnv);
+  return out;
+}

@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readDevcontainer, readDevcontainerText } from '../../src/devcontainer/read.js';
+import { planDevcontainer, runHooks, type HookContext } from '../../src/workspace/devcontainer-up.js';
+import type { ExecOptions } from '../../src/runtime/types.js';
+
+const CORPUS = join(import.meta.dirname, '../fixtures/devcontainer-corpus');
+const ENV = { HOME: '/home/dev' };
+const read = (text: string) => readDevcontainerText(text, '/w/.devcontainer/devcontainer.json', '/w', ENV);
+
+describe('planDevcontainer: what up does with a devcontainer.json', () => {
+  it('an image config becomes a spec: env, workspace folder, resources from hostRequirements, ports as preview ports', () => {
+    const plan = planDevcontainer(read('{"image":"img:1","containerEnv":{"A":"1"},"runArgs":["-e","B=2"],"hostRequirements":{"cpus":2,"memory":"4gb"},"forwardPorts":[3000,8080],"remoteUser":"dev"}'), { root: '/w' });
+    expect(plan.input).toMatchObject({ root: '/w', image: 'img:1', env: { A: '1', B: '2' }, cpus: 2, memory: 4 * 2 ** 30, previewPorts: 2, workspaceFolder: '/workspaces/w' });
+    expect(plan.input.devcontainer?.file).toBe('/w/.devcontainer/devcontainer.json');
+    expect(plan.user).toBe('dev');
+    expect(plan.build).toBeNull();
+    // Flags win over the file.
+    expect(planDevcontainer(read('{"image":"i","hostRequirements":{"memory":"4gb"}}'), { root: '/w', base: { memory: '1g' } }).input.memory).toBe('1g');
+  });
+
+  it('the hash changes with the config, so an edit is drift', () => {
+    const a = planDevcontainer(read('{"image":"i","containerEnv":{"A":"1"}}'), { root: '/w' }).input.devcontainer?.hash;
+    const b = planDevcontainer(read('{"image":"i","containerEnv":{"A":"2"}}'), { root: '/w' }).input.devcontainer?.hash;
+    expect(a).not.toBe(b);
+  });
+
+  it('a Dockerfile build is tagged by its content, args and context', () => {
+    const home = readDevcontainer({ workspaceFolder: join(CORPUS, 'dotnet-runtime'), env: ENV });
+    // dotnet/runtime's Dockerfile is not in the corpus: reading it is the error, with the path.
+    expect(() => planDevcontainer(home, { root: home.localWorkspaceFolder })).toThrow(/Cannot read the Dockerfile .*dotnet-runtime\/.devcontainer\/Dockerfile/);
+  });
+
+  it('what this slice does not carry out is refused with what to do, never dropped', () => {
+    const refusals: [string, RegExp][] = [
+      ['{"dockerComposeFile":"c.yml","service":"app"}', /Docker Compose configuration.*not carried out/],
+      ['{"image":"i","features":{"ghcr.io/devcontainers/features/go:1":{}}}', /features \(ghcr.io\/devcontainers\/features\/go:1\)/],
+      ['{"image":"i","runArgs":["--cap-add=SYS_PTRACE"]}', /capAdd\/securityOpt/],
+      ['{"image":"i","mounts":["source=v,target=/v,type=volume"]}', /volume mounts \(\/v\)/],
+      ['{"image":"i","mounts":["source=/a,target=/b,type=bind"]}', /another path than its source/],
+      ['{"image":"i","workspaceMount":""}', /an empty workspaceMount/],
+    ];
+    for (const [text, message] of refusals) {
+      expect(() => planDevcontainer(read(text), { root: '/w' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(message) as string }) as Error);
+    }
+  });
+});
+
+describe('runHooks: order, forms, markers, failures', () => {
+  const context = (action: HookContext['action'], done = new Set<string>(), exitCodes: Record<string, number> = {}) => {
+    const calls: { argv: readonly string[]; options: ExecOptions }[] = [];
+    const ctx: HookContext = {
+      workspace: 'w',
+      containerId: 'c1',
+      action,
+      exec: (argv, options) => {
+        calls.push({ argv, options });
+        const key = argv.join(' ');
+        return Promise.resolve({ exitCode: exitCodes[key] ?? 0, stdout: argv[0] === 'env' ? 'PATH=/usr/bin\0HOME=/root\0' : '', stderr: '', durationMs: 1 });
+      },
+      markers: { hookFinished: (_w, _c, hook) => done.has(hook), markHookFinished: (_w, _c, hook) => void done.add(hook) },
+      onHook: () => undefined,
+    };
+    return { ctx, calls, done };
+  };
+  const plan = planDevcontainer(
+    read(`{"image":"i","remoteUser":"dev","remoteEnv":{"P":"\${containerEnv:PATH}:/x","GONE":null},
+      "onCreateCommand":"echo a","updateContentCommand":["echo","b"],"postCreateCommand":{"one":"echo c","two":["echo","d"]},
+      "postStartCommand":"echo e","postAttachCommand":"echo f","initializeCommand":"echo host"}`),
+    { root: '/w' },
+  );
+
+  it('after a create: every container hook in the reference order, as the remote user, in the workspace folder', async () => {
+    const { ctx, calls, done } = context('created');
+    expect(await runHooks(plan, ctx)).toEqual(['onCreateCommand', 'updateContentCommand', 'postCreateCommand', 'postStartCommand']);
+    expect(calls.map((c) => c.argv)).toEqual([['env', '-0'], ['/bin/sh', '-c', 'echo a'], ['echo', 'b'], ['/bin/sh', '-c', 'echo c'], ['echo', 'd'], ['/bin/sh', '-c', 'echo e']]);
+    expect(calls[1]?.options).toMatchObject({ user: 'dev', workdir: '/workspaces/w', env: { P: '/usr/bin:/x', GONE: '' } });
+    expect([...done]).toEqual(['onCreateCommand', 'updateContentCommand', 'postCreateCommand']);
+    // Never on the host, never on attach (yet): said, not silently skipped.
+    expect(plan.notes).toEqual(expect.arrayContaining([expect.stringContaining('initializeCommand not run'), expect.stringContaining('postAttachCommand not run')]));
+  });
+
+  it('after a start: postStart only; reused: nothing', async () => {
+    const finished = new Set(['onCreateCommand', 'updateContentCommand', 'postCreateCommand']);
+    expect(await runHooks(plan, context('started', new Set(finished)).ctx)).toEqual(['postStartCommand']);
+    expect(await runHooks(plan, context('reused', new Set(finished)).ctx)).toEqual([]);
+  });
+
+  it('a failing command stops the later hooks and names itself', async () => {
+    const { ctx, done } = context('created', new Set(), { 'echo d': 4 });
+    await expect(runHooks(plan, ctx)).rejects.toMatchObject({ code: 'E_PROCESS', message: expect.stringContaining('postCreateCommand "two" failed (exit 4): echo d; not run: postStartCommand') as string });
+    expect([...done]).toEqual(['onCreateCommand', 'updateContentCommand']);
+  });
+});
