@@ -34,14 +34,9 @@ const LAYERS = [
  * other upward import fails lint.
  */
 const NOT_YET = {
-  // The store persists dev-server records and egress policies and names their types (issue 14,
-  // item 5 splits the store by table; the record types could then move down to it).
-  'state/': ['../devserver/types.js', '../egress/policy.js'],
-  // The Apple adapter recognises the guest firewall to grant it CAP_NET_ADMIN (a ContainerSpec
-  // field set by the egress side would remove it).
   // Host mode's sandbox hides the sensitive paths the mount table names (a ContainerSpec field of
   // paths to hide, filled by the workspace layer, would remove it).
-  'runtime/': ['../../egress/guest-firewall.js', '../../workspace/sensitive-paths.js'],
+  'runtime/': ['../../workspace/sensitive-paths.js'],
 };
 
 /**

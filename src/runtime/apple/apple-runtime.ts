@@ -29,7 +29,6 @@ import type {
   StopOptions,
   SystemStatus,
 } from '../types.js';
-import { needsNetAdmin } from '../../egress/guest-firewall.js';
 import {
   buildCommand,
   copyCommand,
@@ -199,7 +198,7 @@ export class AppleRuntime implements Runtime {
     const command = createCommand(spec, await this.supportedVersion(), {
       start: options.start,
       isFile: (path) => statSync(path).isFile(),
-      netAdmin: needsNetAdmin(spec.command),
+      netAdmin: spec.netAdmin === true,
     });
     return this.cli(command);
   }
