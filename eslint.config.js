@@ -17,7 +17,7 @@ const NO_SPAWN = {
  * layer (entry points) is not restricted among itself.
  */
 const LAYERS = [
-  ['errors.ts', 'events.ts', 'config.ts'],
+  ['errors.ts', 'events.ts', 'config.ts', 'dispose-symbol.ts'],
   ['process/'],
   ['runtime/'],
   ['state/'],
@@ -25,8 +25,8 @@ const LAYERS = [
   ['workspace/'],
   ['devserver/'],
   ['orchestrator/'],
-  ['berth.ts'],
-  ['index.ts', 'daemon/', 'client/', 'cli/', 'doctor/'],
+  ['berth.ts', 'api.ts'],
+  ['index.ts', 'open-berth.ts', 'daemon/', 'client/', 'cli/', 'doctor/'],
 ];
 
 /**
