@@ -134,7 +134,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       const source = {
         runtime: this.runtime,
         up: async (wid: string, wspec?: WorkspaceSpecInput) => {
-          const result = await this.ensure(wid, wspec);
+          const result = await this.ensure(wid, wspec, 'patch');
           made.push(result);
           return result;
         },
@@ -162,9 +162,10 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * The engine side of `up`, as the orchestrator drives it: the spec patched over the recorded one,
    * ensured, the supervision and the dev servers told, the proxy (if served here) applied.
    */
-  private async ensure(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+  private async ensure(id: string, spec: WorkspaceSpecInput | undefined, mode: 'patch' | 'replace'): Promise<EnsureResult> {
     const recorded = this.recordedSpec(id);
-    const input = spec === undefined ? (recorded ? patchSpec(recorded, {}) : {}) : recorded ? patchSpec(recorded, spec) : spec;
+    // The orchestrator declares whole specs (a field gone from the manifest is gone): it replaces.
+    const input = spec === undefined ? (recorded ? patchSpec(recorded, {}) : {}) : recorded && mode === 'patch' ? patchSpec(recorded, spec) : spec;
     const result = await this.workspaces.ensure(id, input);
     this.store.supervision.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
@@ -201,7 +202,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       runtime: this.runtime,
       owner: this.owner,
       workspaces: {
-        up: (id, spec) => this.ensure(id, spec),
+        up: (id, spec) => this.ensure(id, spec, 'replace'),
         restart: (id, spec) => this.restart(id, spec),
         remove: (id) => this.remove(id),
         setEgress: (id, policy) => this.setEgress(id, policy),
@@ -332,7 +333,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     await this.workspaces.stop(id);
     this.dev.markGone(id, 'the workspace was restarted');
-    return this.ensure(id, spec);
+    return this.ensure(id, spec, 'replace');
   }
 
   remove(id: string): Promise<void> {
