@@ -406,7 +406,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         throw error;
       }
     })();
-    const tracked = running.finally(() => this.inFlight.delete(tracked));
+    // Tracked without its rejection (the caller handles that): close() only waits for it to settle.
+    const tracked: Promise<unknown> = running.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
     return running;
   }
