@@ -2,11 +2,13 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { appleAutostart, berthHome, loadConfig } from './config.js';
-import { BerthError } from './errors.js';
-import { stampEvent, type BerthEvent, type BerthEventInput } from './events.js';
+import { BerthError, isBerthError } from './errors.js';
+import { stampEvent, type RecordedEvent, type BerthEventInput, type StoredBerthEvent } from './events.js';
+import type { BerthApi, DevApi, EgressChange, EventFilter, EventsApi, ListFilter } from './api.js';
+import { followEvents, toEventQuery } from './state/follow-events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
 import type { ExecEncoding, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
-import { Store, type EventQuery, type StoredEvent } from './state/store.js';
+import { Store } from './state/store.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
@@ -20,8 +22,10 @@ import { EgressService } from './egress/service.js';
 import { keepShield, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
-import type { EgressView } from './workspace/up-report.js';
-import type { WorkspaceSpecInput } from './workspace/spec.js';
+import { upAndReport, type EgressView, type UpReport } from './workspace/up-report.js';
+import { patchSpec, type WorkspaceSpecInput } from './workspace/spec.js';
+import { matchesLabels } from './workspace/label-filter.js';
+import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
 import type { HookRun } from './workspace/devcontainer-up.js';
 import type { GcReport } from './orchestrator/gc.js';
@@ -47,23 +51,31 @@ export type { WorkspaceState, WorkspaceSummary } from './workspace/inventory.js'
 export type { GcReport } from './orchestrator/gc.js';
 
 export interface BerthEvents {
-  event: [BerthEvent];
+  event: [RecordedEvent];
 }
 
 /**
  * Berth in-process: what the CLI uses, and what an app (Electron, an agent host) embeds.
  * Every operation is typed; every change is also an `event`, kept in the store's event log.
  */
-export class Berth extends EventEmitter<BerthEvents> {
+export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
+  readonly via = 'in-process' as const;
   readonly home: string;
   readonly runtime: Runtime;
   readonly selection: RuntimeSelection;
   readonly owner: string;
   readonly store: Store;
-  /** Dev servers in this installation's workspaces. */
-  readonly dev: DevServerManager;
+  /** Dev servers in this installation's workspaces (`DevApi`, plus the manager's own helpers). */
+  readonly dev: DevServerManager & DevApi;
   /** Files anywhere in a workspace's filesystem, bytes-safe (workspace/files.ts). */
   readonly files: WorkspaceFiles;
+  /** The event log: `await berth.events({ after })`, `for await (const e of berth.events.follow())`. */
+  readonly events: EventsApi;
+  /** The work in flight, which close() ends and waits for. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Aborted by close(): what is in flight sees it (exec ends its command, follow ends). */
+  private readonly closing = new AbortController();
+  private closed: Promise<void> | null = null;
   private readonly workspaces: WorkspaceManager;
   private readonly inventory: Inventory;
   /** The egress proxy, when this process serves it (the daemon, or an app that called serveEgress). */
@@ -91,7 +103,7 @@ export class Berth extends EventEmitter<BerthEvents> {
     });
     this.files = new WorkspaceFiles(runtime, (id, operation) => this.onContainer(id, operation));
     this.inventory = new Inventory({ runtime, ledger: options.store.ledger, owner: options.owner, workspaces: this.workspaces });
-    this.dev = new DevServerManager({
+    const manager = new DevServerManager({
       runtime,
       registry: options.store.devServers,
       supervision: options.store.supervision,
@@ -111,15 +123,59 @@ export class Berth extends EventEmitter<BerthEvents> {
         return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.egress.execFence(workspace) };
       },
     });
+    this.dev = this.guardedMethods(manager);
+    this.events = Object.assign((filter: EventFilter = {}) => this.guard(() => Promise.resolve(this.eventLog(filter))), {
+      follow: (filter: Omit<EventFilter, 'limit'> = {}, options: { signal?: AbortSignal | undefined } = {}) =>
+        followEvents(this.store.events, filter, { signal: AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]), wake: (listener) => (this.on('event', listener), () => this.off('event', listener)) }),
+    });
   }
 
   /**
-   * Brings the workspace up: creates, starts, reuses or recreates its container as needed. Without
-   * a spec, an existing workspace comes up as last declared (its recorded spec), a new one with the
-   * defaults.
+   * Brings the workspace up: creates, starts, reuses or recreates its container as needed, and
+   * reports it. Of an existing workspace, `spec` is a patch over the spec last declared (fields left
+   * out keep their value: `up(id, { root })` keeps the image); without one it comes up as last
+   * declared; a new one gets the defaults for what `spec` leaves out. Interrupted by close(), it
+   * rejects with E_ABORTED and removes the container it made.
    */
-  async up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
-    const result = await this.workspaces.ensure(id, spec ?? this.recordedSpecOf(id) ?? {});
+  up(id: string, spec?: WorkspaceSpecInput): Promise<UpReport> {
+    return this.guard(async () => {
+      const made: EnsureResult[] = [];
+      const source = {
+        runtime: this.runtime,
+        up: async (wid: string, wspec?: WorkspaceSpecInput) => {
+          const result = await this.ensure(wid, wspec, 'patch');
+          made.push(result);
+          return result;
+        },
+        status: (wid: string) => this.inventory.status(wid),
+        egress: (wid: string) => this.egressView(wid),
+        on: this.on.bind(this),
+        off: this.off.bind(this),
+      };
+      try {
+        const report = await upAndReport(source, id, spec);
+        if (this.closing.signal.aborted) throw closedDuring('up', id);
+        return report;
+      } catch (error) {
+        if (this.closing.signal.aborted) {
+          // What this up made does not outlive it: an app that closes mid-up finds no container left.
+          if (made.some((r) => r.action === 'created' || r.action === 'recreated')) await this.workspaces.remove(id).catch(() => undefined);
+          throw isBerthError(error, 'E_ABORTED') ? error : closedDuring('up', id, error);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The engine side of `up`, as the orchestrator drives it: the spec patched over the recorded one,
+   * ensured, the supervision and the dev servers told, the proxy (if served here) applied.
+   */
+  private async ensure(id: string, spec: WorkspaceSpecInput | undefined, mode: 'patch' | 'replace'): Promise<EnsureResult> {
+    const recorded = this.recordedSpec(id);
+    // The orchestrator declares whole specs (a field gone from the manifest is gone): it replaces.
+    const input = spec === undefined ? (recorded ? patchSpec(recorded, {}) : {}) : recorded && mode === 'patch' ? patchSpec(recorded, spec) : spec;
+    const result = await this.workspaces.ensure(id, input);
     this.store.supervision.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     // Served here: `up` returns once the workspace's proxy listener accepts, with its rules.
@@ -148,7 +204,8 @@ export class Berth extends EventEmitter<BerthEvents> {
         await this.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
       }
     }
-    const result = await this.up(id, plan.input);
+    // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
+    const result = await this.guard(() => this.ensure(id, plan.input, 'replace'));
     const hooks = await runHooks(plan, {
       workspace: id,
       containerId: result.container.id,
@@ -192,7 +249,7 @@ export class Berth extends EventEmitter<BerthEvents> {
       runtime: this.runtime,
       owner: this.owner,
       workspaces: {
-        up: (id, spec) => this.up(id, spec),
+        up: (id, spec) => this.ensure(id, spec, 'replace'),
         restart: (id, spec) => this.restart(id, spec),
         remove: (id) => this.remove(id),
         setEgress: (id, policy) => this.setEgress(id, policy),
@@ -220,26 +277,22 @@ export class Berth extends EventEmitter<BerthEvents> {
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
   recordedSpecOf(id: string): WorkspaceSpecInput | undefined {
-    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
-    const spec = entry ? recordedSpec(entry) : null;
-    if (!spec) return undefined;
-    return {
-      root: spec.root,
-      image: spec.image,
-      mounts: spec.mounts,
-      env: spec.env,
-      cpus: spec.cpus ?? undefined,
-      memory: spec.memoryBytes ?? undefined,
-      allowSensitiveMounts: spec.allowSensitiveMounts,
-      previewPorts: spec.previewPorts ?? undefined,
-      egress: spec.egress ?? undefined,
-      workspaceFolder: spec.workspaceFolder ?? undefined,
-      devcontainer: spec.devcontainer ?? undefined,
-    };
+    const spec = this.recordedSpec(id);
+    return spec ? patchSpec(spec, {}) : undefined;
   }
 
-  /** The workspace's egress settings and whether the network enforces them. */
-  egress(id: string): EgressView | null {
+  private recordedSpec(id: string): ReturnType<typeof recordedSpec> {
+    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
+    return entry ? recordedSpec(entry) : null;
+  }
+
+  /** The workspace's egress settings and whether the network enforces them; null without egress control. */
+  egress(id: string): Promise<EgressView | null> {
+    return this.guard(() => Promise.resolve(this.egressView(id)));
+  }
+
+  /** `egress(id)`, at once (no engine call): for the daemon's handlers and `up`'s report. */
+  egressView(id: string): EgressView | null {
     validateWorkspaceId(id);
     const record = this.store.egress.egress(id)[0];
     if (!record) return null;
@@ -260,7 +313,11 @@ export class Berth extends EventEmitter<BerthEvents> {
    * serves the proxy, the change is in force when the promise resolves; a proxy served elsewhere
    * (the daemon) is told by whoever made the change through it.
    */
-  async changeEgress(id: string, change: { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
+  changeEgress(id: string, change: EgressChange | { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
+    return this.guard(() => this.changeEgressNow(id, change as { allow?: string; deny?: string; revoke?: string }));
+  }
+
+  private async changeEgressNow(id: string, change: { allow?: string; deny?: string; revoke?: string }): Promise<EgressPolicy> {
     validateWorkspaceId(id);
     const record = this.store.egress.egress(id)[0];
     if (!record) {
@@ -292,7 +349,9 @@ export class Berth extends EventEmitter<BerthEvents> {
   exec(id: string, argv: readonly string[], options?: ExecOptions<'utf8'>): Promise<ExecResult>;
   exec(id: string, argv: readonly string[], options?: ExecOptions<ExecEncoding>): Promise<ExecResult | ExecResult<Buffer>>;
   exec(id: string, argv: readonly string[], options: ExecOptions<ExecEncoding> = {}): Promise<ExecResult<string | Buffer>> {
-    return this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.egress.execFence(id), ...argv], options));
+    // close() ends the command in the workspace as an abort does (E_ABORTED).
+    const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
+    return this.guard(() => this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.egress.execFence(id), ...argv], { ...options, signal })));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
@@ -337,34 +396,41 @@ export class Berth extends EventEmitter<BerthEvents> {
     return this.onContainer(id, (target) => this.runtime.logs(target, options));
   }
 
-  async stop(id: string): Promise<void> {
-    await this.workspaces.stop(id);
-    // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
-    this.store.supervision.setHeld(id, '', true);
-    this.dev.markGone(id, 'the workspace was stopped');
+  stop(id: string): Promise<void> {
+    return this.guard(async () => {
+      await this.workspaces.stop(id);
+      // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
+      this.store.supervision.setHeld(id, '', true);
+      this.dev.markGone(id, 'the workspace was stopped');
+    });
   }
 
   /** Stops and starts the workspace's container (a failed health probe); its dev servers end with it. */
   async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
     await this.workspaces.stop(id);
     this.dev.markGone(id, 'the workspace was restarted');
-    return this.up(id, spec);
+    return this.ensure(id, spec, 'replace');
   }
 
-  async remove(id: string): Promise<void> {
-    await this.workspaces.remove(id);
-    this.dev.markGone(id, 'the workspace was removed');
-    await this.applyEgress();
+  remove(id: string): Promise<void> {
+    return this.guard(async () => {
+      await this.workspaces.remove(id);
+      this.dev.markGone(id, 'the workspace was removed');
+      await this.applyEgress();
+    });
   }
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
   status(id: string): Promise<WorkspaceSummary> {
-    return this.inventory.status(id);
+    return this.guard(() => this.inventory.status(id));
   }
 
-  /** This installation's workspaces on the selected runtime: one engine list, plus one image lookup per image. */
-  list(): Promise<WorkspaceSummary[]> {
-    return this.inventory.list();
+  /**
+   * This installation's workspaces on the selected runtime (one engine list, plus one image lookup
+   * per image); `labels`: only those whose labels include every pair given.
+   */
+  list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
+    return this.guard(async () => (await this.inventory.list()).filter((w) => matchesLabels(w.labels, filter.labels)));
   }
 
   /**
@@ -378,15 +444,59 @@ export class Berth extends EventEmitter<BerthEvents> {
     return collectGarbage({ runtime: this.runtime, owner: this.owner, ledger: this.store.ledger, desired: this.store.declared, record: (event) => this.record(event) }, options);
   }
 
-  /** The event log, oldest first. */
-  events(query: EventQuery = {}): StoredEvent[] {
-    return this.store.events.events(query);
+  /** The event log, oldest first, at once (the daemon's handlers); apps call `events(filter)`. */
+  eventLog(filter: EventFilter & { afterSeq?: number | undefined } = {}): StoredBerthEvent[] {
+    // The log holds what Berth's emitters wrote, whose types BerthEvent lists.
+    return this.store.events.events(toEventQuery(filter)) as StoredBerthEvent[];
   }
 
-  /** Closes the store. A proxy served by serveEgress() is closed by its own `close()`, first. */
-  close(): void {
-    this.egressServer = null;
-    this.store.close();
+  /**
+   * Ends the work in flight and closes the store. Each operation in flight rejects with E_ABORTED
+   * (an exec's command is ended in the workspace; an engine step already started, such as a
+   * create, finishes, and an `up` removes the container it made); what is called after rejects
+   * with E_CLOSED. A proxy served by serveEgress() is closed by its own `close()`, first.
+   */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing.abort(new BerthError('E_ABORTED', 'Berth was closed.'));
+      await Promise.allSettled([...this.inFlight]);
+      this.egressServer = null;
+      this.store.close();
+    })();
+    return this.closed;
+  }
+
+  /** `await using berth = await createBerth()`: closed when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Runs one public operation: refused once closed, waited for by close(), E_ABORTED if close() came meanwhile. */
+  private guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed !== null) return Promise.reject(closedError());
+    const running = (async () => {
+      try {
+        return await work();
+      } catch (error) {
+        if (this.closing.signal.aborted && !isBerthError(error, 'E_ABORTED', 'E_CLOSED')) throw closedDuring('an operation', undefined, error);
+        throw error;
+      }
+    })();
+    // Tracked without its rejection (the caller handles that): close() only waits for it to settle.
+    const tracked: Promise<unknown> = running.catch(() => undefined).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+    return running;
+  }
+
+  /** The dev-server manager with each of its async methods run through guard(). */
+  private guardedMethods<T extends object>(target: T): T {
+    return new Proxy(target, {
+      get: (object, key, receiver) => {
+        const value: unknown = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function' || !ASYNC_DEV_METHODS.has(String(key))) return value;
+        return (...args: unknown[]) => this.guard(() => (value as (...a: unknown[]) => Promise<unknown>).apply(object, args));
+      },
+    });
   }
 
   /** Runs an operation on the workspace's own container, saying "workspace gone" in workspace terms. */
@@ -416,6 +526,18 @@ export class Berth extends EventEmitter<BerthEvents> {
     this.store.events.appendEvent(event);
     this.emit('event', event);
   }
+}
+
+/** The dev-server methods that reach the engine or wait: close() waits for them and refuses new ones. */
+const ASYNC_DEV_METHODS = new Set(['start', 'stop', 'restart', 'list', 'logs', 'logPath', 'waitUntilReady', 'refresh', 'confirm']);
+
+function closedError(): BerthError {
+  return new BerthError('E_CLOSED', 'This Berth was closed.', { hint: 'Open a new one with createBerth() or openBerth().' });
+}
+
+function closedDuring(what: string, workspace: string | undefined, cause?: unknown): BerthError {
+  const where = workspace === undefined ? '' : ` of ${workspace}`;
+  return new BerthError('E_ABORTED', `Berth was closed during ${what}${where}.`, { hint: 'Call close() once your operations have settled, or run them again on a new Berth.', cause, details: { closed: true, ...(workspace === undefined ? {} : { workspace }) } });
 }
 
 /** The egress proxy served in an app's own process: what `serveEgress()` returns. */

@@ -27,7 +27,9 @@ export type BerthErrorCode =
   /** An operation ran out of the time it was given (its work in the workspace was ended). */
   | 'E_TIMEOUT'
   /** The caller cancelled an operation (AbortSignal, close()); its work in the workspace was ended. */
-  | 'E_ABORTED';
+  | 'E_ABORTED'
+  /** The Berth object (or client) was closed: open a new one with createBerth() / openBerth(). */
+  | 'E_CLOSED';
 
 /** Every code, for code that must know them all (the typed client); the compiler keeps it complete. */
 const EVERY_CODE: Record<BerthErrorCode, true> = {
@@ -43,6 +45,7 @@ const EVERY_CODE: Record<BerthErrorCode, true> = {
   E_UNAUTHORIZED: true,
   E_TIMEOUT: true,
   E_ABORTED: true,
+  E_CLOSED: true,
 };
 export const BERTH_ERROR_CODES = Object.keys(EVERY_CODE) as readonly BerthErrorCode[];
 

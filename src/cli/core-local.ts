@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Berth } from '../berth.js';
-import { upAndReport } from '../workspace/up-report.js';
 import type { EventLog } from '../state/event-log.js';
 import type { CliCore, EventSource } from './core.js';
 
@@ -8,28 +7,7 @@ const POLL_MS = 250;
 
 /** The core commands on Berth in this process: what the CLI does when no daemon runs. */
 export function localCore(berth: Berth): CliCore {
-  return {
-    via: 'in-process',
-    runtime: berth.runtime.kind,
-    isolated: berth.runtime.capabilities.isolation === 'container',
-    list: () => berth.list(),
-    status: (id) => berth.status(id),
-    up: (id, spec) => upAndReport(berth, id, spec),
-    stop: (id) => berth.stop(id),
-    remove: (id) => berth.remove(id),
-    egress: (id) => Promise.resolve(berth.egress(id)),
-    changeEgress: (id, change) => Promise.resolve(berth.changeEgress(id, change)),
-    async devStart(workspace, name, options, wait) {
-      const started = await berth.dev.start(workspace, name, options);
-      return wait ? berth.dev.waitUntilReady(workspace, name) : started;
-    },
-    async devRestart(workspace, name) {
-      await berth.dev.restart(workspace, name);
-      return berth.dev.waitUntilReady(workspace, name);
-    },
-    devStop: (workspace, name) => berth.dev.stop(workspace, name),
-    devList: (workspace) => berth.dev.list(workspace),
-  };
+  return { api: berth, runtime: berth.runtime.kind, isolated: berth.runtime.capabilities.isolation === 'container' };
 }
 
 /** The event log straight from SQLite, polled while following. */

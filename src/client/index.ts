@@ -3,8 +3,12 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BERTH_ERROR_CODES, BerthError, type BerthErrorCode } from '../errors.js';
+import { isAbsolute, resolve } from 'node:path';
+import { BERTH_ERROR_CODES, BerthError, isBerthError, type BerthErrorCode } from '../errors.js';
+import type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter } from '../api.js';
+import type { StoredBerthEvent } from '../events.js';
 import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
+import '../dispose-symbol.js';
 
 export type * from './types.js';
 
@@ -21,62 +25,132 @@ export interface ClientOptions {
 const KNOWN_CODES = new Set<string>(BERTH_ERROR_CODES);
 
 /**
- * The typed client of berthd's HTTP API (`import { BerthClient } from 'berth/client'`). Errors come
- * back as the same `BerthError`s (code, message, hint, details) the library throws.
+ * The typed client of berthd's HTTP API (`import { BerthClient } from 'berth/client'`): the same
+ * `BerthApi` as Berth in process (same names, arguments, results), plus the daemon's own
+ * operations (health, plan, apply). Errors come back as the same `BerthError`s (code, message,
+ * hint, details) the library throws.
  */
-export class BerthClient {
+export class BerthClient implements BerthApi {
+  readonly via = 'daemon' as const;
   private readonly options: ClientOptions;
+  /** Aborted by close(): every request in flight ends with E_ABORTED, follow() ends. */
+  private readonly closing = new AbortController();
+  private closed = false;
+  /** Dev servers, as `berth.dev` in process. */
+  readonly dev: DevApi;
+  /** The event log: `await client.events({ after })`, `for await (const e of client.events.follow())`. */
+  readonly events: EventsApi;
 
   constructor(options: ClientOptions) {
     if ((options.socket === undefined) === (options.url === undefined)) {
       throw new BerthError('E_INVALID_INPUT', 'BerthClient needs exactly one of socket or url.', { hint: 'new BerthClient({ socket: `${home}/berth.sock` }), or { url, token }.' });
     }
     this.options = options;
+    this.dev = {
+      start: (workspace, name, spec: DevStartOptions) => this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}`, { command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, wait: spec.wait }),
+      stop: (workspace, name) => this.stopDevServer(workspace, name),
+      restart: (workspace, name, opts = {}) => this.restartDevServer(workspace, name, opts),
+      list: (workspace) => this.listDevServers({ workspace, scan: true }),
+      logs: (workspace, name, opts = {}) => this.devServerLogs(workspace, name, opts),
+    };
+    this.events = Object.assign((filter: EventFilter = {}) => this.json<StoredBerthEvent[]>('GET', `/events${eventQuery(filter)}`), {
+      follow: (filter: Omit<EventFilter, 'limit'> = {}, opts: { signal?: AbortSignal | undefined } = {}) => this.follow(filter, opts.signal) as AsyncIterable<StoredBerthEvent>,
+    });
   }
 
   health(): Promise<Health> {
     return this.json('GET', '/health');
   }
 
-  listWorkspaces(): Promise<WorkspaceSummary[]> {
-    return this.json('GET', '/workspaces');
+  /** This installation's workspaces; `labels`: only those whose labels include every pair given. */
+  list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
+    const labels = Object.entries(filter.labels ?? {}).map(([key, value]) => `${key}=${value}`);
+    const search = new URLSearchParams(labels.map((label): [string, string] => ['label', label]));
+    return this.json('GET', `/workspaces${labels.length > 0 ? `?${search.toString()}` : ''}`);
   }
 
+  /** @deprecated Use `list()` (the same answer, as Berth in process names it). */
+  listWorkspaces(): Promise<WorkspaceSummary[]> {
+    return this.list();
+  }
+
+  /** One workspace, the same fields as Berth in process (`getWorkspace` adds egress and isolated). */
+  async status(id: string): Promise<WorkspaceSummary> {
+    const { runtime, state, container, image, ip, root, isolation, labels } = await this.getWorkspace(id);
+    return { id, runtime, state, container, image, ip, root, isolation, labels: labels ?? {} };
+  }
+
+  /** One workspace with its egress view and whether it is isolated. */
   getWorkspace(id: string): Promise<WorkspaceStatus> {
     return this.json('GET', `/workspaces/${enc(id)}`);
   }
 
-  /** Creates, starts, reuses or recreates; without a spec, an existing workspace comes up as last declared. */
-  up(id: string, spec: UpSpec = {}): Promise<UpResult> {
-    return this.json('POST', `/workspaces/${enc(id)}/up`, spec);
+  /**
+   * Creates, starts, reuses or recreates. Of an existing workspace `spec` is a patch over what was
+   * last declared; without one, as last declared. Relative paths are taken from this process's
+   * folder (as in process), and a new workspace without a root gets this folder.
+   */
+  async up(id: string, spec?: UpSpec): Promise<UpResult> {
+    const body = spec === undefined ? {} : absolute(spec);
+    try {
+      return await this.json<UpResult>('POST', `/workspaces/${enc(id)}/up`, body);
+    } catch (error) {
+      // The daemon does not know this process's folder: a new workspace comes up in it, as in process.
+      if (body.root === undefined && isBerthError(error, 'E_INVALID_INPUT') && (error.details?.['recorded'] === false || /body\.root is required/.test(error.message))) {
+        return this.json<UpResult>('POST', `/workspaces/${enc(id)}/up`, { ...body, root: process.cwd() });
+      }
+      throw error;
+    }
   }
 
-  stop(id: string): Promise<{ id: string; ok: true }> {
-    return this.json('POST', `/workspaces/${enc(id)}/stop`);
+  async stop(id: string): Promise<void> {
+    await this.json('POST', `/workspaces/${enc(id)}/stop`);
   }
 
-  remove(id: string): Promise<{ id: string; ok: true }> {
-    return this.json('DELETE', `/workspaces/${enc(id)}`);
+  async remove(id: string): Promise<void> {
+    await this.json('DELETE', `/workspaces/${enc(id)}`);
   }
 
-  /** From the registry the daemon's liveness loop keeps; `scan: true` checks the processes now. */
+  /**
+   * Ends the requests in flight (each rejects with E_ABORTED) and every follow(); later calls
+   * reject with E_CLOSED. The daemon and the workspaces keep running.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    this.closing.abort();
+    return Promise.resolve();
+  }
+
+  /** `await using client = await openBerth()`: closed when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * @deprecated Use `dev.list(workspace)`. From the registry the daemon's liveness loop keeps;
+   * `scan: true` checks the processes now.
+   */
   listDevServers(options: { workspace?: string; scan?: boolean } = {}): Promise<DevServer[]> {
     return this.json('GET', `/dev-servers${query({ workspace: options.workspace, scan: options.scan ? 'true' : undefined })}`);
   }
 
+  /** @deprecated Use `dev.start(workspace, name, { command: [...], wait })` (argv only). */
   startDevServer(workspace: string, name: string, spec: DevStartSpec, options: { wait?: boolean } = {}): Promise<DevServer> {
     return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}${query({ wait: options.wait ? 'true' : undefined })}`, spec);
   }
 
+  /** @deprecated Use `dev.stop(workspace, name)`. */
   stopDevServer(workspace: string, name: string): Promise<DevServer> {
     return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/stop`);
   }
 
-  restartDevServer(workspace: string, name: string, options: { wait?: boolean } = {}): Promise<DevServer> {
+  /** @deprecated Use `dev.restart(workspace, name, { wait })`. */
+  restartDevServer(workspace: string, name: string, options: { wait?: boolean | undefined } = {}): Promise<DevServer> {
     return this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/restart${query({ wait: options.wait ? 'true' : undefined })}`);
   }
 
-  async devServerLogs(workspace: string, name: string, options: { tail?: number } = {}): Promise<string> {
+  /** @deprecated Use `dev.logs(workspace, name, { tail })`. */
+  async devServerLogs(workspace: string, name: string, options: { tail?: number | undefined } = {}): Promise<string> {
     const response = await this.send('GET', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}/logs${query({ tail: options.tail?.toString() })}`);
     return response.text;
   }
@@ -85,7 +159,7 @@ export class BerthClient {
     return this.json('GET', `/workspaces/${enc(id)}/egress`);
   }
 
-  changeEgress(id: string, change: { allow: string } | { deny: string } | { revoke: string }): Promise<EgressPolicy> {
+  changeEgress(id: string, change: EgressChange): Promise<EgressPolicy> {
     return this.json('POST', `/workspaces/${enc(id)}/egress`, change);
   }
 
@@ -107,15 +181,18 @@ export class BerthClient {
     return this.json('POST', '/apply', { file, ...confirm, ...options });
   }
 
-  events(filter: EventQuery = {}): Promise<StoredEvent[]> {
-    return this.json('GET', `/events${eventQuery(filter)}`);
+  /**
+   * @deprecated Use `events.follow(filter, { signal })`. The live event stream (SSE), in order.
+   * Ends when `signal` aborts or the daemon goes away; resume later with `{ after: lastSeenSeq }`.
+   */
+  streamEvents(filter: EventQuery = {}, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    return this.follow(filter, signal);
   }
 
-  /**
-   * The live event stream (SSE), in order. Ends when `signal` aborts or the daemon goes away;
-   * resume later with `{ after: lastSeenSeq }`.
-   */
-  async *streamEvents(filter: EventQuery = {}, signal?: AbortSignal): AsyncGenerator<StoredEvent> {
+  /** The SSE stream as events; ends on `signal`, on close(), or when the daemon goes away. */
+  private async *follow(filter: EventQuery, callerSignal?: AbortSignal): AsyncGenerator<StoredEvent> {
+    const signal = AbortSignal.any([this.closing.signal, ...(callerSignal ? [callerSignal] : [])]);
+    if (this.closed) throw closedError();
     const response = await this.open('GET', `/events/stream${eventQuery(filter)}`, undefined, signal, true);
     let buffer = '';
     try {
@@ -142,10 +219,17 @@ export class BerthClient {
   }
 
   private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const response = await this.open(method, path, body);
-    const chunks: Buffer[] = [];
-    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-    return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
+    if (this.closed) throw closedError();
+    try {
+      const response = await this.open(method, path, body, this.closing.signal);
+      const chunks: Buffer[] = [];
+      for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+      return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
+    } catch (error) {
+      if (!this.closing.signal.aborted || isBerthError(error)) throw error;
+      // What the daemon was doing goes on there (an up completes); this client stopped waiting.
+      throw new BerthError('E_ABORTED', `The client was closed during ${method} ${path}.`, { hint: 'Call close() once your operations have settled.', cause: error, details: { closed: true } });
+    }
   }
 
   private open(method: string, path: string, body?: unknown, signal?: AbortSignal, stream = false): Promise<IncomingMessage> {
@@ -208,6 +292,27 @@ export async function connectDaemon(options: { home?: string; env?: NodeJS.Proce
 /** A client of the loopback listener, with the token read from `$BERTH_HOME/daemon.token`. */
 export function loopbackClient(url: string, home: string): BerthClient {
   return new BerthClient({ url, token: readFileSync(join(home, 'daemon.token'), 'utf8').trim() });
+}
+
+function closedError(): BerthError {
+  return new BerthError('E_CLOSED', 'This client was closed.', { hint: 'Open a new one with openBerth() or connectDaemon().' });
+}
+
+/** Relative paths from this process's folder, as Berth in process reads them (the daemon needs absolute ones). */
+function absolute(spec: UpSpec): UpSpec {
+  const cwd = process.cwd();
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p));
+  return {
+    ...spec,
+    ...(spec.root === undefined ? {} : { root: path(spec.root) }),
+    ...(spec.mounts === undefined ? {} : { mounts: spec.mounts.map((m) => (typeof m === 'string' ? mountString(m, path) : { ...m, source: path(m.source) })) }),
+  };
+}
+
+/** `SRC[:ro|:rw]` with SRC made absolute. */
+function mountString(mount: string, path: (p: string) => string): string {
+  const match = /^(.*?)(:ro|:rw)?$/.exec(mount);
+  return `${path(match?.[1] ?? mount)}${match?.[2] ?? ''}`;
 }
 
 /**

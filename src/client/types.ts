@@ -11,6 +11,8 @@ import type { Action } from '../orchestrator/plan.js';
 import type { DaemonInfo } from '../daemon/daemon.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
+export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter } from '../api.js';
+export type { BerthEvent, BerthEventType, StoredBerthEvent } from '../events.js';
 
 export interface Health extends DaemonInfo {
   ok: true;
@@ -29,7 +31,10 @@ export interface WorkspaceStatus extends WorkspaceSummary {
   egress: EgressView | null;
 }
 
-/** A workspace spec over the API: paths must be absolute (the daemon does not know your folder). */
+/**
+ * A workspace spec over the API (the typed client makes relative paths absolute against its own
+ * folder). Of an existing workspace it is a patch over what was last declared.
+ */
 export interface UpSpec {
   root?: string | undefined;
   image?: string | undefined;
@@ -38,8 +43,12 @@ export interface UpSpec {
   cpus?: number | undefined;
   memory?: string | number | undefined;
   previewPorts?: number | undefined;
-  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
+  /** null: no egress control any more. */
+  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | null | undefined;
   allowSensitiveMounts?: boolean | undefined;
+  hostSandbox?: 'auto' | 'on' | 'off' | undefined;
+  /** App metadata, filterable in `list({ labels })`. */
+  labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What `up` answers: the same shape as `berth up --json`. */

@@ -46,7 +46,7 @@ export function createReconciler(berth: Berth, options: ReconcilerOptions): Reco
     start: () => loop.start(),
     stop: async () => {
       await loop.stop();
-      for (const other of others.values()) (await other.catch(() => null))?.close();
+      for (const other of others.values()) await (await other.catch(() => null))?.close();
     },
   };
 }

@@ -48,6 +48,8 @@ export interface StartOptions {
   env?: Record<string, string> | undefined;
   /** Skip detection: the server listens here (still verified). */
   port?: number | undefined;
+  /** Resolve once the server listens (state `running`, with its URL) or ends, not at launch. */
+  wait?: boolean | undefined;
 }
 
 const SCAN_INTERVAL_MS = 100;
@@ -112,7 +114,8 @@ export class DevServerManager {
     };
     let waited = false;
     const launch = async (): Promise<DevServer> => this.launch(await this.resolveAfterWait(workspace, name, waited), server);
-    return this.exclusively(workspace, `dev start ${name} in`, launch, () => (waited = true));
+    const started = await this.exclusively(workspace, `dev start ${name} in`, launch, () => (waited = true));
+    return options.wait ? this.waitUntilReady(workspace, name) : started;
   }
 
   /** The workspace to launch in; gone after waiting for its lock means the holder removed it. */
@@ -203,12 +206,21 @@ export class DevServerManager {
     }
   }
 
-  /** Stop, then run the registered command again. */
-  async restart(workspace: string, name: string): Promise<DevServer> {
+  /** Stop, then run the registered command again; `wait`: resolve once it listens (or ends). */
+  async restart(workspace: string, name: string, options: { wait?: boolean | undefined } = {}): Promise<DevServer> {
     const server = this.require(workspace, name);
     const handle = await this.resolve(workspace);
     if (isLive(server)) await this.stopProcesses(handle, server, DEFAULT_STOP_GRACE_MS);
-    return this.launch(handle, { ...server, state: 'starting', url: null, pgid: null, bridgePgid: null, bridgeSlot: null, exitCode: null, detectedPort: null, restarts: server.restarts + 1 });
+    const restarted = await this.launch(handle, { ...server, state: 'starting', url: null, pgid: null, bridgePgid: null, bridgeSlot: null, exitCode: null, detectedPort: null, restarts: server.restarts + 1 });
+    return options.wait ? this.waitUntilReady(workspace, name) : restarted;
+  }
+
+  /** The end of the server's output (stdout and stderr, as written), `tail` lines (default 200, at most 10000). */
+  async logs(workspace: string, name: string, options: { tail?: number | undefined } = {}): Promise<string> {
+    const tail = Math.min(10_000, Math.max(1, Math.floor(options.tail ?? 200) || 200));
+    const { path } = await this.logPath(workspace, name);
+    const handle = await this.resolve(workspace);
+    return (await this.inWorkspace(handle, [...handle.fence, 'tail', '-n', String(tail), path])).stdout;
   }
 
   /** The server's log file, as the exec in the workspace sees it. */

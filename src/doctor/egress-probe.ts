@@ -15,7 +15,7 @@ const NEVER_ALLOWED = 'berth-doctor-probe.invalid';
  * also checks the host shield's rules, and with `fix` puts them back.
  */
 export async function probeEgress(berth: Berth, id: string, options: { fix?: boolean } = {}): Promise<DoctorCheck[]> {
-  const egress = berth.egress(id);
+  const egress = berth.egressView(id);
   if (egress === null) return [{ id: 'egress', status: 'warn', detail: `workspace ${id} has no egress control`, fix: `berth up ${id} --allow <host>` }];
   const checks: DoctorCheck[] = [];
   const record = berth.store.egress.egress(id)[0];

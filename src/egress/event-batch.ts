@@ -1,4 +1,4 @@
-import { stampEvent, type BerthEvent, type BerthEventInput } from '../events.js';
+import { stampEvent, type RecordedEvent, type BerthEventInput } from '../events.js';
 import type { EventLog } from '../state/event-log.js';
 
 /**
@@ -10,7 +10,7 @@ import type { EventLog } from '../state/event-log.js';
  */
 export class EventBatch {
   private readonly log: Pick<EventLog, 'appendEvents'>;
-  private pending: BerthEvent[] = [];
+  private pending: RecordedEvent[] = [];
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(log: Pick<EventLog, 'appendEvents'>) {

@@ -14,10 +14,8 @@ export { canonicalAddress } from './addresses.js';
  * neither, which is what stops DNS rebinding (the address is checked after resolution, and the
  * connection goes to that address).
  */
-export interface EgressPolicy {
-  allow: readonly string[];
-  deny: readonly string[];
-}
+export type { EgressPolicy } from '../state/egress-records.js';
+import type { EgressPolicy } from '../state/egress-records.js';
 
 export type Verdict = 'allow' | 'deny';
 

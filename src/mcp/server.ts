@@ -363,7 +363,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     },
     guarded(async () => {
       const status = await berth.status(workspace);
-      const egress = berth.egress(workspace);
+      const egress = berth.egressView(workspace);
       const servers = await berth.dev.list(workspace);
       return ok({
         workspace,
@@ -417,7 +417,7 @@ function registerResources(server: McpServer, berth: Berth, workspace: string, s
     { title: 'Recent egress denials', description: 'The last connections the egress proxy refused, with the reason: ask for one with egress_request.', mimeType: 'application/json' },
     (uri) => {
       const denials = berth
-        .events({ workspace, type: 'egress.deny' })
+        .eventLog({ workspace, type: 'egress.deny' })
         .slice(-50)
         .map((e) => ({ time: e.time, message: e.message, host: e.data?.['host'], port: e.data?.['port'] }));
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(denials, null, 2) }] };

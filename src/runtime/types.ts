@@ -54,6 +54,12 @@ export interface ContainerSpec {
    * sandbox has no network but a relay to it. Engines ignore it (their proxy is on the gateway).
    */
   egressProxyPort?: number | undefined;
+  /**
+   * Grant the main process CAP_NET_ADMIN: set by the egress side when the main process is the
+   * guest firewall, which sets its rules with it (Apple; docker/podman enforce egress on the host
+   * and ignore it). Every exec drops it again (the exec fence).
+   */
+  netAdmin?: boolean | undefined;
 }
 
 export interface CreateOptions {

@@ -1,5 +1,31 @@
-import type { DevServer, DevServerState } from '../devserver/types.js';
 import { Repository } from './repository.js';
+
+/** starting: launched, not listening yet. running: listening, URL known. exited: ended with 0. crashed: ended otherwise. stopped: by Berth. */
+export type DevServerState = 'starting' | 'running' | 'exited' | 'crashed' | 'stopped';
+
+/** One registered dev server; its id is `<workspace>/<name>`. */
+export interface DevServer {
+  workspace: string;
+  name: string;
+  command: string[];
+  /** Inside the workspace (absolute, under /workspace unless the user chose otherwise). */
+  cwd: string;
+  env: Record<string, string>;
+  /** The port the user named (detection skipped, still verified), or null. */
+  port: number | null;
+  /** The process group (its leader's pid) inside the workspace. */
+  pgid: number | null;
+  state: DevServerState;
+  url: string | null;
+  detectedPort: number | null;
+  /** The bridge forwarding a loopback-only server (or a preview-pool slot) to where the host reaches it. */
+  bridgePgid: number | null;
+  /** The preview-pool slot the bridge listens on, when the workspace has a pool. */
+  bridgeSlot: number | null;
+  exitCode: number | null;
+  startedAt: string | null;
+  restarts: number;
+}
 
 /** The `dev_servers` table: each workspace's registered dev servers and their last known process state. */
 export interface DevServerStore {

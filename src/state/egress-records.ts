@@ -1,7 +1,15 @@
-import type { EgressPolicy } from '../egress/policy.js';
 import type { RuntimeKind } from '../runtime/types.js';
 import { now } from './clock.js';
 import { Repository } from './repository.js';
+
+/**
+ * A workspace's egress rules as stored: allow and deny patterns (their grammar and meaning are
+ * egress/policy.ts's, which re-exports this type; the store only keeps them).
+ */
+export interface EgressPolicy {
+  allow: readonly string[];
+  deny: readonly string[];
+}
 
 /** A workspace's egress: its policy, the credential its proxy URL carries, where its proxy listens. */
 export interface EgressRecord {

@@ -1,8 +1,8 @@
-import type { BerthEvent } from '../events.js';
+import type { RecordedEvent } from '../events.js';
 import type { Statement } from 'better-sqlite3';
 import { Repository } from './repository.js';
 
-export interface StoredEvent extends BerthEvent {
+export interface StoredEvent extends RecordedEvent {
   seq: number;
 }
 
@@ -18,9 +18,9 @@ export interface EventQuery {
 
 /** The `events` table: the append-only log every change is written to, numbered by `seq`. */
 export interface EventLog {
-  appendEvent(event: BerthEvent): number;
+  appendEvent(event: RecordedEvent): number;
   /** Several events in one transaction, in order (bursts: one commit instead of one per event). */
-  appendEvents(events: readonly BerthEvent[]): void;
+  appendEvents(events: readonly RecordedEvent[]): void;
   /** The newest event's sequence number (0 for an empty log): where a live feed starts. */
   lastEventSeq(): number;
   events(query?: EventQuery): StoredEvent[];
@@ -30,7 +30,7 @@ interface EventRow {
   seq: number;
   time: string;
   type: string;
-  level: BerthEvent['level'];
+  level: RecordedEvent['level'];
   workspace: string | null;
   message: string;
   data_json: string | null;
@@ -40,13 +40,13 @@ export class EventRepository extends Repository implements EventLog {
   /** Prepared once: the proxy appends an event per connection, and preparing cost as much as the insert. */
   private insert: Statement | undefined;
 
-  appendEvent(event: BerthEvent): number {
+  appendEvent(event: RecordedEvent): number {
     this.insert ??= this.db.prepare('INSERT INTO events (time, type, level, workspace, message, data_json) VALUES (?, ?, ?, ?, ?, ?)');
     const result = this.insert.run(event.time, event.type, event.level, event.workspace ?? null, event.message, event.data === undefined ? null : JSON.stringify(event.data));
     return Number(result.lastInsertRowid);
   }
 
-  appendEvents(events: readonly BerthEvent[]): void {
+  appendEvents(events: readonly RecordedEvent[]): void {
     this.db.transaction(() => {
       for (const event of events) this.appendEvent(event);
     })();

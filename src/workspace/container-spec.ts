@@ -33,6 +33,8 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
     name: containerNameFor(id),
     image: spec.image,
     command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
+    // The guest firewall sets its rules with CAP_NET_ADMIN (the runtime grants it; execs drop it).
+    ...(egress?.fence ? { netAdmin: true } : {}),
     init: true,
     labels: {
       [LABELS.managed]: 'true',

@@ -23,6 +23,8 @@ export interface WorkspaceSummary {
   root: string | null;
   /** What confines it: a container, host mode's sandbox, or nothing (unconfined host mode). */
   isolation: 'container' | 'sandbox' | 'none';
+  /** The app's metadata, as last declared (`{}` when none, or when Berth has no record of it). */
+  labels: Record<string, string>;
 }
 
 export interface InventoryOptions {
@@ -112,6 +114,7 @@ export class Inventory {
       ip: container?.ip ?? null,
       root: container?.labels[LABELS.root] ?? spec?.root ?? null,
       isolation: this.runtime.capabilities.isolation === 'container' ? 'container' : container?.labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none',
+      labels: { ...spec?.labels },
     });
     if (container === null) return summary('missing');
     if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');

@@ -32,8 +32,17 @@ export interface WorkspaceSpecInput {
    * else up fails saying how to fix it; `on` always; `off` unconfined (`--unconfined`), said loudly.
    */
   sandbox?: 'auto' | 'on' | 'off' | undefined;
-  /** Egress control: the workspace reaches only what this allows, through Berth's proxy. */
-  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | undefined;
+  /**
+   * Egress control: the workspace reaches only what this allows, through Berth's proxy. `null`
+   * (in a patch): no egress control any more.
+   */
+  egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | null | undefined;
+  /**
+   * The app's own metadata (`{ project: 'shop', owner: 'agent-7' }`): stored with the workspace,
+   * returned by `list`/`status`, filterable in `list({ labels })`. Never on the container and not
+   * part of its spec hash: changing labels never recreates anything.
+   */
+  labels?: Readonly<Record<string, string>> | undefined;
   /** Where the root is mounted, and where exec and shells start (a devcontainer's workspaceFolder). Default /workspace. */
   workspaceFolder?: string | undefined;
   /** The devcontainer.json this spec was read from, and the hash of what was read: an edit is drift. */
@@ -66,6 +75,8 @@ export interface WorkspaceSpec {
   /** null: no egress control (the runtime's normal network). */
   egress: EgressPolicy | null;
   sandbox: 'auto' | 'on' | 'off';
+  /** App metadata (absent in specs stored before labels existed). */
+  labels?: Record<string, string> | undefined;
   /** null: /workspace. Optional: specs recorded before it existed have none. */
   workspaceFolder?: string | null | undefined;
   /** null: not from a devcontainer.json. */
@@ -94,12 +105,54 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     memoryBytes: input.memory === undefined ? null : parseMemory(input.memory),
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
-    egress: input.egress === undefined ? null : normalizeEgress(input.egress),
+    egress: input.egress === undefined || input.egress === null ? null : normalizeEgress(input.egress),
     sandbox: parseSandbox(input.sandbox),
+    labels: normalizeLabels(input.labels),
     // Only when given: specs without them read (and record) as they always did.
     ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
     ...(input.devcontainer === undefined ? {} : { devcontainer: { file: input.devcontainer.file, hash: input.devcontainer.hash } }),
   };
+}
+
+/**
+ * `up` of an existing workspace with a partial spec: each field given replaces the one last
+ * declared, each field left out (undefined) keeps it. So `up(id, { root })` moves the root and keeps
+ * the image, env, egress and labels; `egress: null` turns egress control off.
+ */
+export function patchSpec(recorded: WorkspaceSpec, patch: WorkspaceSpecInput): WorkspaceSpecInput {
+  const base: WorkspaceSpecInput = {
+    root: recorded.root,
+    image: recorded.image,
+    mounts: recorded.mounts,
+    env: recorded.env,
+    cpus: recorded.cpus ?? undefined,
+    memory: recorded.memoryBytes ?? undefined,
+    allowSensitiveMounts: recorded.allowSensitiveMounts,
+    previewPorts: recorded.previewPorts ?? undefined,
+    sandbox: recorded.sandbox,
+    egress: recorded.egress ?? undefined,
+    labels: recorded.labels,
+    workspaceFolder: recorded.workspaceFolder ?? undefined,
+    devcontainer: recorded.devcontainer ?? undefined,
+  };
+  const given = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as WorkspaceSpecInput;
+  return { ...base, ...given };
+}
+
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+const MAX_LABELS = 64;
+const MAX_LABEL_VALUE = 1024;
+
+function normalizeLabels(labels: WorkspaceSpecInput['labels']): Record<string, string> | undefined {
+  if (labels === undefined) return undefined;
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) throw invalid('labels must be an object of strings.', 'Use e.g. { labels: { project: "shop" } }.');
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length > MAX_LABELS) throw invalid(`At most ${String(MAX_LABELS)} labels, got ${String(entries.length)}.`, 'Keep app metadata small; store the rest in your app.');
+  for (const [key, value] of entries) {
+    if (!LABEL_KEY.test(key)) throw invalid(`Label key ${JSON.stringify(key)} is not allowed.`, 'Keys: letters, digits, . _ / -, starting with a letter or digit, at most 128 characters.');
+    if (typeof value !== 'string' || value.length > MAX_LABEL_VALUE) throw invalid(`Label ${key} must be a string of at most ${String(MAX_LABEL_VALUE)} characters.`, 'Encode other values as text.');
+  }
+  return Object.fromEntries(entries);
 }
 
 /** `SRC` or `SRC:ro` / `SRC:rw`; relative sources are taken from `cwd`. */

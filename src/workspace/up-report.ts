@@ -1,5 +1,5 @@
 import type { EgressPolicy } from '../egress/policy.js';
-import type { BerthEvent } from '../events.js';
+import type { RecordedEvent } from '../events.js';
 import type { Runtime, RuntimeCapabilities } from '../runtime/types.js';
 import type { WorkspaceSpecInput } from './spec.js';
 import type { EnsureResult } from './ensure.js';
@@ -42,8 +42,8 @@ export interface UpSource {
   up(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult>;
   status(id: string): Promise<{ ip: string | null }>;
   egress(id: string): EgressView | null;
-  on(event: 'event', listener: (event: BerthEvent) => void): unknown;
-  off(event: 'event', listener: (event: BerthEvent) => void): unknown;
+  on(event: 'event', listener: (event: RecordedEvent) => void): unknown;
+  off(event: 'event', listener: (event: RecordedEvent) => void): unknown;
 }
 
 /**

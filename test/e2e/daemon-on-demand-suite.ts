@@ -112,7 +112,7 @@ export function onDemandSuite(engine: Engine): void {
         }
       } finally {
         await proxy.close();
-        lib.close();
+        await lib.close();
       }
     }, 120_000);
 

@@ -145,7 +145,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       await runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', 'kill -KILL -"$1"', 'sh', String(api?.pgid)], { workspaceProcesses: true });
       const after = await reopened.dev.list(ws);
       expect(after.find((s) => s.name === 'api')).toMatchObject({ state: 'crashed' });
-      reopened.close();
+      await reopened.close();
     });
 
     it('refuses a second start of a running server and bad names', async () => {
@@ -191,7 +191,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       if (!runtime) return;
       for (const server of await berth.dev.list(ws).catch(() => [])) await berth.dev.stop(ws, server.name).catch(() => undefined);
       await berth.remove(ws).catch(() => undefined);
-      for (const b of opened) b.close();
+      for (const b of opened) await b.close();
       rmSync(scratch, { recursive: true, force: true });
     });
 

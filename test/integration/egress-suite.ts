@@ -355,7 +355,7 @@ export function egressSuite(label: string, connect: () => Promise<{ runtime: Run
     afterAll(async () => {
       responder?.close();
       await berth?.remove(ws).catch(() => undefined);
-      berth?.close();
+      await berth?.close();
       rmSync(scratch, { recursive: true, force: true });
     });
 

@@ -131,7 +131,7 @@ describe('Berth.exec (the library) on podman: a timeout ends the command in the 
       expect(stdout).not.toContain('sleep 3177');
     } finally {
       await berth.remove(id).catch(() => undefined);
-      berth.close();
+      await berth.close();
     }
   });
 });

@@ -88,7 +88,7 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
 
     afterAll(async () => {
       for (const id of [probed, listener]) await target.runtime.remove(containerNameFor(id), { force: true }).catch(() => undefined);
-      berth.close();
+      await berth.close();
       rmSync(scratch, { recursive: true, force: true });
     });
 
@@ -98,7 +98,7 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       await berth.dev.waitUntilReady(listener, 'srv');
       const report = await cycle();
       expect(report.findings).toEqual([]);
-      expect(berth.events({ type: 'health.healthy' }).map((e) => `${e.workspace ?? ''}/${typeof e.data?.['server'] === 'string' ? e.data['server'] : ''} ${String(e.data?.['probe'])}`).sort()).toEqual(
+      expect(berth.eventLog({ type: 'health.healthy' }).map((e) => `${e.workspace ?? ''}/${typeof e.data?.['server'] === 'string' ? e.data['server'] : ''} ${String(e.data?.['probe'])}`).sort()).toEqual(
         [`${listener}/ tcp`, `${probed}/ exec`, `${probed}/web http`].sort(),
       );
     });
@@ -116,8 +116,8 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       expect(after.id).toBe(before.id);
       expect(after.startedAt).not.toBe(before.startedAt);
       expect(berth.store.supervision.supervision(probed)).toMatchObject({ restarts: 1, health: 'unknown' });
-      expect(berth.events({ type: 'health.unhealthy', workspace: probed }).map((e) => e.data?.['detail'])).toEqual(['HTTP 404', 'exit 1']);
-      expect(berth.events({ type: 'reconcile.restarted', workspace: probed })).toHaveLength(2);
+      expect(berth.eventLog({ type: 'health.unhealthy', workspace: probed }).map((e) => e.data?.['detail'])).toEqual(['HTTP 404', 'exit 1']);
+      expect(berth.eventLog({ type: 'reconcile.restarted', workspace: probed })).toHaveLength(2);
 
       // The restart took the dev server with it: the next cycle starts it again.
       writeFileSync(join(root, 'ok'), 'fine again\n');
@@ -129,16 +129,16 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       const report = await cycle();
       expect(unhealthy(report)).toEqual(['restart workspace tcp (unhealthy) hold']);
       expect(report.findings.find((f) => f.drift === 'unhealthy')?.why).toBe('unhealthy; restart: no leaves it as it is');
-      expect(berth.events({ type: 'health.unhealthy', workspace: listener }).map((e) => e.data?.['detail'])).toEqual(['connection refused']);
+      expect(berth.eventLog({ type: 'health.unhealthy', workspace: listener }).map((e) => e.data?.['detail'])).toEqual(['connection refused']);
 
       // A new Berth on the same state: the health is remembered, so nothing is announced twice.
       const again = open();
       try {
         expect(again.store.supervision.supervision(listener)).toMatchObject({ health: 'unhealthy', probeFailures: 1 });
         expect(unhealthy(await cycle(reconcilerOn(again)))).toEqual(['restart workspace tcp (unhealthy) hold']);
-        expect(again.events({ type: 'health.unhealthy', workspace: listener })).toHaveLength(1);
+        expect(again.eventLog({ type: 'health.unhealthy', workspace: listener })).toHaveLength(1);
       } finally {
-        again.close();
+        await again.close();
       }
     });
 
@@ -157,7 +157,7 @@ export function healthSuite(label: string, connect: () => Promise<HealthTarget>)
       expect(berth.store.devServers.devServers(probed).find((s) => s.name === 'crasher')).toMatchObject({ state: 'crashed', exitCode: 3 });
       expect(fixed(await cycle())).toEqual(['fixed: crashed; restart: on-failure']);
       expect(berth.store.supervision.supervision(probed, 'crasher')).toMatchObject({ restarts: 2, failures: 2 });
-      expect(berth.events({ type: 'reconcile.restarted', workspace: probed }).filter((e) => e.data?.['server'] === 'crasher').map((e) => e.data?.['delayMs'])).toEqual([2_000, 4_000]);
+      expect(berth.eventLog({ type: 'reconcile.restarted', workspace: probed }).filter((e) => e.data?.['server'] === 'crasher').map((e) => e.data?.['delayMs'])).toEqual([2_000, 4_000]);
     });
   });
 }

@@ -90,7 +90,7 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => (hostListener ? hostListener.close(() => resolve()) : resolve()));
       await berth?.remove(ws).catch(() => undefined);
-      berth?.close();
+      await berth?.close();
       rmSync(scratch, { recursive: true, force: true });
     });
 
@@ -176,7 +176,7 @@ export function hostShieldSuite(label: string, connect: () => Promise<{ runtime:
       await dropShield();
       const others = [0, 1, 2].map(() => new Berth(runtime, { kind: runtime.kind, source: 'flag', reports: [] }, { home, owner: berth.owner, env: {}, userHome: join(scratch, 'user'), store: Store.open(home) }));
       await Promise.all([berth, ...others].map((b) => b.restoreShield(ws)));
-      for (const other of others) other.close();
+      for (const other of others) await other.close();
       const rules = await shieldRules();
       // Every set is complete and ordered (accepts above the drop); duplicates from a race are allowed.
       expect(rules.length % 3).toBe(0);

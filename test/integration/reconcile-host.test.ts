@@ -30,8 +30,8 @@ describe('reconcile: host mode', () => {
   const reconciler = new Reconciler({ manifest, open: () => Promise.resolve(berth), now: () => clock, env: {} });
   writeFileSync(manifest, `version: 1\nworkspaces:\n${ids.map((id) => `  ${id}:\n    root: ${root}\n    health: { exec: [test, -f, ok], interval: 1s, retries: 1 }\n`).join('')}`);
 
-  afterAll(() => {
-    berth.close();
+  afterAll(async () => {
+    await berth.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -47,7 +47,7 @@ describe('reconcile: host mode', () => {
     expect(second.findings.map((f) => `${f.summary} ${f.outcome ?? f.verdict}`)).toEqual([`create ${ids[1] ?? ''} fixed`]);
     const before = calls.findIndex((c) => c.method === 'observe'); // ensure()'s own look, for the create
     expect(calls.slice(0, before).map((c) => c.method)).toEqual(['list', 'exec']);
-    expect(berth.events({ type: 'health.healthy' }).map((e) => e.workspace)).toEqual([ids[0]]);
+    expect(berth.eventLog({ type: 'health.healthy' }).map((e) => e.workspace)).toEqual([ids[0]]);
   });
 
   it('reports the workspaces of a runtime that fails, and reconciles the others', async () => {
@@ -70,7 +70,7 @@ describe('reconcile: host mode', () => {
         `cannot manage ${elsewhere} block: host failed: the engine does not answer`,
       ]);
     } finally {
-      other.close();
+      await other.close();
     }
   });
 });

@@ -74,7 +74,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       for (const name of ['always', 'never', 'guarded']) await berth.remove(id(name)).catch(() => undefined);
       for (const name of (await target.behind.names()).filter((n) => n.includes(token))) await target.behind.remove(name);
       for (const name of ['always', 'never', 'guarded']) await target.behind.removeNetwork(`berth-net-${id(name)}`);
-      berth.close();
+      await berth.close();
       rmSync(scratch, { recursive: true, force: true });
     });
 
@@ -93,9 +93,9 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       clock += 1_000;
       expect(summary(await cycle())).toEqual(['dev-server guarded failed', 'foreign taken block']);
       expect(berth.store.supervision.supervision(id('guarded'), 'broken')).toMatchObject({ failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
-      expect(berth.events({ type: 'reconcile.backoff' }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
+      expect(berth.eventLog({ type: 'reconcile.backoff' }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
       // Reported in every cycle's findings, logged once.
-      expect(berth.events({ type: 'reconcile.blocked' })).toHaveLength(1);
+      expect(berth.eventLog({ type: 'reconcile.blocked' })).toHaveLength(1);
       const foreign = await target.runtime.inspect(`berth-${id('taken')}`);
       expect(foreign.labels[LABELS.owner]).toBeUndefined();
     });
@@ -106,7 +106,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       expect(summary(report).filter((s) => !s.includes('taken') && !s.includes('guarded'))).toEqual(['stopped always fixed', 'stopped never hold']);
       expect((await target.runtime.inspect(`berth-${id('always')}`)).state).toBe('running');
       expect((await target.runtime.inspect(`berth-${id('never')}`)).state).toBe('stopped');
-      expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
+      expect(berth.eventLog({ type: 'reconcile.restarted', workspace: id('always') })).toHaveLength(1);
 
       // A crash loop: stopped again at once, the next restart waits out the backoff, which doubles.
       await target.behind.stop(`berth-${id('always')}`);
@@ -114,7 +114,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
       clock += 1_000;
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always fixed']);
       expect(berth.store.supervision.supervision(id('always'))).toMatchObject({ restarts: 2, failures: 2, nextAttemptAt: new Date(clock + 2_000).toISOString() });
-      expect(berth.events({ type: 'reconcile.restarted', workspace: id('always') }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
+      expect(berth.eventLog({ type: 'reconcile.restarted', workspace: id('always') }).map((e) => e.data?.['delayMs'])).toEqual([1_000, 2_000]);
 
       await berth.stop(id('always'));
       expect(summary(await cycle()).filter((s) => s.includes('always'))).toEqual(['stopped always hold']);
@@ -132,7 +132,7 @@ export function reconcileSuite(label: string, connect: () => Promise<ReconcileTa
         'set egress of guarded: allow registry.example.test',
         'create never',
       ]);
-      expect(berth.egress(id('guarded'))?.policy.allow).toEqual(['registry.example.test']);
+      expect((await berth.egress(id('guarded')))?.policy.allow).toEqual(['registry.example.test']);
       expect((await berth.exec(id('always'), ['sh', '-c', 'echo $MODE'])).stdout).toBe('two\n');
     });
 

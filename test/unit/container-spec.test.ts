@@ -57,6 +57,7 @@ describe('the container spec of a workspace', () => {
   it('Apple egress: the guest firewall is the main process, then the keep-alive', () => {
     const made = containerSpecFor(plan({ network: 'berth-net-web', env: proxy, fence: { proxyHost: '192.168.64.1', proxyPort: 3128 }, proxyPort: 3128, confined: null }));
     expect(needsNetAdmin(made.command)).toBe(true);
+    expect(made.netAdmin).toBe(true);
     expect(made.command?.slice(-KEEP_ALIVE.length)).toEqual(KEEP_ALIVE);
     expect(made.command).toContain('192.168.64.1');
     expect(made.ports).toEqual([port]);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
-import type { BerthEvent } from '../../src/events.js';
+import type { RecordedEvent } from '../../src/events.js';
 import { EgressService } from '../../src/egress/service.js';
 import type { EgressRecord } from '../../src/state/store.js';
 
 /** The service outlives a store that fails: it says so once, keeps syncing, and picks up when the store answers again. */
 describe('egress service sync', () => {
   it('survives failing syncs, reports each cause once, and recovers', async () => {
-    const events: BerthEvent[] = [];
+    const events: RecordedEvent[] = [];
     let failing = false;
     let reads = 0;
     const store = {
@@ -18,7 +18,7 @@ describe('egress service sync', () => {
           return [];
         },
       },
-      events: { appendEvent: (event: BerthEvent) => (events.push(event), events.length), appendEvents: (batch: readonly BerthEvent[]) => void events.push(...batch) },
+      events: { appendEvent: (event: RecordedEvent) => (events.push(event), events.length), appendEvents: (batch: readonly RecordedEvent[]) => void events.push(...batch) },
     };
     const service = new EgressService(store, { syncIntervalMs: 5 });
     await service.start();

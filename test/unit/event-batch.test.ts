@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBatch } from '../../src/egress/event-batch.js';
-import type { BerthEvent } from '../../src/events.js';
+import type { RecordedEvent } from '../../src/events.js';
 import { Store } from '../../src/state/store.js';
 
 describe("the egress proxy's event batch", () => {
@@ -10,7 +10,7 @@ describe("the egress proxy's event batch", () => {
   it('writes a burst in one transaction at the end of the turn, in order, stamped when each happened', async () => {
     store = Store.open(':memory:');
     const writes: number[] = [];
-    const log = { appendEvents: (events: readonly BerthEvent[]) => (writes.push(events.length), store?.events.appendEvents(events)) };
+    const log = { appendEvents: (events: readonly RecordedEvent[]) => (writes.push(events.length), store?.events.appendEvents(events)) };
     const batch = new EventBatch(log);
     for (let i = 0; i < 256; i++) batch.add({ type: 'egress.allow', workspace: 'w', message: `tunnel ${String(i)}` });
     expect(store.events.events()).toHaveLength(0);

@@ -23,6 +23,9 @@ describe('the layer order of DESIGN.md, in lint', () => {
     ['src/workspace/x.ts', "import type { Berth } from '../berth.js';"],
     ['src/devserver/x.ts', "import { runProbe } from '../orchestrator/probes.js';"],
     ['src/state/x.ts', "import { LABELS } from '../workspace/labels.js';"],
+    ['src/state/x.ts', "import type { DevServer } from '../devserver/types.js';"],
+    ['src/state/x.ts', "import type { EgressPolicy } from '../egress/policy.js';"],
+    ['src/runtime/apple/x.ts', "import { needsNetAdmin } from '../../egress/guest-firewall.js';"],
     ['src/runtime/apple/x.ts', "import type { Store } from '../../state/store.js';"],
     // No longer a NOT_YET exception: the sensitive-path table lives in runtime/ now.
     ['src/runtime/host/x.ts', "import { protectedPaths } from '../../workspace/sensitive-paths.js';"],

@@ -34,7 +34,7 @@ export default defineCommand({
     }
     let core = await openCore(values.runtime, workspace);
     // A dev server in an egress workspace may need a bridge that outlives this command: the daemon owns it.
-    if (sub === 'start' && core.via === 'in-process' && (await core.egress(workspace)) !== null) {
+    if (sub === 'start' && core.api.via === 'in-process' && (await core.api.egress(workspace)) !== null) {
       const { daemonOnDemand } = await import('../on-demand.js');
       if (await daemonOnDemand(core.runtime)) core = await openCore(values.runtime, workspace);
     }
@@ -45,16 +45,16 @@ export default defineCommand({
         if (port !== undefined && !Number.isInteger(port)) throw new UsageError(`--port takes a whole number, got ${JSON.stringify(values.port)}.`, USAGE);
         const options = { command, cwd: values.cwd, env: parseEnvPairs(values.env, USAGE), port };
         const wait = !values['no-wait'];
-        const result = wait ? await withSpinner(`starting ${server}`, () => core.devStart(workspace, server, options, true)) : await core.devStart(workspace, server, options, false);
+        const result = wait ? await withSpinner(`starting ${server}`, () => core.api.dev.start(workspace, server, { ...options, wait: true })) : await core.api.dev.start(workspace, server, options);
         return report(result, values.json ?? false);
       }
       case 'restart': {
-        return report(await withSpinner(`restarting ${server}`, () => core.devRestart(workspace, server)), values.json ?? false);
+        return report(await withSpinner(`restarting ${server}`, () => core.api.dev.restart(workspace, server, { wait: true })), values.json ?? false);
       }
       case 'stop':
-        return report(await core.devStop(workspace, server), values.json ?? false);
+        return report(await core.api.dev.stop(workspace, server), values.json ?? false);
       case 'open': {
-        const [current] = (await core.devList(workspace)).filter((s) => s.name === server);
+        const [current] = (await core.api.dev.list(workspace)).filter((s) => s.name === server);
         if (!current?.url) throw new UsageError(`Dev server ${workspace}/${server} has no URL (it is ${current?.state ?? 'not registered'}).`);
         process.stdout.write(`${current.url}\n`);
         return EXIT.ok;
@@ -64,7 +64,7 @@ export default defineCommand({
 });
 
 async function list(runtime: string | undefined, workspace: string | undefined, json: boolean): Promise<number> {
-  const servers = await (await openCore(runtime, workspace)).devList(workspace);
+  const servers = await (await openCore(runtime, workspace)).api.dev.list(workspace);
   if (json) printJson(servers);
   else if (servers.length === 0) process.stdout.write('No dev servers. Start one with `berth dev start <id> <name> -- <command>`.\n');
   else printTable(['ID', 'STATE', 'PORT', 'URL', 'COMMAND'], servers.map((s) => [`${s.workspace}/${s.name}`, s.state, String(s.detectedPort ?? s.port ?? '-'), s.url ?? '-', s.command.join(' ')]));

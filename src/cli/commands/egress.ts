@@ -31,7 +31,7 @@ export default defineCommand({
       }
       case 'show': {
         const id = requirePositional(positionals, 1, 'id', USAGE);
-        const egress = await (await openCore(values.runtime, id)).egress(id);
+        const egress = await (await openCore(values.runtime, id)).api.egress(id);
         const rules = egress && explainPolicy(egress.policy);
         if (values.json) printJson(egress && { ...egress, rules });
         else if (!egress || !rules) process.stdout.write(`Workspace ${id} has no egress control: it reaches whatever its runtime's network reaches.\n`);
@@ -65,9 +65,9 @@ export default defineCommand({
         const change = sub === 'allow' ? { allow: pattern } : sub === 'deny' ? { deny: pattern } : { revoke: pattern };
         if (sub === 'allow') for (const warning of portlessAllowWarnings([pattern])) process.stderr.write(`warning: ${warning.replace(/^--allow /, '')}\n`);
         const core = await openCore(values.runtime, id);
-        const policy = await core.changeEgress(id, change);
+        const policy = await core.api.changeEgress(id, change);
         // Through the daemon it answered once its proxy applied the change; made here, it must be served first.
-        if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
+        if (core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
         if (values.json) printJson(policy);
         else process.stdout.write(`allow: ${policy.allow.join(', ') || '(nothing)'}\ndeny:  ${policy.deny.join(', ') || '(nothing)'}\n`);
         return EXIT.ok;
@@ -102,8 +102,8 @@ async function decide(decision: 'approved' | 'denied', id: string, requestId: st
   }
   if (decision === 'approved') {
     const core = await openCore(values.runtime, id);
-    await core.changeEgress(id, { allow: request.target });
-    if (core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
+    await core.api.changeEgress(id, { allow: request.target });
+    if (core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
   }
   const decided = decideEgressRequest(store, (event) => store.events.appendEvent(stampEvent(event)), id, requestId, decision);
   if (values.json) printJson(decided);

@@ -35,7 +35,7 @@ export default defineCommand({
       else process.stdout.write(`Built ${tag} on ${runtime.kind} from ${contextDir} (${image.id.slice(0, 12)}).\n`);
       return EXIT.ok;
     } finally {
-      berth.close();
+      await berth.close();
     }
   },
 });

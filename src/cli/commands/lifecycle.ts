@@ -11,7 +11,7 @@ export function lifecycleCommand(verb: string, operation: 'stop' | 'remove', don
     async run({ values, positionals }) {
       const id = requirePositional(positionals, 0, 'id', usage);
       const core = await openCore(values.runtime, id);
-      await core[operation](id);
+      await core.api[operation](id);
       if (values.json) printJson({ id, ok: true });
       else process.stdout.write(`${done} workspace ${id}.\n`);
       return EXIT.ok;

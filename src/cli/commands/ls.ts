@@ -7,7 +7,7 @@ export default defineCommand({
   options: {},
   async run({ values }) {
     const core = await openCore(values.runtime);
-    const workspaces = await core.list();
+    const workspaces = await core.api.list();
     if (values.json) printJson(workspaces);
     else if (workspaces.length === 0) process.stdout.write(`No workspaces on ${core.runtime}. Create one with \`berth up <id>\`.\n`);
     else {

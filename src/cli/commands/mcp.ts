@@ -19,8 +19,8 @@ export default defineCommand({
     if (values.up) {
       // The CLI's own `up` path: through the daemon when one serves, which then serves its egress too.
       const core = await openCore(values.runtime, id);
-      const report = await core.up(id, undefined);
-      if (report.egress && core.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, report.runtime, 'up');
+      const report = await core.api.up(id, undefined);
+      if (report.egress && core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, report.runtime, 'up');
     }
     const berth = await openBerth(values.runtime, id);
     const status = await berth.status(id);

@@ -11,9 +11,9 @@ export default defineCommand({
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
     const core = await openCore(values.runtime, id);
-    const workspace = await core.status(id);
+    const workspace = await core.api.status(id);
     const isolated = core.isolated;
-    const egress = egressIn(await core.egress(id), workspace.isolation);
+    const egress = egressIn(await core.api.egress(id), workspace.isolation);
     if (values.json) {
       printJson({ ...workspace, isolated, egress });
       return EXIT.ok;

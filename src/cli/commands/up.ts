@@ -44,7 +44,7 @@ export default defineCommand({
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
     for (const warning of portlessAllowWarnings(values.allow)) process.stderr.write(`warning: ${warning}\n`);
-    const report = await core.up(
+    const report = await core.api.up(
       id,
       declared
         ? {
@@ -62,7 +62,7 @@ export default defineCommand({
         : undefined,
     );
     // Through the daemon, up returned once its proxy listens; made here, the daemon must serve it first.
-    if (report.egress && core.via === 'in-process') {
+    if (report.egress && core.api.via === 'in-process') {
       const { serveEgressChange } = await import('../on-demand.js');
       await serveEgressChange(id, report.runtime, 'up');
     }

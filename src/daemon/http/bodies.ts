@@ -19,8 +19,10 @@ export const upBody = workspaceSettingsSchema
     root: absolute('the folder mounted at /workspace').optional(),
     mounts: z.array(z.union([mountPath, z.strictObject({ source: absolute('the mount source'), readOnly: z.boolean().optional() })]), { error: 'must be a list of mounts' }).optional(),
     allowSensitiveMounts: z.boolean({ error: 'must be true or false' }).optional(),
+    egress: workspaceSettingsSchema.shape.egress.unwrap().nullable().optional().describe('Egress rules; null turns egress control off.'),
+    labels: z.record(z.string(), z.string(), { error: 'must be an object of strings' }).optional().describe('App metadata, filterable in GET /workspaces?label=k=v.'),
   })
-  .describe('The workspace spec, as `berth up` flags say it. An empty body brings an existing workspace up as last declared.');
+  .describe('The workspace spec, as `berth up` flags say it. Of an existing workspace it is a patch: fields left out keep what was last declared; an empty body brings it up as last declared.');
 
 export const devStartBody = devServerSchema
   .pick({ command: true, cwd: true, port: true, env: true })

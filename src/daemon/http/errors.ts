@@ -16,6 +16,8 @@ const STATUS: Record<BerthErrorCode, number> = {
   E_TIMEOUT: 504,
   // The client gave up; nginx's 499 ("client closed request") is the closest established status.
   E_ABORTED: 499,
+  // The daemon's Berth is closing (the daemon stops).
+  E_CLOSED: 503,
 };
 
 export interface ErrorBody {

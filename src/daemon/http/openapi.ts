@@ -69,6 +69,7 @@ const SCHEMAS: Record<string, unknown> = {
     ip: nullable('string'),
     root: nullable('string'),
     isolation: { enum: ['container', 'sandbox', 'none'], description: 'What confines the workspace: a container, host mode\'s bubblewrap sandbox, or nothing (unconfined host mode).' },
+    labels: { type: 'object', additionalProperties: str, description: 'The app\'s metadata, as last declared.' },
   }),
   WorkspaceStatus: { allOf: [{ $ref: '#/components/schemas/Workspace' }, obj({ isolated: { type: 'boolean' }, egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] } })] },
   UpResult: obj(

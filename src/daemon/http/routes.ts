@@ -5,7 +5,7 @@ import { applyManifest, confirmPlan } from '../../orchestrator/plan-manifest.js'
 import { holdReconciler } from '../../orchestrator/reconciler-lock.js';
 import type { EventQuery, StoredEvent } from '../../state/store.js';
 import type { WorkspaceSpecInput } from '../../workspace/spec.js';
-import { egressIn, upAndReport } from '../../workspace/up-report.js';
+import { egressIn } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
@@ -48,13 +48,14 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/workspaces', operationId: 'listWorkspaces', tag: 'workspaces', produces: 'json', summary: "This installation's workspaces (berth ls).", returns: list('Workspace'),
-    handle: ({ deps }: Ctx) => deps.berth.list(),
+    query: { label: 'KEY=VALUE: only workspaces with this label; repeat for several (all must match).' },
+    handle: ({ deps, query }: Ctx) => deps.berth.list({ labels: labelFilter(query.getAll('label')) }),
   },
   {
     method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
     handle: async ({ deps, params }: Ctx) => {
       const status = await deps.berth.status(id(params));
-      return { ...status, isolated: deps.berth.runtime.capabilities.isolation === 'container', egress: egressIn(deps.berth.egress(id(params)), status.isolation) };
+      return { ...status, isolated: deps.berth.runtime.capabilities.isolation === 'container', egress: egressIn(deps.berth.egressView(id(params)), status.isolation) };
     },
   },
   {
@@ -84,9 +85,9 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     summary: 'Start a dev server (berth dev start); wait=true answers once it listens or ends.', query: { wait: 'true: answer once the server listens (or ends).' },
     handle: async ({ deps, params, body, query }: Ctx) => {
       const b = body as DevStartBody;
+      // A string is the older API's shell line; the typed client sends argv.
       const command = typeof b.command === 'string' ? ['sh', '-c', b.command] : b.command;
-      const started = await deps.berth.dev.start(id(params), name(params), { command, cwd: b.cwd, env: b.env, port: b.port });
-      return query.get('wait') === 'true' ? deps.berth.dev.waitUntilReady(id(params), name(params)) : started;
+      return deps.berth.dev.start(id(params), name(params), { command, cwd: b.cwd, env: b.env, port: b.port, wait: b.wait === true || query.get('wait') === 'true' });
     },
   },
   {
@@ -97,23 +98,19 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     method: 'POST', path: '/workspaces/{id}/dev-servers/{name}/restart', operationId: 'restartDevServer', tag: 'dev servers', produces: 'json', returns: ref('DevServer'),
     summary: 'Stop, then run the registered command again; wait=true answers once it listens.', query: { wait: 'true: answer once the server listens (or ends).' },
     handle: async ({ deps, params, query }: Ctx) => {
-      const restarted = await deps.berth.dev.restart(id(params), name(params));
-      return query.get('wait') === 'true' ? deps.berth.dev.waitUntilReady(id(params), name(params)) : restarted;
+      return deps.berth.dev.restart(id(params), name(params), { wait: query.get('wait') === 'true' });
     },
   },
   {
     method: 'GET', path: '/workspaces/{id}/dev-servers/{name}/logs', operationId: 'devServerLogs', tag: 'dev servers', produces: 'text', summary: "The end of a dev server's output (text).",
     query: { tail: 'How many lines (default 200, at most 10000).' },
     handle: async ({ deps, params, query }: Ctx) => {
-      const tail = Math.min(10_000, Math.max(1, Number(query.get('tail') ?? 200) || 200));
-      const { path } = await deps.berth.dev.logPath(id(params), name(params));
-      const result = await deps.berth.exec(id(params), ['tail', '-n', String(tail), path]);
-      return result.stdout;
+      return deps.berth.dev.logs(id(params), name(params), { tail: Number(query.get('tail') ?? 200) });
     },
   },
   {
     method: 'GET', path: '/workspaces/{id}/egress', operationId: 'getEgress', tag: 'egress', produces: 'json', summary: "The workspace's egress policy and enforcement (null: no egress control).", returns: ref('Egress'),
-    handle: ({ deps, params }: Ctx) => deps.berth.egress(id(params)),
+    handle: ({ deps, params }: Ctx) => deps.berth.egressView(id(params)),
   },
   {
     method: 'POST', path: '/workspaces/{id}/egress', operationId: 'changeEgress', tag: 'egress', produces: 'json', body: egressChangeBody, returns: ref('EgressPolicy'),
@@ -132,7 +129,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   {
     method: 'GET', path: '/workspaces/{id}/egress/log', operationId: 'egressLog', tag: 'egress', produces: 'json', summary: "The workspace's egress decisions (allowed, denied), oldest first.", returns: list('Event'),
     query: { after: EVENT_QUERY.after },
-    handle: ({ deps, params, query }: Ctx) => deps.berth.events({ workspace: id(params), type: 'egress', afterSeq: numberParam(query, 'after') }),
+    handle: ({ deps, params, query }: Ctx) => deps.berth.eventLog({ workspace: id(params), type: 'egress', after: numberParam(query, 'after') }),
   },
   {
     method: 'POST', path: '/plan', operationId: 'plan', tag: 'orchestrator', produces: 'json', body: planBody, summary: 'What apply would do to match the manifest (berth plan).', returns: ref('Plan'),
@@ -159,7 +156,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   {
     method: 'GET', path: '/events', operationId: 'listEvents', tag: 'events', produces: 'json', summary: 'The event log, oldest first (berth events).', returns: list('Event'),
     query: { ...EVENT_QUERY, limit: 'At most this many.' },
-    handle: ({ deps, query }: Ctx) => deps.berth.events({ ...eventQuery(query), limit: numberParam(query, 'limit') }),
+    handle: ({ deps, query }: Ctx) => deps.berth.eventLog({ ...eventQuery(query), limit: numberParam(query, 'limit') }),
   },
   {
     method: 'GET', path: '/events/stream', operationId: 'streamEvents', tag: 'events', produces: 'stream',
@@ -176,7 +173,8 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
 async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknown> {
   validateWorkspaceId(workspace);
   const declared = Object.keys(body).length > 0;
-  if (declared && body.root === undefined) {
+  // Of an existing workspace the body is a patch over what was last declared: the root may stay.
+  if (declared && body.root === undefined && berth.recordedSpecOf(workspace) === undefined) {
     throw new BerthError('E_INVALID_INPUT', 'Invalid request: body.root is required when the body declares a spec (the daemon does not know your working folder).', {
       hint: 'Send { "root": "/absolute/path" } with the other settings, or an empty body to bring the workspace up as last declared.',
     });
@@ -185,7 +183,18 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
     throw new BerthError('E_INVALID_INPUT', `Workspace "${workspace}" is new: the daemon needs its root folder.`, { hint: 'Send { "root": "/absolute/path/to/project" }.', details: { workspace, recorded: false } });
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
-  return upAndReport(berth, workspace, spec);
+  return berth.up(workspace, spec);
+}
+
+/** `?label=k=v&label=k2=v2` as `{ k: v, k2: v2 }`. */
+function labelFilter(pairs: string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new BerthError('E_INVALID_INPUT', `Invalid request: query.label must be KEY=VALUE, got ${JSON.stringify(pair)}.`, { hint: 'Use e.g. ?label=project=shop.' });
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 function id(params: Record<string, string>): string {

@@ -32,7 +32,6 @@ import type {
   StopOptions,
   SystemStatus,
 } from '../types.js';
-import { needsNetAdmin } from '../../egress/guest-firewall.js';
 import {
   buildCommand,
   copyCommand,
@@ -201,7 +200,7 @@ export class AppleRuntime implements Runtime {
     const command = createCommand(spec, await this.supportedVersion(), {
       start: options.start,
       isFile: (path) => statSync(path).isFile(),
-      netAdmin: needsNetAdmin(spec.command),
+      netAdmin: spec.netAdmin === true,
     });
     return this.cli(command);
   }

@@ -1,0 +1,101 @@
+/**
+ * The one interface an app programs against: `Berth` in this process and `BerthClient` over the
+ * daemon implement it with the same names, arguments and results, and `openBerth()` returns
+ * whichever serves the home. Types only: the client imports this without loading Berth's code.
+ */
+import type { DevServer } from './state/dev-servers.js';
+import type { EgressPolicy } from './state/egress-records.js';
+import type { StoredBerthEvent } from './events.js';
+import type { WorkspaceSummary } from './workspace/inventory.js';
+import type { WorkspaceSpecInput } from './workspace/spec.js';
+import type { EgressView, UpReport } from './workspace/up-report.js';
+
+export type { DevServer, EgressPolicy, EgressView, StoredBerthEvent, UpReport, WorkspaceSpecInput, WorkspaceSummary };
+
+/** Which workspaces `list` returns: every label given must be set to exactly that value. */
+export interface ListFilter {
+  labels?: Readonly<Record<string, string>> | undefined;
+}
+
+/** One rule change: allow, deny or revoke one pattern. */
+export type EgressChange = { allow: string } | { deny: string } | { revoke: string };
+
+export interface DevStartOptions {
+  /** argv, run as given (use `['sh', '-c', '...']` for a shell line). */
+  command: string[];
+  /** Inside the workspace; relative to /workspace unless absolute. */
+  cwd?: string | undefined;
+  env?: Record<string, string> | undefined;
+  /** Skip detection: the server listens here (still verified). */
+  port?: number | undefined;
+  /** Resolve once the server listens (state `running`, with its URL) or ends, not at launch. */
+  wait?: boolean | undefined;
+}
+
+/** Dev servers: long-running commands with a URL the host can open. */
+export interface DevApi {
+  start(workspace: string, name: string, options: DevStartOptions): Promise<DevServer>;
+  /** Ends its process group; its port is free when this resolves. */
+  stop(workspace: string, name: string): Promise<DevServer>;
+  restart(workspace: string, name: string, options?: { wait?: boolean | undefined }): Promise<DevServer>;
+  /** Every registered server (of one workspace), checked against the real processes. */
+  list(workspace?: string): Promise<DevServer[]>;
+  /** The end of its output, `tail` lines (default 200). */
+  logs(workspace: string, name: string, options?: { tail?: number | undefined }): Promise<string>;
+}
+
+/** Which events: the cursor is `after` (a `seq`), everywhere. */
+export interface EventFilter {
+  /** Only events with a sequence number above this (resume from the last `seq` you saw). */
+  after?: number | undefined;
+  /** Only events at or after this ISO time. */
+  since?: string | undefined;
+  workspace?: string | undefined;
+  /** This type and its sub-types: `egress` matches `egress.deny`. */
+  type?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** The event log: call it for what is stored, `follow` it for what comes. */
+export interface EventsApi {
+  (filter?: EventFilter): Promise<StoredBerthEvent[]>;
+  /**
+   * Each matching event once, in order, as it is written, by this process or any other on the
+   * same home, from `after` (default: from now). Ends when `signal` aborts or Berth closes.
+   */
+  follow(filter?: Omit<EventFilter, 'limit'>, options?: { signal?: AbortSignal | undefined }): AsyncIterable<StoredBerthEvent>;
+}
+
+/**
+ * Berth as an app sees it, in process or through the daemon. Every method rejects with a
+ * `BerthError` (code, message, hint); after `close()` every one rejects with `E_CLOSED`.
+ */
+export interface BerthApi extends AsyncDisposable {
+  /** Who does the work: Berth in this process, or the daemon serving this home. */
+  readonly via: 'in-process' | 'daemon';
+  /** This installation's workspaces. */
+  list(filter?: ListFilter): Promise<WorkspaceSummary[]>;
+  /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
+  status(id: string): Promise<WorkspaceSummary>;
+  /**
+   * Creates, starts, reuses or recreates the workspace. Of an existing workspace `spec` is a patch
+   * over what was last declared (fields left out keep their value); without one, as last declared.
+   */
+  up(id: string, spec?: WorkspaceSpecInput): Promise<UpReport>;
+  stop(id: string): Promise<void>;
+  /** Removes the workspace's container (its files stay). */
+  remove(id: string): Promise<void>;
+  readonly dev: DevApi;
+  /** The workspace's egress rules and whether the network enforces them; null without egress control. */
+  egress(id: string): Promise<EgressView | null>;
+  /** Allow, deny or revoke one pattern; in force when this resolves (where a proxy serves it). */
+  changeEgress(id: string, change: EgressChange): Promise<EgressPolicy>;
+  readonly events: EventsApi;
+  // ---- Processes and files (issue 18 items 1, 2, 5): exec, spawn, processes, pty and files ----
+  // ---- are added here by the lead when merging, with the shapes of docs/app-api-contract. ----
+  /**
+   * Ends what is in flight (each rejects with `E_ABORTED`; an `up` it interrupts leaves no
+   * container it made) and lets go of the store or connection. Idempotent.
+   */
+  close(): Promise<void>;
+}
