@@ -4,7 +4,7 @@ import { BerthError, isErrno } from '../errors.js';
 import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
 import { isLive } from '../devserver/types.js';
 import { IdleWatch } from './idle.js';
-import { loopbackApi, socketApi } from './api.js';
+import { acceptStreams, loopbackApi, socketApi } from './api.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
@@ -106,7 +106,7 @@ export class Daemon {
         onDemand: options.onDemand ?? false,
         idleSeconds: idleMs > 0 ? idleMs / 1000 : null,
       };
-      const deps: ApiDeps = { berth, feed, egress, about: info };
+      const deps: ApiDeps = { berth, feed, egress, about: info, exec: null, ptys: null };
       const watch =
         idleMs > 0 && !options.manifest
           ? new IdleWatch({ idleMs, busy: () => berth.store.egress.egress().length > 0 || berth.store.devServers.devServers().some(isLive) })
@@ -118,10 +118,12 @@ export class Daemon {
         api(req, res);
       });
       cleanup.unshift(() => closeServer(socket).then(() => rmSync(paths.socket, { force: true })));
+      cleanup.unshift(acceptStreams(socket, deps));
       if (options.http) {
         let port = options.http.port;
         const loopback = await listenOnLoopback(options.http.host, port, loopbackApi(deps, token, () => port));
         port = loopback.port;
+        cleanup.unshift(acceptStreams(loopback.server, deps, { token, port: () => port }));
         info.http = `http://${options.http.host === '::1' ? '[::1]' : options.http.host}:${String(port)}`;
         cleanup.unshift(() => closeServer(loopback.server));
       }
