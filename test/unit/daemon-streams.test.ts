@@ -87,10 +87,10 @@ async function harness(graceMs = 60_000): Promise<Harness> {
     await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
     throw new BerthError('E_ABORTED', 'aborted');
   };
-  const sessions = new PtySessions(async () => {
+  const sessions = new PtySessions((): Promise<PtyLike> => {
     const pty = new FakePty();
     ptys.push(pty);
-    return pty;
+    return Promise.resolve(pty);
   }, graceMs);
   let port = 0;
   const deps = { berth: null, feed: null, egress: null, about: null, exec, ptys: sessions } as unknown as ApiDeps;
@@ -110,7 +110,7 @@ function rawSocket(url: string, options: { headers?: Record<string, string>; fir
     ws.on('open', () => {
       for (const m of options.first ?? []) ws.send(typeof m === 'string' ? m : JSON.stringify(m));
     });
-    ws.on('message', (data, isBinary) => messages.push(isBinary ? data : JSON.parse(String(data))));
+    ws.on('message', (data, isBinary) => messages.push(isBinary ? data : JSON.parse((data as Buffer).toString('utf8'))));
     ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode, messages }));
     ws.on('error', () => undefined);
     ws.on('close', (code) => resolve({ messages, code }));
