@@ -3,6 +3,8 @@
 // leaves the address bar, and goes out only as `Authorization: Bearer` on our own API calls. No
 // cookie: a browser would send one for 127.0.0.1 to every port, workspace previews included.
 
+import { openTerminal } from '/dashboard/terminal.js';
+
 const $ = (selector) => document.querySelector(selector);
 const FEED_LIMIT = 200;
 let openLogs = null;
@@ -44,7 +46,8 @@ async function api(method, path) {
 
 function fill(table, rows, empty) {
   const body = table.tBodies[0];
-  body.replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: '5', class: 'muted' }, empty))]));
+  const columns = String(table.tHead.rows[0].cells.length);
+  body.replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: columns, class: 'muted' }, empty))]));
 }
 
 async function refreshWorkspaces() {
@@ -58,6 +61,7 @@ async function refreshWorkspaces() {
         el('td', { class: `state state-${w.state}`, title: w.state === 'drifted' ? 'its spec changed: berth up recreates it' : '' }, w.state),
         el('td', { class: 'mono' }, w.ip ?? '-'),
         el('td', { class: 'mono' }, w.root ?? '-'),
+        el('td', {}, w.state === 'running' ? el('button', { type: 'button', class: 'terminal', onclick: () => showTerminal(w.id) }, 'terminal') : ''),
       ),
     ),
     'No workspaces yet: berth up <id>',
@@ -95,6 +99,22 @@ async function refreshDevServers() {
     }),
     'No dev servers: berth dev start <id> <name> -- <command>',
   );
+}
+
+let openTerm = null;
+
+function showTerminal(workspace) {
+  openTerm?.close();
+  $('#terminal').hidden = false;
+  $('#terminal-title').textContent = workspace;
+  $('#terminal-status').textContent = 'connecting…';
+  openTerm = openTerminal($('#terminal-screen'), workspace, token, (status) => ($('#terminal-status').textContent = status));
+}
+
+function closeTerminal() {
+  openTerm?.close();
+  openTerm = null;
+  $('#terminal').hidden = true;
 }
 
 function showLogs(workspace, name) {
@@ -202,6 +222,7 @@ async function start() {
   for (const event of backlog) onEvent(event);
   const after = backlog.length > 0 ? backlog[backlog.length - 1].seq : 0;
   void followEvents(after);
+  $('#terminal-close').addEventListener('click', closeTerminal);
   $('#logs-close').addEventListener('click', () => {
     openLogs = null;
     $('#logs').hidden = true;

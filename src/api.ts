@@ -17,6 +17,45 @@ export interface ListFilter {
   labels?: Readonly<Record<string, string>> | undefined;
 }
 
+export interface ApiExecOptions {
+  onStdout?: ((chunk: Buffer) => void) | undefined;
+  onStderr?: ((chunk: Buffer) => void) | undefined;
+  /** Written to stdin, which is then closed. */
+  stdin?: string | Uint8Array | undefined;
+  cwd?: string | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  user?: string | undefined;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ApiExecResult<T extends string | Buffer = string> {
+  exitCode: number;
+  /** Empty for a stream a callback took (nothing is kept twice). */
+  stdout: T;
+  stderr: T;
+  durationMs: number;
+}
+
+export interface ApiPtyOptions {
+  cols: number;
+  rows: number;
+  cwd?: string | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  /** Default: the workspace's login shell with its profile. */
+  command?: readonly string[] | undefined;
+}
+
+/** A terminal: bytes out through onData, keystrokes in through write. */
+export interface ApiPty {
+  readonly id: string;
+  onData(cb: (data: Buffer) => void): () => void;
+  write(data: string | Uint8Array): void;
+  resize(cols: number, rows: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  wait(): Promise<{ exitCode: number | null }>;
+}
+
 /** One rule change: allow, deny or revoke one pattern. */
 export type EgressChange = { allow: string } | { deny: string } | { revoke: string };
 
@@ -91,8 +130,17 @@ export interface BerthApi extends AsyncDisposable {
   /** Allow, deny or revoke one pattern; in force when this resolves (where a proxy serves it). */
   changeEgress(id: string, change: EgressChange): Promise<EgressPolicy>;
   readonly events: EventsApi;
-  // ---- Processes and files (issue 18 items 1, 2, 5): exec, spawn, processes, pty and files ----
-  // ---- are added here by the lead when merging, with the shapes of docs/app-api-contract. ----
+  /**
+   * Runs a command in the workspace: `onStdout`/`onStderr` get chunks as they come, `encoding:
+   * 'buffer'` keeps bytes as bytes; a timeout or abort ends the process group inside the workspace
+   * and rejects with E_TIMEOUT / E_ABORTED. (Over the daemon: a WebSocket.)
+   */
+  exec(id: string, argv: readonly string[], options: ApiExecOptions & { encoding: 'buffer' }): Promise<ApiExecResult<Buffer>>;
+  exec(id: string, argv: readonly string[], options?: ApiExecOptions & { encoding?: 'utf8' | undefined }): Promise<ApiExecResult>;
+  /** A terminal in the workspace (default: its login shell with its profile), behind the exec fence. */
+  pty(id: string, options: ApiPtyOptions): Promise<ApiPty>;
+  // In process only so far (not yet over the daemon): spawn/processes (workspace/processes.ts) and
+  // files (workspace/files.ts).
   /**
    * Ends what is in flight (each rejects with `E_ABORTED`; an `up` it interrupts leaves no
    * container it made) and lets go of the store or connection. Idempotent.

@@ -14,7 +14,8 @@
  * main.js and run-cli.js each carry their own copy of the modules both use; fastExec hands over
  * before creating anything, so no object crosses between them.
  *
- * Kept out of the bundles: better-sqlite3 (native), zod and yaml (large, needed only by some
+ * Kept out of the bundles: better-sqlite3 and node-pty (native), ws (optional native add-ons it
+ * probes for), zod and yaml (large, needed only by some
  * commands: required from node_modules when a module needing them first runs). The library
  * (dist/index.js, dist/client) stays tsc's output; tsconfig.build.json leaves src/cli to this tool.
  *
@@ -37,8 +38,8 @@ const ENTRIES = ['main', 'run-cli', 'berthd'] as const;
 /** The whole CLI: its own bundle, which the other two load rather than include. */
 const WHOLE_CLI = './run-cli.js';
 // jsonc-parser: its main build is UMD, which requires its own files at run time (./impl/format): bundled, they are not there.
-// node-pty: a native add-on.
-const EXTERNAL = ['better-sqlite3', 'zod', 'yaml', 'node-pty', 'jsonc-parser'];
+// node-pty: a native add-on; ws: probes for optional native add-ons.
+const EXTERNAL = ['better-sqlite3', 'zod', 'yaml', 'node-pty', 'jsonc-parser', 'ws'];
 /** What `import.meta.url` becomes in CommonJS: this bundle's own file URL, set by the banner. */
 const META_URL = '__berthModuleUrl';
 

@@ -10,7 +10,18 @@ import type { StoredBerthEvent } from '../events.js';
 import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
 import '../dispose-symbol.js';
 
+import { remoteExec, remotePty, type RemoteExecOptions, type RemotePty, type RemotePtyOptions } from './streams.js';
+
 export type * from './types.js';
+export type { RemoteExecOptions, RemotePty, RemotePtyOptions } from './streams.js';
+
+/** What `exec` answers: output as text, or as bytes with `encoding: 'buffer'`. */
+export interface ClientExecResult<T extends string | Buffer = string> {
+  exitCode: number;
+  stdout: T;
+  stderr: T;
+  durationMs: number;
+}
 
 export interface ClientOptions {
   /** The daemon's unix socket (no token needed: only its user can open it). */
@@ -60,6 +71,24 @@ export class BerthClient implements BerthApi {
 
   health(): Promise<Health> {
     return this.json('GET', '/health');
+  }
+
+  /**
+   * Runs a command in the workspace through the daemon (a WebSocket): `onStdout`/`onStderr` get
+   * chunks as they come; a timeout or abort ends the process inside the workspace and rejects with
+   * E_TIMEOUT / E_ABORTED, as the library's `exec` does.
+   */
+  exec(id: string, argv: readonly string[], options: RemoteExecOptions & { encoding: 'buffer' }): Promise<ClientExecResult<Buffer>>;
+  exec(id: string, argv: readonly string[], options?: RemoteExecOptions & { encoding?: 'utf8' | undefined }): Promise<ClientExecResult>;
+  async exec(id: string, argv: readonly string[], options: RemoteExecOptions & { encoding?: 'utf8' | 'buffer' | undefined } = {}): Promise<ClientExecResult<string | Buffer>> {
+    const result = await remoteExec(this.options, id, argv, options);
+    if (options.encoding === 'buffer') return result;
+    return { ...result, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8') };
+  }
+
+  /** A terminal in the workspace through the daemon (a WebSocket); the same handle as the library's `pty`. */
+  pty(id: string, options: RemotePtyOptions): Promise<RemotePty> {
+    return remotePty(this.options, id, options);
   }
 
   /** This installation's workspaces; `labels`: only those whose labels include every pair given. */

@@ -1,8 +1,9 @@
-import type { RequestListener } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { serveDashboard } from './dashboard.js';
 import { createHandler, sendJson } from './http/handler.js';
 import { openApiDocument } from './http/openapi.js';
 import { ROUTES, type ApiDeps } from './http/routes.js';
+import { acceptWebSockets } from './http/websocket.js';
 
 /**
  * The two faces of the API. On the unix socket: the routes and the OpenAPI document, no gate (the
@@ -27,4 +28,16 @@ export function loopbackApi(deps: ApiDeps, token: string, port: () => number): R
     fallback: (req, res, url, authorized) =>
       (req.method === 'GET' && authorized && url.pathname === '/openapi.json' && (sendJson(res, 200, openapi), true)) || serveDashboard(req, res, url),
   });
+}
+
+/**
+ * The WebSocket routes (exec streams, terminals) on a listener, behind the same gate as its
+ * requests. Returns what ends every open socket: closing a server leaves upgraded sockets alone.
+ */
+export function acceptStreams(server: Server, deps: ApiDeps, loopback?: { token: string; port: () => number }): () => void {
+  const wss = acceptWebSockets(server, { routes: ROUTES, deps, loopback });
+  return () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+  };
 }

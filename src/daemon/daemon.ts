@@ -4,7 +4,8 @@ import { BerthError, isErrno } from '../errors.js';
 import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
 import { isLive } from '../devserver/types.js';
 import { IdleWatch } from './idle.js';
-import { loopbackApi, socketApi } from './api.js';
+import { acceptStreams, loopbackApi, socketApi } from './api.js';
+import { PtySessions } from './pty-sessions.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
@@ -108,7 +109,19 @@ export class Daemon {
         onDemand: options.onDemand ?? false,
         idleSeconds: idleMs > 0 ? idleMs / 1000 : null,
       };
-      const deps: ApiDeps = { berth, feed, egress, about: info };
+      const ptys = new PtySessions((workspace, options) => berth.pty(workspace, options));
+      cleanup.unshift(() => ptys.closeAll());
+      const deps: ApiDeps = {
+        berth,
+        feed,
+        egress,
+        about: info,
+        exec: async (workspace, argv, options) => {
+          const { exitCode, durationMs } = await berth.exec(workspace, argv, { ...options, encoding: 'buffer' });
+          return { exitCode, durationMs };
+        },
+        ptys,
+      };
       const watch =
         idleMs > 0 && !options.manifest
           ? new IdleWatch({ idleMs, busy: () => berth.store.egress.egress().length > 0 || berth.store.devServers.devServers().some(isLive) })
@@ -120,10 +133,12 @@ export class Daemon {
         api(req, res);
       });
       cleanup.unshift(() => closeServer(socket).then(() => rmSync(paths.socket, { force: true })));
+      cleanup.unshift(acceptStreams(socket, deps));
       if (options.http) {
         let port = options.http.port;
         const loopback = await listenOnLoopback(options.http.host, port, loopbackApi(deps, token, () => port));
         port = loopback.port;
+        cleanup.unshift(acceptStreams(loopback.server, deps, { token, port: () => port }));
         info.http = `http://${options.http.host === '::1' ? '[::1]' : options.http.host}:${String(port)}`;
         cleanup.unshift(() => closeServer(loopback.server));
       }

@@ -46,6 +46,19 @@ export const applyBody = z
   })
   .refine((b) => b.planHash !== undefined || b.yes === true, { error: 'needs planHash (from POST /plan) or yes: true' });
 
+export const execBody = z
+  .strictObject({
+    argv: z.array(z.string(), { error: 'must be a list of strings (the command and its arguments)' }).min(1, { error: 'must name a command' }),
+    cwd: z.string().optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env names are letters, digits and _' }), z.string()).optional(),
+    user: z.string().optional(),
+    timeoutMs: z.number().int().positive().optional().describe('End the command (inside the workspace) after this long; answers 504 E_TIMEOUT.'),
+    stdin: z.string().optional().describe('Bytes for stdin, base64; stdin is closed after them.'),
+    encoding: z.enum(['utf8', 'base64']).optional().describe('How stdout and stderr come back: utf8 (default) or base64 for bytes.'),
+  })
+  .describe('A command to run in the workspace, as berth exec runs it.');
+
+export type ExecBody = z.infer<typeof execBody>;
 export type UpBody = z.infer<typeof upBody>;
 export type DevStartBody = z.infer<typeof devStartBody>;
 export type EgressChangeBody = z.infer<typeof egressChangeBody>;

@@ -41,6 +41,10 @@ async function handle<Deps>(options: HandlerOptions<Deps>, req: IncomingMessage,
     return sendJson(res, 405, { code: 'E_METHOD', message: `${url.pathname} does not take ${req.method ?? 'GET'}.`, hint: `Use ${match.allowed.join(' or ')}.` });
   }
   const { route, params } = match;
+  if (route.produces === 'websocket') {
+    res.setHeader('upgrade', 'websocket');
+    return sendJson(res, 426, { code: 'E_INVALID_INPUT', message: `${url.pathname} is a WebSocket.`, hint: 'Open it with a WebSocket client (Upgrade: websocket); berth/client does.' });
+  }
   let body: unknown = undefined;
   if (route.body) {
     const parsed = route.body.safeParse(await readJson(req));

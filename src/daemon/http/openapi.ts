@@ -15,7 +15,9 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
       ...Object.entries(route.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
     ];
     const success =
-      route.produces === 'stream'
+      route.produces === 'websocket'
+        ? null
+        : route.produces === 'stream'
         ? { 'text/event-stream': { schema: { type: 'string', description: 'id: <seq>\\ndata: <Event as JSON>' } } }
         : route.produces === 'text'
           ? { 'text/plain': { schema: { type: 'string' } } }
@@ -26,8 +28,9 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
       tags: [route.tag],
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
+      ...(route.produces === 'websocket' ? { 'x-websocket': WEBSOCKET_PROTOCOL } : {}),
       responses: {
-        '200': { description: 'OK', content: success },
+        ...(success === null ? { '101': { description: 'Switching Protocols: a WebSocket (see x-websocket). A plain request gets 426.' } } : { '200': { description: 'OK', content: success } }),
         default: { description: 'An error: the status follows the code (400 E_INVALID_INPUT, 401/403 E_UNAUTHORIZED, 404 E_NOT_FOUND, 409 E_CONFLICT or E_NOT_RUNNING, 501 E_UNSUPPORTED, 502 runtime failures, 503 E_RUNTIME_UNAVAILABLE, 504 E_TIMEOUT, 499 E_ABORTED).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };
@@ -46,6 +49,14 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
   };
 }
 
+/** The WebSocket routes' messages, for clients in other languages (src/daemon/http/stream-protocol.ts is the source). */
+const WEBSOCKET_PROTOCOL = {
+  auth: 'On the loopback listener the token is `Authorization: Bearer` on the upgrade, or the first text message {"type":"auth","token":"..."} (browsers). Host and Origin rules as for every request.',
+  textFrames: 'One JSON message each. Server: {"type":"opened","session"} | {"type":"exit","exitCode","durationMs"?} | {"type":"error","code","message","hint"?} (ends the stream).',
+  pty: 'Client: {"type":"open","cols","rows","cwd"?,"env"?,"command"?} or {"type":"attach","session"}, then binary frames (input), {"type":"resize","cols","rows"}, {"type":"kill","signal"?}. Server: binary frames (terminal output).',
+  exec: 'Client: {"type":"open","argv","cwd"?,"env"?,"user"?,"timeoutMs"?,"stdin"? (base64)}, {"type":"abort"}; closing the socket aborts. Server: binary frames whose first byte is the channel (1 stdout, 2 stderr).',
+};
+
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const generated: Record<string, unknown> = { ...z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) };
   delete generated['$schema'];
@@ -60,6 +71,7 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const SCHEMAS: Record<string, unknown> = {
   Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  ExecResult: obj({ exitCode: { type: 'integer' }, durationMs: { type: 'number' }, encoding: { enum: ['utf8', 'base64'] }, stdout: str, stderr: str }),
   Workspace: obj({
     id: str,
     runtime: { enum: [...RUNTIME_KINDS] },

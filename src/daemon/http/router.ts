@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { BerthError } from '../../errors.js';
 
@@ -14,10 +15,19 @@ export interface RouteContext<Deps> {
   res: ServerResponse;
 }
 
+/** A WebSocket route's context: the upgraded socket instead of a request and response. */
+export interface SocketContext<Deps> {
+  deps: Deps;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  ws: WebSocket;
+}
+
 /**
  * One API operation: what it is (for the OpenAPI document, generated from this table so the two
  * cannot disagree) and what it does. `json` handlers return the body; `text` a string; `stream`
- * handlers write the response themselves (SSE).
+ * handlers write the response themselves (SSE); `websocket` routes `connect` an upgraded socket
+ * (http/websocket.ts) and answer a plain request with 426.
  */
 export interface Route<Deps> {
   method: Method;
@@ -28,10 +38,12 @@ export interface Route<Deps> {
   tag: string;
   body?: z.ZodType;
   query?: Record<string, string>;
-  produces: 'json' | 'text' | 'stream';
+  produces: 'json' | 'text' | 'stream' | 'websocket';
   /** The success body's shape, for the document (JSON Schema). */
   returns?: Record<string, unknown>;
   handle: (context: RouteContext<Deps>) => unknown;
+  /** `websocket` routes: takes the socket once the gate let it through. */
+  connect?: (context: SocketContext<Deps>) => void;
 }
 
 export type RouteMatch<Deps> = { route: Route<Deps>; params: Record<string, string> } | { allowed: Method[] } | null;

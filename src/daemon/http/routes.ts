@@ -9,7 +9,9 @@ import { egressIn } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
-import { applyBody, devStartBody, egressChangeBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type UpBody } from './bodies.js';
+import { applyBody, devStartBody, egressChangeBody, execBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type UpBody } from './bodies.js';
+import type { PtySessions } from '../pty-sessions.js';
+import { serveExec, servePty, type StreamingExec } from './stream-routes.js';
 import type { Route, RouteContext } from './router.js';
 import { streamEvents } from './sse.js';
 
@@ -19,6 +21,9 @@ export interface ApiDeps {
   feed: EventFeed;
   egress: Pick<EgressService, 'listening' | 'apply'> | null;
   about: { pid: number; version: string; startedAt: string; socket: string; http: string | null };
+  /** Streaming exec and terminals; null where the library has none (then those routes answer E_UNSUPPORTED). */
+  exec: StreamingExec | null;
+  ptys: PtySessions | null;
 }
 
 type Ctx = RouteContext<ApiDeps>;
@@ -70,6 +75,26 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   {
     method: 'DELETE', path: '/workspaces/{id}', operationId: 'removeWorkspace', tag: 'workspaces', produces: 'json', summary: 'Remove the workspace container (its files stay).', returns: ref('Ok'),
     handle: async ({ deps, params }: Ctx) => (await deps.berth.remove(id(params)), { id: id(params), ok: true }),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/exec', operationId: 'exec', tag: 'processes', produces: 'json', body: execBody, returns: ref('ExecResult'),
+    summary: 'Run a command and answer when it ends (berth exec). Output as UTF-8, or base64 for bytes; a timeout, or the caller hanging up, ends the process inside the workspace.',
+    handle: ({ deps, params, body, req }: Ctx) => execToEnd(execOf(deps), id(params), body as ExecBody, req),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/exec', operationId: 'execStream', tag: 'processes', produces: 'websocket',
+    summary: 'WebSocket: run a command with its output streamed as it comes (channel-tagged binary frames), cancellable (abort, or close the socket).',
+    handle: () => undefined,
+    connect: ({ deps, params, ws }) => serveExec(ws, execOf(deps), id(params)),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/pty', operationId: 'openPty', tag: 'processes', produces: 'websocket',
+    summary: "WebSocket: a terminal in the workspace (the login shell, or `command`): binary frames both ways, resize and kill messages; a dropped connection can re-attach within 60 s.",
+    handle: () => undefined,
+    connect: ({ deps, params, ws }) => {
+      if (!deps.ptys) throw unsupported('terminals');
+      servePty(ws, deps.ptys, id(params));
+    },
   },
   {
     method: 'GET', path: '/dev-servers', operationId: 'listDevServers', tag: 'dev servers', produces: 'json', returns: list('DevServer'),
@@ -169,6 +194,40 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
 ];
+
+function execOf(deps: ApiDeps): StreamingExec {
+  if (!deps.exec) throw unsupported('streaming exec');
+  return deps.exec;
+}
+
+function unsupported(what: string): BerthError {
+  return new BerthError('E_UNSUPPORTED', `This daemon serves no ${what}.`, { hint: 'Upgrade berthd to the version of your berth package.' });
+}
+
+/** POST /exec: the streaming exec, collected; the request closing early aborts it. */
+async function execToEnd(exec: StreamingExec, workspace: string, body: ExecBody, req: Ctx['req']): Promise<unknown> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const controller = new AbortController();
+  const hangUp = (): void => controller.abort();
+  req.once('close', hangUp);
+  try {
+    const { exitCode, durationMs } = await exec(workspace, body.argv, {
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: (chunk) => stderr.push(chunk),
+      stdin: body.stdin === undefined ? undefined : Buffer.from(body.stdin, 'base64'),
+      cwd: body.cwd,
+      env: body.env,
+      user: body.user,
+      timeoutMs: body.timeoutMs,
+      signal: controller.signal,
+    });
+    const encoding = body.encoding ?? 'utf8';
+    return { exitCode, durationMs, encoding, stdout: Buffer.concat(stdout).toString(encoding), stderr: Buffer.concat(stderr).toString(encoding) };
+  } finally {
+    req.off('close', hangUp);
+  }
+}
 
 async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknown> {
   validateWorkspaceId(workspace);
