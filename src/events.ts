@@ -1,3 +1,5 @@
+import type { RuntimeKind } from './runtime/kinds.js';
+
 /** What happened, for people (message) and programs (type, data): what emitters pass in. */
 export interface BerthEventInput {
   /** Dotted, stable: `workspace.created`, `workspace.mount-skipped`, ... (the compiler checks it is listed below). */
@@ -34,7 +36,7 @@ interface EventOf<T extends string, D = undefined> {
   data: D extends undefined ? Record<string, unknown> | undefined : D & Record<string, unknown>;
 }
 
-type RuntimeKindName = 'apple' | 'docker' | 'podman' | 'host';
+type RuntimeKindName = RuntimeKind;
 
 /**
  * Every event Berth records, as a union discriminated by `type`: `if (e.type === 'egress.deny')`

@@ -16,7 +16,7 @@ describe('the spawn example', () => {
   afterAll(async () => {
     const berth = await createBerth({ home, runtime: 'host' });
     await berth.remove(id).catch(() => undefined);
-    berth.close();
+    await berth.close();
     rmSync(home, { recursive: true, force: true });
   });
 

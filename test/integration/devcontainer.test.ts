@@ -39,7 +39,7 @@ for (const kind of ['podman', 'docker'] as const) {
 
     afterAll(async () => {
       await berth?.remove(id).catch(() => undefined);
-      berth?.close();
+      await berth?.close();
       // The images this test built (labelled with its config file), and only those.
       const cli = (args: string[]) => run([kind, ...args], { env: engineEnv(), okExitCodes: 'any' });
       const images = (await cli(['images', '-q', '--filter', `label=berth.devcontainer=${join(root, '.devcontainer/devcontainer.json')}`])).stdout.split('\n').filter((line) => line !== '');

@@ -165,7 +165,7 @@ describe('Berth.exec on podman: streamed and bytes-safe', () => {
       expect(text).toBe('/workspace/sub\n');
     } finally {
       await berth.remove(id).catch(() => undefined);
-      berth.close();
+      await berth.close();
     }
   });
 });

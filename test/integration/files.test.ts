@@ -44,7 +44,7 @@ describe.each(targets)('$label: berth.files', ({ runtime, env, image }) => {
 
   afterAll(async () => {
     await berth?.remove(id).catch(() => undefined);
-    berth?.close();
+    await berth?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -134,7 +134,7 @@ describe('host (unconfined): berth.files keeps to the workspace mounts', () => {
 
   afterAll(async () => {
     await berth?.remove(id).catch(() => undefined);
-    berth?.close();
+    await berth?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 

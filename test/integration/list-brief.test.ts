@@ -46,8 +46,8 @@ describe.each<OciKind>(['podman', 'docker'])('%s: the one-call list', (kind) => 
 
   afterAll(async () => {
     for (const id of ids) await berth?.remove(id).catch(() => undefined);
-    berth?.close();
-    berthCli?.close();
+    await berth?.close();
+    await berthCli?.close();
     for (const name of names) await cli.remove(name, { force: true }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   });

@@ -97,7 +97,7 @@ describe.each(targets)('$label: berth.pty', ({ kind, env, spec }) => {
   afterAll(async () => {
     for (const handle of open) await handle.kill('SIGKILL').catch(() => undefined);
     await berth?.remove(id).catch(() => undefined);
-    berth?.close();
+    await berth?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -184,7 +184,7 @@ describe('apple 1.2.2 (double) with egress rules: the terminal is behind the exe
 
   afterAll(async () => {
     await berth?.remove(id).catch(() => undefined);
-    berth?.close();
+    await berth?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -224,7 +224,7 @@ describe.each([targets[0]!, targets[4]!])('$label: `berth shell` on a terminal',
 
   afterAll(async () => {
     await berth?.remove(id).catch(() => undefined);
-    berth?.close();
+    await berth?.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -160,7 +160,7 @@ describe('host mode, sandboxed', () => {
     expect(await get(restarted.url ?? '')).toEqual({ status: 200, body: 'from the sandbox' });
     // Stopped through the other process: the URL stops answering and no relay is left.
     await other.dev.stop(ws, 'web');
-    other.close();
+    await other.close();
     expect((await get(restarted.url ?? '')).status).toBe(0);
     await waitFor(() => relays() === 0, { timeout: 5000, message: 'the preview relays to end' });
   });

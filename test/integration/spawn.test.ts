@@ -129,7 +129,7 @@ describe(`${label}: spawn and processes`, () => {
   afterAll(async () => {
     for (const handle of await berth.processes(ws).catch(() => [])) await handle.kill('SIGKILL').catch(() => undefined);
     await berth.runtime.remove(containerNameFor(ws), { force: true }).catch(() => undefined);
-    for (const b of opened) b.close();
+    for (const b of opened) await b.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 

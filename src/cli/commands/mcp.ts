@@ -47,7 +47,7 @@ export default defineCommand({
     await server.connect(transport);
     await closed;
     await server.close().catch(() => undefined);
-    berth.close();
+    await berth.close();
     return EXIT.ok;
   },
 });

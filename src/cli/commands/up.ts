@@ -115,6 +115,6 @@ async function upDevcontainer(
     for (const note of result.devcontainer.notes) process.stderr.write(`note: ${note}\n`);
     return EXIT.ok;
   } finally {
-    berth.close();
+    await berth.close();
   }
 }
