@@ -32,9 +32,9 @@ if (daemon) {
   console.log(`in-process (${berth.runtime.kind})`);
   berth.on('event', (e) => console.log(`  event ${e.type}: ${e.message}`));
   const up = await berth.up(id, spec);
-  console.log(`${up.id}: ${up.action}, ${up.container.state}`);
+  console.log(`${up.id}: ${up.action}, ${up.state}`);
   for (const ws of await berth.list()) console.log(`  ${ws.id} ${ws.state} ${ws.root ?? ''}`);
   const { stdout } = await berth.exec(id, ['node', 'hello.mjs']);
   console.log(`  hello.mjs says: ${stdout.trim()}`);
-  berth.close();
+  await berth.close();
 }
