@@ -7,6 +7,8 @@ import { BerthError, isBerthError } from '../errors.js';
 import { requestEgress } from '../egress/requests.js';
 import { hostPathFor } from '../runtime/host/host-runtime.js';
 import { resolveWorkspacePath, WORKSPACE_ROOT } from '../workspace/files.js';
+import type { ProcessExit } from '../workspace/processes.js';
+import { BackgroundProcesses, MAX_OUTPUT_WAIT_MS } from './background.js';
 import { capText } from './cap.js';
 
 /**
@@ -108,6 +110,7 @@ const devServerShape = {
 
 export async function createWorkspaceServer(berth: Berth, workspace: string, options: WorkspaceServerOptions): Promise<McpServer> {
   const scope = await pathScope(berth, workspace);
+  const backgroundProcesses = new BackgroundProcesses(() => berth.processes(workspace));
   const server = new McpServer(
     { name: 'berth', version: options.version },
     {
@@ -132,22 +135,31 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       description:
         'Runs a command in the workspace and returns its exit code and output (each stream capped at 64 KiB; `truncated` says when). ' +
         'Give `command` (run by sh -c) or `argv`. On timeout the command and its children are ended in the workspace. ' +
-        'Background processes are not available yet: use devserver_start for servers.',
+        'With `background: true` it returns at once with a `process_id` (read its output with process_output, end it with process_kill); use devserver_start for servers that listen.',
       inputSchema: {
         command: z.string().optional().describe('A shell command line, run with sh -c.'),
         argv: z.array(z.string()).min(1).optional().describe('The program and its arguments, without a shell.'),
         cwd: z.string().optional().describe(`Working folder (default ${WORKSPACE_ROOT}).`),
         env: envShape,
         timeout_ms: z.number().int().positive().max(MAX_EXEC_TIMEOUT_MS).optional().describe(`Default ${String(DEFAULT_EXEC_TIMEOUT_MS)}.`),
-        background: z.boolean().optional().describe('Not yet supported: must be false or absent.'),
+        background: z.boolean().optional().describe('Run in the background: answers {process_id} at once (timeout_ms does not apply).'),
       },
-      outputSchema: { exit_code: z.number(), stdout: z.string(), stderr: z.string(), truncated: z.boolean(), duration_ms: z.number() },
+      outputSchema: {
+        exit_code: z.number().optional(),
+        stdout: z.string().optional(),
+        stderr: z.string().optional(),
+        truncated: z.boolean().optional(),
+        duration_ms: z.number().optional(),
+        process_id: z.string().optional().describe('With background: true, what process_output and process_kill take.'),
+      },
     },
     guarded(async ({ command, argv, cwd, env, timeout_ms, background }) => {
-      if (background === true) {
-        throw new BerthError('E_UNSUPPORTED', 'Background processes are not available in this Berth yet.', { hint: 'Use devserver_start for a server, or run the command in the foreground with a timeout_ms.' });
-      }
       if ((command === undefined) === (argv === undefined)) throw new BerthError('E_INVALID_INPUT', 'exec takes exactly one of `command` and `argv`.', { hint: 'command: "npm test", or argv: ["npm", "test"].' });
+      if (background === true) {
+        const handle = await berth.spawn(workspace, argv ?? ['sh', '-c', command ?? ''], { cwd: scope.cwd(cwd ?? WORKSPACE_ROOT), env });
+        backgroundProcesses.adopt(handle);
+        return ok({ process_id: handle.id });
+      }
       const result = await berth.exec(workspace, argv ?? ['sh', '-c', command ?? ''], {
         workdir: scope.cwd(cwd ?? WORKSPACE_ROOT),
         env,
@@ -159,13 +171,50 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     }),
   );
 
-  for (const name of ['process_output', 'process_kill', 'process_list'] as const) {
-    server.registerTool(
-      name,
-      { title: `${name} (not yet)`, description: 'Not available yet: background processes come with Berth\'s spawn API. Use exec with a timeout, or devserver_* for servers.', inputSchema: { process_id: z.string().optional() } },
-      guarded(() => Promise.reject(new BerthError('E_UNSUPPORTED', `${name} is not available yet: background processes are not built.`, { hint: 'Use exec with timeout_ms, or devserver_start for a server.' }))),
-    );
-  }
+  const exitShape = { running: z.boolean(), exit_code: z.number().nullable(), signal: z.string().nullable() };
+  const exitView = (exit: ProcessExit | null) => ({ running: exit === null, exit_code: exit?.exitCode ?? null, signal: exit?.signal ?? null });
+  server.registerTool(
+    'process_output',
+    {
+      title: 'Read a background process\'s output',
+      description:
+        'The output of a process exec {background: true} started, after `since` (the `next` of your last call; 0 or absent: everything kept), each stream capped at 64 KiB. ' +
+        '`wait_ms` waits for new output or the end, up to 30 s. `dropped` says output was let go of since (more than 1 MiB came).',
+      inputSchema: { process_id: z.string(), since: z.number().int().min(0).optional(), wait_ms: z.number().int().min(0).max(MAX_OUTPUT_WAIT_MS).optional() },
+      outputSchema: { stdout: z.string(), stderr: z.string(), next: z.number(), truncated: z.boolean(), dropped: z.boolean(), ...exitShape },
+    },
+    guarded(async ({ process_id, since, wait_ms }) => {
+      const watched = await backgroundProcesses.get(process_id);
+      const out = await watched.output(since ?? 0, wait_ms ?? 0);
+      const stdout = capText(out.stdout, OUTPUT_CAP_BYTES);
+      const stderr = capText(out.stderr, OUTPUT_CAP_BYTES);
+      return ok({ stdout: stdout.text, stderr: stderr.text, next: out.next, truncated: stdout.truncated || stderr.truncated, dropped: out.dropped, ...exitView(out.exit) });
+    }),
+  );
+  server.registerTool(
+    'process_kill',
+    {
+      title: 'End a background process',
+      description: 'Ends a background process and its children in the workspace (`signal`, default SIGTERM; KILL after 2 s).',
+      inputSchema: { process_id: z.string(), signal: z.string().regex(/^SIG[A-Z0-9]+$/).optional() },
+      outputSchema: { process_id: z.string(), ...exitShape },
+    },
+    guarded(async ({ process_id, signal }) => {
+      const watched = await backgroundProcesses.get(process_id);
+      await watched.handle.kill(signal as NodeJS.Signals | undefined);
+      return ok({ process_id, ...exitView(await watched.handle.wait()) });
+    }),
+  );
+  server.registerTool(
+    'process_list',
+    {
+      title: 'List background processes',
+      description: 'The processes exec {background: true} started in this workspace (running, and the last ended ones).',
+      inputSchema: {},
+      outputSchema: { processes: z.array(z.object({ process_id: z.string(), argv: z.array(z.string()), ...exitShape })) },
+    },
+    guarded(async () => ok({ processes: (await backgroundProcesses.all()).map(({ handle, exit }) => ({ process_id: handle.id, argv: [...handle.argv], ...exitView(exit) })) })),
+  );
 
   server.registerTool(
     'file_read',
@@ -393,6 +442,12 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
   );
 
   registerResources(server, berth, workspace, scope);
+  // The followers of background output are execs: none may outlive the session.
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    backgroundProcesses.close();
+    previous?.();
+  };
   return server;
 }
 

@@ -149,6 +149,36 @@ describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
     expect(both.isError).toBe(true);
   });
 
+  it('background processes: output as it comes (since/next), listed, killed and gone from the workspace', async () => {
+    const marker = `5${String(Date.now() % 100_000).padStart(5, '0')}`;
+    const started = await call('exec', { command: `echo begin; echo oops >&2; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done # ${marker}`, background: true });
+    expect(started.isError, errorText(started)).toBeFalsy();
+    const processId = String(started.structuredContent?.['process_id']);
+    expect(processId).toMatch(/^[0-9a-f-]{36}$/);
+    const first = (await call('process_output', { process_id: processId, wait_ms: 10_000 })).structuredContent ?? {};
+    expect(first).toMatchObject({ running: true, exit_code: null });
+    let seen = `${String(first['stdout'])}`;
+    let stderr = String(first['stderr']);
+    let next = Number(first['next']);
+    // Only what is new after `next` comes back, and it keeps coming while the process runs.
+    while (!/tick 2\n/.test(seen) || !stderr.includes('oops')) {
+      const more = (await call('process_output', { process_id: processId, since: next, wait_ms: 10_000 })).structuredContent ?? {};
+      expect(Number(more['next'])).toBeGreaterThanOrEqual(next);
+      seen += String(more['stdout']);
+      stderr += String(more['stderr']);
+      next = Number(more['next']);
+    }
+    expect(seen.startsWith('begin\n')).toBe(true);
+    expect(seen.match(/^tick 1$/gm)).toHaveLength(1);
+    const listed = (await call('process_list')).structuredContent?.['processes'] as { process_id: string; running: boolean }[];
+    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ process_id: processId, running: true })]));
+    const killed = await call('process_kill', { process_id: processId });
+    expect(killed.structuredContent).toMatchObject({ process_id: processId, running: false });
+    const table = await sh(`for d in /proc/[0-9]*; do tr '\\0' ' ' < $d/cmdline 2>/dev/null; echo; done`);
+    expect(table.stdout).not.toContain(`# ${marker}`);
+    expect((await call('process_output', { process_id: 'no-such-process' })).isError).toBe(true);
+  });
+
   it('devserver_start returns a URL that answers from the host', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const started = await call('devserver_start', { name: 'web', command: `python3 -m http.server ${String(port)} --bind 0.0.0.0`, port });
