@@ -6,11 +6,12 @@
 import type { DevServer } from './state/dev-servers.js';
 import type { EgressPolicy } from './state/egress-records.js';
 import type { StoredBerthEvent } from './events.js';
+import type { FileEntry } from './workspace/files.js';
 import type { WorkspaceSummary } from './workspace/inventory.js';
 import type { WorkspaceSpecInput } from './workspace/spec.js';
 import type { EgressView, UpReport } from './workspace/up-report.js';
 
-export type { DevServer, EgressPolicy, EgressView, StoredBerthEvent, UpReport, WorkspaceSpecInput, WorkspaceSummary };
+export type { DevServer, EgressPolicy, FileEntry, EgressView, StoredBerthEvent, UpReport, WorkspaceSpecInput, WorkspaceSummary };
 
 /** Which workspaces `list` returns: every label given must be set to exactly that value. */
 export interface ListFilter {
@@ -54,6 +55,14 @@ export interface ApiPty {
   resize(cols: number, rows: number): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   wait(): Promise<{ exitCode: number | null }>;
+}
+
+export interface FilesApi {
+  read(id: string, path: string, options: { encoding: 'buffer' }): Promise<Buffer>;
+  read(id: string, path: string, options?: { encoding?: 'utf8' | undefined }): Promise<string>;
+  write(id: string, path: string, data: string | Uint8Array): Promise<void>;
+  list(id: string, path?: string, options?: { recursive?: boolean | undefined; limit?: number | undefined }): Promise<FileEntry[]>;
+  remove(id: string, path: string, options?: { recursive?: boolean | undefined }): Promise<void>;
 }
 
 /** One rule change: allow, deny or revoke one pattern. */
@@ -139,8 +148,9 @@ export interface BerthApi extends AsyncDisposable {
   exec(id: string, argv: readonly string[], options?: ApiExecOptions & { encoding?: 'utf8' | undefined }): Promise<ApiExecResult>;
   /** A terminal in the workspace (default: its login shell with its profile), behind the exec fence. */
   pty(id: string, options: ApiPtyOptions): Promise<ApiPty>;
-  // In process only so far (not yet over the daemon): spawn/processes (workspace/processes.ts) and
-  // files (workspace/files.ts).
+  /** Files anywhere in the workspace's filesystem, bytes-safe (relative paths start at /workspace). */
+  readonly files: FilesApi;
+  // In process only so far (not yet over the daemon): spawn/processes (workspace/processes.ts).
   /**
    * Ends what is in flight (each rejects with `E_ABORTED`; an `up` it interrupts leaves no
    * container it made) and lets go of the store or connection. Idempotent.

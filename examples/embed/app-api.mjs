@@ -1,6 +1,6 @@
 // What an app's terminal and output panes need, through the one interface: streamed exec with
 // bytes kept as bytes, a terminal (PTY) that follows its window, and files. The same code runs in
-// process or through the daemon (`openBerth()` picks; files are in process only for now).
+// process or through the daemon (`openBerth()` picks).
 //
 //   npm run build
 //   BERTH_RUNTIME=host node examples/embed/app-api.mjs      # or docker/podman
@@ -35,13 +35,12 @@ try {
   await term.wait();
   console.log(`terminal size: ${/(\d+ \d+)/.exec(screen)?.[1] ?? '?'}`);
 
-  if (berth.via === 'in-process') {
-    await berth.files.write(id, '/tmp/app-api/note.bin', Buffer.from([0, 1, 2, 255]));
-    const back = await berth.files.read(id, '/tmp/app-api/note.bin', { encoding: 'buffer' });
-    const listed = await berth.files.list(id, '/tmp/app-api');
-    console.log(`files: ${back.toString('hex')} in ${listed.map((f) => `${f.name} (${String(f.size)} B)`).join(', ')}`);
-    await berth.files.remove(id, '/tmp/app-api', { recursive: true });
-  }
+  // Files anywhere in the workspace (here its /tmp, outside the mounted root), bytes-safe.
+  await berth.files.write(id, '/tmp/app-api/note.bin', Buffer.from([0, 1, 2, 255]));
+  const back = await berth.files.read(id, '/tmp/app-api/note.bin', { encoding: 'buffer' });
+  const listed = await berth.files.list(id, '/tmp/app-api');
+  console.log(`files: ${back.toString('hex')} in ${listed.map((f) => `${f.name} (${String(f.size)} B)`).join(', ')}`);
+  await berth.files.remove(id, '/tmp/app-api', { recursive: true });
   await berth.remove(id);
 } finally {
   await berth.close();

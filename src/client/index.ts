@@ -10,6 +10,7 @@ import type { StoredBerthEvent } from '../events.js';
 import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
 import '../dispose-symbol.js';
 
+import { ClientFiles } from './files.js';
 import { remoteExec, remotePty, type RemoteExecOptions, type RemotePty, type RemotePtyOptions } from './streams.js';
 
 export type * from './types.js';
@@ -44,6 +45,8 @@ const KNOWN_CODES = new Set<string>(BERTH_ERROR_CODES);
 export class BerthClient implements BerthApi {
   readonly via = 'daemon' as const;
   private readonly options: ClientOptions;
+  /** Files anywhere in a workspace, bytes-safe: the same names and shapes as `berth.files`. */
+  readonly files: ClientFiles = new ClientFiles((method, path, body) => this.json(method, path, body));
   /** Aborted by close(): every request in flight ends with E_ABORTED, follow() ends. */
   private readonly closing = new AbortController();
   private closed = false;

@@ -25,16 +25,16 @@ describe('the app API example', () => {
     expect((second ?? 0) - (first ?? 0), stdout).toBeGreaterThan(700);
     expect(stdout).toContain('bytes: fffe0041');
     expect(stdout).toContain('terminal size: 30 100');
+    expect(stdout).toContain('files: 000102ff in note.bin (4 B)');
   }
 
   it('streams, keeps bytes, runs a terminal and reads files, in process', async () => {
     const { stdout } = await example();
     expect(stdout).toContain('via in-process');
     checkCommon(stdout);
-    expect(stdout).toContain('files: 000102ff in note.bin (4 B)');
   });
 
-  it('does the same through the daemon (exec and the terminal over its WebSockets)', async () => {
+  it('does the same through the daemon (exec and the terminal over its WebSockets, files over its API)', async () => {
     const daemon = await startDaemon(home, env, ['--runtime', 'host']);
     try {
       const { stdout } = await example();

@@ -59,6 +59,12 @@ export const execBody = z
   .describe('A command to run in the workspace, as berth exec runs it.');
 
 export type ExecBody = z.infer<typeof execBody>;
+
+export const fileWriteBody = z
+  .strictObject({ content: z.string({ error: 'must be the file\'s bytes, base64' }).describe('The bytes, base64.') })
+  .describe('A file\'s new content (created with its folders, or replaced).');
+
+export type FileWriteBody = z.infer<typeof fileWriteBody>;
 export type UpBody = z.infer<typeof upBody>;
 export type DevStartBody = z.infer<typeof devStartBody>;
 export type EgressChangeBody = z.infer<typeof egressChangeBody>;

@@ -47,7 +47,7 @@ async function handle<Deps>(options: HandlerOptions<Deps>, req: IncomingMessage,
   }
   let body: unknown = undefined;
   if (route.body) {
-    const parsed = route.body.safeParse(await readJson(req));
+    const parsed = route.body.safeParse(await readJson(req, route.maxBodyBytes ?? MAX_BODY_BYTES));
     if (!parsed.success) throw invalidBody(parsed.error);
     body = parsed.data;
   }
@@ -70,12 +70,12 @@ function requestUrl(target: string): URL {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BerthError('E_INVALID_INPUT', `Invalid request: the body is over ${String(MAX_BODY_BYTES)} bytes.`, { hint: 'Send a smaller JSON body.' });
+    if (size > maxBytes) throw new BerthError('E_INVALID_INPUT', `Invalid request: the body is over ${String(maxBytes)} bytes.`, { hint: 'Send a smaller JSON body.' });
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();

@@ -71,6 +71,11 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const SCHEMAS: Record<string, unknown> = {
   Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  FileContent: obj({ path: str, size: { type: 'integer' }, content: { type: 'string', contentEncoding: 'base64' } }),
+  FileEntry: obj(
+    { name: str, path: str, type: { enum: ['file', 'dir', 'symlink', 'other'] }, size: { type: 'integer' }, mtimeMs: { type: 'number' }, rawName: { type: 'string', description: 'Only for a name that is not UTF-8: its bytes, base64.' } },
+    ['name', 'path', 'type', 'size', 'mtimeMs'],
+  ),
   ExecResult: obj({ exitCode: { type: 'integer' }, durationMs: { type: 'number' }, encoding: { enum: ['utf8', 'base64'] }, stdout: str, stderr: str }),
   Workspace: obj({
     id: str,

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 import { BerthError } from '../../errors.js';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface RouteContext<Deps> {
   deps: Deps;
@@ -37,6 +37,8 @@ export interface Route<Deps> {
   summary: string;
   tag: string;
   body?: z.ZodType;
+  /** A larger body than the 1 MiB every other route takes (a file written through the API). */
+  maxBodyBytes?: number;
   query?: Record<string, string>;
   produces: 'json' | 'text' | 'stream' | 'websocket';
   /** The success body's shape, for the document (JSON Schema). */

@@ -9,7 +9,7 @@ import { egressIn } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
-import { applyBody, devStartBody, egressChangeBody, execBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type UpBody } from './bodies.js';
+import { applyBody, devStartBody, egressChangeBody, execBody, fileWriteBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type FileWriteBody, type UpBody } from './bodies.js';
 import type { PtySessions } from '../pty-sessions.js';
 import { serveExec, servePty, type StreamingExec } from './stream-routes.js';
 import type { Route, RouteContext } from './router.js';
@@ -34,6 +34,9 @@ type Ctx = RouteContext<ApiDeps>;
  * meanwhile (the client's own timeout is 10 minutes) and can ask again.
  */
 const API_APPLY_QUEUE_MS = 60_000;
+
+/** Files through the API: base64 in JSON, so the largest body is a 48 MiB file. */
+const MAX_FILE_BODY_BYTES = 64 * 1024 * 1024;
 
 const ref = (name: string): Record<string, unknown> => ({ $ref: `#/components/schemas/${name}` });
 const list = (name: string): Record<string, unknown> => ({ type: 'array', items: ref(name) });
@@ -80,6 +83,37 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     method: 'POST', path: '/workspaces/{id}/exec', operationId: 'exec', tag: 'processes', produces: 'json', body: execBody, returns: ref('ExecResult'),
     summary: 'Run a command and answer when it ends (berth exec). Output as UTF-8, or base64 for bytes; a timeout, or the caller hanging up, ends the process inside the workspace.',
     handle: ({ deps, params, body, req }: Ctx) => execToEnd(execOf(deps), id(params), body as ExecBody, req),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/files', operationId: 'readFile', tag: 'files', produces: 'json', returns: ref('FileContent'),
+    summary: 'A file anywhere in the workspace, its bytes base64 (berth.files.read).', query: { path: 'The file (relative to /workspace unless absolute).' },
+    handle: async ({ deps, params, query }: Ctx) => {
+      const path = requiredQuery(query, 'path');
+      const content = await deps.berth.files.read(id(params), path, { encoding: 'buffer' });
+      return { path, size: content.length, content: content.toString('base64') };
+    },
+  },
+  {
+    method: 'PUT', path: '/workspaces/{id}/files', operationId: 'writeFile', tag: 'files', produces: 'json', body: fileWriteBody, maxBodyBytes: MAX_FILE_BODY_BYTES, returns: ref('Ok'),
+    summary: 'Write a file anywhere in the workspace (its folders made), bytes base64 (berth.files.write).', query: { path: 'The file (relative to /workspace unless absolute).' },
+    handle: async ({ deps, params, query, body }: Ctx) => {
+      await deps.berth.files.write(id(params), requiredQuery(query, 'path'), Buffer.from((body as FileWriteBody).content, 'base64'));
+      return { id: id(params), ok: true };
+    },
+  },
+  {
+    method: 'DELETE', path: '/workspaces/{id}/files', operationId: 'removeFile', tag: 'files', produces: 'json', returns: ref('Ok'),
+    summary: 'Remove a file or folder in the workspace (berth.files.remove).', query: { path: 'What to remove.', recursive: 'true: a folder with everything in it.' },
+    handle: async ({ deps, params, query }: Ctx) => {
+      await deps.berth.files.remove(id(params), requiredQuery(query, 'path'), { recursive: query.get('recursive') === 'true' });
+      return { id: id(params), ok: true };
+    },
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/files/list', operationId: 'listFiles', tag: 'files', produces: 'json', returns: list('FileEntry'),
+    summary: 'A folder\'s entries (berth.files.list).', query: { path: 'The folder (default /workspace).', recursive: 'true: everything below it.', limit: 'At most this many entries.' },
+    handle: ({ deps, params, query }: Ctx) =>
+      deps.berth.files.list(id(params), query.get('path') ?? undefined, { recursive: query.get('recursive') === 'true', limit: numberParam(query, 'limit') }),
   },
   {
     method: 'GET', path: '/workspaces/{id}/exec', operationId: 'execStream', tag: 'processes', produces: 'websocket',
@@ -194,6 +228,12 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
 ];
+
+function requiredQuery(query: URLSearchParams, key: string): string {
+  const value = query.get(key);
+  if (value === null || value === '') throw new BerthError('E_INVALID_INPUT', `Invalid request: query.${key} is required.`, { hint: `Add ?${key}=... (URL-encoded).` });
+  return value;
+}
 
 function execOf(deps: ApiDeps): StreamingExec {
   if (!deps.exec) throw unsupported('streaming exec');
