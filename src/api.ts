@@ -57,6 +57,26 @@ export interface ApiPty {
   wait(): Promise<{ exitCode: number | null }>;
 }
 
+export interface ApiSpawnOptions {
+  cwd?: string | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  user?: string | undefined;
+  /** Output kept per stream for replay (default 1 MiB). */
+  ringBytes?: number | undefined;
+}
+
+export interface ApiProcess {
+  readonly id: string;
+  readonly workspace: string;
+  readonly argv: readonly string[];
+  readonly stdin: NodeJS.WritableStream;
+  /** The kept output first, then as it comes; returns the unsubscribe. */
+  onStdout(cb: (chunk: Buffer) => void): () => void;
+  onStderr(cb: (chunk: Buffer) => void): () => void;
+  wait(): Promise<{ exitCode: number | null; signal?: string | null | undefined }>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
 export interface FilesApi {
   read(id: string, path: string, options: { encoding: 'buffer' }): Promise<Buffer>;
   read(id: string, path: string, options?: { encoding?: 'utf8' | undefined }): Promise<string>;
@@ -150,7 +170,12 @@ export interface BerthApi extends AsyncDisposable {
   pty(id: string, options: ApiPtyOptions): Promise<ApiPty>;
   /** Files anywhere in the workspace's filesystem, bytes-safe (relative paths start at /workspace). */
   readonly files: FilesApi;
-  // In process only so far (not yet over the daemon): spawn/processes (workspace/processes.ts).
+  /**
+   * A long-lived process in the workspace (an LSP server over stdio, a watcher): it, its kept
+   * output and its exit live in the workspace, so `processes(id)` attaches to it again later.
+   */
+  spawn(id: string, argv: readonly string[], options?: ApiSpawnOptions): Promise<ApiProcess>;
+  processes(id: string): Promise<ApiProcess[]>;
   /**
    * Ends what is in flight (each rejects with `E_ABORTED`; an `up` it interrupts leaves no
    * container it made) and lets go of the store or connection. Idempotent.

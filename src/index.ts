@@ -7,7 +7,7 @@ export { BerthError, isBerthError } from './errors.js';
 export type { BerthErrorCode } from './errors.js';
 export type { BerthEvent, BerthEventType, StoredBerthEvent } from './events.js';
 export { openBerth } from './open-berth.js';
-export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi } from './api.js';
+export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi, ApiProcess, ApiSpawnOptions } from './api.js';
 export type { UpReport, EgressView } from './workspace/up-report.js';
 export type { EgressPolicy } from './egress/policy.js';
 export type { EnsureResult, EnsureAction } from './workspace/ensure.js';

@@ -41,6 +41,22 @@ try {
   const listed = await berth.files.list(id, '/tmp/app-api');
   console.log(`files: ${back.toString('hex')} in ${listed.map((f) => `${f.name} (${String(f.size)} B)`).join(', ')}`);
   await berth.files.remove(id, '/tmp/app-api', { recursive: true });
+  // A long-lived process over stdio (an LSP server, say): it lives in the workspace, so another
+  // Berth (an app restarted) finds it again and ends it.
+  const server = await berth.spawn(id, ['sh', '-c', 'while IFS= read -r l; do echo "got: $l"; done']);
+  const answered = new Promise((resolve) => server.onStdout((chunk) => chunk.toString().includes('got: ping') && resolve(chunk.toString().trim())));
+  server.stdin.write('ping\n');
+  console.log(`spawned process answered: ${await answered}`);
+  const later = await openBerth();
+  try {
+    const again = (await later.processes(id)).find((p) => p.id === server.id);
+    await again.kill();
+    const exit = await again.wait();
+    console.log(`re-attached and ended: ${exit.signal ?? exit.exitCode}`);
+  } finally {
+    await later.close();
+  }
+
   await berth.remove(id);
 } finally {
   await berth.close();

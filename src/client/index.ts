@@ -11,6 +11,7 @@ import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, Ev
 import '../dispose-symbol.js';
 
 import { ClientFiles } from './files.js';
+import { RemoteProcess, type ProcessInfo } from './processes.js';
 import { remoteExec, remotePty, type RemoteExecOptions, type RemotePty, type RemotePtyOptions } from './streams.js';
 
 export type * from './types.js';
@@ -87,6 +88,26 @@ export class BerthClient implements BerthApi {
     const result = await remoteExec(this.options, id, argv, options);
     if (options.encoding === 'buffer') return result;
     return { ...result, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8') };
+  }
+
+  /**
+   * Starts a long-lived process in the workspace (`berth.spawn` on the daemon); the handle follows
+   * it over a WebSocket, with the library handle's shape. It lives in the workspace, not here.
+   */
+  async spawn(id: string, argv: readonly string[], options: { cwd?: string; env?: Readonly<Record<string, string>>; user?: string; ringBytes?: number } = {}): Promise<RemoteProcess> {
+    const info = await this.json<ProcessInfo>('POST', `/workspaces/${enc(id)}/processes`, { argv, ...options });
+    return this.processHandle(info);
+  }
+
+  /** The workspace's spawned processes, to attach to again (after an app restart, say). */
+  async processes(id: string): Promise<RemoteProcess[]> {
+    return (await this.json<ProcessInfo[]>('GET', `/workspaces/${enc(id)}/processes`)).map((info) => this.processHandle(info));
+  }
+
+  private processHandle(info: ProcessInfo): RemoteProcess {
+    return new RemoteProcess(this.options, info, async (signal) => {
+      await this.json('POST', `/workspaces/${enc(info.workspace)}/processes/${enc(info.id)}/kill`, signal === undefined ? {} : { signal });
+    });
   }
 
   /** A terminal in the workspace through the daemon (a WebSocket); the same handle as the library's `pty`. */

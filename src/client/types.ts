@@ -11,7 +11,7 @@ import type { Action } from '../orchestrator/plan.js';
 import type { DaemonInfo } from '../daemon/daemon.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
-export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi } from '../api.js';
+export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi, ApiProcess, ApiSpawnOptions } from '../api.js';
 export type { BerthEvent, BerthEventType, StoredBerthEvent } from '../events.js';
 
 export interface Health extends DaemonInfo {

@@ -26,6 +26,8 @@ describe('the app API example', () => {
     expect(stdout).toContain('bytes: fffe0041');
     expect(stdout).toContain('terminal size: 30 100');
     expect(stdout).toContain('files: 000102ff in note.bin (4 B)');
+    expect(stdout).toContain('spawned process answered: got: ping');
+    expect(stdout).toContain('re-attached and ended: SIGTERM');
   }
 
   it('streams, keeps bytes, runs a terminal and reads files, in process', async () => {
@@ -34,7 +36,7 @@ describe('the app API example', () => {
     checkCommon(stdout);
   });
 
-  it('does the same through the daemon (exec and the terminal over its WebSockets, files over its API)', async () => {
+  it('does the same through the daemon (exec, the terminal and spawned processes over its WebSockets, files over its API)', async () => {
     const daemon = await startDaemon(home, env, ['--runtime', 'host']);
     try {
       const { stdout } = await example();

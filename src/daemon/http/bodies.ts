@@ -60,6 +60,20 @@ export const execBody = z
 
 export type ExecBody = z.infer<typeof execBody>;
 
+export const spawnBody = z
+  .strictObject({
+    argv: z.array(z.string(), { error: 'must be a list of strings (the command and its arguments)' }).min(1, { error: 'must name a command' }),
+    cwd: z.string().optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env names are letters, digits and _' }), z.string()).optional(),
+    user: z.string().optional(),
+    ringBytes: z.number().int().positive().max(64 * 1024 * 1024).optional().describe('Output kept per stream for replay (default 1 MiB).'),
+  })
+  .describe('A long-lived process to start in the workspace (berth.spawn).');
+
+export type SpawnBody = z.infer<typeof spawnBody>;
+
+export const killBody = z.strictObject({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, { error: 'must be a signal name such as SIGTERM' }).optional() });
+
 export const fileWriteBody = z
   .strictObject({ content: z.string({ error: 'must be the file\'s bytes, base64' }).describe('The bytes, base64.') })
   .describe('A file\'s new content (created with its folders, or replaced).');

@@ -54,6 +54,7 @@ const WEBSOCKET_PROTOCOL = {
   auth: 'On the loopback listener the token is `Authorization: Bearer` on the upgrade, or the first text message {"type":"auth","token":"..."} (browsers). Host and Origin rules as for every request.',
   textFrames: 'One JSON message each. Server: {"type":"opened","session"} | {"type":"exit","exitCode","durationMs"?} | {"type":"error","code","message","hint"?} (ends the stream).',
   pty: 'Client: {"type":"open","cols","rows","cwd"?,"env"?,"command"?} or {"type":"attach","session"}, then binary frames (input), {"type":"resize","cols","rows"}, {"type":"kill","signal"?}. Server: binary frames (terminal output).',
+  process: 'Server: {"type":"opened","session": <process id>}, then binary frames whose first byte is the channel (1 stdout, 2 stderr): the kept output, then live; {"type":"exit","exitCode","signal"}. Client: binary frames (stdin), {"type":"end"} (closes stdin), {"type":"kill","signal"?}.',
   exec: 'Client: {"type":"open","argv","cwd"?,"env"?,"user"?,"timeoutMs"?,"stdin"? (base64)}, {"type":"abort"}; closing the socket aborts. Server: binary frames whose first byte is the channel (1 stdout, 2 stderr).',
 };
 
@@ -71,6 +72,7 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const SCHEMAS: Record<string, unknown> = {
   Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  Process: obj({ id: str, workspace: str, argv: { type: 'array', items: str }, startedAt: nullable('string') }),
   FileContent: obj({ path: str, size: { type: 'integer' }, content: { type: 'string', contentEncoding: 'base64' } }),
   FileEntry: obj(
     { name: str, path: str, type: { enum: ['file', 'dir', 'symlink', 'other'] }, size: { type: 'integer' }, mtimeMs: { type: 'number' }, rawName: { type: 'string', description: 'Only for a name that is not UTF-8: its bytes, base64.' } },

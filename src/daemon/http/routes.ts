@@ -9,9 +9,11 @@ import { egressIn } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
-import { applyBody, devStartBody, egressChangeBody, execBody, fileWriteBody, planBody, upBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type FileWriteBody, type UpBody } from './bodies.js';
+import { applyBody, devStartBody, egressChangeBody, execBody, fileWriteBody, killBody, planBody, spawnBody, upBody, type SpawnBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type FileWriteBody, type UpBody } from './bodies.js';
 import type { PtySessions } from '../pty-sessions.js';
-import { serveExec, servePty, type StreamingExec } from './stream-routes.js';
+import { serveExec, serveProcess, servePty, type StreamingExec } from './stream-routes.js';
+import type { ProcessHandle } from '../../workspace/processes.js';
+import { closeWithError } from './websocket.js';
 import type { Route, RouteContext } from './router.js';
 import { streamEvents } from './sse.js';
 
@@ -83,6 +85,36 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     method: 'POST', path: '/workspaces/{id}/exec', operationId: 'exec', tag: 'processes', produces: 'json', body: execBody, returns: ref('ExecResult'),
     summary: 'Run a command and answer when it ends (berth exec). Output as UTF-8, or base64 for bytes; a timeout, or the caller hanging up, ends the process inside the workspace.',
     handle: ({ deps, params, body, req }: Ctx) => execToEnd(execOf(deps), id(params), body as ExecBody, req),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/processes', operationId: 'spawn', tag: 'processes', produces: 'json', body: spawnBody, returns: ref('Process'),
+    summary: 'Start a long-lived process in the workspace (berth.spawn); follow it with GET /workspaces/{id}/processes/{process} (a WebSocket).',
+    handle: async ({ deps, params, body }: Ctx) => processView(await deps.berth.spawn(id(params), (body as SpawnBody).argv, body as SpawnBody)),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/processes', operationId: 'listProcesses', tag: 'processes', produces: 'json', returns: list('Process'),
+    summary: "The workspace's spawned processes (running, and the last ended ones), to attach to again.",
+    handle: async ({ deps, params }: Ctx) => (await deps.berth.processes(id(params))).map(processView),
+  },
+  {
+    method: 'GET', path: '/workspaces/{id}/processes/{process}', operationId: 'attachProcess', tag: 'processes', produces: 'websocket',
+    summary: 'WebSocket: a spawned process, its kept output first then live (channel-tagged binary frames), exit at the end; binary frames in are its stdin, end closes it, kill signals it.',
+    handle: () => undefined,
+    connect: ({ deps, params, ws }) => {
+      void findProcess(deps, id(params), params['process'] ?? '').then(
+        (handle) => serveProcess(ws, handle),
+        (error: unknown) => closeWithError(ws, error),
+      );
+    },
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/processes/{process}/kill', operationId: 'killProcess', tag: 'processes', produces: 'json', body: killBody, returns: ref('Ok'),
+    summary: "End a spawned process's group in the workspace (signal, default SIGTERM; KILL after 2 s).",
+    handle: async ({ deps, params, body }: Ctx) => {
+      const handle = await findProcess(deps, id(params), params['process'] ?? '');
+      await handle.kill((body as { signal?: NodeJS.Signals }).signal);
+      return { id: handle.id, ok: true };
+    },
   },
   {
     method: 'GET', path: '/workspaces/{id}/files', operationId: 'readFile', tag: 'files', produces: 'json', returns: ref('FileContent'),
@@ -228,6 +260,16 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
 ];
+
+function processView(handle: ProcessHandle): Record<string, unknown> {
+  return { id: handle.id, workspace: handle.workspace, argv: handle.argv, startedAt: (handle as { startedAt?: string }).startedAt ?? null };
+}
+
+async function findProcess(deps: ApiDeps, workspace: string, processId: string): Promise<ProcessHandle> {
+  const handle = (await deps.berth.processes(workspace)).find((p) => p.id === processId);
+  if (!handle) throw new BerthError('E_NOT_FOUND', `No process ${JSON.stringify(processId)} in workspace "${workspace}".`, { hint: 'GET /workspaces/{id}/processes lists them.' });
+  return handle;
+}
 
 function requiredQuery(query: URLSearchParams, key: string): string {
   const value = query.get(key);

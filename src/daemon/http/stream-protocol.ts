@@ -16,6 +16,9 @@ import { z } from 'zod';
  * Exec (`GET /workspaces/{id}/exec`):
  *   client: `open` {argv, ...}, `abort` (closing the socket aborts too);
  *   server: binary frames whose first byte is the channel (1 stdout, 2 stderr), then `exit`.
+ * Process (`GET /workspaces/{id}/processes/{process}`, a spawned process re-attached):
+ *   server: first the kept output, then live, as channel-tagged binary frames, finally `exit`;
+ *   client: binary frames = stdin, `end` (close its stdin), `kill`.
  * Either side: `error` {code, message, hint} ends the stream.
  */
 export const STDOUT_CHANNEL = 1;
@@ -50,12 +53,18 @@ export const execClientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('abort') }),
 ]);
 
+export const processClientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('end') }),
+  z.strictObject({ type: z.literal('kill'), signal: z.string().regex(/^SIG[A-Z0-9]+$/).optional() }),
+]);
+
+export type ProcessClientMessage = z.infer<typeof processClientMessage>;
 export type PtyClientMessage = z.infer<typeof ptyClientMessage>;
 export type ExecClientMessage = z.infer<typeof execClientMessage>;
 
 export type StreamServerMessage =
   | { type: 'opened'; session: string }
-  | { type: 'exit'; exitCode: number | null; durationMs?: number }
+  | { type: 'exit'; exitCode: number | null; durationMs?: number; signal?: string | null }
   | { type: 'error'; code: string; message: string; hint?: string | undefined };
 
 /** A text frame as a message of `schema`, or a one-line reason it is not one. */

@@ -2,7 +2,8 @@ import type { RawData, WebSocket } from 'ws';
 import { BerthError } from '../../errors.js';
 import type { PtySession, PtySessions, PtyViewer } from '../pty-sessions.js';
 import { closeWithError, rawBytes, rawText, send } from './websocket.js';
-import { channelFrame, execClientMessage, OPEN_TIMEOUT_MS, parseMessage, ptyClientMessage, STDERR_CHANNEL, STDOUT_CHANNEL } from './stream-protocol.js';
+import type { ProcessHandle } from '../../workspace/processes.js';
+import { channelFrame, execClientMessage, OPEN_TIMEOUT_MS, parseMessage, processClientMessage, ptyClientMessage, STDERR_CHANNEL, STDOUT_CHANNEL } from './stream-protocol.js';
 
 /** The library's streaming exec, as far as the exec socket needs it (`Berth.exec` with `encoding: 'buffer'`). */
 export type StreamingExec = (
@@ -110,6 +111,38 @@ export function serveExec(ws: WebSocket, exec: StreamingExec, workspace: string)
       },
       (error: unknown) => closeWithError(ws, error),
     );
+  });
+}
+
+/**
+ * A spawned process over one socket: its kept output then the live output as channel-tagged
+ * frames, `exit` when it ends; binary frames from the client are its stdin, `end` closes it,
+ * `kill` signals it. Closing the socket only stops following: the process lives in the workspace.
+ */
+export function serveProcess(ws: WebSocket, handle: ProcessHandle): void {
+  send(ws, { type: 'opened', session: handle.id });
+  const frame = (channel: typeof STDOUT_CHANNEL | typeof STDERR_CHANNEL) => (chunk: Buffer) => ws.readyState === ws.OPEN && ws.send(channelFrame(channel, chunk));
+  const unsubscribe = [handle.onStdout(frame(STDOUT_CHANNEL)), handle.onStderr(frame(STDERR_CHANNEL))];
+  ws.on('close', () => {
+    for (const off of unsubscribe) off();
+  });
+  void handle.wait().then(
+    (exit) => {
+      // Output the follower read before the exit goes out first (same socket, in order).
+      send(ws, { type: 'exit', exitCode: exit.exitCode, signal: exit.signal ?? null });
+      ws.close(1000);
+    },
+    (error: unknown) => closeWithError(ws, error),
+  );
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      handle.stdin.write(rawBytes(data));
+      return;
+    }
+    const parsed = parseMessage(processClientMessage, rawText(data));
+    if (!parsed.ok) return closeWithError(ws, refused(parsed.reason));
+    if (parsed.value.type === 'end') handle.stdin.end();
+    else void handle.kill(parsed.value.signal as NodeJS.Signals | undefined).catch((error: unknown) => closeWithError(ws, error));
   });
 }
 
