@@ -101,6 +101,38 @@ async function refreshDevServers() {
   );
 }
 
+// An agent's request to reach something its rules do not allow: a person decides here (or with
+// `berth egress approve|deny`). The reason is the agent's text: shown as text, never as markup.
+async function refreshEgressRequests() {
+  const requests = await api('GET', '/egress/requests?state=pending');
+  fill(
+    $('#egress-requests'),
+    requests.map((r) => {
+      const base = `/workspaces/${encodeURIComponent(r.workspace)}/egress/requests/${encodeURIComponent(r.id)}`;
+      const decide = (verb) => async (event) => {
+        event.target.disabled = true;
+        try {
+          await api('POST', `${base}/${verb}`);
+        } catch (error) {
+          alert(error.message);
+        }
+        await refreshEgressRequests();
+      };
+      return el('tr', { 'data-request': r.id },
+        el('td', { class: 'mono' }, r.workspace),
+        el('td', { class: 'mono' }, r.target),
+        el('td', {}, r.reason),
+        el('td', { class: 'muted' }, r.requestedAt.slice(11, 19)),
+        el('td', {},
+          el('button', { type: 'button', class: 'approve', onclick: decide('approve') }, 'approve'),
+          el('button', { type: 'button', class: 'deny', onclick: decide('deny') }, 'deny'),
+        ),
+      );
+    }),
+    'No pending requests',
+  );
+}
+
 let openTerm = null;
 
 function showTerminal(workspace) {
@@ -148,16 +180,18 @@ function onEvent(event) {
   }
   if (event.type.startsWith('workspace.') || event.type.startsWith('daemon.')) scheduled.workspaces = true;
   if (event.type.startsWith('devserver.') || event.type.startsWith('workspace.')) scheduled.devservers = true;
+  if (event.type.startsWith('egress.request')) scheduled.requests = true;
 }
 
-const scheduled = { workspaces: false, devservers: false };
+const scheduled = { workspaces: false, devservers: false, requests: false };
 let ticks = 0;
 
 async function tick() {
   try {
     if (scheduled.workspaces) await refreshWorkspaces();
     if (scheduled.devservers) await refreshDevServers();
-    scheduled.workspaces = scheduled.devservers = false;
+    if (scheduled.requests) await refreshEgressRequests();
+    scheduled.workspaces = scheduled.devservers = scheduled.requests = false;
     // Logs are one exec in the workspace: every other second is live enough.
     if (++ticks % 2 === 0) await refreshLogs();
   } catch (error) {
@@ -215,7 +249,7 @@ async function followEvents(after) {
 async function start() {
   if (!token) throw new Error('no token: open the dashboard through the link `berth daemon status` prints');
   await showDaemon();
-  await Promise.all([refreshWorkspaces(), refreshDevServers()]);
+  await Promise.all([refreshWorkspaces(), refreshDevServers(), refreshEgressRequests()]);
   // The last 100 events first, then the live stream from there on (in order, resumable by id).
   const recent = await api('GET', '/events');
   const backlog = recent.slice(-100);

@@ -49,3 +49,24 @@ export function decideEgressRequest(store: Pick<Store, 'egressRequests'>, record
   });
   return request;
 }
+
+/**
+ * A person's decision, wherever it is made (the CLI, the daemon's API, the dashboard): refused
+ * unless pending; an approval first opens the target through `allow` (the ordinary egress change,
+ * in force when it resolves), then the decision is recorded.
+ */
+export async function settleEgressRequest(
+  store: Pick<Store, 'egressRequests'>,
+  record: Record,
+  workspace: string,
+  id: string,
+  decision: 'approved' | 'denied',
+  allow: (target: string) => Promise<unknown>,
+): Promise<EgressRequest> {
+  const request = store.egressRequests.get(workspace, id);
+  if (request.state !== 'pending') {
+    throw new BerthError('E_CONFLICT', `Egress request ${id} of workspace "${workspace}" was already ${request.state}.`, { hint: 'Change the rules with `berth egress allow|revoke`.' });
+  }
+  if (decision === 'approved') await allow(request.target);
+  return decideEgressRequest(store, record, workspace, id, decision);
+}

@@ -68,6 +68,11 @@ export class EgressRequestRepository extends Repository {
     return rows.map(toRequest);
   }
 
+  /** Every workspace's requests in one state (the dashboard's pending list), newest first. */
+  listAll(state: EgressRequestState): EgressRequest[] {
+    return (this.db.prepare('SELECT * FROM egress_requests WHERE state = ? ORDER BY requested_at DESC, rowid DESC').all(state) as Row[]).map(toRequest);
+  }
+
   get(workspace: string, id: string): EgressRequest {
     const row = this.db.prepare('SELECT * FROM egress_requests WHERE workspace = ? AND id = ?').get(workspace, id) as Row | undefined;
     if (!row) {

@@ -94,18 +94,12 @@ async function isRequest(workspace: string | undefined, word: string | undefined
  * `berth egress allow` (the daemon's proxy applies it before this returns), then records the decision.
  */
 async function decide(decision: 'approved' | 'denied', id: string, requestId: string, values: { runtime?: string | undefined; json?: boolean | undefined }): Promise<number> {
-  const [store, { decideEgressRequest }, { stampEvent }] = await Promise.all([openRequestStore(), import('../../egress/requests.js'), import('../../events.js')]);
-  const request = store.egressRequests.get(id, requestId);
-  if (request.state !== 'pending') {
-    const { BerthError } = await import('../../errors.js');
-    throw new BerthError('E_CONFLICT', `Egress request ${requestId} of workspace "${id}" was already ${request.state}.`, { hint: 'Change the rules with `berth egress allow|revoke`.' });
-  }
-  if (decision === 'approved') {
+  const [store, { settleEgressRequest }, { stampEvent }] = await Promise.all([openRequestStore(), import('../../egress/requests.js'), import('../../events.js')]);
+  const decided = await settleEgressRequest(store, (event) => store.events.appendEvent(stampEvent(event)), id, requestId, decision, async (target) => {
     const core = await openCore(values.runtime, id);
-    await core.api.changeEgress(id, { allow: request.target });
+    await core.api.changeEgress(id, { allow: target });
     if (core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
-  }
-  const decided = decideEgressRequest(store, (event) => store.events.appendEvent(stampEvent(event)), id, requestId, decision);
+  });
   if (values.json) printJson(decided);
   else process.stdout.write(`${decided.id} ${decided.state}: ${decided.target}${decision === 'approved' ? ' is allowed now' : ' stays closed'}\n`);
   return EXIT.ok;

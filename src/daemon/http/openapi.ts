@@ -72,6 +72,7 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const SCHEMAS: Record<string, unknown> = {
   Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  EgressRequest: obj({ id: str, workspace: str, target: str, reason: str, state: { enum: ['pending', 'approved', 'denied'] }, requestedAt: str, decidedAt: nullable('string') }),
   Process: obj({ id: str, workspace: str, argv: { type: 'array', items: str }, startedAt: nullable('string') }),
   FileContent: obj({ path: str, size: { type: 'integer' }, content: { type: 'string', contentEncoding: 'base64' } }),
   FileEntry: obj(

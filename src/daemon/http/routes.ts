@@ -11,6 +11,7 @@ import type { EventFeed } from '../event-feed.js';
 import { planOnDaemon } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, execBody, fileWriteBody, killBody, planBody, spawnBody, upBody, type SpawnBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type FileWriteBody, type UpBody } from './bodies.js';
 import type { PtySessions } from '../pty-sessions.js';
+import { settleEgressRequest } from '../../egress/requests.js';
 import { serveExec, serveProcess, servePty, type StreamingExec } from './stream-routes.js';
 import type { ProcessHandle } from '../../workspace/processes.js';
 import { closeWithError } from './websocket.js';
@@ -223,6 +224,21 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     handle: ({ deps, params, query }: Ctx) => deps.berth.eventLog({ workspace: id(params), type: 'egress', after: numberParam(query, 'after') }),
   },
   {
+    method: 'GET', path: '/egress/requests', operationId: 'listEgressRequests', tag: 'egress', produces: 'json', returns: list('EgressRequest'),
+    summary: "Agents' egress requests across workspaces (default: the pending ones), newest first.", query: { state: 'pending (default), approved or denied.' },
+    handle: ({ deps, query }: Ctx) => deps.berth.store.egressRequests.listAll(requestState(query)),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/egress/requests/{request}/approve', operationId: 'approveEgressRequest', tag: 'egress', produces: 'json', returns: ref('EgressRequest'),
+    summary: 'A person approves an agent\'s request: its target is allowed (in force when this answers), then the decision is recorded.',
+    handle: ({ deps, params }: Ctx) => decideRequest(deps, id(params), params['request'] ?? '', 'approved'),
+  },
+  {
+    method: 'POST', path: '/workspaces/{id}/egress/requests/{request}/deny', operationId: 'denyEgressRequest', tag: 'egress', produces: 'json', returns: ref('EgressRequest'),
+    summary: 'A person denies an agent\'s request: the rules stay as they are.',
+    handle: ({ deps, params }: Ctx) => decideRequest(deps, id(params), params['request'] ?? '', 'denied'),
+  },
+  {
     method: 'POST', path: '/plan', operationId: 'plan', tag: 'orchestrator', produces: 'json', body: planBody, summary: 'What apply would do to match the manifest (berth plan).', returns: ref('Plan'),
     handle: async ({ deps, body }: Ctx) => {
       const { hash, actions } = await planOnDaemon(deps.berth, (body as { file: string }).file);
@@ -260,6 +276,16 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
 ];
+
+function requestState(query: URLSearchParams): 'pending' | 'approved' | 'denied' {
+  const state = query.get('state') ?? 'pending';
+  if (state !== 'pending' && state !== 'approved' && state !== 'denied') throw new BerthError('E_INVALID_INPUT', `Invalid request: query.state must be pending, approved or denied, got ${JSON.stringify(state)}.`, { hint: 'Use ?state=pending.' });
+  return state;
+}
+
+function decideRequest(deps: ApiDeps, workspace: string, request: string, decision: 'approved' | 'denied'): Promise<unknown> {
+  return settleEgressRequest(deps.berth.store, (event) => deps.berth.record(event), workspace, request, decision, (target) => deps.berth.changeEgress(workspace, { allow: target }));
+}
 
 function processView(handle: ProcessHandle): Record<string, unknown> {
   return { id: handle.id, workspace: handle.workspace, argv: handle.argv, startedAt: (handle as { startedAt?: string }).startedAt ?? null };
