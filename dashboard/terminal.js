@@ -19,7 +19,8 @@ export function openTerminal(container, workspace, token, onStatus) {
   let closed = false;
   let ended = false;
 
-  const send = (message) => ws?.readyState === WebSocket.OPEN && ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  // Keystrokes go as binary frames (bytes), control messages as JSON text frames.
+  const send = (message) => ws?.readyState === WebSocket.OPEN && ws.send(message instanceof Uint8Array ? message : JSON.stringify(message));
   const encoder = new TextEncoder();
   term.onData((data) => send(encoder.encode(data)));
   term.onResize(({ cols, rows }) => send({ type: 'resize', cols, rows }));

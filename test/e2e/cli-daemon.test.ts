@@ -24,8 +24,8 @@ describe(`berth CLI through the daemon on ${ENGINE}`, () => {
   mkdirSync(root);
   writeFileSync(join(root, 'index.html'), 'via the daemon\n');
   const env = engineEnv();
-  // No engine on this PATH: only the daemon can reach podman.
-  const cliEnv = { ...env, BERTH_HOME: home, BERTH_RUNTIME: ENGINE, PATH: join(scratch, 'empty-bin') };
+  // No engine on this PATH and no engine API socket for the CLI itself: only the daemon can reach podman.
+  const cliEnv = { ...env, BERTH_HOME: home, BERTH_RUNTIME: ENGINE, PATH: join(scratch, 'empty-bin'), BERTH_PODMAN_API: 'off', BERTH_DOCKER_API: 'off' };
   const berth = berthCli(cliEnv);
   const ws = `clid-${run8}`;
   let daemon: RunningDaemon;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
@@ -64,8 +65,18 @@ describe(`berthd POST /plan on ${ENGINE} plans as berth plan does`, () => {
     expect(made[0]?.data).toMatchObject({ hash: planned.hash, manifest: file, actions: [{ kind: 'create', workspace: id }] });
   });
 
-  it('says a workspace is new in the error details, which the CLI matches on (not the message)', async () => {
-    const refused = await expectCode(daemon.client.up(`plan-new-${run8}`), 'E_INVALID_INPUT');
-    expect(refused.details).toMatchObject({ workspace: `plan-new-${run8}`, recorded: false });
+  it('says a workspace is new in the error details, which the client and CLI match on (not the message)', async () => {
+    // The API itself (the client would retry with its own folder as the root).
+    const answer = await new Promise<{ status: number; body: { code?: string; details?: Record<string, unknown> } }>((resolve, reject) => {
+      const req = request({ socketPath: join(home, 'berth.sock'), method: 'POST', path: `/workspaces/plan-new-${run8}/up`, headers: { host: 'localhost', 'content-type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string; details?: Record<string, unknown> } }));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ code: 'E_INVALID_INPUT', details: { workspace: `plan-new-${run8}`, recorded: false } });
   });
 });

@@ -89,7 +89,7 @@ describe(`dashboard terminal in chromium, daemon on ${ENGINE}`, () => {
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-terminal.png'), fullPage: true });
-      expect(errors).toEqual([]);
+      expect(errors, errors.join("\n")).toEqual([]);
       expect(JSON.stringify(await page.evaluate('document.cookie'))).not.toContain(token);
     } finally {
       await context.close();
