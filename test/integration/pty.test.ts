@@ -250,7 +250,9 @@ describe.each([targets[0]!, targets[4]!])('$label: `berth shell` on a terminal',
         { timeout: 20_000, interval: 100, message: `the new size (seen: ${JSON.stringify(text.slice(-200))})` },
       );
       // Ctrl-C goes to the workspace (raw mode), not to berth: the shell survives it.
-      outer.write('sleep 600\r');
+      // Once the command runs (its first line printed), not while readline still has the line.
+      outer.write('echo "running-$((2*3))"; sleep 600\r');
+      await until(/running-6/, 'the command running');
       outer.write('\x03');
       // Ctrl-C flushes what was typed ahead: type on once the prompt is back.
       await until(new RegExp(`\\^C[\\s\\S]*\\[${id}\\] /workspace # $`), 'the prompt after Ctrl-C');
