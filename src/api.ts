@@ -7,6 +7,8 @@ import type { DevServer } from './state/dev-servers.js';
 import type { EgressPolicy } from './state/egress-records.js';
 import type { StoredBerthEvent } from './events.js';
 import type { FileEntry } from './workspace/files.js';
+import type { ProcessHandle } from './workspace/processes.js';
+import type { PtyHandle } from './workspace/pty.js';
 import type { WorkspaceSummary } from './workspace/inventory.js';
 import type { WorkspaceSpecInput } from './workspace/spec.js';
 import type { EgressView, UpReport } from './workspace/up-report.js';
@@ -47,15 +49,8 @@ export interface ApiPtyOptions {
   command?: readonly string[] | undefined;
 }
 
-/** A terminal: bytes out through onData, keystrokes in through write. */
-export interface ApiPty {
-  readonly id: string;
-  onData(cb: (data: Buffer) => void): () => void;
-  write(data: string | Uint8Array): void;
-  resize(cols: number, rows: number): Promise<void>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  wait(): Promise<{ exitCode: number | null }>;
-}
+/** A terminal: bytes out through onData, keystrokes in through write (workspace/pty.ts). */
+export type ApiPty = PtyHandle;
 
 export interface ApiSpawnOptions {
   cwd?: string | undefined;
@@ -65,17 +60,8 @@ export interface ApiSpawnOptions {
   ringBytes?: number | undefined;
 }
 
-export interface ApiProcess {
-  readonly id: string;
-  readonly workspace: string;
-  readonly argv: readonly string[];
-  readonly stdin: NodeJS.WritableStream;
-  /** The kept output first, then as it comes; returns the unsubscribe. */
-  onStdout(cb: (chunk: Buffer) => void): () => void;
-  onStderr(cb: (chunk: Buffer) => void): () => void;
-  wait(): Promise<{ exitCode: number | null; signal?: string | null | undefined }>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
+/** A spawned process: it, its kept output and its exit live in the workspace (workspace/processes.ts). */
+export type ApiProcess = ProcessHandle;
 
 export interface FilesApi {
   read(id: string, path: string, options: { encoding: 'buffer' }): Promise<Buffer>;

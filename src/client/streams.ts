@@ -1,5 +1,6 @@
 import { WebSocket, type RawData } from 'ws';
 import { BERTH_ERROR_CODES, BerthError, type BerthErrorCode } from '../errors.js';
+import type { ApiExecOptions, ApiPty, ApiPtyOptions } from '../api.js';
 import { STDERR_CHANNEL, STDOUT_CHANNEL, type StreamServerMessage } from '../daemon/http/stream-protocol.js';
 
 /** Where the daemon listens: its unix socket, or its loopback URL with the token. */
@@ -9,16 +10,8 @@ export interface StreamTarget {
   token?: string | undefined;
 }
 
-export interface RemoteExecOptions {
-  onStdout?: ((chunk: Buffer) => void) | undefined;
-  onStderr?: ((chunk: Buffer) => void) | undefined;
-  stdin?: string | Uint8Array | undefined;
-  cwd?: string | undefined;
-  env?: Readonly<Record<string, string>> | undefined;
-  user?: string | undefined;
-  timeoutMs?: number | undefined;
-  signal?: AbortSignal | undefined;
-}
+/** The library's exec options (`BerthApi`), as the daemon's exec socket takes them. */
+export type RemoteExecOptions = ApiExecOptions;
 
 export interface RemoteExecResult {
   exitCode: number;
@@ -27,23 +20,10 @@ export interface RemoteExecResult {
   durationMs: number;
 }
 
-export interface RemotePtyOptions {
-  cols: number;
-  rows: number;
-  cwd?: string | undefined;
-  env?: Readonly<Record<string, string>> | undefined;
-  command?: readonly string[] | undefined;
-}
+export type RemotePtyOptions = ApiPtyOptions;
 
 /** A terminal served by the daemon: the same shape as the library's `PtyHandle`. */
-export interface RemotePty {
-  readonly id: string;
-  onData(cb: (data: Buffer) => void): () => void;
-  write(data: string | Uint8Array): void;
-  resize(cols: number, rows: number): Promise<void>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  wait(): Promise<{ exitCode: number | null }>;
-}
+export type RemotePty = ApiPty;
 
 const KNOWN_CODES = new Set<string>(BERTH_ERROR_CODES);
 

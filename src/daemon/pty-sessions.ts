@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { ApiPty, ApiPtyOptions } from '../api.js';
 import { BerthError } from '../errors.js';
 
-/** The terminal the library opens (`Berth.pty`), as far as the daemon needs it. */
-export interface PtyLike {
-  onData(cb: (data: Buffer) => void): () => void;
-  write(data: string | Uint8Array): void;
-  resize(cols: number, rows: number): Promise<void>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  wait(): Promise<{ exitCode: number | null }>;
-}
-
-export interface PtyOpenOptions {
-  cols: number;
-  rows: number;
-  cwd?: string | undefined;
-  env?: Readonly<Record<string, string>> | undefined;
-  command?: readonly string[] | undefined;
-}
+/** The terminal the library opens (`Berth.pty`) and what opens one: the one interface's shapes. */
+export type PtyLike = ApiPty;
+export type PtyOpenOptions = ApiPtyOptions;
 
 export type OpenPty = (workspace: string, options: PtyOpenOptions) => Promise<PtyLike>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,20 +10,8 @@ import { execCancellable } from '../../src/workspace/exec-cancel.js';
 import { appleOnDouble } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
+import { hostProcesses } from '../support/host-processes.js';
 
-/** Processes on this machine whose command line starts with `needle` (not the unshare/nsenter wrapping them). */
-function hostProcesses(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (command.startsWith(needle)) found.push(`${pid} ${command}`);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return found;
-}
 
 interface Target {
   label: string;

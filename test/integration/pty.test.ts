@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,20 +14,8 @@ import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { waitFor } from '../support/wait-for.js';
+import { hostProcesses } from '../support/host-processes.js';
 
-/** Processes on this machine whose command line holds `needle` (sandboxed ones included: their pid namespaces are children of ours). */
-function hostProcesses(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (command.startsWith(needle)) found.push(`${pid} ${command}`);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return found;
-}
 
 /** The match, or an error that shows what the terminal said (waitFor reports the last one). */
 function seenIn(text: string, pattern: RegExp): RegExpExecArray {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
+import { hostProcesses } from '../support/host-processes.js';
 
 interface Target {
   label: string;
@@ -38,19 +39,6 @@ const targets: Target[] = [
   },
 ];
 
-/** Processes on this machine whose command line starts with `needle`. */
-function hostProcesses(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (command.startsWith(needle)) found.push(`${pid} ${command}`);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return found;
-}
 
 /** Everything a handle's stream delivers, and a way to wait until it holds something. */
 function collect(handle: ProcessHandle, stream: 'stdout' | 'stderr' = 'stdout'): { bytes: () => Buffer; text: () => string; chunks: Buffer[]; stop: () => void } {

@@ -28,6 +28,7 @@ interface Harness {
 }
 
 class FakePty implements PtyLike {
+  readonly id = 'fake-pty';
   readonly written: Buffer[] = [];
   size = { cols: 0, rows: 0 };
   private readonly listeners = new Set<(data: Buffer) => void>();
