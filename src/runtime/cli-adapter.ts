@@ -22,10 +22,18 @@ export async function ensureNetwork(inspect: () => Promise<NetworkInfo>, create:
   } catch (error) {
     if (!isBerthError(error, 'E_NOT_FOUND')) throw error;
   }
-  try {
-    await create();
-  } catch (error) {
-    if (!isBerthError(error, 'E_CONFLICT')) throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      break;
+    } catch (error) {
+      if (isBerthError(error, 'E_CONFLICT')) break;
+      // podman (netavark) lists the host's interfaces to pick a free subnet; one removed meanwhile
+      // (another network going away) fails the create with this, and the next try succeeds. Seen
+      // in CI with two test workers creating and removing networks at once.
+      if (attempt < 3 && error instanceof Error && /no such network interface/.test(error.message)) continue;
+      throw error;
+    }
   }
   return inspect();
 }
