@@ -1,7 +1,7 @@
 import { isBerthError } from '../errors.js';
 import type { CommandLine, CommandSpec } from './command.js';
 import { notFound } from './errors.js';
-import { ExecOutputCollector, execStdin } from './exec-io.js';
+import { ExecOutputCollector } from './exec-io.js';
 import type { BuildImageOptions, ExecEncoding, ExecOptions, ExecOutput, ExecResult, LogsOptions, LogsResult, NetworkInfo, RuntimeKind } from './types.js';
 
 /**
@@ -61,14 +61,7 @@ export function execSpec<E extends ExecEncoding>(
   return {
     ...line,
     subject: { container },
-    io: {
-      input: execStdin(options),
-      signal: options.signal,
-      timeoutMs: options.timeoutMs ?? Infinity,
-      okExitCodes: 'any',
-      onStdout: output.onStdout,
-      onStderr: output.onStderr,
-    },
+    io: output.processIo(),
     parse: (result) => {
       // The runner keeps stderr (a tail of it when it streams) for reading the CLI's own error line.
       const failure = engineFailure(result.exitCode, result.stderr);

@@ -48,6 +48,21 @@ export class ExecOutputCollector<E extends ExecEncoding> {
     else this.stderr.push(chunk);
   };
 
+  /**
+   * How a runner spawns the command for this exec (process/run.ts options): its stdin, its
+   * cancellation, any exit code taken as an answer (the command's own), output to this collector.
+   */
+  processIo(): { input: ExecStdin | undefined; signal: AbortSignal | undefined; timeoutMs: number; okExitCodes: 'any'; onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void } {
+    return {
+      input: execStdin(this.options),
+      signal: this.options.signal,
+      timeoutMs: this.options.timeoutMs ?? Infinity,
+      okExitCodes: 'any',
+      onStdout: this.onStdout,
+      onStderr: this.onStderr,
+    };
+  }
+
   result(exitCode: number, durationMs: number): ExecResult<ExecOutput<E>> {
     const out = Buffer.concat(this.stdout);
     const err = Buffer.concat(this.stderr);

@@ -6,7 +6,7 @@ import { basename, dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { BerthError, isErrno } from '../../errors.js';
 import { resolveExecutable, runInteractive, runStreaming } from '../../process/index.js';
-import { ExecOutputCollector, execCwd, execStdin } from '../exec-io.js';
+import { ExecOutputCollector, execCwd } from '../exec-io.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
@@ -221,12 +221,7 @@ export class HostRuntime implements Runtime {
     const result = await runStreaming(holder ? enterArgv(holder, cwd, argv, options.workspaceProcesses === true) : argv, {
       cwd,
       env: { ...process.env, ...record.env, ...options.env },
-      input: execStdin(options),
-      signal: options.signal,
-      timeoutMs: options.timeoutMs ?? Infinity,
-      okExitCodes: 'any',
-      onStdout: output.onStdout,
-      onStderr: output.onStderr,
+      ...output.processIo(),
     });
     return output.result(result.exitCode, result.durationMs);
   }
