@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { BerthError, isBerthError } from '../errors.js';
 import type { BerthEventInput } from '../events.js';
 import { notFound } from '../runtime/errors.js';
-import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
+import type { ContainerInfo, ContainerSpec, Runtime, RuntimeKind } from '../runtime/types.js';
 import { LABELS, isOwnedBy } from './labels.js';
 import { planMounts, type MountPlan, type SkippedMount } from './mounts.js';
 import { normalizeSpec, rootTarget, type WorkspaceSpec, type WorkspaceSpecInput } from './spec.js';
@@ -14,7 +14,7 @@ import { needsGuestFirewall, RuntimeEgress, type WorkspaceEgress } from '../egre
 import type { EgressStore } from '../state/egress-records.js';
 import { profileMount, removeWorkspaceFiles, writeShellProfile } from './shell-profile.js';
 import { removeAddressCard, writeAddressCard } from './address-card.js';
-import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS, publishedHostPorts } from './preview-ports.js';
+import { allocatePreviewPorts, APPLE_DEFAULT_PREVIEW_PORTS, isHostPortTaken, publishedHostPorts } from './preview-ports.js';
 import { lockPaths, withFileLock } from '../state/file-lock.js';
 import { missingImageHint } from './image-source.js';
 import { decideEnsure, describeReason, observedContainer } from './ensure-decision.js';
@@ -72,6 +72,8 @@ interface Target {
 }
 
 const STOP_GRACE_SECONDS = 5;
+/** Creates tried when a preview port is taken between its allocation and the create. */
+const CREATE_PORT_ATTEMPTS = 3;
 
 /**
  * Brings workspaces to the state their spec describes, lazily and at most once at a time per
@@ -262,25 +264,33 @@ export class WorkspaceManager {
     // removed by a run that died before closing the entry). One live entry per name, always.
     this.store.ledger.markRemoved(this.runtime.kind, 'container', name);
     // Intent first: if Berth dies mid-create, the ledger still knows the container may be ours.
-    const entry = this.store.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    const intent = () => this.store.ledger.recordIntent({ kind: 'container', runtime: this.runtime.kind, name, workspace: id, specHash: desired.hash, spec });
+    let entry = intent();
     const egress = await this.egress.prepare(id, spec.egress);
-    const nonce = randomBytes(9).toString('base64url');
     const previewPorts = this.previewPortCount(spec);
-    // One list call, only when there are ports to pick: a port another container publishes is not free.
-    const ports = await allocatePreviewPorts(previewPorts, previewPorts > 0 ? await publishedHostPorts(this.runtime) : new Set());
-    const containerSpec = {
-      ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
-      // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
-      sandbox: spec.sandbox === 'auto' ? undefined : spec.sandbox, // auto: the runtime's default
-      egressProxyPort: egress?.proxyPort,
-    };
-    let containerId: string;
-    try {
-      containerId = await this.runtime.create(containerSpec, { start: true });
-    } catch (error) {
-      await this.cleanUpFailedCreate(id, nonce);
-      throw error;
+    let created: { containerId: string; containerSpec: ContainerSpec } | undefined;
+    for (let attempt = 1; created === undefined; attempt++) {
+      const nonce = randomBytes(9).toString('base64url');
+      // One list call, only when there are ports to pick: a port another container publishes is not free.
+      const ports = await allocatePreviewPorts(previewPorts, previewPorts > 0 ? await publishedHostPorts(this.runtime) : new Set());
+      const containerSpec = {
+        ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
+        // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
+        sandbox: spec.sandbox === 'auto' ? undefined : spec.sandbox, // auto: the runtime's default
+        egressProxyPort: egress?.proxyPort,
+      };
+      try {
+        created = { containerId: await this.runtime.create(containerSpec, { start: true }), containerSpec };
+      } catch (error) {
+        await this.cleanUpFailedCreate(id, nonce);
+        // A preview port free when picked was bound by someone else before the engine published
+        // it: the create is tried again with fresh ports, under an intent of its own (the clean-up
+        // closed this one).
+        if (ports.length === 0 || !isHostPortTaken(error) || attempt >= CREATE_PORT_ATTEMPTS) throw error;
+        entry = intent();
+      }
     }
+    const { containerId, containerSpec } = created;
     this.store.ledger.confirmCreated(entry, containerId);
     const fence = this.egress.execFence(id);
     writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(fence.length > 0 ? { fence: [...fence] } : {}) });

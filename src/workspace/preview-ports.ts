@@ -53,6 +53,19 @@ export async function allocatePreviewPorts(count: number, taken: ReadonlySet<num
   }
 }
 
+/**
+ * Whether a create failed because a published host port was taken between allocation and create
+ * (another process, or another engine, bound it meanwhile): then a create with fresh ports can
+ * succeed. The texts: podman/netavark and the Apple double "bind: address already in use"; docker
+ * "port is already allocated"; Apple's SocketForwarder binds with SwiftNIO, whose IOError reads
+ * "Address already in use (errno: 48)" (Sources/SocketForwarder/TCPForwarder.swift@1.2.2 l.66).
+ */
+export function isHostPortTaken(error: unknown): boolean {
+  // The adapters put the engine's own text in the message (BerthError 'podman failed: ...').
+  const text = error instanceof Error ? error.message : String(error);
+  return /address already in use|port is already allocated/i.test(text);
+}
+
 /** A port the OS offered, bound until released. */
 export interface OfferedPort {
   port: number;

@@ -57,7 +57,7 @@ describe(`berthd API on ${ENGINE}`, () => {
   let host: string;
 
   beforeAll(async () => {
-    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${String(await freePort())}`]);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', '127.0.0.1:0']);
     client = daemon.client;
     base = daemon.http ?? '';
     host = new URL(base).host;

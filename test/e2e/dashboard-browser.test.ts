@@ -36,7 +36,7 @@ describe(`dashboard in chromium, daemon on ${ENGINE}`, () => {
 
   beforeAll(async () => {
     if (!statSync(CHROMIUM, { throwIfNoEntry: false })) throw new Error(`${CHROMIUM} is missing: run scripts/test-env.sh (it installs Debian's chromium package).`);
-    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${String(await freePort())}`]);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', '127.0.0.1:0']);
     await daemon.client.up(ws, { root, image: TEST_IMAGE });
     await daemon.client.startDevServer(ws, 'web', { command: ['python3', '-m', 'http.server', String(await freePort())] }, { wait: true });
     // --no-sandbox: CI runs as root, where chromium's own sandbox cannot start.

@@ -8,7 +8,7 @@ import { requestEgress } from '../../src/egress/requests.js';
 import { stampEvent } from '../../src/events.js';
 import { run } from '../../src/process/index.js';
 import { Store } from '../../src/state/store.js';
-import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN } from './cli-suite.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,7 +33,7 @@ describe('dashboard egress requests in chromium, daemon on host', () => {
 
   beforeAll(async () => {
     if (!statSync(CHROMIUM, { throwIfNoEntry: false })) throw new Error(`${CHROMIUM} is missing: run scripts/test-env.sh (it installs Debian's chromium package).`);
-    daemon = await startDaemon(home, env, ['--runtime', 'host', '--http', `127.0.0.1:${String(await freePort())}`]);
+    daemon = await startDaemon(home, env, ['--runtime', 'host', '--http', '127.0.0.1:0']);
     await daemon.client.up(ws, { root, egress: { allow: ['example.invalid'] } });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });

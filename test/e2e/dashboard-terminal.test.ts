@@ -6,7 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
-import { freePort, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { BERTH_BIN } from './cli-suite.js';
 
 const ENGINE = 'podman';
@@ -36,7 +36,7 @@ describe(`dashboard terminal in chromium, daemon on ${ENGINE}`, () => {
 
   beforeAll(async () => {
     if (!statSync(CHROMIUM, { throwIfNoEntry: false })) throw new Error(`${CHROMIUM} is missing: run scripts/test-env.sh (it installs Debian's chromium package).`);
-    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', `127.0.0.1:${String(await freePort())}`]);
+    daemon = await startDaemon(home, env, ['--runtime', ENGINE, '--http', '127.0.0.1:0']);
     await daemon.client.up(ws, { root, image: TEST_IMAGE });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   });

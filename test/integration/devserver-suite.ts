@@ -16,9 +16,16 @@ const NODE_MODULES = join(import.meta.dirname, '../../node_modules');
 const VITE_BIN = join(NODE_MODULES, 'vite/bin/vite.js');
 
 
-/** GET with a bound per try: some port proxies hold a connection while nothing listens yet. */
-async function get(url: string): Promise<{ status: number; body: string }> {
-  return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+/** Where a test expects no answer, it waits this long for one. */
+const NOT_SERVING_MS = 2000;
+
+/**
+ * GET with a bound: some port proxies hold a connection while nothing listens yet. 10 s, not less:
+ * through a published port and an in-workspace bridge, a first request on a loaded 2-core CI machine
+ * took over 2 s (status 0 after a restart, seen once in CI on the Apple double).
+ */
+async function get(url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
     async (r) => ({ status: r.status, body: await r.text() }),
     () => ({ status: 0, body: '' }),
   );
@@ -89,7 +96,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       const scan = parseScan((await runtime.exec(container, ['sh', '-c', SCAN_SCRIPT, 'sh', '/tmp'])).stdout);
       expect(scan.listeners.some((l) => l.port === webPort)).toBe(false);
       expect([...scan.groups.values()]).not.toContain(before?.pgid);
-      expect((await get(before?.url ?? '')).status).not.toBe(200);
+      expect((await get(before?.url ?? '', NOT_SERVING_MS)).status).not.toBe(200);
     });
 
     it('restarts the registered command and serves again', async () => {
@@ -120,7 +127,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       expect((await get(ready.url ?? '')).status).toBe(200);
       // Stopping kills the group, then whatever still listens on the port: the escaped server too.
       await berth.dev.stop(ws, 'detached');
-      expect((await get(ready.url ?? '')).status).not.toBe(200);
+      expect((await get(ready.url ?? '', NOT_SERVING_MS)).status).not.toBe(200);
     });
 
     it('reports a server that dies on its own as crashed, with its exit code', async () => {
@@ -249,7 +256,7 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       // Stopped through the process that may not have started the bridge: nothing of it is left.
       await other.dev.stop(ws, 'twice');
       expect(await bridges()).toBe(0);
-      expect((await get(a.url ?? '')).status).not.toBe(200);
+      expect((await get(a.url ?? '', NOT_SERVING_MS)).status).not.toBe(200);
     });
   });
 }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciRuntime, type OciKind } from '../../src/runtime/oci/oci-runtime.js';
 import { allocatePreviewPorts, publishedHostPorts, type OfferedPort } from '../../src/workspace/preview-ports.js';
+import { Berth } from '../../src/berth.js';
+import type { ContainerSpec, Runtime } from '../../src/runtime/types.js';
+import { Store } from '../../src/state/store.js';
+import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { enginePublishedPorts, freePort } from '../support/free-port.js';
 
@@ -61,6 +68,61 @@ describe.each<OciKind>(['podman', 'docker'])('%s: preview ports vs ports the eng
   it('freePort (the tests\' helper) never returns it either', async () => {
     for (let i = 0; i < 20; i++) expect(await freePort()).not.toBe(published);
   });
+});
+
+/**
+ * A port free when Berth picked it can be bound by someone else before the engine publishes it (seen
+ * in CI: two test workers, "bind: address already in use" at create). Berth then creates again with
+ * fresh ports instead of failing the up. The squatter here binds the first picked port between the
+ * allocation and the engine's create, the race made certain.
+ */
+describe.each<OciKind>(['podman', 'docker'])('%s: a preview port taken before the create', (kind) => {
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-ports-'));
+  const home = join(scratch, 'home');
+  const root = join(scratch, 'project');
+  mkdirSync(root);
+  const ws = `ports-${randomUUID().slice(0, 8)}`;
+  const engine = new OciRuntime(kind, { env: engineEnv() });
+  const squatters: Server[] = [];
+  const squatted: number[] = [];
+  const creates: ContainerSpec[] = [];
+  // The first create finds its first preview port taken by a listener on the host.
+  const runtime = new Proxy(engine, {
+    get(target, property, receiver) {
+      if (property !== 'create') return Reflect.get(target, property, receiver) as unknown;
+      return async (spec: ContainerSpec, options: { start?: boolean }) => {
+        creates.push(spec);
+        const first = spec.ports?.[0]?.hostPort;
+        if (creates.length === 1 && first !== undefined) {
+          const server = createServer();
+          await new Promise<void>((resolve, reject) => server.once('error', reject).listen(first, '127.0.0.1', resolve));
+          squatters.push(server);
+          squatted.push(first);
+        }
+        return target.create(spec, options);
+      };
+    },
+  }) as Runtime;
+  const berth = new Berth(runtime, { kind, source: 'flag', reports: [] }, { home, owner: '5e6f7a8b-b4a5-4697-8899-aabbccddeeff', env: {}, userHome: join(scratch, 'user'), store: Store.open(home) });
+
+  afterAll(async () => {
+    await engine.remove(containerNameFor(ws), { force: true }).catch(() => undefined);
+    await Promise.all(squatters.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await berth.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('creates again with fresh ports: the up succeeds, one container, one live ledger entry', async () => {
+    const up = await berth.up(ws, { root, image: TEST_IMAGE, previewPorts: 2 });
+    expect(up.state).toBe('running');
+    expect(squatted).toHaveLength(1);
+    expect(creates).toHaveLength(2);
+    const published = (await engine.inspect(containerNameFor(ws))).ports.map((p) => p.hostPort);
+    expect(published).toHaveLength(2);
+    expect(published).not.toContain(squatted[0]);
+    const live = berth.store.ledger.activeEntries(kind).filter((e) => e.name === containerNameFor(ws));
+    expect(live).toHaveLength(1);
+  }, 120_000);
 });
 
 describe('preview ports within one process', () => {
