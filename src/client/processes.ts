@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import { BerthError } from '../errors.js';
+import { ByteTail } from '../process/byte-tail.js';
 import { STDERR_CHANNEL, STDOUT_CHANNEL, type StreamServerMessage } from '../daemon/http/stream-protocol.js';
 import type { StreamTarget } from './streams.js';
 
@@ -37,9 +38,9 @@ export class RemoteProcess {
   private readonly kill_: (signal?: NodeJS.Signals) => Promise<void>;
   private ws: WebSocket | null = null;
   private opened: Promise<WebSocket> | null = null;
-  private readonly kept: Record<Stream, { chunks: Buffer[]; size: number; listeners: Set<(chunk: Buffer) => void> }> = {
-    stdout: { chunks: [], size: 0, listeners: new Set() },
-    stderr: { chunks: [], size: 0, listeners: new Set() },
+  private readonly kept: Record<Stream, { tail: ByteTail; listeners: Set<(chunk: Buffer) => void> }> = {
+    stdout: { tail: new ByteTail(KEPT_BYTES), listeners: new Set() },
+    stderr: { tail: new ByteTail(KEPT_BYTES), listeners: new Set() },
   };
   private exit: RemoteProcessExit | null = null;
   private failure: BerthError | null = null;
@@ -93,7 +94,7 @@ export class RemoteProcess {
     let active = true;
     queueMicrotask(() => {
       if (!active) return;
-      if (kept.size > 0) cb(Buffer.concat(kept.chunks));
+      if (kept.tail.length > 0) cb(kept.tail.bytes());
       kept.listeners.add(cb);
     });
     void this.connect().catch(() => undefined);
@@ -105,9 +106,7 @@ export class RemoteProcess {
 
   private add(stream: Stream, chunk: Buffer): void {
     const kept = this.kept[stream];
-    kept.chunks.push(chunk);
-    kept.size += chunk.length;
-    while (kept.size > KEPT_BYTES && kept.chunks.length > 1) kept.size -= kept.chunks.shift()?.length ?? 0;
+    kept.tail.add(chunk);
     for (const listener of kept.listeners) listener(chunk);
   }
 

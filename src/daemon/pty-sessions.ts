@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiPty, ApiPtyOptions } from '../api.js';
 import { BerthError } from '../errors.js';
+import { ByteTail } from '../process/byte-tail.js';
 
 /** The terminal the library opens (`Berth.pty`) and what opens one: the one interface's shapes. */
 export type PtyLike = ApiPty;
@@ -72,8 +73,7 @@ export class PtySession {
   private readonly graceMs: number;
   private readonly forget: () => void;
   private viewer: PtyViewer | null = null;
-  private readonly recent: Buffer[] = [];
-  private recentBytes = 0;
+  private readonly recent = new ByteTail(REPLAY_BYTES);
   private exitCode: number | null | undefined;
   private orphanTimer: NodeJS.Timeout | undefined;
 
@@ -84,7 +84,7 @@ export class PtySession {
     this.graceMs = graceMs;
     this.forget = forget;
     pty.onData((chunk) => {
-      this.remember(chunk);
+      this.recent.add(chunk);
       this.viewer?.data(chunk);
     });
     void pty.wait().then(
@@ -97,7 +97,7 @@ export class PtySession {
   attach(viewer: PtyViewer): void {
     clearTimeout(this.orphanTimer);
     this.viewer = viewer;
-    if (this.recentBytes > 0) viewer.data(Buffer.concat(this.recent));
+    if (this.recent.length > 0) viewer.data(this.recent.bytes());
     if (this.exitCode !== undefined) viewer.exit(this.exitCode);
   }
 
@@ -122,12 +122,6 @@ export class PtySession {
     clearTimeout(this.orphanTimer);
     if (this.exitCode === undefined) await this.pty.kill(signal);
     this.forget();
-  }
-
-  private remember(chunk: Buffer): void {
-    this.recent.push(chunk);
-    this.recentBytes += chunk.length;
-    while (this.recentBytes > REPLAY_BYTES && this.recent.length > 1) this.recentBytes -= this.recent.shift()?.length ?? 0;
   }
 
   private ended(exitCode: number | null): void {

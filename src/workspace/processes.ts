@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isBerthError } from '../errors.js';
+import { ByteTail } from '../process/byte-tail.js';
 import type { ExecOptions, ExecResult, Runtime } from '../runtime/types.js';
 import { execCancellable } from './exec-cancel.js';
 import { FrameParser, type EndFrame, type StreamName } from './process-frames.js';
@@ -206,37 +207,21 @@ class Mirror {
   /** The ring offset just past the last byte received: where a new follower continues. */
   offset = 0;
   readonly listeners = new Set<(chunk: Buffer) => void>();
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private readonly limit: number;
+  private readonly tail: ByteTail;
 
   constructor(limit: number) {
-    this.limit = limit;
+    this.tail = new ByteTail(limit);
   }
 
   add(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    const copy = Buffer.from(chunk);
+    const copy = this.tail.add(chunk);
     this.offset += copy.length;
-    this.chunks.push(copy);
-    this.size += copy.length;
-    while (this.size > this.limit) {
-      const first = this.chunks[0];
-      if (!first) break;
-      const excess = this.size - this.limit;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.size -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.size -= excess;
-      }
-    }
     for (const listener of this.listeners) listener(copy);
   }
 
   replay(): Buffer {
-    return Buffer.concat(this.chunks);
+    return this.tail.bytes();
   }
 }
 
