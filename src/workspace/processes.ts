@@ -40,6 +40,8 @@ export interface ProcessHandle {
   readonly id: string;
   readonly workspace: string;
   readonly argv: readonly string[];
+  /** When it was spawned (ISO 8601); null where the record did not say (a daemon's older answer). */
+  readonly startedAt: string | null;
   /**
    * The process's stdin. Writes are delivered in order, a batch per exec; `end()` closes it (the
    * process reads end of file). Writes after the process ended are discarded, as a closed pipe would.

@@ -288,7 +288,7 @@ function decideRequest(deps: ApiDeps, workspace: string, request: string, decisi
 }
 
 function processView(handle: ProcessHandle): Record<string, unknown> {
-  return { id: handle.id, workspace: handle.workspace, argv: handle.argv, startedAt: (handle as { startedAt?: string }).startedAt ?? null };
+  return { id: handle.id, workspace: handle.workspace, argv: handle.argv, startedAt: handle.startedAt };
 }
 
 async function findProcess(deps: ApiDeps, workspace: string, processId: string): Promise<ProcessHandle> {
