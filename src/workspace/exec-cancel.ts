@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import { BerthError } from '../errors.js';
 import type { ExecEncoding, ExecOptions, ExecOutput, ExecResult, Runtime } from '../runtime/types.js';
@@ -77,7 +77,7 @@ export async function execCancellable<E extends ExecEncoding = 'utf8'>(
   const { timeoutMs, signal, killUser, ...rest } = options;
   if (timeoutMs === undefined && signal === undefined) return runtime.exec(target, argv, rest);
   if (signal?.aborted) throw aborted(argv, signal);
-  const id = randomUUID();
+  const id = await randomExecId();
   const controller = new AbortController();
   let ended: 'timeout' | 'aborted' | undefined;
   const onAbort = (): void => {
@@ -123,6 +123,29 @@ export async function killMarked(runtime: Runtime, target: string, id: string, u
       timeoutMs: KILL_EXEC_TIMEOUT_MS,
     })
     .catch(() => undefined);
+}
+
+/**
+ * A random UUID (v4) for the marker. Every `berth exec` makes one, so it is read from the kernel's
+ * CSPRNG (/dev/urandom, Linux and macOS) rather than through node:crypto, which a fresh process
+ * would compile ~15 internal modules to load; node:crypto's randomUUID where there is no /dev/urandom.
+ */
+export async function randomExecId(): Promise<string> {
+  const bytes = Buffer.alloc(16);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, bytes, 0, 16, null) !== 16) throw new Error('short read from /dev/urandom');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return (await import('node:crypto')).randomUUID();
+  }
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40; // version 4
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 9562 variant
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function aborted(argv: readonly string[], signal: AbortSignal | undefined, cause?: unknown): BerthError {

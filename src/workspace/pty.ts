@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../errors.js';
 import { spawnOnPty, type HostPty } from '../process/pty.js';
-import { EngineApiUnreachable } from '../runtime/oci/engine-api.js';
+import { EngineApiUnreachable } from '../runtime/oci/engine-socket.js';
 import { inspectExec, startApiExec, type ApiExecSession } from '../runtime/oci/engine-exec.js';
 import type { HostPtyRoute, Runtime } from '../runtime/types.js';
 import { EXEC_MARKER, killMarked } from './exec-cancel.js';

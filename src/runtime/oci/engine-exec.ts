@@ -1,6 +1,5 @@
-import { request, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-import { EngineApiError, engineErrorMessage, parseEngineBody, readText, unreachableOr } from './engine-api.js';
+import { engineJson, engineUpgrade } from './engine-http.js';
+import { EngineApiError } from './engine-socket.js';
 
 /**
  * `exec` over the engine's API socket: create an exec instance, start it on a hijacked connection
@@ -17,6 +16,9 @@ import { EngineApiError, engineErrorMessage, parseEngineBody, readText, unreacha
  *   (uint32 BE)]` then `size` bytes (stream 1 stdout, 2 stderr; podman: `makeHTTPAttachHeader`,
  *   same file); with a TTY the stream is raw;
  * - `POST /exec/{id}/resize?h=&w=`; `GET /exec/{id}/json` → `{Running, ExitCode, Pid}`.
+ *
+ * The requests go over engine-http.ts (node:net), not node:http: `berth exec` starts a process per
+ * command, and node:http was most of what it loaded.
  */
 export interface ApiExecRequest {
   container: string;
@@ -65,7 +67,7 @@ export async function startApiExec(socketPath: string, spec: ApiExecRequest, han
   });
   const id = (created as { Id?: unknown } | null)?.Id;
   if (typeof id !== 'string') throw new EngineApiError(500, `exec create answered without an Id: ${JSON.stringify(created)}`, 'POST exec');
-  const socket = await hijack(socketPath, `/exec/${encodeURIComponent(id)}/start`, {
+  const socket = await engineUpgrade(socketPath, `/exec/${encodeURIComponent(id)}/start`, {
     Detach: false,
     Tty: spec.tty !== undefined,
     // docker reads ConsoleSize [rows, cols] (API 1.42+); podman reads `h`/`w` (ExecStartConfig in
@@ -82,6 +84,8 @@ export async function startApiExec(socketPath: string, spec: ApiExecRequest, han
     socket.on('end', () => resolve());
     socket.on('close', () => resolve());
     socket.on('error', reject);
+    // engineUpgrade hands the socket over paused, so no byte passes before these listeners.
+    socket.resume();
   });
   if (!spec.stdin) socket.end();
   const done = streamEnded.then(() => exitCodeOf(socketPath, id));
@@ -132,50 +136,5 @@ async function resize(socketPath: string, id: string, cols: number, rows: number
 }
 
 function jsonCall(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        socketPath,
-        method,
-        path,
-        headers: { Host: 'engine', ...(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }) },
-        timeout: CONTROL_TIMEOUT_MS,
-      },
-      (res) => {
-        void readText(res).then((text) => {
-          const parsed = parseEngineBody(text);
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(parsed);
-          else reject(new EngineApiError(status, engineErrorMessage(parsed, status), `${method} ${path}`));
-        }, reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} on ${socketPath} timed out`)));
-    req.on('error', (error: NodeJS.ErrnoException) => reject(unreachableOr(error, socketPath)));
-    req.end(payload);
-  });
-}
-
-/** POST with an Upgrade request; the engine answers 101 and the socket becomes the exec's stdio. */
-function hijack(socketPath: string, path: string, body: unknown): Promise<Socket> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request({
-      socketPath,
-      method: 'POST',
-      path,
-      headers: { Host: 'engine', Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-    });
-    req.on('upgrade', (_res: IncomingMessage, socket: Socket, head: Buffer) => {
-      if (head.length > 0) socket.unshift(head);
-      resolve(socket);
-    });
-    // An engine that refuses answers an ordinary response (404 no such exec, 409 not running).
-    req.on('response', (res) => {
-      void readText(res).then((text) => reject(new EngineApiError(res.statusCode ?? 0, engineErrorMessage(parseEngineBody(text), res.statusCode ?? 0), `POST ${path}`)), reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return engineJson(socketPath, method, path, body, CONTROL_TIMEOUT_MS);
 }

@@ -21,8 +21,10 @@ export async function execOverApi<E extends ExecEncoding>(
   argv: readonly string[],
   options: ExecOptions<E>,
 ): Promise<ExecResult<ExecOutput<E>>> {
-  const startedAt = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - startedAt);
+  // process.hrtime, not performance.now(): the `performance` global loads perf_hooks on first use,
+  // a cost every `berth exec` would pay for one duration.
+  const startedAt = process.hrtime.bigint();
+  const elapsed = (): number => Math.round(Number(process.hrtime.bigint() - startedAt) / 1e6);
   const command = [`${socketPath}:`, 'exec', container, ...argv];
   const stop = stopOf(options, command, elapsed);
   if (options.signal?.aborted) throw stop.error('aborted');

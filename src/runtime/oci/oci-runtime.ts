@@ -56,7 +56,12 @@ import {
 import { classifyEngineError, classifyEngineMessage } from './classify-error.js';
 import type { EngineApi } from './engine-api.js';
 
-/** node:http and the API client load only for the calls that use them. */
+/**
+ * Each piece of the socket path loads only for the calls that use it: finding the socket (small),
+ * the JSON client over node:http (observe, inspect, start, ...), and exec's own requests over
+ * node:net, so that `berth exec`, a process per command, never loads node:http.
+ */
+const loadSocket = lazy(() => import('./engine-socket.js'));
 const loadApi = lazy(() => import('./engine-api.js'));
 const loadApiExec = lazy(() => import('./exec-over-api.js'));
 
@@ -103,7 +108,9 @@ export class OciRuntime implements Runtime {
   private readonly env: NodeJS.ProcessEnv;
   private readonly timeoutMs: number;
   /** Undefined until first needed; null once the socket is known to be absent or unreachable. */
-  private api: EngineApi | null | undefined;
+  private socket: string | null | undefined;
+  /** The JSON client over `socket`, made when a call first needs it. */
+  private api: EngineApi | undefined;
   private readonly apiSocketOption: string | null | undefined;
   private readonly binaryOverridden: boolean;
   private readonly runner: CliRunner;
@@ -126,14 +133,17 @@ export class OciRuntime implements Runtime {
 
   /** The engine socket the hot-path calls use, or null when they go through the CLI (doctor shows it). */
   async apiSocket(): Promise<string | null> {
-    return (await this.engineApi())?.socketPath ?? null;
+    if (this.socket === undefined) {
+      const { engineSocketFor } = await loadSocket();
+      this.socket = this.apiSocketOption !== undefined ? this.apiSocketOption : engineSocketFor(this.kind, this.env, this.binaryOverridden);
+    }
+    return this.socket;
   }
 
-  private async engineApi(): Promise<EngineApi | null> {
+  private async engineApi(socket: string): Promise<EngineApi> {
     if (this.api === undefined) {
-      const { EngineApi, engineSocketFor } = await loadApi();
-      const socket = this.apiSocketOption !== undefined ? this.apiSocketOption : engineSocketFor(this.kind, this.env, this.binaryOverridden);
-      this.api = socket === null ? null : new EngineApi(this.kind, socket);
+      const { EngineApi } = await loadApi();
+      this.api = new EngineApi(this.kind, socket);
     }
     return this.api;
   }
@@ -238,7 +248,7 @@ export class OciRuntime implements Runtime {
   async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
-    const viaApi = await this.viaApi(async (api) => (await loadApiExec()).execOverApi(api.socketPath, name, argv, options), { container: name });
+    const viaApi = await this.viaSocket(async (socket) => (await loadApiExec()).execOverApi(socket, name, argv, options), { container: name });
     return viaApi ?? this.runner.run(execCommand(this.kind, name, argv, options));
   }
 
@@ -303,16 +313,22 @@ export class OciRuntime implements Runtime {
    * Runs `fn` over the engine socket; undefined means "use the CLI" (no socket, or it stopped
    * answering, which is remembered). Engine errors come back as the same typed errors the CLI's do.
    */
-  private async viaApi<T>(fn: (api: EngineApi) => Promise<T>, subject: Subject): Promise<T | undefined> {
-    const api = await this.engineApi();
-    if (api === null) return undefined;
-    const { EngineApiError, EngineApiUnreachable } = await loadApi();
+  private viaApi<T>(fn: (api: EngineApi) => Promise<T>, subject: Subject): Promise<T | undefined> {
+    return this.viaSocket(async (socket) => fn(await this.engineApi(socket)), subject);
+  }
+
+  /** `viaApi` for a call that brings its own client (exec's requests over node:net). */
+  private async viaSocket<T>(fn: (socket: string) => Promise<T>, subject: Subject): Promise<T | undefined> {
+    const socket = await this.apiSocket();
+    if (socket === null) return undefined;
+    const { EngineApiError, EngineApiUnreachable } = await loadSocket();
     try {
-      return await fn(api);
+      return await fn(socket);
     } catch (error) {
       if (error instanceof EngineApiUnreachable) {
-        api.close();
-        this.api = null;
+        this.api?.close();
+        this.api = undefined;
+        this.socket = null;
         return undefined;
       }
       if (error instanceof EngineApiError) throw classifyEngineMessage(this.kind, error.message, subject, error);
