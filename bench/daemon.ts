@@ -24,11 +24,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthClient } from '../src/client/index.js';
 import { run } from '../src/process/index.js';
 import { freePort, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
+import { idlePhase, type Idle } from './proc-usage.js';
 import { checkInterrupted, commandLine, fmt, headerLine, median, percentile, positiveInt, runLocalBenchmark, verdict } from './support.js';
 
 const TARGET_RSS_MB = 100;
@@ -38,15 +38,6 @@ const SLOW_LIVENESS_S = 30;
 /** Rounds of the one-vs-all scan comparison (each is 1 + N execs in the workspaces). */
 const SCAN_ROUNDS = 10;
 const SCAN_WARMUP = 2;
-
-interface Idle {
-  label: string;
-  seconds: number;
-  rssMeanMb: number;
-  rssMaxMb: number;
-  cpuPercent: number;
-  childCpuPercent: number;
-}
 
 interface Latency {
   label: string;
@@ -179,44 +170,6 @@ runLocalBenchmark<Result>({
     process.stdout.write(lines.join('\n'));
   },
 });
-
-/** Reads the daemon for `seconds` while nothing calls it. */
-async function idlePhase(pid: number, label: string, seconds: number, clockTicks: number): Promise<Idle> {
-  process.stderr.write(`bench: idle ${String(seconds)} s: ${label}...\n`);
-  const before = cpuTicks(pid);
-  const startedAt = performance.now();
-  const rss: number[] = [];
-  for (let s = 0; s < seconds; s++) {
-    checkInterrupted();
-    rss.push(rssMb(pid));
-    await sleep(1000);
-  }
-  const after = cpuTicks(pid);
-  const elapsed = (performance.now() - startedAt) / 1000;
-  const share = (ticks: number): number => (ticks / clockTicks / elapsed) * 100;
-  return {
-    label,
-    seconds,
-    rssMeanMb: rss.reduce((a, b) => a + b, 0) / rss.length,
-    rssMaxMb: Math.max(...rss),
-    cpuPercent: share(after.own - before.own),
-    childCpuPercent: share(after.children - before.children),
-  };
-}
-
-/** utime + stime, and cutime + cstime (reaped children), in clock ticks. */
-function cpuTicks(pid: number): { own: number; children: number } {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces), from field 3 (state) on.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  const at = (field: number): number => fields[field - 3] ?? 0;
-  return { own: at(14) + at(15), children: at(16) + at(17) };
-}
-
-function rssMb(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'));
-  return Number(match?.[1] ?? Number.NaN) / 1024;
-}
 
 async function inBatches<T>(items: readonly T[], size: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map((item, j) => work(item, i + j)));

@@ -2,7 +2,9 @@
  * What work over many workspaces costs: converging N new workspaces one at a time (`--concurrency 1`)
  * vs at the default concurrency, side by side in one run, and a listing of 20 workspaces
  * (`GET /workspaces` on a real daemon, Berth.list in process over the engine socket and over the
- * CLI) vs one raw engine API list call.
+ * CLI) vs one raw engine API list call, at each of BERTH_BENCH_LIST_SIZES (default 20); with
+ * BERTH_BENCH_IDLE_SECONDS, the daemon's idle CPU (its own and its reaped children's, the engine
+ * CLIs) and RSS over that many seconds at the largest size, from /proc.
  *
  *   converge serial:   planManifest + applyManifest(concurrency 1) of N new workspaces (what `berth apply --concurrency 1` does)
  *   converge default:  the same with the default concurrency (cores and the memory budget)
@@ -15,7 +17,9 @@
  * each on fresh workspace ids after a 2-workspace warm-up; each converged set is removed (untimed).
  * Every container carries a per-run token and is force-removed at the end, on error or Ctrl-C too.
  *
- * Usage: npm run build && [BERTH_BENCH_CONVERGE_SIZES=12,50] npx tsx bench/scale.ts [--engines podman,docker] [--iterations 10] [--warmup 2]
+ * Usage: npm run build && [BERTH_BENCH_CONVERGE_SIZES=12,50] [BERTH_BENCH_LIST_SIZES=20,200] [BERTH_BENCH_IDLE_SECONDS=60]
+ *          npx tsx bench/scale.ts [--engines podman,docker] [--iterations 10] [--warmup 2]
+ * BERTH_BENCH_CONVERGE_SIZES=0 skips the converge.
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
  */
 import { randomUUID } from 'node:crypto';
@@ -33,21 +37,29 @@ import { installationId } from '../src/workspace/installation.js';
 import { LABELS } from '../src/workspace/labels.js';
 import { containerNameFor } from '../src/workspace/workspace-id.js';
 import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
-import { BERTHD_BIN, startDaemon } from '../test/support/daemon.js';
+import { BERTHD_BIN, startDaemon, type RunningDaemon } from '../test/support/daemon.js';
+import { run as runArgv } from '../src/process/index.js';
+import { idlePhase, type Idle } from './proc-usage.js';
 import { checkInterrupted, commandLine, fmt, headerLine, iterate, median, percentile, removeRunContainers, rotated, runBenchmark, timed, verdict } from './support.js';
 import { scratchBerth } from './scratch-berth.js';
 
 /** BERTH_BENCH_CONVERGE_SIZES=12 for a shorter run (default 12,50). */
 const CONVERGE_SIZES = (process.env['BERTH_BENCH_CONVERGE_SIZES'] ?? '12,50').split(',').map(Number).filter((n) => n > 0);
-const LIST_SIZE = 20;
+/** BERTH_BENCH_LIST_SIZES=20,200: the listing at each size, the set grown from one to the next (default 20). */
+const LIST_SIZES = (process.env['BERTH_BENCH_LIST_SIZES'] ?? '20').split(',').map(Number).filter((n) => n > 0);
+/** BERTH_BENCH_IDLE_SECONDS=60: then the daemon, idle at the largest size, for this long (default 0: not measured). */
+const IDLE_SECONDS = Number(process.env['BERTH_BENCH_IDLE_SECONDS'] ?? '0');
 const TARGET_RATIO_AT_12 = 0.75;
 const TARGET_LIST_RATIO = 2;
+const TARGET_IDLE_CPU_PERCENT = 2;
+const TARGET_IDLE_RSS_MB = 150;
 
 interface Row {
   engine: OciKind;
   concurrency: number;
   converge: { size: number; serialMs: number; defaultMs: number }[];
-  list: { daemon: number[]; api: number[]; cli: number[]; raw: number[] };
+  lists: { size: number; daemon: number[]; api: number[]; cli: number[]; raw: number[] }[];
+  idle: (Idle & { size: number }) | null;
 }
 
 async function benchEngine(kind: OciKind, iterations: number, warmup: number): Promise<Row[]> {
@@ -77,7 +89,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
     return ms;
   };
   const concurrency = defaultConcurrency({ budgetBytes: memoryBudget({}, null).bytes });
-  const row: Row = { engine: kind, concurrency, converge: [], list: { daemon: [], api: [], cli: [], raw: [] } };
+  const row: Row = { engine: kind, concurrency, converge: [], lists: [], idle: null };
   try {
     write(freshIds(2));
     await apply();
@@ -100,34 +112,48 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
       row.converge.push(result);
     }
 
-    // Listing: LIST_SIZE workspaces, four ways, rotated.
-    write(freshIds(LIST_SIZE));
-    await apply();
+    // Listings: at each size (the set grown from one to the next), four ways, rotated.
+    const listed: string[] = [];
     const store = Store.open(home);
     const viaCli = new Berth(new OciRuntime(kind, { env, apiSocket: null }), { kind, source: 'flag', reports: [] }, { home, owner: installationId(home), env, userHome: homedir(), store });
     const socket = await inner.apiSocket();
     if (socket === null) throw new Error(`${kind}: no engine API socket in this environment`);
     const api = new EngineApi(kind, socket);
-    const daemon = await startDaemon(home, env, ['--runtime', kind]);
+    let daemon: RunningDaemon | undefined;
     try {
-      const owned = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.owner}=${installationId(home)}`] });
-      const sides = {
-        daemon: async () => daemon.client.listWorkspaces(),
-        api: async () => berth.list(),
-        cli: async () => viaCli.list(),
-        raw: async () => api.call('GET', '/containers/json', { all: 'true', filters: owned }, { compat: true }),
-      };
-      const counts = await Promise.all([sides.daemon(), sides.api(), sides.cli()].map(async (p) => (await p).length));
-      if (counts.some((n) => n !== LIST_SIZE)) throw new Error(`${kind}: listings disagree on the count: ${counts.join(', ')}`);
-      await iterate(iterations, warmup, async ({ index, record }) => {
-        for (const side of rotated(['daemon', 'api', 'cli', 'raw'] as const, index)) {
-          const ms = await timed(sides[side]);
-          if (record) row.list[side].push(ms);
-        }
+      for (const size of LIST_SIZES) {
         checkInterrupted();
-      });
+        listed.push(...freshIds(size - listed.length));
+        write(listed);
+        process.stderr.write(`${kind}: converging ${String(size)} workspaces for the listing...\n`);
+        await apply();
+        daemon ??= await startDaemon(home, env, ['--runtime', kind]);
+        const client = daemon.client;
+        const owned = JSON.stringify({ label: [`${LABELS.managed}=true`, `${LABELS.owner}=${installationId(home)}`] });
+        const sides = {
+          daemon: async () => client.listWorkspaces(),
+          api: async () => berth.list(),
+          cli: async () => viaCli.list(),
+          raw: async () => api.call('GET', '/containers/json', { all: 'true', filters: owned }, { compat: true }),
+        };
+        const counts = await Promise.all([sides.daemon(), sides.api(), sides.cli()].map(async (p) => (await p).length));
+        if (counts.some((n) => n !== size)) throw new Error(`${kind}: listings disagree on the count: ${counts.join(', ')}`);
+        const samples = { size, daemon: [] as number[], api: [] as number[], cli: [] as number[], raw: [] as number[] };
+        await iterate(iterations, warmup, async ({ index, record }) => {
+          for (const side of rotated(['daemon', 'api', 'cli', 'raw'] as const, index)) {
+            const ms = await timed(sides[side]);
+            if (record) samples[side].push(ms);
+          }
+          checkInterrupted();
+        });
+        row.lists.push(samples);
+      }
+      if (IDLE_SECONDS > 0 && daemon !== undefined) {
+        const clock = Number((await runArgv(['getconf', 'CLK_TCK'])).stdout.trim());
+        row.idle = { size: listed.length, ...(await idlePhase(daemon.pid, `${String(listed.length)} workspaces`, IDLE_SECONDS, clock)) };
+      }
     } finally {
-      await daemon.stop();
+      await daemon?.stop();
       api.close();
       store.close();
     }
@@ -158,11 +184,23 @@ function report(rows: readonly Row[], iterations: number, warmup: number): void 
   lines.push(`| engine | workspaces | GET /workspaces median ms (p90) | Berth.list API ms | Berth.list CLI ms (old path) | raw API list ms | GET / raw | target ≤ ${String(TARGET_LIST_RATIO)}× |`);
   lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
-    const { daemon, api, cli, raw } = row.list;
-    const ratio = median(daemon) / median(raw);
-    lines.push(
-      `| ${row.engine} | ${String(LIST_SIZE)} | ${fmt(median(daemon))} (${fmt(percentile(daemon, 0.9))}) | ${fmt(median(api))} | ${fmt(median(cli))} | ${fmt(median(raw))} | ${ratio.toFixed(2)} | ${verdict(ratio <= TARGET_LIST_RATIO)} |`,
-    );
+    for (const { size, daemon, api, cli, raw } of row.lists) {
+      const ratio = median(daemon) / median(raw);
+      lines.push(
+        `| ${row.engine} | ${String(size)} | ${fmt(median(daemon))} (${fmt(percentile(daemon, 0.9))}) | ${fmt(median(api))} | ${fmt(median(cli))} | ${fmt(median(raw))} | ${ratio.toFixed(2)} | ${verdict(ratio <= TARGET_LIST_RATIO)} |`,
+      );
+    }
+  }
+  const idle = rows.filter((r) => r.idle !== null);
+  if (idle.length > 0) {
+    lines.push('');
+    lines.push(`| engine | workspaces | idle s | RSS mean MB | RSS max MB | daemon CPU % of a core | engine CLIs it ran, CPU % | target < ${String(TARGET_IDLE_CPU_PERCENT)} % and < ${String(TARGET_IDLE_RSS_MB)} MB |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const { engine, idle: i } of idle) {
+      if (i === null) continue;
+      const met = i.cpuPercent + i.childCpuPercent < TARGET_IDLE_CPU_PERCENT && i.rssMaxMb < TARGET_IDLE_RSS_MB;
+      lines.push(`| ${engine} | ${String(i.size)} | ${String(i.seconds)} | ${fmt(i.rssMeanMb)} | ${fmt(i.rssMaxMb)} | ${fmt(i.cpuPercent, 2)} | ${fmt(i.childCpuPercent, 2)} | ${verdict(met)} |`);
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

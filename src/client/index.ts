@@ -129,8 +129,8 @@ export class BerthClient implements BerthApi {
 
   /** One workspace, the same fields as Berth in process (`getWorkspace` adds egress and isolated). */
   async status(id: string): Promise<WorkspaceSummary> {
-    const { runtime, state, container, image, ip, root, isolation, labels } = await this.getWorkspace(id);
-    return { id, runtime, state, container, image, ip, root, isolation, labels: labels ?? {} };
+    const { runtime, state, container, image, ip, root, isolation, labels, observedAt } = await this.getWorkspace(id);
+    return { id, runtime, state, container, image, ip, root, isolation, labels: labels ?? {}, observedAt };
   }
 
   /** One workspace with its egress view and whether it is isolated. */

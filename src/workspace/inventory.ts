@@ -25,14 +25,36 @@ export interface WorkspaceSummary {
   isolation: 'container' | 'sandbox' | 'none';
   /** The app's metadata, as last declared (`{}` when none, or when Berth has no record of it). */
   labels: Record<string, string>;
+  /**
+   * How fresh this summary is (ISO time): when its oldest fact was observed. The engine's state is
+   * read for every listing; a drift verdict (and the image id under it) is reused for up to
+   * DRIFT_FRESH_MS, so a long-lived daemon does not redo the same checks for every request.
+   */
+  observedAt: string;
 }
+
+/**
+ * How long a drift verdict and an image id stand before a listing checks them again. Drift is
+ * computed in process (the mount plan, the spec hash) and asks the engine for image ids; at 200
+ * workspaces that is several times the engine's own list call. A CLI command lives shorter than this.
+ */
+export const DRIFT_FRESH_MS = 5_000;
 
 export interface InventoryOptions {
   runtime: Runtime;
   /** What Berth created: listings read it (gc, which closes rows, is the orchestrator's). */
   ledger: Pick<Ledger, 'activeEntries'>;
   owner: string;
-  workspaces: WorkspaceManager;
+  workspaces: Pick<WorkspaceManager, 'hasDrifted'>;
+  /** The clock (tests move it). */
+  now?: () => number;
+}
+
+/** A drift verdict, with what it was computed from (a change to any of them recomputes it). */
+interface DriftVerdict {
+  key: string;
+  at: number;
+  drifted: boolean;
 }
 
 /**
@@ -44,13 +66,19 @@ export class Inventory {
   private readonly runtime: Runtime;
   private readonly ledger: InventoryOptions['ledger'];
   private readonly owner: string;
-  private readonly workspaces: WorkspaceManager;
+  private readonly workspaces: InventoryOptions['workspaces'];
+  private readonly now: () => number;
+  /** Drift verdicts by container name, reused while fresh and computed from the same inputs. */
+  private readonly verdicts = new Map<string, DriftVerdict>();
+  /** Image ids by reference, with when they were asked (one lookup per image per DRIFT_FRESH_MS). */
+  private images: { at: number; idOf: (ref: string) => Promise<string | null> } | null = null;
 
   constructor(options: InventoryOptions) {
     this.runtime = options.runtime;
     this.ledger = options.ledger;
     this.owner = options.owner;
     this.workspaces = options.workspaces;
+    this.now = options.now ?? Date.now;
   }
 
   /** The live ledger entries of this runtime's workspace containers. */
@@ -72,29 +100,55 @@ export class Inventory {
         hint: `Create it with \`berth up ${id}\` (or check --runtime).`,
       });
     }
-    return this.summarize(name, container, entry, imageIds(this.runtime));
+    return this.summarize(name, container, entry, imageIds(this.runtime), this.now(), false);
   }
 
   /**
-   * This installation's workspaces on the selected runtime: one engine list (one API call where the
-   * engine has a socket: `listBrief`), plus one image lookup per image; an inspect only for a
-   * ledgered workspace the list did not show (missing, or a foreign container took its name).
+   * This installation's workspaces on the selected runtime: one ledger query and one engine list
+   * (one API call where the engine has a socket: `listBrief`). The image ids drift is judged against
+   * are asked at the same time as the list, once per image and DRIFT_FRESH_MS; an inspect only for
+   * a ledgered workspace the list did not show (missing, or a foreign container took its name).
    */
   async list(): Promise<WorkspaceSummary[]> {
     const filter = { labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } };
+    const entries = new Map(this.containerEntries().map((e) => [e.name, e]));
+    const imageIdOf = this.freshImageIds();
+    // The images the recorded specs name, asked while the engine lists (not after it).
+    if (this.runtime.capabilities.images) for (const entry of entries.values()) recordedSpecImage(entry, imageIdOf);
     const containers = this.runtime.listBrief ? await this.runtime.listBrief(filter) : await this.runtime.list(filter);
-    const entries = this.containerEntries();
-    const imageIdOf = imageIds(this.runtime);
-    const summaries: WorkspaceSummary[] = [];
-    for (const container of containers) {
-      summaries.push(await this.summarize(container.name, container, entries.find((e) => e.name === container.name), imageIdOf));
-    }
-    for (const entry of entries.filter((e) => !containers.some((c) => c.name === e.name))) {
+    const listedAt = this.now();
+    const summaries = await Promise.all(containers.map((c) => this.summarize(c.name, c, entries.get(c.name), imageIdOf, listedAt, true)));
+    const listed = new Set(containers.map((c) => c.name));
+    for (const [name, entry] of entries) {
+      if (listed.has(name)) continue;
       // Not among ours: gone (missing), or someone else's container took the name (foreign).
-      const container = await this.runtime.inspect(entry.name).catch(() => null);
-      summaries.push(await this.summarize(entry.name, container, entry, imageIdOf));
+      const container = await this.runtime.inspect(name).catch(() => null);
+      summaries.push(await this.summarize(name, container, entry, imageIdOf, this.now(), true));
     }
+    for (const name of this.verdicts.keys()) if (!listed.has(name)) this.verdicts.delete(name);
     return summaries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The image-id lookup of this listing: the last one's while it is fresh, else a new one. */
+  private freshImageIds(): (ref: string) => Promise<string | null> {
+    const now = this.now();
+    if (this.images === null || now - this.images.at >= DRIFT_FRESH_MS) this.images = { at: now, idOf: imageIds(this.runtime) };
+    return this.images.idOf;
+  }
+
+  /**
+   * Would `berth up` recreate this container? Reuses the last verdict while it is fresh and was made
+   * from the same container label, recorded spec and image id; returns the verdict and its time.
+   */
+  private async drift(id: string, container: ContainerBrief, spec: WorkspaceSpec, imageIdOf: (ref: string) => Promise<string | null>, reuse: boolean): Promise<{ drifted: boolean; at: number }> {
+    const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
+    const key = JSON.stringify([container.labels[LABELS.specHash] ?? null, imageId, spec]);
+    const now = this.now();
+    const last = this.verdicts.get(container.name);
+    if (reuse && last !== undefined && last.key === key && now - last.at < DRIFT_FRESH_MS) return last;
+    const verdict = { key, at: now, drifted: this.workspaces.hasDrifted(id, container, spec, imageId) };
+    this.verdicts.set(container.name, verdict);
+    return verdict;
   }
 
   private async summarize(
@@ -102,9 +156,12 @@ export class Inventory {
     container: ContainerBrief | null,
     entry: LedgerEntry | undefined,
     imageIdOf: (ref: string) => Promise<string | null>,
+    observedAt: number,
+    reuse: boolean,
   ): Promise<WorkspaceSummary> {
     const spec = entry ? recordedSpec(entry) : null;
     const id = container?.labels[LABELS.workspace] ?? entry?.workspace ?? name.replace(/^berth-/, '');
+    let oldest = observedAt;
     const summary = (state: WorkspaceState): WorkspaceSummary => ({
       id,
       runtime: this.runtime.kind,
@@ -115,12 +172,14 @@ export class Inventory {
       root: container?.labels[LABELS.root] ?? spec?.root ?? null,
       isolation: this.runtime.capabilities.isolation === 'container' ? 'container' : container?.labels['berth.isolation'] === 'sandbox' ? 'sandbox' : 'none',
       labels: { ...spec?.labels },
+      observedAt: new Date(oldest).toISOString(),
     });
     if (container === null) return summary('missing');
     if (!isOwnedBy(container.labels, this.owner)) return summary('foreign');
     if (spec !== null) {
-      const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
-      if (this.workspaces.hasDrifted(id, container, spec, imageId)) return summary('drifted');
+      const verdict = await this.drift(id, container, spec, imageIdOf, reuse);
+      oldest = Math.min(oldest, verdict.at);
+      if (verdict.drifted) return summary('drifted');
     }
     return summary(container.state === 'running' ? 'running' : 'stopped');
   }
@@ -140,6 +199,12 @@ export function imageIds(runtime: Pick<Runtime, 'imageInspect'>): (ref: string) 
     }
     return id;
   };
+}
+
+/** Starts the lookup of the image a ledger entry's spec names (the result lands in the lookup's cache). */
+function recordedSpecImage(entry: LedgerEntry, imageIdOf: (ref: string) => Promise<string | null>): void {
+  const spec = recordedSpec(entry);
+  if (spec !== null) void imageIdOf(spec.image);
 }
 
 /** The spec a ledger entry records, if it is one. */

@@ -34,7 +34,7 @@ describe('berth CLI in host mode and without a workspace', () => {
     // Global options may also come before the command; after `--` everything stays the user's.
     expect(json(await berthCli({ ...env, BERTH_RUNTIME: '' })(['--runtime', 'host', '--json', 'status', 'hosted']))).toMatchObject({ id: 'hosted', runtime: 'host' });
     expect((await berth(['--runtime=host', 'exec', 'hosted', '--', 'echo', '--json'])).stdout).toBe('--json\n');
-    expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root, isolation: 'sandbox', labels: {} }]);
+    expect(json(await berth(['ls', '--json']))).toEqual([{ id: 'hosted', runtime: 'host', state: 'running', container: 'berth-hosted', image: 'berth-workspace:latest', ip: null, root, isolation: 'sandbox', labels: {}, observedAt: expect.any(String) as unknown }]);
     const shell = await berth(['shell', 'hosted'], { input: 'echo "[$MODE] $(pwd)"; exit 4\n' });
     expect(shell.exitCode).toBe(4);
     expect(shell.stdout).toContain(`[host] ${root}`);

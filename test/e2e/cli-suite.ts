@@ -66,7 +66,7 @@ export function cliSuite(engine: 'podman' | 'docker'): void {
       expect(result['skippedMounts']).toEqual([{ source: missing, reason: 'does not exist (skipped, not created)' }]);
       const list = json<Record<string, unknown>[]>(await berth(['ls', '--json']));
       expect(list).toEqual([
-        { id: ws, runtime: engine, state: 'running', container: `berth-${ws}`, image: expect.stringContaining('berth-workspace') as unknown, ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown, root, isolation: 'container', labels: {} },
+        { id: ws, runtime: engine, state: 'running', container: `berth-${ws}`, image: expect.stringContaining('berth-workspace') as unknown, ip: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown, root, isolation: 'container', labels: {}, observedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown },
       ]);
       expect(json(await berth(['status', ws, '--json']))).toMatchObject({ id: ws, state: 'running', isolated: true });
     });
