@@ -56,7 +56,7 @@ export function servePty(ws: WebSocket, sessions: PtySessions, workspace: string
       const started =
         message.type === 'attach'
           ? new Promise<PtySession>((resolve) => resolve(sessions.attach(workspace, message.session, viewer)))
-          : sessions.open(workspace, { cols: message.cols, rows: message.rows, cwd: message.cwd, env: message.env, command: message.command }, viewer);
+          : sessions.open(workspace, { cols: message.cols, rows: message.rows, cwd: message.cwd, env: message.env, user: message.user, command: message.command }, viewer);
       void started.then(
         (opened) => {
           session = opened;
