@@ -45,6 +45,8 @@ export interface ApiPtyOptions {
   rows: number;
   cwd?: string | undefined;
   env?: Readonly<Record<string, string>> | undefined;
+  /** Who the terminal runs as (`name|uid[:group|gid]`); default the workspace's user. */
+  user?: string | undefined;
   /** Default: the workspace's login shell with its profile. */
   command?: readonly string[] | undefined;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RUNTIME_KINDS } from '../runtime/kinds.js';
+import { WORKSPACE_USER } from '../workspace/workspace-user.js';
 
 /**
  * The shape of `berth.yaml`, written once: the parser validates with it and `berth schema`
@@ -68,6 +69,8 @@ export function isSandboxKind(value: string | undefined): value is (typeof SANDB
   return (SANDBOX_KINDS as readonly (string | undefined)[]).includes(value);
 }
 
+const USER_MESSAGE = 'must be host, a uid[:gid] such as "1000:1000", or a name[:group]';
+
 /** One workspace's settings; the daemon's `POST /workspaces/{id}/up` takes a subset of them. */
 export const workspaceSettingsSchema = z.strictObject({
   root: z.string({ error: 'must be a folder (relative to this file, or absolute)' }).optional(),
@@ -79,6 +82,7 @@ export const workspaceSettingsSchema = z.strictObject({
   cpus: z.number({ error: 'must be a number of CPUs, such as 2' }).positive({ error: 'must be more than 0' }).optional(),
   memory: size.optional(),
   previewPorts: z.number({ error: 'must be a whole number from 0 to 64' }).int({ error: 'must be a whole number from 0 to 64' }).min(0, { error: 'must be a whole number from 0 to 64' }).max(64, { error: 'must be a whole number from 0 to 64' }).optional(),
+  user: z.string({ error: USER_MESSAGE }).regex(WORKSPACE_USER, { error: USER_MESSAGE }).optional().describe('Who the workspace runs as: host (you: the files it writes are yours), uid[:gid] or name[:group]; default the image\'s user.'),
   egress: z
     .strictObject({
       allow: z.array(z.string({ error: 'patterns must be strings, such as registry.npmjs.org' }), { error: 'must be a list of patterns' }).optional(),

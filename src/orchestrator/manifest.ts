@@ -197,6 +197,7 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
         cpus: ws.cpus,
         memory: ws.memory,
         previewPorts: ws.previewPorts,
+        user: ws.user,
         egress: ws.egress,
         sandbox: isSandboxKind(ws.sandbox) ? undefined : ws.sandbox,
       },
@@ -275,7 +276,7 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'egress', 'restart', 'health', 'devServers'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'user', 'egress', 'restart', 'health', 'devServers'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
   health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],

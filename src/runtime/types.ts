@@ -34,7 +34,15 @@ export interface ContainerSpec {
   labels?: Readonly<Record<string, string>> | undefined;
   mounts?: readonly Mount[] | undefined;
   workdir?: string | undefined;
+  /** The main process's user, hence every exec's unless it names one: `name|uid[:group|gid]`, as engines take it. */
   user?: string | undefined;
+  /**
+   * Files the workspace writes on its mounts are owned by this host user (workspace spec `user:
+   * host`): docker and rootful podman run as it (`--user uid:gid`), rootless podman maps it
+   * (`--userns keep-id`), rootless docker runs as root (which is this user on the host); Apple
+   * `container` and host mode need nothing (docs/DESIGN.md, "The workspace's user").
+   */
+  hostUser?: { uid: number; gid: number } | undefined;
   cpus?: number | undefined;
   memoryBytes?: number | undefined;
   network?: string | undefined;

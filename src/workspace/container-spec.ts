@@ -5,6 +5,7 @@ import { LABELS } from './labels.js';
 import type { SpecHash } from './spec-hash.js';
 import { rootTarget, type WorkspaceSpec } from './spec.js';
 import { containerNameFor } from './workspace-id.js';
+import { containerUserFields } from './workspace-user.js';
 
 /** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
 export const KEEP_ALIVE: readonly string[] = ['tail', '-f', '/dev/null'];
@@ -48,6 +49,7 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
     mounts: plan.mounts,
     env: { ...spec.env, BERTH_WORKSPACE: id, ...(egress?.env ?? {}) },
     workdir: rootTarget(spec),
+    ...containerUserFields(spec.user),
     cpus: spec.cpus ?? undefined,
     memoryBytes: spec.memoryBytes ?? undefined,
     ports: plan.ports,

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import type { MountPlan } from './mounts.js';
 import type { WorkspaceSpec } from './spec.js';
+import { HOST_USER, hostIds } from './workspace-user.js';
 
 /** The parts of a workspace whose change means "recreate the container". */
-export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network' | 'devcontainer';
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network' | 'devcontainer' | 'user';
 
 export interface SpecHash {
   hash: string;
@@ -25,7 +26,7 @@ export function specHash(
   plan: MountPlan,
   imageId: string | null,
   key: string,
-  options: { previewPorts?: number; guestFirewall?: boolean } = {},
+  options: { previewPorts?: number; guestFirewall?: boolean; hostIds?: { uid: number; gid: number } | null } = {},
 ): SpecHash {
   const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
   const parts: Partial<Record<SpecPart, string>> = {
@@ -43,6 +44,9 @@ export function specHash(
   };
   // Only for a workspace read from a devcontainer.json: every other container's hash stays as it was.
   if (spec.devcontainer) parts.devcontainer = digest([spec.devcontainer.file, spec.devcontainer.hash]).slice(0, 12);
+  // Only for a workspace with a user: every other container's hash stays as it was. `host` is hashed
+  // with the ids it maps to, so the same spec from another host user is drift too.
+  if (typeof spec.user === 'string') parts.user = digest([spec.user, spec.user === HOST_USER ? (options.hostIds ?? hostIds()) : null]).slice(0, 12);
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${String(value)}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
 }

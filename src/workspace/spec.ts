@@ -2,6 +2,7 @@ import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
+import { parseWorkspaceUser } from './workspace-user.js';
 import { validatePolicy, type EgressPolicy } from '../egress/policy.js';
 
 /** The image a workspace uses when none is named: built from images/workspace/Dockerfile. */
@@ -43,6 +44,13 @@ export interface WorkspaceSpecInput {
    * part of its spec hash: changing labels never recreates anything.
    */
   labels?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Who the workspace's processes run as, so who owns the files they write on its mounts: `host`
+   * (this machine's user, where the runtime can map it: docs/DESIGN.md "The workspace's user"), a
+   * `uid[:gid]` or `name[:group]` as the engines take it, or (default) the image's user. `null` (in
+   * a patch): back to the image's. Part of the spec hash: changing it recreates the container.
+   */
+  user?: string | null | undefined;
   /** Where the root is mounted, and where exec and shells start (a devcontainer's workspaceFolder). Default /workspace. */
   workspaceFolder?: string | undefined;
   /** The devcontainer.json this spec was read from, and the hash of what was read: an edit is drift. */
@@ -77,6 +85,8 @@ export interface WorkspaceSpec {
   sandbox: 'auto' | 'on' | 'off';
   /** App metadata (absent in specs stored before labels existed). */
   labels?: Record<string, string> | undefined;
+  /** null or absent: the image's user (specs stored before it existed have none). */
+  user?: string | null | undefined;
   /** null: /workspace. Optional: specs recorded before it existed have none. */
   workspaceFolder?: string | null | undefined;
   /** null: not from a devcontainer.json. */
@@ -91,6 +101,7 @@ export function rootTarget(spec: Pick<WorkspaceSpec, 'workspaceFolder'>): string
 export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.cwd()): WorkspaceSpec {
   const env = { ...input.env };
   validateEnv(env, 'the workspace env');
+  const user = parseWorkspaceUser(input.user);
   const mounts = (input.mounts ?? []).map((m) => normalizeMount(m, cwd));
   mounts.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   if (input.cpus !== undefined && !(Number.isFinite(input.cpus) && input.cpus > 0)) {
@@ -108,6 +119,8 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     egress: input.egress === undefined || input.egress === null ? null : normalizeEgress(input.egress),
     sandbox: parseSandbox(input.sandbox),
     labels: normalizeLabels(input.labels),
+    // Only when set: specs without one read (and hash) as they always did.
+    ...(user === null ? {} : { user }),
     // Only when given: specs without them read (and record) as they always did.
     ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
     ...(input.devcontainer === undefined ? {} : { devcontainer: { file: input.devcontainer.file, hash: input.devcontainer.hash } }),
@@ -132,6 +145,7 @@ export function patchSpec(recorded: WorkspaceSpec, patch: WorkspaceSpecInput): W
     sandbox: recorded.sandbox,
     egress: recorded.egress ?? undefined,
     labels: recorded.labels,
+    user: recorded.user ?? undefined,
     workspaceFolder: recorded.workspaceFolder ?? undefined,
     devcontainer: recorded.devcontainer ?? undefined,
   };

@@ -37,6 +37,8 @@ const madeFrom = (part: SpecPart): { hash: string; parts: string } => {
       return specHash({ ...base, egress: { allow: ['registry.npmjs.org'], deny: [] } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
     case 'devcontainer':
       return specHash({ ...base, devcontainer: { file: '/work/project/.devcontainer/devcontainer.json', hash: 'before' } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    case 'user':
+      return specHash({ ...base, user: '1234:1234' }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
   }
 };
 

@@ -308,3 +308,18 @@ describe('engine binary', () => {
     expect(await runtime.ensureSystem()).toMatchObject({ running: false });
   });
 });
+
+describe('createCommand: the workspace\'s user (user: host)', () => {
+  const spec = { name: 'berth-user', image: 'img', hostUser: { uid: 1000, gid: 100 } };
+  const userFlags = (args: string[]): string[] => args.filter((arg, i) => arg.startsWith('--user') || args[i - 1]?.startsWith('--user') === true);
+
+  it('rootful engines run as the host uid:gid; rootless podman maps it with keep-id; rootless docker adds nothing (its root is the host user)', () => {
+    expect(userFlags(createCommand(spec, true, 'run-as').args)).toEqual(['--user', '1000:100']);
+    expect(userFlags(createCommand(spec, true, 'keep-id').args)).toEqual(['--userns', 'keep-id', '--user', '1000:100']);
+    expect(userFlags(createCommand(spec, true, 'root-is-host').args)).toEqual([]);
+  });
+
+  it('an explicit user wins over hostUser and goes as given', () => {
+    expect(userFlags(createCommand({ ...spec, user: '1234:1234' }, true, 'keep-id').args)).toEqual(['--user', '1234:1234']);
+  });
+});

@@ -4,16 +4,18 @@ import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
-                [--cpus N] [--memory SIZE] [--preview-ports N] [--unconfined] [--allow PATTERN]... [--deny PATTERN]...
+                [--cpus N] [--memory SIZE] [--preview-ports N] [--user host|UID[:GID]|NAME] [--unconfined]
+                [--allow PATTERN]... [--deny PATTERN]...
                 [--allow-sensitive-mount] [--runtime R] [--json]
        berth up <id> --root DIR --devcontainer [--config PATH] [--cpus N] [--memory SIZE] [--json]
 Without any of these options an existing workspace comes up as it was last declared.
 --devcontainer brings it up from DIR's devcontainer.json (image or Dockerfile build, env, mounts,
 workspaceFolder, lifecycle hooks; an edited config or Dockerfile recreates it). Hook output goes to stderr.
+--user host runs the workspace as you, so the files it writes in DIR are yours (docs/embedding.md).
 `;
 
 /** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
-const SPEC_OPTIONS = ['root', 'image', 'mount', 'env', 'cpus', 'memory', 'allow-sensitive-mount', 'preview-ports', 'allow', 'deny', 'unconfined'] as const;
+const SPEC_OPTIONS = ['root', 'image', 'mount', 'env', 'cpus', 'memory', 'allow-sensitive-mount', 'preview-ports', 'allow', 'deny', 'unconfined', 'user'] as const;
 
 export default defineCommand({
   usage: USAGE,
@@ -27,6 +29,7 @@ export default defineCommand({
     'allow-sensitive-mount': { type: 'boolean' },
     unconfined: { type: 'boolean' },
     'preview-ports': { type: 'string' },
+    user: { type: 'string' },
     allow: { type: 'string', multiple: true },
     deny: { type: 'string', multiple: true },
     devcontainer: { type: 'boolean' },
@@ -58,6 +61,7 @@ export default defineCommand({
             previewPorts,
             egress,
             sandbox: values.unconfined ? 'off' : undefined,
+            user: values.user,
           }
         : undefined,
     );

@@ -21,6 +21,7 @@ export const upBody = workspaceSettingsSchema
     allowSensitiveMounts: z.boolean({ error: 'must be true or false' }).optional(),
     egress: workspaceSettingsSchema.shape.egress.unwrap().nullable().optional().describe('Egress rules; null turns egress control off.'),
     labels: z.record(z.string(), z.string(), { error: 'must be an object of strings' }).optional().describe('App metadata, filterable in GET /workspaces?label=k=v.'),
+    user: workspaceSettingsSchema.shape.user.unwrap().nullable().optional().describe('Who the workspace runs as (host, uid[:gid], name[:group]); null: the image\'s user again.'),
   })
   .describe('The workspace spec, as `berth up` flags say it. Of an existing workspace it is a patch: fields left out keep what was last declared; an empty body brings it up as last declared.');
 

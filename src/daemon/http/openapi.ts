@@ -53,7 +53,7 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
 const WEBSOCKET_PROTOCOL = {
   auth: 'On the loopback listener the token is `Authorization: Bearer` on the upgrade, or the first text message {"type":"auth","token":"..."} (browsers). Host and Origin rules as for every request.',
   textFrames: 'One JSON message each. Server: {"type":"opened","session"} | {"type":"exit","exitCode","durationMs"?} | {"type":"error","code","message","hint"?} (ends the stream).',
-  pty: 'Client: {"type":"open","cols","rows","cwd"?,"env"?,"command"?} or {"type":"attach","session"}, then binary frames (input), {"type":"resize","cols","rows"}, {"type":"kill","signal"?}. Server: binary frames (terminal output).',
+  pty: 'Client: {"type":"open","cols","rows","cwd"?,"env"?,"user"?,"command"?} or {"type":"attach","session"}, then binary frames (input), {"type":"resize","cols","rows"}, {"type":"kill","signal"?}. Server: binary frames (terminal output).',
   process: 'Server: {"type":"opened","session": <process id>}, then binary frames whose first byte is the channel (1 stdout, 2 stderr): the kept output, then live; {"type":"exit","exitCode","signal"}. Client: binary frames (stdin), {"type":"end"} (closes stdin), {"type":"kill","signal"?}.',
   exec: 'Client: {"type":"open","argv","cwd"?,"env"?,"user"?,"timeoutMs"?,"stdin"? (base64)}, {"type":"abort"}; closing the socket aborts. Server: binary frames whose first byte is the channel (1 stdout, 2 stderr).',
 };

@@ -33,7 +33,7 @@ const env = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env 
 export const authMessage = z.strictObject({ type: z.literal('auth'), token: z.string() });
 
 export const ptyClientMessage = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('open'), cols: size, rows: size, cwd: z.string().optional(), env: env.optional(), command: z.array(z.string()).min(1).optional() }),
+  z.strictObject({ type: z.literal('open'), cols: size, rows: size, cwd: z.string().optional(), env: env.optional(), user: z.string().optional(), command: z.array(z.string()).min(1).optional() }),
   z.strictObject({ type: z.literal('attach'), session: z.string().min(1).max(100) }),
   z.strictObject({ type: z.literal('resize'), cols: size, rows: size }),
   z.strictObject({ type: z.literal('kill'), signal: z.string().regex(/^SIG[A-Z0-9]+$/).optional() }),

@@ -38,13 +38,25 @@ export function servePty(ws: WebSocket, sessions: PtySessions, workspace: string
     },
   };
   const deadline = setTimeout(() => session || opening || closeWithError(ws, refused('no open or attach message arrived in time')), OPEN_TIMEOUT_MS);
+  // Keystrokes after a resize reach the terminal after the engine applied it (a `stty size` typed
+  // right after resize() says the new size): while a resize is in flight, input waits behind it.
+  let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
+  const inOrder = (step: () => void | Promise<void>): void => {
+    queued += 1;
+    queue = queue.then(step).finally(() => (queued -= 1));
+  };
   ws.on('close', () => {
     clearTimeout(deadline);
     session?.detach(viewer);
   });
   ws.on('message', (data: RawData, isBinary: boolean) => {
     if (isBinary) {
-      if (session) session.write(rawBytes(data));
+      const target = session;
+      if (target === null) return;
+      const bytes = rawBytes(data);
+      if (queued === 0) target.write(bytes);
+      else inOrder(() => target.write(bytes));
       return;
     }
     const parsed = parseMessage(ptyClientMessage, rawText(data));
@@ -56,7 +68,7 @@ export function servePty(ws: WebSocket, sessions: PtySessions, workspace: string
       const started =
         message.type === 'attach'
           ? new Promise<PtySession>((resolve) => resolve(sessions.attach(workspace, message.session, viewer)))
-          : sessions.open(workspace, { cols: message.cols, rows: message.rows, cwd: message.cwd, env: message.env, command: message.command }, viewer);
+          : sessions.open(workspace, { cols: message.cols, rows: message.rows, cwd: message.cwd, env: message.env, user: message.user, command: message.command }, viewer);
       void started.then(
         (opened) => {
           session = opened;
@@ -69,7 +81,8 @@ export function servePty(ws: WebSocket, sessions: PtySessions, workspace: string
       return;
     }
     if (!session) return closeWithError(ws, refused(`"${message.type}" before open`));
-    if (message.type === 'resize') void session.resize(message.cols, message.rows).catch((error: unknown) => closeWithError(ws, error));
+    const target = session;
+    if (message.type === 'resize') inOrder(() => target.resize(message.cols, message.rows).catch((error: unknown) => closeWithError(ws, error)));
     else void session.kill(message.signal as NodeJS.Signals | undefined);
   });
 }

@@ -106,6 +106,10 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, extras
     }
   }
   if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
+  // `hostUser` adds nothing: the virtiofs shares are served by the user's own container services
+  // (launchd domain gui/<uid>, Sources/ContainerPlugin/ServiceManager.swift@1.2.2 line 132), so what
+  // the guest writes on them is the host user's, whatever its uid inside; the guest runs as root
+  // (Parser.user's default 0:0, Sources/Services/ContainerAPIService/Client/Parser.swift@1.2.2 line 71).
   if (spec.user !== undefined) args.push('--user', spec.user);
   if (spec.cpus !== undefined) args.push('--cpus', String(spec.cpus));
   if (spec.memoryBytes !== undefined) args.push('--memory', memoryFlag(spec.memoryBytes));

@@ -10,6 +10,7 @@ import { ExecOutputCollector, execCwd } from '../exec-io.js';
 import { conflict, notFound, notRunning, unsupported } from '../errors.js';
 import { matchesFilter } from '../list-filter.js';
 import { validateContainerName, validateContainerSpec, validateEnv } from '../validate-spec.js';
+import { requireHostUser } from './host-user.js';
 import type {
   ContainerInfo,
   ContainerSpec,
@@ -140,6 +141,8 @@ export class HostRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
+    // `hostUser` needs nothing: every command already runs as the user Berth runs as.
+    requireHostUser(spec.user, 'the workspace');
     const sandboxed = await this.decideSandbox(spec.sandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),
@@ -214,6 +217,7 @@ export class HostRuntime implements Runtime {
 
   async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateEnv(options.env, 'exec');
+    requireHostUser(options.user, 'exec');
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, execCwd(options));
     const holder = await this.sandboxOf(record);
@@ -228,6 +232,7 @@ export class HostRuntime implements Runtime {
 
   async execInteractive(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     validateEnv(options.env, 'shell');
+    requireHostUser(options.user, 'a shell');
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, options.workdir);
     const holder = await this.sandboxOf(record);
@@ -240,6 +245,7 @@ export class HostRuntime implements Runtime {
   /** The sandbox's entry (or, unconfined, the command itself), under a pseudo-terminal. */
   async terminal(name: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<TerminalRoute> {
     validateEnv(options.env, 'terminal');
+    requireHostUser(options.user, 'a terminal');
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, options.workdir);
     const holder = await this.sandboxOf(record);

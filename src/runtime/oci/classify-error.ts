@@ -14,6 +14,8 @@ const NETWORK_MISSING = /network \S+ not found|unable to find network|network no
 const NAME_IN_USE = /is already in use|network with name \S+ already exists|network name \S+ already used/;
 const REMOVE_RUNNING = /cannot remove a running container|cannot remove container \S+ as it is running/i;
 const NOT_RUNNING = /Container \S+ is not running|can only create exec sessions on running containers|container state improper/;
+/** docker and podman alike (runc/crun's user lookup), for `--user` at create and at exec. */
+const USER_MISSING = /unable to find (user|group) ([^:\s]+): no matching entries in (?:passwd|group) file/;
 const DAEMON_DOWN = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|permission denied while trying to connect/;
 
 /** Turns a failed engine command into one of Berth's typed errors. */
@@ -43,6 +45,8 @@ export function classifyEngineMessage(kind: RuntimeKind, text: string, subject: 
     return conflict(kind, subject.container, `container "${subject.container}" is running.`, 'Stop it first, or remove with force.');
   }
   if (NOT_RUNNING.test(text) && subject.container !== undefined) return notRunning(kind, subject.container);
+  const missing = missingUser(kind, text, cause);
+  if (missing) return missing;
   return new BerthError('E_RUNTIME_FAILED', `${kind} failed: ${firstLine(text) || cause.message}`, {
     cause,
     hint: 'See the runtime output above; `berth doctor` checks the engine.',
@@ -54,6 +58,11 @@ export function classifyEngineMessage(kind: RuntimeKind, text: string, subject: 
  * command that failed: only the engine's own exit codes with the engine's own error line count.
  */
 export function classifyExecFailure(kind: RuntimeKind, container: string, exitCode: number, stderr: string): Error | undefined {
+  // The user lookup fails before the command exists: docker exits 126, podman 125 or 255.
+  if ([125, 126, 255].includes(exitCode)) {
+    const missing = missingUser(kind, stderr.split('\n').slice(0, 3).join('\n'));
+    if (missing) return missing;
+  }
   const engineCodes = kind === 'docker' ? [1] : [125, 255];
   if (!engineCodes.includes(exitCode)) return undefined;
   if (/^Error(?: response from daemon)?: (?:No such container|no container with name or ID)/m.test(stderr)) {
@@ -66,6 +75,20 @@ export function classifyExecFailure(kind: RuntimeKind, container: string, exitCo
     return unavailable(kind, firstLine(stderr), 'Start the docker daemon, or set DOCKER_HOST to a running one.');
   }
   return undefined;
+}
+
+/**
+ * A `--user` the image has no entry for, as an error that names it; undefined for any other text.
+ * (A numeric uid needs no entry: only names are looked up.)
+ */
+export function missingUser(kind: RuntimeKind, text: string, cause?: Error): BerthError | undefined {
+  const match = USER_MISSING.exec(text);
+  if (!match) return undefined;
+  const [, what = 'user', name = ''] = match;
+  return new BerthError('E_INVALID_INPUT', `${kind}: the workspace's image has no ${what} ${JSON.stringify(name)} (no entry in its /etc/${what === 'user' ? 'passwd' : 'group'}).`, {
+    cause,
+    hint: 'Give the user as a number (uid[:gid] needs no entry), use user: host, or name a user the image has.',
+  });
 }
 
 function firstLine(text: string): string {

@@ -45,7 +45,16 @@ const json = readerWith(loadFormats);
 /** How both engines say that one of several names given to `inspect` does not exist. */
 const NO_SUCH_OBJECT = /no such object/i;
 
-export function createCommand(spec: ContainerSpec, start = false): CommandSpec<string> {
+/**
+ * How an engine makes the workspace's files the host user's (ContainerSpec.hostUser). A rootful
+ * engine has no user namespace: the container runs as the host uid:gid. Rootless podman's
+ * `--userns keep-id` maps the host user to the same uid inside (containers/podman
+ * docs/source/markdown/options/userns.container.md@v4.6.1: "keep-id | $UID | $UID"); rootless
+ * docker has no keep-id, but its root already is the host user, so it adds nothing.
+ */
+export type HostUserMapping = 'run-as' | 'keep-id' | 'root-is-host';
+
+export function createCommand(spec: ContainerSpec, start = false, mapping: HostUserMapping = 'run-as'): CommandSpec<string> {
   // --pull never: Berth never reaches a registry behind the user's back; pulls are explicit.
   // `run --detach` is create and start in one engine process: a whole CLI start-up cheaper.
   const args = [...(start ? ['run', '--detach'] : ['create']), '--pull', 'never', '--name', spec.name];
@@ -57,6 +66,7 @@ export function createCommand(spec: ContainerSpec, start = false): CommandSpec<s
   }
   if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
   if (spec.user !== undefined) args.push('--user', spec.user);
+  else if (spec.hostUser !== undefined) args.push(...hostUserArgs(spec.hostUser, mapping));
   if (spec.cpus !== undefined) args.push('--cpus', String(spec.cpus));
   if (spec.memoryBytes !== undefined) args.push('--memory', `${String(spec.memoryBytes)}b`);
   if (spec.network !== undefined) args.push('--network', spec.network);
@@ -72,6 +82,28 @@ export function createCommand(spec: ContainerSpec, start = false): CommandSpec<s
     subject: { container: spec.name, image: spec.image, network: spec.network },
     // The container's id: the last line (a pull would print progress before it, were it allowed).
     parse: (result) => lastLine(result.stdout),
+  };
+}
+
+function hostUserArgs(user: { uid: number; gid: number }, mapping: HostUserMapping): string[] {
+  const ids = `${String(user.uid)}:${String(user.gid)}`;
+  if (mapping === 'root-is-host') return [];
+  return mapping === 'keep-id' ? ['--userns', 'keep-id', '--user', ids] : ['--user', ids];
+}
+
+/**
+ * Is the engine rootless (its containers in a user namespace of this user's)? Asked only to create
+ * a workspace with `user: host`: podman says it in `info`; docker lists `name=rootless` among its
+ * security options.
+ */
+export function rootlessCommand(kind: OciKind): CommandSpec<boolean> {
+  const args = kind === 'podman' ? ['info', '--format', '{{.Host.Security.Rootless}}'] : ['info', '--format', '{{json .SecurityOptions}}'];
+  return {
+    args,
+    env: {},
+    subject: {},
+    io: { timeoutMs: 30_000 },
+    parse: (result) => (kind === 'podman' ? result.stdout.trim() === 'true' : result.stdout.includes('name=rootless')),
   };
 }
 

@@ -48,12 +48,14 @@ import {
   networkRemoveCommand,
   observeCommand,
   removeCommand,
+  rootlessCommand,
   startCommand,
   stopCommand,
   versionCommand,
+  type HostUserMapping,
   type OciKind,
 } from './commands.js';
-import { classifyEngineError, classifyEngineMessage } from './classify-error.js';
+import { classifyEngineError, classifyEngineMessage, missingUser } from './classify-error.js';
 import type { EngineApi } from './engine-api.js';
 
 /**
@@ -114,6 +116,7 @@ export class OciRuntime implements Runtime {
   private readonly apiSocketOption: string | null | undefined;
   private readonly binaryOverridden: boolean;
   private readonly runner: CliRunner;
+  private mapping: Promise<HostUserMapping> | undefined;
 
   constructor(kind: OciKind, options: OciRuntimeOptions = {}) {
     this.kind = kind;
@@ -220,7 +223,13 @@ export class OciRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
-    return this.runner.run(createCommand(spec, options.start));
+    return this.runner.run(createCommand(spec, options.start, spec.hostUser && spec.user === undefined ? await this.hostUserMapping() : undefined));
+  }
+
+  /** One engine call, once per runtime and only for a `user: host` create (commands.ts, HostUserMapping). */
+  private hostUserMapping(): Promise<HostUserMapping> {
+    this.mapping ??= this.runner.run(rootlessCommand(this.kind)).then((rootless) => (!rootless ? 'run-as' : this.kind === 'podman' ? 'keep-id' : 'root-is-host'));
+    return this.mapping;
   }
 
   async start(name: string): Promise<void> {
@@ -248,7 +257,16 @@ export class OciRuntime implements Runtime {
   async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
     validateContainerName(name);
     validateEnv(options.env, 'exec');
-    const viaApi = await this.viaSocket(async (socket) => (await loadApiExec()).execOverApi(socket, name, argv, options), { container: name });
+    const viaApi = await this.viaSocket(async (socket) => {
+      const { execOverApi } = await loadApiExec();
+      if (options.user === undefined) return execOverApi(socket, name, argv, options);
+      // docker's API reports a user the image lacks as output and exit code 126, not as an error.
+      const head = outputHead(options);
+      const result = await execOverApi(socket, name, argv, head.options);
+      const missing = result.exitCode === 126 ? missingUser(this.kind, head.text(result)) : undefined;
+      if (missing) throw missing;
+      return result;
+    }, { container: name });
     return viaApi ?? this.runner.run(execCommand(this.kind, name, argv, options));
   }
 
@@ -346,4 +364,19 @@ function absentOn404(error: unknown): null {
 /** How an API call is named in "could not read the output of …" errors. */
 function apiCommand(api: EngineApi, what: string, name: string): string[] {
   return [`${api.socketPath}:`, what, name];
+}
+
+/**
+ * The first bytes of an exec's stdout, kept beside whatever the caller does with it: from the
+ * result when it keeps stdout, from the caller's own callback's chunks when it takes them.
+ */
+function outputHead<E extends ExecEncoding>(options: ExecOptions<E>): { options: ExecOptions<E>; text: (result: ExecResult<ExecOutput<E>>) => string } {
+  const onStdout = options.onStdout;
+  if (onStdout === undefined) return { options, text: (result) => result.stdout.slice(0, 256).toString() };
+  let head = Buffer.alloc(0);
+  const keep = (chunk: Buffer): void => {
+    if (head.length < 256) head = Buffer.concat([head, chunk.subarray(0, 256 - head.length)]);
+    onStdout(chunk);
+  };
+  return { options: { ...options, onStdout: keep }, text: () => head.toString('utf8') };
 }
