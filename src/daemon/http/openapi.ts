@@ -83,7 +83,7 @@ const SCHEMAS: Record<string, unknown> = {
   Workspace: obj({
     id: str,
     runtime: { enum: [...RUNTIME_KINDS] },
-    state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign'] },
+    state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign', 'unavailable'] },
     container: str,
     image: nullable('string'),
     ip: nullable('string'),
