@@ -272,16 +272,31 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * runtime, the store's tables, the workspace effects below, its dev servers, its event log.
    */
   orchestratorTarget(): Target {
+    return this.targetOn(this.defaultLane);
+  }
+
+  /**
+   * The orchestrator's target on one runtime this Berth serves (a manifest's `runtime:` choice;
+   * undefined: the default runtime), connected when first asked: one Berth plans, applies and
+   * reconciles a manifest whose workspaces live on several runtimes.
+   */
+  async targetFor(choice: string | undefined): Promise<Target> {
+    if (choice === undefined || choice === this.runtime.kind) return this.targetOn(this.defaultLane);
+    if (!isRuntimeKind(choice)) throw new BerthError('E_INVALID_INPUT', `Unknown runtime ${JSON.stringify(choice)}.`, { hint: `Use one of: ${RUNTIME_KINDS.join(', ')}.` });
+    return this.targetOn(await this.lanes.get(choice));
+  }
+
+  private targetOn(lane: RuntimeLane): Target {
     return {
-      runtime: this.runtime,
+      runtime: lane.runtime,
       owner: this.owner,
       workspaces: {
-        up: (id, spec) => this.ensure(id, spec, 'replace', this.defaultLane),
+        up: (id, spec) => this.ensure(id, spec, 'replace', lane),
         restart: (id, spec) => this.restart(id, spec),
         remove: (id) => this.remove(id),
         setEgress: (id, policy) => this.setEgress(id, policy),
         restoreShield: (id) => this.restoreShield(id),
-        desiredHash: (id, spec, imageId) => this.defaultLane.workspaces.desiredHash(id, spec, imageId),
+        desiredHash: (id, spec, imageId) => lane.workspaces.desiredHash(id, spec, imageId),
       },
       dev: this.dev,
       ledger: this.store.ledger,
