@@ -54,7 +54,7 @@ const EVENT_QUERY = {
 /** Every API operation. The OpenAPI document is generated from this table. */
 export const ROUTES: readonly Route<ApiDeps>[] = [
   {
-    method: 'GET', path: '/health', operationId: 'health', tag: 'daemon', produces: 'json', summary: 'The daemon: pid, version, its default runtime and how each runtime stands, listeners.',
+    method: 'GET', path: '/health', operationId: 'health', tag: 'daemon', produces: 'json', returns: ref('Health'), summary: 'The daemon: pid, version, its default runtime and how each runtime stands, listeners.',
     handle: ({ deps }: Ctx) => ({ ok: true, ...deps.about, runtime: deps.berth.runtime.kind, runtimeStates: deps.berth.runtimes(), egressListeners: deps.egress?.listening() ?? [] }),
   },
   {
