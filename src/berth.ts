@@ -7,8 +7,11 @@ import { stampEvent, type RecordedEvent, type BerthEventInput, type StoredBerthE
 import type { BerthApi, DevApi, EgressChange, EventFilter, EventsApi, ListFilter } from './api.js';
 import { followEvents, toEventQuery } from './state/follow-events.js';
 import { createRuntime, selectRuntime, type RuntimeSelection } from './runtime/select.js';
+import { isRuntimeKind, RUNTIME_KINDS, type RuntimeKind } from './runtime/kinds.js';
+import { RuntimeRegistry, type RuntimeState } from './runtime/registry.js';
 import type { ExecEncoding, ExecOptions, ExecResult, InteractiveExecOptions, LogsOptions, LogsResult, Runtime } from './runtime/types.js';
 import { Store } from './state/store.js';
+import type { LedgerEntry } from './state/ledger.js';
 import { WorkspaceManager, type EnsureResult } from './workspace/ensure.js';
 import { execInWorkspace, rethrowIfGone } from './workspace/exec.js';
 import { execCancellable } from './workspace/exec-cancel.js';
@@ -47,6 +50,14 @@ export interface BerthOptions {
   workspace?: string | undefined;
 }
 
+/** What Berth builds on one runtime: the workspaces on it and their listing. */
+interface RuntimeLane {
+  runtime: Runtime;
+  workspaces: WorkspaceManager;
+  inventory: Inventory;
+}
+
+export type { RuntimeState } from './runtime/registry.js';
 export type { WorkspaceState, WorkspaceSummary } from './workspace/inventory.js';
 export type { GcReport } from './orchestrator/gc.js';
 
@@ -61,6 +72,10 @@ export interface BerthEvents {
 export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   readonly via = 'in-process' as const;
   readonly home: string;
+  /**
+   * The default runtime: where new workspaces go unless they name one. Existing workspaces are
+   * served on the runtime they live on (the ledger says which), each opened when first needed.
+   */
   readonly runtime: Runtime;
   readonly selection: RuntimeSelection;
   readonly owner: string;
@@ -76,15 +91,26 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   /** Aborted by close(): what is in flight sees it (exec ends its command, follow ends). */
   private readonly closing = new AbortController();
   private closed: Promise<void> | null = null;
-  private readonly workspaces: WorkspaceManager;
-  private readonly inventory: Inventory;
+  /** Every runtime this Berth serves, each connected when a workspace on it is first addressed. */
+  private readonly lanes: RuntimeRegistry<RuntimeLane>;
+  /** The default runtime's lane, at hand without a wait (the orchestrator's target is on it). */
+  private readonly defaultLane: RuntimeLane;
+  private readonly laneOptions: { home: string; owner: string; env: NodeJS.ProcessEnv; userHome: string; store: Store };
   /** The egress proxy, when this process serves it (the daemon, or an app that called serveEgress). */
   private egressServer: EgressServer | null = null;
 
   constructor(
     runtime: Runtime,
     selection: RuntimeSelection,
-    options: { home: string; owner: string; env: NodeJS.ProcessEnv; userHome: string; store: Store },
+    options: {
+      home: string;
+      owner: string;
+      env: NodeJS.ProcessEnv;
+      userHome: string;
+      store: Store;
+      /** Connects another runtime when a workspace on it is addressed; default: createRuntime and a probe. */
+      openRuntime?: ((kind: RuntimeKind) => Promise<Runtime>) | undefined;
+    },
   ) {
     super();
     this.home = options.home;
@@ -92,25 +118,23 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     this.selection = selection;
     this.owner = options.owner;
     this.store = options.store;
-    this.workspaces = new WorkspaceManager({
-      runtime,
-      owner: options.owner,
-      berthHome: options.home,
-      userHome: options.userHome,
-      env: options.env,
-      store: options.store,
-      emit: (input) => this.record(input),
-    });
-    this.files = new WorkspaceFiles(runtime, (id, operation) => this.onContainer(id, operation));
-    this.inventory = new Inventory({ runtime, ledger: options.store.ledger, owner: options.owner, workspaces: this.workspaces });
+    this.laneOptions = options;
+    this.defaultLane = this.makeLane(runtime);
+    const openRuntime = options.openRuntime ?? ((kind: RuntimeKind) => openAvailable(kind, { home: options.home, env: options.env }));
+    this.lanes = new RuntimeRegistry({ defaultKind: runtime.kind, open: async (kind) => this.makeLane(await openRuntime(kind)) });
+    this.lanes.seed(runtime.kind, this.defaultLane);
+    this.files = new WorkspaceFiles((id, operation) => this.onContainer(id, (target, lane) => operation(target, lane.runtime)));
     const manager = new DevServerManager({
       runtime,
       registry: options.store.devServers,
       supervision: options.store.supervision,
       emit: (input) => this.record(input),
-      exclusively: (workspace, role, work, onWait) => this.workspaces.exclusively(workspace, role, work, onWait),
+      // The lock is the home's, whatever the runtime: any lane's manager takes it.
+      exclusively: (workspace, role, work, onWait) => this.defaultLane.workspaces.exclusively(workspace, role, work, onWait),
       resolve: async (workspace) => {
-        const target = await this.ownedName(workspace);
+        const lane = await this.laneOf(workspace);
+        const { runtime } = lane;
+        const target = await this.ownedName(workspace, lane);
         const container = await this.onContainer(workspace, (t) => runtime.inspect(t));
         if (container.state !== 'running') {
           throw new BerthError('E_NOT_RUNNING', `Workspace "${workspace}" is not running.`, { hint: `Start it with \`berth up ${workspace}\`.` });
@@ -120,7 +144,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
         const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
-        return { target, ip: container.ip, ports, stateDir, fence: this.workspaces.egress.execFence(workspace) };
+        return { target, ip: container.ip, ports, stateDir, fence: lane.workspaces.egress.execFence(workspace), runtime };
       },
     });
     this.dev = this.guardedMethods(manager);
@@ -140,26 +164,28 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   up(id: string, spec?: WorkspaceSpecInput): Promise<UpReport> {
     return this.guard(async () => {
       const made: EnsureResult[] = [];
+      const { runtime: asked, ...workspaceSpec } = spec ?? {};
+      const lane = await this.laneOf(id, asked);
       const source = {
-        runtime: this.runtime,
+        runtime: lane.runtime,
         up: async (wid: string, wspec?: WorkspaceSpecInput) => {
-          const result = await this.ensure(wid, wspec, 'patch');
+          const result = await this.ensure(wid, wspec, 'patch', lane);
           made.push(result);
           return result;
         },
-        status: (wid: string) => this.inventory.status(wid),
+        status: (wid: string) => lane.inventory.status(wid),
         egress: (wid: string) => this.egressView(wid),
         on: this.on.bind(this),
         off: this.off.bind(this),
       };
       try {
-        const report = await upAndReport(source, id, spec);
+        const report = await upAndReport(source, id, spec === undefined ? undefined : workspaceSpec);
         if (this.closing.signal.aborted) throw closedDuring('up', id);
         return report;
       } catch (error) {
         if (this.closing.signal.aborted) {
           // What this up made does not outlive it: an app that closes mid-up finds no container left.
-          if (made.some((r) => r.action === 'created' || r.action === 'recreated')) await this.workspaces.remove(id).catch(() => undefined);
+          if (made.some((r) => r.action === 'created' || r.action === 'recreated')) await lane.workspaces.remove(id).catch(() => undefined);
           throw isBerthError(error, 'E_ABORTED') ? error : closedDuring('up', id, error);
         }
         throw error;
@@ -171,11 +197,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * The engine side of `up`, as the orchestrator drives it: the spec patched over the recorded one,
    * ensured, the supervision and the dev servers told, the proxy (if served here) applied.
    */
-  private async ensure(id: string, spec: WorkspaceSpecInput | undefined, mode: 'patch' | 'replace'): Promise<EnsureResult> {
-    const recorded = this.recordedSpec(id);
+  private async ensure(id: string, spec: WorkspaceSpecInput | undefined, mode: 'patch' | 'replace', lane: RuntimeLane): Promise<EnsureResult> {
+    const recorded = this.recordedSpec(id, lane.runtime.kind);
     // The orchestrator declares whole specs (a field gone from the manifest is gone): it replaces.
     const input = spec === undefined ? (recorded ? patchSpec(recorded, {}) : {}) : recorded && mode === 'patch' ? patchSpec(recorded, spec) : spec;
-    const result = await this.workspaces.ensure(id, input);
+    const result = await lane.workspaces.ensure(id, input);
     this.store.supervision.setHeld(id, '', false);
     if (result.action !== 'reused') this.dev.markGone(id, `the workspace was ${result.action}`);
     // Served here: `up` returns once the workspace's proxy listener accepts, with its rules.
@@ -194,18 +220,19 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
     const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base });
+    const lane = await this.laneOf(id, options.runtime);
     if (plan.build !== null) {
-      const present = await this.runtime.imageInspect(plan.build.tag).then(
+      const present = await lane.runtime.imageInspect(plan.build.tag).then(
         () => true,
         () => false,
       );
       if (!present) {
         this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${plan.build.tag} from ${plan.build.dockerfile}.`, data: { tag: plan.build.tag } });
-        await this.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
+        await lane.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
       }
     }
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
-    const result = await this.guard(() => this.ensure(id, plan.input, 'replace'));
+    const result = await this.guard(() => this.ensure(id, plan.input, 'replace', lane));
     const hooks = await runHooks(plan, {
       workspace: id,
       containerId: result.container.id,
@@ -245,16 +272,31 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * runtime, the store's tables, the workspace effects below, its dev servers, its event log.
    */
   orchestratorTarget(): Target {
+    return this.targetOn(this.defaultLane);
+  }
+
+  /**
+   * The orchestrator's target on one runtime this Berth serves (a manifest's `runtime:` choice;
+   * undefined: the default runtime), connected when first asked: one Berth plans, applies and
+   * reconciles a manifest whose workspaces live on several runtimes.
+   */
+  async targetFor(choice: string | undefined): Promise<Target> {
+    if (choice === undefined || choice === this.runtime.kind) return this.targetOn(this.defaultLane);
+    if (!isRuntimeKind(choice)) throw new BerthError('E_INVALID_INPUT', `Unknown runtime ${JSON.stringify(choice)}.`, { hint: `Use one of: ${RUNTIME_KINDS.join(', ')}.` });
+    return this.targetOn(await this.lanes.get(choice));
+  }
+
+  private targetOn(lane: RuntimeLane): Target {
     return {
-      runtime: this.runtime,
+      runtime: lane.runtime,
       owner: this.owner,
       workspaces: {
-        up: (id, spec) => this.ensure(id, spec, 'replace'),
+        up: (id, spec) => this.ensure(id, spec, 'replace', lane),
         restart: (id, spec) => this.restart(id, spec),
         remove: (id) => this.remove(id),
         setEgress: (id, policy) => this.setEgress(id, policy),
         restoreShield: (id) => this.restoreShield(id),
-        desiredHash: (id, spec, imageId) => this.workspaces.desiredHash(id, spec, imageId),
+        desiredHash: (id, spec, imageId) => lane.workspaces.desiredHash(id, spec, imageId),
       },
       dev: this.dev,
       ledger: this.store.ledger,
@@ -271,19 +313,24 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const record = this.store.egress.egress(id)[0];
     if (!record) throw new BerthError('E_NOT_FOUND', `Workspace "${id}" has no egress control.`, { hint: 'Declare egress when it is created.' });
     validatePolicy(policy);
-    this.workspaces.egress.replacePolicy(record, policy);
+    (await this.laneOf(id)).workspaces.egress.replacePolicy(record, policy);
     await this.applyEgress(id);
   }
 
   /** The spec a workspace was last brought up with, if Berth knows it. */
   recordedSpecOf(id: string): WorkspaceSpecInput | undefined {
-    const spec = this.recordedSpec(id);
+    const spec = this.recordedSpec(id, this.kindOf(id));
     return spec ? patchSpec(spec, {}) : undefined;
   }
 
-  private recordedSpec(id: string): ReturnType<typeof recordedSpec> {
-    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
+  private recordedSpec(id: string, kind: RuntimeKind): ReturnType<typeof recordedSpec> {
+    const entry = this.containerEntry(id, kind);
     return entry ? recordedSpec(entry) : null;
+  }
+
+  /** The ledger's live entry of the workspace's container on a runtime, if Berth made it. */
+  private containerEntry(id: string, kind: RuntimeKind): LedgerEntry | undefined {
+    return this.store.ledger.activeEntries(kind).find((e) => e.kind === 'container' && e.workspace === id);
   }
 
   /** The workspace's egress settings and whether the network enforces them; null without egress control. */
@@ -330,11 +377,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       deny: add(without(record.policy.deny, change.revoke ?? change.allow), change.deny),
     };
     validatePolicy(policy);
-    this.workspaces.egress.replacePolicy(record, policy);
+    const lane = await this.laneOf(id);
+    lane.workspaces.egress.replacePolicy(record, policy);
     // The recorded spec follows, so a later `berth up` keeps the change instead of undoing it.
-    const entry = this.inventory.containerEntries().find((e) => e.workspace === id);
+    const entry = this.containerEntry(id, lane.runtime.kind);
     const spec = entry ? recordedSpec(entry) : null;
-    if (entry && spec) this.store.ledger.recordDesired(this.runtime.kind, entry.name, { ...spec, egress: policy });
+    if (entry && spec) this.store.ledger.recordDesired(lane.runtime.kind, entry.name, { ...spec, egress: policy });
     await this.applyEgress(id);
     return policy;
   }
@@ -351,12 +399,13 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   exec(id: string, argv: readonly string[], options: ExecOptions<ExecEncoding> = {}): Promise<ExecResult<string | Buffer>> {
     // close() ends the command in the workspace as an abort does (E_ABORTED).
     const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
-    return this.guard(() => this.onContainer(id, (target) => execCancellable(this.runtime, target, [...this.workspaces.egress.execFence(id), ...argv], { ...options, signal })));
+    return this.guard(() => this.onContainer(id, (target, { runtime, workspaces }) => execCancellable(runtime, target, [...workspaces.egress.execFence(id), ...argv], { ...options, signal })));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
-    return execInWorkspace(this.runtime, id, await this.ownedName(id), [...this.workspaces.egress.execFence(id), ...argv], options);
+    const lane = await this.laneOf(id);
+    return execInWorkspace(lane.runtime, id, await this.ownedName(id, lane), [...lane.workspaces.egress.execFence(id), ...argv], options);
   }
 
   /**
@@ -366,8 +415,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined }): Promise<PtyHandle> {
     const { openPty } = await import('./workspace/pty.js');
     const { command, ...rest } = options;
-    const argv = [...this.workspaces.egress.execFence(id), ...(command ?? loginShell(this.runtime.capabilities))];
-    return this.onContainer(id, (target) => openPty(this.runtime, target, argv, rest));
+    return this.onContainer(id, (target, { runtime, workspaces }) => openPty(runtime, target, [...workspaces.egress.execFence(id), ...(command ?? loginShell(runtime.capabilities))], rest));
   }
 
   /**
@@ -376,29 +424,29 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * later Berth attaches to it again. Honours the exec fence, as exec does.
    */
   spawn(id: string, argv: readonly string[], options: SpawnOptions = {}): Promise<ProcessHandle> {
-    return this.onContainer(id, (target) => spawnProcess(processSite(this.runtime, this.home, id, target, this.workspaces.egress.execFence(id)), argv, options));
+    return this.onContainer(id, (target, { runtime, workspaces }) => spawnProcess(processSite(runtime, this.home, id, target, workspaces.egress.execFence(id)), argv, options));
   }
 
   /** The processes `spawn` started in the workspace (running, and the last ended ones), to attach to again. */
   processes(id: string): Promise<ProcessHandle[]> {
-    return this.onContainer(id, (target) => listProcesses(processSite(this.runtime, this.home, id, target, [])));
+    return this.onContainer(id, (target, { runtime }) => listProcesses(processSite(runtime, this.home, id, target, [])));
   }
 
   copyIn(id: string, hostPath: string, containerPath: string): Promise<void> {
-    return this.onContainer(id, (target) => this.runtime.copyIn(target, hostPath, containerPath));
+    return this.onContainer(id, (target, { runtime }) => runtime.copyIn(target, hostPath, containerPath));
   }
 
   copyOut(id: string, containerPath: string, hostPath: string): Promise<void> {
-    return this.onContainer(id, (target) => this.runtime.copyOut(target, containerPath, hostPath));
+    return this.onContainer(id, (target, { runtime }) => runtime.copyOut(target, containerPath, hostPath));
   }
 
   logs(id: string, options: LogsOptions = {}): Promise<LogsResult> {
-    return this.onContainer(id, (target) => this.runtime.logs(target, options));
+    return this.onContainer(id, (target, { runtime }) => runtime.logs(target, options));
   }
 
   stop(id: string): Promise<void> {
     return this.guard(async () => {
-      await this.workspaces.stop(id);
+      await (await this.laneOf(id)).workspaces.stop(id);
       // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
       this.store.supervision.setHeld(id, '', true);
       this.dev.markGone(id, 'the workspace was stopped');
@@ -407,14 +455,15 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   /** Stops and starts the workspace's container (a failed health probe); its dev servers end with it. */
   async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
-    await this.workspaces.stop(id);
+    const lane = await this.laneOf(id);
+    await lane.workspaces.stop(id);
     this.dev.markGone(id, 'the workspace was restarted');
-    return this.ensure(id, spec, 'replace');
+    return this.ensure(id, spec, 'replace', lane);
   }
 
   remove(id: string): Promise<void> {
     return this.guard(async () => {
-      await this.workspaces.remove(id);
+      await (await this.laneOf(id)).workspaces.remove(id);
       this.dev.markGone(id, 'the workspace was removed');
       await this.applyEgress();
     });
@@ -422,15 +471,40 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   /** One workspace, including the states an engine alone cannot tell (missing, drifted, foreign). */
   status(id: string): Promise<WorkspaceSummary> {
-    return this.guard(() => this.inventory.status(id));
+    return this.guard(async () => (await this.laneOf(id)).inventory.status(id));
   }
 
   /**
-   * This installation's workspaces on the selected runtime (one engine list, plus one image lookup
-   * per image); `labels`: only those whose labels include every pair given.
+   * This installation's workspaces on every runtime it has any on (the default one, and each the
+   * ledger names: one engine list each, plus one image lookup per image); `labels`: only those
+   * whose labels include every pair given. A runtime that is not available does not fail the list:
+   * its workspaces are listed from the ledger in state `unavailable`.
    */
   list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
-    return this.guard(async () => (await this.inventory.list()).filter((w) => matchesLabels(w.labels, filter.labels)));
+    return this.guard(async () => {
+      const kinds = new Set<RuntimeKind>([this.runtime.kind]);
+      for (const entry of this.store.ledger.activeEntries()) if (entry.kind === 'container') kinds.add(entry.runtime);
+      const listed = await Promise.all(
+        [...kinds].map((kind) =>
+          this.lanes.get(kind).then(
+            (lane) => lane.inventory.list(),
+            (error: unknown) => {
+              if (!isBerthError(error, 'E_RUNTIME_UNAVAILABLE')) throw error;
+              return unavailableSummaries(this.store.ledger.activeEntries(kind), kind);
+            },
+          ),
+        ),
+      );
+      return listed
+        .flat()
+        .filter((w) => matchesLabels(w.labels, filter.labels))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    });
+  }
+
+  /** Every runtime and how it stands here: the default, the ones in use, the ones found unavailable. */
+  runtimes(): RuntimeState[] {
+    return this.lanes.states();
   }
 
   /**
@@ -500,13 +574,55 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   }
 
   /** Runs an operation on the workspace's own container, saying "workspace gone" in workspace terms. */
-  private async onContainer<T>(id: string, operation: (target: string) => Promise<T>): Promise<T> {
-    const target = await this.ownedName(id);
+  private async onContainer<T>(id: string, operation: (target: string, lane: RuntimeLane) => Promise<T>): Promise<T> {
+    const lane = await this.laneOf(id);
+    const target = await this.ownedName(id, lane);
     try {
-      return await operation(target);
+      return await operation(target, lane);
     } catch (error) {
-      return rethrowIfGone(error, this.runtime, id, target);
+      return rethrowIfGone(error, lane.runtime, id, target);
     }
+  }
+
+  /**
+   * The runtime a workspace lives on, at no engine call: the one the ledger recorded when Berth
+   * made it; for a workspace Berth has not made, the one asked for, else the default.
+   */
+  private kindOf(id: string, asked?: string): RuntimeKind {
+    validateWorkspaceId(id);
+    const recorded = this.store.ledger.runtimeOf(containerNameFor(id));
+    if (asked !== undefined && !isRuntimeKind(asked)) {
+      throw new BerthError('E_INVALID_INPUT', `Unknown runtime ${JSON.stringify(asked)} for workspace "${id}".`, { hint: `Use one of: ${RUNTIME_KINDS.join(', ')}.` });
+    }
+    if (recorded !== undefined && asked !== undefined && asked !== recorded) {
+      throw new BerthError('E_CONFLICT', `Workspace "${id}" lives on ${recorded}, not ${asked}.`, {
+        hint: `Leave runtime out to use it where it is, or remove it (\`berth rm ${id}\`) and bring it up again on ${asked}.`,
+        details: { workspace: id, runtime: recorded, asked },
+      });
+    }
+    return recorded ?? asked ?? this.runtime.kind;
+  }
+
+  /** The lane of the runtime a workspace lives on; a runtime that is not available fails only its workspaces. */
+  private async laneOf(id: string, asked?: string): Promise<RuntimeLane> {
+    const kind = this.kindOf(id, asked);
+    try {
+      return await this.lanes.get(kind);
+    } catch (error) {
+      if (!isBerthError(error, 'E_RUNTIME_UNAVAILABLE')) throw error;
+      throw new BerthError('E_RUNTIME_UNAVAILABLE', `Workspace "${id}" lives on ${kind}, which is not available: ${error.message}`, {
+        hint: error.hint,
+        cause: error,
+        details: { workspace: id, runtime: kind },
+      });
+    }
+  }
+
+  /** The workspace manager and listing on one runtime, sharing this Berth's store and events. */
+  private makeLane(runtime: Runtime): RuntimeLane {
+    const { owner, home, userHome, env, store } = this.laneOptions;
+    const workspaces = new WorkspaceManager({ runtime, owner, berthHome: home, userHome, env, store, emit: (input) => this.record(input) });
+    return { runtime, workspaces, inventory: new Inventory({ runtime, ledger: store.ledger, owner, workspaces }) };
   }
 
   /**
@@ -514,10 +630,10 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * which no foreign container can share, at no engine call. Without a ledger entry (made
    * elsewhere), the container is inspected and its labels must say it is ours.
    */
-  private async ownedName(id: string): Promise<string> {
+  private async ownedName(id: string, lane: RuntimeLane): Promise<string> {
     validateWorkspaceId(id);
-    const entry = this.inventory.containerEntries().find((e) => e.workspace === id && e.resourceId !== null);
-    return entry?.resourceId ?? (await this.workspaces.ownedContainer(id)).name;
+    const entry = this.store.ledger.activeEntries(lane.runtime.kind).find((e) => e.kind === 'container' && e.workspace === id && e.resourceId !== null);
+    return entry?.resourceId ?? (await lane.workspaces.ownedContainer(id)).name;
   }
 
   /** Records an event: in the event log, and to every `event` listener. */
@@ -551,6 +667,30 @@ export function serveEgress(berth: Berth): Promise<EgressServer> {
   return berth.serveEgress();
 }
 
+/**
+ * Another runtime, when a workspace on it is first addressed: built, then asked whether it is there
+ * (`ensureSystem`, which starts a stopped Apple system only where allowed), so a missing engine fails
+ * that workspace with E_RUNTIME_UNAVAILABLE now instead of a stranger error at its first command.
+ */
+async function openAvailable(kind: RuntimeKind, options: { home: string; env: NodeJS.ProcessEnv; startSystem?: boolean; onSystemStarted?: (message: string) => void }): Promise<Runtime> {
+  const runtime = await createRuntime(kind, options);
+  const system = await runtime.ensureSystem({ start: options.startSystem ?? false });
+  if (!system.running) {
+    throw new BerthError('E_RUNTIME_UNAVAILABLE', `The ${kind} runtime is not available: ${system.detail}`, { hint: `Start ${kind} (\`berth doctor\` says what is missing); workspaces on other runtimes are not affected.`, details: { runtime: kind } });
+  }
+  return runtime;
+}
+
+/** A runtime's workspaces as the ledger alone knows them, while that runtime cannot be asked. */
+function unavailableSummaries(entries: readonly LedgerEntry[], kind: RuntimeKind): WorkspaceSummary[] {
+  return entries
+    .filter((e) => e.kind === 'container')
+    .map((entry) => {
+      const spec = recordedSpec(entry);
+      return { id: entry.workspace ?? entry.name.replace(/^berth-/, ''), runtime: kind, state: 'unavailable', container: entry.name, image: spec?.image ?? null, ip: null, root: spec?.root ?? null, isolation: kind === 'host' ? (spec?.sandbox === 'off' ? 'none' : 'sandbox') : 'container', labels: { ...spec?.labels } };
+    });
+}
+
 /** Opens Berth: reads $BERTH_HOME, picks the runtime (flag > BERTH_RUNTIME > config > detection). */
 export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const env = options.env ?? process.env;
@@ -564,7 +704,8 @@ export async function createBerth(options: BerthOptions = {}): Promise<Berth> {
   const opened: { berth?: Berth } = {};
   const onSystemStarted = (message: string): void => opened.berth?.record({ type: 'runtime.system-started', message, data: { runtime: selection.kind } });
   const runtime = await createRuntime(selection.kind, { home, env, startSystem: appleAutostart(env, config), onSystemStarted });
-  opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store });
+  const openRuntime = (kind: RuntimeKind): Promise<Runtime> => openAvailable(kind, { home, env, startSystem: appleAutostart(env, config), onSystemStarted: (message) => opened.berth?.record({ type: 'runtime.system-started', message, data: { runtime: kind } }) });
+  opened.berth = new Berth(runtime, selection, { home, owner: installationId(home), env, userHome: options.userHome ?? homedir(), store, openRuntime });
   return opened.berth;
 }
 
@@ -573,6 +714,8 @@ export interface UpDevcontainerOptions {
   root: string;
   /** A config path relative to root; default: the well-known places. */
   config?: string | undefined;
+  /** The runtime of a new workspace (one that exists stays where it is); default: this Berth's. */
+  runtime?: RuntimeKind | undefined;
   /** cpus, memory, preview ports, egress... as `berth up` flags give them; they win over the file. */
   base?: WorkspaceSpecInput | undefined;
   onBuildOutput?: ((chunk: Buffer) => void) | undefined;

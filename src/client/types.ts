@@ -9,6 +9,8 @@ import type { StoredEvent } from '../state/store.js';
 import type { UpReport } from '../workspace/up-report.js';
 import type { Action } from '../orchestrator/plan.js';
 import type { DaemonInfo } from '../daemon/daemon.js';
+import type { RuntimeKind } from '../runtime/kinds.js';
+import type { RuntimeState } from '../runtime/registry.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
 export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi, ApiProcess, ApiSpawnOptions } from '../api.js';
@@ -16,6 +18,8 @@ export type { BerthEvent, BerthEventType, StoredBerthEvent } from '../events.js'
 
 export interface Health extends DaemonInfo {
   ok: true;
+  /** Each runtime: the default, connected (a workspace on it was addressed), idle, or unavailable and why. */
+  runtimeStates: RuntimeState[];
   egressListeners: string[];
 }
 
@@ -47,6 +51,8 @@ export interface UpSpec {
   egress?: { allow?: readonly string[] | undefined; deny?: readonly string[] | undefined } | null | undefined;
   allowSensitiveMounts?: boolean | undefined;
   hostSandbox?: 'auto' | 'on' | 'off' | undefined;
+  /** Where a new workspace lives (default: the daemon's default runtime); an existing one stays where it is. */
+  runtime?: RuntimeKind | undefined;
   /** App metadata, filterable in `list({ labels })`. */
   labels?: Readonly<Record<string, string>> | undefined;
 }

@@ -16,6 +16,7 @@ import { daemonPaths, type DaemonPaths } from './paths.js';
 import { createReconciler } from './reconcile-seam.js';
 import { loadOrCreateToken } from './token.js';
 import { dashboardLink } from './dashboard.js';
+import { RUNTIME_KINDS, type RuntimeKind } from '../runtime/kinds.js';
 
 export interface DaemonOptions {
   home: string;
@@ -40,7 +41,13 @@ export interface DaemonInfo {
   pid: number;
   version: string;
   startedAt: string;
+  /** The default runtime: where new workspaces go unless they name one (what older clients read). */
   runtime: string;
+  /**
+   * Every runtime it serves: workspaces on each are served on the runtime they live on, the
+   * runtime connected when one of them is first addressed (`GET /health` says how each stands).
+   */
+  runtimes: RuntimeKind[];
   socket: string;
   /** `http://127.0.0.1:PORT`, when the loopback listener is on. */
   http: string | null;
@@ -104,6 +111,7 @@ export class Daemon {
         version: packageVersion(),
         startedAt: new Date().toISOString(),
         runtime: berth.runtime.kind,
+        runtimes: [...RUNTIME_KINDS],
         socket: paths.socket,
         http: null,
         onDemand: options.onDemand ?? false,
@@ -164,7 +172,7 @@ export class Daemon {
 
       writePrivateFile(paths.pidFile, `${JSON.stringify(info, null, 2)}\n`);
       cleanup.unshift(() => rmSync(paths.pidFile, { force: true }));
-      berth.record({ type: 'daemon.started', message: `Daemon ${String(process.pid)} serving ${[paths.socket, info.http].filter(Boolean).join(' and ')} on ${berth.runtime.kind}.`, data: { ...info } });
+      berth.record({ type: 'daemon.started', message: `Daemon ${String(process.pid)} serving ${[paths.socket, info.http].filter(Boolean).join(' and ')}; new workspaces on ${berth.runtime.kind}, existing ones on their own runtime.`, data: { ...info } });
       return new Daemon({ info, token, paths, berth, stopParts: cleanup, idle: watch?.idle ?? new Promise<void>(() => undefined) });
     } catch (error) {
       await runAll(cleanup);

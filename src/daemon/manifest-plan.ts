@@ -5,8 +5,8 @@ import { planManifest, type PlannedManifest } from '../orchestrator/plan-manifes
 
 /**
  * Plans a manifest through the one planner (`planManifest`: runtimes chosen as `berth plan` does,
- * the memory budget, a `plan.made` event), on the daemon's one runtime. A manifest with workspaces
- * that live on another runtime is refused: this daemon cannot plan them.
+ * the memory budget, a `plan.made` event). Workspaces that live on another runtime than the
+ * daemon's default are planned on it: the daemon's Berth serves every runtime.
  */
 export async function planOnDaemon(berth: Berth, file: string, env: NodeJS.ProcessEnv = process.env): Promise<PlannedManifest> {
   refuseNonManifest(file);
@@ -14,14 +14,7 @@ export async function planOnDaemon(berth: Berth, file: string, env: NodeJS.Proce
   return planManifest(file, {
     runtime: kind,
     env,
-    open: (choice, declared) => {
-      if (choice === kind) return Promise.resolve(berth);
-      const ids = declared.map((w) => w.id);
-      throw new BerthError('E_UNSUPPORTED', `This daemon serves ${kind}; ${ids.join(', ')} ${ids.length === 1 ? 'lives' : 'live'} on another runtime.`, {
-        hint: 'Plan and apply that manifest with the CLI without the daemon (BERTH_NO_DAEMON=1 berth apply), or start a daemon for that runtime.',
-        details: { serves: kind, runtime: choice, workspaces: ids },
-      });
-    },
+    open: (choice) => berth.targetFor(choice),
   });
 }
 

@@ -1,4 +1,4 @@
-import { createBerth, type Berth } from '../berth.js';
+import type { Berth } from '../berth.js';
 import { Reconciler as ReconcileLoop } from '../orchestrator/reconcile.js';
 
 /**
@@ -21,32 +21,20 @@ export interface ReconcilerOptions {
 
 /**
  * The orchestrator's loop over the daemon's Berth. A manifest may also declare workspaces on
- * another runtime (`sandbox: vm` → apple): those get a Berth of their own on the same home, opened
- * when first needed and closed with the loop.
+ * another runtime (`runtime:`, `sandbox: vm` → apple): the same Berth serves those, each runtime
+ * connected when first needed (Berth.targetFor).
  */
 export function createReconciler(berth: Berth, options: ReconcilerOptions): Reconciler {
-  const others = new Map<string, Promise<Berth>>();
   const loop = new ReconcileLoop({
     manifest: options.manifest,
     runtime: berth.runtime.kind,
     intervalMs: options.intervalMs,
     env: options.env,
     concurrency: options.concurrency,
-    open: (choice) => {
-      if (choice === undefined || choice === berth.runtime.kind) return Promise.resolve(berth);
-      let other = others.get(choice);
-      if (!other) {
-        other = createBerth({ home: options.home, runtime: choice, env: options.env });
-        others.set(choice, other);
-      }
-      return other;
-    },
+    open: (choice) => berth.targetFor(choice),
   });
   return {
     start: () => loop.start(),
-    stop: async () => {
-      await loop.stop();
-      for (const other of others.values()) await (await other.catch(() => null))?.close();
-    },
+    stop: () => loop.stop(),
   };
 }

@@ -24,9 +24,12 @@ export interface WorkspaceHandle {
   fence: readonly string[];
   /** Where logs and exit files live, as paths inside the workspace (or on the host in host mode). */
   stateDir: string;
+  /** The runtime the workspace lives on, where one manager serves several (Berth); default the manager's. */
+  runtime?: Runtime | undefined;
 }
 
 export interface DevServerManagerOptions {
+  /** The runtime of workspaces whose handle names none. */
   runtime: Runtime;
   /** Where the servers are registered (the `dev_servers` table). */
   registry: Pick<DevServerStore, 'devServers' | 'putDevServer'>;
@@ -265,7 +268,7 @@ export class DevServerManager {
     if (!scanComplete(result.exitCode, result.stdout)) {
       // Cut short: a `docker stop` behind Berth's back kills the scan with the servers, and its
       // partial output would read as every server crashed. Ask the engine what happened instead.
-      const container = await this.runtime.inspect(handle.target);
+      const container = await this.on(handle).inspect(handle.target);
       if (container.state !== 'running') {
         throw new BerthError('E_NOT_RUNNING', `The workspace of ${handle.target} stopped during a dev-server scan.`, { hint: 'Start it again with `berth up`.' });
       }
@@ -325,7 +328,7 @@ export class DevServerManager {
    */
   private async expose(handle: WorkspaceHandle, server: DevServer, listener: Listener, others: readonly DevServer[]): Promise<Pick<DevServer, 'url' | 'bridgePgid' | 'bridgeSlot'>> {
     const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;
-    if (this.runtime.capabilities.isolation === 'container') {
+    if (this.on(handle).capabilities.isolation === 'container') {
       const taken = new Set(others.map((s) => s.bridgeSlot));
       const slot = poolOf(handle).find((p) => !taken.has(p.containerPort - PREVIEW_CONTAINER_PORT_BASE));
       if (slot) {
@@ -340,7 +343,7 @@ export class DevServerManager {
       }
     }
     // Host mode's sandbox with a network of its own: relayed out to a host loopback port (the relay ends with the listener).
-    const published = (await this.runtime.publishLoopback?.(handle.target, target, listener.port)) ?? null;
+    const published = (await this.on(handle).publishLoopback?.(handle.target, target, listener.port)) ?? null;
     if (published !== null) return { url: `http://127.0.0.1:${String(published)}/`, bridgePgid: null, bridgeSlot: null };
     return { url: `http://localhost:${String(listener.port)}/`, bridgePgid: null, bridgeSlot: null };
   }
@@ -348,7 +351,7 @@ export class DevServerManager {
   /** Ends the runtime's relay of the server's port, where the runtime made one. */
   private async unpublish(handle: WorkspaceHandle, server: DevServer): Promise<void> {
     const port = server.detectedPort ?? server.port;
-    if (port !== null) await this.runtime.unpublishLoopback?.(handle.target, port);
+    if (port !== null) await this.on(handle).unpublishLoopback?.(handle.target, port);
   }
 
   private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
@@ -382,8 +385,13 @@ export class DevServerManager {
    * Runs among the workspace's own processes: what a launch leaves in the background must outlive
    * it, and scans and kills must see it (a sandboxed host exec otherwise gets a namespace of its own).
    */
+  /** The runtime a workspace lives on. */
+  private on(handle: WorkspaceHandle): Runtime {
+    return handle.runtime ?? this.runtime;
+  }
+
   private inWorkspace(handle: WorkspaceHandle, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.runtime.exec(handle.target, argv, { ...options, workspaceProcesses: true });
+    return this.on(handle).exec(handle.target, argv, { ...options, workspaceProcesses: true });
   }
 
   private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {

@@ -89,16 +89,17 @@ fi
 rm -f -- "$1" || exit ${String(EXIT.failed)}
 `;
 
-/** One workspace operation on its container, by engine name (the facade supplies ownership and "gone"). */
-export type OnContainer = <T>(id: string, operation: (target: string) => Promise<T>) => Promise<T>;
+/**
+ * One workspace operation on its container, by engine name and on the runtime it lives on (the
+ * facade supplies both, ownership and "gone").
+ */
+export type OnContainer = <T>(id: string, operation: (target: string, runtime: Runtime) => Promise<T>) => Promise<T>;
 
 /** `berth.files`: the four operations, for any workspace of this Berth. */
 export class WorkspaceFiles {
-  private readonly runtime: Runtime;
   private readonly onContainer: OnContainer;
 
-  constructor(runtime: Runtime, onContainer: OnContainer) {
-    this.runtime = runtime;
+  constructor(onContainer: OnContainer) {
     this.onContainer = onContainer;
   }
 
@@ -106,20 +107,20 @@ export class WorkspaceFiles {
   read(id: string, path: string, options?: { encoding?: 'utf8' | undefined }): Promise<string>;
   read(id: string, path: string, options?: ReadOptions): Promise<string | Buffer>;
   async read(id: string, path: string, options: ReadOptions = {}): Promise<string | Buffer> {
-    const bytes = await this.onContainer(id, (target) => readFile(this.runtime, target, id, path));
+    const bytes = await this.onContainer(id, (target, runtime) => readFile(runtime, target, id, path));
     return options.encoding === 'buffer' ? bytes : bytes.toString('utf8');
   }
 
   write(id: string, path: string, data: string | Uint8Array): Promise<void> {
-    return this.onContainer(id, (target) => writeFile(this.runtime, target, id, path, data));
+    return this.onContainer(id, (target, runtime) => writeFile(runtime, target, id, path, data));
   }
 
   list(id: string, path: string = WORKSPACE_ROOT, options: ListOptions = {}): Promise<FileEntry[]> {
-    return this.onContainer(id, (target) => listFolder(this.runtime, target, id, path, options));
+    return this.onContainer(id, (target, runtime) => listFolder(runtime, target, id, path, options));
   }
 
   remove(id: string, path: string, options: RemoveOptions = {}): Promise<void> {
-    return this.onContainer(id, (target) => removePath(this.runtime, target, id, path, options));
+    return this.onContainer(id, (target, runtime) => removePath(runtime, target, id, path, options));
   }
 }
 

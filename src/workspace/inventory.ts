@@ -9,9 +9,10 @@ import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 /**
  * running / stopped: ours, as the engine reports it. drifted: ours, but `berth up` with its recorded
  * spec would recreate it. missing: our ledger says we created it, the engine no longer has it.
- * foreign: a container holds the name and is not ours.
+ * foreign: a container holds the name and is not ours. unavailable: its runtime cannot be reached
+ * now (engine down, not installed), so nothing is known beyond what the ledger recorded.
  */
-export type WorkspaceState = 'running' | 'stopped' | 'missing' | 'drifted' | 'foreign';
+export type WorkspaceState = 'running' | 'stopped' | 'missing' | 'drifted' | 'foreign' | 'unavailable';
 
 export interface WorkspaceSummary {
   id: string;

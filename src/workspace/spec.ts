@@ -1,6 +1,7 @@
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
+import type { RuntimeKind } from '../runtime/kinds.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
 import { parseWorkspaceUser } from './workspace-user.js';
 import { validatePolicy, type EgressPolicy } from '../egress/policy.js';
@@ -18,6 +19,12 @@ export interface WorkspaceSpecInput {
   /** The host folder mounted at /workspace. Default: the current folder. */
   root?: string | undefined;
   image?: string | undefined;
+  /**
+   * The runtime a new workspace lives on (as berth.yaml's `runtime:`); default: Berth's selection.
+   * An existing workspace stays where it is (naming another is E_CONFLICT). Not part of the spec
+   * hash: it says where, not what.
+   */
+  runtime?: RuntimeKind | undefined;
   /** Extra host folders, mounted at the same absolute path: `SRC` or `SRC:ro`, or objects. */
   mounts?: readonly (string | ExtraMountInput)[] | undefined;
   env?: Readonly<Record<string, string>> | undefined;

@@ -14,8 +14,9 @@ const mountPath = z.string().refine((m) => isAbsolute(m.replace(/:(ro|rw)$/, '')
 export const upBody = workspaceSettingsSchema
   .pick({ image: true, env: true, cpus: true, memory: true, previewPorts: true, egress: true })
   .extend({
-    // Host mode's switch only: the daemon's runtime is chosen when it starts, not per request.
+    // Host mode's switch only: which runtime is `runtime`'s to say (vm/shared-kernel are berth.yaml's).
     sandbox: z.enum(SANDBOX_SWITCH, { error: SANDBOX_SWITCH_MESSAGE }).optional(),
+    runtime: workspaceSettingsSchema.shape.runtime.describe("Where a new workspace lives (default: the daemon's default runtime); an existing one stays where it is."),
     root: absolute('the folder mounted at /workspace').optional(),
     mounts: z.array(z.union([mountPath, z.strictObject({ source: absolute('the mount source'), readOnly: z.boolean().optional() })]), { error: 'must be a list of mounts' }).optional(),
     allowSensitiveMounts: z.boolean({ error: 'must be true or false' }).optional(),

@@ -72,6 +72,26 @@ const obj = (properties: Record<string, unknown>, required: string[] = Object.ke
 const SCHEMAS: Record<string, unknown> = {
   Error: obj({ code: str, message: str, hint: str, details: { type: 'object', description: 'Structured facts about the error (what failed, on which runtime, which workspaces), for programs to match on instead of the message.' } }, ['code', 'message']),
   Ok: obj({ id: str, ok: { type: 'boolean' } }),
+  Health: obj(
+    {
+      ok: { type: 'boolean' },
+      pid: { type: 'integer' },
+      version: str,
+      startedAt: str,
+      runtime: { enum: [...RUNTIME_KINDS], description: 'The default runtime: where new workspaces go unless they name one.' },
+      runtimes: { type: 'array', items: { enum: [...RUNTIME_KINDS] }, description: 'Every runtime it serves (each connected when a workspace on it is first addressed).' },
+      runtimeStates: {
+        type: 'array',
+        items: obj({ kind: { enum: [...RUNTIME_KINDS] }, default: { type: 'boolean' }, state: { enum: ['connected', 'idle', 'unavailable'] }, reason: nullable('string') }),
+      },
+      socket: str,
+      http: nullable('string'),
+      onDemand: { type: 'boolean' },
+      idleSeconds: nullable('number'),
+      egressListeners: { type: 'array', items: str },
+    },
+    ['ok', 'pid', 'version', 'startedAt', 'runtime', 'runtimes', 'runtimeStates', 'socket', 'http', 'egressListeners'],
+  ),
   EgressRequest: obj({ id: str, workspace: str, target: str, reason: str, state: { enum: ['pending', 'approved', 'denied'] }, requestedAt: str, decidedAt: nullable('string') }),
   Process: obj({ id: str, workspace: str, argv: { type: 'array', items: str }, startedAt: nullable('string') }),
   FileContent: obj({ path: str, size: { type: 'integer' }, content: { type: 'string', contentEncoding: 'base64' } }),
@@ -83,7 +103,7 @@ const SCHEMAS: Record<string, unknown> = {
   Workspace: obj({
     id: str,
     runtime: { enum: [...RUNTIME_KINDS] },
-    state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign'] },
+    state: { enum: ['running', 'stopped', 'missing', 'drifted', 'foreign', 'unavailable'] },
     container: str,
     image: nullable('string'),
     ip: nullable('string'),

@@ -54,8 +54,8 @@ const EVENT_QUERY = {
 /** Every API operation. The OpenAPI document is generated from this table. */
 export const ROUTES: readonly Route<ApiDeps>[] = [
   {
-    method: 'GET', path: '/health', operationId: 'health', tag: 'daemon', produces: 'json', summary: 'The daemon: pid, version, runtime, listeners.',
-    handle: ({ deps }: Ctx) => ({ ok: true, ...deps.about, runtime: deps.berth.runtime.kind, egressListeners: deps.egress?.listening() ?? [] }),
+    method: 'GET', path: '/health', operationId: 'health', tag: 'daemon', produces: 'json', returns: ref('Health'), summary: 'The daemon: pid, version, its default runtime and how each runtime stands, listeners.',
+    handle: ({ deps }: Ctx) => ({ ok: true, ...deps.about, runtime: deps.berth.runtime.kind, runtimeStates: deps.berth.runtimes(), egressListeners: deps.egress?.listening() ?? [] }),
   },
   {
     method: 'GET', path: '/workspaces', operationId: 'listWorkspaces', tag: 'workspaces', produces: 'json', summary: "This installation's workspaces (berth ls).", returns: list('Workspace'),
@@ -66,7 +66,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
     handle: async ({ deps, params }: Ctx) => {
       const status = await deps.berth.status(id(params));
-      return { ...status, isolated: deps.berth.runtime.capabilities.isolation === 'container', egress: egressIn(deps.berth.egressView(id(params)), status.isolation) };
+      return { ...status, isolated: status.isolation === 'container', egress: egressIn(deps.berth.egressView(id(params)), status.isolation) };
     },
   },
   {
