@@ -123,7 +123,8 @@ export class McpHttpSessions {
     return session.open > 0 ? 0 : this.now() - session.lastUsed;
   }
 
-  private sweep(): void {
+  /** Closes the sessions idle for `idleMs` (a timer calls it; tests too). */
+  sweep(): void {
     for (const session of this.sessions.values()) if (this.idleFor(session) >= this.limits.idleMs) void session.transport.close();
   }
 
