@@ -45,10 +45,8 @@ describeMcpSuite({
   before: async ({ home, env }) => {
     daemons.set(home, await startDaemon(home, env, ['--http', '127.0.0.1:0']));
   },
-  connect: async ({ home, id }) => {
-    const client = new Client({ name: 'berth-test', version: '0' });
+  connect: async ({ home, id }, client) => {
     await client.connect(new StreamableHTTPClientTransport(endpoint(home, id), { requestInit: { headers: { authorization: `Bearer ${token(home)}` } } }));
-    return client;
   },
   after: async ({ home }) => {
     await daemons.get(home)?.stop();

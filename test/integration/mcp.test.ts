@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
@@ -12,10 +11,8 @@ const INSPECTOR = join(import.meta.dirname, '../../node_modules/@modelcontextpro
 
 describeMcpSuite({
   name: 'stdio',
-  connect: async ({ id, env }) => {
-    const client = new Client({ name: 'berth-test', version: '0' });
+  connect: async ({ id, env }, client) => {
     await client.connect(new StdioClientTransport({ command: 'node', args: [MAIN, 'mcp', '--workspace', id], env, stderr: 'pipe' }));
-    return client;
   },
   // The CLI's `berth up` started a daemon on demand.
   after: async ({ berth }) => void (await berth('daemon', 'stop')),

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
 import { Store } from '../../src/state/store.js';
@@ -67,7 +68,8 @@ export interface McpTransportSetup {
   name: string;
   /** Before the workspace is made (the HTTP suite starts its daemon here). */
   before?: (context: McpSuiteContext) => Promise<void>;
-  connect: (context: McpSuiteContext) => Promise<Client>;
+  /** Connects the suite's client (made with the capabilities the test needs) to the workspace's server. */
+  connect: (context: McpSuiteContext, client: Client) => Promise<void>;
   /** After the client closed and the workspace is removed. */
   after?: (context: McpSuiteContext) => Promise<void>;
   /** The transport's own tests, registered inside each target's suite. */
@@ -124,7 +126,8 @@ export function describeMcpSuite(setup: McpTransportSetup): void {
       await setup.before?.(context);
       const up = await berth('up', id, '--root', root, ...(image ? ['--image', image] : []), '--allow', 'example.invalid:443');
       expect(up.exitCode, up.stderr).toBe(0);
-      client = await setup.connect(context);
+      client = new Client({ name: 'berth-test', version: '0' });
+      await setup.connect(context, client);
     });
 
     afterAll(async () => {
@@ -264,6 +267,47 @@ export function describeMcpSuite(setup: McpTransportSetup): void {
       const bad = await call('egress_request', { target: 'not a rule!', reason: 'junk' });
       expect(bad.isError).toBe(true);
       expect(errorText(bad)).toContain('E_INVALID_INPUT');
+    });
+
+    it('egress_request asks the person through the client when it can (elicitation): deny keeps it closed, approve opens it', async () => {
+      // A target of its own: the test above already opened the first listener.
+      const other = createServer((_, res) => res.end('reached'));
+      await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+      const target = `127.0.0.1:${String((other.address() as { port: number }).port)}`;
+      const asked: string[] = [];
+      let answer: ElicitResult = { action: 'accept', content: { decision: 'deny' } };
+      // The person's client: it can ask its user, and the test answers as the user.
+      const person = new Client({ name: 'berth-test-person', version: '0' }, { capabilities: { elicitation: { form: {} } } });
+      person.setRequestHandler(ElicitRequestSchema, (request) => {
+        asked.push(request.params.message);
+        return answer;
+      });
+      try {
+        await setup.connect(context, person);
+        const reach = async () => (await sh(`curl -sS -m 10 --noproxy '' -x "$HTTP_PROXY" -o /dev/null -w '%{http_code}' http://${target}/`)).stdout;
+        const ask = async (reason: string) => ((await person.callTool({ name: 'egress_request', arguments: { target, reason } }, undefined, { timeout: 180_000 })) as ToolResult).structuredContent;
+        expect(await ask('first try')).toMatchObject({ state: 'denied', target });
+        expect(asked).toEqual([expect.stringContaining(target)]);
+        expect(asked[0]).toContain('first try');
+        expect(await reach()).not.toBe('200');
+        answer = { action: 'decline' };
+        expect(await ask('second try')).toMatchObject({ state: 'denied' });
+        // Dismissed without a choice: it stays for a person to decide with the CLI.
+        answer = { action: 'cancel' };
+        const pending = await ask('third try');
+        expect(pending).toMatchObject({ state: 'pending' });
+        expect(await reach()).not.toBe('200');
+        answer = { action: 'accept', content: { decision: 'approve' } };
+        expect(await ask('fourth try')).toMatchObject({ state: 'approved', target });
+        expect(await reach()).toBe('200');
+        expect(asked).toHaveLength(4);
+        const listed = JSON.parse((await berth('egress', 'requests', id, '--json')).stdout) as { id: string; state: string; target: string }[];
+        expect(listed.filter((r) => r.target === target).map((r) => r.state).sort()).toEqual(['approved', 'denied', 'denied', 'pending']);
+        expect(listed.find((r) => r.id === pending?.['request_id'])?.state).toBe('pending');
+      } finally {
+        await person.close().catch(() => undefined);
+        other.close();
+      }
     });
 
     it('refuses paths outside the workspace and another workspace', async () => {

@@ -6,7 +6,7 @@ import { EXIT, UsageError } from '../output.js';
 const USAGE = `Usage: berth mcp --workspace <id> [--up] [--runtime R]
 Serves the Model Context Protocol over stdio for one workspace: a coding agent (Claude Code, Codex,
 Cursor) runs commands, edits files and starts dev servers inside it, and may ask for egress (a person
-approves with \`berth egress approve\`). --up brings the workspace up as last declared first.
+approves in their client when it can ask them, or with \`berth egress approve\`). --up brings the workspace up as last declared first.
 See docs/mcp.md.
 `;
 
@@ -25,7 +25,16 @@ export default defineCommand({
     const berth = await openBerth(values.runtime, id);
     const [{ serveWorkspace }, { StdioServerTransport }] = await Promise.all([import('../../mcp/servable.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    const server = await serveWorkspace(berth, id, { version: pkg.version, how: 'stdio' });
+    const server = await serveWorkspace(berth, id, {
+      version: pkg.version,
+      how: 'stdio',
+      // A person's yes in their client opens the target as `berth egress approve` does: through the daemon when one serves the proxy.
+      allowEgress: async (target) => {
+        const core = await openCore(values.runtime, id);
+        await core.api.changeEgress(id, { allow: target });
+        if (core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
+      },
+    });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = resolve;
