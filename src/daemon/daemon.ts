@@ -6,6 +6,7 @@ import { isLive } from '../devserver/types.js';
 import { IdleWatch } from './idle.js';
 import { acceptStreams, loopbackApi, socketApi } from './api.js';
 import { PtySessions } from './pty-sessions.js';
+import { McpHttpSessions } from '../mcp/http-sessions.js';
 import { EventFeed } from './event-feed.js';
 import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
@@ -129,7 +130,10 @@ export class Daemon {
           return { exitCode, durationMs };
         },
         ptys,
+        // The MCP server's modules load with the first session, not with the daemon.
+        mcp: new McpHttpSessions(async (workspace) => (await import('../mcp/servable.js')).serveWorkspace(berth, workspace, { version: info.version, how: 'http' })),
       };
+      cleanup.unshift(() => deps.mcp?.closeAll());
       const watch =
         idleMs > 0 && !options.manifest
           ? new IdleWatch({ idleMs, busy: () => berth.store.egress.egress().length > 0 || berth.store.devServers.devServers().some(isLive) })

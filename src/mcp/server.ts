@@ -4,7 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Berth } from '../berth.js';
 import { BerthError, isBerthError } from '../errors.js';
-import { requestEgress } from '../egress/requests.js';
+import { requestEgress, settleEgressRequest } from '../egress/requests.js';
 import { hostPathFor } from '../runtime/host/host-runtime.js';
 import { resolveWorkspacePath, WORKSPACE_ROOT } from '../workspace/files.js';
 import type { ProcessExit } from '../workspace/processes.js';
@@ -29,7 +29,15 @@ const SEARCH_LIMIT = 200;
 export interface WorkspaceServerOptions {
   /** The package version, for the server's identity. */
   version: string;
+  /**
+   * Opens an approved target (the ordinary egress change, in force when it resolves). Default: this
+   * Berth's `changeEgress`, right where it serves the proxy (the daemon); the CLI goes through the daemon.
+   */
+  allowEgress?: ((target: string) => Promise<unknown>) | undefined;
 }
+
+/** How long an egress question waits for the person in their client before the request just stays pending. */
+const ELICIT_TIMEOUT_MS = 10 * 60_000;
 
 /** Paths the tools may name: where the workspace's files are, as the server decides per runtime. */
 export interface PathScope {
@@ -425,19 +433,24 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     }),
   );
 
+  const allowEgress = options.allowEgress ?? ((target: string) => berth.changeEgress(workspace, { allow: target }));
   server.registerTool(
     'egress_request',
     {
       title: 'Ask a person to open a network target',
       description:
         'Asks the person who runs this workspace to allow a network target (host[:port], e.g. registry.npmjs.org:443) its egress rules refuse. ' +
-        'Returns a pending request: nothing opens until a person approves it (`berth egress approve`); there is no tool to approve.',
+        'When your client can ask its user (MCP elicitation), the person is asked at once and the answer comes back (approved or denied); ' +
+        'otherwise the request stays pending until a person decides (`berth egress approve`). There is no tool to approve.',
       inputSchema: { target: z.string().min(1).max(300), reason: z.string().min(1).max(500) },
-      outputSchema: { request_id: z.string(), state: z.literal('pending'), target: z.string() },
+      outputSchema: { request_id: z.string(), state: z.enum(['pending', 'approved', 'denied']), target: z.string() },
     },
-    guarded(({ target, reason }) => {
+    guarded(async ({ target, reason }) => {
       const request = requestEgress(berth.store, (event) => berth.record(event), workspace, target, reason);
-      return Promise.resolve(ok({ request_id: request.id, state: 'pending', target: request.target }));
+      const decision = await askThePerson(server, workspace, request.target, reason);
+      if (decision === null) return ok({ request_id: request.id, state: 'pending', target: request.target });
+      const decided = await settleEgressRequest(berth.store, (event) => berth.record(event), workspace, request.id, decision, allowEgress);
+      return ok({ request_id: decided.id, state: decided.state, target: decided.target });
     }),
   );
 
@@ -449,6 +462,37 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     previous?.();
   };
   return server;
+}
+
+/**
+ * The person's answer to an egress request, asked through the client (MCP elicitation, form mode)
+ * when the client says it can ask its user; null when it cannot, or the person dismissed it or did
+ * not answer in time (the request stays pending for `berth egress approve|deny`). The agent has no
+ * part in this: the question goes to the client's user, and no tool answers it.
+ */
+async function askThePerson(server: McpServer, workspace: string, target: string, reason: string): Promise<'approved' | 'denied' | null> {
+  const elicitation = server.server.getClientCapabilities()?.elicitation;
+  // Form mode is what a client declaring `elicitation: {}` supports (spec 2025-11-25: an empty object means form).
+  if (elicitation === undefined || (elicitation.form === undefined && elicitation.url !== undefined)) return null;
+  try {
+    const answer = await server.server.elicitInput(
+      {
+        mode: 'form',
+        message: `The agent in Berth workspace "${workspace}" asks to reach ${target}. Its reason: ${reason}\nApprove adds "${target}" to the workspace's egress allow rules (as \`berth egress allow\`).`,
+        requestedSchema: {
+          type: 'object',
+          properties: { decision: { type: 'string', title: `Allow ${target}?`, enum: ['approve', 'deny'], enumNames: ['Approve', 'Deny'] } },
+          required: ['decision'],
+        },
+      },
+      { timeout: ELICIT_TIMEOUT_MS },
+    );
+    if (answer.action === 'accept') return answer.content?.['decision'] === 'approve' ? 'approved' : 'denied';
+    return answer.action === 'decline' ? 'denied' : null;
+  } catch {
+    // No answer (timed out, the client failed the request): a person decides later.
+    return null;
+  }
 }
 
 function registerResources(server: McpServer, berth: Berth, workspace: string, scope: PathScope): void {

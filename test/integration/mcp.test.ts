@@ -1,259 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
-import { Store } from '../../src/state/store.js';
-import { TEST_IMAGE, engineEnv } from '../support/engines.js';
+import { describeMcpSuite, MAIN, TOOLS } from '../support/mcp-suite.js';
 
-/** `npm run build` first: the server is the built CLI, as an agent's config starts it. */
-const MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
 const INSPECTOR = join(import.meta.dirname, '../../node_modules/@modelcontextprotocol/inspector-cli/build/index.js');
 
-interface Target {
-  label: string;
-  runtime: string;
-  image?: string;
-}
-
-const targets: Target[] = [
-  { label: 'podman', runtime: 'podman', image: TEST_IMAGE },
-  { label: 'docker', runtime: 'docker', image: TEST_IMAGE },
-  { label: 'host (sandboxed)', runtime: 'host' },
-];
-
-const TOOLS = [
-  'exec',
-  'file_read',
-  'file_write',
-  'file_edit',
-  'file_list',
-  'file_delete',
-  'file_search',
-  'devserver_start',
-  'devserver_list',
-  'devserver_logs',
-  'devserver_stop',
-  'devserver_restart',
-  'workspace_status',
-  'egress_request',
-];
-
-interface ToolResult {
-  isError?: boolean;
-  structuredContent?: Record<string, unknown>;
-  content: { type: string; text?: string }[];
-}
-
-describe.each(targets)('$label: berth mcp over stdio', ({ runtime, image }) => {
-  // Made when the suite runs (a suite left out by -t makes nothing).
-  let scratch = '';
-  let home = '';
-  let root = '';
-  let otherRoot = '';
-  const id = `mcp-${randomUUID().slice(0, 8)}`;
-  const env: Record<string, string> = { ...(engineEnv() as Record<string, string>), BERTH_RUNTIME: runtime };
-  let client: Client;
-  let loopback: Server;
-  let loopbackPort = 0;
-
-  const berth = (...args: string[]) => run(['node', MAIN, ...args], { env, timeoutMs: 180_000, okExitCodes: 'any' });
-  const call = async (name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => (await client.callTool({ name, arguments: args }, undefined, { timeout: 180_000 })) as ToolResult;
-  const errorText = (result: ToolResult): string => result.content.map((c) => c.text ?? '').join('\n');
-  const sh = async (command: string) => (await call('exec', { command })).structuredContent as { exit_code: number; stdout: string; stderr: string };
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'berth-mcp-'));
-    home = join(scratch, 'home');
-    root = join(scratch, 'project');
-    otherRoot = join(scratch, 'other-project');
-    env['BERTH_HOME'] = home;
-    mkdirSync(root);
-    mkdirSync(otherRoot);
-    writeFileSync(join(root, 'AGENTS.md'), '# Agents\nRun npm test.\n');
-    writeFileSync(join(otherRoot, 'secret.txt'), 'another workspace');
-    // The target of the egress request: a listener on this host's loopback, which only an exact rule opens.
-    loopback = createServer((_, res) => res.end('reached'));
-    await new Promise<void>((resolve) => loopback.listen(0, '127.0.0.1', resolve));
-    loopbackPort = (loopback.address() as { port: number }).port;
-    const up = await berth('up', id, '--root', root, ...(image ? ['--image', image] : []), '--allow', 'example.invalid:443');
-    expect(up.exitCode, up.stderr).toBe(0);
-    client = new Client({ name: 'berth-test', version: '0' });
-    await client.connect(new StdioClientTransport({ command: 'node', args: [MAIN, 'mcp', '--workspace', id], env: env, stderr: 'pipe' }));
-  });
-
-  afterAll(async () => {
-    await client?.close().catch(() => undefined);
-    await berth('rm', id).catch(() => undefined);
-    await berth('daemon', 'stop').catch(() => undefined);
-    loopback?.close();
-    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
-  });
-
-  it('lists every tool with JSON schemas; none takes a workspace', async () => {
-    const { tools } = await client.listTools();
-    const names = tools.map((t) => t.name);
-    for (const name of TOOLS) expect(names).toContain(name);
-    const exec = tools.find((t) => t.name === 'exec');
-    expect(exec?.inputSchema.properties).toHaveProperty('command');
-    expect(exec?.inputSchema.properties).toHaveProperty('timeout_ms');
-    expect(exec?.outputSchema?.properties).toHaveProperty('exit_code');
-    for (const tool of tools) expect(Object.keys(tool.inputSchema.properties ?? {})).not.toContain('workspace');
-    // No agent-side way to decide egress.
-    expect(names.filter((n) => /approve|allow|deny|egress_(?!request)/.test(n))).toEqual([]);
-  });
-
-  it('file_write then exec cat round-trips (UTF-8, and bytes with base64)', async () => {
-    const text = 'héllo wörld\nline two\n';
-    expect((await call('file_write', { path: 'notes/a.txt', content: text })).isError).toBeFalsy();
-    // Relative to the working folder /workspace (host mode binds the root at its own path, so `cat` by a
-    // relative path is what works everywhere).
-    expect((await sh('cat notes/a.txt')).stdout).toBe(text);
-    await call('file_write', { path: '/tmp/raw.bin', content: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64'), encoding: 'base64' });
-    expect((await sh('od -An -tx1 /tmp/raw.bin')).stdout.trim().split(/\s+/)).toEqual(['ff', 'fe', '00', '41']);
-    const raw = await call('file_read', { path: '/tmp/raw.bin', encoding: 'base64' });
-    expect(Buffer.from(String(raw.structuredContent?.['content']), 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0x00, 0x41]));
-    const lines = await call('file_read', { path: 'notes/a.txt', start_line: 2, end_line: 2 });
-    expect(lines.structuredContent).toMatchObject({ content: 'line two', total_lines: 3 });
-    const edit = await call('file_edit', { path: 'notes/a.txt', old_text: 'wörld', new_text: 'there' });
-    expect(edit.structuredContent).toMatchObject({ replacements: 1 });
-    const missing = await call('file_edit', { path: 'notes/a.txt', old_text: 'nope', new_text: 'x' });
-    expect(missing.isError).toBe(true);
-    expect((await sh('cat notes/a.txt')).stdout).toBe('héllo there\nline two\n');
-    const list = await call('file_list', { path: 'notes' });
-    expect(list.structuredContent?.['entries']).toEqual([expect.objectContaining({ name: 'a.txt', type: 'file' })]);
-    const search = await call('file_search', { pattern: 'line t[w]o' });
-    expect(search.structuredContent?.['matches']).toEqual([{ path: '/workspace/notes/a.txt', line: 2, text: 'line two' }]);
-    expect((await call('file_delete', { path: 'notes/a.txt' })).isError).toBeFalsy();
-    const gone = await call('file_read', { path: 'notes/a.txt' });
-    expect(gone.isError).toBe(true);
-    expect(errorText(gone)).toMatch(/E_NOT_FOUND[\s\S]*Hint:/);
-  });
-
-  it('exec: exit codes, capped output, and a timeout ends the process in the workspace', async () => {
-    expect((await sh('echo out; echo err >&2; exit 3'))).toMatchObject({ exit_code: 3, stdout: 'out\n', stderr: 'err\n' });
-    const big = (await call('exec', { argv: ['sh', '-c', 'head -c 200000 /dev/zero | tr "\\0" x'] })).structuredContent;
-    expect(big).toMatchObject({ exit_code: 0, truncated: true });
-    expect(String(big?.['stdout']).length).toBeLessThan(70_000);
-    const marker = `4${String(Date.now() % 100_000).padStart(5, '0')}`;
-    const timedOut = await call('exec', { command: `sleep ${marker}`, timeout_ms: 500 });
-    expect(timedOut.isError).toBe(true);
-    expect(errorText(timedOut)).toContain('E_TIMEOUT');
-    const table = await sh(`for d in /proc/[0-9]*; do tr '\\0' ' ' < $d/cmdline 2>/dev/null; echo; done`);
-    expect(table.stdout).not.toContain(`sleep ${marker}`);
-    const both = await call('exec', { command: 'true', argv: ['true'] });
-    expect(both.isError).toBe(true);
-  });
-
-  it('background processes: output as it comes (since/next), listed, killed and gone from the workspace', async () => {
-    const marker = `5${String(Date.now() % 100_000).padStart(5, '0')}`;
-    const started = await call('exec', { command: `echo begin; echo oops >&2; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done # ${marker}`, background: true });
-    expect(started.isError, errorText(started)).toBeFalsy();
-    const processId = String(started.structuredContent?.['process_id']);
-    expect(processId).toMatch(/^[0-9a-f-]{36}$/);
-    const first = (await call('process_output', { process_id: processId, wait_ms: 10_000 })).structuredContent ?? {};
-    expect(first).toMatchObject({ running: true, exit_code: null });
-    let seen = `${String(first['stdout'])}`;
-    let stderr = String(first['stderr']);
-    let next = Number(first['next']);
-    // Only what is new after `next` comes back, and it keeps coming while the process runs.
-    while (!/tick 2\n/.test(seen) || !stderr.includes('oops')) {
-      const more = (await call('process_output', { process_id: processId, since: next, wait_ms: 10_000 })).structuredContent ?? {};
-      expect(Number(more['next'])).toBeGreaterThanOrEqual(next);
-      seen += String(more['stdout']);
-      stderr += String(more['stderr']);
-      next = Number(more['next']);
-    }
-    expect(seen.startsWith('begin\n')).toBe(true);
-    expect(seen.match(/^tick 1$/gm)).toHaveLength(1);
-    const listed = (await call('process_list')).structuredContent?.['processes'] as { process_id: string; running: boolean }[];
-    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ process_id: processId, running: true })]));
-    const killed = await call('process_kill', { process_id: processId });
-    expect(killed.structuredContent).toMatchObject({ process_id: processId, running: false });
-    const table = await sh(`for d in /proc/[0-9]*; do tr '\\0' ' ' < $d/cmdline 2>/dev/null; echo; done`);
-    expect(table.stdout).not.toContain(`# ${marker}`);
-    expect((await call('process_output', { process_id: 'no-such-process' })).isError).toBe(true);
-  });
-
-  it('devserver_start returns a URL that answers from the host', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const started = await call('devserver_start', { name: 'web', command: `python3 -m http.server ${String(port)} --bind 0.0.0.0`, port });
-    expect(started.isError, errorText(started)).toBeFalsy();
-    expect(started.structuredContent).toMatchObject({ state: 'running', port });
-    const url = String(started.structuredContent?.['url']);
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    expect(response.status).toBe(200);
-    expect((await call('devserver_list')).structuredContent?.['servers']).toEqual([expect.objectContaining({ name: 'web', state: 'running', url })]);
-    const status = await call('workspace_status');
-    expect(status.structuredContent).toMatchObject({ workspace: id, state: 'running', previews: [{ name: 'web', url }] });
-    expect((await call('devserver_stop', { name: 'web' })).structuredContent).toMatchObject({ state: 'stopped' });
-  });
-
-  it('egress_request stays pending and closed; deny keeps it closed; berth egress approve lets it through', async () => {
-    const target = `127.0.0.1:${String(loopbackPort)}`;
-    const reach = async () => (await sh(`curl -sS -m 10 --noproxy '' -x "$HTTP_PROXY" -o /dev/null -w '%{http_code}' http://${target}/`)).stdout;
-    expect(await reach()).not.toBe('200');
-    const first = await call('egress_request', { target, reason: 'the test server' });
-    expect(first.structuredContent).toMatchObject({ state: 'pending', target });
-    const firstId = String(first.structuredContent?.['request_id']);
-    expect(await reach()).not.toBe('200');
-    const listed = await berth('egress', 'requests', id, '--json');
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id: firstId, state: 'pending', target, reason: 'the test server' })]);
-    const denied = await berth('egress', 'deny', id, firstId);
-    expect(denied.exitCode, denied.stderr).toBe(0);
-    expect(await reach()).not.toBe('200');
-    expect((await berth('egress', 'approve', id, firstId)).exitCode).not.toBe(0);
-
-    const second = String((await call('egress_request', { target, reason: 'again, please' })).structuredContent?.['request_id']);
-    const approved = await berth('egress', 'approve', id, second);
-    expect(approved.exitCode, approved.stderr).toBe(0);
-    expect(await reach()).toBe('200');
-    const store = Store.open(home);
-    try {
-      const types = store.events.events({ workspace: id }).map((e) => e.type);
-      expect(types.filter((t) => t.startsWith('egress.request'))).toEqual(['egress.requested', 'egress.request-denied', 'egress.requested', 'egress.request-approved']);
-    } finally {
-      store.close();
-    }
-    // What is asked for must be a rule a person could type; anything else is refused, saying why.
-    const bad = await call('egress_request', { target: 'not a rule!', reason: 'junk' });
-    expect(bad.isError).toBe(true);
-    expect(errorText(bad)).toContain('E_INVALID_INPUT');
-  });
-
-  it('refuses paths outside the workspace and another workspace', async () => {
-    const other = join(otherRoot, 'secret.txt');
-    const read = await call('file_read', { path: other });
-    expect(read.isError).toBe(true);
-    // Containers and host mode's private /tmp do not show another workspace's root at all.
-    expect(errorText(read)).toMatch(/E_NOT_FOUND|E_INVALID_INPUT[\s\S]*outside workspace/);
-    if (runtime === 'host') {
-      expect(errorText(await call('file_write', { path: '/etc/berth-x', content: 'x' }))).toContain('outside workspace');
-      expect(errorText(await call('exec', { command: 'pwd', cwd: otherRoot }))).toContain('outside workspace');
-    }
-    // Tools take no workspace: one named in the arguments is ignored, the call stays in this one.
-    const resources = await client.listResources();
-    expect(resources.resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['berth://workspace/AGENTS.md', 'berth://egress/denials']));
-    const agents = await client.readResource({ uri: 'berth://workspace/AGENTS.md' });
-    expect(agents.contents[0]).toMatchObject({ text: '# Agents\nRun npm test.\n' });
-  });
-
-  it('a second client (inspector-cli) lists and calls the tools', async () => {
-    // inspector-cli 1.0.3 checks `../package.json` against its working folder but imports it relative
-    // to itself: run it from a folder whose parent has one (test/ here), or it cannot start.
-    const inspector = (...args: string[]) =>
-      run(['node', INSPECTOR, 'node', MAIN, 'mcp', ...args, '--', '--workspace', id], { env, cwd: join(import.meta.dirname, '..'), timeoutMs: 120_000, okExitCodes: 'any' });
-    const listed = await inspector('--method', 'tools/list');
-    expect(listed.exitCode, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(expect.arrayContaining(TOOLS));
-    const called = await inspector('--method', 'tools/call', '--tool-name', 'exec', '--tool-arg', 'command=echo from-inspector');
-    expect(called.exitCode, called.stderr).toBe(0);
-    expect(JSON.parse(called.stdout)).toMatchObject({ structuredContent: { exit_code: 0, stdout: 'from-inspector\n' } });
-  });
+describeMcpSuite({
+  name: 'stdio',
+  connect: async ({ id, env }, client) => {
+    await client.connect(new StdioClientTransport({ command: 'node', args: [MAIN, 'mcp', '--workspace', id], env, stderr: 'pipe' }));
+  },
+  // The CLI's `berth up` started a daemon on demand.
+  after: async ({ berth }) => void (await berth('daemon', 'stop')),
+  more: ({ id, env }) => {
+    it('a second client (inspector-cli) lists and calls the tools', async () => {
+      // inspector-cli 1.0.3 checks `../package.json` against its working folder but imports it relative
+      // to itself: run it from a folder whose parent has one (test/ here), or it cannot start.
+      const inspector = (...args: string[]) =>
+        run(['node', INSPECTOR, 'node', MAIN, 'mcp', ...args, '--', '--workspace', id], { env, cwd: join(import.meta.dirname, '..'), timeoutMs: 120_000, okExitCodes: 'any' });
+      const listed = await inspector('--method', 'tools/list');
+      expect(listed.exitCode, listed.stderr).toBe(0);
+      expect((JSON.parse(listed.stdout) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(expect.arrayContaining(TOOLS));
+      const called = await inspector('--method', 'tools/call', '--tool-name', 'exec', '--tool-arg', 'command=echo from-inspector');
+      expect(called.exitCode, called.stderr).toBe(0);
+      expect(JSON.parse(called.stdout)).toMatchObject({ structuredContent: { exit_code: 0, stdout: 'from-inspector\n' } });
+    });
+  },
 });
 
 describe('host (unconfined): berth mcp refuses to serve', () => {

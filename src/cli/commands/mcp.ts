@@ -6,7 +6,7 @@ import { EXIT, UsageError } from '../output.js';
 const USAGE = `Usage: berth mcp --workspace <id> [--up] [--runtime R]
 Serves the Model Context Protocol over stdio for one workspace: a coding agent (Claude Code, Codex,
 Cursor) runs commands, edits files and starts dev servers inside it, and may ask for egress (a person
-approves with \`berth egress approve\`). --up brings the workspace up as last declared first.
+approves in their client when it can ask them, or with \`berth egress approve\`). --up brings the workspace up as last declared first.
 See docs/mcp.md.
 `;
 
@@ -23,20 +23,18 @@ export default defineCommand({
       if (report.egress && core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, report.runtime, 'up');
     }
     const berth = await openBerth(values.runtime, id);
-    const status = await berth.status(id);
-    if (status.state !== 'running') {
-      const { BerthError } = await import('../../errors.js');
-      throw new BerthError('E_NOT_RUNNING', `Workspace "${id}" is ${status.state}.`, { hint: `Start it with \`berth up ${id}\`, or pass --up.` });
-    }
-    if (status.isolation === 'none') {
-      const { BerthError } = await import('../../errors.js');
-      throw new BerthError('E_UNSUPPORTED', `Workspace "${id}" runs unconfined on the host: an agent's commands would reach everything you can.`, {
-        hint: `Bring it up sandboxed (host mode without --unconfined) or on a container runtime, then start \`berth mcp\` again.`,
-      });
-    }
-    const [{ createWorkspaceServer }, { StdioServerTransport }] = await Promise.all([import('../../mcp/server.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
+    const [{ serveWorkspace }, { StdioServerTransport }] = await Promise.all([import('../../mcp/servable.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    const server = await createWorkspaceServer(berth, id, { version: pkg.version });
+    const server = await serveWorkspace(berth, id, {
+      version: pkg.version,
+      how: 'stdio',
+      // A person's yes in their client opens the target as `berth egress approve` does: through the daemon when one serves the proxy.
+      allowEgress: async (target) => {
+        const core = await openCore(values.runtime, id);
+        await core.api.changeEgress(id, { allow: target });
+        if (core.api.via === 'in-process') await (await import('../on-demand.js')).serveEgressChange(id, core.runtime, 'change');
+      },
+    });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = resolve;

@@ -18,7 +18,7 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
       route.produces === 'websocket'
         ? null
         : route.produces === 'stream'
-        ? { 'text/event-stream': { schema: { type: 'string', description: 'id: <seq>\\ndata: <Event as JSON>' } } }
+        ? route.content ?? { 'text/event-stream': { schema: { type: 'string', description: 'id: <seq>\\ndata: <Event as JSON>' } } }
         : route.produces === 'text'
           ? { 'text/plain': { schema: { type: 'string' } } }
           : { 'application/json': { schema: route.returns ?? {} } };

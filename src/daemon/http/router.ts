@@ -43,6 +43,8 @@ export interface Route<Deps> {
   produces: 'json' | 'text' | 'stream' | 'websocket';
   /** The success body's shape, for the document (JSON Schema). */
   returns?: Record<string, unknown>;
+  /** A `stream` route's response media types for the document, when not the event feed's SSE. */
+  content?: Record<string, unknown>;
   handle: (context: RouteContext<Deps>) => unknown;
   /** `websocket` routes: takes the socket once the gate let it through. */
   connect?: (context: SocketContext<Deps>) => void;

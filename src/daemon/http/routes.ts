@@ -15,6 +15,8 @@ import { settleEgressRequest } from '../../egress/requests.js';
 import { serveExec, serveProcess, servePty, type StreamingExec } from './stream-routes.js';
 import type { ProcessHandle } from '../../workspace/processes.js';
 import { closeWithError } from './websocket.js';
+import { MCP_ROUTES } from './mcp-routes.js';
+import type { McpHttpSessions } from '../../mcp/http-sessions.js';
 import type { Route, RouteContext } from './router.js';
 import { streamEvents } from './sse.js';
 
@@ -27,6 +29,8 @@ export interface ApiDeps {
   /** Streaming exec and terminals; null where the library has none (then those routes answer E_UNSUPPORTED). */
   exec: StreamingExec | null;
   ptys: PtySessions | null;
+  /** MCP sessions over streamable HTTP (/workspaces/{id}/mcp); absent: those routes answer E_UNSUPPORTED. */
+  mcp?: McpHttpSessions | null;
 }
 
 type Ctx = RouteContext<ApiDeps>;
@@ -275,6 +279,7 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
       streamEvents(req, res, deps.feed, after, (event) => matches(event, q));
     },
   },
+  ...MCP_ROUTES,
 ];
 
 function requestState(query: URLSearchParams): 'pending' | 'approved' | 'denied' {
