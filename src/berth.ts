@@ -193,7 +193,9 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
     const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base });
+    // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
+    const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features });
     if (plan.build !== null) {
       const present = await this.runtime.imageInspect(plan.build.tag).then(
         () => true,
@@ -203,6 +205,20 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${plan.build.tag} from ${plan.build.dockerfile}.`, data: { tag: plan.build.tag } });
         await this.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
       }
+    }
+    if (plan.features !== null) {
+      const { ensureFeaturesImage } = await import('./devcontainer/features/build.js');
+      const baseImage = plan.input.image ?? '';
+      const image = await ensureFeaturesImage(this.runtime, plan.features, {
+        baseImage,
+        containerUser: read.config.containerUser,
+        remoteUser: read.config.remoteUser,
+        labels: { 'berth.devcontainer': read.file },
+        onOutput: options.onBuildOutput,
+        timeoutMs: 30 * 60_000,
+      });
+      if (image.built) this.record({ type: 'devcontainer.build', workspace: id, message: `Installed features ${plan.features.features.map((f) => f.userId).join(', ')} on ${baseImage} as ${image.tag}.`, data: { tag: image.tag } });
+      plan.input = { ...plan.input, image: image.tag };
     }
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace'));
