@@ -95,8 +95,8 @@ export function featuresDockerfile(features: readonly ResolvedFeature[], baseIma
     'USER root',
     `RUN mkdir -p ${FEATURES_DIR}`,
     `COPY features/devcontainer-features.builtin.env ${FEATURES_DIR}/`,
-    `RUN echo "_CONTAINER_USER_HOME=$(${passwdEntry(users.containerUser)} | cut -d: -f6)" >> ${builtins} && \\`,
-    `    echo "_REMOTE_USER_HOME=$(${passwdEntry(users.remoteUser)} | cut -d: -f6)" >> ${builtins}`,
+    `RUN echo "_CONTAINER_USER_HOME=$( ${passwdEntry(users.containerUser)} | cut -d: -f6)" >> ${builtins} && \\`,
+    `    echo "_REMOTE_USER_HOME=$( ${passwdEntry(users.remoteUser)} | cut -d: -f6)" >> ${builtins}`,
   ];
   for (const feature of features) {
     const dest = `${FEATURES_DIR}/${feature.consecutiveId}`;
