@@ -237,4 +237,39 @@ describe('pulling OCI features from a registry', () => {
       await registry.close();
     }
   });
+
+  it('writes devcontainer-lock.json as the reference does, and a locked feature stays at its digest when the tag moves', async () => {
+    const registry = await startTestRegistry();
+    try {
+      const folder = mkdtempSync(join(scratch, 'oci-lock-'));
+      writeFileSync(join(folder, 'devcontainer-feature.json'), '{"id":"tool","version":"1.0.0"}');
+      writeFileSync(join(folder, 'install.sh'), '#!/bin/sh\necho one\n');
+      const firstDigest = await registry.pushFeature('berth/features/tool', '1', folder);
+      const id = `${registry.host}/berth/features/tool:1`;
+      const root = workspace(JSON.stringify({ image: 'i', features: { [id]: {} } }));
+      const first = await resolveIn(root);
+      expect(first.features[0]?.contentHash).toBe(firstDigest);
+      expect(JSON.parse(readFileSync(join(root, '.devcontainer/devcontainer-lock.json'), 'utf8'))).toEqual({
+        features: { [id]: { version: '1.0.0', resolved: `${registry.host}/berth/features/tool@${firstDigest}`, integrity: firstDigest } },
+      });
+      expect(first.notes).toContain('wrote .devcontainer/devcontainer-lock.json (the OCI features\' digests, as the reference does)');
+
+      // The tag moves on: the lockfile keeps the feature where it was.
+      writeFileSync(join(folder, 'install.sh'), '#!/bin/sh\necho two\n');
+      const secondDigest = await registry.pushFeature('berth/features/tool', '1', folder);
+      expect(secondDigest).not.toBe(firstDigest);
+      const pinned = await resolveIn(root);
+      expect(pinned.features[0]?.contentHash).toBe(firstDigest);
+      expect(readFileSync(join(pinned.features[0]?.dir ?? '', 'install.sh'), 'utf8')).toContain('echo one');
+      expect(pinned.hash).toBe(first.hash);
+
+      // Without the lockfile, the tag's new content (and a new lockfile).
+      rmSync(join(root, '.devcontainer/devcontainer-lock.json'));
+      const moved = await resolveIn(root);
+      expect(moved.features[0]?.contentHash).toBe(secondDigest);
+      expect(moved.hash).not.toBe(first.hash);
+    } finally {
+      await registry.close();
+    }
+  });
 });

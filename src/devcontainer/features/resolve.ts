@@ -6,6 +6,7 @@ import { parseJsonc, type JsoncDocument } from '../jsonc.js';
 import { devcontainerError, type DevcontainerProblem } from '../problems.js';
 import type { DevcontainerRead } from '../read.js';
 import { isObject, parseFeatureMetadata, type FeatureMetadata } from './metadata.js';
+import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
 import { pullOciFeature } from './oci.js';
 import { resolveOptions } from './options.js';
 import { installOrder, type OrderNode } from './order.js';
@@ -40,6 +41,8 @@ export interface FeaturesResolution {
 export interface ResolveOptions {
   /** Where OCI features are cached (Berth's home). */
   cacheDir: string;
+  /** Write devcontainer-lock.json beside the config, as the reference does (default true). */
+  writeLockfile?: boolean | undefined;
 }
 
 /** dependsOn chains end well before this; a registry serving an endless chain does not. */
@@ -69,6 +72,7 @@ const NOT_YET: Record<string, string> = {
  */
 export async function resolveFeatures(read: DevcontainerRead, options: ResolveOptions): Promise<FeaturesResolution> {
   const document = reparse(read.file);
+  const locked = readLockfile(read.file);
   const problems: DevcontainerProblem[] = [];
   const warnings: string[] = [];
   const notes: string[] = [];
@@ -94,7 +98,10 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
       at(item.path, ref.error + where);
       continue;
     }
-    const fetched = await fetchFeature(ref, options.cacheDir).catch((cause: unknown) => {
+    const lock = ref.kind === 'oci' ? locked[item.userId] : undefined;
+    // A locked feature is pulled by the digest it resolved to (the reference's lockfile integrity).
+    const pinned: FeatureRef = ref.kind === 'oci' && lock !== undefined ? { ...ref, digest: lock.integrity, reference: lock.integrity } : ref;
+    const fetched = await fetchFeature(pinned, options.cacheDir).catch((cause: unknown) => {
       if (cause instanceof BerthError) at(item.path, `${cause.message}${where} ${cause.hint ?? ''}`.trim());
       else throw cause;
       return null;
@@ -145,7 +152,7 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const aliases = ref.kind === 'oci' ? metadata.legacyIds.map((legacy) => `oci:${ref.registry}/${ref.repository.split('/').slice(0, -1).join('/')}/${legacy}`) : [];
     nodes.push({
       node: { key, source: sourceKey(ref), aliases, kind: ref.kind, userId: item.userId, tag: ref.kind === 'oci' ? ref.tag : null, optionsKey: stableJson(resolved.values), dependsOn, installsAfter },
-      feature: { ref, userId: item.userId, dir: fetched.dir, metadata, values: resolved.values, contentHash: fetched.contentHash },
+      feature: { ref: pinned, userId: item.userId, dir: fetched.dir, metadata, values: resolved.values, contentHash: fetched.contentHash },
     });
   }
   if (problems.length > 0) throw devcontainerError(read.file, problems, 'Fix the features named above (https://containers.dev/implementors/features/).');
@@ -175,6 +182,15 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const { feature } = nodes.find((n) => n.node === node) as (typeof nodes)[number];
     return { ...feature, consecutiveId: `${feature.metadata.id.replace(/[^A-Za-z0-9_.-]/g, '_')}_${String(index)}` };
   });
+  if (options.writeLockfile !== false) {
+    const entries: Record<string, LockEntry> = {};
+    for (const f of features) {
+      if (f.ref.kind !== 'oci') continue;
+      const deps = Object.keys(f.metadata.dependsOn);
+      entries[f.userId] = { version: f.metadata.version ?? '', resolved: `${f.ref.registry}/${f.ref.repository}@${f.contentHash}`, integrity: f.contentHash, dependsOn: deps };
+    }
+    if (Object.keys(entries).length > 0 && writeLockfile(read.file, entries)) notes.push(`wrote ${shortLockName(read.file)} (the OCI features' digests, as the reference does)`);
+  }
   const raw = document.value as Record<string, unknown>;
   const configMetadata = Object.fromEntries(CONFIG_METADATA_KEYS.filter((key) => raw[key] !== undefined).map((key) => [key, raw[key]]));
   const hash = createHash('sha256')
@@ -217,6 +233,10 @@ function folderHash(root: string): string {
   };
   walk(root);
   return `sha256:${hash.digest('hex')}`;
+}
+
+function shortLockName(configFile: string): string {
+  return configFile.split('/').slice(-2, -1).concat(configFile.endsWith('/.devcontainer.json') ? '.devcontainer-lock.json' : 'devcontainer-lock.json').join('/');
 }
 
 function reparse(file: string): JsoncDocument {
