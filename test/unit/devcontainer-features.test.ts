@@ -159,6 +159,8 @@ describe('resolveFeatures: local features', () => {
     expect(dockerfile.indexOf('first_0')).toBeLessThan(dockerfile.indexOf('ENV SECOND="yes"'));
     expect(dockerfile.indexOf('ENV SECOND="yes"')).toBeLessThan(dockerfile.indexOf('second_1'));
     expect(dockerfile.trim().split('\n').pop()).toBe('USER dev');
+    // An image name cannot add Dockerfile instructions.
+    expect(() => featuresDockerfile(resolved.features, 'base:1\nRUN evil', { containerUser: 'root', remoteUser: 'root', imageUser: '' })).toThrow(/not an image reference/);
   });
 
   it('a changed option or feature file changes the hash, and with it the plan\'s devcontainer hash', async () => {

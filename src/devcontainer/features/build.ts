@@ -89,6 +89,8 @@ export async function ensureFeaturesImage(runtime: ImageBuilder, resolution: Fea
 }
 
 export function featuresDockerfile(features: readonly ResolvedFeature[], baseImage: string, users: { containerUser: string; remoteUser: string; imageUser: string }): string {
+  // The image name lands in a Dockerfile line: a newline in it would add instructions.
+  if (!/^[^\s]+$/.test(baseImage)) throw new BerthError('E_INVALID_INPUT', `The image ${JSON.stringify(baseImage)} is not an image reference.`, { hint: 'Check "image" in devcontainer.json.' });
   const builtins = `${FEATURES_DIR}/devcontainer-features.builtin.env`;
   const lines = [
     `FROM ${baseImage}`,
