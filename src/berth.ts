@@ -219,7 +219,9 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
     const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base });
+    // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
+    const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features });
     const lane = await this.laneOf(id, options.runtime);
     if (plan.build !== null) {
       const present = await lane.runtime.imageInspect(plan.build.tag).then(
@@ -230,6 +232,20 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${plan.build.tag} from ${plan.build.dockerfile}.`, data: { tag: plan.build.tag } });
         await lane.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
       }
+    }
+    if (plan.features !== null) {
+      const { ensureFeaturesImage } = await import('./devcontainer/features/build.js');
+      const baseImage = plan.input.image ?? '';
+      const image = await ensureFeaturesImage(lane.runtime, plan.features, {
+        baseImage,
+        containerUser: read.config.containerUser,
+        remoteUser: read.config.remoteUser,
+        labels: { 'berth.devcontainer': read.file },
+        onOutput: options.onBuildOutput,
+        timeoutMs: 30 * 60_000,
+      });
+      if (image.built) this.record({ type: 'devcontainer.build', workspace: id, message: `Installed features ${plan.features.features.map((f) => f.userId).join(', ')} on ${baseImage} as ${image.tag}.`, data: { tag: image.tag } });
+      plan.input = { ...plan.input, image: image.tag };
     }
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace', lane));
@@ -683,11 +699,13 @@ async function openAvailable(kind: RuntimeKind, options: { home: string; env: No
 
 /** A runtime's workspaces as the ledger alone knows them, while that runtime cannot be asked. */
 function unavailableSummaries(entries: readonly LedgerEntry[], kind: RuntimeKind): WorkspaceSummary[] {
+  // Only the ledger was read, now: the engine's side is unknown (state 'unavailable').
+  const observedAt = new Date().toISOString();
   return entries
     .filter((e) => e.kind === 'container')
     .map((entry) => {
       const spec = recordedSpec(entry);
-      return { id: entry.workspace ?? entry.name.replace(/^berth-/, ''), runtime: kind, state: 'unavailable', container: entry.name, image: spec?.image ?? null, ip: null, root: spec?.root ?? null, isolation: kind === 'host' ? (spec?.sandbox === 'off' ? 'none' : 'sandbox') : 'container', labels: { ...spec?.labels } };
+      return { id: entry.workspace ?? entry.name.replace(/^berth-/, ''), runtime: kind, state: 'unavailable', container: entry.name, image: spec?.image ?? null, ip: null, root: spec?.root ?? null, isolation: kind === 'host' ? (spec?.sandbox === 'off' ? 'none' : 'sandbox') : 'container', labels: { ...spec?.labels }, observedAt };
     });
 }
 

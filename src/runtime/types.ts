@@ -219,6 +219,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   createdAt: string | null;
   sizeBytes: number | null;
+  /** The image's USER (empty: root); absent where the runtime does not say (Apple, host). */
+  user?: string | undefined;
 }
 
 export interface BuildImageOptions {

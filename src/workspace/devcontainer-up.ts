@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
+import type { FeaturesResolution } from '../devcontainer/features/resolve.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
@@ -23,12 +24,16 @@ export interface DevcontainerPlan {
   remoteEnv: Record<string, string | null>;
   workspaceFolder: string;
   notes: string[];
+  /** Installed in an image layered on the base (devcontainer/features/build.ts) before the workspace comes up. */
+  features: FeaturesResolution | null;
 }
 
 export interface PlanOptions {
   root: string;
   /** cpus, memory, preview ports, egress... as `berth up` flags give them. */
   base?: WorkspaceSpecInput | undefined;
+  /** The config's features, resolved (devcontainer/features/resolve.ts); needed when it names any. */
+  features?: FeaturesResolution | undefined;
 }
 
 export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
@@ -38,7 +43,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     return new BerthError('E_UNSUPPORTED', `${read.file}: ${what} is not carried out by berth up --devcontainer yet.`, { hint: instead });
   };
   if (config.source.kind === 'compose') throw notYet('a Docker Compose configuration (dockerComposeFile)', 'Bring the services up with docker compose yourself, or describe the workspace with image or build.dockerfile.');
-  if (Object.keys(config.features).length > 0) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
+  if (Object.keys(config.features).length > 0 && options.features === undefined) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
   if (config.source.kind === 'build' && config.source.target !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
   const run = config.run;
   if (run.capAdd.length + run.securityOpt.length + run.addHost.length + run.devices.length > 0 || run.privileged) {
@@ -64,7 +69,10 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const build = config.source.kind === 'build' ? buildOf(config.source) : null;
   const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? '');
   const dockerfileText = config.source.kind === 'build' ? readDockerfile(config.source.dockerfile) : '';
-  const hash = createHash('sha256').update(JSON.stringify({ config, dockerfileText })).digest('hex').slice(0, 16);
+  // Features join the hash only when there are some: every other configuration's hash stays as it was.
+  const hashed = options.features ? { config, dockerfileText, features: options.features.hash } : { config, dockerfileText };
+  const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
+  if (options.features) notes.push(...options.features.notes, ...options.features.warnings);
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
@@ -87,6 +95,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     remoteEnv: config.remoteEnv,
     workspaceFolder: config.workspaceFolder,
     notes,
+    features: options.features ?? null,
   };
 }
 

@@ -166,7 +166,7 @@ describe('image inspect', () => {
     expect(rest).toEqual([]);
     if (!record) throw new Error('no record');
     const image = normalizeImage(record);
-    expect(image).toEqual({ id, tags, labels: { 'dev.berth.test-rootfs': 'a426e44c217f' }, createdAt: created, sizeBytes: size });
+    expect(image).toEqual({ id, tags, labels: { 'dev.berth.test-rootfs': 'a426e44c217f' }, createdAt: created, sizeBytes: size, user: '' });
     expect(image.id).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -182,7 +182,7 @@ export const imageRecord = z.object({
   RepoTags: z.array(z.string()).nullish(),
   Created: z.string().nullish(),
   Size: z.number().nullish(),
-  Config: z.object({ Labels: labels }).nullish(),
+  Config: z.object({ Labels: labels, User: z.string().nullish() }).nullish(),
   Labels: labels,
 });
 export const imageRecords = z.array(imageRecord);
@@ -194,6 +194,7 @@ export function normalizeImage(record: z.infer<typeof imageRecord>): ImageInfo {
     labels: { ...record.Labels, ...(record.Config?.Labels ?? {}) },
     createdAt: record.Created ?? null,
     sizeBytes: record.Size ?? null,
+    user: record.Config?.User ?? '',
   };
 }
 
