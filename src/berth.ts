@@ -193,7 +193,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
     const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base });
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, runInitializeCommand: options.runInitializeCommand });
+    if (plan.initialize !== null) {
+      const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
+      this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
+      await runInitializeCommand(plan.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook));
+    }
     if (plan.build !== null) {
       const present = await this.runtime.imageInspect(plan.build.tag).then(
         () => true,
@@ -212,13 +217,27 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       action: result.action,
       exec: (argv, execOptions) => this.exec(id, argv, execOptions),
       markers: this.store.hookMarkers,
-      onHook: (run) => {
-        const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
-        this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
-        options.onHook?.(run);
-      },
+      onHook: (run) => this.reportHook(id, run, options.onHook),
     });
     return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user } };
+  }
+
+  /**
+   * A shell attaches (`berth shell`, `pty()` without a command): the devcontainer's
+   * postAttachCommand runs first, as the other hooks do (user, folder, remoteEnv). Its failure is
+   * reported and does not keep the shell from opening. Nothing to do for other workspaces.
+   */
+  async runAttachHooks(id: string, onHook?: (run: HookRun) => void): Promise<HookRun[]> {
+    const attach = this.recordedSpec(id)?.devcontainer?.postAttach;
+    if (!attach) return [];
+    const { runAttachHook } = await import('./workspace/devcontainer-up.js');
+    return runAttachHook(attach, (argv, execOptions) => this.exec(id, argv, execOptions), (run) => this.reportHook(id, run, onHook));
+  }
+
+  private reportHook(id: string, run: HookRun, onHook: ((run: HookRun) => void) | undefined): void {
+    const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
+    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
+    onHook?.(run);
   }
 
   /**
@@ -363,9 +382,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * A terminal in the workspace for an app's terminal view: the workspace's login shell with its
    * profile unless `command` says otherwise, behind the exec fence as every exec (workspace/pty.ts).
    */
-  async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined }): Promise<PtyHandle> {
+  async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined; onAttachHook?: ((run: HookRun) => void) | undefined }): Promise<PtyHandle> {
     const { openPty } = await import('./workspace/pty.js');
-    const { command, ...rest } = options;
+    const { command, onAttachHook, ...rest } = options;
+    // The login shell is an attach (a devcontainer's postAttachCommand runs); a given command is not.
+    if (command === undefined) await this.runAttachHooks(id, onAttachHook);
     const argv = [...this.workspaces.egress.execFence(id), ...(command ?? loginShell(this.runtime.capabilities))];
     return this.onContainer(id, (target) => openPty(this.runtime, target, argv, rest));
   }
@@ -577,6 +598,8 @@ export interface UpDevcontainerOptions {
   base?: WorkspaceSpecInput | undefined;
   onBuildOutput?: ((chunk: Buffer) => void) | undefined;
   onHook?: ((run: HookRun) => void) | undefined;
+  /** Run the config's initializeCommand on this machine (it is the repository's code, unconfined). Default: refuse a config that has one. */
+  runInitializeCommand?: boolean | undefined;
 }
 
 export interface DevcontainerUpResult extends EnsureResult {

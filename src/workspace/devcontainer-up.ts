@@ -4,8 +4,9 @@ import { BerthError } from '../errors.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
+import { runStreaming } from '../process/run.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
-import type { WorkspaceSpecInput } from './spec.js';
+import type { AttachHook, WorkspaceSpecInput } from './spec.js';
 
 /**
  * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
@@ -17,6 +18,8 @@ export interface DevcontainerPlan {
   /** Built (unless an image with this tag is there) before the workspace comes up. */
   build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
   hooks: Partial<Record<HookName, Hook>>;
+  /** initializeCommand, to run on this machine before anything else; null when there is none. */
+  initialize: Hook | null;
   /** Hooks, exec and shells run as this user (remoteUser, else containerUser; null: the image's). */
   user: string | null;
   /** Variables for hooks (remoteEnv; `${containerEnv:X}` resolved against the running container). */
@@ -29,6 +32,11 @@ export interface PlanOptions {
   root: string;
   /** cpus, memory, preview ports, egress... as `berth up` flags give them. */
   base?: WorkspaceSpecInput | undefined;
+  /**
+   * The user opted in to initializeCommand (`--run-initialize-command`): it runs on this machine,
+   * as the user, outside any container. Without it a config that has one is refused.
+   */
+  runInitializeCommand?: boolean | undefined;
 }
 
 export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
@@ -57,8 +65,15 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
   }
   if (config.containerUser !== null && config.remoteUser === null) notes.push(`containerUser ${config.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
-  if (config.hooks.initializeCommand) notes.push('initializeCommand not run: it runs on this machine, unconfined, and Berth has no opt-in for it yet');
-  if (config.hooks.postAttachCommand) notes.push('postAttachCommand not run: berth shell does not run it yet');
+  const initialize = config.hooks.initializeCommand ?? null;
+  if (initialize !== null && options.runInitializeCommand !== true) {
+    throw new BerthError(
+      'E_UNSUPPORTED',
+      `${read.file}: initializeCommand (${describeHook(initialize)}) runs on this machine, outside any container, with all your access; Berth does not run a repository's code unconfined unless you ask.`,
+      { hint: 'Read the command; to run it, pass --run-initialize-command to berth up (runInitializeCommand: true in the API), or remove it from the devcontainer.json.' },
+    );
+  }
+  if (config.hooks.postAttachCommand) notes.push('postAttachCommand runs each time a shell attaches (berth shell, a terminal), not at up');
   if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
 
   const build = config.source.kind === 'build' ? buildOf(config.source) : null;
@@ -68,6 +83,11 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
+  const user = config.remoteUser ?? config.containerUser;
+  const attach = config.hooks.postAttachCommand;
+  const postAttach: AttachHook | undefined = attach
+    ? { commands: attach.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), user, workspaceFolder: config.workspaceFolder, remoteEnv: config.remoteEnv }
+    : undefined;
   return {
     input: {
       ...options.base,
@@ -79,11 +99,12 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       memory,
       previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
       workspaceFolder: config.workspaceFolder,
-      devcontainer: { file: read.file, hash },
+      devcontainer: { file: read.file, hash, ...(postAttach ? { postAttach } : {}) },
     },
     build,
     hooks: config.hooks,
-    user: config.remoteUser ?? config.containerUser,
+    initialize,
+    user,
     remoteEnv: config.remoteEnv,
     workspaceFolder: config.workspaceFolder,
     notes,
@@ -150,14 +171,11 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
     if (!create && !started && ran.length === 0) continue;
     env ??= await remoteEnvFor(plan, context);
     const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
-    const results = await Promise.all(
-      hook.commands.map(async ({ name: commandName, command }) => {
-        const argv = hookArgv(command);
-        const result = await context.exec(argv, options);
-        const run: HookRun = { hook: name, name: commandName, argv, exitCode: result.exitCode, output: result.stdout + result.stderr };
-        context.onHook(run);
-        return run;
-      }),
+    const results = await runCommands(
+      name,
+      hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
+      (argv) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })),
+      context.onHook,
     );
     const failed = results.find((r) => r.exitCode !== 0);
     if (failed) {
@@ -174,7 +192,64 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
   return ran;
 }
 
-async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: HookContext): Promise<Record<string, string>> {
+/** A hook's commands, all at once (the object form runs its named commands in parallel), each reported as it ends. */
+async function runCommands(
+  hook: HookName,
+  commands: { name: string | null; argv: string[] }[],
+  runOne: (argv: string[]) => Promise<{ exitCode: number; output: string }>,
+  onHook: (run: HookRun) => void,
+): Promise<HookRun[]> {
+  return Promise.all(
+    commands.map(async ({ name, argv }) => {
+      const result = await runOne(argv);
+      const run: HookRun = { hook, name, argv, exitCode: result.exitCode, output: result.output };
+      onHook(run);
+      return run;
+    }),
+  );
+}
+
+/**
+ * initializeCommand, on this machine in the workspace folder, before anything is built or created
+ * (as the reference runs it, on every up). Only called when the user opted in (planDevcontainer).
+ * A failure stops the up: nothing was created yet.
+ */
+export async function runInitializeCommand(hook: Hook, folder: string, onHook: (run: HookRun) => void): Promise<void> {
+  const results = await runCommands(
+    'initializeCommand',
+    hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
+    async (argv) => {
+      const chunks: Buffer[] = [];
+      const result = await runStreaming(argv, { cwd: folder, okExitCodes: 'any', timeoutMs: HOOK_TIMEOUT_MS, onStdout: (chunk) => chunks.push(chunk), onStderr: (chunk) => chunks.push(chunk) });
+      return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') };
+    },
+    onHook,
+  );
+  const failed = results.find((r) => r.exitCode !== 0);
+  if (failed) {
+    throw new BerthError('E_PROCESS', `The devcontainer hook initializeCommand${failed.name === null ? '' : ` "${failed.name}"`} failed on this machine (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}; nothing was built or started.`, {
+      hint: 'Fix the command (it runs in the workspace folder on this machine), then run berth up again.',
+      details: { hook: 'initializeCommand', command: failed.name, exitCode: failed.exitCode },
+    });
+  }
+}
+
+/**
+ * postAttachCommand, each time a shell attaches. A failure is reported, never keeps the shell
+ * from opening: the user needs the shell most when the hook is broken.
+ */
+export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'], onHook: (run: HookRun) => void): Promise<HookRun[]> {
+  const env = await remoteEnvFor({ remoteEnv: attach.remoteEnv, user: attach.user }, { exec });
+  const options: ExecOptions = { env, workdir: attach.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(attach.user ? { user: attach.user } : {}) };
+  return runCommands('postAttachCommand', attach.commands, (argv) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })), onHook);
+}
+
+/** The hook in a line, for messages. */
+function describeHook(hook: Hook): string {
+  return hook.commands.map((c) => (c.name === null ? '' : `${c.name}: `) + hookArgv(c.command).join(' ')).join('; ');
+}
+
+async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: Pick<HookContext, 'exec'>): Promise<Record<string, string>> {
   const entries = Object.entries(plan.remoteEnv);
   if (entries.length === 0) return {};
   let containerEnv: Record<string, string> = {};
