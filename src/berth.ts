@@ -27,7 +27,8 @@ import { patchSpec, type WorkspaceSpecInput } from './workspace/spec.js';
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
-import type { HookRun } from './workspace/devcontainer-up.js';
+import type { DevcontainerPlan, HookRun } from './workspace/devcontainer-up.js';
+import type { ComposeProject } from './workspace/devcontainer-compose.js';
 import type { GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
@@ -61,6 +62,8 @@ export interface BerthEvents {
 export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   readonly via = 'in-process' as const;
   readonly home: string;
+  /** The environment the engine CLIs run with (DOCKER_HOST, CONTAINERS_CONF): the compose tool's too. */
+  private readonly env: NodeJS.ProcessEnv;
   readonly runtime: Runtime;
   readonly selection: RuntimeSelection;
   readonly owner: string;
@@ -88,6 +91,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   ) {
     super();
     this.home = options.home;
+    this.env = options.env;
     this.runtime = runtime;
     this.selection = selection;
     this.owner = options.owner;
@@ -209,8 +213,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         await this.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
       }
     }
+    const compose = plan.compose ? await this.composeUp(id, plan.compose, options.onBuildOutput) : null;
+    if (compose && plan.input.devcontainer) plan.input.devcontainer.compose = compose;
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace'));
+    if (compose) await (await import('./workspace/devcontainer-compose.js')).joinProjectNetwork(this.engineBinary(), this.env, compose, result.container.name);
     const hooks = await runHooks(plan, {
       workspace: id,
       containerId: result.container.id,
@@ -232,6 +239,29 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     if (!attach) return [];
     const { runAttachHook } = await import('./workspace/devcontainer-up.js');
     return runAttachHook(attach, (argv, execOptions) => this.exec(id, argv, execOptions), (run) => this.reportHook(id, run, onHook));
+  }
+
+  /** The compose project's other services up (the workspace's service is Berth's own container). */
+  private async composeUp(id: string, compose: NonNullable<DevcontainerPlan['compose']>, onOutput: ((chunk: Buffer) => void) | undefined): Promise<ComposeProject> {
+    const { composeProject, composeUp, findComposeTool } = await import('./workspace/devcontainer-compose.js');
+    const tool = await findComposeTool(this.runtime.kind, this.engineBinary(), this.env);
+    const project = composeProject({ tool, workspace: id, owner: this.owner, home: this.home, ...compose });
+    this.record({ type: 'devcontainer.build', workspace: id, message: `Starting compose services ${compose.others.join(', ') || '(none)'} of project ${project.project}.`, data: { tag: project.project } });
+    await composeUp(project, this.env, onOutput);
+    return project;
+  }
+
+  /** Stops or removes the compose services that serve a workspace, if it has any. */
+  private async composeAfter(compose: ComposeProject | undefined, action: 'stop' | 'down'): Promise<void> {
+    if (!compose) return;
+    const { composeDown, composeStop } = await import('./workspace/devcontainer-compose.js');
+    await (action === 'stop' ? composeStop(compose, this.env) : composeDown(compose, this.env, this.engineBinary()));
+  }
+
+  /** The engine CLI the runtime runs (docker/podman), for the compose tool and its network. */
+  private engineBinary(): string {
+    const binary = (this.runtime as { binary?: unknown }).binary;
+    return typeof binary === 'string' ? binary : this.runtime.kind;
   }
 
   private reportHook(id: string, run: HookRun, onHook: ((run: HookRun) => void) | undefined): void {
@@ -420,6 +450,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   stop(id: string): Promise<void> {
     return this.guard(async () => {
       await this.workspaces.stop(id);
+      await this.composeAfter(this.recordedSpec(id)?.devcontainer?.compose, 'stop');
       // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
       this.store.supervision.setHeld(id, '', true);
       this.dev.markGone(id, 'the workspace was stopped');
@@ -435,7 +466,10 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   remove(id: string): Promise<void> {
     return this.guard(async () => {
+      const compose = this.recordedSpec(id)?.devcontainer?.compose;
       await this.workspaces.remove(id);
+      // After the workspace: its container holds the project network until it is gone.
+      await this.composeAfter(compose, 'down');
       this.dev.markGone(id, 'the workspace was removed');
       await this.applyEgress();
     });

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors.js';
+import type { DevcontainerSource } from '../devcontainer/config.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
+import { readComposeWorkspace } from './devcontainer-compose.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import { runStreaming } from '../process/run.js';
@@ -17,6 +19,8 @@ export interface DevcontainerPlan {
   input: WorkspaceSpecInput;
   /** Built (unless an image with this tag is there) before the workspace comes up. */
   build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
+  /** dockerComposeFile: the other services Berth runs beside the workspace (devcontainer-compose.ts). */
+  compose: { files: string[]; service: string; others: string[]; stopWithWorkspace: boolean } | null;
   hooks: Partial<Record<HookName, Hook>>;
   /** initializeCommand, to run on this machine before anything else; null when there is none. */
   initialize: Hook | null;
@@ -45,9 +49,9 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const notYet = (what: string, instead: string): BerthError => {
     return new BerthError('E_UNSUPPORTED', `${read.file}: ${what} is not carried out by berth up --devcontainer yet.`, { hint: instead });
   };
-  if (config.source.kind === 'compose') throw notYet('a Docker Compose configuration (dockerComposeFile)', 'Bring the services up with docker compose yourself, or describe the workspace with image or build.dockerfile.');
+  const compose = config.source.kind === 'compose' ? composeOf(config.source, config.workspaceFolder, read.file) : null;
   if (Object.keys(config.features).length > 0) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
-  if (config.source.kind === 'build' && config.source.target !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
+  if ((config.source.kind === 'build' && config.source.target !== null) || (compose?.workspace.build?.target ?? null) !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
   const run = config.run;
   if (run.capAdd.length + run.securityOpt.length + run.addHost.length + run.devices.length > 0 || run.privileged) {
     throw notYet('capAdd/securityOpt/privileged/--add-host/--device', 'Remove them from runArgs (and capAdd/securityOpt/privileged) to run the workspace without them.');
@@ -56,7 +60,8 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (nonBind.length > 0) throw notYet(`${nonBind[0]?.type ?? ''} mounts (${nonBind.map((m) => m.target).join(', ')})`, 'Use bind mounts of host folders, or remove them.');
   const odd = config.mounts.find((m) => m.source !== m.target);
   if (odd) throw notYet(`a bind mount at another path than its source (${odd.source ?? ''} -> ${odd.target})`, 'Mount the folder at its own path (target = source).');
-  const workspaceMount = config.workspaceMount;
+  // A compose workspace's folder is mounted by Berth at workspaceFolder (the service's volumes are the compose file's own).
+  const workspaceMount = compose ? { source: read.localWorkspaceFolder } : config.workspaceMount;
   if (workspaceMount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
   if (workspaceMount.source !== read.localWorkspaceFolder && workspaceMount.source !== options.root) {
     throw notYet(`a workspaceMount from another folder (${workspaceMount.source ?? ''})`, 'Pass that folder as --root instead.');
@@ -76,10 +81,12 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (config.hooks.postAttachCommand) notes.push('postAttachCommand runs each time a shell attaches (berth shell, a terminal), not at up');
   if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
 
-  const build = config.source.kind === 'build' ? buildOf(config.source) : null;
-  const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? '');
-  const dockerfileText = config.source.kind === 'build' ? readDockerfile(config.source.dockerfile) : '';
-  const hash = createHash('sha256').update(JSON.stringify({ config, dockerfileText })).digest('hex').slice(0, 16);
+  const buildSource = config.source.kind === 'build' ? config.source : (compose?.workspace.build ?? null);
+  const build = buildSource ? buildOf(buildSource) : null;
+  const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? compose?.workspace.image ?? '');
+  const dockerfileText = buildSource ? readDockerfile(buildSource.dockerfile) : '';
+  if (compose) notes.push(...compose.workspace.notes);
+  const hash = createHash('sha256').update(JSON.stringify({ config, dockerfileText, compose: compose?.workspace.hash ?? null })).digest('hex').slice(0, 16);
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
@@ -93,7 +100,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       ...options.base,
       root: options.root,
       image,
-      env: { ...config.containerEnv, ...config.run.env, ...options.base?.env },
+      env: { ...compose?.workspace.environment, ...config.containerEnv, ...config.run.env, ...options.base?.env },
       mounts: [...mounts, ...(options.base?.mounts ?? [])],
       cpus,
       memory,
@@ -102,6 +109,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       devcontainer: { file: read.file, hash, ...(postAttach ? { postAttach } : {}) },
     },
     build,
+    compose: compose ? { files: compose.files, service: compose.service, others: compose.workspace.others, stopWithWorkspace: compose.stopWithWorkspace } : null,
     hooks: config.hooks,
     initialize,
     user,
@@ -109,6 +117,15 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     workspaceFolder: config.workspaceFolder,
     notes,
   };
+}
+
+function composeOf(source: Extract<DevcontainerSource, { kind: 'compose' }>, workspaceFolder: string, file: string) {
+  if (workspaceFolder === '/') {
+    throw new BerthError('E_UNSUPPORTED', `${file}: a compose configuration without workspaceFolder: Berth mounts the workspace folder there, and not at /.`, {
+      hint: 'Set "workspaceFolder" (the compose templates use "/workspaces/${localWorkspaceFolderBasename}").',
+    });
+  }
+  return { files: source.files, service: source.service, stopWithWorkspace: source.shutdownAction !== 'none', workspace: readComposeWorkspace(source.files, source.service, source.runServices) };
 }
 
 /** The image's tag is its content: the Dockerfile's text, the args and the context folder. */

@@ -1,3 +1,4 @@
+import type { ComposeProject } from './devcontainer-compose.js';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
@@ -58,6 +59,8 @@ export interface DevcontainerOrigin {
    * without a command). Not part of the spec hash: `hash` already changes with it.
    */
   postAttach?: AttachHook | undefined;
+  /** dockerComposeFile: the project of the other services, stopped and removed with the workspace. */
+  compose?: ComposeProject | undefined;
 }
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
@@ -125,7 +128,14 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
     ...(input.devcontainer === undefined
       ? {}
-      : { devcontainer: { file: input.devcontainer.file, hash: input.devcontainer.hash, ...(input.devcontainer.postAttach ? { postAttach: input.devcontainer.postAttach } : {}) } }),
+      : {
+          devcontainer: {
+            file: input.devcontainer.file,
+            hash: input.devcontainer.hash,
+            ...(input.devcontainer.postAttach ? { postAttach: input.devcontainer.postAttach } : {}),
+            ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
+          },
+        }),
   };
 }
 

@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDevcontainer, readDevcontainerText } from '../../src/devcontainer/read.js';
 import { planDevcontainer, runAttachHook, runHooks, runInitializeCommand, type HookContext } from '../../src/workspace/devcontainer-up.js';
 import type { ExecOptions } from '../../src/runtime/types.js';
+import { findComposeTool } from '../../src/workspace/devcontainer-compose.js';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/devcontainer-corpus');
 const ENV = { HOME: '/home/dev' };
@@ -35,7 +36,7 @@ describe('planDevcontainer: what up does with a devcontainer.json', () => {
 
   it('what this slice does not carry out is refused with what to do, never dropped', () => {
     const refusals: [string, RegExp][] = [
-      ['{"dockerComposeFile":"c.yml","service":"app"}', /Docker Compose configuration.*not carried out/],
+      ['{"dockerComposeFile":"c.yml","service":"app"}', /a compose configuration without workspaceFolder/],
       ['{"image":"i","features":{"ghcr.io/devcontainers/features/go:1":{}}}', /features \(ghcr.io\/devcontainers\/features\/go:1\)/],
       ['{"image":"i","runArgs":["--cap-add=SYS_PTRACE"]}', /capAdd\/securityOpt/],
       ['{"image":"i","mounts":["source=v,target=/v,type=volume"]}', /volume mounts \(\/v\)/],
@@ -45,6 +46,34 @@ describe('planDevcontainer: what up does with a devcontainer.json', () => {
     for (const [text, message] of refusals) {
       expect(() => planDevcontainer(read(text), { root: '/w' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(message) as string }) as Error);
     }
+  });
+});
+
+describe('compose: the workspace service read from the compose files', () => {
+  it('image or build, environment, the other services; what is not applied is said', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+    try {
+      writeFileSync(join(folder, 'c.yml'), 'services:\n  app:\n    build: { context: ., args: [A=1] }\n    environment: [X=1, BARE]\n    volumes: [..:/w]\n  db:\n    image: postgres\n  cache:\n    image: redis\n');
+      writeFileSync(join(folder, 'Dockerfile'), 'FROM scratch\n');
+      const text = '{"dockerComposeFile":["c.yml"],"service":"app","runServices":["app","db"],"workspaceFolder":"/workspaces/w","shutdownAction":"none"}';
+      const plan = planDevcontainer(readDevcontainerText(text, join(folder, 'devcontainer.json'), folder, ENV), { root: folder });
+      expect(plan.compose).toEqual({ files: [join(folder, 'c.yml')], service: 'app', others: ['db'], stopWithWorkspace: false });
+      expect(plan.build).toMatchObject({ dockerfile: join(folder, 'Dockerfile'), buildArgs: { A: '1' } });
+      expect(plan.input.env).toEqual({ X: '1' });
+      expect(plan.notes.join('\n')).toContain('volumes is not applied');
+      // An edited compose file is drift.
+      const before = plan.input.devcontainer?.hash;
+      writeFileSync(join(folder, 'c.yml'), 'services:\n  app:\n    image: i\n  db:\n    image: postgres\n');
+      expect(planDevcontainer(readDevcontainerText(text, join(folder, 'devcontainer.json'), folder, ENV), { root: folder }).input.devcontainer?.hash).not.toBe(before);
+      const bad = '{"dockerComposeFile":"c.yml","service":"web","workspaceFolder":"/w"}';
+      expect(() => planDevcontainer(readDevcontainerText(bad, join(folder, 'devcontainer.json'), folder, ENV), { root: folder })).toThrow(/no service "web".*|Set "service" to one of: app, db/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('Apple container and host mode have no compose: refused with what to do', async () => {
+    await expect(findComposeTool('apple', 'container', {})).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringContaining('Compose is not available on Apple container') as string });
   });
 });
 
