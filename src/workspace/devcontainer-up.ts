@@ -8,7 +8,7 @@ import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devconta
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import { runStreaming } from '../process/run.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
-import type { AttachHook, WorkspaceSpecInput } from './spec.js';
+import type { AttachHook, DevcontainerOrigin, WorkspaceSpecInput } from './spec.js';
 
 /**
  * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
@@ -142,6 +142,23 @@ function readDockerfile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (cause) {
     throw new BerthError('E_INVALID_INPUT', `Cannot read the Dockerfile ${file}: ${(cause as Error).message}`, { hint: 'Check build.dockerfile: it is relative to the devcontainer.json.', cause });
+  }
+}
+
+/**
+ * Whether a workspace brought up from a devcontainer.json would come up differently now: the file
+ * read again, with what it builds from (Dockerfile, compose files), hashed as up hashes it. The
+ * reason when it drifted (an edit, or a file that no longer reads), null when not. The reference
+ * never notices an edited config without --remove-existing-container.
+ */
+export async function devcontainerDrift(origin: DevcontainerOrigin, root: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<string | null> {
+  const { readDevcontainer } = await import('../devcontainer/read.js');
+  try {
+    const read = readDevcontainer({ workspaceFolder: root, config: origin.file, env });
+    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true }).input.devcontainer?.hash;
+    return hash === origin.hash ? null : `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it`;
+  } catch (error) {
+    return `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}`;
   }
 }
 

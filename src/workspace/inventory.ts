@@ -25,6 +25,8 @@ export interface WorkspaceSummary {
   isolation: 'container' | 'sandbox' | 'none';
   /** The app's metadata, as last declared (`{}` when none, or when Berth has no record of it). */
   labels: Record<string, string>;
+  /** Why it is drifted, when Berth can say more than "the spec changed" (an edited devcontainer.json). */
+  drift?: string[] | undefined;
 }
 
 export interface InventoryOptions {
@@ -121,6 +123,12 @@ export class Inventory {
     if (spec !== null) {
       const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
       if (this.workspaces.hasDrifted(id, container, spec, imageId)) return summary('drifted');
+      // Brought up from a devcontainer.json: an edit to it since is drift too, with the reason.
+      if (spec.devcontainer) {
+        const { devcontainerDrift } = await import('./devcontainer-up.js');
+        const reason = await devcontainerDrift(spec.devcontainer, spec.root);
+        if (reason !== null) return { ...summary('drifted'), drift: [reason] };
+      }
     }
     return summary(container.state === 'running' ? 'running' : 'stopped');
   }

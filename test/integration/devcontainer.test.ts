@@ -113,8 +113,13 @@ for (const kind of ['podman', 'docker'] as const) {
       expect(reused.action).toBe('reused');
       expect(reused.devcontainer.hooks).toEqual([]);
 
-      // An edited devcontainer.json is drift: recreated with the reason, the create hooks run in the new container.
+      // An edited devcontainer.json is drift: status says so with the reason before any up (the reference never notices)...
+      expect((await berth.status(id)).state).toBe('running');
       writeFileSync(join(root, '.devcontainer/devcontainer.json'), devcontainerJson(', "EDITED": "yes"'));
+      const drifted = await berth.status(id);
+      expect(drifted.state).toBe('drifted');
+      expect(drifted.drift?.[0]).toContain('devcontainer.json (or the Dockerfile/compose files it builds from) changed since the workspace came up');
+      // ...and up recreates it with the reason, the create hooks running in the new container.
       const edited = await up();
       expect(edited.action).toBe('recreated');
       expect(edited.reasons).toContain('devcontainer.json or its Dockerfile changed');
@@ -123,7 +128,9 @@ for (const kind of ['podman', 'docker'] as const) {
       expect(lines('hooks.log')).toEqual(['onCreate', 'updateContent', 'postStart', 'postStart', 'onCreate', 'updateContent', 'postStart']);
 
       // An edited Dockerfile is drift too (a new image by content).
+      expect((await berth.status(id)).state).toBe('running');
       appendFileSync(join(root, '.devcontainer/Dockerfile'), 'RUN echo second > /second\n');
+      expect((await berth.status(id)).state).toBe('drifted');
       const rebuilt = await up();
       expect(rebuilt.action).toBe('recreated');
       expect(rebuilt.reasons).toEqual(expect.arrayContaining(['devcontainer.json or its Dockerfile changed']));
