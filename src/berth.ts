@@ -30,7 +30,8 @@ import { patchSpec, type WorkspaceSpecInput } from './workspace/spec.js';
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
-import type { HookRun } from './workspace/devcontainer-up.js';
+import type { DevcontainerPlan, HookRun } from './workspace/devcontainer-up.js';
+import type { ComposeProject } from './workspace/devcontainer-compose.js';
 import type { GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
@@ -72,6 +73,8 @@ export interface BerthEvents {
 export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   readonly via = 'in-process' as const;
   readonly home: string;
+  /** The environment the engine CLIs run with (DOCKER_HOST, CONTAINERS_CONF): the compose tool's too. */
+  private readonly env: NodeJS.ProcessEnv;
   /**
    * The default runtime: where new workspaces go unless they name one. Existing workspaces are
    * served on the runtime they live on (the ledger says which), each opened when first needed.
@@ -114,6 +117,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   ) {
     super();
     this.home = options.home;
+    this.env = options.env;
     this.runtime = runtime;
     this.selection = selection;
     this.owner = options.owner;
@@ -221,8 +225,13 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
     // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
     const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features });
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand });
     const lane = await this.laneOf(id, options.runtime);
+    if (plan.initialize !== null) {
+      const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
+      this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
+      await runInitializeCommand(plan.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook));
+    }
     if (plan.build !== null) {
       const present = await lane.runtime.imageInspect(plan.build.tag).then(
         () => true,
@@ -247,21 +256,55 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       if (image.built) this.record({ type: 'devcontainer.build', workspace: id, message: `Installed features ${plan.features.features.map((f) => f.userId).join(', ')} on ${baseImage} as ${image.tag}.`, data: { tag: image.tag } });
       plan.input = { ...plan.input, image: image.tag };
     }
+    const compose = plan.compose ? await this.composeUp(id, lane.runtime, plan.compose, options.onBuildOutput) : null;
+    if (compose && plan.input.devcontainer) plan.input.devcontainer.compose = compose;
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace', lane));
+    if (compose) await (await import('./workspace/devcontainer-compose.js')).joinProjectNetwork(engineBinary(lane.runtime), this.env, compose, result.container.name);
     const hooks = await runHooks(plan, {
       workspace: id,
       containerId: result.container.id,
       action: result.action,
       exec: (argv, execOptions) => this.exec(id, argv, execOptions),
       markers: this.store.hookMarkers,
-      onHook: (run) => {
-        const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
-        this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
-        options.onHook?.(run);
-      },
+      onHook: (run) => this.reportHook(id, run, options.onHook),
     });
     return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user } };
+  }
+
+  /**
+   * A shell attaches (`berth shell`, `pty()` without a command): the devcontainer's
+   * postAttachCommand runs first, as the other hooks do (user, folder, remoteEnv). Its failure is
+   * reported and does not keep the shell from opening. Nothing to do for other workspaces.
+   */
+  async runAttachHooks(id: string, onHook?: (run: HookRun) => void): Promise<HookRun[]> {
+    const attach = this.recordedSpec(id, this.kindOf(id))?.devcontainer?.postAttach;
+    if (!attach) return [];
+    const { runAttachHook } = await import('./workspace/devcontainer-up.js');
+    return runAttachHook(attach, (argv, execOptions) => this.exec(id, argv, execOptions), (run) => this.reportHook(id, run, onHook));
+  }
+
+  /** The compose project's other services up (the workspace's service is Berth's own container). */
+  private async composeUp(id: string, runtime: Runtime, compose: NonNullable<DevcontainerPlan['compose']>, onOutput: ((chunk: Buffer) => void) | undefined): Promise<ComposeProject> {
+    const { composeProject, composeUp, findComposeTool } = await import('./workspace/devcontainer-compose.js');
+    const tool = await findComposeTool(runtime.kind, engineBinary(runtime), this.env);
+    const project = composeProject({ tool, workspace: id, owner: this.owner, home: this.home, ...compose });
+    this.record({ type: 'devcontainer.build', workspace: id, message: `Starting compose services ${compose.others.join(', ') || '(none)'} of project ${project.project}.`, data: { tag: project.project } });
+    await composeUp(project, this.env, onOutput);
+    return project;
+  }
+
+  /** Stops or removes the compose services that serve a workspace, if it has any. */
+  private async composeAfter(compose: ComposeProject | undefined, action: 'stop' | 'down', runtime: Runtime): Promise<void> {
+    if (!compose) return;
+    const { composeDown, composeStop } = await import('./workspace/devcontainer-compose.js');
+    await (action === 'stop' ? composeStop(compose, this.env) : composeDown(compose, this.env, engineBinary(runtime)));
+  }
+
+  private reportHook(id: string, run: HookRun, onHook: ((run: HookRun) => void) | undefined): void {
+    const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
+    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
+    onHook?.(run);
   }
 
   /**
@@ -428,9 +471,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * A terminal in the workspace for an app's terminal view: the workspace's login shell with its
    * profile unless `command` says otherwise, behind the exec fence as every exec (workspace/pty.ts).
    */
-  async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined }): Promise<PtyHandle> {
+  async pty(id: string, options: PtyOptions & { command?: readonly string[] | undefined; onAttachHook?: ((run: HookRun) => void) | undefined }): Promise<PtyHandle> {
     const { openPty } = await import('./workspace/pty.js');
-    const { command, ...rest } = options;
+    const { command, onAttachHook, ...rest } = options;
+    // The login shell is an attach (a devcontainer's postAttachCommand runs); a given command is not.
+    if (command === undefined) await this.runAttachHooks(id, onAttachHook);
     return this.onContainer(id, (target, { runtime, workspaces }) => openPty(runtime, target, [...workspaces.egress.execFence(id), ...(command ?? loginShell(runtime.capabilities))], rest));
   }
 
@@ -462,7 +507,9 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   stop(id: string): Promise<void> {
     return this.guard(async () => {
-      await (await this.laneOf(id)).workspaces.stop(id);
+      const lane = await this.laneOf(id);
+      await lane.workspaces.stop(id);
+      await this.composeAfter(this.recordedSpec(id, lane.runtime.kind)?.devcontainer?.compose, 'stop', lane.runtime);
       // Stopped on request: the reconciler's restart policy leaves it stopped until `up` or `apply`.
       this.store.supervision.setHeld(id, '', true);
       this.dev.markGone(id, 'the workspace was stopped');
@@ -479,7 +526,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   remove(id: string): Promise<void> {
     return this.guard(async () => {
-      await (await this.laneOf(id)).workspaces.remove(id);
+      const lane = await this.laneOf(id);
+      const compose = this.recordedSpec(id, lane.runtime.kind)?.devcontainer?.compose;
+      await lane.workspaces.remove(id);
+      // After the workspace: its container holds the project network until it is gone.
+      await this.composeAfter(compose, 'down', lane.runtime);
       this.dev.markGone(id, 'the workspace was removed');
       await this.applyEgress();
     });
@@ -697,6 +748,12 @@ async function openAvailable(kind: RuntimeKind, options: { home: string; env: No
   return runtime;
 }
 
+/** The engine CLI a runtime runs (docker/podman), for the compose tool and its network. */
+function engineBinary(runtime: Runtime): string {
+  const binary = (runtime as { binary?: unknown }).binary;
+  return typeof binary === 'string' ? binary : runtime.kind;
+}
+
 /** A runtime's workspaces as the ledger alone knows them, while that runtime cannot be asked. */
 function unavailableSummaries(entries: readonly LedgerEntry[], kind: RuntimeKind): WorkspaceSummary[] {
   // Only the ledger was read, now: the engine's side is unknown (state 'unavailable').
@@ -738,6 +795,8 @@ export interface UpDevcontainerOptions {
   base?: WorkspaceSpecInput | undefined;
   onBuildOutput?: ((chunk: Buffer) => void) | undefined;
   onHook?: ((run: HookRun) => void) | undefined;
+  /** Run the config's initializeCommand on this machine (it is the repository's code, unconfined). Default: refuse a config that has one. */
+  runInitializeCommand?: boolean | undefined;
 }
 
 export interface DevcontainerUpResult extends EnsureResult {

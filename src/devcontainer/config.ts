@@ -10,7 +10,7 @@ import { substituteValue, type SubstitutionContext } from './substitute.js';
 export type DevcontainerSource =
   | { kind: 'image'; image: string }
   | { kind: 'build'; dockerfile: string; context: string; args: Record<string, string>; target: string | null }
-  | { kind: 'compose'; files: string[]; service: string; runServices: string[] | null };
+  | { kind: 'compose'; files: string[]; service: string; runServices: string[] | null; shutdownAction: 'stopCompose' | 'none' };
 
 export interface DevcontainerPort {
   /** The port in the container (or in `service`). */
@@ -275,7 +275,9 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
         return null;
       }
       const runServices = value['runServices'] === undefined ? null : strings('runServices');
-      return { kind: 'compose', files: files.map((f) => resolve(configFolder, f)), service, runServices };
+      const shutdown = str('shutdownAction');
+      if (shutdown !== null && shutdown !== 'stopCompose' && shutdown !== 'none') warn(['shutdownAction'], `${JSON.stringify(shutdown)} is not a compose shutdownAction; stopCompose is used`);
+      return { kind: 'compose', files: files.map((f) => resolve(configFolder, f)), service, runServices, shutdownAction: shutdown === 'none' ? 'none' : 'stopCompose' };
     }
     error([], 'the configuration has none of "image", "build.dockerfile" or "dockerComposeFile": Berth cannot tell what to run');
     return null;

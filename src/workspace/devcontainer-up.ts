@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../errors.js';
+import type { DevcontainerSource } from '../devcontainer/config.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
 import type { FeaturesResolution } from '../devcontainer/features/resolve.js';
+import { readComposeWorkspace } from './devcontainer-compose.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
+import { runStreaming } from '../process/run.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
-import type { WorkspaceSpecInput } from './spec.js';
+import type { AttachHook, DevcontainerOrigin, WorkspaceSpecInput } from './spec.js';
 
 /**
  * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
@@ -17,7 +20,11 @@ export interface DevcontainerPlan {
   input: WorkspaceSpecInput;
   /** Built (unless an image with this tag is there) before the workspace comes up. */
   build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
+  /** dockerComposeFile: the other services Berth runs beside the workspace (devcontainer-compose.ts). */
+  compose: { files: string[]; service: string; others: string[]; stopWithWorkspace: boolean } | null;
   hooks: Partial<Record<HookName, Hook>>;
+  /** initializeCommand, to run on this machine before anything else; null when there is none. */
+  initialize: Hook | null;
   /** Hooks, exec and shells run as this user (remoteUser, else containerUser; null: the image's). */
   user: string | null;
   /** Variables for hooks (remoteEnv; `${containerEnv:X}` resolved against the running container). */
@@ -34,6 +41,11 @@ export interface PlanOptions {
   base?: WorkspaceSpecInput | undefined;
   /** The config's features, resolved (devcontainer/features/resolve.ts); needed when it names any. */
   features?: FeaturesResolution | undefined;
+  /**
+   * The user opted in to initializeCommand (`--run-initialize-command`): it runs on this machine,
+   * as the user, outside any container. Without it a config that has one is refused.
+   */
+  runInitializeCommand?: boolean | undefined;
 }
 
 export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
@@ -42,9 +54,9 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const notYet = (what: string, instead: string): BerthError => {
     return new BerthError('E_UNSUPPORTED', `${read.file}: ${what} is not carried out by berth up --devcontainer yet.`, { hint: instead });
   };
-  if (config.source.kind === 'compose') throw notYet('a Docker Compose configuration (dockerComposeFile)', 'Bring the services up with docker compose yourself, or describe the workspace with image or build.dockerfile.');
+  const compose = config.source.kind === 'compose' ? composeOf(config.source, config.workspaceFolder, read.file) : null;
   if (Object.keys(config.features).length > 0 && options.features === undefined) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
-  if (config.source.kind === 'build' && config.source.target !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
+  if ((config.source.kind === 'build' && config.source.target !== null) || (compose?.workspace.build?.target ?? null) !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
   const run = config.run;
   if (run.capAdd.length + run.securityOpt.length + run.addHost.length + run.devices.length > 0 || run.privileged) {
     throw notYet('capAdd/securityOpt/privileged/--add-host/--device', 'Remove them from runArgs (and capAdd/securityOpt/privileged) to run the workspace without them.');
@@ -53,7 +65,8 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (nonBind.length > 0) throw notYet(`${nonBind[0]?.type ?? ''} mounts (${nonBind.map((m) => m.target).join(', ')})`, 'Use bind mounts of host folders, or remove them.');
   const odd = config.mounts.find((m) => m.source !== m.target);
   if (odd) throw notYet(`a bind mount at another path than its source (${odd.source ?? ''} -> ${odd.target})`, 'Mount the folder at its own path (target = source).');
-  const workspaceMount = config.workspaceMount;
+  // A compose workspace's folder is mounted by Berth at workspaceFolder (the service's volumes are the compose file's own).
+  const workspaceMount = compose ? { source: read.localWorkspaceFolder } : config.workspaceMount;
   if (workspaceMount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
   if (workspaceMount.source !== read.localWorkspaceFolder && workspaceMount.source !== options.root) {
     throw notYet(`a workspaceMount from another folder (${workspaceMount.source ?? ''})`, 'Pass that folder as --root instead.');
@@ -62,41 +75,66 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
   }
   if (config.containerUser !== null && config.remoteUser === null) notes.push(`containerUser ${config.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
-  if (config.hooks.initializeCommand) notes.push('initializeCommand not run: it runs on this machine, unconfined, and Berth has no opt-in for it yet');
-  if (config.hooks.postAttachCommand) notes.push('postAttachCommand not run: berth shell does not run it yet');
+  const initialize = config.hooks.initializeCommand ?? null;
+  if (initialize !== null && options.runInitializeCommand !== true) {
+    throw new BerthError(
+      'E_UNSUPPORTED',
+      `${read.file}: initializeCommand (${describeHook(initialize)}) runs on this machine, outside any container, with all your access; Berth does not run a repository's code unconfined unless you ask.`,
+      { hint: 'Read the command; to run it, pass --run-initialize-command to berth up (runInitializeCommand: true in the API), or remove it from the devcontainer.json.' },
+    );
+  }
+  if (config.hooks.postAttachCommand) notes.push('postAttachCommand runs each time a shell attaches (berth shell, a terminal), not at up');
   if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
 
-  const build = config.source.kind === 'build' ? buildOf(config.source) : null;
-  const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? '');
-  const dockerfileText = config.source.kind === 'build' ? readDockerfile(config.source.dockerfile) : '';
-  // Features join the hash only when there are some: every other configuration's hash stays as it was.
-  const hashed = options.features ? { config, dockerfileText, features: options.features.hash } : { config, dockerfileText };
+  const buildSource = config.source.kind === 'build' ? config.source : (compose?.workspace.build ?? null);
+  const build = buildSource ? buildOf(buildSource) : null;
+  const image = config.source.kind === 'image' ? config.source.image : (build?.tag ?? compose?.workspace.image ?? '');
+  const dockerfileText = buildSource ? readDockerfile(buildSource.dockerfile) : '';
+  if (compose) notes.push(...compose.workspace.notes);
+  // Features join the hash only when there are some.
+  const hashed = { config, dockerfileText, compose: compose?.workspace.hash ?? null, ...(options.features ? { features: options.features.hash } : {}) };
   const hash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
   if (options.features) notes.push(...options.features.notes, ...options.features.warnings);
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
+  const user = config.remoteUser ?? config.containerUser;
+  const attach = config.hooks.postAttachCommand;
+  const postAttach: AttachHook | undefined = attach
+    ? { commands: attach.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), user, workspaceFolder: config.workspaceFolder, remoteEnv: config.remoteEnv }
+    : undefined;
   return {
     input: {
       ...options.base,
       root: options.root,
       image,
-      env: { ...config.containerEnv, ...config.run.env, ...options.base?.env },
+      env: { ...compose?.workspace.environment, ...config.containerEnv, ...config.run.env, ...options.base?.env },
       mounts: [...mounts, ...(options.base?.mounts ?? [])],
       cpus,
       memory,
       previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
       workspaceFolder: config.workspaceFolder,
-      devcontainer: { file: read.file, hash },
+      devcontainer: { file: read.file, hash, ...(postAttach ? { postAttach } : {}) },
     },
     build,
+    compose: compose ? { files: compose.files, service: compose.service, others: compose.workspace.others, stopWithWorkspace: compose.stopWithWorkspace } : null,
     hooks: config.hooks,
-    user: config.remoteUser ?? config.containerUser,
+    initialize,
+    user,
     remoteEnv: config.remoteEnv,
     workspaceFolder: config.workspaceFolder,
     notes,
     features: options.features ?? null,
   };
+}
+
+function composeOf(source: Extract<DevcontainerSource, { kind: 'compose' }>, workspaceFolder: string, file: string) {
+  if (workspaceFolder === '/') {
+    throw new BerthError('E_UNSUPPORTED', `${file}: a compose configuration without workspaceFolder: Berth mounts the workspace folder there, and not at /.`, {
+      hint: 'Set "workspaceFolder" (the compose templates use "/workspaces/${localWorkspaceFolderBasename}").',
+    });
+  }
+  return { files: source.files, service: source.service, stopWithWorkspace: source.shutdownAction !== 'none', workspace: readComposeWorkspace(source.files, source.service, source.runServices) };
 }
 
 /** The image's tag is its content: the Dockerfile's text, the args and the context folder. */
@@ -113,6 +151,26 @@ function readDockerfile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (cause) {
     throw new BerthError('E_INVALID_INPUT', `Cannot read the Dockerfile ${file}: ${(cause as Error).message}`, { hint: 'Check build.dockerfile: it is relative to the devcontainer.json.', cause });
+  }
+}
+
+/**
+ * Whether a workspace brought up from a devcontainer.json would come up differently now: the file
+ * read again, with what it builds from (Dockerfile, compose files), hashed as up hashes it. The
+ * reason when it drifted (an edit, or a file that no longer reads), null when not. The reference
+ * never notices an edited config without --remove-existing-container.
+ */
+export async function devcontainerDrift(origin: DevcontainerOrigin, root: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<string | null> {
+  const { readDevcontainer } = await import('../devcontainer/read.js');
+  try {
+    const read = readDevcontainer({ workspaceFolder: root, config: origin.file, env });
+    // Features would have to be resolved again (an OCI fetch) for the hash: a listing does not do
+    // that. `berth up --devcontainer` still finds their drift; status says nothing for such configs.
+    if (Object.keys(read.config.features).length > 0) return null;
+    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true }).input.devcontainer?.hash;
+    return hash === origin.hash ? null : `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it`;
+  } catch (error) {
+    return `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}`;
   }
 }
 
@@ -159,14 +217,11 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
     if (!create && !started && ran.length === 0) continue;
     env ??= await remoteEnvFor(plan, context);
     const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
-    const results = await Promise.all(
-      hook.commands.map(async ({ name: commandName, command }) => {
-        const argv = hookArgv(command);
-        const result = await context.exec(argv, options);
-        const run: HookRun = { hook: name, name: commandName, argv, exitCode: result.exitCode, output: result.stdout + result.stderr };
-        context.onHook(run);
-        return run;
-      }),
+    const results = await runCommands(
+      name,
+      hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
+      (argv) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })),
+      context.onHook,
     );
     const failed = results.find((r) => r.exitCode !== 0);
     if (failed) {
@@ -183,7 +238,64 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
   return ran;
 }
 
-async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: HookContext): Promise<Record<string, string>> {
+/** A hook's commands, all at once (the object form runs its named commands in parallel), each reported as it ends. */
+async function runCommands(
+  hook: HookName,
+  commands: { name: string | null; argv: string[] }[],
+  runOne: (argv: string[]) => Promise<{ exitCode: number; output: string }>,
+  onHook: (run: HookRun) => void,
+): Promise<HookRun[]> {
+  return Promise.all(
+    commands.map(async ({ name, argv }) => {
+      const result = await runOne(argv);
+      const run: HookRun = { hook, name, argv, exitCode: result.exitCode, output: result.output };
+      onHook(run);
+      return run;
+    }),
+  );
+}
+
+/**
+ * initializeCommand, on this machine in the workspace folder, before anything is built or created
+ * (as the reference runs it, on every up). Only called when the user opted in (planDevcontainer).
+ * A failure stops the up: nothing was created yet.
+ */
+export async function runInitializeCommand(hook: Hook, folder: string, onHook: (run: HookRun) => void): Promise<void> {
+  const results = await runCommands(
+    'initializeCommand',
+    hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
+    async (argv) => {
+      const chunks: Buffer[] = [];
+      const result = await runStreaming(argv, { cwd: folder, okExitCodes: 'any', timeoutMs: HOOK_TIMEOUT_MS, onStdout: (chunk) => chunks.push(chunk), onStderr: (chunk) => chunks.push(chunk) });
+      return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') };
+    },
+    onHook,
+  );
+  const failed = results.find((r) => r.exitCode !== 0);
+  if (failed) {
+    throw new BerthError('E_PROCESS', `The devcontainer hook initializeCommand${failed.name === null ? '' : ` "${failed.name}"`} failed on this machine (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}; nothing was built or started.`, {
+      hint: 'Fix the command (it runs in the workspace folder on this machine), then run berth up again.',
+      details: { hook: 'initializeCommand', command: failed.name, exitCode: failed.exitCode },
+    });
+  }
+}
+
+/**
+ * postAttachCommand, each time a shell attaches. A failure is reported, never keeps the shell
+ * from opening: the user needs the shell most when the hook is broken.
+ */
+export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'], onHook: (run: HookRun) => void): Promise<HookRun[]> {
+  const env = await remoteEnvFor({ remoteEnv: attach.remoteEnv, user: attach.user }, { exec });
+  const options: ExecOptions = { env, workdir: attach.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(attach.user ? { user: attach.user } : {}) };
+  return runCommands('postAttachCommand', attach.commands, (argv) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })), onHook);
+}
+
+/** The hook in a line, for messages. */
+function describeHook(hook: Hook): string {
+  return hook.commands.map((c) => (c.name === null ? '' : `${c.name}: `) + hookArgv(c.command).join(' ')).join('; ');
+}
+
+async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: Pick<HookContext, 'exec'>): Promise<Record<string, string>> {
   const entries = Object.entries(plan.remoteEnv);
   if (entries.length === 0) return {};
   let containerEnv: Record<string, string> = {};

@@ -32,6 +32,8 @@ export interface WorkspaceSummary {
    * DRIFT_FRESH_MS, so a long-lived daemon does not redo the same checks for every request.
    */
   observedAt: string;
+  /** Why it is drifted, when Berth can say more than "the spec changed" (an edited devcontainer.json). */
+  drift?: string[] | undefined;
 }
 
 /**
@@ -181,6 +183,13 @@ export class Inventory {
       const verdict = await this.drift(id, container, spec, imageIdOf, reuse);
       oldest = Math.min(oldest, verdict.at);
       if (verdict.drifted) return summary('drifted');
+      // Brought up from a devcontainer.json: an edit to it since is drift too, with the reason (read
+      // on every listing: the files are not part of the reused verdict's key).
+      if (spec.devcontainer) {
+        const { devcontainerDrift } = await import('./devcontainer-up.js');
+        const reason = await devcontainerDrift(spec.devcontainer, spec.root);
+        if (reason !== null) return { ...summary('drifted'), drift: [reason] };
+      }
     }
     return summary(container.state === 'running' ? 'running' : 'stopped');
   }

@@ -1,3 +1,4 @@
+import type { ComposeProject } from './devcontainer-compose.js';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
@@ -68,6 +69,21 @@ export interface DevcontainerOrigin {
   file: string;
   /** Of the configuration as read, and of the Dockerfile it builds (devcontainer/spec-input.ts). */
   hash: string;
+  /**
+   * postAttachCommand as last brought up, run each time a shell attaches (`berth shell`, `pty()`
+   * without a command). Not part of the spec hash: `hash` already changes with it.
+   */
+  postAttach?: AttachHook | undefined;
+  /** dockerComposeFile: the project of the other services, stopped and removed with the workspace. */
+  compose?: ComposeProject | undefined;
+}
+
+/** A hook run on attach, with the user, folder and variables the other hooks run with. */
+export interface AttachHook {
+  commands: { name: string | null; argv: string[] }[];
+  user: string | null;
+  workspaceFolder: string;
+  remoteEnv: Record<string, string | null>;
 }
 
 export interface ExtraMount {
@@ -130,7 +146,16 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     ...(user === null ? {} : { user }),
     // Only when given: specs without them read (and record) as they always did.
     ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
-    ...(input.devcontainer === undefined ? {} : { devcontainer: { file: input.devcontainer.file, hash: input.devcontainer.hash } }),
+    ...(input.devcontainer === undefined
+      ? {}
+      : {
+          devcontainer: {
+            file: input.devcontainer.file,
+            hash: input.devcontainer.hash,
+            ...(input.devcontainer.postAttach ? { postAttach: input.devcontainer.postAttach } : {}),
+            ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
+          },
+        }),
   };
 }
 

@@ -25,6 +25,8 @@ function devcontainerJson(extraEnv = ''): string {
   "updateContentCommand": ["sh", "-c", "echo updateContent >> hooks.log; echo \\"$PATH_PLUS\\" > remote-env.txt"],
   "postCreateCommand": { "shell": "echo postCreate >> a.log", "argv": ["touch", "b.done"] },
   "postStartCommand": "echo postStart >> hooks.log",
+  "postAttachCommand": { "log": "echo postAttach >> attach.log", "who": ["sh", "-c", "pwd > attach-pwd.txt"] },
+  "initializeCommand": "echo initialize >> host.log",
   "waitFor": "postCreateCommand",
 }
 `;
@@ -62,13 +64,34 @@ for (const kind of ['podman', 'docker'] as const) {
       const { createBerth } = await import('../../src/berth.js');
       berth = await createBerth({ home: join(scratch, 'home'), runtime: kind, env: engineEnv(), userHome: join(scratch, 'user') });
 
-      const first = await berth.upDevcontainer(id, { root });
+      // initializeCommand runs on this machine: refused until the user opts in, before anything is made.
+      await expect(berth.upDevcontainer(id, { root })).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringContaining('initializeCommand (/bin/sh -c echo initialize >> host.log) runs on this machine') as string });
+      expect(existsSync(join(root, 'host.log'))).toBe(false);
+      expect(await berth.list()).toEqual([]);
+      const up = (): ReturnType<Berth['upDevcontainer']> => (berth as Berth).upDevcontainer(id, { root, runInitializeCommand: true });
+
+      const first = await up();
       expect(first.action).toBe('created');
+      // It ran on the host, in the workspace folder, before the container existed.
+      expect(lines('host.log')).toEqual(['initialize']);
       expect(first.devcontainer.hooks).toEqual(['onCreateCommand', 'updateContentCommand', 'postCreateCommand', 'postStartCommand']);
       // The hooks ran in the workspace folder (the mounted root), in the reference's order.
       expect(lines('hooks.log')).toEqual(['onCreate', 'updateContent', 'postStart']);
       expect(lines('a.log')).toEqual(['postCreate']);
       expect(existsSync(join(root, 'b.done'))).toBe(true);
+      // up is not an attach: postAttach has not run. A shell attaching runs it (both named commands), each time.
+      expect(lines('attach.log')).toEqual([]);
+      const attached = await berth.runAttachHooks(id);
+      expect(attached.map((r) => [r.name, r.exitCode]).sort()).toEqual([['log', 0], ['who', 0]]);
+      expect(lines('attach-pwd.txt')).toEqual([`/workspaces/${basename(root)}`]);
+      if (kind === 'podman') {
+        // An app's terminal (pty without a command) is an attach too; a pty running a given command is not.
+        const terminal = await berth.pty(id, { cols: 80, rows: 24 });
+        await terminal.kill();
+        const command = await berth.pty(id, { cols: 80, rows: 24, command: ['true'] });
+        await command.wait();
+      }
+      expect(lines('attach.log')).toEqual(kind === 'podman' ? ['postAttach', 'postAttach'] : ['postAttach']);
       // remoteEnv's ${containerEnv:PATH} was resolved against the running container.
       expect(lines('remote-env.txt')[0]).toMatch(/^\/.*bin.*:\/extra$/);
       // The build arg reached the Dockerfile; containerEnv's variables were substituted.
@@ -76,22 +99,28 @@ for (const kind of ['podman', 'docker'] as const) {
       expect(await sh('pwd')).toBe(`/workspaces/${basename(root)}`);
       expect(await sh('echo "$FOLDER|$BASE|$FROM_HOST"')).toBe(`/workspaces/my-project|my-project|from-the-host`);
 
-      // Stop + up again: the same container starts; only postStart runs.
+      // Stop + up again: the same container starts; only postStart runs (initializeCommand runs on every up, as the reference's).
       await berth.stop(id);
-      const again = await berth.upDevcontainer(id, { root });
+      const again = await up();
+      expect(lines('host.log')).toEqual(['initialize', 'initialize']);
       expect(again.action).toBe('started');
       expect(again.devcontainer.hooks).toEqual(['postStartCommand']);
       expect(lines('hooks.log')).toEqual(['onCreate', 'updateContent', 'postStart', 'postStart']);
       expect(lines('a.log')).toEqual(['postCreate']);
 
       // Up while running: nothing to do, no hook.
-      const reused = await berth.upDevcontainer(id, { root });
+      const reused = await up();
       expect(reused.action).toBe('reused');
       expect(reused.devcontainer.hooks).toEqual([]);
 
-      // An edited devcontainer.json is drift: recreated with the reason, the create hooks run in the new container.
+      // An edited devcontainer.json is drift: status says so with the reason before any up (the reference never notices)...
+      expect((await berth.status(id)).state).toBe('running');
       writeFileSync(join(root, '.devcontainer/devcontainer.json'), devcontainerJson(', "EDITED": "yes"'));
-      const edited = await berth.upDevcontainer(id, { root });
+      const drifted = await berth.status(id);
+      expect(drifted.state).toBe('drifted');
+      expect(drifted.drift?.[0]).toContain('devcontainer.json (or the Dockerfile/compose files it builds from) changed since the workspace came up');
+      // ...and up recreates it with the reason, the create hooks running in the new container.
+      const edited = await up();
       expect(edited.action).toBe('recreated');
       expect(edited.reasons).toContain('devcontainer.json or its Dockerfile changed');
       expect(edited.container.id).not.toBe(first.container.id);
@@ -99,8 +128,10 @@ for (const kind of ['podman', 'docker'] as const) {
       expect(lines('hooks.log')).toEqual(['onCreate', 'updateContent', 'postStart', 'postStart', 'onCreate', 'updateContent', 'postStart']);
 
       // An edited Dockerfile is drift too (a new image by content).
+      expect((await berth.status(id)).state).toBe('running');
       appendFileSync(join(root, '.devcontainer/Dockerfile'), 'RUN echo second > /second\n');
-      const rebuilt = await berth.upDevcontainer(id, { root });
+      expect((await berth.status(id)).state).toBe('drifted');
+      const rebuilt = await up();
       expect(rebuilt.action).toBe('recreated');
       expect(rebuilt.reasons).toEqual(expect.arrayContaining(['devcontainer.json or its Dockerfile changed']));
       expect(await sh('cat /second')).toBe('second');

@@ -102,7 +102,7 @@ describe('devcontainer.json: what is read from real files', () => {
 
   it('compose: files beside the config, the service, workspaceFolder substituted (rails/rails, templates)', () => {
     const rails = read('rails-rails').config;
-    expect(rails.source).toEqual({ kind: 'compose', files: [join(CORPUS, 'rails-rails/.devcontainer/docker-compose.yml')], service: 'rails', runServices: null });
+    expect(rails.source).toEqual({ kind: 'compose', files: [join(CORPUS, 'rails-rails/.devcontainer/docker-compose.yml')], service: 'rails', runServices: null, shutdownAction: 'stopCompose' });
     expect(rails.workspaceFolder).toBe('/workspaces/rails-rails');
     expect(rails.workspaceMount).toBeNull();
     expect(rails.overrideCommand).toBe(false);

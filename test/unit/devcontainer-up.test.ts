@@ -1,8 +1,11 @@
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDevcontainer, readDevcontainerText } from '../../src/devcontainer/read.js';
-import { planDevcontainer, runHooks, type HookContext } from '../../src/workspace/devcontainer-up.js';
+import { planDevcontainer, runAttachHook, runHooks, runInitializeCommand, type HookContext } from '../../src/workspace/devcontainer-up.js';
 import type { ExecOptions } from '../../src/runtime/types.js';
+import { findComposeTool } from '../../src/workspace/devcontainer-compose.js';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/devcontainer-corpus');
 const ENV = { HOME: '/home/dev' };
@@ -33,7 +36,7 @@ describe('planDevcontainer: what up does with a devcontainer.json', () => {
 
   it('what this slice does not carry out is refused with what to do, never dropped', () => {
     const refusals: [string, RegExp][] = [
-      ['{"dockerComposeFile":"c.yml","service":"app"}', /Docker Compose configuration.*not carried out/],
+      ['{"dockerComposeFile":"c.yml","service":"app"}', /a compose configuration without workspaceFolder/],
       ['{"image":"i","features":{"ghcr.io/devcontainers/features/go:1":{}}}', /features \(ghcr.io\/devcontainers\/features\/go:1\)/],
       ['{"image":"i","runArgs":["--cap-add=SYS_PTRACE"]}', /capAdd\/securityOpt/],
       ['{"image":"i","mounts":["source=v,target=/v,type=volume"]}', /volume mounts \(\/v\)/],
@@ -43,6 +46,34 @@ describe('planDevcontainer: what up does with a devcontainer.json', () => {
     for (const [text, message] of refusals) {
       expect(() => planDevcontainer(read(text), { root: '/w' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(message) as string }) as Error);
     }
+  });
+});
+
+describe('compose: the workspace service read from the compose files', () => {
+  it('image or build, environment, the other services; what is not applied is said', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+    try {
+      writeFileSync(join(folder, 'c.yml'), 'services:\n  app:\n    build: { context: ., args: [A=1] }\n    environment: [X=1, BARE]\n    volumes: [..:/w]\n  db:\n    image: postgres\n  cache:\n    image: redis\n');
+      writeFileSync(join(folder, 'Dockerfile'), 'FROM scratch\n');
+      const text = '{"dockerComposeFile":["c.yml"],"service":"app","runServices":["app","db"],"workspaceFolder":"/workspaces/w","shutdownAction":"none"}';
+      const plan = planDevcontainer(readDevcontainerText(text, join(folder, 'devcontainer.json'), folder, ENV), { root: folder });
+      expect(plan.compose).toEqual({ files: [join(folder, 'c.yml')], service: 'app', others: ['db'], stopWithWorkspace: false });
+      expect(plan.build).toMatchObject({ dockerfile: join(folder, 'Dockerfile'), buildArgs: { A: '1' } });
+      expect(plan.input.env).toEqual({ X: '1' });
+      expect(plan.notes.join('\n')).toContain('volumes is not applied');
+      // An edited compose file is drift.
+      const before = plan.input.devcontainer?.hash;
+      writeFileSync(join(folder, 'c.yml'), 'services:\n  app:\n    image: i\n  db:\n    image: postgres\n');
+      expect(planDevcontainer(readDevcontainerText(text, join(folder, 'devcontainer.json'), folder, ENV), { root: folder }).input.devcontainer?.hash).not.toBe(before);
+      const bad = '{"dockerComposeFile":"c.yml","service":"web","workspaceFolder":"/w"}';
+      expect(() => planDevcontainer(readDevcontainerText(bad, join(folder, 'devcontainer.json'), folder, ENV), { root: folder })).toThrow(/no service "web".*|Set "service" to one of: app, db/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('Apple container and host mode have no compose: refused with what to do', async () => {
+    await expect(findComposeTool('apple', 'container', {})).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringContaining('Compose is not available on Apple container') as string });
   });
 });
 
@@ -67,7 +98,7 @@ describe('runHooks: order, forms, markers, failures', () => {
     read(`{"image":"i","remoteUser":"dev","remoteEnv":{"P":"\${containerEnv:PATH}:/x","GONE":null},
       "onCreateCommand":"echo a","updateContentCommand":["echo","b"],"postCreateCommand":{"one":"echo c","two":["echo","d"]},
       "postStartCommand":"echo e","postAttachCommand":"echo f","initializeCommand":"echo host"}`),
-    { root: '/w' },
+    { root: '/w', runInitializeCommand: true },
   );
 
   it('after a create: every container hook in the reference order, as the remote user, in the workspace folder', async () => {
@@ -76,8 +107,41 @@ describe('runHooks: order, forms, markers, failures', () => {
     expect(calls.map((c) => c.argv)).toEqual([['env', '-0'], ['/bin/sh', '-c', 'echo a'], ['echo', 'b'], ['/bin/sh', '-c', 'echo c'], ['echo', 'd'], ['/bin/sh', '-c', 'echo e']]);
     expect(calls[1]?.options).toMatchObject({ user: 'dev', workdir: '/workspaces/w', env: { P: '/usr/bin:/x', GONE: '' } });
     expect([...done]).toEqual(['onCreateCommand', 'updateContentCommand', 'postCreateCommand']);
-    // Never on the host, never on attach (yet): said, not silently skipped.
-    expect(plan.notes).toEqual(expect.arrayContaining([expect.stringContaining('initializeCommand not run'), expect.stringContaining('postAttachCommand not run')]));
+    // postAttach is not run by up: it goes with the spec, for each attach.
+    expect(plan.notes).toEqual(expect.arrayContaining([expect.stringContaining('postAttachCommand runs each time a shell attaches')]));
+    expect(plan.input.devcontainer?.postAttach).toEqual({ commands: [{ name: null, argv: ['/bin/sh', '-c', 'echo f'] }], user: 'dev', workspaceFolder: '/workspaces/w', remoteEnv: { P: '${containerEnv:PATH}:/x', GONE: null } });
+    expect(plan.initialize?.commands).toEqual([{ name: null, command: { shell: 'echo host' } }]);
+  });
+
+  it('initializeCommand is refused unless the user opts in: it runs on this machine', () => {
+    expect(() => planDevcontainer(read('{"image":"i","initializeCommand":["./prepare.sh","--fast"]}'), { root: '/w' })).toThrow(
+      expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringContaining('initializeCommand (./prepare.sh --fast) runs on this machine, outside any container') as string, hint: expect.stringContaining('--run-initialize-command') as string }) as Error,
+    );
+    expect(planDevcontainer(read('{"image":"i"}'), { root: '/w' }).initialize).toBeNull();
+  });
+
+  it('initializeCommand runs on this machine in the workspace folder; named commands at once; a failure names itself', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'berth-init-'));
+    try {
+      const hook = planDevcontainer(read('{"image":"i","initializeCommand":{"a":"pwd > a.txt","b":["sh","-c","echo $0 > b.txt","arg0"]}}'), { root: '/w', runInitializeCommand: true }).initialize;
+      const runs: string[] = [];
+      await runInitializeCommand(hook as NonNullable<typeof hook>, folder, (r) => runs.push(`${String(r.name)}:${String(r.exitCode)}`));
+      expect(runs.sort()).toEqual(['a:0', 'b:0']);
+      expect(readFileSync(join(folder, 'a.txt'), 'utf8').trim()).toBe(realpathSync(folder));
+      expect(readFileSync(join(folder, 'b.txt'), 'utf8').trim()).toBe('arg0');
+      const failing = planDevcontainer(read('{"image":"i","initializeCommand":"echo out; exit 7"}'), { root: '/w', runInitializeCommand: true }).initialize;
+      await expect(runInitializeCommand(failing as NonNullable<typeof failing>, folder, () => undefined)).rejects.toMatchObject({ code: 'E_PROCESS', message: expect.stringContaining('initializeCommand failed on this machine (exit 7)') as string });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('postAttach runs as the other hooks do, and its failure is reported, not thrown', async () => {
+    const attach = plan.input.devcontainer?.postAttach;
+    const { ctx, calls } = context('reused', new Set(), { '/bin/sh -c echo f': 2 });
+    const runs = await runAttachHook(attach as NonNullable<typeof attach>, ctx.exec, () => undefined);
+    expect(runs.map((r) => r.exitCode)).toEqual([2]);
+    expect(calls[1]).toMatchObject({ argv: ['/bin/sh', '-c', 'echo f'], options: { user: 'dev', workdir: '/workspaces/w', env: { P: '/usr/bin:/x', GONE: '' } } });
   });
 
   it('after a start: postStart only; reused: nothing', async () => {

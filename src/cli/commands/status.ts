@@ -22,6 +22,7 @@ export default defineCommand({
       ['workspace', workspace.id],
       ['runtime', `${workspace.runtime}${isolated ? '' : workspace.isolation === 'sandbox' ? ' (host mode: sandboxed)' : ' (host mode: NOT isolated)'}`],
       ['state', workspace.state],
+      ...(workspace.drift ?? []).map((reason) => ['because', reason]),
       ['container', workspace.container],
       ['image', workspace.image],
       ['ip', workspace.ip ?? '-'],

@@ -2,16 +2,19 @@ import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
 import { portlessAllowWarnings } from '../egress-rules.js';
 import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
+import type { HookRun } from '../../workspace/devcontainer-up.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
                 [--cpus N] [--memory SIZE] [--preview-ports N] [--user host|UID[:GID]|NAME] [--unconfined]
                 [--allow PATTERN]... [--deny PATTERN]...
                 [--allow-sensitive-mount] [--runtime R] [--json]
-       berth up <id> --root DIR --devcontainer [--config PATH] [--cpus N] [--memory SIZE] [--json]
+       berth up <id> --root DIR --devcontainer [--config PATH] [--run-initialize-command] [--cpus N] [--memory SIZE] [--json]
 Without any of these options an existing workspace comes up as it was last declared.
 --devcontainer brings it up from DIR's devcontainer.json (image or Dockerfile build, env, mounts,
 workspaceFolder, lifecycle hooks; an edited config or Dockerfile recreates it). Hook output goes to stderr.
 --user host runs the workspace as you, so the files it writes in DIR are yours (docs/embedding.md).
+A config with initializeCommand is refused unless --run-initialize-command: it runs on this machine,
+outside any container. postAttachCommand runs when a shell attaches (berth shell), not at up.
 `;
 
 /** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
@@ -34,6 +37,7 @@ export default defineCommand({
     deny: { type: 'string', multiple: true },
     devcontainer: { type: 'boolean' },
     config: { type: 'string' },
+    'run-initialize-command': { type: 'boolean' },
   },
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
@@ -43,6 +47,7 @@ export default defineCommand({
     if (previewPorts !== undefined && Number.isNaN(previewPorts)) throw new UsageError(`--preview-ports takes a number, got ${JSON.stringify(values['preview-ports'])}.`, USAGE);
     if (values.devcontainer) return upDevcontainer(id, values, cpus, previewPorts);
     if (values.config !== undefined) throw new UsageError('--config goes with --devcontainer.', USAGE);
+    if (values['run-initialize-command'] !== undefined) throw new UsageError('--run-initialize-command goes with --devcontainer.', USAGE);
     const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
@@ -91,7 +96,7 @@ export default defineCommand({
  */
 async function upDevcontainer(
   id: string,
-  values: { root?: string | undefined; config?: string | undefined; runtime?: string | undefined; json?: boolean | undefined; memory?: string | undefined; image?: string | undefined },
+  values: { root?: string | undefined; config?: string | undefined; 'run-initialize-command'?: boolean | undefined; runtime?: string | undefined; json?: boolean | undefined; memory?: string | undefined; image?: string | undefined },
   cpus: number | undefined,
   previewPorts: number | undefined,
 ): Promise<number> {
@@ -101,12 +106,10 @@ async function upDevcontainer(
     const result = await berth.upDevcontainer(id, {
       root: values.root ?? process.cwd(),
       config: values.config,
+      runInitializeCommand: values['run-initialize-command'],
       base: { cpus, memory: values.memory, previewPorts },
       onBuildOutput: (chunk) => process.stderr.write(chunk),
-      onHook: (run) => {
-        process.stderr.write(`--- ${run.hook}${run.name === null ? '' : ` (${run.name})`}: ${run.argv.join(' ')}\n${run.output}${run.output.endsWith('\n') || run.output === '' ? '' : '\n'}`);
-        if (run.exitCode !== 0) process.stderr.write(`--- ${run.hook} exited ${String(run.exitCode)}\n`);
-      },
+      onHook: printHookRun,
     });
     if (values.json) {
       printJson({ id: result.id, runtime: result.runtime, action: result.action, reasons: result.reasons, container: result.container.id, devcontainer: result.devcontainer });
@@ -121,4 +124,10 @@ async function upDevcontainer(
   } finally {
     await berth.close();
   }
+}
+
+/** A hook's output on stderr, framed by what ran (berth up, berth shell's postAttachCommand). */
+export function printHookRun(run: HookRun): void {
+  process.stderr.write(`--- ${run.hook}${run.name === null ? '' : ` (${run.name})`}: ${run.argv.join(' ')}\n${run.output}${run.output.endsWith('\n') || run.output === '' ? '' : '\n'}`);
+  if (run.exitCode !== 0) process.stderr.write(`--- ${run.hook} exited ${String(run.exitCode)}\n`);
 }

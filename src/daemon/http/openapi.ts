@@ -111,7 +111,8 @@ const SCHEMAS: Record<string, unknown> = {
     isolation: { enum: ['container', 'sandbox', 'none'], description: 'What confines the workspace: a container, host mode\'s bubblewrap sandbox, or nothing (unconfined host mode).' },
     labels: { type: 'object', additionalProperties: str, description: 'The app\'s metadata, as last declared.' },
     observedAt: { type: 'string', format: 'date-time', description: 'How fresh this entry is: when its oldest fact was observed (the engine is listed for every request; a drift verdict is reused for up to 5 s).' },
-  }),
+    drift: { type: 'array', items: str, description: 'Why it is drifted, when Berth can say more than that the spec changed (an edited devcontainer.json).' },
+  }, ['id', 'runtime', 'state', 'container', 'image', 'ip', 'root', 'isolation', 'labels', 'observedAt']),
   WorkspaceStatus: { allOf: [{ $ref: '#/components/schemas/Workspace' }, obj({ isolated: { type: 'boolean' }, egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] } })] },
   UpResult: obj(
     {
