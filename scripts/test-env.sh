@@ -5,6 +5,7 @@
 #   - podman's API service on a private socket (BERTH_PODMAN_API), the way Berth finds
 #     /run/podman/podman.sock or a user's podman.socket unit on a real machine;
 #   - bubblewrap and socat, host mode's sandbox and its relays;
+#   - docker-compose and podman-compose, for devcontainer.json compose configs;
 #   - Debian's chromium, which the dashboard browser test drives through playwright-core;
 #   - the workspace test image, built from Debian packages with debootstrap (no registry needed),
 #     imported into both engines. The rootfs tarball is cached under $BERTH_TEST_CACHE.
@@ -23,7 +24,7 @@ include=nodejs,git,iproute2,procps,curl,ca-certificates,python3
 # configure npm's dependencies (virtual packages). npm and pip are clients the egress tests drive;
 # iptables is the egress firewall inside Apple container guests (see src/egress/guest-firewall.ts).
 apt_extra="npm python3-pip iptables"
-packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium bubblewrap socat)
+packages=(podman runc docker.io tini catatonit debootstrap iproute2 uidmap chromium bubblewrap socat docker-compose podman-compose)
 docker_sock="$state/docker.sock"
 podman_sock="$state/podman.sock"
 env_file="$state/env"
@@ -52,6 +53,10 @@ install_packages() {
   # socat relays the egress proxy and previews across the sandbox's network namespace.
   command -v bwrap >/dev/null || missing+=(bubblewrap)
   command -v socat >/dev/null || missing+=(socat)
+  # devcontainer.json compose configs (src/workspace/devcontainer-compose.ts): neither engine here
+  # has a `compose` subcommand, so Debian's standalone tools.
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v podman-compose >/dev/null || missing+=(podman-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null \
     || die "missing ${missing[*]}; install them (Debian: apt-get install ${packages[*]}) and run again"
