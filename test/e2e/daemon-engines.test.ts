@@ -5,17 +5,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDaemon, type BerthClient } from '../../src/client/index.js';
 import { startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
 
 /**
- * Issue 18's process, terminal and file checks through the daemon client on the container engines
- * (host mode's are test/e2e/app-api-example.test.ts): the built berthd serving podman, then docker,
+ * Issue 18's process, terminal and file checks through the daemon client on the container engines and
+ * the Apple double (host mode's are test/e2e/app-api-example.test.ts): the built berthd serving each in turn,
  * one workspace each, everything through the typed client over its socket (WebSockets for exec,
  * terminals and spawned processes; JSON for files).
  */
-for (const engine of ['podman', 'docker'] as const) {
-  describe(`${engine}: the daemon client`, () => {
+const TARGETS = [
+  { engine: 'podman', label: 'podman', env: () => engineEnv() },
+  { engine: 'docker', label: 'docker', env: () => engineEnv() },
+  // Apple's path differs where it matters: CLI exec (no engine socket), node-pty terminals.
+  { engine: 'apple', label: 'apple 1.2.2 (double)', env: () => appleDoubleEnv('1.2.2') },
+] as const;
+
+for (const { engine, label, env } of TARGETS) {
+  describe(`${label}: the daemon client`, () => {
     const scratch = mkdtempSync(join(tmpdir(), `berth-daemon-${engine}-`));
     const home = join(scratch, 'home');
     const root = join(scratch, 'project');
@@ -32,7 +40,7 @@ for (const engine of ['podman', 'docker'] as const) {
     };
 
     beforeAll(async () => {
-      daemon = await startDaemon(home, { ...engineEnv(), BERTH_NO_DAEMON: undefined }, ['--runtime', engine]);
+      daemon = await startDaemon(home, { ...env(), BERTH_NO_DAEMON: undefined }, ['--runtime', engine]);
       client = daemon.client;
       await client.up(ws, { root, image: TEST_IMAGE });
     });
