@@ -103,8 +103,17 @@ for (const { engine, label, env } of TARGETS) {
         pty.write('echo "sum-$((6*7))"\n');
         await expect.poll(() => screen, { timeout: 15_000, interval: 50 }).toContain('sum-42');
         await pty.resize(100, 30);
-        pty.write('stty size\n');
-        await expect.poll(() => screen, { timeout: 15_000, interval: 50 }).toContain('30 100');
+        // On Apple the new size reaches the workspace when `container exec -t` has forwarded its
+        // SIGWINCH: a command typed at once may see the old one, so it is asked again until it shows.
+        await expect
+          .poll(
+            () => {
+              if (!screen.includes('30 100')) pty.write('stty size\n');
+              return screen;
+            },
+            { timeout: 20_000, interval: 1_000 },
+          )
+          .toContain('30 100');
       } finally {
         await pty.kill();
       }
