@@ -75,7 +75,10 @@ export class Store {
         touchPrivateFile(file);
       }
       db = new DatabaseConstructor(file);
-      db.pragma('journal_mode = WAL');
+      const opened = db;
+      // Switching a fresh database to WAL takes an exclusive lock, and SQLite can answer BUSY there
+      // without waiting on the busy timeout (seen in CI: many processes opening a fresh home at once).
+      retryWhileBusy(() => opened.pragma('journal_mode = WAL'));
       // In WAL mode NORMAL cannot corrupt the database; it may only lose the newest commit on power loss.
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
@@ -137,4 +140,24 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${String(next + 1)}`);
     }
   }).exclusive();
+}
+
+/** How long a statement that SQLite answers BUSY without waiting is tried again. */
+const BUSY_RETRY_MS = 5000;
+
+/**
+ * Runs `fn`, again after a short pause while SQLite says SQLITE_BUSY, up to BUSY_RETRY_MS. The
+ * pause blocks the thread (Atomics.wait): opening the store is synchronous, and brief.
+ */
+function retryWhileBusy<T>(fn: () => T): T {
+  const deadline = Date.now() + BUSY_RETRY_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return fn();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      Atomics.wait(pause, 0, 0, 5 + Math.floor(Math.random() * 20));
+    }
+  }
 }

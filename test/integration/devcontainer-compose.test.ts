@@ -53,7 +53,7 @@ for (const kind of ['podman', 'docker'] as const) {
       rmSync(scratch, { recursive: true, force: true });
     });
 
-    it.only('two services: the workspace is the named service, reaches the other by name; stop and rm take both', async () => {
+    it('two services: the workspace is the named service, reaches the other by name; stop and rm take both', async () => {
       mkdirSync(join(root, '.devcontainer'), { recursive: true });
       writeFileSync(join(root, '.devcontainer/docker-compose.yml'), COMPOSE(marker));
       writeFileSync(
