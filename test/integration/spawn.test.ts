@@ -16,6 +16,7 @@ import { appleDoubleEnv } from '../support/apple-double.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { expectCode } from '../support/expect-code.js';
 import { hostProcesses } from '../support/host-processes.js';
+import { LSP_ECHO, lspRequest } from '../support/lsp-echo.js';
 
 interface Target {
   label: string;
@@ -49,31 +50,6 @@ function collect(handle: ProcessHandle, stream: 'stdout' | 'stderr' = 'stdout'):
   const stop = stream === 'stdout' ? handle.onStdout(listener) : handle.onStderr(listener);
   const bytes = (): Buffer => Buffer.concat(chunks);
   return { bytes, text: () => bytes().toString('utf8'), chunks, stop };
-}
-
-/** An LSP-style echo server: Content-Length framed JSON-RPC on stdin, each request answered on stdout. */
-const LSP_ECHO = `
-let buf = Buffer.alloc(0);
-process.stdin.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  for (;;) {
-    const head = buf.indexOf('\\r\\n\\r\\n');
-    if (head < 0) return;
-    const length = Number(/Content-Length: (\\d+)/i.exec(buf.subarray(0, head).toString())[1]);
-    if (buf.length < head + 4 + length) return;
-    const request = JSON.parse(buf.subarray(head + 4, head + 4 + length).toString());
-    buf = buf.subarray(head + 4 + length);
-    const body = JSON.stringify({ jsonrpc: '2.0', id: request.id, result: { echo: request.params } });
-    process.stdout.write('Content-Length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body);
-  }
-});
-process.stdin.on('end', () => { process.stderr.write('stdin closed\\n'); process.exit(0); });
-process.stdout.write('ready\\n');
-`;
-
-function lspRequest(id: number, params: unknown): string {
-  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'echo', params });
-  return `Content-Length: ${String(Buffer.byteLength(body))}\r\n\r\n${body}`;
 }
 
 for (const { label, runtime: runtimeFor, image } of targets) {
