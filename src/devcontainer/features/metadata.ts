@@ -46,14 +46,15 @@ export function parseFeatureMetadata(text: string, file: string): { metadata: Fe
     }
     return v;
   };
+  /** `v` as an array of strings, or null after an error at `path`. */
+  const stringArray = (v: unknown, path: (string | number)[]): string[] | null => {
+    if (Array.isArray(v) && v.every((item) => typeof item === 'string')) return v as string[];
+    error(path, 'must be an array of strings');
+    return null;
+  };
   const strings = (key: string): string[] => {
     const v = value[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((item) => typeof item !== 'string')) {
-      error([key], 'must be an array of strings');
-      return [];
-    }
-    return v as string[];
+    return v === undefined || v === null ? [] : (stringArray(v, [key]) ?? []);
   };
   const id = str('id');
   if (id === null || id === '') error(['id'], 'a feature needs an "id"');
@@ -73,15 +74,7 @@ export function parseFeatureMetadata(text: string, file: string): { metadata: Fe
           if (spec['default'] !== undefined && typeof spec['default'] !== 'boolean') error(['options', name, 'default'], 'a boolean option\'s default is true or false');
           options[name] = { type: 'boolean', default: typeof spec['default'] === 'boolean' ? spec['default'] : null, description };
         } else if (spec['type'] === 'string') {
-          const list = (key: string): string[] | null => {
-            const v = spec[key];
-            if (v === undefined) return null;
-            if (!Array.isArray(v) || v.some((item) => typeof item !== 'string')) {
-              error(['options', name, key], 'must be an array of strings');
-              return null;
-            }
-            return v as string[];
-          };
+          const list = (key: string): string[] | null => (spec[key] === undefined ? null : stringArray(spec[key], ['options', name, key]));
           if (spec['default'] !== undefined && typeof spec['default'] !== 'string') error(['options', name, 'default'], 'a string option\'s default is a string');
           options[name] = { type: 'string', default: typeof spec['default'] === 'string' ? spec['default'] : null, enum: list('enum'), proposals: list('proposals'), description };
         } else error(['options', name, 'type'], 'an option\'s type is "string" or "boolean"');
