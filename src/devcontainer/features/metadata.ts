@@ -48,7 +48,7 @@ export function parseFeatureMetadata(text: string, file: string): { metadata: Fe
   };
   /** `v` as an array of strings, or null after an error at `path`. */
   const stringArray = (v: unknown, path: (string | number)[]): string[] | null => {
-    if (Array.isArray(v) && v.every((item) => typeof item === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((item) => typeof item === 'string')) return v;
     error(path, 'must be an array of strings');
     return null;
   };
