@@ -52,7 +52,8 @@ const MAX_URL_LENGTH = 8192;
  */
 export class EgressProxy {
   private readonly options: EgressProxyOptions;
-  private readonly tokens = new Map<string, string>();
+  /** Each workspace's one credential token, as bytes: the proxy asks for it on every connection. */
+  private readonly tokens = new Map<string, Buffer>();
   private readonly server: Server;
   private readonly sockets = new Set<Duplex>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -80,15 +81,15 @@ export class EgressProxy {
 
   /** Accepts a credential issued earlier (kept in Berth's state), so proxy restarts change nothing for guests. */
   trust(workspace: string, token: string): void {
-    for (const [known, owner] of this.tokens) if (owner === workspace && known !== token) this.tokens.delete(known);
-    this.tokens.set(token, workspace);
+    this.tokens.set(workspace, Buffer.from(token, 'utf8'));
   }
 
   /** Issues (or returns) the credential that identifies a workspace to the proxy. */
   credentialFor(workspace: string): ProxyCredential {
-    for (const [token, owner] of this.tokens) if (owner === workspace) return { workspace, token };
+    const known = this.tokens.get(workspace);
+    if (known !== undefined) return { workspace, token: known.toString('utf8') };
     const token = randomBytes(18).toString('base64url');
-    this.tokens.set(token, workspace);
+    this.tokens.set(workspace, Buffer.from(token, 'utf8'));
     return { workspace, token };
   }
 
@@ -204,7 +205,7 @@ export class EgressProxy {
 
   /** CONNECT host:port — a byte tunnel, typically for TLS the proxy never opens. */
   private async tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, boundary: Boundary): Promise<void> {
-    this.track(socket);
+    // Already tracked: the server's 'connection' event saw this socket.
     socket.on('error', () => socket.destroy());
     const workspace = this.identify(req.headers);
     if (workspace === undefined) return this.refuseTunnel(socket, 407, 'Proxy authentication required');
@@ -224,23 +225,22 @@ export class EgressProxy {
         // Nagle off: a client that writes a request in parts (a TLS handshake does) would otherwise
         // wait ~40 ms for the target's delayed ACK on every small second write.
         upstream.setNoDelay(true);
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        upstream.pipe(socket);
-        this.firstBytes(socket, head, host).then(
-          boundary.wrap((first: FirstBytes) => {
-            if ('refusal' in first) {
-              refused = true;
-              this.decided(workspace, host, port, { verdict: 'deny', rule: null, reason: first.refusal }, 'CONNECT', 0);
-              socket.destroy();
-              upstream.destroy();
-              return;
-            }
-            if (first.pass.length > 0) upstream.write(first.pass);
-            socket.pipe(upstream);
-          }),
-          boundary.fail,
-        );
+        socket.write(CONNECTION_ESTABLISHED);
+        relay(upstream, socket, (count) => (bytes += count));
+        const open = (first: FirstBytes): void => {
+          if ('refusal' in first) {
+            refused = true;
+            this.decided(workspace, host, port, { verdict: 'deny', rule: null, reason: first.refusal }, 'CONNECT', 0);
+            socket.destroy();
+            upstream.destroy();
+            return;
+          }
+          if (first.pass.length > 0) upstream.write(first.pass);
+          relay(socket, upstream);
+        };
+        // A tunnel to an address has no name to check: it opens in this same turn, no promise.
+        if (!this.checksSni(host)) open({ pass: head });
+        else this.firstBytes(socket, head, host).then(boundary.wrap(open), boundary.fail);
       }),
     );
     upstream.once(
@@ -268,7 +268,7 @@ export class EgressProxy {
    * without a name, or a client that stays silent (server-first protocols) pass unchanged.
    */
   private firstBytes(socket: Duplex, head: Buffer, host: string): Promise<FirstBytes> {
-    if (this.options.checkSni === false || isIP(host) !== 0) return Promise.resolve({ pass: head });
+    if (!this.checksSni(host)) return Promise.resolve({ pass: head });
     let buffered = head;
     const timeoutMs = this.options.clientHelloTimeoutMs ?? CLIENT_HELLO_TIMEOUT_MS;
     const verdict = (ending?: 'timeout' | 'close'): FirstBytes | undefined => {
@@ -309,6 +309,11 @@ export class EgressProxy {
     });
   }
 
+  /** Whether a tunnel to `host` waits for the client's ClientHello: only one opened to a name. */
+  private checksSni(host: string): boolean {
+    return this.options.checkSni !== false && isIP(host) === 0;
+  }
+
   /** The policy, then DNS, then the policy again on every resolved address; returns the address to dial. */
   private async admit(workspace: string, host: string, port: number, method: string): Promise<{ address: string; decision: Decision } | { refusal: string }> {
     const policy = this.options.policyFor(workspace) ?? { allow: [], deny: [] };
@@ -334,22 +339,23 @@ export class EgressProxy {
     return address === undefined ? refuse(second) : { address: canonicalAddress(address), decision: first };
   }
 
-  /** The workspace whose credential the request carries, or undefined. */
+  /**
+   * The workspace whose credential the request carries, or undefined. One map lookup by the
+   * workspace name the request claims (not secret), then a constant-time comparison of the token
+   * bytes, so a guest cannot learn a token byte by byte.
+   */
   private identify(headers: IncomingHttpHeaders): string | undefined {
     const header = headers['proxy-authorization'];
     const match = typeof header === 'string' ? /^Basic\s+(.+)$/i.exec(header) : null;
     if (!match?.[1]) return undefined;
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
+    const decoded = Buffer.from(match[1], 'base64');
+    const colon = decoded.indexOf(0x3a);
     if (colon < 0) return undefined;
-    const workspace = decodeUserinfo(decoded.slice(0, colon));
+    const workspace = decodeUserinfo(decoded.toString('utf8', 0, colon));
     if (workspace === undefined) return undefined;
-    const token = decoded.slice(colon + 1);
-    for (const [known, owner] of this.tokens) {
-      // Constant time, so a guest cannot learn a token byte by byte.
-      if (owner === workspace && known.length === token.length && timingSafeEqual(Buffer.from(known), Buffer.from(token))) return workspace;
-    }
-    return undefined;
+    const known = this.tokens.get(workspace);
+    const token = decoded.subarray(colon + 1);
+    return known !== undefined && known.length === token.length && timingSafeEqual(known, token) ? workspace : undefined;
   }
 
   private decided(workspace: string, host: string, port: number, decision: Decision, method: string, bytes: number): void {
@@ -392,6 +398,27 @@ interface Boundary {
 }
 
 type FirstBytes = { pass: Buffer } | { refusal: string };
+
+const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
+
+/**
+ * One direction of a tunnel: every chunk from `from` is written to `to`, with backpressure, and
+ * `from`'s end ends `to` (half-close passes through). What `pipe()` does for a tunnel, without its
+ * per-connection listeners and their removal: errors and closes are the tunnel's own listeners' job.
+ */
+function relay(from: Duplex, to: Duplex, counted?: (bytes: number) => void): void {
+  const resume = (): void => void from.resume();
+  from.on('data', (chunk: Buffer) => {
+    counted?.(chunk.length);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+  from.once('end', () => to.end());
+  // Paused while a ClientHello was read, or not flowing yet after the CONNECT: flowing from here.
+  from.resume();
+}
 
 /** The workspace name of a proxy URL's userinfo (percent-encoded by urlFor), or undefined for a bad escape. */
 function decodeUserinfo(text: string): string | undefined {
