@@ -8,7 +8,9 @@
  *              loop in this process; adds the target's busy share to the report) or `main` (the
  *              same event loop as Berth's proxy, to see what sharing it costs);
  *   Berth:     EgressProxy in this process's main thread, on 127.0.0.1:0, its policy allowing exactly
- *              127.0.0.1:<target port> (DNS is stubbed to fail; emit only counts events);
+ *              127.0.0.1:<target port> (DNS is stubbed to fail); its events go where `berth egress
+ *              serve` puts them, an EventBatch into a SQLite store (in a temporary home), unless
+ *              `--events count` only counts them (what this bench did before 2026-12-03);
  *   tinyproxy: the Debian package, run here in the foreground from a temporary config
  *              (Listen/Allow 127.0.0.1, Timeout 600, MaxClients 1000, LogLevel Critical) and stopped
  *              at the end, on error or Ctrl-C too;
@@ -25,7 +27,7 @@
  *                  connections direct), each doing one GET /small with Connection: close.
  *
  * Usage: npx tsx bench/egress.ts [--iterations 15] [--warmup 2] [--mib 256] [--requests 500]
- *                                [--tunnels 256] [--target process|worker|main]
+ *                                [--tunnels 256] [--target process|worker|main] [--events sqlite|count]
  * Needs curl and tinyproxy (`apt-get install -y tinyproxy`). Exits 0 whatever the numbers say (it is
  * a report); non-zero only when something failed.
  */
@@ -37,7 +39,9 @@ import { join } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { EventBatch } from '../src/egress/event-batch.js';
 import { EgressProxy } from '../src/egress/proxy.js';
+import { Store } from '../src/state/store.js';
 import { resolveExecutable, run, runStreaming, type RunResult } from '../src/process/index.js';
 import {
   checkInterrupted,
@@ -73,6 +77,9 @@ const STARTUP_TIMEOUT_MS = 10_000;
 const ROLE_ENV = 'BERTH_BENCH_EGRESS_ROLE';
 const TARGET_MODES = ['process', 'worker', 'main'] as const;
 type TargetMode = (typeof TARGET_MODES)[number];
+/** Where Berth's events go: a SQLite store through the service's EventBatch, or only a counter. */
+const EVENT_MODES = ['sqlite', 'count'] as const;
+type EventMode = (typeof EVENT_MODES)[number];
 
 type ProxyName = 'direct' | 'berth' | 'tinyproxy';
 type Via = 'direct' | 'forward' | 'tunnel';
@@ -581,17 +588,21 @@ interface Settings {
   requests: number;
   tunnels: number;
   target: TargetMode;
+  events: EventMode;
 }
 
 function settingsOf(options: LocalOptions): Settings {
   const { values } = options;
   const target = TARGET_MODES.find((mode) => mode === values['target']);
   if (target === undefined) throw new Error(`--target must be one of ${TARGET_MODES.join(', ')}, got "${values['target'] ?? ''}".`);
+  const events = EVENT_MODES.find((mode) => mode === values['events']);
+  if (events === undefined) throw new Error(`--events must be one of ${EVENT_MODES.join(', ')}, got "${values['events'] ?? ''}".`);
   return {
     mib: positiveInt('--mib', values['mib'] ?? '', 1),
     requests: positiveInt('--requests', values['requests'] ?? '', 1),
     tunnels: positiveInt('--tunnels', values['tunnels'] ?? '', 1),
     target,
+    events,
   };
 }
 
@@ -659,10 +670,23 @@ async function measure(options: LocalOptions): Promise<Result> {
     const target = await startTarget(settings.target);
     cleanups.push({ what: 'the target', run: target.close });
     const policy = { allow: [`${HOST}:${String(target.port)}`], deny: [] };
+    // As EgressService does: one batch per turn of the loop into the state store's event log.
+    let batch: EventBatch | undefined;
+    if (settings.events === 'sqlite') {
+      const store = Store.open(join(scratch, 'home'));
+      batch = new EventBatch(store.events);
+      cleanups.push({ what: 'the event store', run: () => Promise.resolve(store.close()) });
+      const flushing = batch;
+      cleanups.push({ what: 'the event batch', run: () => Promise.resolve(flushing.flush()) });
+    }
     const berth = new EgressProxy({
       host: HOST,
       policyFor: (ws) => (ws === WORKSPACE ? policy : undefined),
-      emit: (event) => void (event.type === 'egress.allow' ? result.events.allow++ : result.events.deny++),
+      emit: (event) => {
+        if (event.type === 'egress.allow') result.events.allow++;
+        else result.events.deny++;
+        batch?.add(event);
+      },
       resolve: () => Promise.reject(new Error('this benchmark does no DNS')),
     });
     const berthPort = (await berth.listen()).port;
@@ -757,7 +781,8 @@ function report(result: Result, options: LocalOptions): void {
   lines.push('');
   lines.push(
     `Target: node http server on ${HOST}:0 (${TARGET_WHERE[settings.target]}); ` +
-      "Berth's EgressProxy in this process's main thread; tinyproxy its own process; curl and the node client (a worker thread) never share the proxy's event loop. " +
+      `Berth's EgressProxy in this process's main thread (its events ${settings.events === 'sqlite' ? 'written to a SQLite store through an EventBatch, as `berth egress serve` does' : 'only counted'}); tinyproxy its own process; ` +
+      "curl and the node client (a worker thread) never share the proxy's event loop. " +
       'Every path is measured in each iteration, in an order that rotates per iteration.',
   );
 
@@ -872,7 +897,7 @@ if (!isMainThread) {
 } else {
   runLocalBenchmark({
     defaults: { iterations: 15, warmup: 2 },
-    options: { mib: '256', requests: '500', tunnels: '256', target: 'process' },
+    options: { mib: '256', requests: '500', tunnels: '256', target: 'process', events: 'sqlite' },
     cleanup: 'stopping tinyproxy, the proxy and the target',
     preflight: (options) => void settingsOf(options),
     run: measure,
