@@ -552,8 +552,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    */
   list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
     return this.guard(async () => {
-      const kinds = new Set<RuntimeKind>([this.runtime.kind]);
-      for (const entry of this.store.ledger.activeEntries()) if (entry.kind === 'container') kinds.add(entry.runtime);
+      // Which runtimes to ask, without reading every entry: each lane's listing reads its own.
+      const kinds = new Set<RuntimeKind>([this.runtime.kind, ...this.store.ledger.containerRuntimes()]);
       const listed = await Promise.all(
         [...kinds].map((kind) =>
           this.lanes.get(kind).then(
