@@ -4,7 +4,9 @@
  * (`GET /workspaces` on a real daemon, Berth.list in process over the engine socket and over the
  * CLI) vs one raw engine API list call, at each of BERTH_BENCH_LIST_SIZES (default 20); with
  * BERTH_BENCH_IDLE_SECONDS, the daemon's idle CPU (its own and its reaped children's, the engine
- * CLIs) and RSS over that many seconds at the largest size, from /proc.
+ * CLIs) and RSS over that many seconds at the largest size, from /proc. With BERTH_BENCH_DEV_SERVERS
+ * (default 20), that many of the listed workspaces run a dev server (python3 -m http.server) from the
+ * first listing size that has them, and confirming them all is timed against one scan.
  *
  *   converge serial:   planManifest + applyManifest(concurrency 1) of N new workspaces (what `berth apply --concurrency 1` does)
  *   converge default:  the same with the default concurrency (cores and the memory budget)
@@ -12,12 +14,15 @@
  *   Berth.list (API):  in process, one `GET /containers/json` on the engine socket (listBrief)
  *   Berth.list (CLI):  in process, the engine socket off: `ps` + `inspect` CLI processes (the old path)
  *   raw API list:      one `GET /containers/json?all=true` with the run's label filter, straight to the socket
+ *   dev confirm all:   `GET /dev-servers?scan=true` on the daemon: every workspace's servers checked now
+ *   dev one scan:      `GET /dev-servers?workspace=<one>&scan=full`: one workspace's scan (one exec)
+ *   dev full scan all: `GET /dev-servers?scan=full`: an exec in every workspace (what scan=true did before)
  *
  * Serial and default runs alternate which goes first by size (12: serial first; 50: default first),
  * each on fresh workspace ids after a 2-workspace warm-up; each converged set is removed (untimed).
  * Every container carries a per-run token and is force-removed at the end, on error or Ctrl-C too.
  *
- * Usage: npm run build && [BERTH_BENCH_CONVERGE_SIZES=12,50] [BERTH_BENCH_LIST_SIZES=20,200] [BERTH_BENCH_IDLE_SECONDS=60]
+ * Usage: npm run build && [BERTH_BENCH_CONVERGE_SIZES=12,50] [BERTH_BENCH_LIST_SIZES=20,200] [BERTH_BENCH_IDLE_SECONDS=60] [BERTH_BENCH_DEV_SERVERS=20]
  *          npx tsx bench/scale.ts [--engines podman,docker] [--iterations 10] [--warmup 2]
  * BERTH_BENCH_CONVERGE_SIZES=0 skips the converge.
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
@@ -49,6 +54,10 @@ const CONVERGE_SIZES = (process.env['BERTH_BENCH_CONVERGE_SIZES'] ?? '12,50').sp
 const LIST_SIZES = (process.env['BERTH_BENCH_LIST_SIZES'] ?? '20').split(',').map(Number).filter((n) => n > 0);
 /** BERTH_BENCH_IDLE_SECONDS=60: then the daemon, idle at the largest size, for this long (default 0: not measured). */
 const IDLE_SECONDS = Number(process.env['BERTH_BENCH_IDLE_SECONDS'] ?? '0');
+/** BERTH_BENCH_DEV_SERVERS=0 skips the dev-server confirmation (default 20). */
+const DEV_SERVERS = Number(process.env['BERTH_BENCH_DEV_SERVERS'] ?? '20');
+const DEV_PORT = 8000;
+const TARGET_CONFIRM_RATIO = 2;
 const TARGET_RATIO_AT_12 = 0.75;
 const TARGET_LIST_RATIO = 2;
 const TARGET_IDLE_CPU_PERCENT = 2;
@@ -60,6 +69,7 @@ interface Row {
   converge: { size: number; serialMs: number; defaultMs: number }[];
   lists: { size: number; daemon: number[]; api: number[]; cli: number[]; raw: number[] }[];
   idle: (Idle & { size: number }) | null;
+  dev: { servers: number; all: number[]; one: number[]; fullAll: number[] } | null;
 }
 
 async function benchEngine(kind: OciKind, iterations: number, warmup: number): Promise<Row[]> {
@@ -89,7 +99,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
     return ms;
   };
   const concurrency = defaultConcurrency({ budgetBytes: memoryBudget({}, null).bytes });
-  const row: Row = { engine: kind, concurrency, converge: [], lists: [], idle: null };
+  const row: Row = { engine: kind, concurrency, converge: [], lists: [], idle: null, dev: null };
   try {
     write(freshIds(2));
     await apply();
@@ -147,6 +157,7 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
           checkInterrupted();
         });
         row.lists.push(samples);
+        if (row.dev === null && DEV_SERVERS > 0 && listed.length >= DEV_SERVERS) row.dev = await confirmDevServers(kind, client, listed.slice(0, DEV_SERVERS), iterations, warmup);
       }
       if (IDLE_SECONDS > 0 && daemon !== undefined) {
         const clock = Number((await runArgv(['getconf', 'CLK_TCK'])).stdout.trim());
@@ -164,6 +175,35 @@ async function benchEngine(kind: OciKind, iterations: number, warmup: number): P
     run.dispose();
   }
   return [row];
+}
+
+/**
+ * Starts a dev server in each workspace (4 at once), then times, rotated: confirming them all
+ * (scan=true), one workspace's scan (scan=full, the first workspace), and a scan of every one.
+ */
+async function confirmDevServers(kind: OciKind, client: RunningDaemon['client'], ids: readonly string[], iterations: number, warmup: number): Promise<NonNullable<Row['dev']>> {
+  process.stderr.write(`${kind}: starting ${String(ids.length)} dev servers...\n`);
+  for (let i = 0; i < ids.length; i += 4) {
+    await Promise.all(ids.slice(i, i + 4).map((id) => client.dev.start(id, 'web', { command: ['python3', '-m', 'http.server', String(DEV_PORT)], wait: true })));
+    checkInterrupted();
+  }
+  const running = async (servers: Promise<{ state: string }[]>, expected: number): Promise<void> => {
+    const n = (await servers).filter((s) => s.state === 'running').length;
+    if (n !== expected) throw new Error(`${kind}: ${String(n)} of ${String(expected)} dev servers running`);
+  };
+  const sides = {
+    all: () => running(client.listDevServers({ scan: true }), ids.length),
+    one: () => running(client.listDevServers({ workspace: ids[0], scan: 'full' }), 1),
+    fullAll: () => running(client.listDevServers({ scan: 'full' }), ids.length),
+  };
+  const samples = { servers: ids.length, all: [] as number[], one: [] as number[], fullAll: [] as number[] };
+  await iterate(iterations, warmup, async ({ index, record }) => {
+    for (const side of rotated(['all', 'one', 'fullAll'] as const, index)) {
+      const ms = await timed(sides[side]);
+      if (record) samples[side].push(ms);
+    }
+  });
+  return samples;
 }
 
 function report(rows: readonly Row[], iterations: number, warmup: number): void {
@@ -189,6 +229,17 @@ function report(rows: readonly Row[], iterations: number, warmup: number): void 
       lines.push(
         `| ${row.engine} | ${String(size)} | ${fmt(median(daemon))} (${fmt(percentile(daemon, 0.9))}) | ${fmt(median(api))} | ${fmt(median(cli))} | ${fmt(median(raw))} | ${ratio.toFixed(2)} | ${verdict(ratio <= TARGET_LIST_RATIO)} |`,
       );
+    }
+  }
+  const dev = rows.filter((r) => r.dev !== null);
+  if (dev.length > 0) {
+    lines.push('');
+    lines.push(`| engine | dev servers (workspaces) | confirm all (scan=true) ms (p90) | one scan (scan=full, 1 workspace) ms (p90) | full scan of all ms | all / one scan | target ≤ ${String(TARGET_CONFIRM_RATIO)}× |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---|');
+    for (const { engine, dev: d } of dev) {
+      if (d === null) continue;
+      const ratio = median(d.all) / median(d.one);
+      lines.push(`| ${engine} | ${String(d.servers)} | ${fmt(median(d.all))} (${fmt(percentile(d.all, 0.9))}) | ${fmt(median(d.one))} (${fmt(percentile(d.one, 0.9))}) | ${fmt(median(d.fullAll))} | ${ratio.toFixed(2)} | ${verdict(ratio <= TARGET_CONFIRM_RATIO)} |`);
     }
   }
   const idle = rows.filter((r) => r.idle !== null);

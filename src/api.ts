@@ -94,8 +94,12 @@ export interface DevApi {
   /** Ends its process group; its port is free when this resolves. */
   stop(workspace: string, name: string): Promise<DevServer>;
   restart(workspace: string, name: string, options?: { wait?: boolean | undefined }): Promise<DevServer>;
-  /** Every registered server (of one workspace), checked against the real processes. */
-  list(workspace?: string): Promise<DevServer[]>;
+  /**
+   * Every registered server (of one workspace), checked now: a workspace whose running servers all
+   * answer a TCP connect at their own URL, on its running container at that address, is confirmed by
+   * that; any other with live servers is scanned (one exec). `full`: scan every one.
+   */
+  list(workspace?: string, options?: { full?: boolean | undefined }): Promise<DevServer[]>;
   /** The end of its output, `tail` lines (default 200). */
   logs(workspace: string, name: string, options?: { tail?: number | undefined }): Promise<string>;
 }

@@ -20,6 +20,8 @@ import type { PtyHandle, PtyOptions } from './workspace/pty.js';
 import { loginShell } from './workspace/shell-profile.js';
 import { listProcesses, processSite, spawnProcess, type ProcessHandle, type SpawnOptions } from './workspace/processes.js';
 import { DevServerManager } from './devserver/manager.js';
+import type { ContainerSighting } from './devserver/answering.js';
+import { LABELS } from './workspace/labels.js';
 import { validatePolicy, type EgressPolicy } from './egress/policy.js';
 import { EgressService } from './egress/service.js';
 import { keepShield, type ShieldResult } from './egress/host-shield.js';
@@ -150,6 +152,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
         return { target, ip: container.ip, ports, stateDir, fence: lane.workspaces.egress.execFence(workspace), runtime };
       },
+      sight: (workspaces) => this.sightContainers(workspaces),
     });
     this.dev = this.guardedMethods(manager);
     this.events = Object.assign((filter: EventFilter = {}) => this.guard(() => Promise.resolve(this.eventLog(filter))), {
@@ -549,8 +552,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    */
   list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
     return this.guard(async () => {
-      const kinds = new Set<RuntimeKind>([this.runtime.kind]);
-      for (const entry of this.store.ledger.activeEntries()) if (entry.kind === 'container') kinds.add(entry.runtime);
+      // Which runtimes to ask, without reading every entry: each lane's listing reads its own.
+      const kinds = new Set<RuntimeKind>([this.runtime.kind, ...this.store.ledger.containerRuntimes()]);
       const listed = await Promise.all(
         [...kinds].map((kind) =>
           this.lanes.get(kind).then(
@@ -683,6 +686,32 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         details: { workspace: id, runtime: kind },
       });
     }
+  }
+
+  /**
+   * The containers of these workspaces, as one list of this installation's containers per runtime
+   * says (one engine API call on docker and podman). A workspace whose runtime is not available now,
+   * or whose container the list does not show, is left out.
+   */
+  private async sightContainers(workspaces: readonly string[]): Promise<Map<string, ContainerSighting>> {
+    const byKind = new Map<RuntimeKind, Set<string>>();
+    for (const id of workspaces) {
+      const kind = this.kindOf(id);
+      byKind.set(kind, (byKind.get(kind) ?? new Set()).add(id));
+    }
+    const sighted = new Map<string, ContainerSighting>();
+    const filter = { labels: { [LABELS.managed]: 'true', [LABELS.owner]: this.owner } };
+    await Promise.all(
+      [...byKind].map(async ([kind, ids]) => {
+        const { runtime } = await this.lanes.get(kind).catch(() => ({ runtime: null }));
+        if (runtime === null) return;
+        for (const container of runtime.listBrief ? await runtime.listBrief(filter) : await runtime.list(filter)) {
+          const id = container.labels[LABELS.workspace];
+          if (id !== undefined && ids.has(id)) sighted.set(id, { running: container.state === 'running', ip: container.ip });
+        }
+      }),
+    );
+    return sighted;
   }
 
   /** The workspace manager and listing on one runtime, sharing this Berth's store and events. */

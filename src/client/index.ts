@@ -65,7 +65,7 @@ export class BerthClient implements BerthApi {
       start: (workspace, name, spec: DevStartOptions) => this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}`, { command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, wait: spec.wait }),
       stop: (workspace, name) => this.stopDevServer(workspace, name),
       restart: (workspace, name, opts = {}) => this.restartDevServer(workspace, name, opts),
-      list: (workspace) => this.listDevServers({ workspace, scan: true }),
+      list: (workspace, opts = {}) => this.listDevServers({ workspace, scan: opts.full === true ? 'full' : true }),
       logs: (workspace, name, opts = {}) => this.devServerLogs(workspace, name, opts),
     };
     this.events = Object.assign((filter: EventFilter = {}) => this.json<StoredBerthEvent[]>('GET', `/events${eventQuery(filter)}`), {
@@ -181,10 +181,10 @@ export class BerthClient implements BerthApi {
 
   /**
    * @deprecated Use `dev.list(workspace)`. From the registry the daemon's liveness loop keeps;
-   * `scan: true` checks the processes now.
+   * `scan: true` checks the servers now (a connect where it vouches, else a scan), `'full'` scans every workspace.
    */
-  listDevServers(options: { workspace?: string; scan?: boolean } = {}): Promise<DevServer[]> {
-    return this.json('GET', `/dev-servers${query({ workspace: options.workspace, scan: options.scan ? 'true' : undefined })}`);
+  listDevServers(options: { workspace?: string; scan?: boolean | 'full' } = {}): Promise<DevServer[]> {
+    return this.json('GET', `/dev-servers${query({ workspace: options.workspace, scan: options.scan === 'full' ? 'full' : options.scan ? 'true' : undefined })}`);
   }
 
   /** @deprecated Use `dev.start(workspace, name, { command: [...], wait })` (argv only). */

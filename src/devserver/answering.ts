@@ -15,6 +15,34 @@ export async function allAnswer(servers: readonly DevServer[]): Promise<boolean>
   return results.every((result) => result.ok);
 }
 
+/** What one engine list says of a workspace's container: enough to trust a connect to its address. */
+export interface ContainerSighting {
+  running: boolean;
+  /** Its address as the engine reports it (null: host mode, or no network). */
+  ip: string | null;
+}
+
+/**
+ * Whether a connect to the server's URL reaches the workspace the sighting is of: its container is
+ * running and the URL names its address (an address the engine may since have handed to another
+ * container, were this one gone), or, where the workspace has no address of its own (host mode, a
+ * relay), a loopback one.
+ */
+export function reachesWorkspace(server: DevServer, sighting: ContainerSighting | undefined): boolean {
+  const address = directAddress(server);
+  if (address === null || sighting === undefined || !sighting.running) return false;
+  return sighting.ip !== null ? address.host === sighting.ip : isLoopbackHost(address.host);
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Running at a URL of its own, not behind a bridge (which keeps listening after its server dies). */
+export function hasOwnUrl(server: DevServer): boolean {
+  return directAddress(server) !== null;
+}
+
 function directAddress(server: DevServer): { host: string; port: number } | null {
   if (server.state !== 'running' || server.url === null || server.bridgePgid !== null) return null;
   try {

@@ -10,7 +10,7 @@ import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, scanComplete, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_BRIDGE_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
 import { isLive, isValidDevServerName, stoppedRecord, type DevServer } from './types.js';
-import { allAnswer } from './answering.js';
+import { allAnswer, hasOwnUrl, reachesWorkspace, type ContainerSighting } from './answering.js';
 import { defaultFanOut, settleBounded } from '../process/bounded.js';
 
 /** Where a workspace's container is and how the host reaches it, looked up once per operation. */
@@ -42,6 +42,17 @@ export interface DevServerManagerOptions {
    * `onWait` is told when another caller holds it. Default: no lock.
    */
   exclusively?: (<T>(workspace: string, role: string, work: () => Promise<T>, onWait: () => void) => Promise<T>) | undefined;
+  /**
+   * The containers of these workspaces as one engine list shows them (per runtime), so a listing can
+   * trust a connect to a server's address without an exec in each workspace. A workspace left out
+   * is scanned. Default: none (every listing scans).
+   */
+  sight?: ((workspaces: readonly string[]) => Promise<Map<string, ContainerSighting>>) | undefined;
+}
+
+export interface ListOptions {
+  /** Scan every workspace with live servers (one exec each), even where every server answers. */
+  full?: boolean | undefined;
 }
 
 export interface StartOptions {
@@ -71,6 +82,7 @@ export class DevServerManager {
   private readonly resolve: DevServerManagerOptions['resolve'];
   private readonly emit: DevServerManagerOptions['emit'];
   private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
+  private readonly sight: DevServerManagerOptions['sight'];
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
@@ -79,6 +91,7 @@ export class DevServerManager {
     this.resolve = options.resolve;
     this.emit = options.emit;
     this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
+    this.sight = options.sight;
   }
 
   /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
@@ -170,19 +183,47 @@ export class DevServerManager {
   }
 
   /**
-   * Every registered server, reconciled against the workspaces' real processes. Workspaces are
-   * scanned side by side (bounded), so confirming N of them costs about one scan, not N.
+   * Every registered server, checked now against the workspaces' real processes. A workspace whose
+   * live servers all run at URLs of their own is confirmed without an exec when its container is
+   * running at the address those URLs name (one engine list for all of them) and every URL accepts
+   * a TCP connect; every other workspace with live servers (one starting, one behind a bridge, one
+   * that does not answer, a container gone or moved) is scanned, side by side (bounded). So
+   * confirming N workspaces costs one list and N connects, not N execs. `full`: scan them all.
    */
-  async list(workspace?: string): Promise<DevServer[]> {
-    const workspaces = [...new Set(this.registry.devServers(workspace).map((s) => s.workspace))];
-    const outcomes = await settleBounded(workspaces, defaultFanOut(), (ws) => this.refresh(ws));
+  async list(workspace?: string, options: ListOptions = {}): Promise<DevServer[]> {
+    const workspaces = [...new Set(this.registry.devServers(workspace).filter(isLive).map((s) => s.workspace))];
+    const answering = options.full === true ? new Set<string>() : await this.answering(workspaces);
+    const scanned = workspaces.filter((ws) => !answering.has(ws));
+    const outcomes = await settleBounded(scanned, defaultFanOut(), (ws) => this.refresh(ws));
     outcomes.forEach((outcome, index) => {
+      const ws = scanned[index] ?? '';
       if (outcome.status === 'fulfilled') return;
-      // A workspace that is gone cannot be scanned; its servers are reported as they were recorded.
       const error: unknown = outcome.reason;
-      this.emit({ type: 'devserver.scan-failed', workspace: workspaces[index], level: 'warn', message: `Cannot scan ${workspaces[index] ?? ''}: ${error instanceof Error ? error.message : String(error)}` });
+      // Its container stopped or went behind Berth's back: its servers went with it (as liveness records it).
+      if (isBerthError(error, 'E_NOT_RUNNING', 'E_NOT_FOUND')) return this.markGone(ws, 'its workspace is no longer running');
+      // Otherwise (the engine down) nothing is known: its servers are reported as they were recorded.
+      this.emit({ type: 'devserver.scan-failed', workspace: ws, level: 'warn', message: `Cannot scan ${ws}: ${error instanceof Error ? error.message : String(error)}` });
     });
     return this.registry.devServers(workspace);
+  }
+
+  /**
+   * Of these workspaces, those a connect vouches for (see list): every live server at a URL of its
+   * own, on the running container the sighting shows at that address, accepting a connection now.
+   * Without a sighting (no `sight`, or the list failed) nothing is vouched for: all are scanned.
+   */
+  private async answering(workspaces: readonly string[]): Promise<Set<string>> {
+    const candidates = new Map<string, DevServer[]>();
+    for (const ws of workspaces) {
+      const live = this.registry.devServers(ws).filter(isLive);
+      if (live.length > 0 && live.every(hasOwnUrl)) candidates.set(ws, live);
+    }
+    if (candidates.size === 0 || this.sight === undefined) return new Set();
+    const sighted = await this.sight([...candidates.keys()]).catch(() => new Map<string, ContainerSighting>());
+    const vouched = await Promise.all(
+      [...candidates].map(async ([ws, servers]) => (servers.every((s) => reachesWorkspace(s, sighted.get(ws))) && (await allAnswer(servers)) ? ws : null)),
+    );
+    return new Set(vouched.filter((ws) => ws !== null));
   }
 
   /** TERM the group, wait, KILL what is left and whatever still listens on its port; the port is free after. */

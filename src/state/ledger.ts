@@ -40,6 +40,8 @@ export interface Ledger {
   activeEntries(runtime?: RuntimeKind): LedgerEntry[];
   /** The runtime a live container of this name was created on, if Berth made one. */
   runtimeOf(name: string): RuntimeKind | undefined;
+  /** The runtimes with live containers Berth made (no entry read: a listing asks this first). */
+  containerRuntimes(): RuntimeKind[];
 }
 
 interface LedgerRow {
@@ -99,6 +101,11 @@ export class LedgerRepository extends Repository implements Ledger {
         : this.db.prepare('SELECT * FROM ledger WHERE removed_at IS NULL AND runtime = ? ORDER BY id').all(runtime)
     ) as LedgerRow[];
     return rows.map(toEntry);
+  }
+
+  containerRuntimes(): RuntimeKind[] {
+    const rows = this.db.prepare(`SELECT DISTINCT runtime FROM ledger WHERE removed_at IS NULL AND kind = 'container'`).all() as { runtime: RuntimeKind }[];
+    return rows.map((r) => r.runtime);
   }
 
   runtimeOf(name: string): RuntimeKind | undefined {

@@ -3,6 +3,7 @@ import type { ContainerBrief, Runtime } from '../runtime/types.js';
 import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { WorkspaceManager } from './ensure.js';
 import { LABELS, isOwnedBy } from './labels.js';
+import { mountFacts } from './mounts.js';
 import type { WorkspaceSpec } from './spec.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 
@@ -28,8 +29,9 @@ export interface WorkspaceSummary {
   labels: Record<string, string>;
   /**
    * How fresh this summary is (ISO time): when its oldest fact was observed. The engine's state is
-   * read for every listing; a drift verdict (and the image id under it) is reused for up to
-   * DRIFT_FRESH_MS, so a long-lived daemon does not redo the same checks for every request.
+   * read for every listing; a drift verdict is reused for up to DRIFT_REUSE_MS while its inputs are
+   * unchanged (the image id under it is asked every DRIFT_FRESH_MS), so a long-lived daemon does not
+   * redo the same checks for every request.
    */
   observedAt: string;
   /** Why it is drifted, when Berth can say more than "the spec changed" (an edited devcontainer.json). */
@@ -37,11 +39,20 @@ export interface WorkspaceSummary {
 }
 
 /**
- * How long a drift verdict and an image id stand before a listing checks them again. Drift is
- * computed in process (the mount plan, the spec hash) and asks the engine for image ids; at 200
- * workspaces that is several times the engine's own list call. A CLI command lives shorter than this.
+ * How long an image id stands before a listing asks the engine again (one call per image; a
+ * rebuilt image changes the id, and with it every drift verdict made from it).
  */
 export const DRIFT_FRESH_MS = 5_000;
+
+/**
+ * How long a drift verdict is reused while everything it was computed from is unchanged: the
+ * container's spec-hash label, the recorded spec, the image id (asked every DRIFT_FRESH_MS) and the
+ * filesystem facts the mount plan reads (real paths of the root and the mounts: `mountFacts`). Drift
+ * is the mount plan and the spec hash, ~0.3 ms a workspace on a busy machine: at 200 workspaces, as
+ * much as the engine's own list call. What is not in the key (the table of protected paths, a new
+ * docker context socket) is seen within this time.
+ */
+export const DRIFT_REUSE_MS = 60_000;
 
 export interface InventoryOptions {
   runtime: Runtime;
@@ -140,15 +151,16 @@ export class Inventory {
   }
 
   /**
-   * Would `berth up` recreate this container? Reuses the last verdict while it is fresh and was made
-   * from the same container label, recorded spec and image id; returns the verdict and its time.
+   * Would `berth up` recreate this container? Reuses the last verdict for DRIFT_REUSE_MS while it was
+   * made from the same container label, recorded spec, image id and mount facts; returns the verdict
+   * and its time.
    */
   private async drift(id: string, container: ContainerBrief, spec: WorkspaceSpec, imageIdOf: (ref: string) => Promise<string | null>, reuse: boolean): Promise<{ drifted: boolean; at: number }> {
     const imageId = this.runtime.capabilities.images ? await imageIdOf(spec.image) : null;
-    const key = JSON.stringify([container.labels[LABELS.specHash] ?? null, imageId, spec]);
+    const key = JSON.stringify([container.labels[LABELS.specHash] ?? null, imageId, spec, mountFacts(spec)]);
     const now = this.now();
     const last = this.verdicts.get(container.name);
-    if (reuse && last !== undefined && last.key === key && now - last.at < DRIFT_FRESH_MS) return last;
+    if (reuse && last !== undefined && last.key === key && now - last.at < DRIFT_REUSE_MS) return last;
     const verdict = { key, at: now, drifted: this.workspaces.hasDrifted(id, container, spec, imageId) };
     this.verdicts.set(container.name, verdict);
     return verdict;

@@ -60,6 +60,22 @@ export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPla
   return { mounts, skipped };
 }
 
+/**
+ * What planMounts reads from the filesystem for this spec, as one string: each source's real path
+ * (null when missing) and whether the root is a folder. The same facts make the same plan (for the
+ * same table of protected paths), so a listing keys the drift verdicts it reuses on them.
+ */
+export function mountFacts(spec: WorkspaceSpec): string {
+  const root = resolveExisting(spec.root);
+  let folder = false;
+  try {
+    folder = root !== undefined && statSync(root).isDirectory();
+  } catch {
+    folder = false;
+  }
+  return JSON.stringify([root ?? null, folder, ...spec.mounts.map((m) => resolveExisting(m.source) ?? null)]);
+}
+
 function refuseSensitive(given: string, real: string, table: readonly ProtectedPath[]): void {
   const match = sensitiveMatch(real, table);
   if (match === null) return;

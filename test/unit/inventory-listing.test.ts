@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ContainerBrief, ImageInfo, Runtime } from '../../src/runtime/types.js';
 import type { LedgerEntry } from '../../src/state/ledger.js';
-import { DRIFT_FRESH_MS, Inventory } from '../../src/workspace/inventory.js';
+import { DRIFT_FRESH_MS, DRIFT_REUSE_MS, Inventory } from '../../src/workspace/inventory.js';
 import { LABELS } from '../../src/workspace/labels.js';
 import type { WorkspaceSpec } from '../../src/workspace/spec.js';
 
@@ -14,12 +17,14 @@ import type { WorkspaceSpec } from '../../src/workspace/spec.js';
 const OWNER = 'owner-1';
 const IMAGE = 'berth-workspace:test';
 
-function world(size: number) {
+const scratch = mkdtempSync(join(tmpdir(), 'berth-inventory-'));
+
+function world(size: number, root = '/src/app') {
   const calls: string[] = [];
   let clock = 1_000_000;
   let hash = 'h1';
   const names = Array.from({ length: size }, (_, i) => `berth-ws-${String(i).padStart(3, '0')}`);
-  const spec = { root: '/src/app', image: IMAGE, env: {}, labels: { team: 'a' } } as unknown as WorkspaceSpec;
+  const spec = { root, image: IMAGE, env: {}, mounts: [], labels: { team: 'a' } } as unknown as WorkspaceSpec;
   const entries: LedgerEntry[] = names.map((name, i) => ({
     id: i + 1, kind: 'container', runtime: 'docker', name, resourceId: `c${String(i)}`, workspace: name.slice('berth-'.length),
     specHash: 'h1', spec, createdAt: '2026-12-03T00:00:00.000Z', removedAt: null,
@@ -96,16 +101,22 @@ describe('a listing of N workspaces (issue 17)', () => {
     expect(Date.parse(second[0]?.observedAt ?? '')).toBe(1_000_000);
   });
 
-  it('checks drift again once the verdicts are DRIFT_FRESH_MS old, and at once when the container changed', async () => {
+  it('asks the image again after DRIFT_FRESH_MS but reuses the verdicts made from the same inputs until DRIFT_REUSE_MS, and checks at once when the container changed', async () => {
     const w = world(20);
     await w.inventory.list();
     w.take();
     w.tick(DRIFT_FRESH_MS);
-    const later = await w.inventory.list();
-    const calls = w.take();
-    expect(count(calls, 'drift')).toBe(20);
+    const soon = await w.inventory.list();
+    let calls = w.take();
     expect(count(calls, 'engine:imageInspect')).toBe(1);
-    expect(Date.parse(later[0]?.observedAt ?? '')).toBe(1_000_000 + DRIFT_FRESH_MS);
+    expect(count(calls, 'drift')).toBe(0);
+    expect(Date.parse(soon[0]?.observedAt ?? '')).toBe(1_000_000);
+
+    w.tick(DRIFT_REUSE_MS - DRIFT_FRESH_MS);
+    const later = await w.inventory.list();
+    calls = w.take();
+    expect(count(calls, 'drift')).toBe(20);
+    expect(Date.parse(later[0]?.observedAt ?? '')).toBe(1_000_000 + DRIFT_REUSE_MS);
 
     w.tick(10);
     w.relabel('h2'); // the containers were recreated from another spec: not the verdicts' inputs any more
@@ -113,4 +124,26 @@ describe('a listing of N workspaces (issue 17)', () => {
     expect(count(w.take(), 'drift')).toBe(20);
     expect(changed.every((s) => s.state === 'drifted')).toBe(true);
   });
+
+  it('checks drift again at once when what the mount plan reads changed (the root now resolves elsewhere)', async () => {
+    const real = join(scratch, 'real');
+    const other = join(scratch, 'other');
+    const root = join(scratch, 'root');
+    mkdirSync(real);
+    mkdirSync(other);
+    symlinkSync(real, root);
+    const w = world(20, root);
+    await w.inventory.list();
+    w.take();
+    w.tick(1_000);
+    await w.inventory.list();
+    expect(count(w.take(), 'drift')).toBe(0);
+    rmSync(root);
+    symlinkSync(other, join(scratch, 'root.next'));
+    renameSync(join(scratch, 'root.next'), root);
+    await w.inventory.list();
+    expect(count(w.take(), 'drift')).toBe(20);
+  });
 });
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -169,11 +169,16 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/dev-servers', operationId: 'listDevServers', tag: 'dev servers', produces: 'json', returns: list('DevServer'),
-    summary: 'Registered dev servers, as the liveness loop last saw them; scan=true checks the processes now.',
-    query: { workspace: 'Only this workspace.', scan: 'true: scan the workspaces now (one exec each) instead of answering from the registry.' },
+    summary: 'Registered dev servers, as the liveness loop last saw them; scan=true checks them now.',
+    query: {
+      workspace: 'Only this workspace.',
+      scan:
+        'true: check now instead of answering from the registry: a workspace whose running servers all accept a TCP connect at their own URL, on its running container at that address (one engine list), is confirmed by that; every other workspace with live servers is scanned (one exec each). full: scan every workspace with live servers.',
+    },
     handle: ({ deps, query }: Ctx) => {
       const workspace = query.get('workspace') ?? undefined;
-      return query.get('scan') === 'true' ? deps.berth.dev.list(workspace) : deps.berth.store.devServers.devServers(workspace);
+      const scan = query.get('scan');
+      return scan === 'true' || scan === 'full' ? deps.berth.dev.list(workspace, { full: scan === 'full' }) : deps.berth.store.devServers.devServers(workspace);
     },
   },
   {
