@@ -198,7 +198,8 @@ export async function devcontainerDrift(origin: DevcontainerOrigin, root: string
     // Features would have to be resolved again (an OCI fetch) for the hash: a listing does not do
     // that. `berth up --devcontainer` still finds their drift; status says nothing for such configs.
     if (Object.keys(read.config.features).length > 0) return null;
-    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true }).input.devcontainer?.hash;
+    // Only the hash is wanted: the opt-ins up checked do not change it.
+    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true, allowPrivileged: true }).input.devcontainer?.hash;
     return hash === origin.hash ? null : `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it`;
   } catch (error) {
     return `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}`;

@@ -4,7 +4,11 @@ import { mergeContributions, readContribution, type FeatureContribution } from '
 import { emptyRunOptions } from '../../src/devcontainer/run-args.js';
 import { createCommand as appleCreate } from '../../src/runtime/apple/commands.js';
 import { createCommand } from '../../src/runtime/oci/commands.js';
-import { planDevcontainer, runAttachHook, runHooks, type HookContext } from '../../src/workspace/devcontainer-up.js';
+import { devcontainerDrift, planDevcontainer, runAttachHook, runHooks, type HookContext } from '../../src/workspace/devcontainer-up.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readDevcontainer } from '../../src/devcontainer/read.js';
 import { containerSpecFor, ENTRYPOINTS_ARGV0, KEEP_ALIVE, mainCommand } from '../../src/workspace/container-spec.js';
 import { checkPrivileges, checkRuntimeSupport, elevatedPrivileges, normalizePrivileges } from '../../src/workspace/privileges.js';
 import { normalizeSpec, patchSpec } from '../../src/workspace/spec.js';
@@ -159,5 +163,23 @@ describe('a feature\'s contributions, merged as the reference merges them', () =
     const runs = await runAttachHook(attach as NonNullable<typeof attach>, context().exec, () => undefined);
     expect(calls).toEqual(['/bin/sh -c echo a-attach', '/bin/sh -c echo config-attach']);
     expect(runs.map((r) => r.feature)).toEqual(['./a', undefined]);
+  });
+});
+
+describe('status drift of a privileged devcontainer workspace', () => {
+  it('reads the file again without the opt-in up needed: no drift while unchanged, drift after an edit', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-dcpriv-'));
+    try {
+      mkdirSync(join(root, '.devcontainer'));
+      const file = join(root, '.devcontainer/devcontainer.json');
+      writeFileSync(file, '{"image":"i","runArgs":["--cap-add=SYS_PTRACE"]}');
+      const plan = planDevcontainer(readDevcontainer({ workspaceFolder: root, env: {} }), { root, allowPrivileged: true });
+      const origin = plan.input.devcontainer as NonNullable<typeof plan.input.devcontainer>;
+      expect(await devcontainerDrift(origin, root, {})).toBeNull();
+      writeFileSync(file, '{"image":"i","runArgs":["--cap-add=SYS_ADMIN"]}');
+      expect(await devcontainerDrift(origin, root, {})).toMatch(/changed since the workspace came up/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
