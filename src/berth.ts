@@ -228,8 +228,13 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
     // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
     const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand });
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand, allowPrivileged: options.allowPrivileged });
     const lane = await this.laneOf(id, options.runtime);
+    // What the runtime has no way to give is refused before anything is built or started.
+    (await import('./workspace/privileges.js')).checkRuntimeSupport(lane.runtime.kind, plan.input, read.file);
+    if (plan.granted.length > 0) {
+      this.record({ type: 'devcontainer.privileges', workspace: id, level: 'warn', message: `Granted at the user's request (allowPrivileged): ${plan.granted.join(', ')}.`, data: { granted: plan.granted } });
+    }
     if (plan.initialize !== null) {
       const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
       this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
@@ -272,7 +277,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       markers: this.store.hookMarkers,
       onHook: (run) => this.reportHook(id, run, options.onHook),
     });
-    return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user } };
+    return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user, granted: plan.granted } };
   }
 
   /**
@@ -305,8 +310,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   }
 
   private reportHook(id: string, run: HookRun, onHook: ((run: HookRun) => void) | undefined): void {
-    const label = run.name === null ? run.hook : `${run.hook} ${run.name}`;
-    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, exitCode: run.exitCode, output: run.output.slice(-4096) } });
+    const label = `${run.name === null ? run.hook : `${run.hook} ${run.name}`}${run.feature === undefined ? '' : ` (feature ${run.feature})`}`;
+    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, ...(run.feature === undefined ? {} : { feature: run.feature }), exitCode: run.exitCode, output: run.output.slice(-4096) } });
     onHook?.(run);
   }
 
@@ -826,8 +831,15 @@ export interface UpDevcontainerOptions {
   onHook?: ((run: HookRun) => void) | undefined;
   /** Run the config's initializeCommand on this machine (it is the repository's code, unconfined). Default: refuse a config that has one. */
   runInitializeCommand?: boolean | undefined;
+  /**
+   * Grant what the config (or a feature) asks for that reaches past the container: `privileged`,
+   * devices, capabilities such as SYS_ADMIN or SYS_PTRACE, security options other than
+   * no-new-privileges (docs/security.md). Default: refuse. Never granted with an egress policy.
+   */
+  allowPrivileged?: boolean | undefined;
 }
 
 export interface DevcontainerUpResult extends EnsureResult {
-  devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null };
+  /** `granted`: privileges that reach past the container, given because the caller passed allowPrivileged (a warning to show). */
+  devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null; granted: string[] };
 }

@@ -61,7 +61,8 @@ export type BerthEvent =
   | EventOf<'egress.requested', { request: string; target: string; reason: string }>
   | EventOf<'egress.request-approved' | 'egress.request-denied', { request: string; target: string; decision: 'approved' | 'denied' }>
   | EventOf<'devcontainer.build', { tag: string }>
-  | EventOf<'devcontainer.hook', { hook: string; name: string | null; exitCode: number; output: string }>
+  | EventOf<'devcontainer.hook', { hook: string; name: string | null; feature?: string; exitCode: number; output: string }>
+  | EventOf<'devcontainer.privileges', { granted: string[] }>
   | EventOf<'health.healthy' | 'health.unhealthy' | 'health.unknown', { server?: string; probe: string; detail: string; failures: number }>
   | EventOf<'reconcile.backoff', { server?: string; failures: number; delayMs: number; error?: string }>
   | EventOf<'reconcile.restarted', { server?: string; restarts: number; delayMs: number }>

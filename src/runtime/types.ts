@@ -68,6 +68,20 @@ export interface ContainerSpec {
    * and ignore it). Every exec drops it again (the exec fence).
    */
   netAdmin?: boolean | undefined;
+  /**
+   * Beyond the engine's default capabilities (`--cap-add`; names without `CAP_`). Granted by the
+   * workspace layer only under its rules (workspace/privileges.ts); a runtime that cannot grant
+   * one refuses the create.
+   */
+  capAdd?: readonly string[] | undefined;
+  /** `--security-opt` values (docker and podman). */
+  securityOpt?: readonly string[] | undefined;
+  /** `--privileged` (docker and podman). */
+  privileged?: boolean | undefined;
+  /** `name:address` lines added to the container's /etc/hosts (`--add-host`; docker and podman). */
+  addHosts?: readonly string[] | undefined;
+  /** Host devices, `/dev/x[:/dev/y[:rwm]]` (`--device`; docker and podman). */
+  devices?: readonly string[] | undefined;
 }
 
 export interface CreateOptions {

@@ -1,7 +1,8 @@
 import type { EgressAttachment } from '../egress/workspace-egress.js';
-import { firewalledCommand } from '../egress/guest-firewall.js';
+import { EXEC_FENCE, firewalledCommand } from '../egress/guest-firewall.js';
 import type { ContainerInfo, ContainerSpec, Mount, PublishedPort } from '../runtime/types.js';
 import { LABELS } from './labels.js';
+import type { ContainerPrivileges } from './privileges.js';
 import type { SpecHash } from './spec-hash.js';
 import { rootTarget, type WorkspaceSpec } from './spec.js';
 import { containerNameFor } from './workspace-id.js';
@@ -9,6 +10,22 @@ import { containerUserFields } from './workspace-user.js';
 
 /** The keep-alive main process: the workspace's work happens in execs. The init forwards stop's TERM. */
 export const KEEP_ALIVE: readonly string[] = ['tail', '-f', '/dev/null'];
+
+/** argv0 of the entrypoint chain, so `ps` in the workspace says what the main process is. */
+export const ENTRYPOINTS_ARGV0 = 'berth-entrypoints';
+
+/**
+ * The main process: the keep-alive, after the entrypoints (a devcontainer feature's `entrypoint`)
+ * each run in turn, as the reference chains them (one `/bin/sh -c` script, the entrypoints a line
+ * each, then `exec "$@"`: src/spec-node/singleContainer.ts@v0.88.0 line 389). They run at every
+ * start, as the container's user. Behind the guest firewall (Apple with egress) they run without
+ * CAP_NET_ADMIN, as every exec does: the firewall keeps it for itself.
+ */
+export function mainCommand(entrypoints: readonly string[], fence: { proxyHost: string; proxyPort: number } | null): string[] {
+  const chain = entrypoints.length === 0 ? [...KEEP_ALIVE] : ['/bin/sh', '-c', `${entrypoints.join('\n')}\nexec "$@"`, ENTRYPOINTS_ARGV0, ...KEEP_ALIVE];
+  if (fence === null) return chain;
+  return firewalledCommand(fence.proxyHost, fence.proxyPort, entrypoints.length === 0 ? chain : [...EXEC_FENCE, ...chain]);
+}
 
 /** Everything a workspace's container is made from, worked out before the create. */
 export interface ContainerPlan {
@@ -33,7 +50,7 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
   return {
     name: containerNameFor(id),
     image: spec.image,
-    command: egress?.fence ? firewalledCommand(egress.fence.proxyHost, egress.fence.proxyPort, KEEP_ALIVE) : KEEP_ALIVE,
+    command: mainCommand(spec.entrypoints ?? [], egress?.fence ?? null),
     // The guest firewall sets its rules with CAP_NET_ADMIN (the runtime grants it; execs drop it).
     ...(egress?.fence ? { netAdmin: true } : {}),
     init: true,
@@ -53,9 +70,21 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
     cpus: spec.cpus ?? undefined,
     memoryBytes: spec.memoryBytes ?? undefined,
     ports: plan.ports,
+    // Checked against the workspace's rules when the spec was normalized (privileges.ts).
+    ...(spec.privileges ? privilegeFields(spec.privileges) : {}),
     network: egress?.network ?? undefined,
     // docker/podman egress: no published ports, no resolver out (egress/network-confinement.ts).
     ...(egress?.confined ?? {}),
+  };
+}
+
+function privilegeFields(privileges: ContainerPrivileges): Partial<ContainerSpec> {
+  return {
+    ...(privileges.capAdd.length > 0 ? { capAdd: privileges.capAdd } : {}),
+    ...(privileges.securityOpt.length > 0 ? { securityOpt: privileges.securityOpt } : {}),
+    ...(privileges.privileged ? { privileged: true } : {}),
+    ...(privileges.addHosts.length > 0 ? { addHosts: privileges.addHosts } : {}),
+    ...(privileges.devices.length > 0 ? { devices: privileges.devices } : {}),
   };
 }
 

@@ -4,6 +4,8 @@ import { BerthError } from '../errors.js';
 import type { DevcontainerSource } from '../devcontainer/config.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
 import type { FeaturesResolution } from '../devcontainer/features/resolve.js';
+import { mergeContributions, type MergedHook } from '../devcontainer/features/contributions.js';
+import { checkPrivileges, elevatedPrivileges, normalizePrivileges } from './privileges.js';
 import { readComposeWorkspace } from './devcontainer-compose.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
@@ -22,7 +24,10 @@ export interface DevcontainerPlan {
   build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
   /** dockerComposeFile: the other services Berth runs beside the workspace (devcontainer-compose.ts). */
   compose: { files: string[]; service: string; others: string[]; stopWithWorkspace: boolean } | null;
-  hooks: Partial<Record<HookName, Hook>>;
+  /** Each hook's commands: the features' in install order, then the config's own (the reference's merge). */
+  hooks: Partial<Record<HookName, MergedHook[]>>;
+  /** Privileges that reach past the container, granted because the user opted in: said as a warning at every up. */
+  granted: string[];
   /** initializeCommand, to run on this machine before anything else; null when there is none. */
   initialize: Hook | null;
   /** Hooks, exec and shells run as this user (remoteUser, else containerUser; null: the image's). */
@@ -46,6 +51,12 @@ export interface PlanOptions {
    * as the user, outside any container. Without it a config that has one is refused.
    */
   runInitializeCommand?: boolean | undefined;
+  /**
+   * The user opted in to privileges that reach past the container (`--allow-privileged`):
+   * `privileged`, devices, capabilities and security options outside workspace/privileges.ts's
+   * benign sets. Without it a config (or feature) that asks for them is refused.
+   */
+  allowPrivileged?: boolean | undefined;
 }
 
 export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
@@ -57,10 +68,16 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const compose = config.source.kind === 'compose' ? composeOf(config.source, config.workspaceFolder, read.file) : null;
   if (Object.keys(config.features).length > 0 && options.features === undefined) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
   if ((config.source.kind === 'build' && config.source.target !== null) || (compose?.workspace.build?.target ?? null) !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
-  const run = config.run;
-  if (run.capAdd.length + run.securityOpt.length + run.addHost.length + run.devices.length > 0 || run.privileged) {
-    throw notYet('capAdd/securityOpt/privileged/--add-host/--device', 'Remove them from runArgs (and capAdd/securityOpt/privileged) to run the workspace without them.');
-  }
+  // The features' capAdd/securityOpt/privileged/init, entrypoints and hooks joined to the config's own.
+  const merged = mergeContributions(options.features?.features ?? [], { run: config.run, hooks: config.hooks });
+  const run = merged.run;
+  const privilegesInput = { capAdd: run.capAdd, securityOpt: run.securityOpt, privileged: run.privileged, addHosts: run.addHost, devices: run.devices };
+  // Checked here too (normalizeSpec checks again), so a refusal comes before anything is built.
+  const privileges = normalizePrivileges(privilegesInput);
+  checkPrivileges(privileges, { allowed: options.allowPrivileged === true, egress: (options.base?.egress ?? null) !== null, where: read.file });
+  const granted = elevatedPrivileges(privileges);
+  if (granted.length > 0) notes.push(`granted at your request (--allow-privileged): ${granted.join(', ')}; a process in the workspace can reach past its container with them`);
+  if (run.init) notes.push('init: the container runs an init as its first process (Berth always does)');
   const nonBind = config.mounts.filter((m) => m.type !== 'bind');
   if (nonBind.length > 0) throw notYet(`${nonBind[0]?.type ?? ''} mounts (${nonBind.map((m) => m.target).join(', ')})`, 'Use bind mounts of host folders, or remove them.');
   const odd = config.mounts.find((m) => m.source !== m.target);
@@ -83,7 +100,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       { hint: 'Read the command; to run it, pass --run-initialize-command to berth up (runInitializeCommand: true in the API), or remove it from the devcontainer.json.' },
     );
   }
-  if (config.hooks.postAttachCommand) notes.push('postAttachCommand runs each time a shell attaches (berth shell, a terminal), not at up');
+  if (merged.hooks.postAttachCommand) notes.push('postAttachCommand runs each time a shell attaches (berth shell, a terminal), not at up');
   if (!config.overrideCommand) notes.push('overrideCommand false: Berth still runs its own keep-alive as the main process');
 
   const buildSource = config.source.kind === 'build' ? config.source : (compose?.workspace.build ?? null);
@@ -99,10 +116,21 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
   const user = config.remoteUser ?? config.containerUser;
-  const attach = config.hooks.postAttachCommand;
-  const postAttach: AttachHook | undefined = attach
-    ? { commands: attach.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), user, workspaceFolder: config.workspaceFolder, remoteEnv: config.remoteEnv }
-    : undefined;
+  const attach = merged.hooks.postAttachCommand ?? [];
+  const attachCommands = (hook: Hook): AttachHook['commands'] => hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) }));
+  const own = attach.find((h) => h.origin === null);
+  const fromFeatures = attach.filter((h) => h.origin !== null);
+  const postAttach: AttachHook | undefined =
+    attach.length > 0
+      ? {
+          commands: own ? attachCommands(own.hook) : [],
+          // Only when a feature has one: specs without it read as they always did.
+          ...(fromFeatures.length > 0 ? { before: fromFeatures.map((h) => ({ origin: h.origin ?? '', commands: attachCommands(h.hook) })) } : {}),
+          user,
+          workspaceFolder: config.workspaceFolder,
+          remoteEnv: config.remoteEnv,
+        }
+      : undefined;
   return {
     input: {
       ...options.base,
@@ -115,10 +143,13 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
       workspaceFolder: config.workspaceFolder,
       devcontainer: { file: read.file, hash, ...(postAttach ? { postAttach } : {}) },
+      ...(privileges ? { privileges: privilegesInput, allowPrivileged: options.allowPrivileged === true } : {}),
+      ...(merged.entrypoints.length > 0 ? { entrypoints: merged.entrypoints } : {}),
     },
     build,
     compose: compose ? { files: compose.files, service: compose.service, others: compose.workspace.others, stopWithWorkspace: compose.stopWithWorkspace } : null,
-    hooks: config.hooks,
+    hooks: merged.hooks,
+    granted,
     initialize,
     user,
     remoteEnv: config.remoteEnv,
@@ -167,7 +198,8 @@ export async function devcontainerDrift(origin: DevcontainerOrigin, root: string
     // Features would have to be resolved again (an OCI fetch) for the hash: a listing does not do
     // that. `berth up --devcontainer` still finds their drift; status says nothing for such configs.
     if (Object.keys(read.config.features).length > 0) return null;
-    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true }).input.devcontainer?.hash;
+    // Only the hash is wanted: the opt-ins up checked do not change it.
+    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true, allowPrivileged: true }).input.devcontainer?.hash;
     return hash === origin.hash ? null : `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it`;
   } catch (error) {
     return `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}`;
@@ -190,6 +222,8 @@ export interface HookContext {
 export interface HookRun {
   hook: HookName;
   name: string | null;
+  /** The feature whose hook it is; absent for the devcontainer.json's own. */
+  feature?: string | undefined;
   argv: string[];
   exitCode: number;
   output: string;
@@ -200,37 +234,37 @@ const HOOK_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Runs the container's lifecycle hooks in the reference's order (onCreate, updateContent,
- * postCreate, postStart; src/spec-common/injectHeadless.ts@v0.88.0). A create hook that finished
- * in this container is never run again (its marker is in Berth's state); postStart runs on every
- * start. A failing command stops the hooks after it, and the error names it.
+ * postCreate, postStart; src/spec-common/injectHeadless.ts@v0.88.0), each kind's commands in the
+ * merged order: every feature's in install order, then the config's own (mergeLifecycleHooks,
+ * src/spec-node/imageMetadata.ts@v0.88.0). A create hook that finished in this container is never
+ * run again (its marker is in Berth's state); postStart runs on every start. A failing command
+ * stops the hooks after it, and the error names it (and the feature it came from).
  */
 export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | 'remoteEnv' | 'workspaceFolder'>, context: HookContext): Promise<HookName[]> {
   const ran: HookName[] = [];
   const started = context.action !== 'reused';
   let env: Record<string, string> | null = null;
+  const present = (h: HookName): boolean => (plan.hooks[h]?.length ?? 0) > 0 && h !== 'postAttachCommand';
   for (const name of CONTAINER_HOOKS) {
-    const hook = plan.hooks[name];
-    if (hook === undefined || name === 'postAttachCommand') continue;
+    if (!present(name)) continue;
     const create = name !== 'postStartCommand';
     if (create && context.markers.hookFinished(context.workspace, context.containerId, name)) continue;
     // postStart after a start, and after create hooks that a failure had held back (their start never finished its hooks).
     if (!create && !started && ran.length === 0) continue;
     env ??= await remoteEnvFor(plan, context);
     const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
-    const results = await runCommands(
-      name,
-      hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
-      (argv) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })),
-      context.onHook,
-    );
-    const failed = results.find((r) => r.exitCode !== 0);
-    if (failed) {
-      const which = failed.name === null ? name : `${name} "${failed.name}"`;
-      const later = CONTAINER_HOOKS.slice(CONTAINER_HOOKS.indexOf(name) + 1).filter((h) => plan.hooks[h] !== undefined && h !== 'postAttachCommand');
-      throw new BerthError('E_PROCESS', `The devcontainer hook ${which} failed (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}${later.length > 0 ? `; not run: ${later.join(', ')}` : ''}.`, {
-        hint: `Fix the command, then run berth up again: the hooks that finished are not run again in this container.`,
-        details: { hook: name, command: failed.name, exitCode: failed.exitCode, notRun: later },
-      });
+    const runOne = (argv: string[]) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
+    for (const { origin, hook } of plan.hooks[name] ?? []) {
+      const results = await runCommands(name, origin, hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), runOne, context.onHook);
+      const failed = results.find((r) => r.exitCode !== 0);
+      if (failed) {
+        const which = `${name}${failed.name === null ? '' : ` "${failed.name}"`}${origin === null ? '' : ` of the feature ${origin}`}`;
+        const later = CONTAINER_HOOKS.slice(CONTAINER_HOOKS.indexOf(name) + 1).filter(present);
+        throw new BerthError('E_PROCESS', `The devcontainer hook ${which} failed (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}${later.length > 0 ? `; not run: ${later.join(', ')}` : ''}.`, {
+          hint: `Fix the command, then run berth up again: the hooks that finished are not run again in this container.`,
+          details: { hook: name, feature: origin, command: failed.name, exitCode: failed.exitCode, notRun: later },
+        });
+      }
     }
     if (create) context.markers.markHookFinished(context.workspace, context.containerId, name);
     ran.push(name);
@@ -241,6 +275,7 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
 /** A hook's commands, all at once (the object form runs its named commands in parallel), each reported as it ends. */
 async function runCommands(
   hook: HookName,
+  feature: string | null,
   commands: { name: string | null; argv: string[] }[],
   runOne: (argv: string[]) => Promise<{ exitCode: number; output: string }>,
   onHook: (run: HookRun) => void,
@@ -248,7 +283,7 @@ async function runCommands(
   return Promise.all(
     commands.map(async ({ name, argv }) => {
       const result = await runOne(argv);
-      const run: HookRun = { hook, name, argv, exitCode: result.exitCode, output: result.output };
+      const run: HookRun = { hook, name, ...(feature === null ? {} : { feature }), argv, exitCode: result.exitCode, output: result.output };
       onHook(run);
       return run;
     }),
@@ -263,6 +298,7 @@ async function runCommands(
 export async function runInitializeCommand(hook: Hook, folder: string, onHook: (run: HookRun) => void): Promise<void> {
   const results = await runCommands(
     'initializeCommand',
+    null,
     hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
     async (argv) => {
       const chunks: Buffer[] = [];
@@ -287,7 +323,12 @@ export async function runInitializeCommand(hook: Hook, folder: string, onHook: (
 export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'], onHook: (run: HookRun) => void): Promise<HookRun[]> {
   const env = await remoteEnvFor({ remoteEnv: attach.remoteEnv, user: attach.user }, { exec });
   const options: ExecOptions = { env, workdir: attach.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(attach.user ? { user: attach.user } : {}) };
-  return runCommands('postAttachCommand', attach.commands, (argv) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr })), onHook);
+  const runOne = (argv: string[]) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
+  // The features' first, each in turn, then the config's own; a failure does not hold the later ones back.
+  const runs: HookRun[] = [];
+  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook)));
+  runs.push(...(await runCommands('postAttachCommand', null, attach.commands, runOne, onHook)));
+  return runs;
 }
 
 /** The hook in a line, for messages. */

@@ -4,7 +4,7 @@ import type { WorkspaceSpec } from './spec.js';
 import { HOST_USER, hostIds } from './workspace-user.js';
 
 /** The parts of a workspace whose change means "recreate the container". */
-export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network' | 'devcontainer' | 'user';
+export type SpecPart = 'image' | 'mounts' | 'env' | 'resources' | 'ports' | 'network' | 'devcontainer' | 'user' | 'privileges';
 
 export interface SpecHash {
   hash: string;
@@ -47,6 +47,8 @@ export function specHash(
   // Only for a workspace with a user: every other container's hash stays as it was. `host` is hashed
   // with the ids it maps to, so the same spec from another host user is drift too.
   if (typeof spec.user === 'string') parts.user = digest([spec.user, spec.user === HOST_USER ? (options.hostIds ?? hostIds()) : null]).slice(0, 12);
+  // Only for a workspace given privileges or entrypoints: every other container's hash stays as it was.
+  if (spec.privileges || spec.entrypoints) parts.privileges = digest([spec.privileges ?? null, spec.entrypoints ?? []]).slice(0, 12);
   const encoded = Object.entries(parts).map(([name, value]) => `${name}:${String(value)}`).join(',');
   return { hash: digest(encoded).slice(0, 16), parts: encoded };
 }

@@ -6,6 +6,7 @@ import type { RuntimeKind } from '../runtime/kinds.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
 import { parseWorkspaceUser } from './workspace-user.js';
 import { validatePolicy, type EgressPolicy } from '../egress/policy.js';
+import { checkPrivileges, normalizePrivileges, type ContainerPrivileges, type PrivilegesInput } from './privileges.js';
 
 /** The image a workspace uses when none is named: built from images/workspace/Dockerfile. */
 export const DEFAULT_IMAGE = 'berth-workspace:latest';
@@ -63,6 +64,20 @@ export interface WorkspaceSpecInput {
   workspaceFolder?: string | undefined;
   /** The devcontainer.json this spec was read from, and the hash of what was read: an edit is drift. */
   devcontainer?: DevcontainerOrigin | undefined;
+  /**
+   * Capabilities, security options, `privileged`, /etc/hosts lines and devices beyond the engine's
+   * defaults (a devcontainer.json's runArgs and its features'). Those that reach past the container
+   * (workspace/privileges.ts) need `allowPrivileged`, and are refused with an egress policy.
+   * `null` (in a patch): none. Part of the spec hash.
+   */
+  privileges?: PrivilegesInput | null | undefined;
+  /** The user opted in to elevated `privileges` (`--allow-privileged`). */
+  allowPrivileged?: boolean | undefined;
+  /**
+   * Shell lines run in order by the container's main process at every start, before the keep-alive
+   * (a devcontainer feature's `entrypoint`, as the reference chains them). Part of the spec hash.
+   */
+  entrypoints?: readonly string[] | null | undefined;
 }
 
 export interface DevcontainerOrigin {
@@ -80,7 +95,10 @@ export interface DevcontainerOrigin {
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
 export interface AttachHook {
+  /** The devcontainer.json's own commands (at once, when named). */
   commands: { name: string | null; argv: string[] }[];
+  /** The features' postAttachCommands, each in turn in install order, before the config's own. */
+  before?: { origin: string; commands: { name: string | null; argv: string[] }[] }[] | undefined;
   user: string | null;
   workspaceFolder: string;
   remoteEnv: Record<string, string | null>;
@@ -114,6 +132,12 @@ export interface WorkspaceSpec {
   workspaceFolder?: string | null | undefined;
   /** null: not from a devcontainer.json. */
   devcontainer?: DevcontainerOrigin | null | undefined;
+  /** Absent: the engine's defaults (specs recorded before it existed have none). */
+  privileges?: ContainerPrivileges | undefined;
+  /** Present (true) only when elevated privileges were granted. */
+  allowPrivileged?: true | undefined;
+  /** Absent: none. */
+  entrypoints?: string[] | undefined;
 }
 
 /** Where the workspace's root is mounted and its commands start. */
@@ -130,6 +154,10 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
   if (input.cpus !== undefined && !(Number.isFinite(input.cpus) && input.cpus > 0)) {
     throw invalid(`cpus must be a positive number, got ${String(input.cpus)}.`, 'Use e.g. --cpus 2.');
   }
+  const egress = input.egress === undefined || input.egress === null ? null : normalizeEgress(input.egress);
+  const privileges = normalizePrivileges(input.privileges);
+  checkPrivileges(privileges, { allowed: input.allowPrivileged === true, egress: egress !== null, where: input.devcontainer?.file });
+  const entrypoints = normalizeEntrypoints(input.entrypoints);
   return {
     root: resolve(cwd, input.root ?? '.'),
     image: input.image?.trim() || DEFAULT_IMAGE,
@@ -139,7 +167,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     memoryBytes: input.memory === undefined ? null : parseMemory(input.memory),
     allowSensitiveMounts: input.allowSensitiveMounts ?? false,
     previewPorts: input.previewPorts === undefined ? null : parsePreviewPorts(input.previewPorts),
-    egress: input.egress === undefined || input.egress === null ? null : normalizeEgress(input.egress),
+    egress,
     sandbox: parseSandbox(input.sandbox),
     labels: normalizeLabels(input.labels),
     // Only when set: specs without one read (and hash) as they always did.
@@ -156,7 +184,17 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
             ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
           },
         }),
+    // Only when there are some: specs without them read (and hash) as they always did.
+    ...(privileges === null ? {} : { privileges }),
+    ...(privileges !== null && input.allowPrivileged === true ? { allowPrivileged: true as const } : {}),
+    ...(entrypoints.length === 0 ? {} : { entrypoints }),
   };
+}
+
+function normalizeEntrypoints(entrypoints: WorkspaceSpecInput['entrypoints']): string[] {
+  const out = (entrypoints ?? []).filter((line) => typeof line === 'string' && line.trim() !== '');
+  if (out.some((line) => line.includes('\0'))) throw invalid('An entrypoint cannot hold a NUL.', 'Remove it from the feature\'s entrypoint.');
+  return [...out];
 }
 
 /**
@@ -180,6 +218,9 @@ export function patchSpec(recorded: WorkspaceSpec, patch: WorkspaceSpecInput): W
     user: recorded.user ?? undefined,
     workspaceFolder: recorded.workspaceFolder ?? undefined,
     devcontainer: recorded.devcontainer ?? undefined,
+    privileges: recorded.privileges,
+    allowPrivileged: recorded.allowPrivileged,
+    entrypoints: recorded.entrypoints,
   };
   const given = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as WorkspaceSpecInput;
   return { ...base, ...given };

@@ -202,7 +202,27 @@ describe('resolveFeatures: local features', () => {
 
   it('what a feature adds that Berth does not carry out yet is refused, naming the feature', async () => {
     const root = workspace('{"image":"i","features":{"./dind":{}}}', { dind: { id: 'dind', privileged: true, entrypoint: '/usr/local/share/docker-init.sh', mounts: [{ source: 'dind-var', target: '/var/lib/docker', type: 'volume' }] } });
-    await expect(resolveIn(root)).rejects.toThrow(/dind asks for a privileged container[\s\S]*dind asks for an entrypoint[\s\S]*dind asks for mounts/);
+    await expect(resolveIn(root)).rejects.toThrow(/dind asks for mounts/);
+  });
+
+  it('a feature\'s capAdd, securityOpt, privileged, init, entrypoint and hooks are read; malformed ones are refused where they are', async () => {
+    const root = workspace('{"image":"i","features":{"./dind":{}}}', {
+      dind: { id: 'dind', privileged: true, init: true, capAdd: ['SYS_PTRACE'], securityOpt: ['seccomp=unconfined'], entrypoint: '/usr/local/share/docker-init.sh', onCreateCommand: 'echo a', postStartCommand: ['echo', 'b'] },
+    });
+    const resolution = await resolveIn(root);
+    expect(resolution.features[0]?.contribution).toEqual({
+      capAdd: ['SYS_PTRACE'],
+      securityOpt: ['seccomp=unconfined'],
+      privileged: true,
+      init: true,
+      entrypoint: '/usr/local/share/docker-init.sh',
+      hooks: { onCreateCommand: { commands: [{ name: null, command: { shell: 'echo a' } }], parallel: false }, postStartCommand: { commands: [{ name: null, command: { argv: ['echo', 'b'] } }], parallel: false } },
+    });
+    const bad = workspace('{"image":"i","features":{"./bad":{}}}', { bad: { id: 'bad', capAdd: 'SYS_PTRACE', entrypoint: ['/x'], postCreateCommand: 3 } });
+    const message = await resolveIn(bad).then(() => '', (e: unknown) => (e as Error).message);
+    expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: capAdd: must be an array of strings/);
+    expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: entrypoint: must be a string/);
+    expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: postCreateCommand: a hook is a string/);
   });
 });
 

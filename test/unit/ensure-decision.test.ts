@@ -39,6 +39,8 @@ const madeFrom = (part: SpecPart): { hash: string; parts: string } => {
       return specHash({ ...base, devcontainer: { file: '/work/project/.devcontainer/devcontainer.json', hash: 'before' } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
     case 'user':
       return specHash({ ...base, user: '1234:1234' }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    case 'privileges':
+      return specHash({ ...base, privileges: { capAdd: ['SYS_PTRACE'], securityOpt: [], privileged: false, addHosts: [], devices: [] } }, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
   }
 };
 
@@ -82,6 +84,16 @@ describe('the ensure decision', () => {
 
   it('covers every part the spec hash has', () => {
     expect(desired.parts.split(',').map((pair) => pair.split(':')[0])).toEqual(ALL_PARTS);
+  });
+
+  it('privileges (capabilities, hosts, devices) and entrypoints are drift of their own part, present only when given', () => {
+    const privileged = (capAdd: string[], entrypoints?: string[]) => ({ ...base, privileges: { capAdd, securityOpt: [], privileged: false, addHosts: [], devices: [] }, ...(entrypoints ? { entrypoints } : {}) });
+    const now = specHash(privileged(['NET_RAW']), plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    expect(decideEnsure(container('running', madeFrom('privileges')), now)).toEqual({ action: 'recreate', reasons: [{ kind: 'drift', part: 'privileges' }] });
+    const withEntry = specHash(privileged(['NET_RAW'], ['echo hi']), plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });
+    expect(decideEnsure(container('running', now), withEntry)).toEqual({ action: 'recreate', reasons: [{ kind: 'drift', part: 'privileges' }] });
+    expect(decideEnsure(container('running', desired), now)).toEqual({ action: 'recreate', reasons: [{ kind: 'drift', part: 'privileges' }] });
+    expect(decideEnsure(container('stopped', now), now)).toEqual({ action: 'start' });
   });
 
   it('a devcontainer.json edit is drift of its own part; the part exists only for devcontainer workspaces', () => {

@@ -8,13 +8,15 @@ const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]
                 [--cpus N] [--memory SIZE] [--preview-ports N] [--user host|UID[:GID]|NAME] [--unconfined]
                 [--allow PATTERN]... [--deny PATTERN]...
                 [--allow-sensitive-mount] [--runtime R] [--json]
-       berth up <id> --root DIR --devcontainer [--config PATH] [--run-initialize-command] [--cpus N] [--memory SIZE] [--json]
+       berth up <id> --root DIR --devcontainer [--config PATH] [--run-initialize-command] [--allow-privileged] [--cpus N] [--memory SIZE] [--json]
 Without any of these options an existing workspace comes up as it was last declared.
 --devcontainer brings it up from DIR's devcontainer.json (image or Dockerfile build, env, mounts,
 workspaceFolder, lifecycle hooks; an edited config or Dockerfile recreates it). Hook output goes to stderr.
 --user host runs the workspace as you, so the files it writes in DIR are yours (docs/embedding.md).
 A config with initializeCommand is refused unless --run-initialize-command: it runs on this machine,
 outside any container. postAttachCommand runs when a shell attaches (berth shell), not at up.
+A config (or feature) that asks for privileged, a device, a capability such as SYS_ADMIN or SYS_PTRACE,
+or a security option other than no-new-privileges is refused unless --allow-privileged (docs/security.md).
 `;
 
 /** The options that declare the workspace; `berth up <id>` without any of them reuses the recorded spec. */
@@ -38,6 +40,7 @@ export default defineCommand({
     devcontainer: { type: 'boolean' },
     config: { type: 'string' },
     'run-initialize-command': { type: 'boolean' },
+    'allow-privileged': { type: 'boolean' },
   },
   async run({ values, positionals }) {
     const id = requirePositional(positionals, 0, 'id', USAGE);
@@ -48,6 +51,7 @@ export default defineCommand({
     if (values.devcontainer) return upDevcontainer(id, values, cpus, previewPorts);
     if (values.config !== undefined) throw new UsageError('--config goes with --devcontainer.', USAGE);
     if (values['run-initialize-command'] !== undefined) throw new UsageError('--run-initialize-command goes with --devcontainer.', USAGE);
+    if (values['allow-privileged'] !== undefined) throw new UsageError('--allow-privileged goes with --devcontainer.', USAGE);
     const core = await openCore(values.runtime, id);
     const declared = SPEC_OPTIONS.some((option) => values[option] !== undefined);
     const egress = values.allow !== undefined || values.deny !== undefined ? { allow: values.allow, deny: values.deny } : undefined;
@@ -96,7 +100,7 @@ export default defineCommand({
  */
 async function upDevcontainer(
   id: string,
-  values: { root?: string | undefined; config?: string | undefined; 'run-initialize-command'?: boolean | undefined; runtime?: string | undefined; json?: boolean | undefined; memory?: string | undefined; image?: string | undefined },
+  values: { root?: string | undefined; config?: string | undefined; 'run-initialize-command'?: boolean | undefined; 'allow-privileged'?: boolean | undefined; runtime?: string | undefined; json?: boolean | undefined; memory?: string | undefined; image?: string | undefined },
   cpus: number | undefined,
   previewPorts: number | undefined,
 ): Promise<number> {
@@ -107,6 +111,7 @@ async function upDevcontainer(
       root: values.root ?? process.cwd(),
       config: values.config,
       runInitializeCommand: values['run-initialize-command'],
+      allowPrivileged: values['allow-privileged'],
       base: { cpus, memory: values.memory, previewPorts },
       onBuildOutput: (chunk) => process.stderr.write(chunk),
       onHook: printHookRun,
@@ -118,6 +123,7 @@ async function upDevcontainer(
     process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} from ${result.devcontainer.file}\n`);
     for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
     if (result.devcontainer.hooks.length > 0) process.stdout.write(`  hooks run: ${result.devcontainer.hooks.join(', ')}\n`);
+    for (const granted of result.devcontainer.granted) process.stderr.write(`warning: granted (--allow-privileged): ${granted}: a process in the workspace can reach past its container\n`);
     for (const warning of result.devcontainer.warnings) process.stderr.write(`warning: ${warning}\n`);
     for (const note of result.devcontainer.notes) process.stderr.write(`note: ${note}\n`);
     return EXIT.ok;

@@ -1,5 +1,6 @@
 import { parseJsonc } from '../jsonc.js';
 import type { DevcontainerProblem } from '../problems.js';
+import { readContribution } from './contributions.js';
 
 /**
  * A feature's devcontainer-feature.json, as far as installing it goes (containers.dev
@@ -97,6 +98,8 @@ export function parseFeatureMetadata(text: string, file: string): { metadata: Fe
 
   const contributed: Record<string, unknown> = {};
   for (const key of CONTRIBUTED_KEYS) if (value[key] !== undefined) contributed[key] = value[key];
+  const contribution = readContribution(contributed);
+  if ('errors' in contribution) for (const e of contribution.errors) error(e.at, e.message);
 
   const metadata: FeatureMetadata = {
     id: id ?? '',

@@ -5,6 +5,7 @@ import { BerthError } from '../../errors.js';
 import { parseJsonc, type JsoncDocument } from '../jsonc.js';
 import { devcontainerError, type DevcontainerProblem } from '../problems.js';
 import type { DevcontainerRead } from '../read.js';
+import { readContribution, type FeatureContribution } from './contributions.js';
 import { isObject, parseFeatureMetadata, type FeatureMetadata } from './metadata.js';
 import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
 import { pullOciFeature } from './oci.js';
@@ -21,6 +22,8 @@ export interface ResolvedFeature {
   dir: string;
   metadata: FeatureMetadata;
   values: Record<string, string | boolean>;
+  /** What it adds to the container: capabilities, init, its entrypoint, its lifecycle hooks. */
+  contribution: FeatureContribution;
   /** Of its files (and, for OCI, its manifest digest): part of the image's tag. */
   contentHash: string;
   /** `<id>_<index in the install order>`: its folder in the build, as the reference names it. */
@@ -60,9 +63,7 @@ const CONFIG_METADATA_KEYS = [
 
 /** What a feature may add that Berth does not carry out yet: refused (ignoring it would change what runs). */
 const NOT_YET: Record<string, string> = {
-  capAdd: 'added capabilities', privileged: 'a privileged container', securityOpt: 'security options', entrypoint: 'an entrypoint run at container start',
-  mounts: 'mounts', onCreateCommand: 'an onCreateCommand', updateContentCommand: 'an updateContentCommand', postCreateCommand: 'a postCreateCommand',
-  postStartCommand: 'a postStartCommand', postAttachCommand: 'a postAttachCommand',
+  mounts: 'mounts',
 };
 
 /**
@@ -129,7 +130,10 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
       if (Array.isArray(metadata.contributed[key]) && (metadata.contributed[key] as unknown[]).length === 0) continue;
       at(item.path, `the feature ${metadata.id} asks for ${what} (${key} in its devcontainer-feature.json), which Berth does not carry out for features yet${where}`);
     }
-    if (metadata.contributed['init'] === true) notes.push(`${item.userId} asks for init: Berth's keep-alive is the container's first process and reaps`);
+    // parseFeatureMetadata refused a malformed one, where it is in the feature's file.
+    const contributed = readContribution(metadata.contributed);
+    if ('errors' in contributed) continue;
+    if (contributed.contribution.init) notes.push(`${item.userId} asks for init: the container runs one (Berth always does)`);
 
     const key = `${sourceKey(ref)}|${stableJson(resolved.values)}`;
     if (seen.has(key)) continue;
@@ -152,7 +156,7 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const aliases = ref.kind === 'oci' ? metadata.legacyIds.map((legacy) => `oci:${ref.registry}/${ref.repository.split('/').slice(0, -1).join('/')}/${legacy}`) : [];
     nodes.push({
       node: { key, source: sourceKey(ref), aliases, kind: ref.kind, userId: item.userId, tag: ref.kind === 'oci' ? ref.tag : null, optionsKey: stableJson(resolved.values), dependsOn, installsAfter },
-      feature: { ref: pinned, userId: item.userId, dir: fetched.dir, metadata, values: resolved.values, contentHash: fetched.contentHash },
+      feature: { ref: pinned, userId: item.userId, dir: fetched.dir, metadata, values: resolved.values, contribution: contributed.contribution, contentHash: fetched.contentHash },
     });
   }
   if (problems.length > 0) throw devcontainerError(read.file, problems, 'Fix the features named above (https://containers.dev/implementors/features/).');

@@ -81,6 +81,20 @@ function requireGate(version: AppleVersion, gate: string, what: string): void {
 }
 
 /**
+ * What of a spec's privileges `container run` has no flag for: of `--privileged`, `--security-opt`,
+ * `--add-host` and `--device` none exists (the create flags, Sources/Services/ContainerAPIService/
+ * Client/Flags.swift@1.2.2: `--cap-add` and `--init` do, `--dns` is the only resolver setting).
+ */
+export function appleRefuses(spec: Pick<ContainerSpec, 'privileged' | 'securityOpt' | 'addHosts' | 'devices'>): string[] {
+  return [
+    ...(spec.privileged ? ['privileged'] : []),
+    ...(spec.securityOpt ?? []).map((opt) => `--security-opt ${opt}`),
+    ...(spec.addHosts ?? []).map((host) => `--add-host ${host}`),
+    ...(spec.devices ?? []).map((device) => `--device ${device}`),
+  ];
+}
+
+/**
  * Without --init (before 0.10), a tiny sh wrapper plays init: it forwards TERM/INT to the command
  * and exits, so stop is prompt as it is with --init.
  */
@@ -121,8 +135,16 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, extras
   for (const port of spec.ports ?? []) {
     args.push('--publish', `${port.hostAddress}:${String(port.hostPort)}:${String(port.containerPort)}/${port.protocol}`);
   }
+  const refused = appleRefuses(spec);
+  if (refused.length > 0) {
+    throw new BerthError('E_UNSUPPORTED', `Apple container cannot give a container ${refused.join(', ')}.`, {
+      hint: 'Remove them (runArgs, securityOpt, privileged), or bring the workspace up on docker or podman (--runtime).',
+    });
+  }
   // Up to 0.11 every process has all capabilities; from 0.12 the OCI default set, without NET_ADMIN.
   if (extras.netAdmin && has(version, 'capabilities.oci-default')) args.push('--cap-add', 'CAP_NET_ADMIN');
+  // Before 0.12 the container already has every capability: there is nothing to add.
+  if (has(version, 'capabilities.oci-default')) for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
   let command = [...(spec.command ?? [])];
   if (spec.init && has(version, 'create.init')) args.push('--init');
   else if (spec.init && command.length > 0) command = ['/bin/sh', '-c', INIT_WRAPPER, 'sh', ...command];

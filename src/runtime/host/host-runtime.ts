@@ -143,6 +143,13 @@ export class HostRuntime implements Runtime {
     validateContainerSpec(spec);
     // `hostUser` needs nothing: every command already runs as the user Berth runs as.
     requireHostUser(spec.user, 'the workspace');
+    const asked = [...(spec.privileged ? ['privileged'] : []), ...[spec.capAdd, spec.securityOpt, spec.addHosts, spec.devices].flatMap((list) => list ?? [])];
+    if (asked.length > 0) {
+      // The workspace's processes are this user's own: there is no container to give them to.
+      throw new BerthError('E_UNSUPPORTED', `Host mode runs the workspace as your own processes; it cannot give them ${asked.join(', ')}.`, {
+        hint: 'Remove them (runArgs, capAdd, securityOpt, privileged), or bring the workspace up on docker or podman (--runtime).',
+      });
+    }
     const sandboxed = await this.decideSandbox(spec.sandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),

@@ -75,6 +75,11 @@ export function createCommand(spec: ContainerSpec, start = false, mapping: HostU
     args.push('--publish', `${port.hostAddress}:${String(port.hostPort)}:${String(port.containerPort)}/${port.protocol}`);
   }
   if (spec.init) args.push('--init');
+  if (spec.privileged) args.push('--privileged');
+  for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
+  for (const opt of spec.securityOpt ?? []) args.push('--security-opt', opt);
+  for (const host of spec.addHosts ?? []) args.push('--add-host', host);
+  for (const device of spec.devices ?? []) args.push('--device', device);
   args.push(spec.image, ...(spec.command ?? []));
   return {
     args,
