@@ -98,7 +98,7 @@ const DEVCONTAINER_MESSAGE = "must be true (the root's .devcontainer/devcontaine
 
 /**
  * A manifest workspace has the daemon's settings plus what only a file can say: that it comes up
- * from a devcontainer.json (docs/devcontainer.md "In berth.yaml"), and whether its initializeCommand
+ * from a devcontainer.json (README "devcontainer.json", "In berth.yaml"), and whether its initializeCommand
  * may run on this machine.
  */
 const manifestWorkspaceSchema = workspaceSettingsSchema.extend({

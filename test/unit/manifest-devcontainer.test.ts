@@ -3,7 +3,7 @@ import { BerthError } from '../../src/errors.js';
 import { parseManifest } from '../../src/orchestrator/manifest.js';
 
 /**
- * `devcontainer: true | <path>` in berth.yaml (docs/devcontainer.md "In berth.yaml"): what it
+ * `devcontainer: true | <path>` in berth.yaml (README "devcontainer.json", "In berth.yaml"): what it
  * declares, where a relative path is resolved, and the keys that do not go with it, each refused
  * where it is written (file:line:column), all in one pass.
  */
