@@ -33,6 +33,8 @@ import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
 import type { DevcontainerPlan, HookRun } from './workspace/devcontainer-up.js';
+import type { DevcontainerRead } from './devcontainer/read.js';
+import type { DeclaredDevcontainer } from './orchestrator/manifest.js';
 import type { ComposeProject } from './workspace/devcontainer-compose.js';
 import type { GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
@@ -223,12 +225,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * hooks once per container (markers in Berth's state), postStart on every start.
    */
   async upDevcontainer(id: string, options: UpDevcontainerOptions): Promise<DevcontainerUpResult> {
-    const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
-    const { planDevcontainer, runHooks } = await import('./workspace/devcontainer-up.js');
-    const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
-    // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
-    const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand, allowPrivileged: options.allowPrivileged });
+    const { runHooks } = await import('./workspace/devcontainer-up.js');
+    const { read, plan } = await this.planFromDevcontainer(options, 'up');
     const lane = await this.laneOf(id, options.runtime);
     // What the runtime has no way to give is refused before anything is built or started.
     (await import('./workspace/privileges.js')).checkRuntimeSupport(lane.runtime.kind, plan.input, read.file);
@@ -266,6 +264,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     }
     const compose = plan.compose ? await this.composeUp(id, lane.runtime, plan.compose, options.onBuildOutput) : null;
     if (compose && plan.input.devcontainer) plan.input.devcontainer.compose = compose;
+    // What `berth mcp --up` (devcontainerUpOf) brings it up with again: not hashed, as compose is not.
+    if (plan.input.devcontainer) plan.input.devcontainer.upWith = { base: withoutRoot(options.base), runInitializeCommand: options.runInitializeCommand === true, allowPrivileged: options.allowPrivileged === true };
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace', lane));
     if (compose) await (await import('./workspace/devcontainer-compose.js')).joinProjectNetwork(engineBinary(lane.runtime), this.env, compose, result.container.name);
@@ -278,6 +278,53 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       onHook: (run) => this.reportHook(id, run, options.onHook),
     });
     return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user, granted: plan.granted } };
+  }
+
+  /**
+   * The devcontainer.json read and planned: features resolved (for the planner, `plan`: without
+   * writing the lockfile), nothing built. One path for up and the planner, so they hash alike.
+   */
+  private async planFromDevcontainer(options: UpDevcontainerOptions, purpose: 'up' | 'plan'): Promise<{ read: DevcontainerRead; plan: DevcontainerPlan }> {
+    const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
+    const { planDevcontainer } = await import('./workspace/devcontainer-up.js');
+    const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
+    // Features are fetched (OCI) and resolved before the plan: their content is part of what it hashes.
+    const features =
+      Object.keys(read.config.features).length > 0
+        ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: this.featureCacheDir(), writeLockfile: purpose === 'up' })
+        : undefined;
+    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand, allowPrivileged: options.allowPrivileged });
+    return { read, plan };
+  }
+
+  /** Where fetched OCI features are kept (offline after the first fetch). */
+  private featureCacheDir(): string {
+    return join(this.home, 'cache', 'devcontainer-features');
+  }
+
+  /**
+   * The spec `upDevcontainer` would ensure, without building or starting anything: what the
+   * planner hashes for a manifest workspace declared with `devcontainer:` (the image tags are their
+   * content, so a tag not built yet is simply an image that is not there).
+   */
+  private async devcontainerSpec(options: UpDevcontainerOptions, runtime: Runtime): Promise<WorkspaceSpecInput> {
+    const { read, plan } = await this.planFromDevcontainer(options, 'plan');
+    if (plan.features === null) return plan.input;
+    const { featuresImageOf } = await import('./devcontainer/features/build.js');
+    const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: plan.input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
+    return { ...plan.input, image: tag };
+  }
+
+  /**
+   * How a workspace last brought up from a devcontainer.json comes up again "as last declared"
+   * (`berth mcp --up`): the same file, root, settings and initializeCommand choice. null when it
+   * was not brought up from one (or Berth has no record of it).
+   */
+  devcontainerUpOf(id: string): UpDevcontainerOptions | null {
+    const spec = this.recordedSpec(id, this.kindOf(id));
+    const origin = spec?.devcontainer;
+    if (!spec || !origin) return null;
+    return { root: spec.root, config: origin.file, runtime: this.kindOf(id), base: origin.upWith?.base, runInitializeCommand: origin.upWith?.runInitializeCommand, allowPrivileged: origin.upWith?.allowPrivileged };
   }
 
   /**
@@ -358,8 +405,9 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       runtime: lane.runtime,
       owner: this.owner,
       workspaces: {
-        up: (id, spec) => this.ensure(id, spec, 'replace', lane),
-        restart: (id, spec) => this.restart(id, spec),
+        up: (id, spec, devcontainer) => (devcontainer ? this.upDevcontainer(id, manifestDevcontainer(spec, devcontainer, lane.runtime.kind)) : this.ensure(id, spec, 'replace', lane)),
+        restart: (id, spec, devcontainer) => this.restart(id, spec, devcontainer),
+        devcontainerSpec: (_id, devcontainer, base) => this.devcontainerSpec(manifestDevcontainer(base, devcontainer, lane.runtime.kind), lane.runtime),
         remove: (id) => this.remove(id),
         setEgress: (id, policy) => this.setEgress(id, policy),
         restoreShield: (id) => this.restoreShield(id),
@@ -525,10 +573,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   }
 
   /** Stops and starts the workspace's container (a failed health probe); its dev servers end with it. */
-  async restart(id: string, spec?: WorkspaceSpecInput): Promise<EnsureResult> {
+  async restart(id: string, spec?: WorkspaceSpecInput, devcontainer?: DeclaredDevcontainer): Promise<EnsureResult> {
     const lane = await this.laneOf(id);
     await lane.workspaces.stop(id);
     this.dev.markGone(id, 'the workspace was restarted');
+    // Declared from a devcontainer.json: it starts again as up --devcontainer starts it (postStart runs).
+    if (devcontainer) return this.upDevcontainer(id, manifestDevcontainer(spec ?? {}, devcontainer, lane.runtime.kind));
     return this.ensure(id, spec, 'replace', lane);
   }
 
@@ -723,7 +773,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   private makeLane(runtime: Runtime): RuntimeLane {
     const { owner, home, userHome, env, store } = this.laneOptions;
     const workspaces = new WorkspaceManager({ runtime, owner, berthHome: home, userHome, env, store, emit: (input) => this.record(input) });
-    return { runtime, workspaces, inventory: new Inventory({ runtime, ledger: store.ledger, owner, workspaces }) };
+    return { runtime, workspaces, inventory: new Inventory({ runtime, ledger: store.ledger, owner, workspaces, featureCacheDir: join(home, 'cache', 'devcontainer-features') }) };
   }
 
   /**
@@ -842,4 +892,18 @@ export interface UpDevcontainerOptions {
 export interface DevcontainerUpResult extends EnsureResult {
   /** `granted`: privileges that reach past the container, given because the caller passed allowPrivileged (a warning to show). */
   devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null; granted: string[] };
+}
+
+/** A manifest workspace declared with `devcontainer:`, as `upDevcontainer` takes it: its settings are the base. */
+function manifestDevcontainer(spec: WorkspaceSpecInput, devcontainer: DeclaredDevcontainer, runtime: RuntimeKind): UpDevcontainerOptions {
+  return { root: spec.root ?? '.', config: devcontainer.config, runtime, base: withoutRoot(spec), runInitializeCommand: devcontainer.runInitializeCommand };
+}
+
+/** The settings laid over a devcontainer.json (its root is the folder it was read from). */
+function withoutRoot(base: WorkspaceSpecInput | undefined): WorkspaceSpecInput | undefined {
+  if (base === undefined) return undefined;
+  const rest = { ...base };
+  delete rest.root;
+  delete rest.devcontainer;
+  return rest;
 }

@@ -127,7 +127,7 @@ async function carryOut(target: Target, action: Action, declared: DeclaredWorksp
     case 'create':
     case 'recreate':
     case 'start':
-      await target.workspaces.up(action.workspace, need().spec);
+      await target.workspaces.up(action.workspace, need().spec, need().devcontainer);
       return;
     case 'remove':
       await target.workspaces.remove(action.workspace);
@@ -150,7 +150,7 @@ async function carryOut(target: Target, action: Action, declared: DeclaredWorksp
     case 'blocked':
       return;
     case 'restart':
-      if (action.name === undefined) await target.workspaces.restart(action.workspace, need().spec);
+      if (action.name === undefined) await target.workspaces.restart(action.workspace, need().spec, need().devcontainer);
       else await target.dev.restart(action.workspace, action.name);
       return;
   }

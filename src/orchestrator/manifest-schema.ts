@@ -94,7 +94,25 @@ export const workspaceSettingsSchema = z.strictObject({
   devServers: z.record(z.string().regex(NAME, { error: 'dev server names are lower-case letters, digits, ".", "_" or "-"' }), devServerSchema, { error: 'must be a map of name: { command: ... }' }).optional(),
 }, { error: 'must be a map of settings (use {} for the defaults)' });
 
-const workspace = workspaceSettingsSchema
+const DEVCONTAINER_MESSAGE = "must be true (the root's .devcontainer/devcontainer.json) or the path of a devcontainer.json (relative to this file)";
+
+/**
+ * A manifest workspace has the daemon's settings plus what only a file can say: that it comes up
+ * from a devcontainer.json (README "devcontainer.json", "In berth.yaml"), and whether its initializeCommand
+ * may run on this machine.
+ */
+const manifestWorkspaceSchema = workspaceSettingsSchema.extend({
+  devcontainer: z
+    .union([z.boolean({ error: DEVCONTAINER_MESSAGE }), z.string({ error: DEVCONTAINER_MESSAGE }).min(1, { error: DEVCONTAINER_MESSAGE })], { error: DEVCONTAINER_MESSAGE })
+    .optional()
+    .describe("Bring the workspace up from a devcontainer.json, as berth up --devcontainer does: true finds it in root (.devcontainer/devcontainer.json, .devcontainer.json, .devcontainer/<name>/devcontainer.json); a path is relative to this file."),
+  runInitializeCommand: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .describe("Let the devcontainer.json's initializeCommand run on this machine, outside any container (default: a config with one is refused)."),
+});
+
+const workspace = manifestWorkspaceSchema
   // runtime: host with sandbox: on is one choice; runtime: docker with sandbox: vm is two.
   .refine((w) => !(w.runtime !== undefined && isSandboxKind(w.sandbox)), { error: 'give runtime or sandbox: vm | shared-kernel, not both', path: ['sandbox'] });
 

@@ -36,9 +36,22 @@ export interface DeclaredDevServer {
   restart: 'no' | 'on-failure' | 'always';
 }
 
+/**
+ * `devcontainer:` of a workspace: it comes up from this devcontainer.json as `berth up
+ * --devcontainer` does; `spec` is then the base its settings lay over (cpus, memory, env...).
+ */
+export interface DeclaredDevcontainer {
+  /** Absolute path of the devcontainer.json; undefined: found in the root as `berth devcontainer read` finds it. */
+  config: string | undefined;
+  /** `runInitializeCommand: true`: the config's initializeCommand may run on this machine. */
+  runInitializeCommand: boolean;
+}
+
 export interface DeclaredWorkspace {
   id: string;
   spec: WorkspaceSpecInput;
+  /** Brought up from a devcontainer.json (then `spec` is the base over it). */
+  devcontainer?: DeclaredDevcontainer | undefined;
   /** An explicit runtime, or `sandbox: vm` (Apple where present) / `shared-kernel` (docker or podman). */
   runtime: string | undefined;
   sandbox: 'vm' | 'shared-kernel' | undefined;
@@ -141,6 +154,7 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
   for (const [id, value] of Object.entries(workspaces)) {
     const ws = asRecord(value) ?? {};
     checkSize(ws['memory'], ['workspaces', id, 'memory']);
+    problems.push(...devcontainerProblems(ws, ['workspaces', id], doc, at));
     const health = asRecord(ws['health']);
     if (health && typeof health['http'] === 'string' && health['port'] === undefined) {
       problems.push(at(nodeOffset(doc, ['workspaces', id, 'health', 'http']), `workspaces.${id}.health.http`, 'a workspace has no port of its own: add port, the port inside the workspace to GET (or probe a dev server)'));
@@ -158,6 +172,29 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
         }
       });
     }
+  }
+  return problems;
+}
+
+/**
+ * The devcontainer.json says the image and who the workspace runs as (containerUser/remoteUser):
+ * the same said in the manifest too would be two answers to one question, so it is refused where
+ * it is written. runInitializeCommand without a devcontainer would silently do nothing.
+ */
+const DEVCONTAINER_CONFLICTS: Record<string, string> = {
+  image: 'the devcontainer.json names the image (image, build or dockerComposeFile); remove image here',
+  user: 'the devcontainer.json says who the workspace runs as (containerUser/remoteUser); remove user here',
+};
+
+function devcontainerProblems(ws: Record<string, unknown>, path: string[], doc: Document, at: At): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  const from = ws['devcontainer'];
+  if (from === true || (typeof from === 'string' && from !== '')) {
+    for (const [key, why] of Object.entries(DEVCONTAINER_CONFLICTS)) {
+      if (ws[key] !== undefined) problems.push(at(keyOffset(doc, path, key), [...path, key].join('.'), `does not go with devcontainer: ${why}`));
+    }
+  } else if (ws['runInitializeCommand'] !== undefined) {
+    problems.push(at(keyOffset(doc, path, 'runInitializeCommand'), [...path, 'runInitializeCommand'].join('.'), 'goes with devcontainer: true | <path>: only a devcontainer.json has an initializeCommand'));
   }
   return problems;
 }
@@ -201,6 +238,9 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
         egress: ws.egress,
         sandbox: isSandboxKind(ws.sandbox) ? undefined : ws.sandbox,
       },
+      ...(ws.devcontainer === undefined || ws.devcontainer === false
+        ? {}
+        : { devcontainer: { config: ws.devcontainer === true ? undefined : path(ws.devcontainer), runInitializeCommand: ws.runInitializeCommand ?? false } }),
       runtime: ws.runtime,
       sandbox: isSandboxKind(ws.sandbox) ? ws.sandbox : undefined,
       restart: ws.restart ?? 'no',
@@ -276,7 +316,7 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'user', 'egress', 'restart', 'health', 'devServers'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'user', 'egress', 'restart', 'health', 'devServers', 'devcontainer', 'runInitializeCommand'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
   health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],

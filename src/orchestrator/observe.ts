@@ -7,6 +7,7 @@ import { imageIds } from '../workspace/inventory.js';
 import { LABELS, isOwnedBy } from '../workspace/labels.js';
 import { normalizeSpec, type WorkspaceSpecInput } from '../workspace/spec.js';
 import { containerNameFor } from '../workspace/workspace-id.js';
+import type { DeclaredDevcontainer } from './manifest.js';
 import type { DesiredWorkspace, ObservedWorkspace } from './plan.js';
 import type { Target } from './target.js';
 
@@ -14,6 +15,8 @@ import type { Target } from './target.js';
 export interface ToObserve {
   id: string;
   spec: WorkspaceSpecInput;
+  /** Declared with `devcontainer:`: its spec is what the devcontainer.json gives, `spec` the base. */
+  devcontainer?: DeclaredDevcontainer | undefined;
   devServers: readonly { name: string; command: readonly string[] }[];
 }
 
@@ -53,9 +56,19 @@ export async function observe(
   // plan and reported, instead of failing everyone's cycle: Berth never pulls, so it cannot fix it.
   const unplannable: { id: string; reason: string }[] = [];
   for (const item of declared) {
-    const spec = normalizeSpec(item.spec);
+    let spec;
+    try {
+      // A devcontainer workspace's spec is the file's, as up --devcontainer would ensure it: an
+      // edited config, Dockerfile or feature is then drift in the same hash and the same words.
+      spec = normalizeSpec(item.devcontainer ? await target.workspaces.devcontainerSpec(item.id, item.devcontainer, item.spec) : item.spec);
+    } catch (error) {
+      if (!item.devcontainer || !options.skipMissingImages) throw error;
+      unplannable.push({ id: item.id, reason: `The devcontainer.json of workspace ${item.id} cannot be brought up: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}` });
+      continue;
+    }
     const imageId = runtime.capabilities.images ? await imageIdOf(spec.image) : null;
-    if (runtime.capabilities.images && imageId === null) {
+    // A devcontainer's image is built by the apply (its tag is its content): missing is not a block.
+    if (runtime.capabilities.images && imageId === null && !item.devcontainer) {
       const reason = `The image "${spec.image}" of workspace ${item.id} is not in ${runtime.kind}.`;
       if (options.skipMissingImages) {
         unplannable.push({ id: item.id, reason: `${reason} Build or pull it; Berth never pulls` });

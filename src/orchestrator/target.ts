@@ -5,6 +5,7 @@ import type { BerthEventInput } from '../events.js';
 import type { Runtime, RuntimeKind } from '../runtime/types.js';
 import type { EgressRecord, LedgerEntry, Supervision } from '../state/store.js';
 import type { SpecHash } from '../workspace/spec-hash.js';
+import type { DeclaredDevcontainer } from './manifest.js';
 import type { WorkspaceSpec, WorkspaceSpecInput } from '../workspace/spec.js';
 
 /**
@@ -43,9 +44,16 @@ export interface SupervisionStore {
 
 /** The workspace effects a plan carries out, with Berth's meaning (an `up` clears a hold, and so on). */
 export interface WorkspaceEffects {
-  up(id: string, spec: WorkspaceSpecInput): Promise<unknown>;
+  /** With `devcontainer`: as `berth up --devcontainer` (build, features, compose, hooks), `spec` the base over the file. */
+  up(id: string, spec: WorkspaceSpecInput, devcontainer?: DeclaredDevcontainer): Promise<unknown>;
   /** Stops and starts the container (a failed health probe, a restart policy). */
-  restart(id: string, spec: WorkspaceSpecInput): Promise<unknown>;
+  restart(id: string, spec: WorkspaceSpecInput, devcontainer?: DeclaredDevcontainer): Promise<unknown>;
+  /**
+   * The spec `up` would ensure for a workspace declared with `devcontainer:`: the file read, its
+   * features resolved (from the lockfile and cache where they are), the image tags it would build;
+   * nothing built or started, no file written. What the planner hashes.
+   */
+  devcontainerSpec(id: string, devcontainer: DeclaredDevcontainer, base: WorkspaceSpecInput): Promise<WorkspaceSpecInput>;
   remove(id: string): Promise<void>;
   setEgress(id: string, policy: EgressPolicy): Promise<void>;
   restoreShield(id: string): Promise<unknown>;

@@ -142,7 +142,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       memory,
       previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
       workspaceFolder: config.workspaceFolder,
-      devcontainer: { file: read.file, hash, ...(postAttach ? { postAttach } : {}) },
+      devcontainer: { file: read.file, hash, ...(options.features ? { featuresHash: options.features.hash } : {}), ...(postAttach ? { postAttach } : {}) },
       ...(privileges ? { privileges: privilegesInput, allowPrivileged: options.allowPrivileged === true } : {}),
       ...(merged.entrypoints.length > 0 ? { entrypoints: merged.entrypoints } : {}),
     },
@@ -185,24 +185,43 @@ function readDockerfile(file: string): string {
   }
 }
 
+/** Drift of a devcontainer workspace's files: the reason, or why it cannot be told offline; null when none. */
+export type DevcontainerDrift = { kind: 'drifted' | 'unknown'; reason: string } | null;
+
 /**
  * Whether a workspace brought up from a devcontainer.json would come up differently now: the file
- * read again, with what it builds from (Dockerfile, compose files), hashed as up hashes it. The
- * reason when it drifted (an edit, or a file that no longer reads), null when not. The reference
- * never notices an edited config without --remove-existing-container.
+ * read again, with what it builds from (Dockerfile, compose files, features), hashed as up hashes
+ * it. The reference never notices an edited config without --remove-existing-container.
+ * Features are resolved offline (local folders, OCI features from the lockfile's digest in the
+ * cache): a listing never waits on a registry, and says `unknown` when only the registry could tell.
  */
-export async function devcontainerDrift(origin: DevcontainerOrigin, root: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<string | null> {
+export async function devcontainerDrift(
+  origin: DevcontainerOrigin,
+  root: string,
+  options: { env?: Readonly<Record<string, string | undefined>> | undefined; featureCacheDir?: string | undefined } = {},
+): Promise<DevcontainerDrift> {
   const { readDevcontainer } = await import('../devcontainer/read.js');
   try {
-    const read = readDevcontainer({ workspaceFolder: root, config: origin.file, env });
-    // Features would have to be resolved again (an OCI fetch) for the hash: a listing does not do
-    // that. `berth up --devcontainer` still finds their drift; status says nothing for such configs.
-    if (Object.keys(read.config.features).length > 0) return null;
-    // Only the hash is wanted: the opt-ins up checked do not change it.
-    const hash = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true, allowPrivileged: true }).input.devcontainer?.hash;
-    return hash === origin.hash ? null : `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it`;
+    const read = readDevcontainer({ workspaceFolder: root, config: origin.file, env: options.env ?? process.env });
+    let features: FeaturesResolution | undefined;
+    if (Object.keys(read.config.features).length > 0) {
+      if (options.featureCacheDir === undefined) return { kind: 'unknown', reason: `${origin.file} has features and this listing has no feature cache to resolve them from` };
+      const { resolveFeatures, FeaturesUnknownOffline } = await import('../devcontainer/features/resolve.js');
+      try {
+        features = await resolveFeatures(read, { cacheDir: options.featureCacheDir, writeLockfile: false, offline: true });
+      } catch (error) {
+        if (!(error instanceof FeaturesUnknownOffline)) throw error;
+        return { kind: 'unknown', reason: `${origin.file}: ${error.message} (berth up --devcontainer fetches it and recreates the workspace if it changed)` };
+      }
+    }
+    const now = planDevcontainer(read, { root: read.localWorkspaceFolder, runInitializeCommand: true, allowPrivileged: true, features }).input.devcontainer;
+    if (now?.hash === origin.hash) return null;
+    if (origin.featuresHash !== undefined && now?.featuresHash !== origin.featuresHash) {
+      return { kind: 'drifted', reason: `the features of ${origin.file} changed since the workspace came up (a local feature's files, an option, a version or the set): berth up --devcontainer recreates it` };
+    }
+    return { kind: 'drifted', reason: `${origin.file} (or the Dockerfile/compose files it builds from) changed since the workspace came up: berth up --devcontainer recreates it` };
   } catch (error) {
-    return `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    return { kind: 'drifted', reason: `${origin.file} no longer reads as it did at up: ${(error as Error).message.split('\n')[0] ?? ''}` };
   }
 }
 

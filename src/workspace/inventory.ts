@@ -1,10 +1,12 @@
+import { statSync } from 'node:fs';
 import { BerthError, isBerthError } from '../errors.js';
 import type { ContainerBrief, Runtime } from '../runtime/types.js';
 import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { WorkspaceManager } from './ensure.js';
 import { LABELS, isOwnedBy } from './labels.js';
 import { mountFacts } from './mounts.js';
-import type { WorkspaceSpec } from './spec.js';
+import type { DevcontainerOrigin, WorkspaceSpec } from './spec.js';
+import type { DevcontainerDrift } from './devcontainer-up.js';
 import { containerNameFor, validateWorkspaceId } from './workspace-id.js';
 
 /**
@@ -36,6 +38,11 @@ export interface WorkspaceSummary {
   observedAt: string;
   /** Why it is drifted, when Berth can say more than "the spec changed" (an edited devcontainer.json). */
   drift?: string[] | undefined;
+  /**
+   * Set when whether it drifted cannot be told without the network (an OCI feature of its
+   * devcontainer.json that is not in the cache): why. The state is then as the engine says.
+   */
+  driftUnknown?: string | undefined;
 }
 
 /**
@@ -60,6 +67,8 @@ export interface InventoryOptions {
   ledger: Pick<Ledger, 'activeEntries'>;
   owner: string;
   workspaces: Pick<WorkspaceManager, 'hasDrifted'>;
+  /** Where fetched devcontainer features are cached: a devcontainer's features are judged from it, offline. */
+  featureCacheDir?: string | undefined;
   /** The clock (tests move it). */
   now?: () => number;
 }
@@ -86,12 +95,16 @@ export class Inventory {
   private readonly verdicts = new Map<string, DriftVerdict>();
   /** Image ids by reference, with when they were asked (one lookup per image per DRIFT_FRESH_MS). */
   private images: { at: number; idOf: (ref: string) => Promise<string | null> } | null = null;
+  private readonly featureCacheDir: string | undefined;
+  /** devcontainer.json verdicts of configs with features (their folders are hashed), by container name. */
+  private readonly devcontainerVerdicts = new Map<string, { key: string; at: number; drift: DevcontainerDrift }>();
 
   constructor(options: InventoryOptions) {
     this.runtime = options.runtime;
     this.ledger = options.ledger;
     this.owner = options.owner;
     this.workspaces = options.workspaces;
+    this.featureCacheDir = options.featureCacheDir;
     this.now = options.now ?? Date.now;
   }
 
@@ -140,6 +153,7 @@ export class Inventory {
       summaries.push(await this.summarize(name, container, entry, imageIdOf, this.now(), true));
     }
     for (const name of this.verdicts.keys()) if (!listed.has(name)) this.verdicts.delete(name);
+    for (const name of this.devcontainerVerdicts.keys()) if (!listed.has(name)) this.devcontainerVerdicts.delete(name);
     return summaries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -164,6 +178,24 @@ export class Inventory {
     const verdict = { key, at: now, drifted: this.workspaces.hasDrifted(id, container, spec, imageId) };
     this.verdicts.set(container.name, verdict);
     return verdict;
+  }
+
+  /**
+   * The devcontainer.json's drift. A config with features has its local feature folders hashed and
+   * its OCI features read from the cache: that verdict is reused for DRIFT_FRESH_MS while the
+   * config file itself is unchanged (an edited option shows at once, an edited feature file within
+   * DRIFT_FRESH_MS). One without features is read on every listing, as it costs a file read.
+   */
+  private async devcontainerDrift(name: string, origin: DevcontainerOrigin, root: string, reuse: boolean): Promise<DevcontainerDrift> {
+    const stamp = fileStamp(origin.file);
+    const key = JSON.stringify([origin.hash, root, stamp]);
+    const now = this.now();
+    const last = this.devcontainerVerdicts.get(name);
+    if (reuse && last !== undefined && last.key === key && now - last.at < DRIFT_FRESH_MS) return last.drift;
+    const { devcontainerDrift } = await import('./devcontainer-up.js');
+    const drift = await devcontainerDrift(origin, root, { featureCacheDir: this.featureCacheDir });
+    if (origin.featuresHash !== undefined) this.devcontainerVerdicts.set(name, { key, at: now, drift });
+    return drift;
   }
 
   private async summarize(
@@ -198,12 +230,22 @@ export class Inventory {
       // Brought up from a devcontainer.json: an edit to it since is drift too, with the reason (read
       // on every listing: the files are not part of the reused verdict's key).
       if (spec.devcontainer) {
-        const { devcontainerDrift } = await import('./devcontainer-up.js');
-        const reason = await devcontainerDrift(spec.devcontainer, spec.root);
-        if (reason !== null) return { ...summary('drifted'), drift: [reason] };
+        const drift = await this.devcontainerDrift(name, spec.devcontainer, spec.root, reuse);
+        if (drift?.kind === 'drifted') return { ...summary('drifted'), drift: [drift.reason] };
+        if (drift?.kind === 'unknown') return { ...summary(container.state === 'running' ? 'running' : 'stopped'), driftUnknown: drift.reason };
       }
     }
     return summary(container.state === 'running' ? 'running' : 'stopped');
+  }
+}
+
+/** A file's change stamp (size, modification time), or null when it cannot be read. */
+function fileStamp(file: string): string | null {
+  try {
+    const stat = statSync(file);
+    return `${String(stat.size)}:${String(stat.mtimeMs)}:${String(stat.ino)}`;
+  } catch {
+    return null;
   }
 }
 

@@ -91,6 +91,13 @@ export interface DevcontainerOrigin {
   postAttach?: AttachHook | undefined;
   /** dockerComposeFile: the project of the other services, stopped and removed with the workspace. */
   compose?: ComposeProject | undefined;
+  /** Of its features alone (part of `hash`): so drift can say it was a feature that changed. */
+  featuresHash?: string | undefined;
+  /**
+   * What it was brought up with besides the file (the settings laid over it, the initializeCommand
+   * choice), so `berth mcp --up` brings it up again as it was declared. Not part of the spec hash.
+   */
+  upWith?: { base?: WorkspaceSpecInput | undefined; runInitializeCommand: boolean; allowPrivileged?: boolean | undefined } | undefined;
 }
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
@@ -182,6 +189,8 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
             hash: input.devcontainer.hash,
             ...(input.devcontainer.postAttach ? { postAttach: input.devcontainer.postAttach } : {}),
             ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
+            ...(input.devcontainer.featuresHash !== undefined ? { featuresHash: input.devcontainer.featuresHash } : {}),
+            ...(input.devcontainer.upWith ? { upWith: input.devcontainer.upWith } : {}),
           },
         }),
     // Only when there are some: specs without them read (and hash) as they always did.

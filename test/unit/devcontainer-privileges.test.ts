@@ -177,7 +177,7 @@ describe('status drift of a privileged devcontainer workspace', () => {
       const origin = plan.input.devcontainer as NonNullable<typeof plan.input.devcontainer>;
       expect(await devcontainerDrift(origin, root, {})).toBeNull();
       writeFileSync(file, '{"image":"i","runArgs":["--cap-add=SYS_ADMIN"]}');
-      expect(await devcontainerDrift(origin, root, {})).toMatch(/changed since the workspace came up/);
+      expect((await devcontainerDrift(origin, root, {}))?.reason).toMatch(/changed since the workspace came up/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -23,6 +23,7 @@ export default defineCommand({
       ['runtime', `${workspace.runtime}${isolated ? '' : workspace.isolation === 'sandbox' ? ' (host mode: sandboxed)' : ' (host mode: NOT isolated)'}`],
       ['state', workspace.state],
       ...(workspace.drift ?? []).map((reason) => ['because', reason]),
+      ...(workspace.driftUnknown === undefined ? [] : [['drift', `unknown: ${workspace.driftUnknown}`]]),
       ['container', workspace.container],
       ['image', workspace.image],
       ['ip', workspace.ip ?? '-'],

@@ -112,6 +112,7 @@ const SCHEMAS: Record<string, unknown> = {
     labels: { type: 'object', additionalProperties: str, description: 'The app\'s metadata, as last declared.' },
     observedAt: { type: 'string', format: 'date-time', description: 'How fresh this entry is: when its oldest fact was observed (the engine is listed for every request; a drift verdict is reused for up to 5 s).' },
     drift: { type: 'array', items: str, description: 'Why it is drifted, when Berth can say more than that the spec changed (an edited devcontainer.json).' },
+    driftUnknown: { type: 'string', description: 'Set when drift cannot be told offline (an OCI feature of its devcontainer.json not in the cache): why.' },
   }, ['id', 'runtime', 'state', 'container', 'image', 'ip', 'root', 'isolation', 'labels', 'observedAt']),
   WorkspaceStatus: { allOf: [{ $ref: '#/components/schemas/Workspace' }, obj({ isolated: { type: 'boolean' }, egress: { oneOf: [{ $ref: '#/components/schemas/Egress' }, { type: 'null' }] } })] },
   UpResult: obj(

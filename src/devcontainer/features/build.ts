@@ -43,19 +43,7 @@ export interface ImageBuilder {
 }
 
 export async function ensureFeaturesImage(runtime: ImageBuilder, resolution: FeaturesResolution, options: FeaturesImageOptions): Promise<FeaturesImage> {
-  const base = await runtime.imageInspect(options.baseImage).catch(() => null);
-  const baseMetadata = metadataEntries(base?.labels[METADATA_LABEL]);
-  const imageUser = base?.user ?? '';
-  const { containerUser, remoteUser } = findUsers(baseMetadata, options, imageUser);
-  const dockerfile = featuresDockerfile(resolution.features, options.baseImage, { containerUser, remoteUser, imageUser });
-  const metadata = [...baseMetadata, ...resolution.features.map((f) => ({ id: f.userId, ...f.metadata.contributed })), resolution.configMetadata].filter((entry) => Object.keys(entry).length > 0);
-  const label = JSON.stringify(metadata);
-  const builtins = `_CONTAINER_USER=${shellQuote(containerUser)}\n_REMOTE_USER=${shellQuote(remoteUser)}\n`;
-  const digest = createHash('sha256')
-    .update(JSON.stringify([base?.id ?? options.baseImage, dockerfile, builtins, label, resolution.hash]))
-    .digest('hex')
-    .slice(0, 16);
-  const tag = `berth-devcontainer-features:${digest}`;
+  const { tag, dockerfile, builtins, label } = await featuresImageOf(runtime, resolution, options);
   const present = await runtime.imageInspect(tag).then(
     () => true,
     () => false,
@@ -86,6 +74,27 @@ export async function ensureFeaturesImage(runtime: ImageBuilder, resolution: Fea
     rmSync(context, { recursive: true, force: true });
   }
   return { tag, built: true };
+}
+
+/**
+ * The features image's tag (its content) and what it is built from, without building: `ensure`
+ * builds it, the planner hashes the tag (the base image's id is part of it, so a rebuilt base is a
+ * new tag). One function for both, so they never disagree.
+ */
+export async function featuresImageOf(runtime: Pick<ImageBuilder, 'imageInspect'>, resolution: FeaturesResolution, options: FeaturesImageOptions): Promise<{ tag: string; dockerfile: string; builtins: string; label: string }> {
+  const base = await runtime.imageInspect(options.baseImage).catch(() => null);
+  const baseMetadata = metadataEntries(base?.labels[METADATA_LABEL]);
+  const imageUser = base?.user ?? '';
+  const { containerUser, remoteUser } = findUsers(baseMetadata, options, imageUser);
+  const dockerfile = featuresDockerfile(resolution.features, options.baseImage, { containerUser, remoteUser, imageUser });
+  const metadata = [...baseMetadata, ...resolution.features.map((f) => ({ id: f.userId, ...f.metadata.contributed })), resolution.configMetadata].filter((entry) => Object.keys(entry).length > 0);
+  const label = JSON.stringify(metadata);
+  const builtins = `_CONTAINER_USER=${shellQuote(containerUser)}\n_REMOTE_USER=${shellQuote(remoteUser)}\n`;
+  const digest = createHash('sha256')
+    .update(JSON.stringify([base?.id ?? options.baseImage, dockerfile, builtins, label, resolution.hash]))
+    .digest('hex')
+    .slice(0, 16);
+  return { tag: `berth-devcontainer-features:${digest}`, dockerfile, builtins, label };
 }
 
 export function featuresDockerfile(features: readonly ResolvedFeature[], baseImage: string, users: { containerUser: string; remoteUser: string; imageUser: string }): string {

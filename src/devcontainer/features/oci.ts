@@ -32,6 +32,20 @@ export interface PulledFeature {
   offlineNote: string | null;
 }
 
+/**
+ * The feature from the cache alone, never the network (a listing's drift check): by the digest the
+ * lockfile pins, else by the digest its tag had when last pulled. null when neither is cached.
+ */
+export function cachedOciFeature(ref: OciFeatureRef, cacheDir: string): PulledFeature | null {
+  const digest = ref.digest ?? readKnownDigest(join(cacheDir, 'tags', sha256(`${ref.resource}:${ref.reference}`)));
+  const dir = digest === null ? null : cachedDir(cacheDir, digest);
+  return digest === null || dir === null ? null : { dir, manifestDigest: digest, offlineNote: null };
+}
+
+function readKnownDigest(tagFile: string): string | null {
+  return existsSync(tagFile) ? readFileSync(tagFile, 'utf8').trim() : null;
+}
+
 export async function pullOciFeature(ref: OciFeatureRef, cacheDir: string): Promise<PulledFeature> {
   const tagFile = join(cacheDir, 'tags', sha256(`${ref.resource}:${ref.reference}`));
   if (ref.digest !== null) {

@@ -8,7 +8,7 @@ import type { DevcontainerRead } from '../read.js';
 import { readContribution, type FeatureContribution } from './contributions.js';
 import { isObject, parseFeatureMetadata, type FeatureMetadata } from './metadata.js';
 import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
-import { pullOciFeature } from './oci.js';
+import { cachedOciFeature, pullOciFeature } from './oci.js';
 import { resolveOptions } from './options.js';
 import { installOrder, type OrderNode } from './order.js';
 import { parseFeatureRef, sourceKey, type FeatureRef } from './reference.js';
@@ -46,6 +46,20 @@ export interface ResolveOptions {
   cacheDir: string;
   /** Write devcontainer-lock.json beside the config, as the reference does (default true). */
   writeLockfile?: boolean | undefined;
+  /**
+   * Never the network: OCI features from the cache only (the lockfile's digest, else the tag's
+   * last). One that is not cached throws FeaturesUnknownOffline. For listings (status, ls).
+   */
+  offline?: boolean | undefined;
+}
+
+/** Offline, an OCI feature that is not in the cache: what it resolves to cannot be told without the registry. */
+export class FeaturesUnknownOffline extends Error {
+  readonly feature: string;
+  constructor(feature: string) {
+    super(`${feature} is not in the feature cache; only the registry can tell what it is now`);
+    this.feature = feature;
+  }
 }
 
 /** dependsOn chains end well before this; a registry serving an endless chain does not. */
@@ -102,7 +116,7 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const lock = ref.kind === 'oci' ? locked[item.userId] : undefined;
     // A locked feature is pulled by the digest it resolved to (the reference's lockfile integrity).
     const pinned: FeatureRef = ref.kind === 'oci' && lock !== undefined ? { ...ref, digest: lock.integrity, reference: lock.integrity } : ref;
-    const fetched = await fetchFeature(pinned, options.cacheDir).catch((cause: unknown) => {
+    const fetched = await fetchFeature(pinned, options.cacheDir, options.offline === true).catch((cause: unknown) => {
       if (cause instanceof BerthError) at(item.path, `${cause.message}${where} ${cause.hint ?? ''}`.trim());
       else throw cause;
       return null;
@@ -204,14 +218,15 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
   return { features, configMetadata, warnings, notes, hash };
 }
 
-async function fetchFeature(ref: FeatureRef, cacheDir: string): Promise<{ dir: string; contentHash: string; note: string | null }> {
+async function fetchFeature(ref: FeatureRef, cacheDir: string, offline: boolean): Promise<{ dir: string; contentHash: string; note: string | null }> {
   if (ref.kind === 'local') {
     if (!existsSync(ref.path) || !statSync(ref.path).isDirectory()) {
       throw new BerthError('E_NOT_FOUND', `the local feature folder ${ref.path} does not exist.`, { hint: 'A local feature is a folder beside devcontainer.json, named "./<folder>".' });
     }
     return { dir: ref.path, contentHash: folderHash(ref.path), note: null };
   }
-  const pulled = await pullOciFeature(ref, join(cacheDir, 'oci'));
+  const pulled = offline ? cachedOciFeature(ref, join(cacheDir, 'oci')) : await pullOciFeature(ref, join(cacheDir, 'oci'));
+  if (pulled === null) throw new FeaturesUnknownOffline(ref.userId);
   return { dir: pulled.dir, contentHash: pulled.manifestDigest, note: pulled.offlineNote };
 }
 
