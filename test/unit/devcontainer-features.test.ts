@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readDevcontainer } from '../../src/devcontainer/read.js';
 import { envFileText, resolveOptions } from '../../src/devcontainer/features/options.js';
 import { installOrder, type OrderNode } from '../../src/devcontainer/features/order.js';
-import { parseFeatureRef } from '../../src/devcontainer/features/reference.js';
+import { mapLegacyFeatures, parseFeatureRef } from '../../src/devcontainer/features/reference.js';
 import { extractTar } from '../../src/devcontainer/features/tar.js';
 import { resolveFeatures } from '../../src/devcontainer/features/resolve.js';
 import { pullOciFeature, isLoopback } from '../../src/devcontainer/features/oci.js';
@@ -81,6 +81,34 @@ describe('feature ids', () => {
     expect(parseFeatureRef('/abs/feature', file, '/w')).toMatchObject({ error: expect.stringMatching(/relative to devcontainer.json/) as string });
     expect(parseFeatureRef('https://example.com/f.tgz', file, '/w')).toMatchObject({ error: expect.stringMatching(/tarball URL/) as string });
     expect(parseFeatureRef('myhost/features/x:1', file, '/w')).toMatchObject({ error: expect.stringMatching(/not a registry host/) as string });
+  });
+
+  it('legacy short ids map to their OCI ids as the reference maps them, each with a warning naming the new id', () => {
+    const mapped = mapLegacyFeatures({ node: 'lts', 'docker-in-docker': {}, golang: '1.22', common: true, gradle: true, python: '3.12', './mine': {}, fish: {} });
+    const byId = Object.fromEntries(mapped.map((f) => [f.userId, f]));
+    expect(byId['ghcr.io/devcontainers/features/node:1']).toMatchObject({ value: 'lts', writtenAs: 'node', warnings: [{ at: 'node', message: expect.stringContaining('Berth installs ghcr.io/devcontainers/features/node:1') as string }] });
+    expect(byId['ghcr.io/devcontainers/features/docker-in-docker:1']).toMatchObject({ writtenAs: 'docker-in-docker' });
+    // Renamed ones take their new name.
+    expect(byId['ghcr.io/devcontainers/features/go:1']).toMatchObject({ value: '1.22', writtenAs: 'golang' });
+    expect(byId['ghcr.io/devcontainers/features/common-utils:1']).toMatchObject({ value: true, writtenAs: 'common' });
+    // gradle became an option of java, which is not listed: java:1 is added with it.
+    expect(byId['ghcr.io/devcontainers/features/java:1']).toMatchObject({ value: { installGradle: true }, writtenAs: 'gradle', warnings: [{ at: 'gradle', message: expect.stringContaining('installGradle: true of ghcr.io/devcontainers/features/java') as string }] });
+    // Others are left as written: local folders, OCI ids, and short ids the reference does not know (refused later).
+    expect(byId['./mine']).toMatchObject({ warnings: [] });
+    expect(byId['fish']).toMatchObject({ warnings: [] });
+    expect(mapped.map((f) => f.userId)).not.toContain('gradle');
+  });
+
+  it('a deprecated feature folded into one that is listed adds its option there (a version string becomes the version option)', () => {
+    const mapped = mapLegacyFeatures({ 'ghcr.io/devcontainers/features/python:1': '3.12', jupyterlab: {} });
+    expect(mapped).toEqual([
+      {
+        userId: 'ghcr.io/devcontainers/features/python:1',
+        value: { version: '3.12', installJupyterlab: true },
+        writtenAs: 'ghcr.io/devcontainers/features/python:1',
+        warnings: [{ at: 'jupyterlab', message: expect.stringContaining('"jupyterlab" is a deprecated feature') as string }],
+      },
+    ]);
   });
 
   it('plain HTTP is only for loopback registries', () => {

@@ -10,7 +10,7 @@ import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
 import { pullOciFeature } from './oci.js';
 import { resolveOptions } from './options.js';
 import { installOrder, type OrderNode } from './order.js';
-import { parseFeatureRef, sourceKey, type FeatureRef } from './reference.js';
+import { mapLegacyFeatures, parseFeatureRef, sourceKey, type FeatureRef } from './reference.js';
 
 /** One feature to install: where its files are, what it declares, the option values it gets. */
 export interface ResolvedFeature {
@@ -83,7 +83,10 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
   };
 
   interface Pending { userId: string; value: unknown; path: (string | number)[]; requiredBy: string | null }
-  const worklist: Pending[] = Object.entries(read.config.features).map(([userId, value]) => ({ userId, value, path: ['features', userId], requiredBy: null }));
+  const worklist: Pending[] = mapLegacyFeatures(read.config.features).map(({ userId, value, writtenAs, warnings: changed }) => {
+    for (const w of changed) at(['features', w.at], w.message, 'warning');
+    return { userId, value, path: ['features', writtenAs], requiredBy: null };
+  });
   const nodes: { node: OrderNode; feature: Omit<ResolvedFeature, 'consecutiveId'> }[] = [];
   const seen = new Set<string>();
   while (worklist.length > 0) {
