@@ -230,7 +230,20 @@ describe('resolveFeatures: local features', () => {
 
   it('what a feature adds that Berth does not carry out yet is refused, naming the feature', async () => {
     const root = workspace('{"image":"i","features":{"./dind":{}}}', { dind: { id: 'dind', privileged: true, entrypoint: '/usr/local/share/docker-init.sh', mounts: [{ source: 'dind-var', target: '/var/lib/docker', type: 'volume' }] } });
-    await expect(resolveIn(root)).rejects.toThrow(/dind asks for a privileged container[\s\S]*dind asks for an entrypoint[\s\S]*dind asks for mounts/);
+    await expect(resolveIn(root)).rejects.toThrow(/dind asks for a privileged container[\s\S]*dind asks for an entrypoint/);
+    await expect(resolveIn(root)).rejects.not.toThrow(/asks for mounts/);
+  });
+
+  it('a feature\'s mounts are read with the config\'s variables, in install order; a bad one is located at the feature', async () => {
+    const root = workspace('{"image":"i","features":{"./dind":{}}}', { dind: { id: 'dind', mounts: ['source=dind-var-lib-docker-${devcontainerId},target=/var/lib/docker,type=volume', { source: '${localWorkspaceFolder}/x', target: '/x', type: 'bind' }] } });
+    const resolved = await resolveIn(root);
+    const read = readDevcontainer({ workspaceFolder: root, env: {} });
+    expect(resolved.mounts).toEqual([
+      { type: 'volume', source: `dind-var-lib-docker-${read.devcontainerId}`, target: '/var/lib/docker', readOnly: false },
+      { type: 'bind', source: `${read.localWorkspaceFolder}/x`, target: '/x', readOnly: false },
+    ]);
+    const bad = workspace('{"image":"i","features":{"./f":{}}}', { f: { id: 'f', mounts: ['type=nfs,target=/n'] } });
+    await expect(resolveIn(bad)).rejects.toThrow(/features\["\.\/f"\]: a mount of the feature f: mount type "nfs" is not bind, volume or tmpfs/);
   });
 });
 

@@ -6,6 +6,8 @@ import { parseJsonc, type JsoncDocument } from '../jsonc.js';
 import { devcontainerError, type DevcontainerProblem } from '../problems.js';
 import type { DevcontainerRead } from '../read.js';
 import { isObject, parseFeatureMetadata, type FeatureMetadata } from './metadata.js';
+import { parseMountObject, parseMountString, type DevcontainerMount, type MountResult } from '../mount-string.js';
+import { substituteValue } from '../substitute.js';
 import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
 import { pullOciFeature } from './oci.js';
 import { resolveOptions } from './options.js';
@@ -32,6 +34,8 @@ export interface FeaturesResolution {
   features: ResolvedFeature[];
   /** The devcontainer.json's own entry of the devcontainer.metadata label (pickConfigProperties). */
   configMetadata: Record<string, unknown>;
+  /** The features' own `mounts`, in install order, variables substituted as the config's are. */
+  mounts: DevcontainerMount[];
   warnings: string[];
   notes: string[];
   /** Of every feature's content and options, and the order: an edit to any of them is drift. */
@@ -43,6 +47,8 @@ export interface ResolveOptions {
   cacheDir: string;
   /** Write devcontainer-lock.json beside the config, as the reference does (default true). */
   writeLockfile?: boolean | undefined;
+  /** For `${localEnv:X}` in a feature's mounts (default process.env, as readDevcontainer's). */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** dependsOn chains end well before this; a registry serving an endless chain does not. */
@@ -61,7 +67,7 @@ const CONFIG_METADATA_KEYS = [
 /** What a feature may add that Berth does not carry out yet: refused (ignoring it would change what runs). */
 const NOT_YET: Record<string, string> = {
   capAdd: 'added capabilities', privileged: 'a privileged container', securityOpt: 'security options', entrypoint: 'an entrypoint run at container start',
-  mounts: 'mounts', onCreateCommand: 'an onCreateCommand', updateContentCommand: 'an updateContentCommand', postCreateCommand: 'a postCreateCommand',
+  onCreateCommand: 'an onCreateCommand', updateContentCommand: 'an updateContentCommand', postCreateCommand: 'a postCreateCommand',
   postStartCommand: 'a postStartCommand', postAttachCommand: 'a postAttachCommand',
 };
 
@@ -185,6 +191,8 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const { feature } = nodes.find((n) => n.node === node) as (typeof nodes)[number];
     return { ...feature, consecutiveId: `${feature.metadata.id.replace(/[^A-Za-z0-9_.-]/g, '_')}_${String(index)}` };
   });
+  const mounts = featureMounts(features, read, options.env ?? process.env, (feature, message) => at(['features', feature.userId], message));
+  if (problems.length > 0) throw devcontainerError(read.file, problems);
   if (options.writeLockfile !== false) {
     const entries: Record<string, LockEntry> = {};
     for (const f of features) {
@@ -200,7 +208,31 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     .update(stableJson(features.map((f) => [f.userId, f.contentHash, f.values, f.consecutiveId])))
     .digest('hex')
     .slice(0, 16);
-  return { features, configMetadata, warnings, notes, hash };
+  return { features, configMetadata, mounts, warnings, notes, hash };
+}
+
+/**
+ * Each feature's `mounts` (docker --mount strings or objects, as in devcontainer.json), with the
+ * config's variables substituted (`${devcontainerId}` names the docker-in-docker volume), as the
+ * reference reads them (getDevcontainerMetadata, src/spec-node/imageMetadata.ts@v0.88.0).
+ */
+function featureMounts(features: ResolvedFeature[], read: DevcontainerRead, env: Readonly<Record<string, string | undefined>>, problem: (feature: ResolvedFeature, message: string) => void): DevcontainerMount[] {
+  const context = { env, localWorkspaceFolder: read.localWorkspaceFolder, containerWorkspaceFolder: read.config.workspaceFolder, devcontainerId: read.devcontainerId };
+  const out: DevcontainerMount[] = [];
+  for (const feature of features) {
+    const raw = feature.metadata.contributed['mounts'];
+    if (raw === undefined || raw === null) continue;
+    if (!Array.isArray(raw)) {
+      problem(feature, `the feature ${feature.metadata.id}'s "mounts" is not an array`);
+      continue;
+    }
+    for (const item of substituteValue(raw, context) as unknown[]) {
+      const parsed: MountResult = typeof item === 'string' ? parseMountString(item) : isObject(item) ? parseMountObject(item) : { error: 'a mount is a string or an object' };
+      if ('error' in parsed) problem(feature, `a mount of the feature ${feature.metadata.id}: ${parsed.error}`);
+      else out.push(parsed.mount);
+    }
+  }
+  return out;
 }
 
 async function fetchFeature(ref: FeatureRef, cacheDir: string): Promise<{ dir: string; contentHash: string; note: string | null }> {
