@@ -466,7 +466,8 @@ function refuseContainerMounts(spec: ContainerSpec): void {
       hint: 'Use docker, podman or Apple container for this workspace (--runtime), or replace them with bind mounts of host folders.',
     });
   }
-  const moved = (spec.mounts ?? []).find((m) => m.target !== m.source && m.target !== spec.workdir);
+  // The first is the root (workspace/mounts.ts puts it there), mapped by path; the others are bound where they are.
+  const moved = (spec.mounts ?? []).slice(1).find((m) => m.target !== m.source);
   if (moved) {
     throw new BerthError('E_UNSUPPORTED', `Host mode cannot show ${moved.source} at another path (${moved.target}): its commands see host folders where they are.`, {
       hint: 'Mount the folder at its own path, or use a container runtime (--runtime docker|podman|apple).',
