@@ -18,6 +18,25 @@ export interface Mount {
   readOnly: boolean;
 }
 
+/**
+ * A volume the engine keeps: named (made on first use, kept when its container is removed or
+ * recreated; `labels` go on it when the runtime makes it) or anonymous (`name` null: made with
+ * its container, removed with it).
+ */
+export interface VolumeMount {
+  name: string | null;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+  labels?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A memory-backed folder, empty at every start. */
+export interface TmpfsMount {
+  /** Absolute path inside the container. */
+  target: string;
+}
+
 export interface PublishedPort {
   hostAddress: string;
   hostPort: number;
@@ -32,7 +51,11 @@ export interface ContainerSpec {
   command?: readonly string[] | undefined;
   env?: Readonly<Record<string, string>> | undefined;
   labels?: Readonly<Record<string, string>> | undefined;
+  /** Bind mounts of host paths. */
   mounts?: readonly Mount[] | undefined;
+  /** Engine volumes (docker, podman; refused where the runtime has none it can make). */
+  volumes?: readonly VolumeMount[] | undefined;
+  tmpfs?: readonly TmpfsMount[] | undefined;
   workdir?: string | undefined;
   /** The main process's user, hence every exec's unless it names one: `name|uid[:group|gid]`, as engines take it. */
   user?: string | undefined;
@@ -243,6 +266,8 @@ export interface BuildImageOptions {
   dockerfile?: string | undefined;
   tag: string;
   buildArgs?: Readonly<Record<string, string>> | undefined;
+  /** The Dockerfile stage to build (`--target`); default the last one. */
+  target?: string | undefined;
   labels?: Readonly<Record<string, string>> | undefined;
   onOutput?: ((chunk: Buffer) => void) | undefined;
   timeoutMs?: number | undefined;

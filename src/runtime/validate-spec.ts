@@ -14,6 +14,8 @@ import type { ContainerSpec } from './types.js';
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+/** What docker's local volume driver takes (`[a-zA-Z0-9][a-zA-Z0-9_.-]`, two characters at least); podman and Apple take it too. */
+export const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/;
 
 export function validateContainerName(name: string): void {
   if (!CONTAINER_NAME.test(name)) {
@@ -59,6 +61,16 @@ export function validateContainerSpec(spec: ContainerSpec): void {
         throw invalidSpec(`Mount ${field} ${JSON.stringify(path)} contains a comma, newline or NUL, which container engines cannot express.`, 'Rename the folder or mount a parent folder.');
       }
     }
+  }
+  for (const volume of spec.volumes ?? []) {
+    if (volume.name !== null && !VOLUME_NAME.test(volume.name)) {
+      throw invalidSpec(`Invalid volume name ${JSON.stringify(volume.name)}.`, 'A volume name is 2 or more letters, digits, "_", "." or "-", starting with a letter or digit.');
+    }
+    validateLabels(volume.labels);
+  }
+  for (const target of [...(spec.volumes ?? []), ...(spec.tmpfs ?? [])].map((m) => m.target)) {
+    if (!isAbsolute(target)) throw invalidSpec(`Mount target ${JSON.stringify(target)} is not an absolute path.`, 'Give mount targets as absolute paths in the container.');
+    if (/[,\n\0]/.test(target)) throw invalidSpec(`Mount target ${JSON.stringify(target)} contains a comma, newline or NUL, which container engines cannot express.`, 'Choose another path in the container.');
   }
   if (spec.cpus !== undefined && !(Number.isFinite(spec.cpus) && spec.cpus > 0)) {
     throw invalidSpec(`cpus must be a positive number, got ${String(spec.cpus)}.`, 'Use e.g. --cpus 2.');

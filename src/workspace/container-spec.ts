@@ -1,6 +1,6 @@
 import type { EgressAttachment } from '../egress/workspace-egress.js';
 import { EXEC_FENCE, firewalledCommand } from '../egress/guest-firewall.js';
-import type { ContainerInfo, ContainerSpec, Mount, PublishedPort } from '../runtime/types.js';
+import type { ContainerInfo, ContainerSpec, Mount, PublishedPort, TmpfsMount, VolumeMount } from '../runtime/types.js';
 import { LABELS } from './labels.js';
 import type { ContainerPrivileges } from './privileges.js';
 import type { SpecHash } from './spec-hash.js';
@@ -33,6 +33,8 @@ export interface ContainerPlan {
   spec: WorkspaceSpec;
   /** The mounts as planned (checked, skipped ones left out, Berth's own added). */
   mounts: readonly Mount[];
+  volumes?: readonly VolumeMount[] | undefined;
+  tmpfs?: readonly TmpfsMount[] | undefined;
   /** The spec hash it is labelled with, so the next ensure can tell drift. */
   desired: SpecHash;
   /** This installation's uuid: the owner label. */
@@ -64,6 +66,9 @@ export function containerSpecFor(plan: ContainerPlan): ContainerSpec {
       [LABELS.createdBy]: plan.nonce,
     },
     mounts: plan.mounts,
+    // A named volume Berth makes carries whose it is; it is kept when the container goes (docs/DESIGN.md).
+    ...((plan.volumes ?? []).length > 0 ? { volumes: (plan.volumes ?? []).map((v) => (v.name === null ? v : { ...v, labels: volumeLabels(id, plan.owner) })) } : {}),
+    ...((plan.tmpfs ?? []).length > 0 ? { tmpfs: plan.tmpfs } : {}),
     env: { ...spec.env, BERTH_WORKSPACE: id, ...(egress?.env ?? {}) },
     workdir: rootTarget(spec),
     ...containerUserFields(spec.user),
@@ -109,4 +114,13 @@ export function createdContainer(containerId: string, spec: ContainerSpec, image
     cpus: spec.cpus ?? null,
     memoryBytes: spec.memoryBytes ?? null,
   };
+}
+
+/**
+ * On a named volume Berth makes: the workspace and installation it was made for, so `docker volume
+ * ls --filter label=dev.berth.volume-workspace=<id>` finds it. Not `dev.berth.managed`: that marks
+ * workspace containers, which listings and gc read.
+ */
+export function volumeLabels(id: string, owner: string): Record<string, string> {
+  return { [LABELS.volumeWorkspace]: id, [LABELS.owner]: owner };
 }

@@ -11,7 +11,9 @@ import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devconta
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import { runStreaming } from '../process/run.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
-import type { AttachHook, DevcontainerOrigin, WorkspaceSpecInput } from './spec.js';
+import type { AttachHook, DevcontainerOrigin, ExtraMountInput, WorkspaceSpecInput } from './spec.js';
+import type { DevcontainerMount } from '../devcontainer/mount-string.js';
+import { isAbsolute, posix, resolve } from 'node:path';
 
 /**
  * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
@@ -21,7 +23,7 @@ import type { AttachHook, DevcontainerOrigin, WorkspaceSpecInput } from './spec.
 export interface DevcontainerPlan {
   input: WorkspaceSpecInput;
   /** Built (unless an image with this tag is there) before the workspace comes up. */
-  build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; tag: string } | null;
+  build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; target?: string; tag: string } | null;
   /** dockerComposeFile: the other services Berth runs beside the workspace (devcontainer-compose.ts). */
   compose: { files: string[]; service: string; others: string[]; stopWithWorkspace: boolean } | null;
   /** Each hook's commands: the features' in install order, then the config's own (the reference's merge). */
@@ -67,7 +69,6 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   };
   const compose = config.source.kind === 'compose' ? composeOf(config.source, config.workspaceFolder, read.file) : null;
   if (Object.keys(config.features).length > 0 && options.features === undefined) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
-  if ((config.source.kind === 'build' && config.source.target !== null) || (compose?.workspace.build?.target ?? null) !== null) throw notYet('build.target', 'Make the wanted stage the last one in the Dockerfile.');
   // The features' capAdd/securityOpt/privileged/init, entrypoints and hooks joined to the config's own.
   const merged = mergeContributions(options.features?.features ?? [], { run: config.run, hooks: config.hooks });
   const run = merged.run;
@@ -78,15 +79,15 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const granted = elevatedPrivileges(privileges);
   if (granted.length > 0) notes.push(`granted at your request (--allow-privileged): ${granted.join(', ')}; a process in the workspace can reach past its container with them`);
   if (run.init) notes.push('init: the container runs an init as its first process (Berth always does)');
-  const nonBind = config.mounts.filter((m) => m.type !== 'bind');
-  if (nonBind.length > 0) throw notYet(`${nonBind[0]?.type ?? ''} mounts (${nonBind.map((m) => m.target).join(', ')})`, 'Use bind mounts of host folders, or remove them.');
-  const odd = config.mounts.find((m) => m.source !== m.target);
-  if (odd) throw notYet(`a bind mount at another path than its source (${odd.source ?? ''} -> ${odd.target})`, 'Mount the folder at its own path (target = source).');
   // A compose workspace's folder is mounted by Berth at workspaceFolder (the service's volumes are the compose file's own).
-  const workspaceMount = compose ? { source: read.localWorkspaceFolder } : config.workspaceMount;
-  if (workspaceMount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
-  if (workspaceMount.source !== read.localWorkspaceFolder && workspaceMount.source !== options.root) {
-    throw notYet(`a workspaceMount from another folder (${workspaceMount.source ?? ''})`, 'Pass that folder as --root instead.');
+  if (!compose) checkWorkspaceMount(config.workspaceMount, config.workspaceFolder, [read.localWorkspaceFolder, options.root], notYet);
+  // The features' mounts, then the config's; one target keeps the last (mergeMounts, src/spec-node/imageMetadata.ts@v0.88.0).
+  const mergedMounts = mergeMounts([...(options.features?.mounts ?? []), ...config.mounts]);
+  const relative = mergedMounts.find((m) => m.type === 'bind' && !isAbsolute(m.source ?? ''));
+  if (relative) {
+    throw new BerthError('E_INVALID_INPUT', `${read.file}: the bind mount source ${JSON.stringify(relative.source)} (at ${relative.target}) is not an absolute path on this machine.`, {
+      hint: 'Start it with ${localWorkspaceFolder}/ (or give an absolute path), or make it a named volume (type=volume).',
+    });
   }
   if (config.hostRequirements.memoryBytes !== null && options.base?.memory === undefined) {
     notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
@@ -114,7 +115,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (options.features) notes.push(...options.features.notes, ...options.features.warnings);
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
-  const mounts = config.mounts.map((m) => ({ source: m.source ?? '', readOnly: m.readOnly }));
+  const mounts = mergedMounts.map(extraMountOf);
   const user = config.remoteUser ?? config.containerUser;
   const attach = merged.hooks.postAttachCommand ?? [];
   const attachCommands = (hook: Hook): AttachHook['commands'] => hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) }));
@@ -159,6 +160,38 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   };
 }
 
+/**
+ * Berth mounts the workspace folder itself, where exec, shells and hooks start: a workspaceMount
+ * is taken when it says the same (a bind of that folder at workspaceFolder), and refused, saying
+ * what to change, when it says something else (another folder, a volume, another target).
+ */
+function checkWorkspaceMount(mount: DevcontainerMount | null, workspaceFolder: string, roots: string[], notYet: (what: string, instead: string) => BerthError): void {
+  if (mount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
+  if (mount.type !== 'bind') throw notYet(`a ${mount.type} workspaceMount (${mount.target})`, 'Leave workspaceMount out, or make it a bind of the workspace folder: Berth mounts the folder on this machine.');
+  const source = resolve(mount.source ?? '');
+  if (!roots.includes(source)) throw notYet(`a workspaceMount from another folder (${mount.source ?? ''})`, 'Pass that folder as --root instead.');
+  const folder = (path: string): string => posix.normalize(path).replace(/(.)\/$/, '$1');
+  if (folder(mount.target) !== folder(workspaceFolder)) {
+    throw notYet(`a workspaceMount at ${mount.target} while workspaceFolder is ${workspaceFolder}`, 'Set workspaceFolder to the workspaceMount\'s target (or leave workspaceMount out): Berth mounts the folder where exec, shells and hooks start.');
+  }
+  if (mount.readOnly) throw notYet('a read-only workspaceMount', 'Leave "readonly" out: hooks write to the workspace folder.');
+}
+
+/** The last mount at each target wins, in the place it was listed (the reference's mergeMounts). */
+export function mergeMounts(mounts: readonly DevcontainerMount[]): DevcontainerMount[] {
+  const seen = new Set<string>();
+  return [...mounts]
+    .reverse()
+    .filter((m) => !seen.has(m.target) && seen.add(m.target))
+    .reverse();
+}
+
+function extraMountOf(mount: DevcontainerMount): ExtraMountInput {
+  if (mount.type === 'tmpfs') return { type: 'tmpfs', source: '', target: mount.target };
+  if (mount.type === 'volume') return { type: 'volume', source: mount.source ?? '', target: mount.target, readOnly: mount.readOnly };
+  return { source: mount.source ?? '', target: mount.target, readOnly: mount.readOnly };
+}
+
 function composeOf(source: Extract<DevcontainerSource, { kind: 'compose' }>, workspaceFolder: string, file: string) {
   if (workspaceFolder === '/') {
     throw new BerthError('E_UNSUPPORTED', `${file}: a compose configuration without workspaceFolder: Berth mounts the workspace folder there, and not at /.`, {
@@ -168,13 +201,12 @@ function composeOf(source: Extract<DevcontainerSource, { kind: 'compose' }>, wor
   return { files: source.files, service: source.service, stopWithWorkspace: source.shutdownAction !== 'none', workspace: readComposeWorkspace(source.files, source.service, source.runServices) };
 }
 
-/** The image's tag is its content: the Dockerfile's text, the args and the context folder. */
-function buildOf(source: { dockerfile: string; context: string; args: Record<string, string> }): NonNullable<DevcontainerPlan['build']> {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([readDockerfile(source.dockerfile), Object.entries(source.args).sort(([a], [b]) => (a < b ? -1 : 1)), source.context]))
-    .digest('hex')
-    .slice(0, 16);
-  return { contextDir: source.context, dockerfile: source.dockerfile, buildArgs: source.args, tag: `berth-devcontainer:${digest}` };
+/** The image's tag is its content: the Dockerfile's text, the args, the context folder and the stage (build.target). */
+function buildOf(source: { dockerfile: string; context: string; args: Record<string, string>; target: string | null }): NonNullable<DevcontainerPlan['build']> {
+  // Without a target the key is the one images built before build.target existed have, so they are still reused.
+  const key: unknown[] = [readDockerfile(source.dockerfile), Object.entries(source.args).sort(([a], [b]) => (a < b ? -1 : 1)), source.context, ...(source.target === null ? [] : [source.target])];
+  const digest = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
+  return { contextDir: source.context, dockerfile: source.dockerfile, buildArgs: source.args, ...(source.target === null ? {} : { target: source.target }), tag: `berth-devcontainer:${digest}` };
 }
 
 function readDockerfile(file: string): string {

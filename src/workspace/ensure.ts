@@ -274,7 +274,7 @@ export class WorkspaceManager {
       // One list call, only when there are ports to pick: a port another container publishes is not free.
       const ports = await allocatePreviewPorts(previewPorts, previewPorts > 0 ? await publishedHostPorts(this.runtime) : new Set());
       const containerSpec = {
-        ...containerSpecFor({ id, spec, mounts: target.plan.mounts, desired, owner: this.owner, egress, ports, nonce }),
+        ...containerSpecFor({ id, spec, mounts: target.plan.mounts, volumes: target.plan.volumes, tmpfs: target.plan.tmpfs, desired, owner: this.owner, egress, ports, nonce }),
         // Host mode: its sandbox (or the user's explicit choice of none), with the proxy relayed in.
         sandbox: spec.sandbox === 'auto' ? undefined : spec.sandbox, // auto: the runtime's default
         egressProxyPort: egress?.proxyPort,

@@ -12,6 +12,8 @@ export const LABELS = {
   root: 'dev.berth.root',
   /** A nonce per create call: a failed create cleans up only the container its own call made. */
   createdBy: 'dev.berth.created-by',
+  /** On a named volume Berth made for a workspace's devcontainer mounts (with `owner`); kept by rm. */
+  volumeWorkspace: 'dev.berth.volume-workspace',
 } as const;
 
 /** True when the labels say this installation of Berth created the thing. */

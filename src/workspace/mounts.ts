@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { BerthError } from '../errors.js';
-import type { Mount } from '../runtime/types.js';
-import { rootTarget, type WorkspaceSpec } from './spec.js';
+import type { Mount, TmpfsMount, VolumeMount } from '../runtime/types.js';
+import { mountTarget, rootTarget, type WorkspaceSpec } from './spec.js';
 import { isInside, protectedPaths, sensitiveMatch, type ProtectedPath } from '../runtime/sensitive-paths.js';
 
 export const WORKSPACE_TARGET = '/workspace';
@@ -12,7 +12,11 @@ export interface SkippedMount {
 }
 
 export interface MountPlan {
+  /** Binds of host paths: the root first. */
   mounts: Mount[];
+  /** Engine volumes (named ones are labelled when the container spec is made: container-spec.ts). */
+  volumes: VolumeMount[];
+  tmpfs: TmpfsMount[];
   /** Extras that were not mounted (missing sources are skipped, never created). */
   skipped: SkippedMount[];
 }
@@ -26,9 +30,10 @@ export interface MountContext {
 }
 
 /**
- * Turns a spec into the mounts to make: the root at /workspace, extras at their own absolute path.
- * Paths are resolved through symlinks before the sensitive-path check, so a link cannot smuggle
- * ~/.ssh in. A missing root is an error; a missing extra is skipped and reported.
+ * Turns a spec into the mounts to make: the root at /workspace (or the workspace folder), extras at
+ * their own absolute path or the target given; volumes and tmpfs as they are. Paths are resolved
+ * through symlinks before the sensitive-path check, so a link cannot smuggle ~/.ssh in, whatever
+ * the target. A missing root is an error; a missing extra is skipped and reported.
  */
 export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPlan {
   const root = resolveExisting(spec.root);
@@ -42,22 +47,42 @@ export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPla
   if (!spec.allowSensitiveMounts) refuseSensitive(spec.root, root, sensitive);
   const target = rootTarget(spec);
   const mounts: Mount[] = [{ source: root, target, readOnly: false }];
+  const volumes: VolumeMount[] = [];
+  const tmpfs: TmpfsMount[] = [];
   const skipped: SkippedMount[] = [];
+  const taken = new Set([target]);
   for (const extra of spec.mounts) {
+    const at = mountTarget(extra);
+    // Two mounts at one path: the engine would refuse (docker) or hide one (podman); say which.
+    if (taken.has(at)) {
+      throw new BerthError('E_INVALID_INPUT', `Cannot mount ${extra.source || extra.type || 'a folder'} at ${at}: ${at === target ? 'the workspace root goes there' : 'another mount goes there'}.`, {
+        hint: extra.target === undefined ? 'Mount a folder outside /workspace, or make it the root with --root.' : 'Give each mount a target of its own.',
+      });
+    }
+    taken.add(at);
+    if (extra.type === 'tmpfs') {
+      tmpfs.push({ target: at });
+      continue;
+    }
+    if (extra.type === 'volume') {
+      volumes.push({ name: extra.source === '' ? null : extra.source, target: at, readOnly: extra.readOnly });
+      continue;
+    }
     const real = resolveExisting(extra.source);
     if (real === undefined) {
       skipped.push({ source: extra.source, reason: 'does not exist (skipped, not created)' });
       continue;
     }
     if (!spec.allowSensitiveMounts) refuseSensitive(extra.source, real, sensitive);
-    if (extra.source === target || isInside(extra.source, target)) {
+    // A folder mounted at its own path inside the root's target would shadow the root's files there.
+    if (extra.target === undefined && isInside(extra.source, target)) {
       throw new BerthError('E_INVALID_INPUT', `Cannot mount ${extra.source}: ${target} is where the workspace root goes.`, {
         hint: 'Mount a folder outside /workspace, or make it the root with --root.',
       });
     }
-    mounts.push({ source: real, target: extra.source, readOnly: extra.readOnly });
+    mounts.push({ source: real, target: at, readOnly: extra.readOnly });
   }
-  return { mounts, skipped };
+  return { mounts, volumes, tmpfs, skipped };
 }
 
 /**

@@ -31,7 +31,8 @@ export function specHash(
   const digest = (value: unknown): string => createHmac('sha256', key).update(JSON.stringify(value)).digest('hex');
   const parts: Partial<Record<SpecPart, string>> = {
     image: digest([spec.image, imageId]).slice(0, 12),
-    mounts: digest(plan.mounts.map((m) => [m.source, m.target, m.readOnly])).slice(0, 12),
+    // Volumes and tmpfs join the list only when there are some: other containers' hashes stay as they were.
+    mounts: digest([...plan.mounts.map((m) => [m.source, m.target, m.readOnly]), ...plan.volumes.map((v) => ['volume', v.name, v.target, v.readOnly]), ...plan.tmpfs.map((t) => ['tmpfs', t.target])]).slice(0, 12),
     env: digest(Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))).slice(0, 12),
     resources: digest([spec.cpus, spec.memoryBytes]).slice(0, 12),
     // The pool's size, not its host ports: those are chosen afresh at every create.

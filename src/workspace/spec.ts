@@ -1,7 +1,7 @@
 import type { ComposeProject } from './devcontainer-compose.js';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
-import { validateEnv } from '../runtime/validate-spec.js';
+import { validateEnv, VOLUME_NAME } from '../runtime/validate-spec.js';
 import type { RuntimeKind } from '../runtime/kinds.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
 import { parseWorkspaceUser } from './workspace-user.js';
@@ -12,8 +12,13 @@ import { checkPrivileges, normalizePrivileges, type ContainerPrivileges, type Pr
 export const DEFAULT_IMAGE = 'berth-workspace:latest';
 
 export interface ExtraMountInput {
+  /** A host path (bind), a volume name (volume; empty: anonymous), nothing for tmpfs. */
   source: string;
   readOnly?: boolean | undefined;
+  /** Where in the container; default the source's own path (binds). Required for volume and tmpfs. */
+  target?: string | undefined;
+  /** Default bind (a host folder). `volume`: kept by the engine across recreates; `tmpfs`: in memory. */
+  type?: 'bind' | 'volume' | 'tmpfs' | undefined;
 }
 
 /** What a caller may say about a workspace; everything is optional. */
@@ -112,9 +117,18 @@ export interface AttachHook {
 }
 
 export interface ExtraMount {
-  /** Absolute, as given (not yet resolved through symlinks). */
+  /** Absolute, as given (not yet resolved through symlinks); a volume's name ('' anonymous); '' for tmpfs. */
   source: string;
   readOnly: boolean;
+  /** Only when it is not the source's own path (specs recorded before it existed have none). */
+  target?: string | undefined;
+  /** Only for volume and tmpfs: absent is a bind. */
+  type?: 'volume' | 'tmpfs' | undefined;
+}
+
+/** Where an extra mount goes in the container. */
+export function mountTarget(mount: ExtraMount): string {
+  return mount.target ?? mount.source;
 }
 
 /** The normalized spec: absolute paths, sorted mounts, every field present. */
@@ -157,7 +171,8 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
   validateEnv(env, 'the workspace env');
   const user = parseWorkspaceUser(input.user);
   const mounts = (input.mounts ?? []).map((m) => normalizeMount(m, cwd));
-  mounts.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const key = (m: ExtraMount): string => `${m.source}\0${mountTarget(m)}`;
+  mounts.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   if (input.cpus !== undefined && !(Number.isFinite(input.cpus) && input.cpus > 0)) {
     throw invalid(`cpus must be a positive number, got ${String(input.cpus)}.`, 'Use e.g. --cpus 2.');
   }
@@ -253,11 +268,32 @@ function normalizeLabels(labels: WorkspaceSpecInput['labels']): Record<string, s
 
 /** `SRC` or `SRC:ro` / `SRC:rw`; relative sources are taken from `cwd`. */
 export function normalizeMount(mount: string | ExtraMountInput, cwd: string): ExtraMount {
-  if (typeof mount !== 'string') return { source: resolve(cwd, mount.source), readOnly: mount.readOnly ?? false };
+  if (typeof mount !== 'string') {
+    const readOnly = mount.readOnly ?? false;
+    const target = mount.target === undefined ? undefined : parseMountTarget(mount.target);
+    if (mount.type === 'volume' || mount.type === 'tmpfs') {
+      if (target === undefined) throw invalid(`A ${mount.type} mount needs a target (a path in the container).`, 'Give "target", e.g. /var/lib/data.');
+      if (mount.type === 'tmpfs') return { source: '', readOnly: false, target, type: 'tmpfs' };
+      const name = mount.source;
+      if (name !== '' && !VOLUME_NAME.test(name)) {
+        throw invalid(`Invalid volume name ${JSON.stringify(name)} (for ${target}).`, 'A volume name is 2 or more letters, digits, "_", "." or "-", starting with a letter or digit; a host folder is a bind mount (type=bind).');
+      }
+      return { source: name, readOnly, target, type: 'volume' };
+    }
+    const source = resolve(cwd, mount.source);
+    return { source, readOnly, ...(target === undefined || target === source ? {} : { target }) };
+  }
   const match = /^(.*?)(?::(ro|rw))?$/.exec(mount);
   const source = match?.[1] ?? '';
   if (source === '') throw invalid(`Mount ${JSON.stringify(mount)} has no source folder.`, 'Use --mount /path/to/folder or --mount /path/to/folder:ro.');
   return { source: isAbsolute(source) ? resolve(source) : resolve(cwd, source), readOnly: match?.[2] === 'ro' };
+}
+
+function parseMountTarget(target: string): string {
+  if (!target.startsWith('/') || target.includes('\0')) throw invalid(`A mount target must be an absolute path in the container, got ${JSON.stringify(target)}.`, 'Use e.g. target=/data.');
+  const normalized = posix.normalize(target).replace(/(.)\/$/, '$1');
+  if (normalized === '/') throw invalid('A mount target cannot be / itself.', 'Mount it at a folder below /.');
+  return normalized;
 }
 
 function parseWorkspaceFolder(folder: string): string {

@@ -212,6 +212,12 @@ describe('Apple container command lines (§2)', () => {
     expect(command.args.join(' ')).not.toContain('secret');
   });
 
+  it('renders volumes and tmpfs as --mount type=volume|tmpfs, and a build target as --target (0.9 has both)', () => {
+    const args = createCommand({ ...spec, volumes: [{ name: 'data', target: '/data', readOnly: true }, { name: null, target: '/anon', readOnly: false }], tmpfs: [{ target: '/t' }] }, v09).args;
+    expect(args.join(' ')).toContain('--mount type=virtiofs,source=/Users/me/p,target=/workspace --mount type=volume,source=data,target=/data,readonly --mount type=volume,target=/anon --mount type=tmpfs,target=/t');
+    expect(buildCommand({ contextDir: '/ctx', tag: 't:1', target: 'dev' }).args).toEqual(['build', '--tag', 't:1', '--progress', 'plain', '--target', 'dev', '/ctx']);
+  });
+
   it('runs detached without progress output when asked to start', () => {
     expect(createCommand(spec, v122, { start: true }).args.slice(0, 5)).toEqual(['run', '--detach', '--progress', 'none', '--name']);
   });

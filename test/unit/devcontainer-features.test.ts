@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readDevcontainer } from '../../src/devcontainer/read.js';
 import { envFileText, resolveOptions } from '../../src/devcontainer/features/options.js';
 import { installOrder, type OrderNode } from '../../src/devcontainer/features/order.js';
-import { parseFeatureRef } from '../../src/devcontainer/features/reference.js';
+import { mapLegacyFeatures, parseFeatureRef } from '../../src/devcontainer/features/reference.js';
 import { extractTar } from '../../src/devcontainer/features/tar.js';
 import { resolveFeatures } from '../../src/devcontainer/features/resolve.js';
 import { pullOciFeature, isLoopback } from '../../src/devcontainer/features/oci.js';
@@ -81,6 +81,34 @@ describe('feature ids', () => {
     expect(parseFeatureRef('/abs/feature', file, '/w')).toMatchObject({ error: expect.stringMatching(/relative to devcontainer.json/) as string });
     expect(parseFeatureRef('https://example.com/f.tgz', file, '/w')).toMatchObject({ error: expect.stringMatching(/tarball URL/) as string });
     expect(parseFeatureRef('myhost/features/x:1', file, '/w')).toMatchObject({ error: expect.stringMatching(/not a registry host/) as string });
+  });
+
+  it('legacy short ids map to their OCI ids as the reference maps them, each with a warning naming the new id', () => {
+    const mapped = mapLegacyFeatures({ node: 'lts', 'docker-in-docker': {}, golang: '1.22', common: true, gradle: true, python: '3.12', './mine': {}, fish: {} });
+    const byId = Object.fromEntries(mapped.map((f) => [f.userId, f]));
+    expect(byId['ghcr.io/devcontainers/features/node:1']).toMatchObject({ value: 'lts', writtenAs: 'node', warnings: [{ at: 'node', message: expect.stringContaining('Berth installs ghcr.io/devcontainers/features/node:1') as string }] });
+    expect(byId['ghcr.io/devcontainers/features/docker-in-docker:1']).toMatchObject({ writtenAs: 'docker-in-docker' });
+    // Renamed ones take their new name.
+    expect(byId['ghcr.io/devcontainers/features/go:1']).toMatchObject({ value: '1.22', writtenAs: 'golang' });
+    expect(byId['ghcr.io/devcontainers/features/common-utils:1']).toMatchObject({ value: true, writtenAs: 'common' });
+    // gradle became an option of java, which is not listed: java:1 is added with it.
+    expect(byId['ghcr.io/devcontainers/features/java:1']).toMatchObject({ value: { installGradle: true }, writtenAs: 'gradle', warnings: [{ at: 'gradle', message: expect.stringContaining('installGradle: true of ghcr.io/devcontainers/features/java') as string }] });
+    // Others are left as written: local folders, OCI ids, and short ids the reference does not know (refused later).
+    expect(byId['./mine']).toMatchObject({ warnings: [] });
+    expect(byId['fish']).toMatchObject({ warnings: [] });
+    expect(mapped.map((f) => f.userId)).not.toContain('gradle');
+  });
+
+  it('a deprecated feature folded into one that is listed adds its option there (a version string becomes the version option)', () => {
+    const mapped = mapLegacyFeatures({ 'ghcr.io/devcontainers/features/python:1': '3.12', jupyterlab: {} });
+    expect(mapped).toEqual([
+      {
+        userId: 'ghcr.io/devcontainers/features/python:1',
+        value: { version: '3.12', installJupyterlab: true },
+        writtenAs: 'ghcr.io/devcontainers/features/python:1',
+        warnings: [{ at: 'jupyterlab', message: expect.stringContaining('"jupyterlab" is a deprecated feature') as string }],
+      },
+    ]);
   });
 
   it('plain HTTP is only for loopback registries', () => {
@@ -200,11 +228,6 @@ describe('resolveFeatures: local features', () => {
     expect(error?.message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: options.x.type: an option's type is "string" or "boolean"/);
   });
 
-  it('what a feature adds that Berth does not carry out yet is refused, naming the feature', async () => {
-    const root = workspace('{"image":"i","features":{"./dind":{}}}', { dind: { id: 'dind', privileged: true, entrypoint: '/usr/local/share/docker-init.sh', mounts: [{ source: 'dind-var', target: '/var/lib/docker', type: 'volume' }] } });
-    await expect(resolveIn(root)).rejects.toThrow(/dind asks for mounts/);
-  });
-
   it('a feature\'s capAdd, securityOpt, privileged, init, entrypoint and hooks are read; malformed ones are refused where they are', async () => {
     const root = workspace('{"image":"i","features":{"./dind":{}}}', {
       dind: { id: 'dind', privileged: true, init: true, capAdd: ['SYS_PTRACE'], securityOpt: ['seccomp=unconfined'], entrypoint: '/usr/local/share/docker-init.sh', onCreateCommand: 'echo a', postStartCommand: ['echo', 'b'] },
@@ -223,6 +246,18 @@ describe('resolveFeatures: local features', () => {
     expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: capAdd: must be an array of strings/);
     expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: entrypoint: must be a string/);
     expect(message).toMatch(/bad\/devcontainer-feature.json:\d+:\d+: postCreateCommand: a hook is a string/);
+  });
+
+  it('a feature\'s mounts are read with the config\'s variables, in install order; a bad one is located at the feature', async () => {
+    const root = workspace('{"image":"i","features":{"./dind":{}}}', { dind: { id: 'dind', mounts: ['source=dind-var-lib-docker-${devcontainerId},target=/var/lib/docker,type=volume', { source: '${localWorkspaceFolder}/x', target: '/x', type: 'bind' }] } });
+    const resolved = await resolveIn(root);
+    const read = readDevcontainer({ workspaceFolder: root, env: {} });
+    expect(resolved.mounts).toEqual([
+      { type: 'volume', source: `dind-var-lib-docker-${read.devcontainerId}`, target: '/var/lib/docker', readOnly: false },
+      { type: 'bind', source: `${read.localWorkspaceFolder}/x`, target: '/x', readOnly: false },
+    ]);
+    const bad = workspace('{"image":"i","features":{"./f":{}}}', { f: { id: 'f', mounts: ['type=nfs,target=/n'] } });
+    await expect(resolveIn(bad)).rejects.toThrow(/features\["\.\/f"\]: a mount of the feature f: mount type "nfs" is not bind, volume or tmpfs/);
   });
 });
 

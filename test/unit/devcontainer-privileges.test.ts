@@ -25,7 +25,7 @@ const contribution = (json: Record<string, unknown>): FeatureContribution => {
 };
 const feature = (userId: string, json: Record<string, unknown>): ResolvedFeature =>
   ({ userId, contribution: contribution(json), metadata: { id: userId }, values: {}, contentHash: `sha256:${userId}`, consecutiveId: `${userId}_0` }) as unknown as ResolvedFeature;
-const resolution = (...features: ResolvedFeature[]): FeaturesResolution => ({ features, configMetadata: {}, warnings: [], notes: [], hash: features.map((f) => f.userId).join('+') });
+const resolution = (...features: ResolvedFeature[]): FeaturesResolution => ({ features, configMetadata: {}, mounts: [], warnings: [], notes: [], hash: features.map((f) => f.userId).join('+') });
 
 describe('privileges: the canonical form and what needs the opt-in', () => {
   it('capabilities upper-cased without CAP_, hosts as name:address, sorted and unique; none is null', () => {

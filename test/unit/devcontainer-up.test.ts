@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDevcontainer, readDevcontainerText } from '../../src/devcontainer/read.js';
-import { planDevcontainer, runAttachHook, runHooks, runInitializeCommand, type HookContext } from '../../src/workspace/devcontainer-up.js';
+import { mergeMounts, planDevcontainer, runAttachHook, runHooks, runInitializeCommand, type HookContext } from '../../src/workspace/devcontainer-up.js';
 import type { ExecOptions } from '../../src/runtime/types.js';
 import { findComposeTool } from '../../src/workspace/devcontainer-compose.js';
 
@@ -38,13 +38,52 @@ describe('planDevcontainer: what up does with a devcontainer.json', () => {
     const refusals: [string, RegExp][] = [
       ['{"dockerComposeFile":"c.yml","service":"app"}', /a compose configuration without workspaceFolder/],
       ['{"image":"i","features":{"ghcr.io/devcontainers/features/go:1":{}}}', /features \(ghcr.io\/devcontainers\/features\/go:1\)/],
-      ['{"image":"i","mounts":["source=v,target=/v,type=volume"]}', /volume mounts \(\/v\)/],
-      ['{"image":"i","mounts":["source=/a,target=/b,type=bind"]}', /another path than its source/],
       ['{"image":"i","workspaceMount":""}', /an empty workspaceMount/],
+      ['{"image":"i","workspaceMount":"source=vol,target=/workspaces/w,type=volume"}', /a volume workspaceMount/],
+      ['{"image":"i","workspaceMount":"source=/elsewhere,target=/workspaces/w,type=bind"}', /a workspaceMount from another folder/],
+      ['{"image":"i","workspaceFolder":"/src","workspaceMount":"source=/w,target=/code,type=bind"}', /a workspaceMount at \/code while workspaceFolder is \/src/],
     ];
     for (const [text, message] of refusals) {
       expect(() => planDevcontainer(read(text), { root: '/w' })).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(message) as string }) as Error);
     }
+  });
+});
+
+describe('planDevcontainer: mounts', () => {
+  it('binds at another target, named and anonymous volumes and tmpfs become the spec\'s mounts; the last at a target wins', () => {
+    const plan = planDevcontainer(
+      read(`{"image":"i","mounts":[
+        "source=/data,target=/mnt/data,type=bind,readonly",
+        {"source":"cache-\${devcontainerId}","target":"/cache","type":"volume"},
+        "target=/anon,type=volume",
+        "type=tmpfs,target=/scratch",
+        "source=/other,target=/mnt/data,type=bind"
+      ]}`),
+      { root: '/w' },
+    );
+    const id = read('{"image":"i"}').devcontainerId;
+    expect(plan.input.mounts).toEqual([
+      { type: 'volume', source: `cache-${id}`, target: '/cache', readOnly: false },
+      { type: 'volume', source: '', target: '/anon', readOnly: false },
+      { type: 'tmpfs', source: '', target: '/scratch' },
+      { source: '/other', target: '/mnt/data', readOnly: false },
+    ]);
+  });
+
+  it('a feature\'s mounts come first, the config\'s win at the same target (mergeMounts)', () => {
+    expect(mergeMounts([
+      { type: 'volume', source: 'dind', target: '/var/lib/docker', readOnly: false },
+      { type: 'bind', source: '/a', target: '/a', readOnly: false },
+      { type: 'volume', source: 'mine', target: '/var/lib/docker', readOnly: true },
+    ])).toEqual([
+      { type: 'bind', source: '/a', target: '/a', readOnly: false },
+      { type: 'volume', source: 'mine', target: '/var/lib/docker', readOnly: true },
+    ]);
+  });
+
+  it('a workspaceMount that says what Berth does is taken; a relative bind source is refused', () => {
+    expect(planDevcontainer(read('{"image":"i","workspaceFolder":"/code","workspaceMount":"source=${localWorkspaceFolder},target=/code/,type=bind,consistency=cached"}'), { root: '/w' }).input.workspaceFolder).toBe('/code');
+    expect(() => planDevcontainer(read('{"image":"i","mounts":["source=data,target=/data,type=bind"]}'), { root: '/w' })).toThrow(/bind mount source "data" \(at \/data\) is not an absolute path/);
   });
 });
 

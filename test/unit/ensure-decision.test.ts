@@ -16,6 +16,8 @@ const root = '/work/project';
 const base = normalizeSpec({ root, image: 'berth-workspace:test', env: { A: '1' }, cpus: 1, memory: '1g' });
 const plan = (extra: string | null = null) => ({
   mounts: [{ source: root, target: '/workspace', readOnly: false }, ...(extra ? [{ source: extra, target: extra, readOnly: true }] : [])],
+  volumes: [],
+  tmpfs: [],
   skipped: [],
 });
 const desired = specHash(base, plan(), 'sha256:image-1', owner, { previewPorts: 0, guestFirewall: false });

@@ -6,6 +6,7 @@ import {
   interactiveExecCommand,
   listIdsCommand,
   networkCreateCommand,
+  volumeCreateCommand,
 } from '../../src/runtime/oci/commands.js';
 import type { ContainerSpec } from '../../src/runtime/types.js';
 
@@ -125,6 +126,27 @@ describe('createCommand', () => {
     const hostile = ['--privileged', '; rm -rf /', '$(id)', ''];
     const command = createCommand({ name: 'berth-hostile', image: 'img', command: hostile });
     expect(command.args).toEqual(['create', '--pull', 'never', '--name', 'berth-hostile', 'img', ...hostile]);
+  });
+});
+
+describe('volumes, tmpfs and build.target', () => {
+  it('named and anonymous volumes and tmpfs are --mount flags after the binds; a build target is --target', () => {
+    const args = createCommand({
+      name: 'berth-v',
+      image: 'i',
+      mounts: [{ source: '/src', target: '/elsewhere', readOnly: true }],
+      volumes: [{ name: 'data-1', target: '/data', readOnly: false, labels: { a: 'b' } }, { name: null, target: '/anon', readOnly: true }],
+      tmpfs: [{ target: '/scratch' }],
+    }).args;
+    expect(args).toEqual(['create', '--pull', 'never', '--name', 'berth-v', '--mount', 'type=bind,source=/src,target=/elsewhere,readonly', '--mount', 'type=volume,source=data-1,target=/data', '--mount', 'type=volume,target=/anon,readonly', '--mount', 'type=tmpfs,target=/scratch', 'i']);
+    expect(volumeCreateCommand('podman', 'data-1', { b: '2', a: '1' }).args).toEqual(['volume', 'create', '--label', 'a=1', '--label', 'b=2', 'data-1']);
+    expect(buildCommand({ contextDir: '/ctx', tag: 't', target: 'dev' }).args).toEqual(['build', '--tag', 't', '--target', 'dev', '/ctx']);
+  });
+
+  it('a volume name that is a path, or a target with a comma, is refused before any engine call', async () => {
+    const { validateContainerSpec } = await import('../../src/runtime/validate-spec.js');
+    expect(() => validateContainerSpec({ name: 'berth-v', image: 'i', volumes: [{ name: '/etc', target: '/x', readOnly: false }] })).toThrow(/Invalid volume name "\/etc"/);
+    expect(() => validateContainerSpec({ name: 'berth-v', image: 'i', tmpfs: [{ target: '/a,b' }] })).toThrow(/contains a comma/);
   });
 });
 

@@ -90,6 +90,67 @@ export function parseOciRef(userId: string): OciFeatureRef | { error: string } {
   return { kind: 'oci', userId, id: parts[parts.length - 1] ?? '', registry, repository, resource, reference: digest ?? tag ?? 'latest', tag, digest };
 }
 
+/**
+ * The short ids of microsoft/vscode-dev-containers' features, mapped as the reference maps them
+ * (getBackwardCompatibleFeatureId, src/spec-configuration/containerFeaturesConfiguration.ts@v0.88.0):
+ * a migrated one to `ghcr.io/devcontainers/features/<id>:1`, a renamed one to its new name.
+ * Any other id without a "/" stays an error there and here.
+ */
+const MIGRATED_FEATURES = new Set(['aws-cli', 'azure-cli', 'desktop-lite', 'docker-in-docker', 'docker-from-docker', 'dotnet', 'git', 'git-lfs', 'github-cli', 'java', 'kubectl-helm-minikube', 'node', 'powershell', 'python', 'ruby', 'rust', 'sshd', 'terraform']);
+const RENAMED_FEATURES: Record<string, string> = { golang: 'go', common: 'common-utils' };
+/** Short ids that became an option of another feature (deprecatedFeaturesIntoOptions, same file). */
+const FEATURES_INTO_OPTIONS: Record<string, { mapTo: string; withOptions: Record<string, boolean> }> = {
+  gradle: { mapTo: 'java', withOptions: { installGradle: true } },
+  maven: { mapTo: 'java', withOptions: { installMaven: true } },
+  jupyterlab: { mapTo: 'python', withOptions: { installJupyterlab: true } },
+};
+const NEW_FEATURE_PATH = 'ghcr.io/devcontainers/features';
+
+/** One entry of `features` after the legacy mapping: its id now, what was written, and warnings when it changed. */
+export interface MappedFeature {
+  userId: string;
+  value: unknown;
+  /** The key as written in devcontainer.json (where problems are located). */
+  writtenAs: string;
+  /** What changed, each at the key it is about. */
+  warnings: { at: string; message: string }[];
+}
+
+/**
+ * `features` as the reference reads it (updateDeprecatedFeaturesIntoOptions, then
+ * getBackwardCompatibleFeatureId for each id): `gradle`/`maven`/`jupyterlab` become options of
+ * java/python (merged into that feature when it is listed, else added as `:1`), `node` becomes
+ * `ghcr.io/devcontainers/features/node:1`, `golang` `.../go:1`. Each change warns with the new id.
+ */
+export function mapLegacyFeatures(features: Readonly<Record<string, unknown>>): MappedFeature[] {
+  const out: MappedFeature[] = Object.entries(features).map(([userId, value]) => ({ userId, value, writtenAs: userId, warnings: [] as MappedFeature['warnings'] }));
+  for (const [legacy, { mapTo, withOptions }] of Object.entries(FEATURES_INTO_OPTIONS)) {
+    const index = out.findIndex((f) => f.userId === legacy);
+    const old = out[index];
+    if (old === undefined) continue;
+    const qualified = `${NEW_FEATURE_PATH}/${mapTo}`;
+    const into = out.find((f) => f.userId === mapTo || f.userId === qualified || f.userId.startsWith(`${qualified}:`));
+    const options = Object.keys(withOptions).map((k) => `${k}: true`).join(', ');
+    const warning = `"${legacy}" is a deprecated feature, now the option ${options} of ${qualified}: Berth installs that, as the reference does; write it instead`;
+    if (into) {
+      const given = typeof into.value === 'object' && into.value !== null && !Array.isArray(into.value) ? into.value : typeof into.value === 'string' ? { version: into.value } : {};
+      into.value = { ...given, ...withOptions };
+      into.warnings.push({ at: legacy, message: warning });
+      out.splice(index, 1);
+    } else {
+      out[index] = { userId: `${qualified}:1`, value: withOptions, writtenAs: legacy, warnings: [{ at: legacy, message: warning }] };
+    }
+  }
+  for (const feature of out) {
+    const id = feature.userId;
+    const renamed = MIGRATED_FEATURES.has(id) ? id : RENAMED_FEATURES[id];
+    if (renamed === undefined) continue;
+    feature.userId = `${NEW_FEATURE_PATH}/${renamed}:1`;
+    feature.warnings.push({ at: feature.writtenAs, message: `"${id}" is a legacy short feature id; Berth installs ${feature.userId} as the reference does: write that instead` });
+  }
+  return out;
+}
+
 /** Where installsAfter / overrideFeatureInstallOrder / dependsOn entries find a feature: its source without version. */
 export function sourceKey(ref: FeatureRef): string {
   return ref.kind === 'local' ? `local:${ref.path}` : `oci:${ref.resource}`;

@@ -7,11 +7,13 @@ import { devcontainerError, type DevcontainerProblem } from '../problems.js';
 import type { DevcontainerRead } from '../read.js';
 import { readContribution, type FeatureContribution } from './contributions.js';
 import { isObject, parseFeatureMetadata, type FeatureMetadata } from './metadata.js';
+import { parseMountObject, parseMountString, type DevcontainerMount, type MountResult } from '../mount-string.js';
+import { substituteValue } from '../substitute.js';
 import { readLockfile, writeLockfile, type LockEntry } from './lockfile.js';
 import { cachedOciFeature, pullOciFeature } from './oci.js';
 import { resolveOptions } from './options.js';
 import { installOrder, type OrderNode } from './order.js';
-import { parseFeatureRef, sourceKey, type FeatureRef } from './reference.js';
+import { mapLegacyFeatures, parseFeatureRef, sourceKey, type FeatureRef } from './reference.js';
 
 /** One feature to install: where its files are, what it declares, the option values it gets. */
 export interface ResolvedFeature {
@@ -35,6 +37,8 @@ export interface FeaturesResolution {
   features: ResolvedFeature[];
   /** The devcontainer.json's own entry of the devcontainer.metadata label (pickConfigProperties). */
   configMetadata: Record<string, unknown>;
+  /** The features' own `mounts`, in install order, variables substituted as the config's are. */
+  mounts: DevcontainerMount[];
   warnings: string[];
   notes: string[];
   /** Of every feature's content and options, and the order: an edit to any of them is drift. */
@@ -51,6 +55,8 @@ export interface ResolveOptions {
    * last). One that is not cached throws FeaturesUnknownOffline. For listings (status, ls).
    */
   offline?: boolean | undefined;
+  /** For `${localEnv:X}` in a feature's mounts (default process.env, as readDevcontainer's). */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** Offline, an OCI feature that is not in the cache: what it resolves to cannot be told without the registry. */
@@ -75,11 +81,6 @@ const CONFIG_METADATA_KEYS = [
   'otherPortsAttributes', 'forwardPorts', 'shutdownAction', 'updateRemoteUserUID', 'hostRequirements',
 ];
 
-/** What a feature may add that Berth does not carry out yet: refused (ignoring it would change what runs). */
-const NOT_YET: Record<string, string> = {
-  mounts: 'mounts',
-};
-
 /**
  * Every feature devcontainer.json names, and those they depend on: located (a local folder) or
  * pulled (OCI), their devcontainer-feature.json read, options resolved and checked, put in install
@@ -98,7 +99,10 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
   };
 
   interface Pending { userId: string; value: unknown; path: (string | number)[]; requiredBy: string | null }
-  const worklist: Pending[] = Object.entries(read.config.features).map(([userId, value]) => ({ userId, value, path: ['features', userId], requiredBy: null }));
+  const worklist: Pending[] = mapLegacyFeatures(read.config.features).map(({ userId, value, writtenAs, warnings: changed }) => {
+    for (const w of changed) at(['features', w.at], w.message, 'warning');
+    return { userId, value, path: ['features', writtenAs], requiredBy: null };
+  });
   const nodes: { node: OrderNode; feature: Omit<ResolvedFeature, 'consecutiveId'> }[] = [];
   const seen = new Set<string>();
   while (worklist.length > 0) {
@@ -139,11 +143,6 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const resolved = resolveOptions(metadata.options, item.value);
     for (const p of resolved.problems) at([...item.path, ...p.at], p.message + where, p.severity);
     if (resolved.problems.some((p) => p.severity === 'error')) continue;
-    for (const [key, what] of Object.entries(NOT_YET)) {
-      if (metadata.contributed[key] === undefined || metadata.contributed[key] === false) continue;
-      if (Array.isArray(metadata.contributed[key]) && (metadata.contributed[key] as unknown[]).length === 0) continue;
-      at(item.path, `the feature ${metadata.id} asks for ${what} (${key} in its devcontainer-feature.json), which Berth does not carry out for features yet${where}`);
-    }
     // parseFeatureMetadata refused a malformed one, where it is in the feature's file.
     const contributed = readContribution(metadata.contributed);
     if ('errors' in contributed) continue;
@@ -200,6 +199,8 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     const { feature } = nodes.find((n) => n.node === node) as (typeof nodes)[number];
     return { ...feature, consecutiveId: `${feature.metadata.id.replace(/[^A-Za-z0-9_.-]/g, '_')}_${String(index)}` };
   });
+  const mounts = featureMounts(features, read, options.env ?? process.env, (feature, message) => at(['features', feature.userId], message));
+  if (problems.length > 0) throw devcontainerError(read.file, problems);
   if (options.writeLockfile !== false) {
     const entries: Record<string, LockEntry> = {};
     for (const f of features) {
@@ -215,7 +216,31 @@ export async function resolveFeatures(read: DevcontainerRead, options: ResolveOp
     .update(stableJson(features.map((f) => [f.userId, f.contentHash, f.values, f.consecutiveId])))
     .digest('hex')
     .slice(0, 16);
-  return { features, configMetadata, warnings, notes, hash };
+  return { features, configMetadata, mounts, warnings, notes, hash };
+}
+
+/**
+ * Each feature's `mounts` (docker --mount strings or objects, as in devcontainer.json), with the
+ * config's variables substituted (`${devcontainerId}` names the docker-in-docker volume), as the
+ * reference reads them (getDevcontainerMetadata, src/spec-node/imageMetadata.ts@v0.88.0).
+ */
+function featureMounts(features: ResolvedFeature[], read: DevcontainerRead, env: Readonly<Record<string, string | undefined>>, problem: (feature: ResolvedFeature, message: string) => void): DevcontainerMount[] {
+  const context = { env, localWorkspaceFolder: read.localWorkspaceFolder, containerWorkspaceFolder: read.config.workspaceFolder, devcontainerId: read.devcontainerId };
+  const out: DevcontainerMount[] = [];
+  for (const feature of features) {
+    const raw = feature.metadata.contributed['mounts'];
+    if (raw === undefined || raw === null) continue;
+    if (!Array.isArray(raw)) {
+      problem(feature, `the feature ${feature.metadata.id}'s "mounts" is not an array`);
+      continue;
+    }
+    for (const item of substituteValue(raw, context) as unknown[]) {
+      const parsed: MountResult = typeof item === 'string' ? parseMountString(item) : isObject(item) ? parseMountObject(item) : { error: 'a mount is a string or an object' };
+      if ('error' in parsed) problem(feature, `a mount of the feature ${feature.metadata.id}: ${parsed.error}`);
+      else out.push(parsed.mount);
+    }
+  }
+  return out;
 }
 
 async function fetchFeature(ref: FeatureRef, cacheDir: string, offline: boolean): Promise<{ dir: string; contentHash: string; note: string | null }> {

@@ -36,6 +36,7 @@ import {
   buildCommand,
   copyCommand,
   createCommand,
+  volumeCreateCommand,
   deleteCommand,
   execCommand,
   imageInspectCommand,
@@ -197,6 +198,9 @@ export class AppleRuntime implements Runtime {
     this.validateForApple(spec);
     // Apple's create pulls a missing image; Berth never pulls behind the user's back.
     await this.imageInspect(spec.image);
+    for (const volume of spec.volumes ?? []) {
+      if (volume.name !== null && volume.labels !== undefined) await this.cli(volumeCreateCommand(volume.name, volume.labels));
+    }
     const command = createCommand(spec, await this.supportedVersion(), {
       start: options.start,
       isFile: (path) => statSync(path).isFile(),

@@ -23,7 +23,8 @@ import type {
   NetworkSpec,
   SystemStatus,
 } from '../types.js';
-import { classifyAppleExecFailure, SYSTEM_HINT } from './classify-error.js';
+import { ProcessError } from '../../process/process-error.js';
+import { classifyAppleError, classifyAppleExecFailure, SYSTEM_HINT } from './classify-error.js';
 import { has, parseAppleVersion, since, type AppleVersion } from './version.js';
 
 /**
@@ -119,6 +120,13 @@ export function createCommand(spec: ContainerSpec, version: AppleVersion, extras
       args.push('--mount', `type=virtiofs,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
     }
   }
+  // `--mount type=volume|tmpfs` from the oldest release Berth supports (Parser.mount,
+  // Sources/Services/ContainerAPIService/Client/Parser.swift@0.9.0 and @1.2.2: a volume without
+  // source is anonymous; a tmpfs takes no source).
+  for (const volume of spec.volumes ?? []) {
+    args.push('--mount', `type=volume,${volume.name === null ? '' : `source=${volume.name},`}target=${volume.target}${volume.readOnly ? ',readonly' : ''}`);
+  }
+  for (const tmpfs of spec.tmpfs ?? []) args.push('--mount', `type=tmpfs,target=${tmpfs.target}`);
   if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
   // `hostUser` adds nothing: the virtiofs shares are served by the user's own container services
   // (launchd domain gui/<uid>, Sources/ContainerPlugin/ServiceManager.swift@1.2.2 line 132), so what
@@ -186,10 +194,33 @@ function execLine(name: string, argv: readonly string[], options: ExecOptions<Ex
 export function buildCommand(options: BuildImageOptions): CommandSpec<void> {
   const args = ['build', '--tag', options.tag, '--progress', 'plain'];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
+  // `--target` exists from the oldest release Berth supports (Sources/ContainerCommands/BuildCommand.swift@0.9.0 line 120, @1.2.2 line 139).
+  if (options.target !== undefined) args.push('--target', options.target);
   for (const [key, value] of sortedEntries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
   for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
   args.push(options.contextDir);
   return buildSpec({ args, env: {} }, options);
+}
+
+/**
+ * A named volume with Berth's labels, made before the create uses it (`volume create --label`,
+ * Sources/ContainerCommands/Volume/VolumeCreate.swift@0.9.0 line 28); one that exists is used as it
+ * is ("volume 'x' already exists", Sources/ContainerResource/Volume/Volume.swift@0.9.0 line 85).
+ */
+export function volumeCreateCommand(name: string, labels: Readonly<Record<string, string>>): CommandSpec<void> {
+  const args = ['volume', 'create'];
+  for (const [key, value] of sortedEntries(labels)) args.push('--label', `${key}=${value}`);
+  args.push(name);
+  return {
+    args,
+    env: {},
+    subject: {},
+    io: { okExitCodes: 'any' },
+    parse: (result) => {
+      if (result.exitCode === 0 || /already exists/i.test(result.stderr)) return;
+      throw classifyAppleError(new ProcessError({ ...result, failure: 'exit', signal: null }), {});
+    },
+  };
 }
 
 export function networkCreateCommand(spec: NetworkSpec, version: AppleVersion): CommandSpec<void> {

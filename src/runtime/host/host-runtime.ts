@@ -150,6 +150,7 @@ export class HostRuntime implements Runtime {
         hint: 'Remove them (runArgs, capAdd, securityOpt, privileged), or bring the workspace up on docker or podman (--runtime).',
       });
     }
+    refuseContainerMounts(spec);
     const sandboxed = await this.decideSandbox(spec.sandbox ?? this.defaultSandbox);
     const record: HostRecord = {
       id: randomUUID(),
@@ -458,5 +459,25 @@ async function copyLikeDocker(from: string, to: string): Promise<void> {
       throw new BerthError('E_NOT_FOUND', `host: cannot copy ${from}: no such file or folder.`, { hint: 'Check the path.' });
     }
     throw error;
+  }
+}
+
+/**
+ * Host mode has no engine to keep volumes or mount a tmpfs, and its sandbox binds each folder at
+ * its own path: only the root may sit elsewhere (commands map its path). Refused, never dropped.
+ */
+function refuseContainerMounts(spec: ContainerSpec): void {
+  const kinds = [(spec.volumes ?? []).length > 0 ? 'volume' : null, (spec.tmpfs ?? []).length > 0 ? 'tmpfs' : null].filter((k) => k !== null);
+  if (kinds.length > 0) {
+    throw new BerthError('E_UNSUPPORTED', `Host mode cannot make ${kinds.join(' or ')} mounts (${[...(spec.volumes ?? []), ...(spec.tmpfs ?? [])].map((m) => m.target).join(', ')}): there is no container engine to keep them.`, {
+      hint: 'Use a container runtime for this workspace (--runtime), or replace them with bind mounts of folders on this machine.',
+    });
+  }
+  // The first is the root (workspace/mounts.ts puts it there), mapped by path; the others are bound where they are.
+  const moved = (spec.mounts ?? []).slice(1).find((m) => m.target !== m.source);
+  if (moved) {
+    throw new BerthError('E_UNSUPPORTED', `Host mode cannot show ${moved.source} at another path (${moved.target}): its commands see host folders where they are.`, {
+      hint: 'Mount the folder at its own path, or use a container runtime for this workspace (--runtime).',
+    });
   }
 }

@@ -64,6 +64,10 @@ export function createCommand(spec: ContainerSpec, start = false, mapping: HostU
   for (const mount of spec.mounts ?? []) {
     args.push('--mount', `type=bind,source=${mount.source},target=${mount.target}${mount.readOnly ? ',readonly' : ''}`);
   }
+  for (const volume of spec.volumes ?? []) {
+    args.push('--mount', `type=volume,${volume.name === null ? '' : `source=${volume.name},`}target=${volume.target}${volume.readOnly ? ',readonly' : ''}`);
+  }
+  for (const tmpfs of spec.tmpfs ?? []) args.push('--mount', `type=tmpfs,target=${tmpfs.target}`);
   if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
   if (spec.user !== undefined) args.push('--user', spec.user);
   else if (spec.hostUser !== undefined) args.push(...hostUserArgs(spec.hostUser, mapping));
@@ -227,10 +231,32 @@ export function buildCommand(options: BuildImageOptions): CommandSpec<void> {
   const buildArgs = cliEnv(options.buildArgs, '--build-arg');
   const args = ['build', '--tag', options.tag];
   if (options.dockerfile !== undefined) args.push('--file', options.dockerfile);
+  if (options.target !== undefined) args.push('--target', options.target);
   args.push(...buildArgs.flags);
   for (const [key, value] of sortedEntries(options.labels)) args.push('--label', `${key}=${value}`);
   args.push(options.contextDir);
   return buildSpec({ args, env: buildArgs.passed }, options);
+}
+
+/**
+ * Makes a named volume with Berth's labels before a create uses it (`run --mount` would make it
+ * unlabelled, and podman's --mount has no volume-label). A volume that exists already (the last
+ * container's, or the user's own) is used as it is: docker answers its name, podman "already exists".
+ */
+export function volumeCreateCommand(kind: OciKind, name: string, labels: Readonly<Record<string, string>>): CommandSpec<void> {
+  const args = ['volume', 'create'];
+  for (const [key, value] of sortedEntries(labels)) args.push('--label', `${key}=${value}`);
+  args.push(name);
+  return {
+    args,
+    env: {},
+    subject: {},
+    io: { okExitCodes: 'any' },
+    parse: (result) => {
+      if (result.exitCode === 0 || /already exists/i.test(result.stderr)) return;
+      throw classifyEngineError(kind, new ProcessError({ ...result, failure: 'exit', signal: null }), {});
+    },
+  };
 }
 
 export function networkCreateCommand(spec: NetworkSpec): CommandSpec<void> {

@@ -35,6 +35,7 @@ import {
   buildCommand,
   copyCommand,
   createCommand,
+  volumeCreateCommand,
   execCommand,
   imageInspectCommand,
   inspectCommand,
@@ -223,6 +224,10 @@ export class OciRuntime implements Runtime {
 
   async create(spec: ContainerSpec, options: CreateOptions = {}): Promise<string> {
     validateContainerSpec(spec);
+    // Named volumes Berth labels are made first (one engine call each, only for specs that have them).
+    for (const volume of spec.volumes ?? []) {
+      if (volume.name !== null && volume.labels !== undefined) await this.runner.run(volumeCreateCommand(this.kind, volume.name, volume.labels));
+    }
     return this.runner.run(createCommand(spec, options.start, spec.hostUser && spec.user === undefined ? await this.hostUserMapping() : undefined));
   }
 
