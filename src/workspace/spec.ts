@@ -1,4 +1,5 @@
 import type { ComposeProject } from './devcontainer-compose.js';
+import type { ExecDefaults } from './exec-defaults.js';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv } from '../runtime/validate-spec.js';
@@ -76,6 +77,11 @@ export interface DevcontainerOrigin {
   postAttach?: AttachHook | undefined;
   /** dockerComposeFile: the project of the other services, stopped and removed with the workspace. */
   compose?: ComposeProject | undefined;
+  /**
+   * How plain commands run there (remoteUser, workspaceFolder, remoteEnv resolved in the container),
+   * recorded at up once the container runs (workspace/exec-defaults.ts). Not part of the spec hash.
+   */
+  exec?: ExecDefaults | undefined;
 }
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
@@ -154,6 +160,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
             hash: input.devcontainer.hash,
             ...(input.devcontainer.postAttach ? { postAttach: input.devcontainer.postAttach } : {}),
             ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
+            ...(input.devcontainer.exec ? { exec: input.devcontainer.exec } : {}),
           },
         }),
   };
