@@ -233,7 +233,7 @@ export const BUILD = {
     const code = await ctx.engine.attached(args, ['ignore', 2, 2]);
     if (code !== 0) fail('internalError', 'build failed', `${ctx.config.engine} build exited with status ${code}`);
     // The last line: the names as Apple normalises them (BuildCommand.swift print(finalMessage)).
-    const names = opts.tag.map((t) => normalizeReference(t));
+    const names = opts.tag.map((/** @type {string} */ t) => normalizeReference(t));
     if (!opts.output.length) ctx.io.out(release.has('build.names-stdout') ? `${names.join('\n')}\n` : `Successfully built ${names.join(', ')}\n`);
     return 0;
   },
