@@ -26,11 +26,12 @@ import { keepShield, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
 import { upAndReport, type EgressView, type UpReport } from './workspace/up-report.js';
-import { patchSpec, type WorkspaceSpecInput } from './workspace/spec.js';
+import { patchSpec, rootTarget, type WorkspaceSpecInput } from './workspace/spec.js';
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
 import type { DevcontainerPlan, HookContext, HookRun } from './workspace/devcontainer-up.js';
+import { APPLE_DEFAULT_PREVIEW_PORTS } from './workspace/preview-ports.js';
 import { withExecDefaults, type ExecDefaults } from './workspace/exec-defaults.js';
 import { readAddressCard, writeAddressCard } from './workspace/address-card.js';
 import type { ComposeProject } from './workspace/devcontainer-compose.js';
@@ -137,6 +138,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       emit: (input) => this.record(input),
       // The lock is the home's, whatever the runtime: any lane's manager takes it.
       exclusively: (workspace, role, work, onWait) => this.defaultLane.workspaces.exclusively(workspace, role, work, onWait),
+      folderOf: (workspace) => rootTarget(this.recordedSpec(workspace, this.kindOf(workspace)) ?? {}),
       resolve: async (workspace) => {
         const lane = await this.laneOf(workspace);
         const { runtime } = lane;
@@ -229,6 +231,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const features = Object.keys(read.config.features).length > 0 ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: join(this.home, 'cache', 'devcontainer-features') }) : undefined;
     const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand });
     const lane = await this.laneOf(id, options.runtime);
+    // Refused before anything runs or is built: Apple and host mode have no compose.
+    if (plan.compose) (await import('./workspace/devcontainer-compose.js')).requireComposeRuntime(lane.runtime.kind);
+    // forwardPorts ask for preview ports; on Apple (published at create only) never fewer than its usual pool.
+    if (lane.runtime.kind === 'apple' && options.base?.previewPorts === undefined && plan.input.previewPorts !== undefined) {
+      plan.input.previewPorts = Math.max(plan.input.previewPorts, APPLE_DEFAULT_PREVIEW_PORTS);
+    }
     if (plan.initialize !== null) {
       const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
       this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });

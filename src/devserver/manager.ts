@@ -42,11 +42,13 @@ export interface DevServerManagerOptions {
    * `onWait` is told when another caller holds it. Default: no lock.
    */
   exclusively?: (<T>(workspace: string, role: string, work: () => Promise<T>, onWait: () => void) => Promise<T>) | undefined;
+  /** Where the workspace's root is inside it (a devcontainer's workspaceFolder); default /workspace. */
+  folderOf?: ((workspace: string) => string) | undefined;
 }
 
 export interface StartOptions {
   command: string[];
-  /** Inside the workspace; relative to /workspace unless absolute. */
+  /** Inside the workspace; relative to its root (/workspace, or a devcontainer's workspaceFolder) unless absolute. */
   cwd?: string | undefined;
   env?: Record<string, string> | undefined;
   /** Skip detection: the server listens here (still verified). */
@@ -71,6 +73,7 @@ export class DevServerManager {
   private readonly resolve: DevServerManagerOptions['resolve'];
   private readonly emit: DevServerManagerOptions['emit'];
   private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
+  private readonly folderOf: (workspace: string) => string;
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
@@ -79,6 +82,7 @@ export class DevServerManager {
     this.resolve = options.resolve;
     this.emit = options.emit;
     this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
+    this.folderOf = options.folderOf ?? (() => WORKSPACE_TARGET);
   }
 
   /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
@@ -102,7 +106,7 @@ export class DevServerManager {
       workspace,
       name,
       command: [...options.command],
-      cwd: posix.resolve(WORKSPACE_TARGET, options.cwd ?? '.'),
+      cwd: posix.resolve(this.folderOf(workspace), options.cwd ?? '.'),
       env: { ...options.env },
       port: options.port ?? null,
       pgid: null,
