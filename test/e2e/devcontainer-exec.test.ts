@@ -32,7 +32,7 @@ for (const kind of ['podman', 'docker'] as const) {
     let berth: Berth | null = null;
 
     afterAll(async () => {
-      await cli(['rm', id, '--force']);
+      await cli(['rm', id]);
       await berth?.close();
       // The image this test built (labelled with its config file), and only that.
       const engine = (args: string[]) => run([kind, ...args], { env: engineEnv(), okExitCodes: 'any' });
