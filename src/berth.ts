@@ -28,13 +28,16 @@ import { keepShield, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
 import { upAndReport, type EgressView, type UpReport } from './workspace/up-report.js';
-import { patchSpec, type WorkspaceSpecInput } from './workspace/spec.js';
+import { patchSpec, rootTarget, type WorkspaceSpecInput } from './workspace/spec.js';
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
-import type { DevcontainerPlan, HookRun } from './workspace/devcontainer-up.js';
+import type { DevcontainerPlan, HookContext, HookRun } from './workspace/devcontainer-up.js';
 import type { DevcontainerRead } from './devcontainer/read.js';
 import type { DeclaredDevcontainer } from './orchestrator/manifest.js';
+import { APPLE_DEFAULT_PREVIEW_PORTS } from './workspace/preview-ports.js';
+import { withExecDefaults, type ExecDefaults } from './workspace/exec-defaults.js';
+import { readAddressCard, writeAddressCard } from './workspace/address-card.js';
 import type { ComposeProject } from './workspace/devcontainer-compose.js';
 import type { GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
@@ -139,6 +142,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       emit: (input) => this.record(input),
       // The lock is the home's, whatever the runtime: any lane's manager takes it.
       exclusively: (workspace, role, work, onWait) => this.defaultLane.workspaces.exclusively(workspace, role, work, onWait),
+      folderOf: (workspace) => rootTarget(this.recordedSpec(workspace, this.kindOf(workspace)) ?? {}),
       resolve: async (workspace) => {
         const lane = await this.laneOf(workspace);
         const { runtime } = lane;
@@ -225,13 +229,19 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * hooks once per container (markers in Berth's state), postStart on every start.
    */
   async upDevcontainer(id: string, options: UpDevcontainerOptions): Promise<DevcontainerUpResult> {
-    const { runHooks } = await import('./workspace/devcontainer-up.js');
+    const { remoteEnvFor, runHooks } = await import('./workspace/devcontainer-up.js');
     const { read, plan } = await this.planFromDevcontainer(options, 'up');
     const lane = await this.laneOf(id, options.runtime);
     // What the runtime has no way to give is refused before anything is built or started.
     (await import('./workspace/privileges.js')).checkRuntimeSupport(lane.runtime.kind, plan.input, read.file);
     if (plan.granted.length > 0) {
       this.record({ type: 'devcontainer.privileges', workspace: id, level: 'warn', message: `Granted at the user's request (allowPrivileged): ${plan.granted.join(', ')}.`, data: { granted: plan.granted } });
+    }
+    // Refused before anything runs or is built: Apple and host mode have no compose.
+    if (plan.compose) (await import('./workspace/devcontainer-compose.js')).requireComposeRuntime(lane.runtime.kind);
+    // forwardPorts ask for preview ports; on Apple (published at create only) never fewer than its usual pool.
+    if (lane.runtime.kind === 'apple' && options.base?.previewPorts === undefined && plan.input.previewPorts !== undefined) {
+      plan.input.previewPorts = Math.max(plan.input.previewPorts, APPLE_DEFAULT_PREVIEW_PORTS);
     }
     if (plan.initialize !== null) {
       const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
@@ -269,11 +279,16 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     // The devcontainer.json declares the whole spec: it replaces what was recorded (an edit is drift).
     const result = await this.guard(() => this.ensure(id, plan.input, 'replace', lane));
     if (compose) await (await import('./workspace/devcontainer-compose.js')).joinProjectNetwork(engineBinary(lane.runtime), this.env, compose, result.container.name);
+    // The hooks and the variables' resolution say who, where and what env themselves: the raw exec.
+    const rawExec: HookContext['exec'] = (argv, execOptions) => this.execWith(id, argv, execOptions, false) as Promise<ExecResult>;
+    // From now on a plain exec runs as the hooks do (remoteUser, workspaceFolder, remoteEnv).
+    const remoteEnv = await remoteEnvFor(plan, { exec: rawExec });
+    this.recordExecDefaults(id, lane, { ...(plan.user ? { user: plan.user } : {}), cwd: plan.workspaceFolder, ...(Object.keys(remoteEnv).length > 0 ? { env: remoteEnv } : {}) });
     const hooks = await runHooks(plan, {
       workspace: id,
       containerId: result.container.id,
       action: result.action,
-      exec: (argv, execOptions) => this.exec(id, argv, execOptions),
+      exec: rawExec,
       markers: this.store.hookMarkers,
       onHook: (run) => this.reportHook(id, run, options.onHook),
     });
@@ -336,7 +351,26 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const attach = this.recordedSpec(id, this.kindOf(id))?.devcontainer?.postAttach;
     if (!attach) return [];
     const { runAttachHook } = await import('./workspace/devcontainer-up.js');
-    return runAttachHook(attach, (argv, execOptions) => this.exec(id, argv, execOptions), (run) => this.reportHook(id, run, onHook));
+    return runAttachHook(attach, (argv, execOptions) => this.execWith(id, argv, execOptions, false) as Promise<ExecResult>, (run) => this.reportHook(id, run, onHook));
+  }
+
+  /**
+   * Records how plain commands run in a workspace brought up from a devcontainer.json: in the
+   * ledger's spec (what Berth, the daemon and a later up read) and on the address card (the CLI's
+   * fast exec path). Both were written by ensure without it: the env needed the running container.
+   */
+  private recordExecDefaults(id: string, lane: RuntimeLane, defaults: ExecDefaults): void {
+    const entry = this.containerEntry(id, lane.runtime.kind);
+    const spec = entry ? recordedSpec(entry) : null;
+    if (!entry || !spec?.devcontainer) return;
+    this.store.ledger.recordDesired(lane.runtime.kind, entry.name, { ...spec, devcontainer: { ...spec.devcontainer, exec: defaults } });
+    const card = readAddressCard(this.home, id);
+    if (card) writeAddressCard(this.home, id, { ...card, defaults });
+  }
+
+  /** What a plain command in the workspace runs with when the caller does not say (exec-defaults.ts). */
+  private execDefaults(id: string): ExecDefaults | undefined {
+    return this.recordedSpec(id, this.kindOf(id))?.devcontainer?.exec;
   }
 
   /** The compose project's other services up (the workspace's service is Berth's own container). */
@@ -512,15 +546,21 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   exec(id: string, argv: readonly string[], options?: ExecOptions<'utf8'>): Promise<ExecResult>;
   exec(id: string, argv: readonly string[], options?: ExecOptions<ExecEncoding>): Promise<ExecResult | ExecResult<Buffer>>;
   exec(id: string, argv: readonly string[], options: ExecOptions<ExecEncoding> = {}): Promise<ExecResult<string | Buffer>> {
+    return this.execWith(id, argv, options, true);
+  }
+
+  /** exec, with the workspace's defaults for what the caller leaves out (a devcontainer's remoteUser...) or without. */
+  private execWith(id: string, argv: readonly string[], options: ExecOptions<ExecEncoding>, defaulted: boolean): Promise<ExecResult<string | Buffer>> {
     // close() ends the command in the workspace as an abort does (E_ABORTED).
     const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
-    return this.guard(() => this.onContainer(id, (target, { runtime, workspaces }) => execCancellable(runtime, target, [...workspaces.egress.execFence(id), ...argv], { ...options, signal })));
+    const given = defaulted ? withExecDefaults(this.execDefaults(id), options) : options;
+    return this.guard(() => this.onContainer(id, (target, { runtime, workspaces }) => execCancellable(runtime, target, [...workspaces.egress.execFence(id), ...argv], { ...given, signal })));
   }
 
   /** An interactive command attached to this terminal; resolves to its exit code. */
   async execInteractive(id: string, argv: readonly string[], options: InteractiveExecOptions = {}): Promise<number> {
     const lane = await this.laneOf(id);
-    return execInWorkspace(lane.runtime, id, await this.ownedName(id, lane), [...lane.workspaces.egress.execFence(id), ...argv], options);
+    return execInWorkspace(lane.runtime, id, await this.ownedName(id, lane), [...lane.workspaces.egress.execFence(id), ...argv], withExecDefaults(this.execDefaults(id), options));
   }
 
   /**
@@ -532,7 +572,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { command, onAttachHook, ...rest } = options;
     // The login shell is an attach (a devcontainer's postAttachCommand runs); a given command is not.
     if (command === undefined) await this.runAttachHooks(id, onAttachHook);
-    return this.onContainer(id, (target, { runtime, workspaces }) => openPty(runtime, target, [...workspaces.egress.execFence(id), ...(command ?? loginShell(runtime.capabilities))], rest));
+    return this.onContainer(id, (target, { runtime, workspaces }) => openPty(runtime, target, [...workspaces.egress.execFence(id), ...(command ?? loginShell(runtime.capabilities))], withExecDefaults(this.execDefaults(id), rest)));
   }
 
   /**
@@ -541,7 +581,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * later Berth attaches to it again. Honours the exec fence, as exec does.
    */
   spawn(id: string, argv: readonly string[], options: SpawnOptions = {}): Promise<ProcessHandle> {
-    return this.onContainer(id, (target, { runtime, workspaces }) => spawnProcess(processSite(runtime, this.home, id, target, workspaces.egress.execFence(id)), argv, options));
+    return this.onContainer(id, (target, { runtime, workspaces }) => spawnProcess(processSite(runtime, this.home, id, target, workspaces.egress.execFence(id)), argv, withExecDefaults(this.execDefaults(id), options)));
   }
 
   /** The processes `spawn` started in the workspace (running, and the last ended ones), to attach to again. */

@@ -70,16 +70,18 @@ export async function execByAddressCard(id: string, flag: string | undefined, co
   const config = loadConfig(home);
   const explicit = [flag, process.env['BERTH_RUNTIME'], config.runtime].find((choice) => choice !== undefined && choice !== '');
   if (explicit !== undefined && explicit !== 'auto' && explicit !== card.runtime) return undefined;
-  const [{ createRuntime }, { execInWorkspace, rethrowIfGone }, { execCancellable }] = await Promise.all([
+  const [{ createRuntime }, { execInWorkspace, rethrowIfGone }, { execCancellable }, { withExecDefaults }] = await Promise.all([
     import('../runtime/select.js'),
     import('../workspace/exec.js'),
     import('../workspace/exec-cancel.js'),
+    import('../workspace/exec-defaults.js'),
   ]);
   const runtime = await createRuntime(card.runtime, { home, startSystem: appleAutostart(process.env, config) });
   const argv = [...(card.fence ?? []), ...command];
+  const given = withExecDefaults(card.defaults, { env: options.env, cwd: options.workdir, user: options.user });
   return execOnTerminal(
-    (streamed) => execCancellable(runtime, card.container, argv, { ...streamed, env: options.env, cwd: options.workdir, user: options.user }).catch((error: unknown) => rethrowIfGone(error, runtime, id, card.container)),
-    () => execInWorkspace(runtime, id, card.container, argv, options),
+    (streamed) => execCancellable(runtime, card.container, argv, { ...streamed, ...given }).catch((error: unknown) => rethrowIfGone(error, runtime, id, card.container)),
+    () => execInWorkspace(runtime, id, card.container, argv, { env: given.env, workdir: given.cwd, user: given.user }),
   );
 }
 

@@ -48,6 +48,8 @@ export interface DevServerManagerOptions {
    * is scanned. Default: none (every listing scans).
    */
   sight?: ((workspaces: readonly string[]) => Promise<Map<string, ContainerSighting>>) | undefined;
+  /** Where the workspace's root is inside it (a devcontainer's workspaceFolder); default /workspace. */
+  folderOf?: ((workspace: string) => string) | undefined;
 }
 
 export interface ListOptions {
@@ -57,7 +59,7 @@ export interface ListOptions {
 
 export interface StartOptions {
   command: string[];
-  /** Inside the workspace; relative to /workspace unless absolute. */
+  /** Inside the workspace; relative to its root (/workspace, or a devcontainer's workspaceFolder) unless absolute. */
   cwd?: string | undefined;
   env?: Record<string, string> | undefined;
   /** Skip detection: the server listens here (still verified). */
@@ -83,6 +85,7 @@ export class DevServerManager {
   private readonly emit: DevServerManagerOptions['emit'];
   private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
   private readonly sight: DevServerManagerOptions['sight'];
+  private readonly folderOf: (workspace: string) => string;
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
@@ -92,6 +95,7 @@ export class DevServerManager {
     this.emit = options.emit;
     this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
     this.sight = options.sight;
+    this.folderOf = options.folderOf ?? (() => WORKSPACE_TARGET);
   }
 
   /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
@@ -115,7 +119,7 @@ export class DevServerManager {
       workspace,
       name,
       command: [...options.command],
-      cwd: posix.resolve(WORKSPACE_TARGET, options.cwd ?? '.'),
+      cwd: posix.resolve(this.folderOf(workspace), options.cwd ?? '.'),
       env: { ...options.env },
       port: options.port ?? null,
       pgid: null,

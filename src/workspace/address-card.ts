@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRuntimeKind, type RuntimeKind } from '../runtime/kinds.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/private-files.js';
+import { parseExecDefaults, type ExecDefaults } from './exec-defaults.js';
 
 /**
  * Where a workspace's container lives: its runtime and the engine id Berth got when it created it.
@@ -14,6 +15,8 @@ export interface AddressCard {
   container: string;
   /** Put in front of every command run there (the guest-firewall fence; see egress/guest-firewall.ts). */
   fence?: string[] | undefined;
+  /** How plain commands run there when the caller does not say (a devcontainer's remoteUser...). */
+  defaults?: ExecDefaults | undefined;
 }
 
 function cardPath(berthHome: string, id: string): string {
@@ -33,7 +36,9 @@ export function readAddressCard(berthHome: string, id: string): AddressCard | un
       card.container !== '' &&
       isRuntimeKind(card.runtime) &&
       (card.fence === undefined || (Array.isArray(card.fence) && card.fence.every((part) => typeof part === 'string')));
-    return valid ? (card as AddressCard) : undefined;
+    if (!valid) return undefined;
+    const defaults = parseExecDefaults(card.defaults);
+    return { runtime: card.runtime, container: card.container, ...(card.fence ? { fence: card.fence } : {}), ...(defaults ? { defaults } : {}) } as AddressCard;
   } catch {
     return undefined;
   }

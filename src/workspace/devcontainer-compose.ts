@@ -111,11 +111,7 @@ export function composeProjectName(workspace: string): string {
  * then the standalone one. Apple's container and host mode have none.
  */
 export async function findComposeTool(kind: string, binary: string, env: NodeJS.ProcessEnv): Promise<string[]> {
-  if (kind !== 'docker' && kind !== 'podman') {
-    throw new BerthError('E_UNSUPPORTED', `Compose is not available on ${kind === 'apple' ? 'Apple container' : `the ${kind} runtime`}: it has no compose tool and no shared project network.`, {
-      hint: 'Bring the workspace up on docker or podman (--runtime docker|podman), or describe it with image or build.dockerfile and run the other services yourself.',
-    });
-  }
+  requireComposeRuntime(kind);
   const candidates = kind === 'docker' ? [[binary, 'compose'], ['docker-compose']] : [[binary, 'compose'], ['podman-compose', '--podman-path', binary]];
   for (const tool of candidates) {
     const answered = await run([...tool, 'version'], { env, timeoutMs: 20_000, okExitCodes: 'any' }).then(
@@ -126,6 +122,17 @@ export async function findComposeTool(kind: string, binary: string, env: NodeJS.
   }
   throw new BerthError('E_RUNTIME_UNAVAILABLE', `No compose tool answers for ${kind}: tried ${candidates.map((c) => c.join(' ')).join(', ')}.`, {
     hint: kind === 'docker' ? 'Install the compose plugin or docker-compose (Debian: apt-get install docker-compose).' : 'Install podman-compose (Debian: apt-get install podman-compose).',
+  });
+}
+
+/**
+ * Compose needs docker or podman: Apple `container` has no compose tool and no network its
+ * containers share by name (nor does host mode). Checked before anything is built or started.
+ */
+export function requireComposeRuntime(kind: string): void {
+  if (kind === 'docker' || kind === 'podman') return;
+  throw new BerthError('E_UNSUPPORTED', `Compose is not available on ${kind === 'apple' ? 'Apple container' : `the ${kind} runtime`}: it has no compose tool and no shared project network.`, {
+    hint: 'Bring the workspace up on docker or podman (--runtime docker|podman), or describe it with image or build.dockerfile (one container) and run the other services yourself.',
   });
 }
 

@@ -387,7 +387,8 @@ function describeHook(hook: Hook): string {
   return hook.commands.map((c) => (c.name === null ? '' : `${c.name}: `) + hookArgv(c.command).join(' ')).join('; ');
 }
 
-async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: Pick<HookContext, 'exec'>): Promise<Record<string, string>> {
+/** remoteEnv as the container resolves it (`${containerEnv:X}` read there, by an exec only when used). */
+export async function remoteEnvFor(plan: Pick<DevcontainerPlan, 'remoteEnv' | 'user'>, context: Pick<HookContext, 'exec'>): Promise<Record<string, string>> {
   const entries = Object.entries(plan.remoteEnv);
   if (entries.length === 0) return {};
   let containerEnv: Record<string, string> = {};

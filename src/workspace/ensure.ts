@@ -293,7 +293,8 @@ export class WorkspaceManager {
     const { containerId, containerSpec } = created;
     this.store.ledger.confirmCreated(entry, containerId);
     const fence = this.egress.execFence(id);
-    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(fence.length > 0 ? { fence: [...fence] } : {}) });
+    const defaults = spec.devcontainer?.exec;
+    writeAddressCard(this.berthHome, id, { runtime: this.runtime.kind, container: containerId, ...(fence.length > 0 ? { fence: [...fence] } : {}), ...(defaults ? { defaults } : {}) });
     await this.egress.ready(id, name);
     const message = action === 'created' ? `Created ${name}.` : `Recreated ${name}: ${reasons.join('; ')}.`;
     this.emit({ type: `workspace.${action}`, workspace: id, message, data: { reasons, runtime: this.runtime.kind } });

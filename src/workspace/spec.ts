@@ -1,4 +1,5 @@
 import type { ComposeProject } from './devcontainer-compose.js';
+import type { ExecDefaults } from './exec-defaults.js';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv, VOLUME_NAME } from '../runtime/validate-spec.js';
@@ -103,6 +104,11 @@ export interface DevcontainerOrigin {
    * choice), so `berth mcp --up` brings it up again as it was declared. Not part of the spec hash.
    */
   upWith?: { base?: WorkspaceSpecInput | undefined; runInitializeCommand: boolean; allowPrivileged?: boolean | undefined } | undefined;
+  /**
+   * How plain commands run there (remoteUser, workspaceFolder, remoteEnv resolved in the container),
+   * recorded at up once the container runs (workspace/exec-defaults.ts). Not part of the spec hash.
+   */
+  exec?: ExecDefaults | undefined;
 }
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
@@ -206,6 +212,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
             ...(input.devcontainer.compose ? { compose: input.devcontainer.compose } : {}),
             ...(input.devcontainer.featuresHash !== undefined ? { featuresHash: input.devcontainer.featuresHash } : {}),
             ...(input.devcontainer.upWith ? { upWith: input.devcontainer.upWith } : {}),
+            ...(input.devcontainer.exec ? { exec: input.devcontainer.exec } : {}),
           },
         }),
     // Only when there are some: specs without them read (and hash) as they always did.

@@ -385,13 +385,36 @@ function factsSuite(engine: Engine): void {
       expect(json.stdout).toBe('[]\n');
     });
 
-    it('builds through the engine (build) with nothing on stdout', async () => {
+    it('builds through the engine (build), stdout ending with the names as each release prints them', async () => {
       const context = join(host, 'build');
       mkdirSync(context);
       writeFileSync(join(context, 'Dockerfile'), `FROM ${TEST_IMAGE}\nSTOPSIGNAL SIGQUIT\nCMD ["sleep", "infinity"]\n`);
+      // BuildCommand.swift: print(finalMessage), the normalised names one a line @1.0.0 line 391, "Successfully built a, b" @0.9.0 line 354.
       const result = await c(['build', '-t', image, context]);
       expect(result.exitCode, result.stderr).toBe(0);
-      expect(result.stdout).toBe('');
+      expect(result.stdout).toBe(`docker.io/library/${image}:latest\n`);
+      const old = await c(['build', '--progress', 'plain', '-t', image, context], { version: '0.9.0' });
+      expect(old.exitCode, old.stderr).toBe(0);
+      expect(old.stdout).toBe(`Successfully built docker.io/library/${image}:latest\n`);
+    });
+
+    it('build: the options and checks of each release', async () => {
+      const context = join(host, 'build-checks');
+      mkdirSync(context);
+      writeFileSync(join(context, 'Dockerfile'), `FROM ${TEST_IMAGE}\n`);
+      // --pull @0.10.0, --secret @0.11.0, --ssh @1.2.1: unknown options before.
+      expect(await c(['build', '--pull', '-t', image, context], { version: '0.9.0' })).toMatchObject({ exitCode: 64, stderr: expect.stringContaining("Unknown option '--pull'") as string });
+      expect(await c(['build', '--secret', 'id=a', '-t', image, context], { version: '0.10.0' })).toMatchObject({ exitCode: 64 });
+      expect(await c(['build', '--ssh', 'default', '-t', image, context], { version: '1.2.0' })).toMatchObject({ exitCode: 64 });
+      // A missing --file: a usage error from validate() @0.11.0 on; before, the build itself fails.
+      const missing = join(context, 'Nope');
+      expect(await c(['build', '-f', missing, '-t', image, context])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining(`Error: dockerfile does not exist ${missing}`) as string });
+      expect(await c(['build', '-f', missing, '-t', image, context], { version: '0.10.0' })).toMatchObject({ exitCode: 1 });
+      expect(await c(['build', '-t', image, join(host, 'no-such-context')])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining('context dir does not exist') as string });
+      // 16 KiB or more: refused @1.0.0 on (#735), built before.
+      writeFileSync(join(context, 'Big'), `FROM ${TEST_IMAGE}\n${'#'.repeat(16 * 1024)}\n`);
+      expect(await c(['build', '-f', join(context, 'Big'), '-t', image, context])).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('exceeds the maximum allowed size of 16384 bytes') as string });
+      expect(await c(['build', '-f', join(context, 'Big'), '-t', image, context], { version: '0.12.3' })).toMatchObject({ exitCode: 0 });
     });
 
     it('fact 1, 12, 13: list --format json matches the §3.3 example shape byte rules and fields', async () => {

@@ -1,7 +1,9 @@
 // @ts-check
 // Images: the `image` group (list, inspect, pull, tag) and `build`.
 
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { FORMAT_OPTION, QUIET_OPTION, requireFormat } from '../core/args.mjs';
 import { Exit, fail, swiftArray, usageExit } from '../core/errors.mjs';
 import { engineMessage } from '../core/engine.mjs';
@@ -177,10 +179,10 @@ export const BUILD = {
       { key: 'os', names: ['--os'], type: 'value' },
       { key: 'platform', names: ['--platform'], type: 'value' },
       { key: 'target', names: ['--target'], type: 'value' },
-      { key: 'pull', names: ['--pull'], type: 'flag' },
+      { key: 'pull', names: ['--pull'], type: 'flag', since: 'build.pull' },
       { key: 'quiet', names: ['-q', '--quiet'], type: 'flag' },
-      { key: 'secret', names: ['--secret'], type: 'array' },
-      { key: 'ssh', names: ['--ssh'], type: 'array' },
+      { key: 'secret', names: ['--secret'], type: 'array', since: 'build.secret' },
+      { key: 'ssh', names: ['--ssh'], type: 'array', since: 'build.ssh' },
       { key: 'cpus', names: ['-c', '--cpus'], type: 'value' },
       { key: 'memory', names: ['-m', '--memory'], type: 'value' },
       { key: 'dns', names: ['--dns'], type: 'array' },
@@ -191,8 +193,28 @@ export const BUILD = {
     rest: 'context-dir',
   },
   async run(ctx, opts) {
-    requireSystem(ctx);
+    const { release } = ctx;
     const context = opts.rest[0] ?? '.';
+    // validate() runs before anything else, the system included (ArgumentParser): usage errors, exit 64.
+    if (!fs.existsSync(context)) throw usageExit(`context dir does not exist ${context}`, BUILD.spec.usage, BUILD.spec.path);
+    const dockerfile = opts.file ?? (['Dockerfile', 'Containerfile'].map((name) => path.join(context, name)).find((f) => fs.existsSync(f)) ?? null);
+    if (release.has('build.dockerfile-validated') && opts.file && opts.file !== '-' && !fs.existsSync(opts.file)) {
+      throw usageExit(`dockerfile does not exist ${opts.file}`, BUILD.spec.usage, BUILD.spec.path);
+    }
+    requireSystem(ctx);
+    // The CLI reads the Dockerfile itself and hands the bytes to the builder: a missing one fails the build.
+    if (dockerfile === null) fail('internalError', 'build failed', `failed to find Dockerfile or Containerfile in the context directory ${context}`);
+    if (dockerfile !== '-') {
+      let size;
+      try {
+        size = fs.statSync(dockerfile).size;
+      } catch {
+        return fail('internalError', 'build failed', `The file “${path.basename(dockerfile)}” couldn’t be opened because there is no such file.`);
+      }
+      if (release.has('build.dockerfile-size-limit') && size >= 16 * 1024) {
+        fail('invalidArgument', `Dockerfile size (${size} bytes) exceeds the maximum allowed size of ${16 * 1024} bytes. See https://github.com/apple/container/issues/735.`);
+      }
+    }
     const args = ['build'];
     for (const t of opts.tag) args.push('-t', t);
     if (opts.file) args.push('-f', opts.file);
@@ -210,6 +232,9 @@ export const BUILD = {
     // Build logs go to stderr; Apple's build prints nothing useful on stdout (§3.9).
     const code = await ctx.engine.attached(args, ['ignore', 2, 2]);
     if (code !== 0) fail('internalError', 'build failed', `${ctx.config.engine} build exited with status ${code}`);
+    // The last line: the names as Apple normalises them (BuildCommand.swift print(finalMessage)).
+    const names = opts.tag.map((/** @type {string} */ t) => normalizeReference(t));
+    if (!opts.output.length) ctx.io.out(release.has('build.names-stdout') ? `${names.join('\n')}\n` : `Successfully built ${names.join(', ')}\n`);
     return 0;
   },
 };

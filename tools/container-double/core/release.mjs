@@ -75,6 +75,13 @@ export const DOUBLE_ROWS = [
   { id: 'system start.progress-stderr', since: '1.0.0', what: 'system start progress on stderr, with the machine API step' },
   { id: 'system status.roots', since: '0.4.0', what: 'system status prints the roots and the apiserver version' },
   { id: 'machine-containers', since: '1.0.0', what: 'containers of the machine plugin are not containers' },
+  // build (Sources/ContainerCommands/BuildCommand.swift at each tag).
+  { id: 'build.pull', since: '0.10.0', what: 'build --pull (@0.10.0 line 135; absent @0.9.0)' },
+  { id: 'build.secret', since: '0.11.0', what: 'build --secret (@0.11.0 line 124; absent @0.10.0)' },
+  { id: 'build.ssh', since: '1.2.1', what: 'build --ssh (@1.2.1 line 132; absent @1.2.0)' },
+  { id: 'build.dockerfile-validated', since: '0.11.0', what: 'a missing --file is a usage error before the build, `dockerfile does not exist <path>` (validate(), @0.11.0 line 470); before, the read fails inside the build' },
+  { id: 'build.dockerfile-size-limit', since: '1.0.0', what: 'a Dockerfile of 16 KiB or more is refused before the build (#735; @1.0.0 line 257)' },
+  { id: 'build.names-stdout', since: '1.0.0', what: 'stdout ends with the built names, one a line (@1.0.0 line 391); before, `Successfully built <names, comma-separated>` (@0.9.0 line 354)' },
 ];
 
 /** @type {ReadonlyMap<string, ReleaseRow>} */
