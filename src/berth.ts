@@ -142,7 +142,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       emit: (input) => this.record(input),
       // The lock is the home's, whatever the runtime: any lane's manager takes it.
       exclusively: (workspace, role, work, onWait) => this.defaultLane.workspaces.exclusively(workspace, role, work, onWait),
-      folderOf: (workspace) => rootTarget(this.recordedSpec(workspace, this.kindOf(workspace)) ?? {}),
+      folderOf: (workspace) => this.workspaceFolder(workspace),
       resolve: async (workspace) => {
         const lane = await this.laneOf(workspace);
         const { runtime } = lane;
@@ -335,6 +335,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * (`berth mcp --up`): the same file, root, settings and initializeCommand choice. null when it
    * was not brought up from one (or Berth has no record of it).
    */
+  /** Where the workspace's folder is inside it: /workspace, or the workspaceFolder of the devcontainer.json it came up from. */
+  workspaceFolder(id: string): string {
+    return rootTarget(this.recordedSpec(id, this.kindOf(id)) ?? {});
+  }
+
   devcontainerUpOf(id: string): UpDevcontainerOptions | null {
     const spec = this.recordedSpec(id, this.kindOf(id));
     const origin = spec?.devcontainer;

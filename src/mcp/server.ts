@@ -6,7 +6,7 @@ import type { Berth } from '../berth.js';
 import { BerthError, isBerthError } from '../errors.js';
 import { requestEgress, settleEgressRequest } from '../egress/requests.js';
 import { hostPathFor } from '../runtime/host/host-runtime.js';
-import { resolveWorkspacePath, WORKSPACE_ROOT } from '../workspace/files.js';
+import { resolveWorkspacePath } from '../workspace/files.js';
 import type { ProcessExit } from '../workspace/processes.js';
 import { BackgroundProcesses, MAX_OUTPUT_WAIT_MS } from './background.js';
 import { capText } from './cap.js';
@@ -41,6 +41,8 @@ const ELICIT_TIMEOUT_MS = 10 * 60_000;
 
 /** Paths the tools may name: where the workspace's files are, as the server decides per runtime. */
 export interface PathScope {
+  /** The workspace's folder inside it (/workspace, or a devcontainer's workspaceFolder): relative paths start there. */
+  root: string;
   /** The absolute workspace path, or a BerthError saying why it is not the agent's. */
   check(path: string): string;
   /** A working folder for exec: in host mode only inside the mounts (the host checks and maps it). */
@@ -57,21 +59,24 @@ export interface PathScope {
  */
 export async function pathScope(berth: Berth, workspace: string): Promise<PathScope> {
   const status = await berth.status(workspace);
-  if (status.isolation === 'container') return { check: resolveWorkspacePath, cwd: resolveWorkspacePath, toCommand: (p) => p, fromCommand: (p) => p };
+  const root = berth.workspaceFolder(workspace);
+  const resolve = (path: string): string => resolveWorkspacePath(path, root);
+  if (status.isolation === 'container') return { root, check: resolve, cwd: resolve, toCommand: (p) => p, fromCommand: (p) => p };
   const info = await berth.runtime.inspect(status.container);
   const mounts = info.mounts.map((m) => ({ source: m.source.replace(/(.)\/$/, '$1'), target: posix.normalize(m.target).replace(/(.)\/$/, '$1') }));
   const under = (path: string, root: string): boolean => path === root || path.startsWith(`${root}/`);
   const within = (allowed: readonly string[]) => (path: string): string => {
-    const absolute = resolveWorkspacePath(path);
+    const absolute = resolve(path);
     if (allowed.some((root) => under(absolute, root))) return absolute;
     throw new BerthError('E_INVALID_INPUT', `${absolute} is outside workspace "${workspace}" (a host-mode workspace's files are ${allowed.join(', ')}).`, {
-      hint: `Use a path under ${WORKSPACE_ROOT} (relative paths start there)${allowed.includes('/tmp') ? ' or /tmp' : ''}.`,
+      hint: `Use a path under ${root} (relative paths start there)${allowed.includes('/tmp') ? ' or /tmp' : ''}.`,
       details: { path: absolute },
     });
   };
   const targets = mounts.map((m) => m.target);
   const bySource = [...mounts].sort((a, b) => b.source.length - a.source.length);
   return {
+    root,
     check: within([...targets, '/tmp']),
     cwd: within(targets),
     toCommand: (path) => hostPathFor(info.mounts, path),
@@ -123,7 +128,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     { name: 'berth', version: options.version },
     {
       instructions:
-        `You work inside the Berth workspace "${workspace}" (runtime ${berth.runtime.kind}). Files live under ${WORKSPACE_ROOT}; relative paths start there. ` +
+        `You work inside the Berth workspace "${workspace}" (runtime ${berth.runtime.kind}). Files live under ${scope.root}; relative paths start there. ` +
         'Network access outside the workspace follows rules a person set: when a connection is refused, read the berth://egress/denials resource and ask with egress_request; a person decides.',
     },
   );
@@ -147,7 +152,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       inputSchema: {
         command: z.string().optional().describe('A shell command line, run with sh -c.'),
         argv: z.array(z.string()).min(1).optional().describe('The program and its arguments, without a shell.'),
-        cwd: z.string().optional().describe(`Working folder (default ${WORKSPACE_ROOT}).`),
+        cwd: z.string().optional().describe(`Working folder (default ${scope.root}).`),
         env: envShape,
         timeout_ms: z.number().int().positive().max(MAX_EXEC_TIMEOUT_MS).optional().describe(`Default ${String(DEFAULT_EXEC_TIMEOUT_MS)}.`),
         background: z.boolean().optional().describe('Run in the background: answers {process_id} at once (timeout_ms does not apply).'),
@@ -164,12 +169,12 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     guarded(async ({ command, argv, cwd, env, timeout_ms, background }) => {
       if ((command === undefined) === (argv === undefined)) throw new BerthError('E_INVALID_INPUT', 'exec takes exactly one of `command` and `argv`.', { hint: 'command: "npm test", or argv: ["npm", "test"].' });
       if (background === true) {
-        const handle = await berth.spawn(workspace, argv ?? ['sh', '-c', command ?? ''], { cwd: scope.cwd(cwd ?? WORKSPACE_ROOT), env });
+        const handle = await berth.spawn(workspace, argv ?? ['sh', '-c', command ?? ''], { cwd: scope.cwd(cwd ?? scope.root), env });
         backgroundProcesses.adopt(handle);
         return ok({ process_id: handle.id });
       }
       const result = await berth.exec(workspace, argv ?? ['sh', '-c', command ?? ''], {
-        workdir: scope.cwd(cwd ?? WORKSPACE_ROOT),
+        workdir: scope.cwd(cwd ?? scope.root),
         env,
         timeoutMs: timeout_ms ?? DEFAULT_EXEC_TIMEOUT_MS,
       });
@@ -295,7 +300,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     'file_list',
     {
       title: 'List a folder',
-      description: `Lists a folder in the workspace (default ${WORKSPACE_ROOT}); with recursive, everything below it (at most ${String(LIST_LIMIT)} entries).`,
+      description: `Lists a folder in the workspace (default ${scope.root}); with recursive, everything below it (at most ${String(LIST_LIMIT)} entries).`,
       inputSchema: { path: z.string().optional(), recursive: z.boolean().optional() },
       outputSchema: {
         path: z.string(),
@@ -303,7 +308,7 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
       },
     },
     guarded(async ({ path, recursive }) => {
-      const absolute = scope.check(path ?? WORKSPACE_ROOT);
+      const absolute = scope.check(path ?? scope.root);
       const entries = await berth.files.list(workspace, absolute, { recursive, limit: LIST_LIMIT });
       return ok({ path: absolute, entries: entries.map((e) => ({ name: e.name, path: e.path, type: e.type, size: e.size })) });
     }),
@@ -328,12 +333,12 @@ export async function createWorkspaceServer(berth: Berth, workspace: string, opt
     'file_search',
     {
       title: 'Search file contents',
-      description: `Searches text files below a folder (default ${WORKSPACE_ROOT}) for a regular expression (extended, grep -E), skipping .git and node_modules; at most ${String(SEARCH_LIMIT)} matches.`,
+      description: `Searches text files below a folder (default ${scope.root}) for a regular expression (extended, grep -E), skipping .git and node_modules; at most ${String(SEARCH_LIMIT)} matches.`,
       inputSchema: { pattern: z.string().min(1), path: z.string().optional() },
       outputSchema: { matches: z.array(z.object({ path: z.string(), line: z.number(), text: z.string() })), truncated: z.boolean() },
     },
     guarded(async ({ pattern, path }) => {
-      const absolute = scope.check(path ?? WORKSPACE_ROOT);
+      const absolute = scope.check(path ?? scope.root);
       // -Z puts a NUL after each file name, so names with colons or newlines stay whole.
       const script = `grep -rnIEZ --exclude-dir=.git --exclude-dir=node_modules -e "$1" -- "$2" | head -n ${String(SEARCH_LIMIT + 1)}`;
       const result = await berth.exec(workspace, ['sh', '-c', script, 'sh', pattern, scope.toCommand(absolute)], { timeoutMs: DEFAULT_EXEC_TIMEOUT_MS });
@@ -500,10 +505,10 @@ function registerResources(server: McpServer, berth: Berth, workspace: string, s
     server.registerResource(
       file,
       `berth://workspace/${file}`,
-      { title: `The workspace's ${file}`, description: `${WORKSPACE_ROOT}/${file}, when the project has one.`, mimeType: 'text/markdown' },
+      { title: `The workspace's ${file}`, description: `${scope.root}/${file}, when the project has one.`, mimeType: 'text/markdown' },
       async (uri) => {
-        const text = await berth.files.read(workspace, scope.check(`${WORKSPACE_ROOT}/${file}`)).catch((error: unknown) => {
-          if (isBerthError(error, 'E_NOT_FOUND')) return `(${WORKSPACE_ROOT}/${file} does not exist in this workspace)`;
+        const text = await berth.files.read(workspace, scope.check(`${scope.root}/${file}`)).catch((error: unknown) => {
+          if (isBerthError(error, 'E_NOT_FOUND')) return `(${scope.root}/${file} does not exist in this workspace)`;
           throw error;
         });
         return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text }] };

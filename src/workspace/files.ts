@@ -194,7 +194,8 @@ export async function locate(runtime: Runtime, target: string, workspace: string
 }
 
 /** Normalised, absolute, without `..` escaping above `/`; NUL and non-UTF-8 (lone surrogates) refused. */
-export function resolveWorkspacePath(path: string): string {
+/** `path` made absolute (relative to `root`: the workspace's folder, /workspace unless a devcontainer says) and normalised; refused when it cannot name a file. */
+export function resolveWorkspacePath(path: string, root: string = WORKSPACE_ROOT): string {
   if (typeof path !== 'string' || path === '') throw invalid(String(path), 'is empty');
   if (path.includes('\0')) throw invalid(JSON.stringify(path), 'contains a NUL byte, which no file name can hold');
   if (/\p{Cs}/u.test(path)) {
@@ -202,7 +203,7 @@ export function resolveWorkspacePath(path: string): string {
       hint: 'Names that are not UTF-8 can be listed (their bytes are in `rawName`) but not opened by name here; rename them with exec (e.g. `mv` with a glob).',
     });
   }
-  const absolute = posix.normalize(path.startsWith('/') ? path : posix.join(WORKSPACE_ROOT, path));
+  const absolute = posix.normalize(path.startsWith('/') ? path : posix.join(root, path));
   return absolute.length > 1 && absolute.endsWith('/') ? absolute.slice(0, -1) : absolute;
 }
 

@@ -128,6 +128,13 @@ for (const kind of ['podman', 'docker'] as const) {
         await client.connect(transport, { timeout: 180_000 });
         expect((await client.listTools()).tools.map((t) => t.name), stderr).toContain('exec');
         expect(await sh('echo "$FROM_DEVCONTAINER|$EDITED"; cat /greet.txt')).toBe('yes|yes\nhej');
+        // The agent starts in the devcontainer's workspaceFolder, and relative paths name files there.
+        const pwd = await client.callTool({ name: 'exec', arguments: { command: 'pwd' } });
+        expect(pwd.isError, JSON.stringify(pwd.content)).toBeFalsy();
+        expect((pwd.structuredContent as { stdout: string }).stdout.trim()).toBe('/workspaces/project');
+        const log = await client.callTool({ name: 'file_read', arguments: { path: 'hooks.log' } });
+        expect(log.isError, JSON.stringify(log.content)).toBeFalsy();
+        expect(JSON.stringify(log.structuredContent)).toContain('postStart');
       } finally {
         await client.close();
       }
