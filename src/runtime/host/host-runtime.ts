@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { arch, homedir, platform } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
@@ -473,11 +473,21 @@ function refuseContainerMounts(spec: ContainerSpec): void {
       hint: 'Use a container runtime for this workspace (--runtime), or replace them with bind mounts of folders on this machine.',
     });
   }
-  // The first is the root (workspace/mounts.ts puts it there), mapped by path; the others are bound where they are.
-  const moved = (spec.mounts ?? []).slice(1).find((m) => m.target !== m.source);
+  // The first is the root (workspace/mounts.ts puts it there), mapped by path; the others are bound
+  // where they are. A mount named through a symlink has the link's path as target and the folder's
+  // real path as source: that is the same folder, not a move.
+  const moved = (spec.mounts ?? []).slice(1).find((m) => m.target !== m.source && realPathOf(m.target) !== m.source);
   if (moved) {
     throw new BerthError('E_UNSUPPORTED', `Host mode cannot show ${moved.source} at another path (${moved.target}): its commands see host folders where they are.`, {
       hint: 'Mount the folder at its own path, or use a container runtime for this workspace (--runtime).',
     });
+  }
+}
+
+function realPathOf(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
   }
 }
