@@ -97,14 +97,16 @@ start_dockerd() {
   # setsid: the daemon must outlive this script and the shell that ran it. Its own mount namespace,
   # in which that file is its /etc/resolv.conf: docker 20.10 has no flag for it (`resolv-conf` in
   # daemon.json is refused as an unknown directive), and the machine's own file is never touched.
-  setsid unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$state/resolv.conf" dockerd \
+  # From /: a daemon keeps its starter's folder as its own, and a clone deleted after the run (CI
+  # rehearsals are) would leave it in a folder that is gone.
+  (cd / && exec setsid unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh "$state/resolv.conf" dockerd \
     --host "unix://$docker_sock" \
     --data-root "$state/docker/data" \
     --exec-root "$state/docker/exec" \
     --pidfile "$state/docker.pid" \
     --default-ulimit nofile=10240:10240 \
     --log-level warn \
-    </dev/null >"$state/dockerd.log" 2>&1 &
+    </dev/null >"$state/dockerd.log" 2>&1) &
   wait_for docker_up 60 "dockerd did not answer on $docker_sock" "$state/dockerd.log"
 }
 
@@ -132,12 +134,20 @@ podman_service_up() {
   podman --remote --url "unix://$podman_sock" version >/dev/null 2>&1
 }
 
+# Whether process $1 works in a folder that has been deleted since it started.
+cwd_gone() {
+  case "$(readlink "/proc/$1/cwd" 2>/dev/null)" in *" (deleted)") return 0 ;; esac
+  return 1
+}
+
 start_podman_service() {
-  if podman_service_up; then return 0; fi
+  # A service started from a folder deleted since answers `version` but cannot start a container:
+  # conmon fails to read its working folder ("write child: broken pipe"). Started again, from /.
+  if podman_service_up && ! { [ -f "$state/podman-service.pid" ] && cwd_gone "$(cat "$state/podman-service.pid")"; }; then return 0; fi
   stop_podman_service
   say "starting podman's API service on $podman_sock"
   # --time=0: no idle timeout; it lives as long as the private dockerd does.
-  setsid podman system service --time=0 "unix://$podman_sock" </dev/null >"$state/podman-service.log" 2>&1 &
+  (cd / && exec setsid podman system service --time=0 "unix://$podman_sock" </dev/null >"$state/podman-service.log" 2>&1) &
   echo $! >"$state/podman-service.pid"
   wait_for podman_service_up 30 "podman system service did not answer on $podman_sock" "$state/podman-service.log"
 }

@@ -348,6 +348,7 @@ function factsSuite(engine: Engine): void {
     const c = doubleFor(engine, state);
     const name = (s: string): string => `acdt-${RUN}-${engine.slice(0, 1)}-${s}`;
     const image = `acdt-${RUN}-${engine}-img`;
+    const checksImage = `${image}-checks`;
     const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
 
     const inspect = async (id: string): Promise<ManagedContainer> => {
@@ -370,7 +371,7 @@ function factsSuite(engine: Engine): void {
 
     afterAll(async () => {
       await cleanUp(c);
-      await run([engine, 'rmi', '-f', image], { env: BASE_ENV, okExitCodes: 'any' });
+      await run([engine, 'rmi', '-f', image, checksImage], { env: BASE_ENV, okExitCodes: 'any' });
       rmSync(state, { recursive: true, force: true });
       rmSync(host, { recursive: true, force: true });
     });
@@ -399,22 +400,24 @@ function factsSuite(engine: Engine): void {
     });
 
     it('build: the options and checks of each release', async () => {
+      // Its own tag: a build that succeeds here (the big Dockerfile, without CMD) must not replace the
+      // image the later facts run.
       const context = join(host, 'build-checks');
       mkdirSync(context);
       writeFileSync(join(context, 'Dockerfile'), `FROM ${TEST_IMAGE}\n`);
       // --pull @0.10.0, --secret @0.11.0, --ssh @1.2.1: unknown options before.
-      expect(await c(['build', '--pull', '-t', image, context], { version: '0.9.0' })).toMatchObject({ exitCode: 64, stderr: expect.stringContaining("Unknown option '--pull'") as string });
-      expect(await c(['build', '--secret', 'id=a', '-t', image, context], { version: '0.10.0' })).toMatchObject({ exitCode: 64 });
-      expect(await c(['build', '--ssh', 'default', '-t', image, context], { version: '1.2.0' })).toMatchObject({ exitCode: 64 });
+      expect(await c(['build', '--pull', '-t', checksImage, context], { version: '0.9.0' })).toMatchObject({ exitCode: 64, stderr: expect.stringContaining("Unknown option '--pull'") as string });
+      expect(await c(['build', '--secret', 'id=a', '-t', checksImage, context], { version: '0.10.0' })).toMatchObject({ exitCode: 64 });
+      expect(await c(['build', '--ssh', 'default', '-t', checksImage, context], { version: '1.2.0' })).toMatchObject({ exitCode: 64 });
       // A missing --file: a usage error from validate() @0.11.0 on; before, the build itself fails.
       const missing = join(context, 'Nope');
-      expect(await c(['build', '-f', missing, '-t', image, context])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining(`Error: dockerfile does not exist ${missing}`) as string });
-      expect(await c(['build', '-f', missing, '-t', image, context], { version: '0.10.0' })).toMatchObject({ exitCode: 1 });
-      expect(await c(['build', '-t', image, join(host, 'no-such-context')])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining('context dir does not exist') as string });
+      expect(await c(['build', '-f', missing, '-t', checksImage, context])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining(`Error: dockerfile does not exist ${missing}`) as string });
+      expect(await c(['build', '-f', missing, '-t', checksImage, context], { version: '0.10.0' })).toMatchObject({ exitCode: 1 });
+      expect(await c(['build', '-t', checksImage, join(host, 'no-such-context')])).toMatchObject({ exitCode: 64, stderr: expect.stringContaining('context dir does not exist') as string });
       // 16 KiB or more: refused @1.0.0 on (#735), built before.
       writeFileSync(join(context, 'Big'), `FROM ${TEST_IMAGE}\n${'#'.repeat(16 * 1024)}\n`);
-      expect(await c(['build', '-f', join(context, 'Big'), '-t', image, context])).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('exceeds the maximum allowed size of 16384 bytes') as string });
-      expect(await c(['build', '-f', join(context, 'Big'), '-t', image, context], { version: '0.12.3' })).toMatchObject({ exitCode: 0 });
+      expect(await c(['build', '-f', join(context, 'Big'), '-t', checksImage, context])).toMatchObject({ exitCode: 1, stderr: expect.stringContaining('exceeds the maximum allowed size of 16384 bytes') as string });
+      expect(await c(['build', '-f', join(context, 'Big'), '-t', checksImage, context], { version: '0.12.3' })).toMatchObject({ exitCode: 0 });
     });
 
     it('fact 1, 12, 13: list --format json matches the §3.3 example shape byte rules and fields', async () => {

@@ -71,7 +71,8 @@ for (const kind of ['podman', 'docker'] as const) {
       expect(labels['dev.berth.volume-workspace']).toBe(id);
 
       await berth.stop(id);
-      expect((await berth.upDevcontainer(id, { root })).action).toBe('started');
+      const restarted = await berth.upDevcontainer(id, { root });
+      expect(restarted.action, restarted.reasons.join('; ')).toBe('started');
       expect(await sh('cat /data/file; ls /scratch | wc -l')).toBe('kept\n0');
 
       // An edit recreates the container; the volume and what it holds stay.
