@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/process/index.js';
 
 const REPO = join(import.meta.dirname, '../..');
@@ -11,6 +11,10 @@ const ENGINES = /^(docker|podman|container|nerdctl)/;
  * except the engines' is there, no engine address is set, so detection falls back to host mode,
  * which runs sandboxed (bubblewrap, from scripts/test-env.sh), and the example prints what it can
  * and cannot see. Under /var/tmp, not /tmp: the sandbox's /tmp is its own.
+ *
+ * The script builds, and a build replaces dist/cli: run in this checkout it pulled dist/cli/run-cli.js
+ * from under the e2e tests running beside it (ERR_MODULE_NOT_FOUND in CI). So it runs in a copy of
+ * the tracked tree, with this checkout's node_modules linked in (the script then skips `npm ci`).
  */
 describe('quickstart on a machine with no engine', () => {
   const scratch = mkdtempSync('/var/tmp/berth-quickstart-');
@@ -26,14 +30,24 @@ describe('quickstart on a machine with no engine', () => {
   }
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, HOME: fakeHome, BERTH_HOME: join(scratch, 'home') };
   for (const name of ['DOCKER_HOST', 'CONTAINER_HOST', 'BERTH_DOCKER_API', 'BERTH_PODMAN_API', 'BERTH_RUNTIME', 'BERTH_IMAGE']) delete env[name];
+  const tree = join(scratch, 'tree');
+
+  beforeAll(async () => {
+    const tracked = (await run(['git', 'ls-files', '-z'], { cwd: REPO })).stdout.split('\0').filter((file) => file !== '' && existsSync(join(REPO, file)));
+    for (const file of tracked) {
+      mkdirSync(dirname(join(tree, file)), { recursive: true });
+      cpSync(join(REPO, file), join(tree, file));
+    }
+    symlinkSync(join(REPO, 'node_modules'), join(tree, 'node_modules'));
+  }, 120_000);
 
   afterAll(async () => {
-    await run([process.execPath, join(REPO, 'dist/cli/main.js'), 'rm', 'example'], { env, okExitCodes: 'any', timeoutMs: 60_000 }).catch(() => undefined);
+    await run([process.execPath, join(tree, 'dist/cli/main.js'), 'rm', 'example'], { env, okExitCodes: 'any', timeoutMs: 60_000 }).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   });
 
   it('brings the example up in sandboxed host mode, and the example says what it can and cannot see', async () => {
-    const result = await run(['bash', join(REPO, 'scripts/quickstart.sh')], { env, cwd: REPO, okExitCodes: 'any', timeoutMs: 240_000 });
+    const result = await run(['bash', join(tree, 'scripts/quickstart.sh')], { env, cwd: tree, okExitCodes: 'any', timeoutMs: 240_000 });
     const out = `${result.stdout}\n${result.stderr}`;
     expect(result.exitCode, out).toBe(0);
     expect(out).toContain('== berth up example (runtime: host)');

@@ -149,6 +149,16 @@ describe.each(targets)('$label: berth.pty', ({ kind, env, spec }) => {
     const shell = await pty({ cols: 80, rows: 24 });
     shell.write('exit 3\r');
     expect(await shell.wait()).toEqual({ exitCode: 3 });
+    // dash (the images' and this machine's sh) with job control: sandboxed, its terminal's first
+    // process group lies outside its process namespace, and without a leader dash failed to hand
+    // the terminal back at exit ("Cannot set tty process group") and exited 2 whatever it was told.
+    const dash = await pty({ cols: 80, rows: 24, command: ['sh', '-i'] });
+    const seen = screen(dash);
+    dash.write('sleep 30 & jobs; echo "jobs=$((1+1))"\r');
+    await seen.until(/Running\s+sleep 30[\s\S]*jobs=2/, 'job control in sh -i');
+    dash.write('kill %1; exit 4\r');
+    expect(await dash.wait()).toEqual({ exitCode: 4 });
+    expect(seen.text()).not.toContain('Cannot set tty process group');
   });
 
   it('cwd and env reach the command; a bad size is refused before anything starts', async () => {

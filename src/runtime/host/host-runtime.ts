@@ -33,7 +33,7 @@ import type {
   SystemStatus,
 } from '../types.js';
 import { publishPreview, unpublishAll, unpublishPreview } from './preview.js';
-import { enterArgv, holderAlive, policyFor, probeSandbox, startHolder, stopHolder, type Holder, type SandboxContext, type SandboxMode } from './sandbox.js';
+import { enterArgv, terminalArgv, holderAlive, policyFor, probeSandbox, startHolder, stopHolder, type Holder, type SandboxContext, type SandboxMode } from './sandbox.js';
 
 /** The label on a host workspace that says what confines it: `sandbox` or `none`. */
 export const ISOLATION_LABEL = 'berth.isolation';
@@ -244,7 +244,7 @@ export class HostRuntime implements Runtime {
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, options.workdir);
     const holder = await this.sandboxOf(record);
-    return runInteractive(holder ? enterArgv(holder, cwd, argv, false) : argv, {
+    return runInteractive(holder ? enterArgv(holder, cwd, terminalArgv(argv), false) : argv, {
       cwd,
       env: { ...process.env, ...record.env, ...options.env },
     });
@@ -257,7 +257,7 @@ export class HostRuntime implements Runtime {
     const record = await this.loadRunning(name);
     const cwd = await this.workdir(record, options.workdir);
     const holder = await this.sandboxOf(record);
-    return { via: 'host-pty', argv: holder ? enterArgv(holder, cwd, argv, false) : [...argv], cwd, env: { ...process.env, ...record.env, ...options.env } };
+    return { via: 'host-pty', argv: holder ? enterArgv(holder, cwd, terminalArgv(argv), false) : [...argv], cwd, env: { ...process.env, ...record.env, ...options.env } };
   }
 
   async copyIn(name: string, hostPath: string, containerPath: string): Promise<void> {

@@ -193,6 +193,20 @@ export function stopHolder(holder: Holder): void {
 }
 
 /**
+ * A terminal's command, led so that job control works inside the process namespace of its own that
+ * enterArgv gives it. The terminal's foreground process group (the one Berth's pseudo-terminal, or
+ * the user's own, started in) lies outside that namespace, where it reads as 0: a job-control shell
+ * that remembers it hands the terminal back to 0 at exit, and dash then prints "Cannot set tty process
+ * group (No such process)" and exits 2, whatever `exit` said. bash, where there is one, leads: with
+ * `set -m` it takes the terminal for a process group inside the namespace and runs the command as its
+ * foreground job, which starts and ends as on any terminal; the trailing `exit` keeps bash from
+ * exec'ing the command in its own place. Without bash the command runs as before.
+ */
+export function terminalArgv(argv: readonly string[]): string[] {
+  return ['sh', '-c', 'command -v bash >/dev/null 2>&1 && exec bash -c \'set -m; "$@"; exit "$?"\' bash "$@"; exec "$@"', 'sh', ...argv];
+}
+
+/**
  * The argv that runs a command inside the holder, in `workdir`. `setpriv --pdeathsig KILL` ties it to
  * Berth; `unshare --pid --kill-child` gives it a process namespace of its own that ends with it, so a
  * kill -9 of Berth leaves nothing behind (bwrap's --die-with-parent, for a process that enters an
