@@ -129,13 +129,14 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const attach = merged.hooks.postAttachCommand ?? [];
   const attachCommands = (hook: Hook): AttachHook['commands'] => hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) }));
   const ownAttach = attach.find((h) => h.origin === null);
+  // The image label's and the features' (origin: the entry's id or the image, the feature's id).
   const fromFeatures = attach.filter((h) => h.origin !== null);
   const postAttach: AttachHook | undefined =
     attach.length > 0
       ? {
           commands: ownAttach ? attachCommands(ownAttach.hook) : [],
           // Only when a feature has one: specs without it read as they always did.
-          ...(fromFeatures.length > 0 ? { before: fromFeatures.map((h) => ({ origin: h.origin ?? '', commands: attachCommands(h.hook) })) } : {}),
+          ...(fromFeatures.length > 0 ? { before: fromFeatures.map((h) => ({ origin: h.origin ?? '', ...(h.image ? { image: h.image } : {}), commands: attachCommands(h.hook) })) } : {}),
           user,
           workspaceFolder: config.workspaceFolder,
           remoteEnv: merged.remoteEnv,
@@ -391,7 +392,7 @@ export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'
   const runOne = (argv: string[]) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
   // The features' first, each in turn, then the config's own; a failure does not hold the later ones back.
   const runs: HookRun[] = [];
-  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook)));
+  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook, step.image === true)));
   runs.push(...(await runCommands('postAttachCommand', null, attach.commands, runOne, onHook)));
   return runs;
 }

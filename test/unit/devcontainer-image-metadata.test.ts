@@ -88,7 +88,7 @@ describe('planDevcontainer with the base image\'s label', () => {
     expect(plain.input.env).toMatchObject({ FROM_IMAGE: '1' });
     expect(plain.remoteEnv).toEqual({ R: 'image' });
     expect(plain.hooks.postCreateCommand?.map((h) => h.origin)).toEqual(['base:1', null]);
-    expect(plain.input.devcontainer?.postAttach).toMatchObject({ user: 'someuser', remoteEnv: { R: 'image' }, before: [{ origin: 'base:1' }] });
+    expect(plain.input.devcontainer?.postAttach).toMatchObject({ user: 'someuser', remoteEnv: { R: 'image' }, before: [{ origin: 'base:1', image: true }] });
     const own = planDevcontainer(read('{"image":"base:1","remoteUser":"root","containerEnv":{"FROM_IMAGE":"config"}}'), { root: '/w', imageMetadata: meta });
     expect(own.user).toBe('root');
     expect(own.input.env).toMatchObject({ FROM_IMAGE: 'config' });
