@@ -17,6 +17,7 @@ import { removeRunImages, TEST_RUN_LABEL } from '../support/test-images.js';
  * config with its own remoteUser wins; a manifest `devcontainer: true` workspace on the image plans
  * nothing after apply (the planner applies the label as up does).
  */
+const MAIN = join(import.meta.dirname, '../../dist/cli/main.js');
 const LABEL = '[{"remoteUser":"someuser","containerEnv":{"FROM_IMAGE":"1"},"postCreateCommand":"echo image >> /tmp/hooks"}]';
 
 for (const kind of ['podman', 'docker'] as const) {
@@ -61,6 +62,10 @@ for (const kind of ['podman', 'docker'] as const) {
       const up = await (berth as Berth).upDevcontainer(id, { root });
       expect(up.devcontainer.user).toBe('someuser');
       expect(await sh(id, 'id -un')).toBe('someuser');
+      // The CLI's plain exec too (`berth exec <id> -- id -un`, the built CLI on the same home).
+      const env = { ...(engineEnv() as Record<string, string>), BERTH_HOME: join(scratch, 'home'), BERTH_RUNTIME: kind };
+      const cli = await run([process.execPath, MAIN, 'exec', id, '--', 'id', '-un'], { env, okExitCodes: 'any', timeoutMs: 60_000 });
+      expect(cli.stdout.trim(), cli.stderr).toBe('someuser');
       expect(await sh(id, 'echo "$FROM_IMAGE"')).toBe('1');
       expect(await sh(id, 'cat /tmp/hooks')).toBe('image\nconfig');
       // The hooks ran as the label's user too.
