@@ -230,33 +230,39 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    */
   async upDevcontainer(id: string, options: UpDevcontainerOptions): Promise<DevcontainerUpResult> {
     const { remoteEnvFor, runHooks } = await import('./workspace/devcontainer-up.js');
-    const { read, plan } = await this.planFromDevcontainer(options, 'up');
+    const { checkRuntimeSupport } = await import('./workspace/privileges.js');
     const lane = await this.laneOf(id, options.runtime);
-    // What the runtime has no way to give is refused before anything is built or started.
-    (await import('./workspace/privileges.js')).checkRuntimeSupport(lane.runtime.kind, plan.input, read.file);
+    // Before the base image is there: what the config alone asks is refused before anything runs
+    // or is built, then initializeCommand, then the Dockerfile build (the base image of the label).
+    const { read, plan } = await this.planFromDevcontainer(options, 'up', lane.runtime, async (draft, read) => {
+      // What the runtime has no way to give is refused before anything is built or started.
+      checkRuntimeSupport(lane.runtime.kind, draft.input, read.file);
+      // Apple and host mode have no compose.
+      if (draft.compose) (await import('./workspace/devcontainer-compose.js')).requireComposeRuntime(lane.runtime.kind);
+      if (draft.initialize !== null) {
+        const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
+        this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
+        await runInitializeCommand(draft.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook));
+      }
+      if (draft.build !== null) {
+        const present = await lane.runtime.imageInspect(draft.build.tag).then(
+          () => true,
+          () => false,
+        );
+        if (!present) {
+          this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${draft.build.tag} from ${draft.build.dockerfile}.`, data: { tag: draft.build.tag } });
+          await lane.runtime.buildImage({ ...draft.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
+        }
+      }
+    });
+    // Again with the base image's label applied (its capAdd/privileged go through the same rules).
+    checkRuntimeSupport(lane.runtime.kind, plan.input, read.file);
     if (plan.granted.length > 0) {
       this.record({ type: 'devcontainer.privileges', workspace: id, level: 'warn', message: `Granted at the user's request (allowPrivileged): ${plan.granted.join(', ')}.`, data: { granted: plan.granted } });
     }
-    // Refused before anything runs or is built: Apple and host mode have no compose.
-    if (plan.compose) (await import('./workspace/devcontainer-compose.js')).requireComposeRuntime(lane.runtime.kind);
     // forwardPorts ask for preview ports; on Apple (published at create only) never fewer than its usual pool.
     if (lane.runtime.kind === 'apple' && options.base?.previewPorts === undefined && plan.input.previewPorts !== undefined) {
       plan.input.previewPorts = Math.max(plan.input.previewPorts, APPLE_DEFAULT_PREVIEW_PORTS);
-    }
-    if (plan.initialize !== null) {
-      const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
-      this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
-      await runInitializeCommand(plan.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook));
-    }
-    if (plan.build !== null) {
-      const present = await lane.runtime.imageInspect(plan.build.tag).then(
-        () => true,
-        () => false,
-      );
-      if (!present) {
-        this.record({ type: 'devcontainer.build', workspace: id, message: `Building ${plan.build.tag} from ${plan.build.dockerfile}.`, data: { tag: plan.build.tag } });
-        await lane.runtime.buildImage({ ...plan.build, labels: { 'berth.devcontainer': read.file }, timeoutMs: 30 * 60_000, onOutput: options.onBuildOutput });
-      }
     }
     if (plan.features !== null) {
       const { ensureFeaturesImage } = await import('./devcontainer/features/build.js');
@@ -297,9 +303,17 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 
   /**
    * The devcontainer.json read and planned: features resolved (for the planner, `plan`: without
-   * writing the lockfile), nothing built. One path for up and the planner, so they hash alike.
+   * writing the lockfile), then the base image's devcontainer.metadata label applied (the image
+   * `image` names, or the one the Dockerfile builds, inspected on the runtime: up builds it in
+   * `beforeImage`; the planner reads it when it is there). Nothing else built. One path for up and
+   * the planner, so they hash alike and a label's user or env is no false drift.
    */
-  private async planFromDevcontainer(options: UpDevcontainerOptions, purpose: 'up' | 'plan'): Promise<{ read: DevcontainerRead; plan: DevcontainerPlan }> {
+  private async planFromDevcontainer(
+    options: UpDevcontainerOptions,
+    purpose: 'up' | 'plan',
+    runtime: Pick<Runtime, 'imageInspect'>,
+    beforeImage?: (draft: DevcontainerPlan, read: DevcontainerRead) => Promise<void>,
+  ): Promise<{ read: DevcontainerRead; plan: DevcontainerPlan }> {
     const { readDevcontainer, requireRunnable } = await import('./devcontainer/read.js');
     const { planDevcontainer } = await import('./workspace/devcontainer-up.js');
     const read = requireRunnable(readDevcontainer({ workspaceFolder: options.root, config: options.config }));
@@ -308,8 +322,18 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       Object.keys(read.config.features).length > 0
         ? await (await import('./devcontainer/features/resolve.js')).resolveFeatures(read, { cacheDir: this.featureCacheDir(), writeLockfile: purpose === 'up' })
         : undefined;
-    const plan = planDevcontainer(read, { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand, allowPrivileged: options.allowPrivileged });
-    return { read, plan };
+    const planOptions = { root: read.localWorkspaceFolder, base: options.base, features, runInitializeCommand: options.runInitializeCommand, allowPrivileged: options.allowPrivileged };
+    const draft = planDevcontainer(read, planOptions);
+    await beforeImage?.(draft, read);
+    const image = draft.input.image ?? '';
+    // Berth never pulls: an image that is not there has no label to read (ensure says it is missing).
+    const info = image === '' ? null : await runtime.imageInspect(image).catch(() => null);
+    if (info === null) return { read, plan: draft };
+    const { readImageMetadata } = await import('./devcontainer/image-metadata.js');
+    const { METADATA_LABEL } = await import('./devcontainer/features/build.js');
+    const imageMetadata = readImageMetadata(info.labels[METADATA_LABEL], image, { localWorkspaceFolder: read.localWorkspaceFolder, containerWorkspaceFolder: read.config.workspaceFolder, devcontainerId: read.devcontainerId });
+    if (imageMetadata.entries.length === 0 && imageMetadata.notes.length === 0) return { read, plan: draft };
+    return { read, plan: planDevcontainer(read, { ...planOptions, imageMetadata }) };
   }
 
   /** Where fetched OCI features are kept (offline after the first fetch). */
@@ -323,7 +347,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * content, so a tag not built yet is simply an image that is not there).
    */
   private async devcontainerSpec(options: UpDevcontainerOptions, runtime: Runtime): Promise<WorkspaceSpecInput> {
-    const { read, plan } = await this.planFromDevcontainer(options, 'plan');
+    const { read, plan } = await this.planFromDevcontainer(options, 'plan', runtime);
     if (plan.features === null) return plan.input;
     const { featuresImageOf } = await import('./devcontainer/features/build.js');
     const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: plan.input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
@@ -396,8 +420,9 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   }
 
   private reportHook(id: string, run: HookRun, onHook: ((run: HookRun) => void) | undefined): void {
-    const label = `${run.name === null ? run.hook : `${run.hook} ${run.name}`}${run.feature === undefined ? '' : ` (feature ${run.feature})`}`;
-    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, ...(run.feature === undefined ? {} : { feature: run.feature }), exitCode: run.exitCode, output: run.output.slice(-4096) } });
+    const whose = run.feature !== undefined ? ` (feature ${run.feature})` : run.image !== undefined ? ` (image label ${run.image})` : '';
+    const label = `${run.name === null ? run.hook : `${run.hook} ${run.name}`}${whose}`;
+    this.record({ type: 'devcontainer.hook', workspace: id, level: run.exitCode === 0 ? 'info' : 'error', message: `${label}: exit ${String(run.exitCode)}.`, data: { hook: run.hook, name: run.name, ...(run.feature === undefined ? {} : { feature: run.feature }), ...(run.image === undefined ? {} : { image: run.image }), exitCode: run.exitCode, output: run.output.slice(-4096) } });
     onHook?.(run);
   }
 

@@ -5,6 +5,7 @@ import type { DevcontainerSource } from '../devcontainer/config.js';
 import type { DevcontainerRead } from '../devcontainer/read.js';
 import type { FeaturesResolution } from '../devcontainer/features/resolve.js';
 import { mergeContributions, type MergedHook } from '../devcontainer/features/contributions.js';
+import type { ImageMetadata } from '../devcontainer/image-metadata.js';
 import { checkPrivileges, elevatedPrivileges, normalizePrivileges } from './privileges.js';
 import { readComposeWorkspace } from './devcontainer-compose.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
@@ -26,7 +27,7 @@ export interface DevcontainerPlan {
   build: { contextDir: string; dockerfile: string; buildArgs: Record<string, string>; target?: string; tag: string } | null;
   /** dockerComposeFile: the other services Berth runs beside the workspace (devcontainer-compose.ts). */
   compose: { files: string[]; service: string; others: string[]; stopWithWorkspace: boolean } | null;
-  /** Each hook's commands: the features' in install order, then the config's own (the reference's merge). */
+  /** Each hook's commands: the base image's label's, the features' in install order, then the config's own (the reference's merge). */
   hooks: Partial<Record<HookName, MergedHook[]>>;
   /** Privileges that reach past the container, granted because the user opted in: said as a warning at every up. */
   granted: string[];
@@ -59,6 +60,11 @@ export interface PlanOptions {
    * benign sets. Without it a config (or feature) that asks for them is refused.
    */
   allowPrivileged?: boolean | undefined;
+  /**
+   * The base image's devcontainer.metadata label, read (devcontainer/image-metadata.ts) once the
+   * image is there: its entries come before the features' and the config's. Absent: none.
+   */
+  imageMetadata?: ImageMetadata | undefined;
 }
 
 export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): DevcontainerPlan {
@@ -69,8 +75,11 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   };
   const compose = config.source.kind === 'compose' ? composeOf(config.source, config.workspaceFolder, read.file) : null;
   if (Object.keys(config.features).length > 0 && options.features === undefined) throw notYet(`features (${Object.keys(config.features).join(', ')})`, 'Install them in the Dockerfile for now (build.dockerfile), or remove "features".');
-  // The features' capAdd/securityOpt/privileged/init, entrypoints and hooks joined to the config's own.
-  const merged = mergeContributions(options.features?.features ?? [], { run: config.run, hooks: config.hooks });
+  // The image label's and the features' capAdd/securityOpt/privileged/init, entrypoints and hooks joined
+  // to the config's own; the users and env of the image's label under the config's.
+  const own = { run: config.run, hooks: config.hooks, remoteUser: config.remoteUser, containerUser: config.containerUser, containerEnv: config.containerEnv, remoteEnv: config.remoteEnv };
+  const merged = mergeContributions(options.features?.features ?? [], own, options.imageMetadata?.entries ?? []);
+  if (options.imageMetadata) notes.push(...options.imageMetadata.notes);
   const run = merged.run;
   const privilegesInput = { capAdd: run.capAdd, securityOpt: run.securityOpt, privileged: run.privileged, addHosts: run.addHost, devices: run.devices };
   // Checked here too (normalizeSpec checks again), so a refusal comes before anything is built.
@@ -92,7 +101,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (config.hostRequirements.memoryBytes !== null && options.base?.memory === undefined) {
     notes.push(`hostRequirements.memory: the workspace gets ${String(config.hostRequirements.memoryBytes)} bytes`);
   }
-  if (config.containerUser !== null && config.remoteUser === null) notes.push(`containerUser ${config.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
+  if (merged.containerUser !== null && merged.remoteUser === null) notes.push(`containerUser ${merged.containerUser}: hooks, exec and shells run as it; the keep-alive runs as the image's user`);
   const initialize = config.hooks.initializeCommand ?? null;
   if (initialize !== null && options.runInitializeCommand !== true) {
     throw new BerthError(
@@ -116,20 +125,21 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   const memory = options.base?.memory ?? config.hostRequirements.memoryBytes ?? undefined;
   const cpus = options.base?.cpus ?? config.hostRequirements.cpus ?? undefined;
   const mounts = mergedMounts.map(extraMountOf);
-  const user = config.remoteUser ?? config.containerUser;
+  const user = merged.remoteUser ?? merged.containerUser;
   const attach = merged.hooks.postAttachCommand ?? [];
   const attachCommands = (hook: Hook): AttachHook['commands'] => hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) }));
-  const own = attach.find((h) => h.origin === null);
+  const ownAttach = attach.find((h) => h.origin === null);
+  // The image label's and the features' (origin: the entry's id or the image, the feature's id).
   const fromFeatures = attach.filter((h) => h.origin !== null);
   const postAttach: AttachHook | undefined =
     attach.length > 0
       ? {
-          commands: own ? attachCommands(own.hook) : [],
+          commands: ownAttach ? attachCommands(ownAttach.hook) : [],
           // Only when a feature has one: specs without it read as they always did.
-          ...(fromFeatures.length > 0 ? { before: fromFeatures.map((h) => ({ origin: h.origin ?? '', commands: attachCommands(h.hook) })) } : {}),
+          ...(fromFeatures.length > 0 ? { before: fromFeatures.map((h) => ({ origin: h.origin ?? '', ...(h.image ? { image: h.image } : {}), commands: attachCommands(h.hook) })) } : {}),
           user,
           workspaceFolder: config.workspaceFolder,
-          remoteEnv: config.remoteEnv,
+          remoteEnv: merged.remoteEnv,
         }
       : undefined;
   return {
@@ -137,7 +147,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       ...options.base,
       root: options.root,
       image,
-      env: { ...compose?.workspace.environment, ...config.containerEnv, ...config.run.env, ...options.base?.env },
+      env: { ...compose?.workspace.environment, ...merged.containerEnv, ...config.run.env, ...options.base?.env },
       mounts: [...mounts, ...(options.base?.mounts ?? [])],
       cpus,
       memory,
@@ -153,7 +163,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
     granted,
     initialize,
     user,
-    remoteEnv: config.remoteEnv,
+    remoteEnv: merged.remoteEnv,
     workspaceFolder: config.workspaceFolder,
     notes,
     features: options.features ?? null,
@@ -275,6 +285,8 @@ export interface HookRun {
   name: string | null;
   /** The feature whose hook it is; absent for the devcontainer.json's own. */
   feature?: string | undefined;
+  /** From the base image's devcontainer.metadata label: the entry's id, else the image. */
+  image?: string | undefined;
   argv: string[];
   exitCode: number;
   output: string;
@@ -286,7 +298,7 @@ const HOOK_TIMEOUT_MS = 30 * 60_000;
 /**
  * Runs the container's lifecycle hooks in the reference's order (onCreate, updateContent,
  * postCreate, postStart; src/spec-common/injectHeadless.ts@v0.88.0), each kind's commands in the
- * merged order: every feature's in install order, then the config's own (mergeLifecycleHooks,
+ * merged order: the base image's label's, every feature's in install order, then the config's own (mergeLifecycleHooks,
  * src/spec-node/imageMetadata.ts@v0.88.0). A create hook that finished in this container is never
  * run again (its marker is in Berth's state); postStart runs on every start. A failing command
  * stops the hooks after it, and the error names it (and the feature it came from).
@@ -305,11 +317,12 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
     env ??= await remoteEnvFor(plan, context);
     const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
     const runOne = (argv: string[]) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
-    for (const { origin, hook } of plan.hooks[name] ?? []) {
-      const results = await runCommands(name, origin, hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), runOne, context.onHook);
+    for (const { origin, hook, image } of plan.hooks[name] ?? []) {
+      const results = await runCommands(name, origin, hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), runOne, context.onHook, image === true);
       const failed = results.find((r) => r.exitCode !== 0);
       if (failed) {
-        const which = `${name}${failed.name === null ? '' : ` "${failed.name}"`}${origin === null ? '' : ` of the feature ${origin}`}`;
+        const whose = origin === null ? '' : image === true ? ` of the base image's devcontainer.metadata (${origin})` : ` of the feature ${origin}`;
+        const which = `${name}${failed.name === null ? '' : ` "${failed.name}"`}${whose}`;
         const later = CONTAINER_HOOKS.slice(CONTAINER_HOOKS.indexOf(name) + 1).filter(present);
         throw new BerthError('E_PROCESS', `The devcontainer hook ${which} failed (exit ${String(failed.exitCode)}): ${failed.argv.join(' ')}${later.length > 0 ? `; not run: ${later.join(', ')}` : ''}.`, {
           hint: `Fix the command, then run berth up again: the hooks that finished are not run again in this container.`,
@@ -330,11 +343,13 @@ async function runCommands(
   commands: { name: string | null; argv: string[] }[],
   runOne: (argv: string[]) => Promise<{ exitCode: number; output: string }>,
   onHook: (run: HookRun) => void,
+  fromImage = false,
 ): Promise<HookRun[]> {
+  const whose = feature === null ? {} : fromImage ? { image: feature } : { feature };
   return Promise.all(
     commands.map(async ({ name, argv }) => {
       const result = await runOne(argv);
-      const run: HookRun = { hook, name, ...(feature === null ? {} : { feature }), argv, exitCode: result.exitCode, output: result.output };
+      const run: HookRun = { hook, name, ...whose, argv, exitCode: result.exitCode, output: result.output };
       onHook(run);
       return run;
     }),
@@ -377,7 +392,7 @@ export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'
   const runOne = (argv: string[]) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
   // The features' first, each in turn, then the config's own; a failure does not hold the later ones back.
   const runs: HookRun[] = [];
-  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook)));
+  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook, step.image === true)));
   runs.push(...(await runCommands('postAttachCommand', null, attach.commands, runOne, onHook)));
   return runs;
 }

@@ -115,8 +115,8 @@ export interface DevcontainerOrigin {
 export interface AttachHook {
   /** The devcontainer.json's own commands (at once, when named). */
   commands: { name: string | null; argv: string[] }[];
-  /** The features' postAttachCommands, each in turn in install order, before the config's own. */
-  before?: { origin: string; commands: { name: string | null; argv: string[] }[] }[] | undefined;
+  /** The base image label's, then the features' postAttachCommands, each in turn in install order, before the config's own (`image`: the label's). */
+  before?: { origin: string; image?: true | undefined; commands: { name: string | null; argv: string[] }[] }[] | undefined;
   user: string | null;
   workspaceFolder: string;
   remoteEnv: Record<string, string | null>;

@@ -110,7 +110,7 @@ describe('a feature\'s contributions, merged as the reference merges them', () =
     expect(merged.hooks.onCreateCommand?.map((h) => h.origin)).toEqual(['./a', './b', null]);
     expect(merged.hooks.postStartCommand?.map((h) => h.origin)).toEqual(['./b']);
     // Nothing from features: the config's own, as it was.
-    expect(mergeContributions([], { run, hooks: { onCreateCommand: ownHook } })).toEqual({ run, entrypoints: [], hooks: { onCreateCommand: [{ origin: null, hook: ownHook }] } });
+    expect(mergeContributions([], { run, hooks: { onCreateCommand: ownHook } })).toEqual({ run, entrypoints: [], hooks: { onCreateCommand: [{ origin: null, hook: ownHook }] }, remoteUser: null, containerUser: null, containerEnv: {}, remoteEnv: {} });
   });
 
   it('the plan: a feature\'s privilege needs the opt-in as the config\'s does; granted ones are said; entrypoints go with the spec', () => {
