@@ -1,24 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { readDevcontainerText } from '../../src/devcontainer/read.js';
-import { mergeContributions, readContribution, type FeatureContribution } from '../../src/devcontainer/features/contributions.js';
+import { mergeContributions } from '../../src/devcontainer/features/contributions.js';
+import { contribution, feature, resolution } from '../support/feature-fixtures.js';
 import { readImageMetadata } from '../../src/devcontainer/image-metadata.js';
 import { emptyRunOptions } from '../../src/devcontainer/run-args.js';
 import { planDevcontainer, runHooks, type HookContext } from '../../src/workspace/devcontainer-up.js';
-import type { FeaturesResolution, ResolvedFeature } from '../../src/devcontainer/features/resolve.js';
 
 /* The base image's devcontainer.metadata label: read, merged under the features and the config (imageMetadata.ts@v0.88.0). */
 
 const read = (text: string) => readDevcontainerText(text, '/w/.devcontainer/devcontainer.json', '/w', { HOME: '/home/dev', SECRET: 's3cret' });
 const CONTEXT = { localWorkspaceFolder: '/w', containerWorkspaceFolder: '/workspaces/w', devcontainerId: 'abc' };
 const label = (value: unknown) => readImageMetadata(JSON.stringify(value), 'base:1', CONTEXT);
-const contribution = (json: Record<string, unknown>): FeatureContribution => {
-  const result = readContribution(json);
-  if ('errors' in result) throw new Error(JSON.stringify(result.errors));
-  return result.contribution;
-};
-const feature = (userId: string, json: Record<string, unknown>): ResolvedFeature =>
-  ({ userId, contribution: contribution(json), metadata: { id: userId }, values: {}, contentHash: `sha256:${userId}`, consecutiveId: `${userId}_0` }) as unknown as ResolvedFeature;
-const resolution = (...features: ResolvedFeature[]): FeaturesResolution => ({ features, configMetadata: {}, mounts: [], warnings: [], notes: [], hash: features.map((f) => f.userId).join('+') });
 
 describe('readImageMetadata: the label as the reference reads it', () => {
   it('an array of entries or one object; the id names an entry, else the image does', () => {

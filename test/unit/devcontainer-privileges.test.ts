@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readDevcontainerText } from '../../src/devcontainer/read.js';
-import { mergeContributions, readContribution, type FeatureContribution } from '../../src/devcontainer/features/contributions.js';
+import { mergeContributions } from '../../src/devcontainer/features/contributions.js';
+import { contribution, feature, resolution } from '../support/feature-fixtures.js';
 import { emptyRunOptions } from '../../src/devcontainer/run-args.js';
 import { createCommand as appleCreate } from '../../src/runtime/apple/commands.js';
 import { createCommand } from '../../src/runtime/oci/commands.js';
@@ -13,19 +14,10 @@ import { containerSpecFor, ENTRYPOINTS_ARGV0, KEEP_ALIVE, mainCommand } from '..
 import { checkPrivileges, checkRuntimeSupport, elevatedPrivileges, normalizePrivileges } from '../../src/workspace/privileges.js';
 import { normalizeSpec, patchSpec } from '../../src/workspace/spec.js';
 import type { ExecOptions } from '../../src/runtime/types.js';
-import type { FeaturesResolution, ResolvedFeature } from '../../src/devcontainer/features/resolve.js';
 
 /* runArgs' privileges and the features' contributions: what is granted, what needs the opt-in, what is refused and where. */
 
 const read = (text: string) => readDevcontainerText(text, '/w/.devcontainer/devcontainer.json', '/w', { HOME: '/home/dev' });
-const contribution = (json: Record<string, unknown>): FeatureContribution => {
-  const result = readContribution(json);
-  if ('errors' in result) throw new Error(JSON.stringify(result.errors));
-  return result.contribution;
-};
-const feature = (userId: string, json: Record<string, unknown>): ResolvedFeature =>
-  ({ userId, contribution: contribution(json), metadata: { id: userId }, values: {}, contentHash: `sha256:${userId}`, consecutiveId: `${userId}_0` }) as unknown as ResolvedFeature;
-const resolution = (...features: ResolvedFeature[]): FeaturesResolution => ({ features, configMetadata: {}, mounts: [], warnings: [], notes: [], hash: features.map((f) => f.userId).join('+') });
 
 describe('privileges: the canonical form and what needs the opt-in', () => {
   it('capabilities upper-cased without CAP_, hosts as name:address, sorted and unique; none is null', () => {
