@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Berth } from '../../src/berth.js';
+import { tcpProbe } from '../../src/devserver/answering.js';
 import { SCAN_SCRIPT, parseScan } from '../../src/devserver/scan.js';
 import type { Runtime } from '../../src/runtime/types.js';
 import { Store } from '../../src/state/store.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { expectCode } from '../support/expect-code.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** The host's Vite install, mounted read-only into workspaces at the same path. */
 const NODE_MODULES = join(import.meta.dirname, '../../node_modules');
@@ -150,6 +152,10 @@ export function devServerSuite(label: string, connect: () => Promise<{ runtime: 
       const api = reopened.dev.get(ws, 'api');
       // Killed behind Berth's back: the next scan marks it dead instead of dropping it.
       await runtime.exec((await runtime.inspect(containerNameFor(ws))).id, ['sh', '-c', 'kill -KILL -"$1"', 'sh', String(api?.pgid)], { workspaceProcesses: true });
+      // The kill is sent, not yet done: until the server has exited, its port still answers, and
+      // a listing that finds it answering rightly says running (seen on a loaded machine).
+      const { hostname, port } = new URL(api?.url ?? '');
+      await waitFor(async () => !(await tcpProbe(hostname.replace(/^\[|\]$/g, ''), Number(port), 500)).ok, { timeout: 10_000, interval: 50, message: 'the killed server to stop answering' });
       const after = await reopened.dev.list(ws);
       expect(after.find((s) => s.name === 'api')).toMatchObject({ state: 'crashed' });
       await reopened.close();

@@ -13,6 +13,7 @@ import { Store } from '../../src/state/store.js';
 import { containerNameFor } from '../../src/workspace/workspace-id.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 import { freePort } from '../support/free-port.js';
+import { hostProcesses } from '../support/host-processes.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -174,6 +175,25 @@ describe('host mode, sandboxed', () => {
     await waitFor(async () => (await berth.dev.confirm(ws)).find((s) => s.name === 'brief')?.state === 'crashed', { timeout: 10_000, interval: 200, message: 'the server to be seen crashed' });
     expect(berth.dev.get(ws, 'brief')).toMatchObject({ state: 'crashed', exitCode: 3, url: null });
     await expect(fetch(ready.url ?? '', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  });
+
+  it('stop ends every process in the sandbox, an exec in a process namespace of its own too; rm leaves no folder', async () => {
+    const sandboxes = (): string[] => readdirSync(join(home, 'host')).filter((entry) => entry.endsWith('.sandbox'));
+    const before = sandboxes();
+    const other = `sbx-stop-${run}`;
+    const otherRoot = join(scratch, 'stop-root');
+    mkdirSync(otherRoot);
+    await berth.up(other, { root: otherRoot });
+    const marker = `${String(Math.floor(Math.random() * 1e6))}.7`;
+    const sleeping = (): string[] => hostProcesses(`sleep ${marker}`);
+    // An exec that outlives its caller's interest: a Berth stop must end it, as an engine's does.
+    const exec = berth.exec(other, ['sh', '-c', `sleep ${marker}`]).catch((error: unknown) => error);
+    await waitFor(() => sleeping().length > 0, { timeout: 15_000, message: 'the exec to start' });
+    await berth.stop(other);
+    expect(sleeping()).toEqual([]);
+    await exec;
+    await berth.remove(other);
+    expect(sandboxes()).toEqual(before);
   });
 
   it('leaves no exec process behind when Berth is killed with -9, and the dev servers run on', async () => {

@@ -220,7 +220,8 @@ export class HostRuntime implements Runtime {
     }
     await this.endSandbox(record);
     await unlink(this.path(record.name));
-    await rm(this.sandboxDir(record), { recursive: true, force: true });
+    // Retried: a preview being published as the workspace goes can add an entry mid-removal (ENOTEMPTY).
+    await rm(this.sandboxDir(record), { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 
   async exec<E extends ExecEncoding = 'utf8'>(name: string, argv: readonly string[], options: ExecOptions<E> = {}): Promise<ExecResult<ExecOutput<E>>> {
@@ -348,7 +349,7 @@ export class HostRuntime implements Runtime {
   }
 
   private async endSandbox(record: HostRecord): Promise<void> {
-    if (record.holder) stopHolder(record.holder);
+    if (record.holder) await stopHolder(record.holder);
     await unpublishAll(this.sandboxDir(record));
   }
 

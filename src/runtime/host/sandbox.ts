@@ -1,5 +1,6 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { platform } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../errors.js';
 import { resolveExecutable, run, spawnDetached } from '../../process/index.js';
@@ -168,7 +169,7 @@ export async function startHolder(policy: SandboxPolicy, dir: string): Promise<H
     }
     return { pid, inner: child, bridge };
   } catch (error) {
-    stopHolder({ pid, inner: childrenOf(pid)[0] ?? 0, bridge });
+    await stopHolder({ pid, inner: childrenOf(pid)[0] ?? 0, bridge });
     throw error;
   }
 }
@@ -185,11 +186,49 @@ export function holderAlive(holder: Holder, dir: string): boolean {
   }
 }
 
-/** Ends the sandbox: pid 1 of its namespace takes every process in it along. */
-export function stopHolder(holder: Holder): void {
-  for (const pid of [holder.inner, holder.pid]) signal(pid, 'SIGKILL');
+/**
+ * Ends the sandbox as an engine ends a container: every process in it. pid 1 of the holder's process
+ * namespace takes that namespace along, but an exec (enterArgv) runs in a process namespace of its
+ * own and would live on in a stopped workspace, writing into folders `rm` is removing (ENOTEMPTY).
+ * Every way in joins the holder's IPC namespace (bwrap always makes one; an exec's `--mount-proc`
+ * gives it a mount namespace of its own, so that one cannot tell), so the sandbox's processes are
+ * the ones sharing it. Resolves once
+ * they are gone (bounded: a process stuck in the kernel is not waited for forever).
+ */
+export async function stopHolder(holder: Holder): Promise<void> {
+  const members = sharingIpcNamespace(holder.inner);
+  for (const pid of [holder.inner, holder.pid, ...members]) signal(pid, 'SIGKILL');
   // The relay runs in a process group of its own (spawnDetached): socat's forks go with it.
   if (holder.bridge !== null) signal(-holder.bridge, 'SIGKILL');
+  const deadline = Date.now() + STOP_DEADLINE_MS;
+  while ([holder.inner, holder.pid, ...members].some(alive) && Date.now() < deadline) await sleep(STOP_POLL_MS);
+}
+
+/** How long stopHolder waits for the sandbox's processes to be gone, and how often it looks. */
+const STOP_DEADLINE_MS = 5_000;
+const STOP_POLL_MS = 20;
+
+/** The processes in the same IPC namespace as `pid` (not `pid` itself, never this process). */
+function sharingIpcNamespace(pid: number): number[] {
+  if (pid === 0) return [];
+  const ns = ipcNamespaceOf(pid);
+  if (ns === null || ns === ipcNamespaceOf(process.pid)) return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const other = Number(entry);
+    if (!Number.isInteger(other) || other === pid || other === process.pid) continue;
+    if (ipcNamespaceOf(other) === ns) found.push(other);
+  }
+  return found;
+}
+
+function ipcNamespaceOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${String(pid)}/ns/ipc`);
+  } catch {
+    // Gone, or not ours to look at (then not in a sandbox of ours either).
+    return null;
+  }
 }
 
 /**
