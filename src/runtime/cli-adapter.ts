@@ -38,6 +38,23 @@ export async function ensureNetwork(inspect: () => Promise<NetworkInfo>, create:
   return inspect();
 }
 
+/**
+ * Runs a build, once more when podman (buildah) failed it only because one of its intermediate
+ * containers was gone at cleanup: `error deleting build container "…": identifier is not a container`
+ * (deleteSuccessfulIntermediateCtrs, imagebuildah/executor.go in containers/buildah, vendored by
+ * podman 4.x). Another process removing an image the build stood on (`rmi -f` takes the containers
+ * based on it, a build's too) does that; seen in CI with two test workers. The second build finds
+ * its layers cached, so it costs little, and it fails for real if anything else is wrong.
+ */
+export async function buildTolerantOfCleanup<T>(build: () => Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    if (!(error instanceof Error && /error deleting build container [^\n]*identifier is not a container/.test(error.message))) throw error;
+    return build();
+  }
+}
+
 /** The one record an inspect of a single name returned, or a typed not-found (some versions print `[]`). */
 export function onlyRecord<T>(records: readonly T[], runtime: RuntimeKind, what: 'container' | 'image' | 'network', name: string): T {
   const [record] = records;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BerthError } from '../../src/errors.js';
-import { ensureNetwork } from '../../src/runtime/cli-adapter.js';
+import { buildTolerantOfCleanup, ensureNetwork } from '../../src/runtime/cli-adapter.js';
 import type { NetworkInfo } from '../../src/runtime/types.js';
 
 const NETWORK = { name: 'berth-net-x' } as unknown as NetworkInfo;
@@ -37,5 +37,26 @@ describe('ensureNetwork', () => {
     const broken = engine([new BerthError('E_RUNTIME_FAILED', 'podman failed: permission denied')]);
     await expect(ensureNetwork(broken.inspect, broken.create)).rejects.toThrow(/permission denied/);
     expect(broken.creates()).toBe(1);
+  });
+});
+
+describe('buildTolerantOfCleanup', () => {
+  const cleanupRace = () =>
+    new BerthError('E_RUNTIME_FAILED', 'podman failed: time="2026-12-04T04:53:38Z" level=error msg="error deleting build container \\"7c21d3ce\\": identifier is not a container\\n"');
+
+  it("builds once more when podman's build lost an intermediate container at cleanup", async () => {
+    let builds = 0;
+    const build = () => (++builds === 1 ? Promise.reject(cleanupRace()) : Promise.resolve('sha256:abc'));
+    await expect(buildTolerantOfCleanup(build)).resolves.toBe('sha256:abc');
+    expect(builds).toBe(2);
+  });
+
+  it('reports that failure the second time, and any other failure at once', async () => {
+    let builds = 0;
+    await expect(buildTolerantOfCleanup(() => (builds++, Promise.reject(cleanupRace())))).rejects.toThrow(/identifier is not a container/);
+    expect(builds).toBe(2);
+    builds = 0;
+    await expect(buildTolerantOfCleanup(() => (builds++, Promise.reject(new BerthError('E_RUNTIME_FAILED', 'podman failed: RUN false: exit 1'))))).rejects.toThrow(/exit 1/);
+    expect(builds).toBe(1);
   });
 });

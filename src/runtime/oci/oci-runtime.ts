@@ -27,7 +27,7 @@ import type {
   StopOptions,
   SystemStatus,
 } from '../types.js';
-import { ensureNetwork } from '../cli-adapter.js';
+import { buildTolerantOfCleanup, ensureNetwork } from '../cli-adapter.js';
 import { CliRunner, type Subject } from '../command.js';
 import { lazy } from '../lazy.js';
 import { matchesFilter } from '../list-filter.js';
@@ -313,7 +313,7 @@ export class OciRuntime implements Runtime {
 
   async buildImage(options: BuildImageOptions): Promise<ImageInfo> {
     validateEnv(options.buildArgs, 'build args');
-    await this.runner.run(buildCommand(options));
+    await buildTolerantOfCleanup(() => this.runner.run(buildCommand(options)));
     return this.imageInspect(options.tag);
   }
 
