@@ -966,7 +966,7 @@ export interface DevcontainerUpResult extends EnsureResult {
 
 /** A manifest workspace declared with `devcontainer:`, as `upDevcontainer` takes it: its settings are the base. */
 function manifestDevcontainer(spec: WorkspaceSpecInput, devcontainer: DeclaredDevcontainer, runtime: RuntimeKind): UpDevcontainerOptions {
-  return { root: spec.root ?? '.', config: devcontainer.config, runtime, base: withoutRoot(spec), runInitializeCommand: devcontainer.runInitializeCommand };
+  return { root: spec.root ?? '.', config: devcontainer.config, runtime, base: withoutRoot(spec), runInitializeCommand: devcontainer.runInitializeCommand, allowPrivileged: devcontainer.allowPrivileged === true };
 }
 
 /** The settings laid over a devcontainer.json (its root is the folder it was read from). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { BerthEventInput } from '../events.js';
-import type { Runtime, RuntimeKind } from '../runtime/types.js';
+import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
 import type { LedgerEntry, ResourceKind } from '../state/store.js';
 import { recordedSpec } from '../workspace/inventory.js';
 import { LABELS, isOwnedBy } from '../workspace/labels.js';
@@ -12,12 +12,18 @@ export interface GcReport {
   containers: { name: string; workspace: string | null; root: string | null; reason: string }[];
   /** Ledger entries whose container no longer exists; only Berth's own records change. */
   forgotten: { name: string; workspace: string | null }[];
+  /**
+   * Named volumes Berth made for a devcontainer's mounts (this installation's owner label and the
+   * workspace's) whose workspace is no longer in the ledger, nor declared, nor has a container.
+   * `error`: the engine refused to remove it (applied runs only); the others were still removed.
+   */
+  volumes: { name: string; workspace: string; reason: string; error?: string | undefined }[];
   applied: boolean;
 }
 
 /** What gc needs: one runtime, its installation's ledger and manifests' declarations, the event log. */
 export interface GcTarget {
-  runtime: Pick<Runtime, 'kind' | 'list' | 'inspect' | 'remove'>;
+  runtime: Pick<Runtime, 'kind' | 'list' | 'inspect' | 'remove' | 'listVolumes' | 'removeVolume'>;
   owner: string;
   ledger: {
     activeEntries(runtime?: RuntimeKind): LedgerEntry[];
@@ -40,7 +46,7 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
   const { runtime, owner } = target;
   const containers = await runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner } });
   const entries = target.ledger.activeEntries(runtime.kind).filter((e) => e.kind === 'container');
-  const report: GcReport = { containers: [], forgotten: [], applied: options.apply ?? false };
+  const report: GcReport = { containers: [], forgotten: [], volumes: [], applied: options.apply ?? false };
   for (const container of containers) {
     const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
     if (!entry) continue;
@@ -61,6 +67,7 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
     );
     if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
   }
+  report.volumes = await orphanVolumes(target, containers);
   if (!report.applied) return report;
   for (const { name, workspace, reason } of report.containers) {
     await runtime.remove(name, { force: true });
@@ -72,5 +79,41 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
     target.ledger.markRemoved(runtime.kind, 'container', name);
     target.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
   }
+  for (const volume of report.volumes) {
+    try {
+      await target.runtime.removeVolume?.(volume.name);
+      target.record({ type: 'gc.removed', workspace: volume.workspace, message: `gc removed the volume ${volume.name}: ${volume.reason}.` });
+    } catch (error) {
+      // In use by a container Berth does not know, say: kept, and said; the others still go.
+      volume.error = error instanceof Error ? error.message : String(error);
+    }
+  }
   return report;
+}
+
+/**
+ * The volumes Berth made for workspaces that are gone: this installation's owner label AND a
+ * workspace label (container-spec.ts volumeLabels), AND that workspace has no live ledger entry
+ * of any kind on this runtime, is not declared by a manifest that still lists it, and has no
+ * container of ours (the window of a recreate). `rm` keeps them, as the reference does; gc is
+ * where they go. A volume without Berth's labels, or another installation's, is never looked at.
+ */
+async function orphanVolumes(target: GcTarget, containers: readonly ContainerInfo[]): Promise<GcReport['volumes']> {
+  const { runtime, owner } = target;
+  if (!runtime.listVolumes) return [];
+  const volumes = await runtime.listVolumes({ [LABELS.owner]: owner });
+  const live = new Set(target.ledger.activeEntries(runtime.kind).flatMap((e) => (e.workspace === null ? [] : [e.workspace])));
+  for (const c of containers) {
+    const workspace = c.labels[LABELS.workspace];
+    if (workspace !== undefined) live.add(workspace);
+  }
+  const out: GcReport['volumes'] = [];
+  for (const volume of volumes) {
+    const workspace = volume.labels[LABELS.volumeWorkspace];
+    if (workspace === undefined || volume.labels[LABELS.owner] !== owner || live.has(workspace)) continue;
+    const manifest = target.desired.declaringManifest(workspace);
+    if (manifest !== undefined && stillDeclares(manifest, workspace)) continue;
+    out.push({ name: volume.name, workspace, reason: `its workspace ${workspace} no longer exists` });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

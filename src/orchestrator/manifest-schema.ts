@@ -98,8 +98,8 @@ const DEVCONTAINER_MESSAGE = "must be true (the root's .devcontainer/devcontaine
 
 /**
  * A manifest workspace has the daemon's settings plus what only a file can say: that it comes up
- * from a devcontainer.json (README "devcontainer.json", "In berth.yaml"), and whether its initializeCommand
- * may run on this machine.
+ * from a devcontainer.json (README "devcontainer.json", "In berth.yaml"), whether its initializeCommand
+ * may run on this machine, and whether it may have privileges that reach past the container.
  */
 const manifestWorkspaceSchema = workspaceSettingsSchema.extend({
   devcontainer: z
@@ -110,6 +110,10 @@ const manifestWorkspaceSchema = workspaceSettingsSchema.extend({
     .boolean({ error: 'must be true or false' })
     .optional()
     .describe("Let the devcontainer.json's initializeCommand run on this machine, outside any container (default: a config with one is refused)."),
+  allowPrivileged: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .describe('Grant what the devcontainer.json (or a feature) asks for that reaches past the container: privileged, devices, capabilities beyond the default set, security options (as berth up --devcontainer --allow-privileged; default: refused; never with egress).'),
 });
 
 const workspace = manifestWorkspaceSchema

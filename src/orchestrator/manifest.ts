@@ -45,6 +45,8 @@ export interface DeclaredDevcontainer {
   config: string | undefined;
   /** `runInitializeCommand: true`: the config's initializeCommand may run on this machine. */
   runInitializeCommand: boolean;
+  /** `allowPrivileged: true`: the config's privileges beyond the engine's defaults are granted (`--allow-privileged`). */
+  allowPrivileged?: true | undefined;
 }
 
 export interface DeclaredWorkspace {
@@ -179,7 +181,7 @@ function ruleProblems(raw: unknown, doc: Document, at: At): ManifestProblem[] {
 /**
  * The devcontainer.json says the image and who the workspace runs as (containerUser/remoteUser):
  * the same said in the manifest too would be two answers to one question, so it is refused where
- * it is written. runInitializeCommand without a devcontainer would silently do nothing.
+ * it is written. runInitializeCommand or allowPrivileged without a devcontainer would silently do nothing.
  */
 const DEVCONTAINER_CONFLICTS: Record<string, string> = {
   image: 'the devcontainer.json names the image (image, build or dockerComposeFile); remove image here',
@@ -193,8 +195,13 @@ function devcontainerProblems(ws: Record<string, unknown>, path: string[], doc: 
     for (const [key, why] of Object.entries(DEVCONTAINER_CONFLICTS)) {
       if (ws[key] !== undefined) problems.push(at(keyOffset(doc, path, key), [...path, key].join('.'), `does not go with devcontainer: ${why}`));
     }
-  } else if (ws['runInitializeCommand'] !== undefined) {
-    problems.push(at(keyOffset(doc, path, 'runInitializeCommand'), [...path, 'runInitializeCommand'].join('.'), 'goes with devcontainer: true | <path>: only a devcontainer.json has an initializeCommand'));
+  } else {
+    if (ws['runInitializeCommand'] !== undefined) {
+      problems.push(at(keyOffset(doc, path, 'runInitializeCommand'), [...path, 'runInitializeCommand'].join('.'), 'goes with devcontainer: true | <path>: only a devcontainer.json has an initializeCommand'));
+    }
+    if (ws['allowPrivileged'] !== undefined) {
+      problems.push(at(keyOffset(doc, path, 'allowPrivileged'), [...path, 'allowPrivileged'].join('.'), 'goes with devcontainer: true | <path>: only a devcontainer.json (its runArgs, privileged, capAdd, features) asks for privileges'));
+    }
   }
   return problems;
 }
@@ -240,7 +247,14 @@ function normalize(manifest: Manifest, file: string): DeclaredState {
       },
       ...(ws.devcontainer === undefined || ws.devcontainer === false
         ? {}
-        : { devcontainer: { config: ws.devcontainer === true ? undefined : path(ws.devcontainer), runInitializeCommand: ws.runInitializeCommand ?? false } }),
+        : {
+            devcontainer: {
+              config: ws.devcontainer === true ? undefined : path(ws.devcontainer),
+              runInitializeCommand: ws.runInitializeCommand ?? false,
+              // Only when granted: declarations without it read (and compare) as they always did.
+              ...(ws.allowPrivileged === true ? { allowPrivileged: true as const } : {}),
+            },
+          }),
       runtime: ws.runtime,
       sandbox: isSandboxKind(ws.sandbox) ? ws.sandbox : undefined,
       restart: ws.restart ?? 'no',
@@ -316,7 +330,7 @@ function keyOffset(doc: Document, path: readonly string[], key: string): number 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': ['version', 'budget', 'workspaces'],
   budget: ['memory'],
-  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'user', 'egress', 'restart', 'health', 'devServers', 'devcontainer', 'runInitializeCommand'],
+  workspace: ['root', 'image', 'runtime', 'sandbox', 'mounts', 'env', 'cpus', 'memory', 'previewPorts', 'user', 'egress', 'restart', 'health', 'devServers', 'devcontainer', 'runInitializeCommand', 'allowPrivileged'],
   egress: ['allow', 'deny'],
   devServer: ['command', 'cwd', 'port', 'env', 'health', 'restart'],
   health: ['exec', 'http', 'tcp', 'port', 'interval', 'timeout', 'retries'],

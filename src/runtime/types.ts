@@ -31,6 +31,12 @@ export interface VolumeMount {
   labels?: Readonly<Record<string, string>> | undefined;
 }
 
+/** A named volume as the engine lists it (`volume ls` / `volume inspect`). */
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
 /** A memory-backed folder, empty at every start. */
 export interface TmpfsMount {
   /** Absolute path inside the container. */
@@ -389,6 +395,13 @@ export interface Runtime {
   networkEnsure(spec: NetworkSpec): Promise<NetworkInfo>;
   /** Throws E_NOT_FOUND for an unknown network. */
   networkRemove(name: string): Promise<void>;
+  /**
+   * Named volumes that carry every one of these labels (`volume ls --filter label=`), for gc's
+   * collection of the volumes Berth made. Absent where Berth does not collect volumes yet.
+   */
+  listVolumes?(labels: Readonly<Record<string, string>>): Promise<VolumeInfo[]>;
+  /** Removes a named volume; the engine refuses one a container still uses (an E_CONFLICT or the engine's error). */
+  removeVolume?(name: string): Promise<void>;
 
   /**
    * Where the host reaches a port on the workspace's own loopback (`host`: its address there, as a

@@ -12,9 +12,9 @@ import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devconta
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import { runStreaming } from '../process/run.js';
 import type { ExecOptions, ExecResult } from '../runtime/types.js';
-import type { AttachHook, DevcontainerOrigin, ExtraMountInput, WorkspaceSpecInput } from './spec.js';
+import type { AttachHook, DevcontainerOrigin, ExtraMountInput, WorkspaceMount, WorkspaceSpecInput } from './spec.js';
 import type { DevcontainerMount } from '../devcontainer/mount-string.js';
-import { isAbsolute, posix, resolve } from 'node:path';
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 
 /**
  * From a devcontainer.json as read (devcontainer/read.ts) to what Berth does with it: the
@@ -89,7 +89,9 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
   if (granted.length > 0) notes.push(`granted at your request (--allow-privileged): ${granted.join(', ')}; a process in the workspace can reach past its container with them`);
   if (run.init) notes.push('init: the container runs an init as its first process (Berth always does)');
   // A compose workspace's folder is mounted by Berth at workspaceFolder (the service's volumes are the compose file's own).
-  if (!compose) checkWorkspaceMount(config.workspaceMount, config.workspaceFolder, [read.localWorkspaceFolder, options.root], notYet);
+  const workspaceMount = compose ? undefined : workspaceMountOf(config.workspaceMount, config.workspaceFolder, resolve(options.root), read.file, notYet);
+  if (workspaceMount?.readOnly) notes.push(`workspaceMount is read-only: hooks and the workspace's processes cannot write to ${config.workspaceFolder}`);
+  if (workspaceMount && workspaceMount.source !== resolve(options.root)) notes.push(`workspaceMount: ${workspaceMount.source} is mounted at ${workspaceMount.target}; the workspace is ${config.workspaceFolder} inside it`);
   // The features' mounts, then the config's; one target keeps the last (mergeMounts, src/spec-node/imageMetadata.ts@v0.88.0).
   const mergedMounts = mergeMounts([...(options.features?.mounts ?? []), ...config.mounts]);
   const relative = mergedMounts.find((m) => m.type === 'bind' && !isAbsolute(m.source ?? ''));
@@ -153,6 +155,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       memory,
       previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
       workspaceFolder: config.workspaceFolder,
+      ...(workspaceMount ? { workspaceMount } : {}),
       devcontainer: { file: read.file, hash, ...(options.features ? { featuresHash: options.features.hash } : {}), ...(postAttach ? { postAttach } : {}) },
       ...(privileges ? { privileges: privilegesInput, allowPrivileged: options.allowPrivileged === true } : {}),
       ...(merged.entrypoints.length > 0 ? { entrypoints: merged.entrypoints } : {}),
@@ -171,20 +174,38 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
 }
 
 /**
- * Berth mounts the workspace folder itself, where exec, shells and hooks start: a workspaceMount
- * is taken when it says the same (a bind of that folder at workspaceFolder), and refused, saying
- * what to change, when it says something else (another folder, a volume, another target).
+ * The workspace's own mount. The default (the folder at workspaceFolder) is what Berth does
+ * anyway: undefined. A bind of the folder or of a folder holding it (the monorepo form,
+ * `source=${localWorkspaceFolder}/..,target=/workspaces` with workspaceFolder
+ * `/workspaces/${localWorkspaceFolderBasename}`), read-only or not, is mounted in its place, the
+ * reference passing it to the engine as it is (spawnDevContainer, src/spec-node/singleContainer.ts@v0.88.0);
+ * workspaceFolder must then be where the folder is inside it. A volume, a tmpfs or an empty one
+ * would leave the files somewhere other than the folder Berth was given: refused, saying what to do.
  */
-function checkWorkspaceMount(mount: DevcontainerMount | null, workspaceFolder: string, roots: string[], notYet: (what: string, instead: string) => BerthError): void {
+function workspaceMountOf(mount: DevcontainerMount | null, workspaceFolder: string, root: string, file: string, notYet: (what: string, instead: string) => BerthError): WorkspaceMount | undefined {
   if (mount === null) throw notYet('an empty workspaceMount', 'Leave workspaceMount out: Berth mounts the workspace folder.');
-  if (mount.type !== 'bind') throw notYet(`a ${mount.type} workspaceMount (${mount.target})`, 'Leave workspaceMount out, or make it a bind of the workspace folder: Berth mounts the folder on this machine.');
-  const source = resolve(mount.source ?? '');
-  if (!roots.includes(source)) throw notYet(`a workspaceMount from another folder (${mount.source ?? ''})`, 'Pass that folder as --root instead.');
-  const folder = (path: string): string => posix.normalize(path).replace(/(.)\/$/, '$1');
-  if (folder(mount.target) !== folder(workspaceFolder)) {
-    throw notYet(`a workspaceMount at ${mount.target} while workspaceFolder is ${workspaceFolder}`, 'Set workspaceFolder to the workspaceMount\'s target (or leave workspaceMount out): Berth mounts the folder where exec, shells and hooks start.');
+  if (mount.type !== 'bind') {
+    throw new BerthError('E_UNSUPPORTED', `${file}: a ${mount.type} workspaceMount (${mount.source === null ? '' : `${mount.source} `}at ${mount.target}): the workspace's files would live in the engine's ${mount.type}, not in ${root}, where Berth's files, dev servers and MCP tools work.`, {
+      hint: `Leave workspaceMount out (Berth binds ${root} at workspaceFolder), and mount the ${mount.type} elsewhere through "mounts" if you need it.`,
+    });
   }
-  if (mount.readOnly) throw notYet('a read-only workspaceMount', 'Leave "readonly" out: hooks write to the workspace folder.');
+  const source = resolve(mount.source ?? '');
+  const folder = (path: string): string => posix.normalize(path).replace(/(.)\/$/, '$1');
+  const target = folder(mount.target);
+  const inside = relative(source, root);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new BerthError('E_UNSUPPORTED', `${file}: a workspaceMount from another folder (${mount.source ?? ''}): it does not hold the workspace folder ${root}.`, {
+      hint: 'Mount the workspace folder or a folder above it (e.g. source=${localWorkspaceFolder}/..), or pass that folder as --root.',
+    });
+  }
+  const expected = inside === '' ? target : posix.join(target, ...inside.split(sep));
+  if (expected !== folder(workspaceFolder)) {
+    throw new BerthError('E_UNSUPPORTED', `${file}: a workspaceMount at ${mount.target} while workspaceFolder is ${workspaceFolder}: ${root} is at ${expected} in it.`, {
+      hint: `Set workspaceFolder to ${expected} (or leave workspaceMount out): Berth's workspace (exec, shells, hooks, files) is that folder.`,
+    });
+  }
+  if (inside === '' && target === folder(workspaceFolder) && !mount.readOnly) return undefined;
+  return { source, target, readOnly: mount.readOnly };
 }
 
 /** The last mount at each target wins, in the place it was listed (the reference's mergeMounts). */

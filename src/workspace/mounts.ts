@@ -1,7 +1,8 @@
 import { realpathSync, statSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import type { Mount, TmpfsMount, VolumeMount } from '../runtime/types.js';
-import { mountTarget, rootTarget, type WorkspaceSpec } from './spec.js';
+import { mountTarget, rootTarget, type WorkspaceMount, type WorkspaceSpec } from './spec.js';
+import { isAbsolute, posix, relative, sep } from 'node:path';
 import { isInside, protectedPaths, sensitiveMatch, type ProtectedPath } from '../runtime/sensitive-paths.js';
 
 export const WORKSPACE_TARGET = '/workspace';
@@ -45,8 +46,9 @@ export function planMounts(spec: WorkspaceSpec, context: MountContext): MountPla
   // The sockets named in Berth's own environment too, when the embedder handed it another one.
   const sensitive = context.env === process.env ? protectedPaths(context) : [...protectedPaths(context), ...protectedPaths({ ...context, env: process.env })];
   if (!spec.allowSensitiveMounts) refuseSensitive(spec.root, root, sensitive);
-  const target = rootTarget(spec);
-  const mounts: Mount[] = [{ source: root, target, readOnly: false }];
+  const rootMount = spec.workspaceMount ? folderHoldingRoot(spec, spec.workspaceMount, root, sensitive) : { source: root, target: rootTarget(spec), readOnly: false };
+  const target = rootMount.target;
+  const mounts: Mount[] = [rootMount];
   const volumes: VolumeMount[] = [];
   const tmpfs: TmpfsMount[] = [];
   const skipped: SkippedMount[] = [];
@@ -98,7 +100,31 @@ export function mountFacts(spec: WorkspaceSpec): string {
   } catch {
     folder = false;
   }
-  return JSON.stringify([root ?? null, folder, ...spec.mounts.map((m) => resolveExisting(m.source) ?? null)]);
+  // The workspaceMount's folder joins only when there is one: other workspaces' facts stay as they were.
+  const holder = spec.workspaceMount ? [resolveExisting(spec.workspaceMount.source) ?? null] : [];
+  return JSON.stringify([root ?? null, folder, ...spec.mounts.map((m) => resolveExisting(m.source) ?? null), ...holder]);
+}
+
+/**
+ * A devcontainer's workspaceMount of a folder holding the root (spec.ts): mounted in the root's
+ * place, through the same sensitive-path rules as any mount (a workspaceMount of the home folder
+ * is refused as `--mount ~` is), and checked again through symlinks: the root must really be at the
+ * workspace folder inside it, or files written there would land somewhere else.
+ */
+function folderHoldingRoot(spec: WorkspaceSpec, mount: WorkspaceMount, root: string, sensitive: readonly ProtectedPath[]): Mount {
+  const source = resolveExisting(mount.source);
+  if (source === undefined || !statSync(source).isDirectory()) {
+    throw new BerthError('E_INVALID_INPUT', `The workspaceMount's folder ${mount.source} does not exist or is not a folder.`, { hint: 'Check workspaceMount\'s source in the devcontainer.json.' });
+  }
+  if (!spec.allowSensitiveMounts) refuseSensitive(mount.source, source, sensitive);
+  const inside = relative(source, root);
+  const at = inside === '' ? mount.target : posix.join(mount.target, ...inside.split(sep));
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside) || at !== rootTarget(spec)) {
+    throw new BerthError('E_INVALID_INPUT', `The workspace root ${spec.root} (really ${root}) is not at ${rootTarget(spec)} in the workspaceMount (${mount.source}, really ${source}, at ${mount.target}).`, {
+      hint: 'Mount the root or a folder above it, with workspaceFolder where the root is inside it (a symlink may point elsewhere).',
+    });
+  }
+  return { source, target: mount.target, readOnly: mount.readOnly };
 }
 
 function refuseSensitive(given: string, real: string, table: readonly ProtectedPath[]): void {

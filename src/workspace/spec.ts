@@ -1,6 +1,6 @@
 import type { ComposeProject } from './devcontainer-compose.js';
 import type { ExecDefaults } from './exec-defaults.js';
-import { isAbsolute, posix, resolve } from 'node:path';
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv, VOLUME_NAME } from '../runtime/validate-spec.js';
 import type { RuntimeKind } from '../runtime/kinds.js';
@@ -68,6 +68,13 @@ export interface WorkspaceSpecInput {
   user?: string | null | undefined;
   /** Where the root is mounted, and where exec and shells start (a devcontainer's workspaceFolder). Default /workspace. */
   workspaceFolder?: string | undefined;
+  /**
+   * A devcontainer's workspaceMount other than the root at workspaceFolder: a folder that holds the
+   * root (the monorepo form, `source=${localWorkspaceFolder}/..,target=/workspaces`), or the root
+   * read-only. It is mounted instead, and the root must then be at workspaceFolder inside it, so
+   * files written there land in the root. Through the same sensitive-path rules as any mount.
+   */
+  workspaceMount?: WorkspaceMount | undefined;
   /** The devcontainer.json this spec was read from, and the hash of what was read: an edit is drift. */
   devcontainer?: DevcontainerOrigin | undefined;
   /**
@@ -84,6 +91,13 @@ export interface WorkspaceSpecInput {
    * (a devcontainer feature's `entrypoint`, as the reference chains them). Part of the spec hash.
    */
   entrypoints?: readonly string[] | null | undefined;
+}
+
+/** The host folder mounted in the root's place (`source`, absolute) at `target` in the container. */
+export interface WorkspaceMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
 }
 
 export interface DevcontainerOrigin {
@@ -157,6 +171,8 @@ export interface WorkspaceSpec {
   user?: string | null | undefined;
   /** null: /workspace. Optional: specs recorded before it existed have none. */
   workspaceFolder?: string | null | undefined;
+  /** Absent: the root itself is mounted at the workspace folder. */
+  workspaceMount?: WorkspaceMount | undefined;
   /** null: not from a devcontainer.json. */
   devcontainer?: DevcontainerOrigin | null | undefined;
   /** Absent: the engine's defaults (specs recorded before it existed have none). */
@@ -202,6 +218,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     ...(user === null ? {} : { user }),
     // Only when given: specs without them read (and record) as they always did.
     ...(input.workspaceFolder === undefined ? {} : { workspaceFolder: parseWorkspaceFolder(input.workspaceFolder) }),
+    ...(input.workspaceMount === undefined ? {} : { workspaceMount: normalizeWorkspaceMount(input.workspaceMount, resolve(cwd, input.root ?? '.'), input.workspaceFolder, cwd) }),
     ...(input.devcontainer === undefined
       ? {}
       : {
@@ -248,6 +265,7 @@ export function patchSpec(recorded: WorkspaceSpec, patch: WorkspaceSpecInput): W
     labels: recorded.labels,
     user: recorded.user ?? undefined,
     workspaceFolder: recorded.workspaceFolder ?? undefined,
+    workspaceMount: recorded.workspaceMount,
     devcontainer: recorded.devcontainer ?? undefined,
     privileges: recorded.privileges,
     allowPrivileged: recorded.allowPrivileged,
@@ -301,6 +319,26 @@ function parseMountTarget(target: string): string {
   const normalized = posix.normalize(target).replace(/(.)\/$/, '$1');
   if (normalized === '/') throw invalid('A mount target cannot be / itself.', 'Mount it at a folder below /.');
   return normalized;
+}
+
+/**
+ * The folder mounted in the root's place must hold the root, and the workspace folder must be where
+ * the root is inside it: otherwise exec, the files API and dev servers would start in a folder
+ * that is not the workspace's (the paths only: mounts.ts checks them again through symlinks).
+ */
+function normalizeWorkspaceMount(mount: WorkspaceMount, root: string, workspaceFolder: string | undefined, cwd: string): WorkspaceMount {
+  const source = resolve(cwd, mount.source);
+  const target = parseMountTarget(mount.target);
+  const inside = relative(source, root);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw invalid(`The workspaceMount's folder ${source} does not hold the workspace root ${root}.`, 'Mount the root or a folder above it (e.g. source=${localWorkspaceFolder}/..), or pass that folder as --root.');
+  }
+  const expected = posix.join(target, ...inside.split(sep).filter((part) => part !== ''));
+  const folder = workspaceFolder === undefined ? '/workspace' : parseWorkspaceFolder(workspaceFolder);
+  if (folder !== expected) {
+    throw invalid(`The workspace root ${root} is at ${expected} in the workspaceMount (${source} at ${target}), not at the workspace folder ${folder}.`, `Set workspaceFolder to ${expected}: exec, shells and hooks start in the root.`);
+  }
+  return { source, target, readOnly: mount.readOnly === true };
 }
 
 function parseWorkspaceFolder(folder: string): string {

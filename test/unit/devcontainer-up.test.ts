@@ -81,6 +81,29 @@ describe('planDevcontainer: mounts', () => {
     ]);
   });
 
+  it('a workspaceMount of a folder holding the workspace (the monorepo form) is mounted in its place; workspaceFolder must be the workspace in it', () => {
+    const mono = (text: string) => readDevcontainerText(text, '/src/repo/.devcontainer/devcontainer.json', '/src/repo', ENV);
+    const parent = '{"image":"i","workspaceMount":"source=${localWorkspaceFolder}/..,target=/workspaces,type=bind","workspaceFolder":"/workspaces/${localWorkspaceFolderBasename}"}';
+    const plan = planDevcontainer(mono(parent), { root: '/src/repo' });
+    expect(plan.input).toMatchObject({ root: '/src/repo', workspaceFolder: '/workspaces/repo', workspaceMount: { source: '/src', target: '/workspaces', readOnly: false } });
+    expect(plan.workspaceFolder).toBe('/workspaces/repo');
+    // Read-only is kept (and said), the folder itself too.
+    const ro = planDevcontainer(mono('{"image":"i","workspaceMount":"source=${localWorkspaceFolder},target=/code,type=bind,readonly","workspaceFolder":"/code"}'), { root: '/src/repo' });
+    expect(ro.input.workspaceMount).toEqual({ source: '/src/repo', target: '/code', readOnly: true });
+    expect(ro.notes.join('\n')).toMatch(/read-only/);
+    // Where the folder is not at workspaceFolder in the mount: refused, saying where it is.
+    expect(() => planDevcontainer(mono('{"image":"i","workspaceMount":"source=${localWorkspaceFolder}/..,target=/workspaces,type=bind","workspaceFolder":"/workspaces"}'), { root: '/src/repo' })).toThrow(
+      /a workspaceMount at \/workspaces while workspaceFolder is \/workspaces: \/src\/repo is at \/workspaces\/repo in it/,
+    );
+    // A volume or tmpfs would keep the files away from the folder: refused clearly.
+    expect(() => planDevcontainer(mono('{"image":"i","workspaceMount":"source=code-vol,target=/workspaces/repo,type=volume"}'), { root: '/src/repo' })).toThrow(/a volume workspaceMount \(code-vol at \/workspaces\/repo\): the workspace's files would live in the engine's volume, not in \/src\/repo/);
+    expect(() => planDevcontainer(mono('{"image":"i","workspaceMount":"type=tmpfs,target=/workspaces/repo"}'), { root: '/src/repo' })).toThrow(/a tmpfs workspaceMount/);
+    // A sibling (it does not hold the workspace) is another folder.
+    expect(() => planDevcontainer(mono('{"image":"i","workspaceMount":"source=/src/other,target=/workspaces/repo,type=bind"}'), { root: '/src/repo' })).toThrow(/a workspaceMount from another folder \(\/src\/other\)/);
+    // The default form adds nothing to the spec (its hash stays as it was).
+    expect(planDevcontainer(mono('{"image":"i","workspaceMount":"source=${localWorkspaceFolder},target=/workspaces/repo,type=bind"}'), { root: '/src/repo' }).input.workspaceMount).toBeUndefined();
+  });
+
   it('a workspaceMount that says what Berth does is taken; a relative bind source is refused', () => {
     expect(planDevcontainer(read('{"image":"i","workspaceFolder":"/code","workspaceMount":"source=${localWorkspaceFolder},target=/code/,type=bind,consistency=cached"}'), { root: '/w' }).input.workspaceFolder).toBe('/code');
     expect(() => planDevcontainer(read('{"image":"i","mounts":["source=data,target=/data,type=bind"]}'), { root: '/w' })).toThrow(/bind mount source "data" \(at \/data\) is not an absolute path/);

@@ -34,7 +34,7 @@ const API = 'workspaces.web.devServers.api';
 const HEALTH = `${API}.health`;
 
 const TOP_KEYS = 'known keys here: version, budget, workspaces';
-const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, user, egress, restart, health, devServers, devcontainer, runInitializeCommand';
+const WORKSPACE_KEYS = 'known keys here: root, image, runtime, sandbox, mounts, env, cpus, memory, previewPorts, user, egress, restart, health, devServers, devcontainer, runInitializeCommand, allowPrivileged';
 const EGRESS_KEYS = 'known keys here: allow, deny';
 const DEV_SERVER_KEYS = 'known keys here: command, cwd, port, env, health, restart';
 const HEALTH_KEYS = 'known keys here: exec, http, tcp, port, interval, timeout, retries';

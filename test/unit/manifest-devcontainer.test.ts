@@ -75,6 +75,17 @@ describe('berth.yaml: devcontainer', () => {
     ]);
   });
 
+  it('allowPrivileged: true grants the devcontainer.json\'s privileges (as --allow-privileged); left out, false or alone it grants nothing', () => {
+    const state = parseManifest(y('version: 1', 'workspaces:', '  a:', '    devcontainer: true', '    allowPrivileged: true', '  b:', '    devcontainer: true', '    allowPrivileged: false'), FILE);
+    expect(state.workspaces[0]?.devcontainer).toEqual({ config: undefined, runInitializeCommand: false, allowPrivileged: true });
+    expect(state.workspaces[1]?.devcontainer).toEqual({ config: undefined, runInitializeCommand: false });
+    // Without a devcontainer it would do nothing: refused where it is written.
+    expect(problemsOf(y('version: 1', 'workspaces:', '  web:', '    image: x', '    allowPrivileged: true'))).toEqual([
+      'berth.yaml:5:5: workspaces.web.allowPrivileged: goes with devcontainer: true | <path>: only a devcontainer.json (its runArgs, privileged, capAdd, features) asks for privileges',
+    ]);
+    expect(problemsOf(y('version: 1', 'workspaces:', '  web:', '    devcontainer: true', '    allowPrivileged: yes'))).toEqual(['berth.yaml:5:22: workspaces.web.allowPrivileged: must be true or false']);
+  });
+
   it('a value of the wrong kind says what it takes', () => {
     const message = "must be true (the root's .devcontainer/devcontainer.json) or the path of a devcontainer.json (relative to this file)";
     expect(problemsOf(y('version: 1', 'workspaces:', '  web:', '    devcontainer: 3'))).toEqual([`berth.yaml:4:19: workspaces.web.devcontainer: ${message}`]);

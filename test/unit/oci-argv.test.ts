@@ -7,6 +7,9 @@ import {
   listIdsCommand,
   networkCreateCommand,
   volumeCreateCommand,
+  volumeInspectCommand,
+  volumeListCommand,
+  volumeRemoveCommand,
 } from '../../src/runtime/oci/commands.js';
 import type { ContainerSpec } from '../../src/runtime/types.js';
 
@@ -141,6 +144,20 @@ describe('volumes, tmpfs and build.target', () => {
     expect(args).toEqual(['create', '--pull', 'never', '--name', 'berth-v', '--mount', 'type=bind,source=/src,target=/elsewhere,readonly', '--mount', 'type=volume,source=data-1,target=/data', '--mount', 'type=volume,target=/anon,readonly', '--mount', 'type=tmpfs,target=/scratch', 'i']);
     expect(volumeCreateCommand('podman', 'data-1', { b: '2', a: '1' }).args).toEqual(['volume', 'create', '--label', 'a=1', '--label', 'b=2', 'data-1']);
     expect(buildCommand({ contextDir: '/ctx', tag: 't', target: 'dev' }).args).toEqual(['build', '--tag', 't', '--target', 'dev', '/ctx']);
+  });
+
+  it('gc\'s volume calls: ls by every label, inspect read from either engine\'s JSON (a volume gone meanwhile left out), rm of one gone already is done', async () => {
+    expect(volumeListCommand({ 'dev.berth.owner': 'o', a: '1' }).args).toEqual(['volume', 'ls', '-q', '--filter', 'label=a=1', '--filter', 'label=dev.berth.owner=o']);
+    const result = (stdout: string, exitCode = 0, stderr = '') => ({ command: ['podman'], stdout, stderr, exitCode, signal: null, durationMs: 1 });
+    expect(await volumeListCommand({}).parse(result('a\nb\n\n'))).toEqual(['a', 'b']);
+    const inspect = volumeInspectCommand(['a', 'gone']);
+    expect(inspect.args).toEqual(['volume', 'inspect', 'a', 'gone']);
+    expect(await inspect.parse(result('[{"Name":"a","Labels":{"k":"v","n":1}}]', 1, 'Error: no such volume gone'))).toEqual([{ name: 'a', labels: { k: 'v' } }]);
+    expect(await inspect.parse(result('[{"Name":"b","Labels":null}]'))).toEqual([{ name: 'b', labels: {} }]);
+    expect(await inspect.parse(result('', 1, 'Error: no such volume'))).toEqual([]);
+    expect(volumeRemoveCommand('docker', 'v').args).toEqual(['volume', 'rm', 'v']);
+    expect(await volumeRemoveCommand('docker', 'v').parse(result('', 1, 'Error response from daemon: get v: no such volume'))).toBeUndefined();
+    await expect(Promise.resolve().then(() => volumeRemoveCommand('docker', 'v').parse(result('', 1, 'Error response from daemon: remove v: volume is in use - [abc]')))).rejects.toThrow(/in use/);
   });
 
   it('a volume name that is a path, or a target with a comma, is refused before any engine call', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planMounts } from '../../src/workspace/mounts.js';
 import { protectedPaths, SENSITIVE_PATHS, sensitiveMatch, sensitivePathsMarkdown, type SensitiveContext } from '../../src/runtime/sensitive-paths.js';
@@ -131,5 +131,38 @@ describe('planMounts refuses every sensitive source, through a symlink too', () 
   it('mounts them all with --allow-sensitive-mount', () => {
     const normalized = normalizeSpec({ root: link('/etc'), image: 'x', mounts: [join(userHome, '.aws'), '/proc'], allowSensitiveMounts: true }, '/');
     expect(planMounts(normalized, context).mounts.map((m) => m.source)).toEqual(['/etc', '/proc', join(userHome, '.aws')]);
+  });
+});
+
+describe('a devcontainer workspaceMount of a folder holding the root goes through the same rules', () => {
+  const holding = (source: string, target: string, folder: string, root = project) =>
+    normalizeSpec({ root, image: 'x', workspaceFolder: folder, workspaceMount: { source, target, readOnly: false } }, '/');
+
+  it('the home folder or / is refused exactly as --mount refuses it', () => {
+    // project is ~/src/project: a workspaceMount of ~ holds it at /h/src/project.
+    const viaFlag = refusal({ mounts: [userHome] });
+    const viaWorkspaceMount = thrownBy(() => planMounts(holding(userHome, '/h', '/h/src/project'), context));
+    expect(viaWorkspaceMount.message).toBe(viaFlag.message);
+    expect(viaWorkspaceMount.message).toMatch(/^Refusing to mount .*: it is /);
+    const root = thrownBy(() => planMounts(holding('/', '/host', posix.join('/host', project)), context));
+    expect(root.message).toBe(refusal({ mounts: ['/'] }).message);
+    // ...and through a link to the home.
+    expect(thrownBy(() => planMounts(holding(link(userHome), '/h', '/h/src/project', join(link(userHome), 'src/project')), context)).message).toMatch(/^Refusing to mount .* \(really .*\): it is /);
+    // Unless the user says so, as for --mount.
+    const allowed = normalizeSpec({ root: project, image: 'x', workspaceFolder: '/h/src/project', workspaceMount: { source: userHome, target: '/h', readOnly: true }, allowSensitiveMounts: true }, '/');
+    expect(planMounts(allowed, context).mounts[0]).toEqual({ source: userHome, target: '/h', readOnly: true });
+  });
+
+  it('a folder holding the root is mounted in its place; the root must be at the workspace folder in it, through symlinks too', () => {
+    expect(planMounts(holding(join(userHome, 'src'), '/workspaces', '/workspaces/project'), context).mounts[0]).toEqual({ source: join(userHome, 'src'), target: '/workspaces', readOnly: false });
+    expect(() => holding(join(userHome, 'src'), '/workspaces', '/workspaces')).toThrow(/is at \/workspaces\/project in the workspaceMount/);
+    expect(() => holding(join(scratch, 'elsewhere'), '/workspaces', '/workspaces/project')).toThrow(/does not hold the workspace root/);
+    // A root named through a link that holds it by name only: the real folder is elsewhere.
+    const decoy = join(scratch, 'decoy');
+    mkdirSync(decoy, { recursive: true });
+    if (!existsSync(join(decoy, 'project'))) symlinkSync(join(scratch, 'elsewhere-project'), join(decoy, 'project'));
+    mkdirSync(join(scratch, 'elsewhere-project'), { recursive: true });
+    const spec = holding(decoy, '/workspaces', '/workspaces/project', join(decoy, 'project'));
+    expect(() => planMounts(spec, context)).toThrow(/is not at \/workspaces\/project in the workspaceMount/);
   });
 });

@@ -4,7 +4,8 @@ import { EXIT, printJson } from '../output.js';
 
 /**
  * Dry run by default. Removes only containers that carry this installation's labels AND are in its
- * ledger AND whose workspace folder is gone; closes ledger entries whose container no longer exists.
+ * ledger AND whose workspace folder is gone; closes ledger entries whose container no longer exists;
+ * removes the named volumes Berth made for workspaces that no longer exist (orchestrator/gc.ts).
  */
 export default defineCommand({
   usage: 'Usage: berth gc [--yes] [--json] [--runtime R]\n',
@@ -17,10 +18,14 @@ export default defineCommand({
       return EXIT.ok;
     }
     const verb = report.applied ? 'Removed' : 'Would remove';
-    if (report.containers.length === 0 && report.forgotten.length === 0) process.stdout.write(`Nothing to clean up on ${berth.runtime.kind}.\n`);
+    const any = report.containers.length > 0 || report.forgotten.length > 0 || report.volumes.length > 0;
+    if (!any) process.stdout.write(`Nothing to clean up on ${berth.runtime.kind}.\n`);
     for (const c of report.containers) process.stdout.write(`${verb} ${c.name}: ${c.reason}\n`);
     for (const f of report.forgotten) process.stdout.write(`${report.applied ? 'Forgot' : 'Would forget'} ${f.name}: no longer exists (ledger only)\n`);
-    if (!report.applied && (report.containers.length > 0 || report.forgotten.length > 0)) process.stdout.write('Run `berth gc --yes` to do exactly this.\n');
+    for (const v of report.volumes) {
+      process.stdout.write(v.error === undefined ? `${verb} the volume ${v.name}: ${v.reason}\n` : `Kept the volume ${v.name} (${v.reason}): ${v.error}\n`);
+    }
+    if (!report.applied && any) process.stdout.write('Run `berth gc --yes` to do exactly this.\n');
     return EXIT.ok;
   },
 });

@@ -22,6 +22,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   Observation,
+  VolumeInfo,
 } from '../types.js';
 import { classifyEngineError, classifyExecFailure } from './classify-error.js';
 
@@ -254,6 +255,63 @@ export function volumeCreateCommand(kind: OciKind, name: string, labels: Readonl
     io: { okExitCodes: 'any' },
     parse: (result) => {
       if (result.exitCode === 0 || /already exists/i.test(result.stderr)) return;
+      throw classifyEngineError(kind, new ProcessError({ ...result, failure: 'exit', signal: null }), {});
+    },
+  };
+}
+
+/**
+ * The names of the volumes with all these labels. Both engines filter `volume ls` by label
+ * (`--filter label=k=v`, repeated: all must match), and print one name a line with `-q`.
+ */
+export function volumeListCommand(labels: Readonly<Record<string, string>>): CommandSpec<string[]> {
+  const args = ['volume', 'ls', '-q'];
+  for (const [key, value] of sortedEntries(labels)) args.push('--filter', `label=${key}=${value}`);
+  return {
+    args,
+    env: {},
+    subject: {},
+    parse: (result) => result.stdout.split('\n').map((line) => line.trim()).filter((line) => line !== ''),
+  };
+}
+
+/**
+ * Each named volume's labels: `volume inspect` prints a JSON array of {Name, Labels} on both
+ * engines. A volume removed since the list is left out (the engine prints the others and exits 1).
+ */
+export function volumeInspectCommand(names: readonly string[]): CommandSpec<VolumeInfo[]> {
+  return {
+    args: ['volume', 'inspect', ...names],
+    env: {},
+    subject: {},
+    io: { okExitCodes: 'any' },
+    parse: (result) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(result.stdout.trim() === '' ? '[]' : result.stdout);
+      } catch {
+        throw new ProcessError({ ...result, failure: 'exit', signal: null });
+      }
+      if (!Array.isArray(parsed)) return [];
+      return parsed.flatMap((entry: unknown) => {
+        const record = entry as { Name?: unknown; Labels?: unknown } | null;
+        if (typeof record?.Name !== 'string') return [];
+        const labels = typeof record.Labels === 'object' && record.Labels !== null ? Object.fromEntries(Object.entries(record.Labels).filter(([, v]) => typeof v === 'string')) : {};
+        return [{ name: record.Name, labels }];
+      });
+    },
+  };
+}
+
+export function volumeRemoveCommand(kind: OciKind, name: string): CommandSpec<void> {
+  return {
+    args: ['volume', 'rm', name],
+    env: {},
+    subject: {},
+    io: { okExitCodes: 'any' },
+    parse: (result) => {
+      // Gone already (another gc, the user): what gc wanted.
+      if (result.exitCode === 0 || /no such volume|no volume with name/i.test(result.stderr)) return;
       throw classifyEngineError(kind, new ProcessError({ ...result, failure: 'exit', signal: null }), {});
     },
   };

@@ -17,6 +17,7 @@ import type {
   ListFilter,
   LogsOptions,
   Observation,
+  VolumeInfo,
   LogsResult,
   NetworkInfo,
   NetworkSpec,
@@ -36,6 +37,9 @@ import {
   copyCommand,
   createCommand,
   volumeCreateCommand,
+  volumeInspectCommand,
+  volumeListCommand,
+  volumeRemoveCommand,
   execCommand,
   imageInspectCommand,
   inspectCommand,
@@ -326,6 +330,18 @@ export class OciRuntime implements Runtime {
 
   async networkRemove(name: string): Promise<void> {
     await this.runner.run(networkRemoveCommand(name));
+  }
+
+  async listVolumes(labels: Readonly<Record<string, string>>): Promise<VolumeInfo[]> {
+    const names = await this.runner.run(volumeListCommand(labels));
+    if (names.length === 0) return [];
+    // The engine's filter already chose them; checked again on what inspect says (a label changed since is no match).
+    const volumes = await this.runner.run(volumeInspectCommand(names));
+    return volumes.filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.runner.run(volumeRemoveCommand(this.kind, name));
   }
 
   private version(): Promise<{ client: string; server: string | null }> {
