@@ -31,7 +31,6 @@
  * Needs curl and tinyproxy (`apt-get install -y tinyproxy`). Exits 0 whatever the numbers say (it is
  * a report); non-zero only when something failed.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type ClientRequestArgs, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -42,9 +41,7 @@ import type { Duplex } from 'node:stream';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EventBatch } from '../src/egress/event-batch.js';
 import { EgressProxy } from '../src/egress/proxy.js';
-import { ProxyLoops } from '../src/egress/proxy-loops.js';
 import { Store } from '../src/state/store.js';
-import type { BerthEventInput } from '../src/events.js';
 import { resolveExecutable, run, runStreaming, type RunResult } from '../src/process/index.js';
 import {
   checkInterrupted,
@@ -592,8 +589,6 @@ interface Settings {
   tunnels: number;
   target: TargetMode;
   events: EventMode;
-  /** Berth's accept loops: 1 is EgressProxy in this process; more are ProxyLoops' cluster workers, as berthd runs them. */
-  loops: number;
 }
 
 function settingsOf(options: LocalOptions): Settings {
@@ -608,7 +603,6 @@ function settingsOf(options: LocalOptions): Settings {
     tunnels: positiveInt('--tunnels', values['tunnels'] ?? '', 1),
     target,
     events,
-    loops: positiveInt('--loops', values['loops'] ?? '', 1),
   };
 }
 
@@ -685,33 +679,18 @@ async function measure(options: LocalOptions): Promise<Result> {
       const flushing = batch;
       cleanups.push({ what: 'the event batch', run: () => Promise.resolve(flushing.flush()) });
     }
-    const emit = (event: BerthEventInput): void => {
-      if (event.type === 'egress.allow') result.events.allow++;
-      else result.events.deny++;
-      batch?.add(event);
-    };
-    let berthPort: number;
-    let token: string;
-    if (settings.loops === 1) {
-      const berth = new EgressProxy({
-        host: HOST,
-        policyFor: (ws) => (ws === WORKSPACE ? policy : undefined),
-        emit,
-        resolve: () => Promise.reject(new Error('this benchmark does no DNS')),
-      });
-      berthPort = (await berth.listen()).port;
-      token = berth.credentialFor(WORKSPACE).token;
-      cleanups.push({ what: "Berth's proxy", run: () => berth.close(100) });
-    } else {
-      // As berthd runs them: the loops resolve names themselves, but every tunnel here goes to an address.
-      const loops = new ProxyLoops({ count: settings.loops, emit });
-      cleanups.push({ what: "Berth's proxy loops", run: () => loops.close() });
-      await loops.start();
-      berthPort = await freePort();
-      token = randomBytes(18).toString('base64url');
-      const applied = await loops.apply([{ host: HOST, port: berthPort, tokens: [[WORKSPACE, token]] }], [[WORKSPACE, policy]]);
-      if (applied.listening.length !== 1) throw new Error(`Berth's loops did not listen: ${[...applied.failures.values()].join('; ')}`);
-    }
+    const berth = new EgressProxy({
+      host: HOST,
+      policyFor: (ws) => (ws === WORKSPACE ? policy : undefined),
+      emit: (event) => {
+        if (event.type === 'egress.allow') result.events.allow++;
+        else result.events.deny++;
+        batch?.add(event);
+      },
+      resolve: () => Promise.reject(new Error('this benchmark does no DNS')),
+    });
+    const berthPort = (await berth.listen()).port;
+    cleanups.push({ what: "Berth's proxy", run: () => berth.close(100) });
     const tinyproxy = await startTinyproxy(tinyproxyBin, scratch);
     cleanups.push({ what: 'tinyproxy', run: tinyproxy.stop });
     const client = new ClientThread();
@@ -720,8 +699,9 @@ async function measure(options: LocalOptions): Promise<Result> {
       `target ${HOST}:${String(target.port)} (${settings.target}), Berth ${HOST}:${String(berthPort)}, tinyproxy ${HOST}:${String(tinyproxy.port)}\n`,
     );
 
+    const { token } = berth.credentialFor(WORKSPACE);
     const berthAuth = `Basic ${Buffer.from(`${WORKSPACE}:${token}`).toString('base64')}`;
-    const proxyUrl = { berth: `http://${WORKSPACE}:${token}@${HOST}:${String(berthPort)}`, tinyproxy: `http://${HOST}:${String(tinyproxy.port)}` };
+    const proxyUrl = { berth: berth.urlFor(WORKSPACE), tinyproxy: `http://${HOST}:${String(tinyproxy.port)}` };
     const routeOf = (path: PathDef): Route => ({
       via: path.via,
       keepAlive: path.keepAlive,
@@ -917,7 +897,7 @@ if (!isMainThread) {
 } else {
   runLocalBenchmark({
     defaults: { iterations: 15, warmup: 2 },
-    options: { mib: '256', requests: '500', tunnels: '256', target: 'process', events: 'sqlite', loops: '1' },
+    options: { mib: '256', requests: '500', tunnels: '256', target: 'process', events: 'sqlite' },
     cleanup: 'stopping tinyproxy, the proxy and the target',
     preflight: (options) => void settingsOf(options),
     run: measure,

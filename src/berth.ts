@@ -430,12 +430,10 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * Serves the egress proxy of every egress workspace of this home in this process, for apps that
    * want no daemon (the daemon serves it the same way). From then on `up` and egress changes
    * return only once the proxy applies them. Close it with `close()` on the result, before Berth's.
-   * `loops`: accept loops (default 1, in this process); more are forked as cluster workers
-   * (src/egress/proxy-loops.ts), which a host that cannot fork (Electron) leaves at 1.
    */
-  async serveEgress(options: { loops?: number } = {}): Promise<EgressServer> {
+  async serveEgress(): Promise<EgressServer> {
     if (this.egressServer === null) {
-      const server = new EgressService(this.store, { loops: options.loops });
+      const server = new EgressService(this.store);
       await server.start();
       this.egressServer = server;
     }

@@ -58,7 +58,6 @@ export type BerthEvent =
   | EventOf<'egress.unshielded' | 'egress.shield-restored', { bridge: string }>
   | EventOf<'egress.error', { what: string; error: string }>
   | EventOf<'egress.sync-failed' | 'egress.listen-failed'>
-  | EventOf<'egress.loop-exited', { pid: number | undefined; code: number | null; signal: string | null; restarted: boolean }>
   | EventOf<'egress.requested', { request: string; target: string; reason: string }>
   | EventOf<'egress.request-approved' | 'egress.request-denied', { request: string; target: string; decision: 'approved' | 'denied' }>
   | EventOf<'devcontainer.build', { tag: string }>

@@ -1,6 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { createBerth, type Berth } from '../berth.js';
-import { egressLoops } from '../egress/service.js';
 import { BerthError, isErrno } from '../errors.js';
 import { ensurePrivateHome, writePrivateFile } from '../state/private-files.js';
 import { isLive } from '../devserver/types.js';
@@ -99,7 +98,7 @@ export class Daemon {
       const berth = await createBerth({ home: options.home, runtime: options.runtime, env: options.env });
       cleanup.unshift(() => berth.close());
       // Served through Berth, so its up and egress changes return once the proxy applies them.
-      const egress = await berth.serveEgress({ loops: egressLoops(options.env ?? process.env) });
+      const egress = await berth.serveEgress();
       cleanup.unshift(() => egress.close());
       const feed = new EventFeed(berth.store.events);
       cleanup.unshift(() => feed.close());
