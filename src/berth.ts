@@ -39,7 +39,7 @@ import { APPLE_DEFAULT_PREVIEW_PORTS } from './workspace/preview-ports.js';
 import { withExecDefaults, type ExecDefaults } from './workspace/exec-defaults.js';
 import { readAddressCard, writeAddressCard } from './workspace/address-card.js';
 import type { ComposeProject } from './workspace/devcontainer-compose.js';
-import type { GcReport } from './orchestrator/gc.js';
+import type { GcOptions, GcReport } from './orchestrator/gc.js';
 import type { Target } from './orchestrator/target.js';
 import { containerNameFor, validateWorkspaceId } from './workspace/workspace-id.js';
 
@@ -705,9 +705,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   /**
    * Conservative cleanup: removes only containers that carry our labels AND are in our ledger AND
    * are no longer declared (by the manifest that declared them, else by a workspace folder that
-   * still exists). A dry run unless `apply` is set; either way it says what.
+   * still exists); and the named volumes and compose services of workspaces that are gone, once
+   * older than `graceMs` (default 10 min: a first up makes them before the ledger names it). A dry
+   * run unless `apply` is set; either way it says what.
    */
-  async gc(options: { apply?: boolean } = {}): Promise<GcReport> {
+  async gc(options: GcOptions = {}): Promise<GcReport> {
     // Loaded when asked: gc reads manifests (yaml, zod), which no other command here needs.
     const { collectGarbage } = await import('./orchestrator/gc.js');
     return collectGarbage({ runtime: this.runtime, owner: this.owner, ledger: this.store.ledger, desired: this.store.declared, record: (event) => this.record(event) }, options);

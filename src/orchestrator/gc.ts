@@ -3,7 +3,7 @@ import type { BerthEventInput } from '../events.js';
 import type { ContainerInfo, Runtime, RuntimeKind } from '../runtime/types.js';
 import type { LedgerEntry, ResourceKind } from '../state/store.js';
 import { recordedSpec } from '../workspace/inventory.js';
-import { LABELS, isOwnedBy } from '../workspace/labels.js';
+import { COMPOSE_LABELS, LABELS, isOwnedBy } from '../workspace/labels.js';
 import { stillDeclares } from './manifest.js';
 
 /** What gc would do (dry run) or did (--yes). */
@@ -18,7 +18,24 @@ export interface GcReport {
    * `error`: the engine refused to remove it (applied runs only); the others were still removed.
    */
   volumes: { name: string; workspace: string; reason: string; error?: string | undefined }[];
+  /**
+   * A devcontainer's other compose services (this installation's compose labels) whose workspace
+   * is gone as a volume's is (`rm` takes them with it; these were left by a crash or kill).
+   */
+  services: { name: string; workspace: string; reason: string }[];
   applied: boolean;
+}
+
+/**
+ * What gc leaves alone however orphaned it looks: a workspace's first `up` makes its volumes and
+ * compose services before the ledger names the workspace, and a gc in that moment must not take them.
+ */
+export const GC_GRACE_MS = 10 * 60_000;
+
+export interface GcOptions {
+  apply?: boolean | undefined;
+  /** Volumes and compose services younger than this are kept (default GC_GRACE_MS). */
+  graceMs?: number | undefined;
 }
 
 /** What gc needs: one runtime, its installation's ledger and manifests' declarations, the event log. */
@@ -42,11 +59,11 @@ export interface GcTarget {
  * lists it (its folder does not matter: apply owns it); any other workspace while its folder
  * exists. A dry run unless `apply` is set; either way it says what.
  */
-export async function collectGarbage(target: GcTarget, options: { apply?: boolean } = {}): Promise<GcReport> {
+export async function collectGarbage(target: GcTarget, options: GcOptions = {}): Promise<GcReport> {
   const { runtime, owner } = target;
   const containers = await runtime.list({ labels: { [LABELS.managed]: 'true', [LABELS.owner]: owner } });
   const entries = target.ledger.activeEntries(runtime.kind).filter((e) => e.kind === 'container');
-  const report: GcReport = { containers: [], forgotten: [], volumes: [], applied: options.apply ?? false };
+  const report: GcReport = { containers: [], forgotten: [], volumes: [], services: [], applied: options.apply ?? false };
   for (const container of containers) {
     const entry = entries.find((e) => e.name === container.name && (e.resourceId === null || e.resourceId === container.id));
     if (!entry) continue;
@@ -67,7 +84,9 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
     );
     if (!stillThere) report.forgotten.push({ name: entry.name, workspace: entry.workspace });
   }
-  report.volumes = await orphanVolumes(target, containers);
+  const gone = goneWorkspaces(target, containers, options.graceMs ?? GC_GRACE_MS);
+  report.volumes = await orphanVolumes(target, gone);
+  report.services = await orphanServices(target, gone);
   if (!report.applied) return report;
   for (const { name, workspace, reason } of report.containers) {
     await runtime.remove(name, { force: true });
@@ -78,6 +97,10 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
   for (const { name, workspace } of report.forgotten) {
     target.ledger.markRemoved(runtime.kind, 'container', name);
     target.record({ type: 'gc.forgotten', workspace: workspace ?? undefined, message: `gc closed the ledger entry of ${name}: the container no longer exists.` });
+  }
+  for (const { name, workspace, reason } of report.services) {
+    await runtime.remove(name, { force: true });
+    target.record({ type: 'gc.removed', workspace, message: `gc removed the compose service ${name}: ${reason}.` });
   }
   for (const volume of report.volumes) {
     try {
@@ -92,28 +115,59 @@ export async function collectGarbage(target: GcTarget, options: { apply?: boolea
 }
 
 /**
- * The volumes Berth made for workspaces that are gone: this installation's owner label AND a
- * workspace label (container-spec.ts volumeLabels), AND that workspace has no live ledger entry
- * of any kind on this runtime, is not declared by a manifest that still lists it, and has no
- * container of ours (the window of a recreate). `rm` keeps them, as the reference does; gc is
- * where they go. A volume without Berth's labels, or another installation's, is never looked at.
+ * Whether a resource labelled as this workspace's belongs to a workspace that is gone: no live
+ * ledger entry of any kind on this runtime, no container of ours (the window of a recreate), not
+ * declared by a manifest that still lists it; and made longer ago than the grace (or undated).
  */
-async function orphanVolumes(target: GcTarget, containers: readonly ContainerInfo[]): Promise<GcReport['volumes']> {
-  const { runtime, owner } = target;
-  if (!runtime.listVolumes) return [];
-  const volumes = await runtime.listVolumes({ [LABELS.owner]: owner });
-  const live = new Set(target.ledger.activeEntries(runtime.kind).flatMap((e) => (e.workspace === null ? [] : [e.workspace])));
+type GoneTest = (workspace: string, createdAt: string | null) => boolean;
+
+function goneWorkspaces(target: GcTarget, containers: readonly ContainerInfo[], graceMs: number): GoneTest {
+  const live = new Set(target.ledger.activeEntries(target.runtime.kind).flatMap((e) => (e.workspace === null ? [] : [e.workspace])));
   for (const c of containers) {
     const workspace = c.labels[LABELS.workspace];
     if (workspace !== undefined) live.add(workspace);
   }
+  const now = Date.now();
+  return (workspace, createdAt) => {
+    if (live.has(workspace)) return false;
+    const manifest = target.desired.declaringManifest(workspace);
+    if (manifest !== undefined && stillDeclares(manifest, workspace)) return false;
+    const made = createdAt === null ? Number.NaN : Date.parse(createdAt);
+    return Number.isNaN(made) || now - made >= graceMs;
+  };
+}
+
+/**
+ * The volumes Berth made for workspaces that are gone: this installation's owner label AND a
+ * workspace label (container-spec.ts volumeLabels). `rm` keeps them, as the reference does; gc is
+ * where they go. A volume without Berth's labels, or another installation's, is never looked at.
+ */
+async function orphanVolumes(target: GcTarget, gone: GoneTest): Promise<GcReport['volumes']> {
+  const { runtime, owner } = target;
+  if (!runtime.listVolumes) return [];
+  const volumes = await runtime.listVolumes({ [LABELS.owner]: owner });
   const out: GcReport['volumes'] = [];
   for (const volume of volumes) {
     const workspace = volume.labels[LABELS.volumeWorkspace];
-    if (workspace === undefined || volume.labels[LABELS.owner] !== owner || live.has(workspace)) continue;
-    const manifest = target.desired.declaringManifest(workspace);
-    if (manifest !== undefined && stillDeclares(manifest, workspace)) continue;
+    if (workspace === undefined || volume.labels[LABELS.owner] !== owner || !gone(workspace, volume.createdAt)) continue;
     out.push({ name: volume.name, workspace, reason: `its workspace ${workspace} no longer exists` });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return byName(out);
+}
+
+/** A devcontainer's other compose services (devcontainer-compose.ts COMPOSE_LABELS) of gone workspaces. */
+async function orphanServices(target: GcTarget, gone: GoneTest): Promise<GcReport['services']> {
+  const { runtime, owner } = target;
+  const services = await runtime.list({ labels: { [COMPOSE_LABELS.owner]: owner } });
+  const out: GcReport['services'] = [];
+  for (const service of services) {
+    const workspace = service.labels[COMPOSE_LABELS.workspace];
+    if (workspace === undefined || service.labels[COMPOSE_LABELS.owner] !== owner || !gone(workspace, service.createdAt)) continue;
+    out.push({ name: service.name, workspace, reason: `its workspace ${workspace} no longer exists` });
+  }
+  return byName(out);
+}
+
+function byName<T extends { name: string }>(items: T[]): T[] {
+  return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

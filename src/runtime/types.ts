@@ -35,6 +35,8 @@ export interface VolumeMount {
 export interface VolumeInfo {
   name: string;
   labels: Record<string, string>;
+  /** When the engine made it (RFC 3339), null when it does not say. */
+  createdAt: string | null;
 }
 
 /** A memory-backed folder, empty at every start. */

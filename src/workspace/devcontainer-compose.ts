@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BerthError } from '../errors.js';
 import { run, runStreaming } from '../process/run.js';
+import { COMPOSE_LABELS } from './labels.js';
 
 /**
  * A devcontainer.json with `dockerComposeFile` + `service`: the workspace is the named service,
@@ -142,7 +143,6 @@ export function requireComposeRuntime(kind: string): void {
  */
 export function composeProject(options: { tool: string[]; workspace: string; owner: string; home: string; files: string[]; service: string; others: string[]; stopWithWorkspace: boolean }): ComposeProject {
   const project = composeProjectName(options.workspace);
-  // Not LABELS.managed: listings and gc take managed containers for workspaces; these serve one.
   const labels = { [COMPOSE_LABELS.workspace]: options.workspace, [COMPOSE_LABELS.owner]: options.owner };
   const override = join(options.home, 'devcontainer-compose', `${project}.json`);
   mkdirSync(dirname(override), { recursive: true });
@@ -150,9 +150,6 @@ export function composeProject(options: { tool: string[]; workspace: string; own
   writeFileSync(override, `${JSON.stringify({ services: Object.fromEntries(options.others.map((name) => [name, { labels }])) }, null, 2)}\n`);
   return { tool: options.tool, project, files: [...options.files, override], network: `${project}_default`, service: options.service, others: options.others, stopWithWorkspace: options.stopWithWorkspace };
 }
-
-/** On the other services' containers: whose workspace they serve, of which installation. */
-export const COMPOSE_LABELS = { workspace: 'dev.berth.compose-workspace', owner: 'dev.berth.compose-owner' } as const;
 
 const COMPOSE_TIMEOUT_MS = 30 * 60_000;
 

@@ -16,6 +16,12 @@ export const LABELS = {
   volumeWorkspace: 'dev.berth.volume-workspace',
 } as const;
 
+/**
+ * On a devcontainer's other compose services: whose workspace they serve. Not LABELS.managed:
+ * listings and gc take managed containers for workspaces; these serve one (gc collects them apart).
+ */
+export const COMPOSE_LABELS = { workspace: 'dev.berth.compose-workspace', owner: 'dev.berth.compose-owner' } as const;
+
 /** True when the labels say this installation of Berth created the thing. */
 export function isOwnedBy(labels: Readonly<Record<string, string>>, owner: string): boolean {
   return labels[LABELS.managed] === 'true' && labels[LABELS.owner] === owner;

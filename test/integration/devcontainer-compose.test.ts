@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Berth } from '../../src/berth.js';
 import { run } from '../../src/process/run.js';
-import { COMPOSE_LABELS, composeProjectName } from '../../src/workspace/devcontainer-compose.js';
+import { composeProjectName } from '../../src/workspace/devcontainer-compose.js';
+import { COMPOSE_LABELS } from '../../src/workspace/labels.js';
 import { TEST_IMAGE, engineEnv } from '../support/engines.js';
 
 /**
@@ -107,6 +108,20 @@ for (const kind of ['podman', 'docker'] as const) {
       await b.remove(id);
       expect(await services()).toEqual([]);
       expect((await cli(['network', 'inspect', `${composeProjectName(id)}_default`])).exitCode).not.toBe(0);
+    }, 300_000);
+
+    it("a workspace lost behind Berth's back leaves its other services to gc, after the grace", async () => {
+      const b = berth as Berth;
+      const up = await b.upDevcontainer(id, { root });
+      expect((await services()).length).toBe(1);
+      await cli(['rm', '-f', up.container.name]);
+      // The first gc closes the ledger entry of the vanished container; while it was open the
+      // workspace was alive, so its services were not garbage yet.
+      expect((await b.gc({ apply: true, graceMs: 0 })).forgotten.map((f) => f.name)).toEqual([up.container.name]);
+      expect((await b.gc()).services).toEqual([]);
+      const collected = await b.gc({ apply: true, graceMs: 0 });
+      expect(collected.services.map((s) => s.workspace)).toEqual([id]);
+      expect(await services()).toEqual([]);
     }, 300_000);
   });
 }

@@ -15,7 +15,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-gc-volumes-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const OWNER = 'me';
-const vol = (name: string, labels: Record<string, string>): VolumeInfo => ({ name, labels });
+const vol = (name: string, labels: Record<string, string>, createdAt: string | null = null): VolumeInfo => ({ name, labels, createdAt });
 const mine = (name: string, workspace: string) => vol(name, { 'dev.berth.volume-workspace': workspace, 'dev.berth.owner': OWNER });
 
 function target(volumes: VolumeInfo[], options: { ledger?: Partial<LedgerEntry>[]; containers?: Partial<ContainerInfo>[]; declared?: Record<string, string>; refuse?: string[] } = {}) {
@@ -84,5 +84,29 @@ describe('gc of named volumes', () => {
     expect(removed).toEqual(['b']);
     const { kind, list, inspect, remove } = t.runtime;
     expect((await collectGarbage({ ...t, runtime: { kind, list, inspect, remove } }, { apply: true })).volumes).toEqual([]);
+  });
+});
+
+describe('gc: the grace of a first up, and compose services', () => {
+  const ago = (minutes: number): string => new Date(Date.now() - minutes * 60_000).toISOString();
+
+  it('keeps what a first up made moments ago (its ledger entry comes after): younger than the grace', async () => {
+    const { t } = target([vol('young', { 'dev.berth.volume-workspace': 'w1', 'dev.berth.owner': OWNER }, ago(1)), vol('old', { 'dev.berth.volume-workspace': 'w2', 'dev.berth.owner': OWNER }, ago(11)), mine('undated', 'w3')]);
+    expect((await collectGarbage(t)).volumes.map((v) => v.name)).toEqual(['old', 'undated']);
+    expect((await collectGarbage(t, { graceMs: 0 })).volumes.map((v) => v.name)).toEqual(['old', 'undated', 'young']);
+  });
+
+  it("takes this installation's compose services of gone workspaces, never a live one's nor another's", async () => {
+    const service = (name: string, workspace: string, owner: string, createdAt: string): Partial<ContainerInfo> => ({ name, id: name, createdAt, labels: { 'dev.berth.compose-workspace': workspace, 'dev.berth.compose-owner': owner } });
+    const removedContainers: string[] = [];
+    const { t, events } = target([], {
+      ledger: [{ kind: 'container', workspace: 'alive', name: 'berth-alive' }],
+      containers: [service('db-gone', 'gone', OWNER, ago(30)), service('db-alive', 'alive', OWNER, ago(30)), service('db-theirs', 'gone', 'someone-else', ago(30)), service('db-young', 'fresh', OWNER, ago(1))],
+    });
+    t.runtime.remove = (name) => (removedContainers.push(name), Promise.resolve());
+    const report = await collectGarbage(t, { apply: true });
+    expect(report.services).toEqual([{ name: 'db-gone', workspace: 'gone', reason: 'its workspace gone no longer exists' }]);
+    expect(removedContainers).toEqual(['db-gone']);
+    expect(events).toContain('gc removed the compose service db-gone: its workspace gone no longer exists.');
   });
 });

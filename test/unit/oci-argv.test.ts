@@ -152,8 +152,8 @@ describe('volumes, tmpfs and build.target', () => {
     expect(await volumeListCommand({}).parse(result('a\nb\n\n'))).toEqual(['a', 'b']);
     const inspect = volumeInspectCommand(['a', 'gone']);
     expect(inspect.args).toEqual(['volume', 'inspect', 'a', 'gone']);
-    expect(await inspect.parse(result('[{"Name":"a","Labels":{"k":"v","n":1}}]', 1, 'Error: no such volume gone'))).toEqual([{ name: 'a', labels: { k: 'v' } }]);
-    expect(await inspect.parse(result('[{"Name":"b","Labels":null}]'))).toEqual([{ name: 'b', labels: {} }]);
+    expect(await inspect.parse(result('[{"Name":"a","Labels":{"k":"v","n":1},"CreatedAt":"2026-12-04T05:55:22.60551123Z"}]', 1, 'Error: no such volume gone'))).toEqual([{ name: 'a', labels: { k: 'v' }, createdAt: '2026-12-04T05:55:22.60551123Z' }]);
+    expect(await inspect.parse(result('[{"Name":"b","Labels":null}]'))).toEqual([{ name: 'b', labels: {}, createdAt: null }]);
     expect(await inspect.parse(result('', 1, 'Error: no such volume'))).toEqual([]);
     expect(volumeRemoveCommand('docker', 'v').args).toEqual(['volume', 'rm', 'v']);
     expect(await volumeRemoveCommand('docker', 'v').parse(result('', 1, 'Error response from daemon: get v: no such volume'))).toBeUndefined();

@@ -276,7 +276,7 @@ export function volumeListCommand(labels: Readonly<Record<string, string>>): Com
 }
 
 /**
- * Each named volume's labels: `volume inspect` prints a JSON array of {Name, Labels} on both
+ * Each named volume's labels: `volume inspect` prints a JSON array of {Name, Labels, CreatedAt} on both
  * engines. A volume removed since the list is left out (the engine prints the others and exits 1).
  */
 export function volumeInspectCommand(names: readonly string[]): CommandSpec<VolumeInfo[]> {
@@ -294,10 +294,10 @@ export function volumeInspectCommand(names: readonly string[]): CommandSpec<Volu
       }
       if (!Array.isArray(parsed)) return [];
       return parsed.flatMap((entry: unknown) => {
-        const record = entry as { Name?: unknown; Labels?: unknown } | null;
+        const record = entry as { Name?: unknown; Labels?: unknown; CreatedAt?: unknown } | null;
         if (typeof record?.Name !== 'string') return [];
         const labels = typeof record.Labels === 'object' && record.Labels !== null ? Object.fromEntries(Object.entries(record.Labels).filter(([, v]) => typeof v === 'string')) : {};
-        return [{ name: record.Name, labels }];
+        return [{ name: record.Name, labels, createdAt: typeof record.CreatedAt === 'string' ? record.CreatedAt : null }];
       });
     },
   };
