@@ -263,10 +263,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     if (plan.granted.length > 0) {
       this.record({ type: 'devcontainer.privileges', workspace: id, level: 'warn', message: `Granted at the user's request (allowPrivileged): ${plan.granted.join(', ')}.`, data: { granted: plan.granted } });
     }
-    // A preview slot for each forwarded port; on Apple (published at create only) reserved on top of its usual pool.
-    if (lane.runtime.kind === 'apple' && options.base?.previewPorts === undefined && plan.input.previewPorts !== undefined) {
-      plan.input.previewPorts = previewPoolFor(plan.input.devcontainer?.ports ?? [], 'apple');
-    }
+    plan.input = withApplePool(plan.input, options, lane.runtime.kind);
     if (plan.features !== null) {
       const { ensureFeaturesImage } = await import('./devcontainer/features/build.js');
       const baseImage = plan.input.image ?? '';
@@ -352,10 +349,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    */
   private async devcontainerSpec(options: UpDevcontainerOptions, runtime: Runtime): Promise<WorkspaceSpecInput> {
     const { read, plan } = await this.planFromDevcontainer(options, 'plan', runtime);
-    if (plan.features === null) return plan.input;
+    // Sized as up sizes it: otherwise an Apple workspace with forwarded ports would plan as drifted.
+    const input = withApplePool(plan.input, options, runtime.kind);
+    if (plan.features === null) return input;
     const { featuresImageOf } = await import('./devcontainer/features/build.js');
-    const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: plan.input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
-    return { ...plan.input, image: tag };
+    const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
+    return { ...input, image: tag };
   }
 
   /**
@@ -991,6 +990,15 @@ export interface DevcontainerUpResult extends EnsureResult {
 /** A manifest workspace declared with `devcontainer:`, as `upDevcontainer` takes it: its settings are the base. */
 function manifestDevcontainer(spec: WorkspaceSpecInput, devcontainer: DeclaredDevcontainer, runtime: RuntimeKind): UpDevcontainerOptions {
   return { root: spec.root ?? '.', config: devcontainer.config, runtime, base: withoutRoot(spec), runInitializeCommand: devcontainer.runInitializeCommand };
+}
+
+/**
+ * A preview slot for each forwarded port; on Apple (published at create only) reserved on top of
+ * its usual pool. The user's own previewPorts wins; without forwarded ports, the runtime's default.
+ */
+function withApplePool(input: WorkspaceSpecInput, options: UpDevcontainerOptions, kind: RuntimeKind): WorkspaceSpecInput {
+  if (kind !== 'apple' || options.base?.previewPorts !== undefined || input.previewPorts === undefined) return input;
+  return { ...input, previewPorts: previewPoolFor(input.devcontainer?.ports ?? [], 'apple') };
 }
 
 /** The settings laid over a devcontainer.json (its root is the folder it was read from). */

@@ -309,7 +309,9 @@ export class DevServerManager {
   }
 
   private async exposeForwarded(handle: WorkspaceHandle, scan: ScanResult, port: ForwardedPort): Promise<ForwardedPortView> {
-    const listener = scan.listeners.find((l) => l.port === port.port);
+    // The server's own socket before a bridge Berth put on the container's address for it.
+    const listeners = scan.listeners.filter((l) => l.port === port.port);
+    const listener = listeners.find((l) => isWildcard(l.address) || isLoopback(l.address)) ?? listeners[0];
     if (!listener) return { ...port, state: 'not-listening', url: null, note: null };
     const scheme = port.protocol === 'https' ? 'https' : 'http';
     const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;

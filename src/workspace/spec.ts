@@ -229,9 +229,13 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
   };
 }
 
-/** Whole ports only, and text where text goes: the record reaches argv (a bridge's port) and terminals (the label). */
+/**
+ * Whole ports only, and text where text goes: the record reaches argv (a bridge's port) and
+ * terminals (the label is the repository's text: no control characters, so no escape sequences).
+ */
 function normalizeForwardedPorts(ports: readonly ForwardedPort[]): ForwardedPort[] {
-  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  // eslint-disable-next-line no-control-regex
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '') : null);
   return ports
     .filter((p) => Number.isInteger(p.port) && p.port >= 1 && p.port <= 65535)
     .map((p) => ({ port: p.port, label: text(p.label), protocol: p.protocol === 'http' || p.protocol === 'https' ? p.protocol : null, service: text(p.service), onAutoForward: text(p.onAutoForward) }));

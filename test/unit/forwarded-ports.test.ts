@@ -70,12 +70,15 @@ describe('forwarded ports: devcontainer.json ports → the records kept with the
           { port: 0, label: null, protocol: null, service: null, onAutoForward: null },
           { port: 1.5, label: null, protocol: null, service: null, onAutoForward: null },
           { port: 80, label: 7 as unknown as string, protocol: 'ftp' as 'http', service: null, onAutoForward: null },
+          // The repository's text reaches terminals: an escape sequence in a label is dropped, not printed.
+          { port: 81, label: 'Evil\u001b]0;pwned\u0007\u009b2J', protocol: null, service: null, onAutoForward: null },
         ],
       },
     });
     expect(spec.devcontainer?.ports).toEqual([
       { port: 3000, label: 'Frontend', protocol: 'https', service: null, onAutoForward: 'notify' },
       { port: 80, label: null, protocol: null, service: null, onAutoForward: null },
+      { port: 81, label: 'Evil]0;pwned2J', protocol: null, service: null, onAutoForward: null },
     ]);
   });
 
