@@ -157,10 +157,10 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         // previews go to the container's address, which the shield lets answer the host.
         const published = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
         // The devcontainer's forwarded ports keep the first slots of the pool; dev servers share the rest.
-        const { forwarded, devServers: ports } = splitPool(this.forwardedPorts(workspace), published);
+        const { forwarded, devServers: ports } = splitPool(this.recordedForwardedPorts(workspace), published);
         return { target, ip: container.ip, ports, forwardSlots: forwarded, stateDir, fence: lane.workspaces.egress.execFence(workspace), runtime };
       },
-      forwardedOf: (workspace) => this.forwardedPorts(workspace),
+      forwardedOf: (workspace) => this.recordedForwardedPorts(workspace),
       sight: (workspaces) => this.sightContainers(workspaces),
     });
     this.dev = this.guardedMethods(manager);
@@ -377,12 +377,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       this.record({ type: 'devcontainer.ports', workspace: id, level: 'warn', message: `Cannot preview the forwarded ports: ${why}` });
-      return this.forwardedPorts(id).map((p) => ({ ...p, state: p.service === null ? 'not-listening' : 'other-service', url: null, note: why }));
+      return this.recordedForwardedPorts(id).map((p) => ({ ...p, state: p.service === null ? 'not-listening' : 'other-service', url: null, note: why }));
     }
   }
 
   /** The ports its devcontainer.json forwards, as recorded at its last up (none for other workspaces). */
-  forwardedPorts(id: string): ForwardedPort[] {
+  private recordedForwardedPorts(id: string): ForwardedPort[] {
     return this.recordedSpec(id, this.kindOf(id))?.devcontainer?.ports ?? [];
   }
 

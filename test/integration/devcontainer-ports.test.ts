@@ -101,6 +101,13 @@ for (const { kind, env: makeEnv } of cases) {
       const viaDaemon = await daemon.client.dev.forwardedPorts(id);
       expect(frontend(viaDaemon)).toMatchObject({ label: 'Frontend', state: 'listening', url: listening });
       expect((await fetch(listening, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+
+      // The planner sizes the pool as up did (Apple: the slots on top of its 8): the same workspace
+      // declared in a berth.yaml plans nothing to do, where a differently sized pool would be drift.
+      const manifest = join(scratch, 'berth.yaml');
+      writeFileSync(manifest, `version: 1\nworkspaces:\n  ${id}:\n    runtime: ${kind}\n    root: ./proj\n    devcontainer: true\n`);
+      const { planManifest } = await import('../../src/orchestrator/plan-manifest.js');
+      expect((await planManifest(manifest, { open: () => Promise.resolve(b), env: process.env })).actions).toEqual([]);
     }, 300_000);
 
     it('an https port is previewed with the https scheme', async () => {
