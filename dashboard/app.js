@@ -50,8 +50,12 @@ function fill(table, rows, empty) {
   body.replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: columns, class: 'muted' }, empty))]));
 }
 
+// Running workspaces, whose devcontainer's forwarded ports are listed with the dev servers.
+let running = [];
+
 async function refreshWorkspaces() {
   const workspaces = await api('GET', '/workspaces');
+  running = workspaces.filter((w) => w.state === 'running').map((w) => w.id);
   fill(
     $('#workspaces'),
     workspaces.map((w) =>
@@ -68,11 +72,31 @@ async function refreshWorkspaces() {
   );
 }
 
+// A devcontainer's forwarded ports, checked now (an empty list, no engine call, for other workspaces).
+async function forwardedPorts() {
+  const lists = await Promise.all(
+    running.map((id) => api('GET', `/workspaces/${encodeURIComponent(id)}/forwarded-ports`).then((ports) => ports.map((p) => ({ ...p, workspace: id })), () => [])),
+  );
+  return lists.flat();
+}
+
+function forwardedRow(p) {
+  const id = `${p.workspace}:${p.service === null ? '' : `${p.service}:`}${p.port}`;
+  const state = p.state === 'not-listening' ? 'not listening yet' : p.state;
+  return el('tr', { 'data-forwarded': id },
+    el('td', { class: 'mono' }, id),
+    el('td', { class: `state state-${p.state}` }, state),
+    el('td', {}, p.url ? el('a', { href: p.url, target: '_blank', rel: 'noopener noreferrer', class: 'preview' }, p.url) : (p.note ?? '-')),
+    el('td', {}, p.label === null ? 'forwarded port' : `${p.label} (forwarded port)`),
+    el('td', {}, ''),
+  );
+}
+
 async function refreshDevServers() {
-  const servers = await api('GET', '/dev-servers');
+  const [servers, forwarded] = await Promise.all([api('GET', '/dev-servers'), forwardedPorts()]);
   fill(
     $('#devservers'),
-    servers.map((s) => {
+    [...servers.map((s) => {
       const id = `${s.workspace}/${s.name}`;
       const base = `/workspaces/${encodeURIComponent(s.workspace)}/dev-servers/${encodeURIComponent(s.name)}`;
       const act = (verb) => async (event) => {
@@ -96,7 +120,7 @@ async function refreshDevServers() {
           el('button', { type: 'button', class: 'logs', onclick: () => showLogs(s.workspace, s.name) }, 'logs'),
         ),
       );
-    }),
+    }), ...forwarded.map(forwardedRow)],
     'No dev servers: berth dev start <id> <name> -- <command>',
   );
 }

@@ -7,6 +7,7 @@ import type { DevServer } from './state/dev-servers.js';
 import type { EgressPolicy } from './state/egress-records.js';
 import type { StoredBerthEvent } from './events.js';
 import type { FileEntry } from './workspace/files.js';
+import type { ForwardedPortView } from './workspace/forwarded-ports.js';
 import type { ProcessHandle } from './workspace/processes.js';
 import type { PtyHandle } from './workspace/pty.js';
 import type { WorkspaceSummary } from './workspace/inventory.js';
@@ -102,6 +103,12 @@ export interface DevApi {
   list(workspace?: string, options?: { full?: boolean | undefined }): Promise<DevServer[]>;
   /** The end of its output, `tail` lines (default 200). */
   logs(workspace: string, name: string, options?: { tail?: number | undefined }): Promise<string>;
+  /**
+   * The ports its devcontainer.json forwards, as previews checked now (one scan): `listening` with
+   * the URL to open (and its label), `not-listening` with none yet, `other-service` for a compose
+   * service's port. Empty for a workspace not brought up from a devcontainer.json with ports.
+   */
+  forwardedPorts(workspace: string): Promise<ForwardedPortView[]>;
 }
 
 /** Which events: the cursor is `after` (a `seq`), everywhere. */

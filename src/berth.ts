@@ -35,7 +35,7 @@ import type { HookName } from './devcontainer/lifecycle.js';
 import type { DevcontainerPlan, HookContext, HookRun } from './workspace/devcontainer-up.js';
 import type { DevcontainerRead } from './devcontainer/read.js';
 import type { DeclaredDevcontainer } from './orchestrator/manifest.js';
-import { APPLE_DEFAULT_PREVIEW_PORTS } from './workspace/preview-ports.js';
+import { previewPoolFor, splitPool, type ForwardedPort, type ForwardedPortView } from './workspace/forwarded-ports.js';
 import { withExecDefaults, type ExecDefaults } from './workspace/exec-defaults.js';
 import { readAddressCard, writeAddressCard } from './workspace/address-card.js';
 import type { ComposeProject } from './workspace/devcontainer-compose.js';
@@ -155,9 +155,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
         const stateDir = runtime.capabilities.isolation === 'container' ? '/tmp/berth-dev' : join(this.home, 'dev', workspace);
         // Behind a host shield (an internal docker/podman network) published ports do not forward:
         // previews go to the container's address, which the shield lets answer the host.
-        const ports = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
-        return { target, ip: container.ip, ports, stateDir, fence: lane.workspaces.egress.execFence(workspace), runtime };
+        const published = this.store.egress.egress(workspace)[0]?.bridge == null ? container.ports : [];
+        // The devcontainer's forwarded ports keep the first slots of the pool; dev servers share the rest.
+        const { forwarded, devServers: ports } = splitPool(this.recordedForwardedPorts(workspace), published);
+        return { target, ip: container.ip, ports, forwardSlots: forwarded, stateDir, fence: lane.workspaces.egress.execFence(workspace), runtime };
       },
+      forwardedOf: (workspace) => this.recordedForwardedPorts(workspace),
       sight: (workspaces) => this.sightContainers(workspaces),
     });
     this.dev = this.guardedMethods(manager);
@@ -260,10 +263,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     if (plan.granted.length > 0) {
       this.record({ type: 'devcontainer.privileges', workspace: id, level: 'warn', message: `Granted at the user's request (allowPrivileged): ${plan.granted.join(', ')}.`, data: { granted: plan.granted } });
     }
-    // forwardPorts ask for preview ports; on Apple (published at create only) never fewer than its usual pool.
-    if (lane.runtime.kind === 'apple' && options.base?.previewPorts === undefined && plan.input.previewPorts !== undefined) {
-      plan.input.previewPorts = Math.max(plan.input.previewPorts, APPLE_DEFAULT_PREVIEW_PORTS);
-    }
+    plan.input = withApplePool(plan.input, options, lane.runtime.kind);
     if (plan.features !== null) {
       const { ensureFeaturesImage } = await import('./devcontainer/features/build.js');
       const baseImage = plan.input.image ?? '';
@@ -298,7 +298,8 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       markers: this.store.hookMarkers,
       onHook: (run) => this.reportHook(id, run, options.onHook),
     });
-    return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user, granted: plan.granted } };
+    const ports = await this.forwardedPortsNow(id);
+    return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user, granted: plan.granted, ports } };
   }
 
   /**
@@ -348,10 +349,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    */
   private async devcontainerSpec(options: UpDevcontainerOptions, runtime: Runtime): Promise<WorkspaceSpecInput> {
     const { read, plan } = await this.planFromDevcontainer(options, 'plan', runtime);
-    if (plan.features === null) return plan.input;
+    // Sized as up sizes it: otherwise an Apple workspace with forwarded ports would plan as drifted.
+    const input = withApplePool(plan.input, options, runtime.kind);
+    if (plan.features === null) return input;
     const { featuresImageOf } = await import('./devcontainer/features/build.js');
-    const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: plan.input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
-    return { ...plan.input, image: tag };
+    const { tag } = await featuresImageOf(runtime, plan.features, { baseImage: input.image ?? '', containerUser: read.config.containerUser, remoteUser: read.config.remoteUser });
+    return { ...input, image: tag };
   }
 
   /**
@@ -362,6 +365,25 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
   /** Where the workspace's folder is inside it: /workspace, or the workspaceFolder of the devcontainer.json it came up from. */
   workspaceFolder(id: string): string {
     return rootTarget(this.recordedSpec(id, this.kindOf(id)) ?? {});
+  }
+
+  /**
+   * The forwarded ports as previews for up's report: a port that cannot be previewed (no python3
+   * or node in the image to bridge it) is said so, and does not fail an up that succeeded.
+   */
+  private async forwardedPortsNow(id: string): Promise<ForwardedPortView[]> {
+    try {
+      return await this.dev.forwardedPorts(id);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.record({ type: 'devcontainer.ports', workspace: id, level: 'warn', message: `Cannot preview the forwarded ports: ${why}` });
+      return this.recordedForwardedPorts(id).map((p) => ({ ...p, state: p.service === null ? 'not-listening' : 'other-service', url: null, note: why }));
+    }
+  }
+
+  /** The ports its devcontainer.json forwards, as recorded at its last up (none for other workspaces). */
+  private recordedForwardedPorts(id: string): ForwardedPort[] {
+    return this.recordedSpec(id, this.kindOf(id))?.devcontainer?.ports ?? [];
   }
 
   devcontainerUpOf(id: string): UpDevcontainerOptions | null {
@@ -868,7 +890,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
 }
 
 /** The dev-server methods that reach the engine or wait: close() waits for them and refuses new ones. */
-const ASYNC_DEV_METHODS = new Set(['start', 'stop', 'restart', 'list', 'logs', 'logPath', 'waitUntilReady', 'refresh', 'confirm']);
+const ASYNC_DEV_METHODS = new Set(['start', 'stop', 'restart', 'list', 'logs', 'logPath', 'waitUntilReady', 'refresh', 'confirm', 'forwardedPorts']);
 
 function closedError(): BerthError {
   return new BerthError('E_CLOSED', 'This Berth was closed.', { hint: 'Open a new one with createBerth() or openBerth().' });
@@ -963,12 +985,22 @@ export interface UpDevcontainerOptions {
 
 export interface DevcontainerUpResult extends EnsureResult {
   /** `granted`: privileges that reach past the container, given because the caller passed allowPrivileged (a warning to show). */
-  devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null; granted: string[] };
+  /** `ports`: the forwarded ports as previews when up returned (a server a hook started may not listen yet). */
+  devcontainer: { file: string; warnings: string[]; notes: string[]; hooks: HookName[]; workspaceFolder: string; user: string | null; granted: string[]; ports: ForwardedPortView[] };
 }
 
 /** A manifest workspace declared with `devcontainer:`, as `upDevcontainer` takes it: its settings are the base. */
 function manifestDevcontainer(spec: WorkspaceSpecInput, devcontainer: DeclaredDevcontainer, runtime: RuntimeKind): UpDevcontainerOptions {
   return { root: spec.root ?? '.', config: devcontainer.config, runtime, base: withoutRoot(spec), runInitializeCommand: devcontainer.runInitializeCommand, allowPrivileged: devcontainer.allowPrivileged === true };
+}
+
+/**
+ * A preview slot for each forwarded port; on Apple (published at create only) reserved on top of
+ * its usual pool. The user's own previewPorts wins; without forwarded ports, the runtime's default.
+ */
+function withApplePool(input: WorkspaceSpecInput, options: UpDevcontainerOptions, kind: RuntimeKind): WorkspaceSpecInput {
+  if (kind !== 'apple' || options.base?.previewPorts !== undefined || input.previewPorts === undefined) return input;
+  return { ...input, previewPorts: previewPoolFor(input.devcontainer?.ports ?? [], 'apple') };
 }
 
 /** The settings laid over a devcontainer.json (its root is the folder it was read from). */

@@ -63,6 +63,7 @@ export type BerthEvent =
   | EventOf<'devcontainer.build', { tag: string }>
   | EventOf<'devcontainer.hook', { hook: string; name: string | null; feature?: string; exitCode: number; output: string }>
   | EventOf<'devcontainer.privileges', { granted: string[] }>
+  | EventOf<'devcontainer.ports'>
   | EventOf<'health.healthy' | 'health.unhealthy' | 'health.unknown', { server?: string; probe: string; detail: string; failures: number }>
   | EventOf<'reconcile.backoff', { server?: string; failures: number; delayMs: number; error?: string }>
   | EventOf<'reconcile.restarted', { server?: string; restarts: number; delayMs: number }>

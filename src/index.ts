@@ -16,6 +16,7 @@ export type { PtyHandle, PtyOptions } from './workspace/pty.js';
 export { INTERACTIVE_SHELL, loginShell } from './workspace/shell-profile.js';
 export type { ProcessHandle, ProcessExit, SpawnOptions } from './workspace/processes.js';
 export type { DevServer, DevServerState } from './devserver/types.js';
+export type { ForwardedPort, ForwardedPortView } from './workspace/forwarded-ports.js';
 export type { FileEntry, WorkspaceFiles } from './workspace/files.js';
 export { selectRuntime, detectRuntimes, createRuntime } from './runtime/select.js';
 export type { RuntimeSelection, DetectionReport } from './runtime/select.js';

@@ -67,6 +67,7 @@ export class BerthClient implements BerthApi {
       restart: (workspace, name, opts = {}) => this.restartDevServer(workspace, name, opts),
       list: (workspace, opts = {}) => this.listDevServers({ workspace, scan: opts.full === true ? 'full' : true }),
       logs: (workspace, name, opts = {}) => this.devServerLogs(workspace, name, opts),
+      forwardedPorts: (workspace) => this.json('GET', `/workspaces/${enc(workspace)}/forwarded-ports`),
     };
     this.events = Object.assign((filter: EventFilter = {}) => this.json<StoredBerthEvent[]>('GET', `/events${eventQuery(filter)}`), {
       follow: (filter: Omit<EventFilter, 'limit'> = {}, opts: { signal?: AbortSignal | undefined } = {}) => this.follow(filter, opts.signal) as AsyncIterable<StoredBerthEvent>,

@@ -15,6 +15,7 @@ import type { RuntimeState } from '../runtime/registry.js';
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
 export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi, ApiProcess, ApiSpawnOptions } from '../api.js';
 export type { BerthEvent, BerthEventType, StoredBerthEvent } from '../events.js';
+export type { ForwardedPort, ForwardedPortView } from '../workspace/forwarded-ports.js';
 
 export interface Health extends DaemonInfo {
   ok: true;

@@ -20,6 +20,8 @@ export interface DevcontainerPort {
   /** From portsAttributes (the port, `host:port`, or a range that holds it). */
   label: string | null;
   protocol: 'http' | 'https' | null;
+  /** From portsAttributes: what an editor does when the port starts listening (`notify`, `openBrowser`, `silent`...), kept for tools. */
+  onAutoForward: string | null;
   from: 'forwardPorts' | 'appPort';
 }
 
@@ -342,7 +344,8 @@ export function normalizeConfig(input: NormalizeInput): NormalizeResult {
       seen.add(key);
       const attribute = attributesFor(attributes, port, service);
       const protocol = attribute['protocol'] === 'http' || attribute['protocol'] === 'https' ? attribute['protocol'] : null;
-      ports.push({ port, service, label: typeof attribute['label'] === 'string' ? attribute['label'] : null, protocol, from });
+      const onAutoForward = typeof attribute['onAutoForward'] === 'string' ? attribute['onAutoForward'] : null;
+      ports.push({ port, service, label: typeof attribute['label'] === 'string' ? attribute['label'] : null, protocol, onAutoForward, from });
     };
     const forward = value['forwardPorts'];
     if (forward !== undefined && forward !== null) {
@@ -422,7 +425,7 @@ function validPort(port: number): boolean {
 }
 
 /** portsAttributes: the port itself, `host:port`, then a range `a-b` that holds it. */
-function attributesFor(attributes: Record<string, unknown>, port: number, service: string | null): Record<string, unknown> {
+export function attributesFor(attributes: Record<string, unknown>, port: number, service: string | null): Record<string, unknown> {
   const pick = (key: string): Record<string, unknown> | null => {
     const a = attributes[key];
     return isObject(a) ? a : null;

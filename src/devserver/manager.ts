@@ -6,6 +6,7 @@ import type { ExecOptions, ExecResult, PublishedPort, Runtime } from '../runtime
 import type { DevServerStore } from '../state/dev-servers.js';
 import type { SupervisionStore } from '../state/supervision.js';
 import { MAX_PREVIEW_PORTS, PREVIEW_CONTAINER_PORT_BASE } from '../workspace/preview-ports.js';
+import type { ForwardedPort, ForwardedPortView } from '../workspace/forwarded-ports.js';
 import { WORKSPACE_TARGET } from '../workspace/mounts.js';
 import { groupAlive, isLoopback, parseScan, portsOfGroup, scanComplete, SCAN_SCRIPT, type Listener, type ScanResult } from './scan.js';
 import { BRIDGE_NODE, BRIDGE_PYTHON, BRIDGE_SCRIPT, LAUNCH_SCRIPT, STOP_BRIDGE_SCRIPT, STOP_GROUP_SCRIPT } from './scripts.js';
@@ -18,8 +19,10 @@ export interface WorkspaceHandle {
   /** The engine address of the workspace's container. */
   target: string;
   ip: string | null;
-  /** The preview pool published at create, if any. */
+  /** The preview pool published at create, if any (for dev servers: without the forwarded ports' slots). */
   ports: PublishedPort[];
+  /** The slot each forwarded port of a devcontainer owns: its port → the published pool port. */
+  forwardSlots?: ReadonlyMap<number, PublishedPort> | undefined;
   /** Put in front of the server's command (the guest-firewall fence, where there is one). */
   fence: readonly string[];
   /** Where logs and exit files live, as paths inside the workspace (or on the host in host mode). */
@@ -50,6 +53,8 @@ export interface DevServerManagerOptions {
   sight?: ((workspaces: readonly string[]) => Promise<Map<string, ContainerSighting>>) | undefined;
   /** Where the workspace's root is inside it (a devcontainer's workspaceFolder); default /workspace. */
   folderOf?: ((workspace: string) => string) | undefined;
+  /** The ports its devcontainer.json forwards (the record kept with the workspace); default none. */
+  forwardedOf?: ((workspace: string) => readonly ForwardedPort[]) | undefined;
 }
 
 export interface ListOptions {
@@ -86,6 +91,7 @@ export class DevServerManager {
   private readonly exclusively: NonNullable<DevServerManagerOptions['exclusively']>;
   private readonly sight: DevServerManagerOptions['sight'];
   private readonly folderOf: (workspace: string) => string;
+  private readonly forwardedOf: (workspace: string) => readonly ForwardedPort[];
 
   constructor(options: DevServerManagerOptions) {
     this.runtime = options.runtime;
@@ -96,6 +102,7 @@ export class DevServerManager {
     this.exclusively = options.exclusively ?? ((_workspace, _role, work) => work());
     this.sight = options.sight;
     this.folderOf = options.folderOf ?? (() => WORKSPACE_TARGET);
+    this.forwardedOf = options.forwardedOf ?? (() => []);
   }
 
   /** Starts (or replaces a dead) dev server; returns at once in state `starting`. */
@@ -278,6 +285,53 @@ export class DevServerManager {
     return { target: handle.target, path: posix.join(handle.stateDir, `${name}.log`) };
   }
 
+  /**
+   * The devcontainer's forwarded ports as previews, checked now (one scan): each port of the
+   * workspace's own container that something listens on is bridged onto the pool slot it owns
+   * (or reached at the container's address) whoever started the listener: a hook, a shell, a dev
+   * server. One that nothing listens on has no URL yet. A compose service's port is listed, not
+   * previewed. A stopped workspace: every port not listening.
+   */
+  async forwardedPorts(workspace: string): Promise<ForwardedPortView[]> {
+    const ports = this.forwardedOf(workspace);
+    if (ports.length === 0) return [];
+    const other = (p: ForwardedPort): ForwardedPortView => ({ ...p, state: 'other-service', url: null, note: `a port of the compose service "${p.service ?? ''}", not of the workspace's container: no preview (reach it from the workspace as ${p.service ?? ''}:${String(p.port)})` });
+    let handle: WorkspaceHandle;
+    let scan: ScanResult;
+    try {
+      handle = await this.resolve(workspace);
+      scan = await this.scan(handle);
+    } catch (error) {
+      if (!isBerthError(error, 'E_NOT_RUNNING')) throw error;
+      return ports.map((p) => (p.service !== null ? other(p) : { ...p, state: 'not-listening', url: null, note: 'the workspace is not running' }));
+    }
+    return Promise.all(ports.map(async (p) => (p.service !== null ? other(p) : this.exposeForwarded(handle, scan, p))));
+  }
+
+  private async exposeForwarded(handle: WorkspaceHandle, scan: ScanResult, port: ForwardedPort): Promise<ForwardedPortView> {
+    // The server's own socket before a bridge Berth put on the container's address for it.
+    const listeners = scan.listeners.filter((l) => l.port === port.port);
+    const listener = listeners.find((l) => isWildcard(l.address) || isLoopback(l.address)) ?? listeners[0];
+    if (!listener) return { ...port, state: 'not-listening', url: null, note: null };
+    const scheme = port.protocol === 'https' ? 'https' : 'http';
+    const target = isWildcard(listener.address) ? '127.0.0.1' : listener.address;
+    // The bridge ends with the listener's process group, as a dev server's does with the server's.
+    const pid = listener.pids[0];
+    const group = (pid === undefined ? undefined : scan.groups.get(pid)) ?? 0;
+    const name = forwardBridgeName(port.port);
+    const slot = handle.forwardSlots?.get(port.port);
+    if (slot) {
+      await this.bridge(handle, name, group, '0.0.0.0', slot.containerPort, target, port.port);
+      return { ...port, state: 'listening', url: `${scheme}://127.0.0.1:${String(slot.hostPort)}/`, note: null };
+    }
+    if (this.on(handle).capabilities.isolation === 'container') {
+      if (handle.ip === null) return { ...port, state: 'listening', url: null, note: 'no preview slot and no container address to reach it at' };
+      if (isLoopback(listener.address)) await this.bridge(handle, name, group, handle.ip, port.port, target, port.port);
+      return { ...port, state: 'listening', url: `${scheme}://${handle.ip}:${String(port.port)}/`, note: null };
+    }
+    return { ...port, state: 'listening', url: `${scheme}://localhost:${String(port.port)}/`, note: null };
+  }
+
   get(workspace: string, name: string): DevServer | undefined {
     return this.registry.devServers(workspace).find((s) => s.name === name);
   }
@@ -377,14 +431,14 @@ export class DevServerManager {
       const taken = new Set(others.map((s) => s.bridgeSlot));
       const slot = poolOf(handle).find((p) => !taken.has(p.containerPort - PREVIEW_CONTAINER_PORT_BASE));
       if (slot) {
-        const bridgePgid = await this.bridge(handle, server, '0.0.0.0', slot.containerPort, target, listener.port);
+        const bridgePgid = await this.bridge(handle, server.name, server.pgid ?? 0, '0.0.0.0', slot.containerPort, target, listener.port);
         return { url: `http://127.0.0.1:${String(slot.hostPort)}/`, bridgePgid, bridgeSlot: slot.containerPort - PREVIEW_CONTAINER_PORT_BASE };
       }
       if (handle.ip !== null) {
         const url = `http://${handle.ip}:${String(listener.port)}/`;
         if (!isLoopback(listener.address)) return { url, bridgePgid: null, bridgeSlot: null };
         // Loopback-only inside the container: forward the container's own address to it, same port.
-        return { url, bridgePgid: await this.bridge(handle, server, handle.ip, listener.port, target, listener.port), bridgeSlot: null };
+        return { url, bridgePgid: await this.bridge(handle, server.name, server.pgid ?? 0, handle.ip, listener.port, target, listener.port), bridgeSlot: null };
       }
     }
     // Host mode's sandbox with a network of its own: relayed out to a host loopback port (the relay ends with the listener).
@@ -399,13 +453,14 @@ export class DevServerManager {
     if (port !== null) await this.on(handle).unpublishLoopback?.(handle.target, port);
   }
 
-  private async bridge(handle: WorkspaceHandle, server: DevServer, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
+  /** `name`: whose bridge (one each, `<stateDir>/<name>.bridge`); `group`: the process group it ends with. */
+  private async bridge(handle: WorkspaceHandle, name: string, group: number, listenHost: string, listenPort: number, targetHost: string, targetPort: number): Promise<number> {
     const result = await this.inWorkspace(handle, [
-      'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, server.name, listenHost, String(listenPort), targetHost, String(targetPort), String(server.pgid ?? 0), BRIDGE_PYTHON, BRIDGE_NODE,
+      'sh', '-c', BRIDGE_SCRIPT, 'sh', handle.stateDir, name, listenHost, String(listenPort), targetHost, String(targetPort), String(group), BRIDGE_PYTHON, BRIDGE_NODE,
     ]);
     const pgid = Number(result.stdout.trim());
     if (result.exitCode !== 0 || !Number.isInteger(pgid)) {
-      throw new BerthError('E_RUNTIME_FAILED', `Could not bridge dev server ${server.name}: ${result.stderr.trim()}`, { hint: 'The workspace needs python3 or node to bridge a loopback-only server.' });
+      throw new BerthError('E_RUNTIME_FAILED', `Could not bridge ${name}: ${result.stderr.trim()}`, { hint: 'The workspace needs python3 or node to bridge a loopback-only server.' });
     }
     return pgid;
   }
@@ -442,6 +497,11 @@ export class DevServerManager {
   private async killGroup(handle: WorkspaceHandle, pgid: number, graceMs: number): Promise<void> {
     await this.inWorkspace(handle, ['sh', '-c', STOP_GROUP_SCRIPT, 'sh', String(pgid), String(Math.ceil(graceMs / 100))]);
   }
+}
+
+/** A name no dev server can have (those start with a letter or digit), so its bridge record is its own. */
+function forwardBridgeName(port: number): string {
+  return `_port-${String(port)}`;
 }
 
 function isWildcard(address: string): boolean {

@@ -8,6 +8,7 @@ import { mergeContributions, type MergedHook } from '../devcontainer/features/co
 import type { ImageMetadata } from '../devcontainer/image-metadata.js';
 import { checkPrivileges, elevatedPrivileges, normalizePrivileges } from './privileges.js';
 import { readComposeWorkspace } from './devcontainer-compose.js';
+import { forwardedPortsOf, previewPoolFor } from './forwarded-ports.js';
 import { CONTAINER_HOOKS, hookArgv, type Hook, type HookName } from '../devcontainer/lifecycle.js';
 import { substituteContainerEnv } from '../devcontainer/substitute.js';
 import { runStreaming } from '../process/run.js';
@@ -144,6 +145,7 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
           remoteEnv: merged.remoteEnv,
         }
       : undefined;
+  const forwarded = forwardedPortsOf(config.ports);
   return {
     input: {
       ...options.base,
@@ -153,10 +155,11 @@ export function planDevcontainer(read: DevcontainerRead, options: PlanOptions): 
       mounts: [...mounts, ...(options.base?.mounts ?? [])],
       cpus,
       memory,
-      previewPorts: options.base?.previewPorts ?? (config.ports.length > 0 ? Math.min(config.ports.length, 32) : undefined),
+      // A slot each for the forwarded ports (workspace/forwarded-ports.ts); Apple adds its usual pool in Berth.
+      previewPorts: options.base?.previewPorts ?? previewPoolFor(forwarded, 'container'),
       workspaceFolder: config.workspaceFolder,
       ...(workspaceMount ? { workspaceMount } : {}),
-      devcontainer: { file: read.file, hash, ...(options.features ? { featuresHash: options.features.hash } : {}), ...(postAttach ? { postAttach } : {}) },
+      devcontainer: { file: read.file, hash, ...(options.features ? { featuresHash: options.features.hash } : {}), ...(postAttach ? { postAttach } : {}), ...(forwarded.length > 0 ? { ports: forwarded } : {}) },
       ...(privileges ? { privileges: privilegesInput, allowPrivileged: options.allowPrivileged === true } : {}),
       ...(merged.entrypoints.length > 0 ? { entrypoints: merged.entrypoints } : {}),
     },

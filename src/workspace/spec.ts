@@ -4,6 +4,7 @@ import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { BerthError } from '../errors.js';
 import { validateEnv, VOLUME_NAME } from '../runtime/validate-spec.js';
 import type { RuntimeKind } from '../runtime/kinds.js';
+import type { ForwardedPort } from './forwarded-ports.js';
 import { MAX_PREVIEW_PORTS } from './preview-ports.js';
 import { parseWorkspaceUser } from './workspace-user.js';
 import { validatePolicy, type EgressPolicy } from '../egress/policy.js';
@@ -123,6 +124,11 @@ export interface DevcontainerOrigin {
    * recorded at up once the container runs (workspace/exec-defaults.ts). Not part of the spec hash.
    */
   exec?: ExecDefaults | undefined;
+  /**
+   * forwardPorts/appPort with their portsAttributes (label, protocol): previews of the workspace
+   * (workspace/forwarded-ports.ts). Not part of the spec hash: `hash` already changes with them.
+   */
+  ports?: ForwardedPort[] | undefined;
 }
 
 /** A hook run on attach, with the user, folder and variables the other hooks run with. */
@@ -230,6 +236,7 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
             ...(input.devcontainer.featuresHash !== undefined ? { featuresHash: input.devcontainer.featuresHash } : {}),
             ...(input.devcontainer.upWith ? { upWith: input.devcontainer.upWith } : {}),
             ...(input.devcontainer.exec ? { exec: input.devcontainer.exec } : {}),
+            ...(input.devcontainer.ports && input.devcontainer.ports.length > 0 ? { ports: normalizeForwardedPorts(input.devcontainer.ports) } : {}),
           },
         }),
     // Only when there are some: specs without them read (and hash) as they always did.
@@ -237,6 +244,18 @@ export function normalizeSpec(input: WorkspaceSpecInput, cwd: string = process.c
     ...(privileges !== null && input.allowPrivileged === true ? { allowPrivileged: true as const } : {}),
     ...(entrypoints.length === 0 ? {} : { entrypoints }),
   };
+}
+
+/**
+ * Whole ports only, and text where text goes: the record reaches argv (a bridge's port) and
+ * terminals (the label is the repository's text: no control characters, so no escape sequences).
+ */
+function normalizeForwardedPorts(ports: readonly ForwardedPort[]): ForwardedPort[] {
+  // eslint-disable-next-line no-control-regex
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '') : null);
+  return ports
+    .filter((p) => Number.isInteger(p.port) && p.port >= 1 && p.port <= 65535)
+    .map((p) => ({ port: p.port, label: text(p.label), protocol: p.protocol === 'http' || p.protocol === 'https' ? p.protocol : null, service: text(p.service), onAutoForward: text(p.onAutoForward) }));
 }
 
 function normalizeEntrypoints(entrypoints: WorkspaceSpecInput['entrypoints']): string[] {

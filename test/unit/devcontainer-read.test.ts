@@ -84,7 +84,7 @@ describe('devcontainer.json: what is read from real files', () => {
     const r = read('home-assistant-core');
     expect(r.config.source).toEqual({ kind: 'build', dockerfile: join(CORPUS, 'home-assistant-core/Dockerfile.dev'), context: join(CORPUS, 'home-assistant-core'), args: {}, target: null });
     expect(r.config.run.env).toEqual({ GIT_EDITOR: 'code --wait' });
-    expect(r.config.ports).toEqual([{ port: 8123, service: null, label: null, protocol: null, from: 'appPort' }]);
+    expect(r.config.ports).toEqual([{ port: 8123, service: null, label: null, protocol: null, onAutoForward: null, from: 'appPort' }]);
     const vscode = r.config.customizations['vscode'] as { extensions: string[]; settings: Record<string, unknown> };
     expect(vscode.extensions).toContain('ms-python.python');
     expect(vscode.settings['editor.formatOnSave']).toBe(true);
@@ -121,7 +121,7 @@ describe('devcontainer.json: what is read from real files', () => {
 
   it('ports with their labels, hostRequirements, postAttach (github/codespaces-react, github/docs)', () => {
     const react = read('codespaces-react').config;
-    expect(react.ports).toEqual([{ port: 3000, service: null, label: 'Application', protocol: null, from: 'forwardPorts' }]);
+    expect(react.ports).toEqual([{ port: 3000, service: null, label: 'Application', protocol: null, onAutoForward: 'openPreview', from: 'forwardPorts' }]);
     expect(react.hostRequirements.cpus).toBe(4);
     expect(react.hooks.postAttachCommand).toEqual({ parallel: true, commands: [{ name: 'server', command: { shell: 'npm start' } }] });
     expect(read('github-docs').config.hostRequirements.memoryBytes).toBe(8 * 2 ** 30);

@@ -1,14 +1,16 @@
 import type { DevServer } from '../../devserver/types.js';
+import type { ForwardedPortView } from '../../workspace/forwarded-ports.js';
 import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
 import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, printTable, UsageError } from '../output.js';
 
 const USAGE = `Usage: berth dev start <id> <name> [--port N] [--cwd DIR] [--env K=V]... [--no-wait] -- CMD [ARG...]
        berth dev ls [<id>] [--json]
+       berth dev ports <id> [--json]     (the ports its devcontainer.json forwards, with labels and URLs)
        berth dev stop|restart|logs|open <id> <name>      (logs: [--follow])
 `;
 
-const SUBCOMMANDS = ['start', 'ls', 'stop', 'restart', 'logs', 'open'] as const;
+const SUBCOMMANDS = ['start', 'ls', 'ports', 'stop', 'restart', 'logs', 'open'] as const;
 type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export default defineCommand({
@@ -24,6 +26,7 @@ export default defineCommand({
     const [sub, id] = positionals;
     if (!SUBCOMMANDS.includes(sub as Subcommand)) throw new UsageError(sub === undefined ? 'Missing the dev subcommand.' : `Unknown dev subcommand "${sub}".`, USAGE);
     if (sub === 'ls') return list(values.runtime, id, values.json ?? false);
+    if (sub === 'ports') return ports(values.runtime, requirePositional(positionals, 1, 'id', USAGE), values.json ?? false);
     const workspace = requirePositional(positionals, 1, 'id', USAGE);
     const server = requirePositional(positionals, 2, 'name', USAGE);
     if (sub === 'logs') {
@@ -38,7 +41,7 @@ export default defineCommand({
       const { daemonOnDemand } = await import('../on-demand.js');
       if (await daemonOnDemand(core.runtime)) core = await openCore(values.runtime, workspace);
     }
-    switch (sub as Exclude<Subcommand, 'ls' | 'logs'>) {
+    switch (sub as Exclude<Subcommand, 'ls' | 'ports' | 'logs'>) {
       case 'start': {
         if (command.length === 0) throw new UsageError('Missing the command to run after --.', USAGE);
         const port = values.port === undefined ? undefined : Number(values.port);
@@ -64,11 +67,34 @@ export default defineCommand({
 });
 
 async function list(runtime: string | undefined, workspace: string | undefined, json: boolean): Promise<number> {
-  const servers = await (await openCore(runtime, workspace)).api.dev.list(workspace);
+  const api = (await openCore(runtime, workspace)).api;
+  const servers = await api.dev.list(workspace);
+  // `--json` stays the array of dev servers it always was: `berth dev ports <id> --json` has the forwarded ones.
+  const forwarded = workspace === undefined || json ? [] : await api.dev.forwardedPorts(workspace);
   if (json) printJson(servers);
-  else if (servers.length === 0) process.stdout.write('No dev servers. Start one with `berth dev start <id> <name> -- <command>`.\n');
-  else printTable(['ID', 'STATE', 'PORT', 'URL', 'COMMAND'], servers.map((s) => [`${s.workspace}/${s.name}`, s.state, String(s.detectedPort ?? s.port ?? '-'), s.url ?? '-', s.command.join(' ')]));
+  else if (servers.length === 0 && forwarded.length === 0) process.stdout.write('No dev servers. Start one with `berth dev start <id> <name> -- <command>`.\n');
+  else if (servers.length > 0) printTable(['ID', 'STATE', 'PORT', 'URL', 'COMMAND'], servers.map((s) => [`${s.workspace}/${s.name}`, s.state, String(s.detectedPort ?? s.port ?? '-'), s.url ?? '-', s.command.join(' ')]));
+  if (forwarded.length > 0) {
+    if (servers.length > 0) process.stdout.write('\n');
+    printForwarded(forwarded);
+  }
   return EXIT.ok;
+}
+
+async function ports(runtime: string | undefined, workspace: string, json: boolean): Promise<number> {
+  const forwarded = await (await openCore(runtime, workspace)).api.dev.forwardedPorts(workspace);
+  if (json) printJson(forwarded);
+  else if (forwarded.length === 0) process.stdout.write(`Workspace ${workspace} forwards no ports (forwardPorts/appPort in its devcontainer.json).\n`);
+  else printForwarded(forwarded);
+  return EXIT.ok;
+}
+
+/** The forwarded ports as a table: the label as the devcontainer.json names it, and the URL once something listens. */
+export function printForwarded(forwarded: readonly ForwardedPortView[]): void {
+  printTable(
+    ['FORWARDED', 'LABEL', 'STATE', 'URL'],
+    forwarded.map((p) => [p.service === null ? String(p.port) : `${p.service}:${String(p.port)}`, p.label ?? '-', p.state, p.url ?? (p.note ?? '-')]),
+  );
 }
 
 function report(server: DevServer, json: boolean): number {

@@ -3,6 +3,7 @@ import { portlessAllowWarnings } from '../egress-rules.js';
 import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
 import type { HookRun } from '../../workspace/devcontainer-up.js';
+import type { ForwardedPortView } from '../../workspace/forwarded-ports.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
                 [--cpus N] [--memory SIZE] [--preview-ports N] [--user host|UID[:GID]|NAME] [--unconfined]
@@ -123,6 +124,7 @@ async function upDevcontainer(
     process.stdout.write(`workspace ${result.id} ${result.action} on ${result.runtime} from ${result.devcontainer.file}\n`);
     for (const reason of result.reasons) process.stdout.write(`  because ${reason}\n`);
     if (result.devcontainer.hooks.length > 0) process.stdout.write(`  hooks run: ${result.devcontainer.hooks.join(', ')}\n`);
+    for (const port of result.devcontainer.ports) process.stdout.write(`  ${forwardedLine(port)}\n`);
     for (const granted of result.devcontainer.granted) process.stderr.write(`warning: granted (--allow-privileged): ${granted}: a process in the workspace can reach past its container\n`);
     for (const warning of result.devcontainer.warnings) process.stderr.write(`warning: ${warning}\n`);
     for (const note of result.devcontainer.notes) process.stderr.write(`note: ${note}\n`);
@@ -130,6 +132,14 @@ async function upDevcontainer(
   } finally {
     await berth.close();
   }
+}
+
+/** `port 3000 (Frontend): http://127.0.0.1:49152/`, or why there is no URL (yet). */
+export function forwardedLine(port: ForwardedPortView): string {
+  const name = `port ${port.service === null ? '' : `${port.service}:`}${String(port.port)}${port.label === null ? '' : ` (${port.label})`}`;
+  if (port.url !== null) return `${name}: ${port.url}`;
+  if (port.state === 'not-listening') return `${name}: not listening yet${port.note === null ? '' : ` (${port.note})`}`;
+  return `${name}: ${port.note ?? port.state}`;
 }
 
 /** A hook's output on stderr, framed by what ran (berth up, berth shell's postAttachCommand). */

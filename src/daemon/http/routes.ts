@@ -182,6 +182,11 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
     },
   },
   {
+    method: 'GET', path: '/workspaces/{id}/forwarded-ports', operationId: 'listForwardedPorts', tag: 'dev servers', produces: 'json', returns: list('ForwardedPort'),
+    summary: "The ports the workspace's devcontainer.json forwards, as previews checked now (one scan): listening ones with their URL and label, the others not yet listening (no URL).",
+    handle: ({ deps, params }: Ctx) => deps.berth.dev.forwardedPorts(id(params)),
+  },
+  {
     method: 'POST', path: '/workspaces/{id}/dev-servers/{name}', operationId: 'startDevServer', tag: 'dev servers', produces: 'json', body: devStartBody, returns: ref('DevServer'),
     summary: 'Start a dev server (berth dev start); wait=true answers once it listens or ends.', query: { wait: 'true: answer once the server listens (or ends).' },
     handle: async ({ deps, params, body, query }: Ctx) => {
