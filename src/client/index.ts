@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -61,6 +62,8 @@ export class BerthClient implements BerthApi {
       throw new BerthError('E_INVALID_INPUT', 'BerthClient needs exactly one of socket or url.', { hint: 'new BerthClient({ socket: `${home}/berth.sock` }), or { url, token }.' });
     }
     this.options = options;
+    // Every request in flight listens on this one signal: twenty at once are normal use, not a leak.
+    setMaxListeners(0, this.closing.signal);
     this.dev = {
       start: (workspace, name, spec: DevStartOptions) => this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}`, { command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, wait: spec.wait }),
       stop: (workspace, name) => this.stopDevServer(workspace, name),

@@ -1,3 +1,4 @@
+import { BerthError } from '../errors.js';
 import type { WorkspaceSummary } from '../workspace/inventory.js';
 
 /**
@@ -11,6 +12,23 @@ import type { WorkspaceSummary } from '../workspace/inventory.js';
  * process on this home, ends the reuse at once (`changeStamp`).
  */
 export const LISTING_FRESH_MS = 1_500;
+
+/**
+ * `BERTH_LISTING_FRESH_MS`: another bound, in ms (0: every request observes the engines). For an
+ * installation whose engine lists are slow, and for tests that must tell a change seen through the
+ * change stamp from an answer that merely expired.
+ */
+export function listingFreshMsFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env['BERTH_LISTING_FRESH_MS'];
+  if (value === undefined || value === '') return LISTING_FRESH_MS;
+  const ms = Number(value);
+  if (!(Number.isInteger(ms) && ms >= 0)) {
+    throw new BerthError('E_INVALID_INPUT', `BERTH_LISTING_FRESH_MS takes a whole number of milliseconds, got ${JSON.stringify(value)}.`, {
+      hint: `Unset it for the default (${String(LISTING_FRESH_MS)}), or 0 to observe the engines for every GET /workspaces.`,
+    });
+  }
+  return ms;
+}
 
 /** One listing as the daemon answers it, and how fresh it is. */
 export interface Listing {
