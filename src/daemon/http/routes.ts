@@ -382,7 +382,6 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
   return berth.up(workspace, spec);
 }
 
-/** `?label=k=v&label=k2=v2` as `{ k: v, k2: v2 }`. */
 /** A yes/no query parameter: absent, `false` or `0` is no; `true` or `1` is yes; anything else is the caller's 400. */
 function booleanQuery(query: URLSearchParams, name: string): boolean {
   const value = query.get(name);
@@ -391,6 +390,7 @@ function booleanQuery(query: URLSearchParams, name: string): boolean {
   throw new BerthError('E_INVALID_INPUT', `Invalid request: query.${name} must be true or false, got ${JSON.stringify(value.slice(0, 40))}.`, { hint: `Use ?${name}=true.` });
 }
 
+/** `?label=k=v&label=k2=v2` as `{ k: v, k2: v2 }`. */
 function labelFilter(pairs: string[]): Record<string, string> {
   return Object.fromEntries(
     pairs.map((pair) => {
