@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -5,9 +6,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isAbsolute, resolve } from 'node:path';
 import { BERTH_ERROR_CODES, BerthError, isBerthError, type BerthErrorCode } from '../errors.js';
-import type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter } from '../api.js';
+import type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi } from '../api.js';
 import type { StoredBerthEvent } from '../events.js';
-import type { ApplyResult, DevServer, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
+import type { ApplyResult, ClientListOptions, DevServer, ObservedListing, DevStartSpec, EgressPolicy, EgressView, EventQuery, Health, PlanResult, StoredEvent, UpResult, UpSpec, WorkspaceStatus, WorkspaceSummary } from './types.js';
 import '../dispose-symbol.js';
 
 import { ClientFiles } from './files.js';
@@ -61,6 +62,8 @@ export class BerthClient implements BerthApi {
       throw new BerthError('E_INVALID_INPUT', 'BerthClient needs exactly one of socket or url.', { hint: 'new BerthClient({ socket: `${home}/berth.sock` }), or { url, token }.' });
     }
     this.options = options;
+    // Every request in flight listens on this one signal: twenty at once are normal use, not a leak.
+    setMaxListeners(0, this.closing.signal);
     this.dev = {
       start: (workspace, name, spec: DevStartOptions) => this.json('POST', `/workspaces/${enc(workspace)}/dev-servers/${enc(name)}`, { command: spec.command, cwd: spec.cwd, env: spec.env, port: spec.port, wait: spec.wait }),
       stop: (workspace, name) => this.stopDevServer(workspace, name),
@@ -116,11 +119,28 @@ export class BerthClient implements BerthApi {
     return remotePty(this.options, id, options);
   }
 
-  /** This installation's workspaces; `labels`: only those whose labels include every pair given. */
-  list(filter: ListFilter = {}): Promise<WorkspaceSummary[]> {
-    const labels = Object.entries(filter.labels ?? {}).map(([key, value]) => `${key}=${value}`);
-    const search = new URLSearchParams(labels.map((label): [string, string] => ['label', label]));
-    return this.json('GET', `/workspaces${labels.length > 0 ? `?${search.toString()}` : ''}`);
+  /**
+   * This installation's workspaces; `labels`: only those whose labels include every pair given.
+   * The daemon may answer from its last observation (under 1.5 s old, nothing changed through
+   * Berth since); `fresh: true` has it observe the engines now. `listObserved` says how fresh.
+   */
+  async list(options: ClientListOptions = {}): Promise<WorkspaceSummary[]> {
+    return (await this.listObserved(options)).workspaces;
+  }
+
+  /** `list()` with how fresh the answer is: when it was observed, its age, reused or live. */
+  async listObserved(options: ClientListOptions = {}): Promise<ObservedListing> {
+    const search = new URLSearchParams(Object.entries(options.labels ?? {}).map(([key, value]): [string, string] => ['label', `${key}=${value}`]));
+    if (options.fresh) search.set('fresh', 'true');
+    const query = search.toString();
+    const answeredAt = Date.now();
+    const response = await this.send('GET', `/workspaces${query === '' ? '' : `?${query}`}`);
+    const workspaces = JSON.parse(response.text) as WorkspaceSummary[];
+    const observedAt = header(response.headers, 'x-berth-observed-at');
+    const ageMs = Number(header(response.headers, 'x-berth-age-ms'));
+    // A daemon from before the cache sends neither header: it observed for every request.
+    if (observedAt === undefined || !Number.isFinite(ageMs)) return { workspaces, observedAt: new Date(answeredAt).toISOString(), ageMs: 0, source: 'live' };
+    return { workspaces, observedAt, ageMs, source: header(response.headers, 'x-berth-listing') === 'cached' ? 'cached' : 'live' };
   }
 
   /** @deprecated Use `list()` (the same answer, as Berth in process names it). */
@@ -272,13 +292,13 @@ export class BerthClient implements BerthApi {
     return JSON.parse(response.text) as T;
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; headers: IncomingMessage['headers'] }> {
     if (this.closed) throw closedError();
     try {
       const response = await this.open(method, path, body, this.closing.signal);
       const chunks: Buffer[] = [];
       for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-      return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
+      return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: response.headers };
     } catch (error) {
       if (!this.closing.signal.aborted || isBerthError(error)) throw error;
       // What the daemon was doing goes on there (an up completes); this client stopped waiting.
@@ -410,4 +430,10 @@ function query(params: Record<string, string | undefined>): string {
 
 function eventQuery(filter: EventQuery): string {
   return query({ after: filter.after?.toString(), since: filter.since, workspace: filter.workspace, type: filter.type, limit: filter.limit?.toString() });
+}
+
+/** A response header's one value (node:http lowercases names). */
+function header(headers: IncomingMessage['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -11,6 +11,7 @@ import type { Action } from '../orchestrator/plan.js';
 import type { DaemonInfo } from '../daemon/daemon.js';
 import type { RuntimeKind } from '../runtime/kinds.js';
 import type { RuntimeState } from '../runtime/registry.js';
+import type { ListFilter } from '../api.js';
 
 export type { WorkspaceSummary, DevServer, EgressPolicy, StoredEvent, Action };
 export type { BerthApi, DevApi, DevStartOptions, EgressChange, EventFilter, EventsApi, ListFilter, ApiExecOptions, ApiExecResult, ApiPty, ApiPtyOptions, FilesApi, ApiProcess, ApiSpawnOptions } from '../api.js';
@@ -29,6 +30,25 @@ export interface EgressView {
   enforced: boolean;
   network: string | null;
   proxy: string;
+}
+
+/**
+ * `GET /workspaces` with how fresh it is: the daemon may answer from its last observation while it
+ * is young (LISTING_FRESH_MS, 1.5 s) and nothing was changed through Berth since, by any process.
+ */
+export interface ObservedListing {
+  workspaces: WorkspaceSummary[];
+  /** When the observation began (ISO time): every state in it is at least this fresh. */
+  observedAt: string;
+  /** Its age when the daemon answered (ms). */
+  ageMs: number;
+  /** `cached`: an earlier observation, reused; `live`: observed for this request (what a daemon without this cache always does). */
+  source: 'cached' | 'live';
+}
+
+/** A listing's options over the API: a label filter, and `fresh: true` to have the engines observed now. */
+export interface ClientListOptions extends ListFilter {
+  fresh?: boolean | undefined;
 }
 
 export interface WorkspaceStatus extends WorkspaceSummary {

@@ -8,6 +8,7 @@ import { acceptStreams, loopbackApi, socketApi } from './api.js';
 import { PtySessions } from './pty-sessions.js';
 import { McpHttpSessions } from '../mcp/http-sessions.js';
 import { EventFeed } from './event-feed.js';
+import { ListingCache, listingFreshMsFromEnv } from './listing-cache.js';
 import type { ApiDeps } from './http/routes.js';
 import { closeServer, listenOnLoopback, listenOnSocket } from './listeners.js';
 import { LivenessLoop } from './liveness.js';
@@ -122,6 +123,7 @@ export class Daemon {
       cleanup.unshift(() => ptys.closeAll());
       const deps: ApiDeps = {
         berth,
+        listing: new ListingCache({ observe: () => berth.list(), changeStamp: () => berth.store.changeStamp(), freshMs: listingFreshMsFromEnv(options.env ?? process.env) }),
         feed,
         egress,
         about: info,

@@ -30,6 +30,7 @@ export { freshSupervision, type Supervision, type SupervisionStore } from './sup
  */
 export class Store {
   private readonly db: Database.Database;
+  private changeStampQuery: Database.Statement | undefined;
   /** What Berth created on the engines (`ledger`). */
   readonly ledger: LedgerRepository;
   /** The append-only event log (`events`). */
@@ -99,6 +100,19 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * A stamp that differs whenever anything was committed to the state since it was last read, by
+   * any process: `data_version` moves with every commit of another connection (another process:
+   * a CLI `berth up` beside the daemon) and never with this connection's own, which
+   * `total_changes()` counts (SQLite: test/pragma3.test, R-47505-58569; lang_corefunc.html). One
+   * read of the connection's own counters, no table: what a cached listing checks before it answers.
+   */
+  changeStamp(): string {
+    this.changeStampQuery ??= this.db.prepare('SELECT (SELECT data_version FROM pragma_data_version) AS version, total_changes() AS changes');
+    const { version, changes } = this.changeStampQuery.get() as { version: number; changes: number };
+    return `${String(version)}:${String(changes)}`;
   }
 
   /**

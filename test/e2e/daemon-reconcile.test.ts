@@ -16,7 +16,8 @@ const ENGINE = 'podman';
 async function until(client: BerthClient, done: (list: WorkspaceSummary[]) => boolean): Promise<WorkspaceSummary[]> {
   return waitFor(
     async () => {
-      const list = await client.listWorkspaces();
+      // fresh: a stop behind Berth's back may not be in an answer the daemon reuses (up to 1.5 s old).
+      const list = await client.list({ fresh: true });
       if (!done(list)) throw new Error(`workspaces: ${JSON.stringify(list.map((w) => [w.id, w.state]))}`);
       return list;
     },

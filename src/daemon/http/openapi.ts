@@ -30,7 +30,7 @@ export function openApiDocument<Deps>(routes: readonly Route<Deps>[], version: s
       ...(route.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
       ...(route.produces === 'websocket' ? { 'x-websocket': WEBSOCKET_PROTOCOL } : {}),
       responses: {
-        ...(success === null ? { '101': { description: 'Switching Protocols: a WebSocket (see x-websocket). A plain request gets 426.' } } : { '200': { description: 'OK', content: success } }),
+        ...(success === null ? { '101': { description: 'Switching Protocols: a WebSocket (see x-websocket). A plain request gets 426.' } } : { '200': { description: 'OK', ...(route.headers ? { headers: responseHeaders(route.headers) } : {}), content: success } }),
         default: { description: 'An error: the status follows the code (400 E_INVALID_INPUT, 401/403 E_UNAUTHORIZED, 404 E_NOT_FOUND, 409 E_CONFLICT or E_NOT_RUNNING, 501 E_UNSUPPORTED, 502 runtime failures, 503 E_RUNTIME_UNAVAILABLE, 504 E_TIMEOUT, 499 E_ABORTED).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     };
@@ -164,3 +164,7 @@ const SCHEMAS: Record<string, unknown> = {
   Plan: obj({ hash: str, runtime: str, actions: { type: 'array', items: { type: 'object' } } }),
   ApplyResult: obj({ hash: str, outcomes: { type: 'array', items: obj({ action: { type: 'object' }, ok: { type: 'boolean' }, message: str }) } }),
 };
+
+function responseHeaders(headers: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+}

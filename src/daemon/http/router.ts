@@ -40,6 +40,8 @@ export interface Route<Deps> {
   /** A larger body than the 1 MiB every other route takes (a file written through the API). */
   maxBodyBytes?: number;
   query?: Record<string, string>;
+  /** Response headers the success answer carries (name → what it says), for the document. */
+  headers?: Record<string, string>;
   produces: 'json' | 'text' | 'stream' | 'websocket';
   /** The success body's shape, for the document (JSON Schema). */
   returns?: Record<string, unknown>;

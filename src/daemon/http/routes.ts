@@ -8,6 +8,8 @@ import type { WorkspaceSpecInput } from '../../workspace/spec.js';
 import { egressIn } from '../../workspace/up-report.js';
 import { validateWorkspaceId } from '../../workspace/workspace-id.js';
 import type { EventFeed } from '../event-feed.js';
+import { LISTING_FRESH_MS, type ListingCache } from '../listing-cache.js';
+import { matchesLabels } from '../../workspace/label-filter.js';
 import { planOnDaemon } from '../manifest-plan.js';
 import { applyBody, devStartBody, egressChangeBody, execBody, fileWriteBody, killBody, planBody, spawnBody, upBody, type SpawnBody, type ApplyBody, type DevStartBody, type EgressChangeBody, type ExecBody, type FileWriteBody, type UpBody } from './bodies.js';
 import type { PtySessions } from '../pty-sessions.js';
@@ -23,6 +25,8 @@ import { streamEvents } from './sse.js';
 /** What the API handlers reach: the daemon's Berth, its event feed and its egress service. */
 export interface ApiDeps {
   berth: Berth;
+  /** `GET /workspaces`: the last observation while it is fresh, else one live listing shared by the requests that come meanwhile. */
+  listing: Pick<ListingCache, 'list'>;
   feed: EventFeed;
   egress: Pick<EgressService, 'listening' | 'apply'> | null;
   about: { pid: number; version: string; startedAt: string; socket: string; http: string | null };
@@ -63,8 +67,23 @@ export const ROUTES: readonly Route<ApiDeps>[] = [
   },
   {
     method: 'GET', path: '/workspaces', operationId: 'listWorkspaces', tag: 'workspaces', produces: 'json', summary: "This installation's workspaces (berth ls).", returns: list('Workspace'),
-    query: { label: 'KEY=VALUE: only workspaces with this label; repeat for several (all must match).' },
-    handle: ({ deps, query }: Ctx) => deps.berth.list({ labels: labelFilter(query.getAll('label')) }),
+    query: {
+      label: 'KEY=VALUE: only workspaces with this label; repeat for several (all must match).',
+      fresh: `true (or 1): observe the engines now. Otherwise the daemon may answer from its last observation while it is under ${String(LISTING_FRESH_MS)} ms old and nothing was changed through Berth since (by any process on this home); the headers say which.`,
+    },
+    headers: {
+      'X-Berth-Observed-At': 'When the observation this answer comes from began (ISO time): every state in it is at least this fresh.',
+      'X-Berth-Age-Ms': "The observation's age when answered, in milliseconds.",
+      'X-Berth-Listing': 'cached: an earlier observation, reused (fresh enough, nothing changed through Berth since); live: observed for this request.',
+    },
+    handle: async ({ deps, query, res }: Ctx) => {
+      const labels = labelFilter(query.getAll('label'));
+      const listing = await deps.listing.list({ fresh: booleanQuery(query, 'fresh') });
+      res.setHeader('x-berth-observed-at', new Date(listing.observedAt).toISOString());
+      res.setHeader('x-berth-age-ms', String(listing.ageMs));
+      res.setHeader('x-berth-listing', listing.source);
+      return listing.workspaces.filter((w) => matchesLabels(w.labels, labels));
+    },
   },
   {
     method: 'GET', path: '/workspaces/{id}', operationId: 'getWorkspace', tag: 'workspaces', produces: 'json', summary: 'One workspace (berth status).', returns: ref('WorkspaceStatus'),
@@ -366,6 +385,14 @@ async function up(berth: Berth, workspace: string, body: UpBody): Promise<unknow
   }
   const spec: WorkspaceSpecInput | undefined = declared ? { ...body } : undefined;
   return berth.up(workspace, spec);
+}
+
+/** A yes/no query parameter: absent, `false` or `0` is no; `true` or `1` is yes; anything else is the caller's 400. */
+function booleanQuery(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new BerthError('E_INVALID_INPUT', `Invalid request: query.${name} must be true or false, got ${JSON.stringify(value.slice(0, 40))}.`, { hint: `Use ?${name}=true.` });
 }
 
 /** `?label=k=v&label=k2=v2` as `{ k: v, k2: v2 }`. */
