@@ -19,6 +19,11 @@ export type { DevServer, EgressPolicy, FileEntry, EgressView, StoredBerthEvent, 
 /** Which workspaces `list` returns: every label given must be set to exactly that value. */
 export interface ListFilter {
   labels?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Observe the engines now. Through a daemon a listing may otherwise be its last observation
+   * (under 1.5 s old, nothing changed through Berth since); in process every listing is live.
+   */
+  fresh?: boolean | undefined;
 }
 
 export interface ApiExecOptions {

@@ -7,7 +7,8 @@ export default defineCommand({
   options: {},
   async run({ values }) {
     const core = await openCore(values.runtime);
-    const workspaces = await core.api.list();
+    // A person (or script) asking now wants what is now, not a dashboard's reused answer.
+    const workspaces = await core.api.list({ fresh: true });
     if (values.json) printJson(workspaces);
     else if (workspaces.length === 0) process.stdout.write(`No workspaces on ${core.runtime}. Create one with \`berth up <id>\`.\n`);
     else {
