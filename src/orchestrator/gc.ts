@@ -145,29 +145,27 @@ function goneWorkspaces(target: GcTarget, containers: readonly ContainerInfo[], 
 async function orphanVolumes(target: GcTarget, gone: GoneTest): Promise<GcReport['volumes']> {
   const { runtime, owner } = target;
   if (!runtime.listVolumes) return [];
-  const volumes = await runtime.listVolumes({ [LABELS.owner]: owner });
-  const out: GcReport['volumes'] = [];
-  for (const volume of volumes) {
-    const workspace = volume.labels[LABELS.volumeWorkspace];
-    if (workspace === undefined || volume.labels[LABELS.owner] !== owner || !gone(workspace, volume.createdAt)) continue;
-    out.push({ name: volume.name, workspace, reason: `its workspace ${workspace} no longer exists` });
-  }
-  return byName(out);
+  return orphans(await runtime.listVolumes({ [LABELS.owner]: owner }), { workspace: LABELS.volumeWorkspace, owner: LABELS.owner }, owner, gone);
 }
 
-/** A devcontainer's other compose services (devcontainer-compose.ts COMPOSE_LABELS) of gone workspaces. */
+/** A devcontainer's other compose services (labels.ts COMPOSE_LABELS) of gone workspaces. */
 async function orphanServices(target: GcTarget, gone: GoneTest): Promise<GcReport['services']> {
   const { runtime, owner } = target;
-  const services = await runtime.list({ labels: { [COMPOSE_LABELS.owner]: owner } });
-  const out: GcReport['services'] = [];
-  for (const service of services) {
-    const workspace = service.labels[COMPOSE_LABELS.workspace];
-    if (workspace === undefined || service.labels[COMPOSE_LABELS.owner] !== owner || !gone(workspace, service.createdAt)) continue;
-    out.push({ name: service.name, workspace, reason: `its workspace ${workspace} no longer exists` });
-  }
-  return byName(out);
+  return orphans(await runtime.list({ labels: { [COMPOSE_LABELS.owner]: owner } }), COMPOSE_LABELS, owner, gone);
 }
 
-function byName<T extends { name: string }>(items: T[]): T[] {
-  return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** Of these, by name, the ones whose labels name this owner and a workspace that is gone. */
+function orphans(
+  items: readonly { name: string; labels: Readonly<Record<string, string>>; createdAt: string | null }[],
+  labels: { workspace: string; owner: string },
+  owner: string,
+  gone: GoneTest,
+): { name: string; workspace: string; reason: string }[] {
+  const out: { name: string; workspace: string; reason: string }[] = [];
+  for (const item of items) {
+    const workspace = item.labels[labels.workspace];
+    if (workspace === undefined || item.labels[labels.owner] !== owner || !gone(workspace, item.createdAt)) continue;
+    out.push({ name: item.name, workspace, reason: `its workspace ${workspace} no longer exists` });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -192,16 +192,16 @@ export function holderAlive(holder: Holder, dir: string): boolean {
  * own and would live on in a stopped workspace, writing into folders `rm` is removing (ENOTEMPTY).
  * Every way in joins the holder's IPC namespace (bwrap always makes one; an exec's `--mount-proc`
  * gives it a mount namespace of its own, so that one cannot tell), so the sandbox's processes are
- * the ones sharing it. Resolves once
- * they are gone (bounded: a process stuck in the kernel is not waited for forever).
+ * the ones sharing it. Resolves once they are gone (bounded: a process stuck in the kernel is not
+ * waited for forever).
  */
 export async function stopHolder(holder: Holder): Promise<void> {
-  const members = sharingIpcNamespace(holder.inner);
-  for (const pid of [holder.inner, holder.pid, ...members]) signal(pid, 'SIGKILL');
+  const processes = [holder.inner, holder.pid, ...sharingIpcNamespace(holder.inner)];
+  for (const pid of processes) signal(pid, 'SIGKILL');
   // The relay runs in a process group of its own (spawnDetached): socat's forks go with it.
   if (holder.bridge !== null) signal(-holder.bridge, 'SIGKILL');
   const deadline = Date.now() + STOP_DEADLINE_MS;
-  while ([holder.inner, holder.pid, ...members].some(alive) && Date.now() < deadline) await sleep(STOP_POLL_MS);
+  while (processes.some(alive) && Date.now() < deadline) await sleep(STOP_POLL_MS);
 }
 
 /** How long stopHolder waits for the sandbox's processes to be gone, and how often it looks. */
