@@ -42,6 +42,9 @@ export const MAX_PENDING_PER_WORKSPACE = 50;
 /** The `egress_requests` table: pending requests (from an agent) and their decisions (from a human). */
 export class EgressRequestRepository extends Repository {
   create(workspace: string, target: string, reason: string, now: Date = new Date()): EgressRequest {
+    // IMMEDIATE: the count is read and the row written under one write lock. A deferred transaction
+    // that reads first gets SQLITE_BUSY_SNAPSHOT at once, busy timeout or not, when another process
+    // (the proxy writing its events) committed in between: a CI run saw this tool fail that way.
     return this.db.transaction(() => {
       const pending = (this.db.prepare("SELECT count(*) AS n FROM egress_requests WHERE workspace = ? AND state = 'pending'").get(workspace) as { n: number }).n;
       if (pending >= MAX_PENDING_PER_WORKSPACE) {
@@ -55,7 +58,7 @@ export class EgressRequestRepository extends Repository {
         .prepare('INSERT INTO egress_requests (id, workspace, target, reason, state, requested_at, decided_at) VALUES (@id, @workspace, @target, @reason, @state, @requested_at, @decided_at)')
         .run(row);
       return toRequest(row);
-    })();
+    }).immediate();
   }
 
   /** A workspace's requests, newest first. */

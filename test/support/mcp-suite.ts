@@ -242,6 +242,7 @@ export function describeMcpSuite(setup: McpTransportSetup): void {
       const reach = async () => (await sh(`curl -sS -m 10 --noproxy '' -x "$HTTP_PROXY" -o /dev/null -w '%{http_code}' http://${target}/`)).stdout;
       expect(await reach()).not.toBe('200');
       const first = await call('egress_request', { target, reason: 'the test server' });
+      expect(first.isError, errorText(first)).toBeFalsy();
       expect(first.structuredContent).toMatchObject({ state: 'pending', target });
       const firstId = String(first.structuredContent?.['request_id']);
       expect(await reach()).not.toBe('200');

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BerthEventInput } from '../../src/events.js';
 import { decideEgressRequest, requestEgress } from '../../src/egress/requests.js';
@@ -44,5 +49,45 @@ describe('egress requests (an agent asks, a person decides)', () => {
     requestEgress(store, record, 'ws', 'example.com', 'x');
     store.forgetSecrets('ws');
     expect(store.egressRequests.list('ws')).toEqual([]);
+  });
+
+  it('asking holds while another connection writes (the proxy appending its events)', async () => {
+    // A read-then-write in a deferred transaction fails at once with SQLITE_BUSY(_SNAPSHOT) when
+    // another connection commits in between (busy timeout or not); a CI run lost an agent's request so.
+    const home = mkdtempSync(join(tmpdir(), 'berth-requests-'));
+    const shared = Store.open(home);
+    shared.egress.putEgress({ workspace: 'ws', runtime: 'podman', token: 't', policy: { allow: [], deny: [] }, network: 'n', bridge: null, proxyHost: '10.0.0.1', proxyPort: 3128 });
+    // The other writer runs on its own thread with its own connection, as the proxy's process does.
+    const writer = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const db = new (require(workerData.sqlite))(workerData.file);
+       db.pragma('busy_timeout = 5000');
+       const insert = db.prepare("INSERT INTO events (time, type, level, message) VALUES ('t', 'egress.denied', 'info', 'm')");
+       parentPort.postMessage('writing');
+       let stop = false;
+       parentPort.on('message', () => { stop = true; });
+       const loop = () => { for (let i = 0; i < 200; i++) insert.run(); if (stop) { db.close(); parentPort.postMessage('done'); } else setImmediate(loop); };
+       loop();`,
+      { eval: true, workerData: { sqlite: createRequire(import.meta.url).resolve('better-sqlite3'), file: join(home, 'state.db') } },
+    );
+    try {
+      await new Promise((resolve) => writer.once('message', resolve));
+      const failures: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        try {
+          shared.egressRequests.create(`w${String(i % 100)}`, 'example.com', 'x');
+        } catch (error) {
+          failures.push(String((error as { code?: string }).code ?? error));
+        }
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      const done = new Promise((resolve) => writer.once('message', resolve));
+      writer.postMessage('stop');
+      await done;
+      await writer.terminate();
+      shared.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
