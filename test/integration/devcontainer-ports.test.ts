@@ -95,6 +95,13 @@ for (const { kind, env: makeEnv } of cases) {
       const table = await cli('dev', 'ls', id);
       expect(table).toMatch(new RegExp(`3000\\s+Frontend\\s+listening\\s+${listening.replace(/[.:/]/g, '\\$&')}`));
       expect(table).toMatch(/db:5432\s+-\s+other-service/);
+      // berth status names them too: the URL once something listens, the state (and why) when not.
+      const status = JSON.parse(await cli('status', id, '--json')) as { forwardedPorts: ForwardedPortView[] };
+      expect(frontend(status.forwardedPorts)).toMatchObject({ label: 'Frontend', state: 'listening', url: listening });
+      const statusText = await cli('status', id);
+      expect(statusText).toContain(`forwarded  3000 (Frontend): ${listening}`);
+      expect(statusText).toContain('forwarded  8443 (Secure): not-listening');
+      expect(statusText).toMatch(/forwarded {2}db:5432: other-service/);
 
       // The daemon (started after the up) reads the record too and answers with the same preview.
       daemon = await startDaemon(home, env, ['--runtime', kind]);

@@ -1,6 +1,8 @@
 import { defineCommand, requirePositional } from '../args.js';
 import { openCore } from '../open-berth.js';
 import { EXIT, printJson } from '../output.js';
+import type { BerthApi } from '../../api.js';
+import type { ForwardedPortView } from '../../workspace/forwarded-ports.js';
 import { egressIn } from '../../workspace/up-report.js';
 
 const USAGE = 'Usage: berth status <id> [--json] [--runtime R]\n';
@@ -14,8 +16,9 @@ export default defineCommand({
     const workspace = await core.api.status(id);
     const isolated = core.isolated;
     const egress = egressIn(await core.api.egress(id), workspace.isolation);
+    const forwarded = await forwardedPortsOf(core.api, id);
     if (values.json) {
-      printJson({ ...workspace, isolated, egress });
+      printJson({ ...workspace, isolated, egress, forwardedPorts: forwarded.ports, ...(forwarded.error === null ? {} : { forwardedPortsError: forwarded.error }) });
       return EXIT.ok;
     }
     const lines = [
@@ -29,8 +32,29 @@ export default defineCommand({
       ['ip', workspace.ip ?? '-'],
       ['root', workspace.root ?? '-'],
       ['egress', egress === null ? 'none (the runtime network)' : egress.enforced ? `enforced (${egress.network ?? 'host sandbox: proxy only'}), allow ${egress.policy.allow.join(', ') || 'nothing'}` : 'NOT enforced (host mode): proxy variables only'],
+      ...forwarded.ports.map((p) => ['forwarded', forwardedLine(p)]),
+      ...(forwarded.error === null ? [] : [['forwarded', `cannot check: ${forwarded.error}`]]),
     ];
     process.stdout.write(lines.map(([k, v]) => `${(k ?? '').padEnd(10)} ${v ?? ''}\n`).join(''));
     return EXIT.ok;
   },
 });
+
+/**
+ * The ports its devcontainer.json forwards, checked now (one scan; none for other workspaces). Status
+ * still answers when the check cannot be made (no python3 or node in the image to bridge a port):
+ * it says why instead.
+ */
+async function forwardedPortsOf(api: BerthApi, id: string): Promise<{ ports: ForwardedPortView[]; error: string | null }> {
+  try {
+    return { ports: await api.dev.forwardedPorts(id), error: null };
+  } catch (error) {
+    return { ports: [], error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** `3000 (Frontend): http://127.0.0.1:41001/`, or its state and why there is no URL. */
+function forwardedLine(port: ForwardedPortView): string {
+  const name = `${port.service === null ? '' : `${port.service}:`}${String(port.port)}${port.label === null ? '' : ` (${port.label})`}`;
+  return port.url === null ? `${name}: ${port.state}${port.note === null ? '' : ` (${port.note})`}` : `${name}: ${port.url}`;
+}
