@@ -31,12 +31,15 @@ import type {
   RuntimeInfo,
   StopOptions,
   SystemStatus,
+  VolumeInfo,
 } from '../types.js';
 import {
   buildCommand,
   copyCommand,
   createCommand,
   volumeCreateCommand,
+  volumeDeleteCommand,
+  volumeListCommand,
   deleteCommand,
   execCommand,
   imageInspectCommand,
@@ -286,6 +289,15 @@ export class AppleRuntime implements Runtime {
 
   async networkRemove(name: string): Promise<void> {
     await this.cli(networkRemoveCommand(name));
+  }
+
+  /** Named volumes Berth made with these labels (gc takes those of gone workspaces). */
+  listVolumes(labels: Readonly<Record<string, string>>): Promise<VolumeInfo[]> {
+    return this.cli(volumeListCommand(labels));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    await this.cli(volumeDeleteCommand(name));
   }
 
   /** The builtin network every container joins unless told otherwise (doctor shows its subnet). */

@@ -22,6 +22,7 @@ import type {
   NetworkInfo,
   NetworkSpec,
   SystemStatus,
+  VolumeInfo,
 } from '../types.js';
 import { ProcessError } from '../../process/process-error.js';
 import { classifyAppleError, classifyAppleExecFailure, SYSTEM_HINT } from './classify-error.js';
@@ -218,6 +219,38 @@ export function volumeCreateCommand(name: string, labels: Readonly<Record<string
     io: { okExitCodes: 'any' },
     parse: (result) => {
       if (result.exitCode === 0 || /already exists/i.test(result.stderr)) return;
+      throw classifyAppleError(new ProcessError({ ...result, failure: 'exit', signal: null }), {});
+    },
+  };
+}
+
+/**
+ * The named volumes carrying every label given. Apple's `volume list` has no filter
+ * (Sources/ContainerCommands/Volume/VolumeList.swift@1.2.2): Berth filters what it prints.
+ */
+export function volumeListCommand(labels: Readonly<Record<string, string>>): CommandSpec<VolumeInfo[]> {
+  return json(['volume', 'list', '--format', 'json'], {}, (formats, result) =>
+    formats
+      .parseJsonOutput(formats.appleVolumes, result.stdout.trim() || '[]', result.command)
+      .map(formats.normalizeVolume)
+      .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value)),
+  );
+}
+
+/**
+ * `volume delete <name>`. One that is gone already (another gc, the user) is what gc wanted: Apple
+ * says "failed to delete one or more volumes: [name]" for a missing name, where a volume in use is
+ * "delete failed for one or more volumes" (Sources/ContainerCommands/Volume/VolumeDelete.swift@0.9.0,
+ * @0.12.3 and @1.2.2).
+ */
+export function volumeDeleteCommand(name: string): CommandSpec<void> {
+  return {
+    args: ['volume', 'delete', name],
+    env: {},
+    subject: {},
+    io: { okExitCodes: 'any' },
+    parse: (result) => {
+      if (result.exitCode === 0 || /failed to delete one or more volumes/.test(result.stderr)) return;
       throw classifyAppleError(new ProcessError({ ...result, failure: 'exit', signal: null }), {});
     },
   };

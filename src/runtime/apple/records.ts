@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ContainerInfo, ContainerState, ImageInfo, Mount, NetworkInfo, PublishedPort } from '../types.js';
+import type { ContainerInfo, ContainerState, ImageInfo, Mount, NetworkInfo, PublishedPort, VolumeInfo } from '../types.js';
 
 /**
  * Apple `container` JSON, 1.x and the legacy 0.x shapes (research doc §3.3–3.6), as far as Berth
@@ -193,4 +193,23 @@ export function normalizeNetwork(entry: z.infer<typeof appleNetworks>[number]): 
     // vmnet, not a Linux bridge: the guest firewall is the Apple path.
     bridge: null,
   };
+}
+
+const volumeLabels = z.record(z.string(), z.string()).nullish();
+
+/**
+ * `volume list --format json`: 1.x `VolumeResource` `{id, configuration: {name, labels, creationDate}}`
+ * (Sources/ContainerResource/Volume/VolumeResource.swift and VolumeConfiguration.swift@1.2.2), 0.x
+ * the `Volume` itself `{name, labels, createdAt}` (Sources/ContainerResource/Volume/Volume.swift@0.12.3).
+ */
+export const appleVolumes = z.array(
+  z.union([
+    z.object({ id: z.string(), configuration: z.object({ name: z.string(), labels: volumeLabels, creationDate: appleDate.nullish() }) }),
+    z.object({ name: z.string(), labels: volumeLabels, createdAt: appleDate.nullish() }),
+  ]),
+);
+
+export function normalizeVolume(entry: z.infer<typeof appleVolumes>[number]): VolumeInfo {
+  if ('configuration' in entry) return { name: entry.configuration.name, labels: entry.configuration.labels ?? {}, createdAt: normalizeDate(entry.configuration.creationDate) };
+  return { name: entry.name, labels: entry.labels ?? {}, createdAt: normalizeDate(entry.createdAt) };
 }
