@@ -14,7 +14,8 @@ majors=("$@")
 # npm's own script, run by the Node under test (so install scripts compile for that Node).
 npm_cli="$(readlink -f "$(command -v npm)")"
 
-# The smoke: host mode (sandboxed and not), the CLI end to end, the daemon API, one engine.
+# The smoke: host mode (sandboxed and not), the CLI end to end, the daemon API, one engine, the
+# terminal (node-pty, native) and the MCP server (the SDK).
 smoke=(
   test/unit
   test/integration/workspace-host.test.ts
@@ -22,6 +23,8 @@ smoke=(
   test/integration/workspace-podman.test.ts
   test/e2e/cli-host.test.ts
   test/e2e/daemon-api.test.ts
+  test/integration/pty.test.ts
+  test/integration/mcp.test.ts
 )
 
 for major in "${majors[@]}"; do
