@@ -28,7 +28,7 @@ import { keepShield, type ShieldResult } from './egress/host-shield.js';
 import { installationId } from './workspace/installation.js';
 import { Inventory, recordedSpec, type WorkspaceSummary } from './workspace/inventory.js';
 import { upAndReport, type EgressView, type UpReport } from './workspace/up-report.js';
-import { patchSpec, rootTarget, type WorkspaceSpecInput } from './workspace/spec.js';
+import { parseMemory, patchSpec, rootTarget, type WorkspaceSpecInput } from './workspace/spec.js';
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
@@ -240,6 +240,12 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
     const { read, plan } = await this.planFromDevcontainer(options, 'up', lane.runtime, async (draft, read) => {
       // What the runtime has no way to give is refused before anything is built or started.
       checkRuntimeSupport(lane.runtime.kind, draft.input, read.file);
+      // Nor what this machine cannot hold: hostRequirements.memory becomes the workspace's limit.
+      if (draft.input.memory !== undefined) {
+        const { checkWorkspaceMemory, memoryBudget } = await import('./orchestrator/budget.js');
+        const from = options.base?.memory === undefined ? `hostRequirements.memory in ${read.file}` : 'the memory given';
+        checkWorkspaceMemory({ id, runtime: lane.runtime.kind, memoryBytes: parseMemory(draft.input.memory) }, memoryBudget(this.env, null), from);
+      }
       // Apple and host mode have no compose.
       if (draft.compose) (await import('./workspace/devcontainer-compose.js')).requireComposeRuntime(lane.runtime.kind);
       if (draft.initialize !== null) {

@@ -88,6 +88,21 @@ export function checkMemoryBudget(claims: readonly MemoryClaim[], budget: Memory
   );
 }
 
+/**
+ * One workspace's memory against the budget, for an up outside a manifest (a devcontainer's
+ * hostRequirements.memory, a `--memory`): the same cost rule as a manifest's, and a message that
+ * says where the number came from. A workspace the machine cannot hold is refused before anything
+ * is built or created.
+ */
+export function checkWorkspaceMemory(claim: MemoryClaim, budget: MemoryBudget, from: string): void {
+  const cost = memoryCost(claim);
+  if (cost <= budget.bytes) return;
+  throw new BerthError('E_INVALID_INPUT', `Workspace "${claim.id}" needs ${formatBytes(cost)} of memory (${from}), over the budget of ${formatBytes(budget.bytes)} (${budget.source}).`, {
+    hint: `Give it less (--memory, or memory: in berth.yaml, wins over a devcontainer's hostRequirements), or raise the budget (${BUDGET_ENV}=${formatBytes(roundUpGiB(cost))}).`,
+    details: { totalBytes: cost, budgetBytes: budget.bytes, budgetSource: budget.source, workspaces: [{ id: claim.id, runtime: claim.runtime, bytes: cost }] },
+  });
+}
+
 /** `1.5g`, `512m`, `300k`: binary units, the way sizes are written in a manifest. */
 export function formatBytes(bytes: number): string {
   const units: [string, number][] = [['t', 1024 ** 4], ['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]];
@@ -101,7 +116,14 @@ function roundUpGiB(bytes: number): number {
   return Math.ceil(bytes / 1024 ** 3) * 1024 ** 3;
 }
 
-/** The claims of workspaces that will live on one runtime, from their declared specs. */
-export function claimsOn(runtime: RuntimeKind, workspaces: readonly { id: string; spec: { memory?: string | number | undefined } }[]): MemoryClaim[] {
-  return workspaces.map((w) => ({ id: w.id, runtime, memoryBytes: w.spec.memory === undefined ? null : parseMemory(w.spec.memory) }));
+/**
+ * The claims of workspaces that will live on one runtime, from their declared specs; a workspace
+ * that names no memory claims what `memoryOf` says it will get (a devcontainer's hostRequirements).
+ */
+export function claimsOn(
+  runtime: RuntimeKind,
+  workspaces: readonly { id: string; spec: { memory?: string | number | undefined } }[],
+  memoryOf: (id: string) => number | null = () => null,
+): MemoryClaim[] {
+  return workspaces.map((w) => ({ id: w.id, runtime, memoryBytes: w.spec.memory === undefined ? memoryOf(w.id) : parseMemory(w.spec.memory) }));
 }

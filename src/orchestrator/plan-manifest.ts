@@ -1,3 +1,4 @@
+import { readDevcontainer } from '../devcontainer/read.js';
 import { BerthError } from '../errors.js';
 import { applyPlan, planOnTarget, type ApplyOutcome, type ApplyProgress, type ManifestPlan } from './apply.js';
 import { defaultConcurrency } from './concurrency.js';
@@ -49,8 +50,9 @@ export async function planManifest<P extends ManifestPlan = ManifestPlan>(file: 
   const opened: { target: Target; declared: DeclaredWorkspace[] }[] = [];
   for (const [choice, declared] of groupByRuntime(state, options.runtime)) opened.push({ target: toTarget(await options.open(choice, declared)), declared });
   // The guardrail comes before any engine is asked: a manifest over budget has no plan.
+  const devcontainerMemory = (id: string): number | null => hostRequirementsMemory(state.workspaces.find((w) => w.id === id), options.env);
   checkMemoryBudget(
-    opened.flatMap((g) => claimsOn(g.target.runtime.kind, g.declared)),
+    opened.flatMap((g) => claimsOn(g.target.runtime.kind, g.declared, devcontainerMemory)),
     memoryBudget(options.env, state.memoryBudget),
   );
   const planGroup = options.planGroup ?? ((target, state, declared) => planOnTarget(target, state, declared) as Promise<P>);
@@ -102,4 +104,17 @@ export async function applyManifest(planned: PlannedManifest, options: ApplyMani
   };
   const outcomes = await Promise.all(planned.groups.map((g, i) => applyPlan(g.target, planned.state, g.planned, { concurrency, onProgress: (p) => report(i, p) })));
   return outcomes.flat();
+}
+
+/**
+ * The memory a declared devcontainer workspace that names none gets at up: its devcontainer.json's
+ * hostRequirements.memory. A file that cannot be read claims nothing here; planning it says why.
+ */
+function hostRequirementsMemory(declared: DeclaredWorkspace | undefined, env: NodeJS.ProcessEnv): number | null {
+  if (declared?.devcontainer === undefined || declared.spec.root === undefined) return null;
+  try {
+    return readDevcontainer({ workspaceFolder: declared.spec.root, config: declared.devcontainer.config, env }).config.hostRequirements.memoryBytes;
+  } catch {
+    return null;
+  }
 }

@@ -3,6 +3,7 @@ import {
   APPLE_DEFAULT_MEMORY_BYTES,
   APPLE_VM_OVERHEAD_BYTES,
   checkMemoryBudget,
+  checkWorkspaceMemory,
   claimsOn,
   formatBytes,
   memoryBudget,
@@ -66,5 +67,23 @@ describe('memory budget', () => {
     const state = parseManifest('version: 1\nbudget: { memory: 6g }\nworkspaces: {}\n', '/tmp/p/berth.yaml');
     expect(state.memoryBudget).toBe(6 * GiB);
     expect(parseManifest('version: 1\nworkspaces: {}\n', '/tmp/p/berth.yaml').memoryBudget).toBeNull();
+  });
+
+  it('checks one workspace (an up outside a manifest) by the same cost rule, naming where its memory came from', () => {
+    const budget: MemoryBudget = { bytes: 2 * GiB, source: 'BERTH_MEMORY_BUDGET=2g' };
+    checkWorkspaceMemory({ id: 'w', runtime: 'docker', memoryBytes: 2 * GiB }, budget, 'x');
+    const error = thrownBy(() => checkWorkspaceMemory({ id: 'w', runtime: 'apple', memoryBytes: 2 * GiB }, budget, 'hostRequirements.memory in /p/devcontainer.json'));
+    expect(error.code).toBe('E_INVALID_INPUT');
+    expect(error.message).toBe('Workspace "w" needs 2.19g of memory (hostRequirements.memory in /p/devcontainer.json), over the budget of 2g (BERTH_MEMORY_BUDGET=2g).');
+    expect(error.hint).toContain('BERTH_MEMORY_BUDGET=3g');
+  });
+
+  it('claims what a workspace naming no memory will get (a devcontainer hostRequirements), its own memory first', () => {
+    const memoryOf = (id: string) => (id === 'dc' ? 3 * GiB : null);
+    expect(claimsOn('podman', [{ id: 'dc', spec: {} }, { id: 'named', spec: { memory: '1g' } }, { id: 'plain', spec: {} }], memoryOf)).toEqual([
+      { id: 'dc', runtime: 'podman', memoryBytes: 3 * GiB },
+      { id: 'named', runtime: 'podman', memoryBytes: GiB },
+      { id: 'plain', runtime: 'podman', memoryBytes: null },
+    ]);
   });
 });
