@@ -32,7 +32,7 @@ import { parseMemory, patchSpec, rootTarget, type WorkspaceSpecInput } from './w
 import { matchesLabels } from './workspace/label-filter.js';
 import './dispose-symbol.js';
 import type { HookName } from './devcontainer/lifecycle.js';
-import type { DevcontainerPlan, HookContext, HookRun } from './workspace/devcontainer-up.js';
+import type { DevcontainerPlan, HookContext, HookProgressListener, HookRun } from './workspace/devcontainer-up.js';
 import type { DevcontainerRead } from './devcontainer/read.js';
 import type { DeclaredDevcontainer } from './orchestrator/manifest.js';
 import { previewPoolFor, splitPool, type ForwardedPort, type ForwardedPortView } from './workspace/forwarded-ports.js';
@@ -251,7 +251,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       if (draft.initialize !== null) {
         const { runInitializeCommand } = await import('./workspace/devcontainer-up.js');
         this.record({ type: 'devcontainer.hook', workspace: id, level: 'warn', message: 'initializeCommand runs on this machine (opted in).', data: { hook: 'initializeCommand', name: null, exitCode: 0, output: '' } });
-        await runInitializeCommand(draft.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook));
+        await runInitializeCommand(draft.initialize, read.localWorkspaceFolder, (run) => this.reportHook(id, run, options.onHook), options.onHookProgress);
       }
       if (draft.build !== null) {
         const present = await lane.runtime.imageInspect(draft.build.tag).then(
@@ -303,6 +303,7 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
       exec: rawExec,
       markers: this.store.hookMarkers,
       onHook: (run) => this.reportHook(id, run, options.onHook),
+      onProgress: options.onHookProgress,
     });
     const ports = await this.forwardedPortsNow(id);
     return { ...result, devcontainer: { file: read.file, warnings: read.warnings.map((w) => `${w.path}: ${w.message} (line ${String(w.line)})`), notes: plan.notes, hooks, workspaceFolder: plan.workspaceFolder, user: plan.user, granted: plan.granted, ports } };
@@ -404,11 +405,11 @@ export class Berth extends EventEmitter<BerthEvents> implements BerthApi {
    * postAttachCommand runs first, as the other hooks do (user, folder, remoteEnv). Its failure is
    * reported and does not keep the shell from opening. Nothing to do for other workspaces.
    */
-  async runAttachHooks(id: string, onHook?: (run: HookRun) => void): Promise<HookRun[]> {
+  async runAttachHooks(id: string, onHook?: (run: HookRun) => void, onProgress?: HookProgressListener): Promise<HookRun[]> {
     const attach = this.recordedSpec(id, this.kindOf(id))?.devcontainer?.postAttach;
     if (!attach) return [];
     const { runAttachHook } = await import('./workspace/devcontainer-up.js');
-    return runAttachHook(attach, (argv, execOptions) => this.execWith(id, argv, execOptions, false) as Promise<ExecResult>, (run) => this.reportHook(id, run, onHook));
+    return runAttachHook(attach, (argv, execOptions) => this.execWith(id, argv, execOptions, false) as Promise<ExecResult>, (run) => this.reportHook(id, run, onHook), onProgress);
   }
 
   /**
@@ -978,7 +979,10 @@ export interface UpDevcontainerOptions {
   /** cpus, memory, preview ports, egress... as `berth up` flags give them; they win over the file. */
   base?: WorkspaceSpecInput | undefined;
   onBuildOutput?: ((chunk: Buffer) => void) | undefined;
+  /** Each hook command's outcome and whole output, as it ends (also a `devcontainer.hook` event). */
   onHook?: ((run: HookRun) => void) | undefined;
+  /** Each hook command as it starts, and its output as it comes: a live view (`berth up` streams it). */
+  onHookProgress?: HookProgressListener | undefined;
   /** Run the config's initializeCommand on this machine (it is the repository's code, unconfined). Default: refuse a config that has one. */
   runInitializeCommand?: boolean | undefined;
   /**

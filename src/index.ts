@@ -1,6 +1,8 @@
 /** Berth as a library: `import { createBerth } from 'berth'`. */
 export { createBerth, Berth, serveEgress } from './berth.js';
-export type { BerthOptions, WorkspaceSummary, EgressServer } from './berth.js';
+export type { BerthOptions, WorkspaceSummary, EgressServer, UpDevcontainerOptions, DevcontainerUpResult } from './berth.js';
+export type { HookRun, HookCommand, HookProgress, HookProgressListener } from './workspace/devcontainer-up.js';
+export type { HookName } from './devcontainer/lifecycle.js';
 export { startDaemon, berthdPath } from './daemon/start.js';
 export type { StartDaemonOptions, StartedDaemon } from './daemon/start.js';
 export { BerthError, isBerthError } from './errors.js';

@@ -302,6 +302,26 @@ export interface HookContext {
   markers: { hookFinished(workspace: string, containerId: string, hook: string): boolean; markHookFinished(workspace: string, containerId: string, hook: string): void };
   /** Each hook's output and outcome, as it finishes. */
   onHook: (report: HookRun) => void;
+  /** Each command as it starts, and its output as it comes (for a live view; `onHook` still gets it all). */
+  onProgress?: HookProgressListener | undefined;
+}
+
+/** Which command of which hook: a HookRun without its outcome. */
+export type HookCommand = Pick<HookRun, 'hook' | 'name' | 'feature' | 'image' | 'argv'>;
+
+/**
+ * A hook as it runs: a command starting, then its output as it comes (stdout and stderr as one
+ * stream, in the order they arrive, as a terminal would show them). Its end is the HookRun.
+ */
+export type HookProgress = { type: 'start'; command: HookCommand } | { type: 'output'; command: HookCommand; chunk: Buffer };
+export type HookProgressListener = (progress: HookProgress) => void;
+
+/** How one command runs: its exit code and whole output; `onOutput` gets the output as it comes. */
+type RunOne = (argv: string[], onOutput?: (chunk: Buffer) => void) => Promise<{ exitCode: number; output: string }>;
+
+/** Exec options that also stream the output to `onOutput` when there is one. */
+function streamingTo(options: ExecOptions, onOutput: ((chunk: Buffer) => void) | undefined): ExecOptions {
+  return onOutput === undefined ? options : { ...options, onStdout: onOutput, onStderr: onOutput };
 }
 
 export interface HookRun {
@@ -340,9 +360,9 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
     if (!create && !started && ran.length === 0) continue;
     env ??= await remoteEnvFor(plan, context);
     const options: ExecOptions = { env, workdir: plan.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(plan.user ? { user: plan.user } : {}) };
-    const runOne = (argv: string[]) => context.exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
+    const runOne: RunOne = (argv, onOutput) => context.exec(argv, streamingTo(options, onOutput)).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
     for (const { origin, hook, image } of plan.hooks[name] ?? []) {
-      const results = await runCommands(name, origin, hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), runOne, context.onHook, image === true);
+      const results = await runCommands(name, origin, hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })), runOne, context.onHook, image === true, context.onProgress);
       const failed = results.find((r) => r.exitCode !== 0);
       if (failed) {
         const whose = origin === null ? '' : image === true ? ` of the base image's devcontainer.metadata (${origin})` : ` of the feature ${origin}`;
@@ -360,20 +380,23 @@ export async function runHooks(plan: Pick<DevcontainerPlan, 'hooks' | 'user' | '
   return ran;
 }
 
-/** A hook's commands, all at once (the object form runs its named commands in parallel), each reported as it ends. */
+/** A hook's commands, all at once (the object form runs its named commands in parallel), each reported as it starts, as it prints and as it ends. */
 async function runCommands(
   hook: HookName,
   feature: string | null,
   commands: { name: string | null; argv: string[] }[],
-  runOne: (argv: string[]) => Promise<{ exitCode: number; output: string }>,
+  runOne: RunOne,
   onHook: (run: HookRun) => void,
   fromImage = false,
+  onProgress?: HookProgressListener,
 ): Promise<HookRun[]> {
   const whose = feature === null ? {} : fromImage ? { image: feature } : { feature };
   return Promise.all(
     commands.map(async ({ name, argv }) => {
-      const result = await runOne(argv);
-      const run: HookRun = { hook, name, ...whose, argv, exitCode: result.exitCode, output: result.output };
+      const command: HookCommand = { hook, name, ...whose, argv };
+      onProgress?.({ type: 'start', command });
+      const result = await runOne(argv, onProgress && ((chunk) => onProgress({ type: 'output', command, chunk })));
+      const run: HookRun = { ...command, exitCode: result.exitCode, output: result.output };
       onHook(run);
       return run;
     }),
@@ -385,17 +408,23 @@ async function runCommands(
  * (as the reference runs it, on every up). Only called when the user opted in (planDevcontainer).
  * A failure stops the up: nothing was created yet.
  */
-export async function runInitializeCommand(hook: Hook, folder: string, onHook: (run: HookRun) => void): Promise<void> {
+export async function runInitializeCommand(hook: Hook, folder: string, onHook: (run: HookRun) => void, onProgress?: HookProgressListener): Promise<void> {
   const results = await runCommands(
     'initializeCommand',
     null,
     hook.commands.map((c) => ({ name: c.name, argv: hookArgv(c.command) })),
-    async (argv) => {
+    async (argv, onOutput) => {
       const chunks: Buffer[] = [];
-      const result = await runStreaming(argv, { cwd: folder, okExitCodes: 'any', timeoutMs: HOOK_TIMEOUT_MS, onStdout: (chunk) => chunks.push(chunk), onStderr: (chunk) => chunks.push(chunk) });
+      const collect = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        onOutput?.(chunk);
+      };
+      const result = await runStreaming(argv, { cwd: folder, okExitCodes: 'any', timeoutMs: HOOK_TIMEOUT_MS, onStdout: collect, onStderr: collect });
       return { exitCode: result.exitCode, output: Buffer.concat(chunks).toString('utf8') };
     },
     onHook,
+    false,
+    onProgress,
   );
   const failed = results.find((r) => r.exitCode !== 0);
   if (failed) {
@@ -410,14 +439,14 @@ export async function runInitializeCommand(hook: Hook, folder: string, onHook: (
  * postAttachCommand, each time a shell attaches. A failure is reported, never keeps the shell
  * from opening: the user needs the shell most when the hook is broken.
  */
-export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'], onHook: (run: HookRun) => void): Promise<HookRun[]> {
+export async function runAttachHook(attach: AttachHook, exec: HookContext['exec'], onHook: (run: HookRun) => void, onProgress?: HookProgressListener): Promise<HookRun[]> {
   const env = await remoteEnvFor({ remoteEnv: attach.remoteEnv, user: attach.user }, { exec });
   const options: ExecOptions = { env, workdir: attach.workspaceFolder, timeoutMs: HOOK_TIMEOUT_MS, ...(attach.user ? { user: attach.user } : {}) };
-  const runOne = (argv: string[]) => exec(argv, options).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
+  const runOne: RunOne = (argv, onOutput) => exec(argv, streamingTo(options, onOutput)).then((r) => ({ exitCode: r.exitCode, output: r.stdout + r.stderr }));
   // The features' first, each in turn, then the config's own; a failure does not hold the later ones back.
   const runs: HookRun[] = [];
-  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook, step.image === true)));
-  runs.push(...(await runCommands('postAttachCommand', null, attach.commands, runOne, onHook)));
+  for (const step of attach.before ?? []) runs.push(...(await runCommands('postAttachCommand', step.origin, step.commands, runOne, onHook, step.image === true, onProgress)));
+  runs.push(...(await runCommands('postAttachCommand', null, attach.commands, runOne, onHook, false, onProgress)));
   return runs;
 }
 

@@ -23,8 +23,12 @@ export default defineCommand({
       // (build, features, compose, hooks), in this process; stdout is the protocol's, so output goes to stderr.
       const fromDevcontainer = berth.devcontainerUpOf(id);
       if (fromDevcontainer) {
-        const { printHookRun } = await import('./up.js');
-        await berth.upDevcontainer(id, { ...fromDevcontainer, onBuildOutput: (chunk) => process.stderr.write(chunk), onHook: printHookRun });
+        const hooks = (await import('../hook-progress.js')).hookPrinter();
+        try {
+          await berth.upDevcontainer(id, { ...fromDevcontainer, onBuildOutput: (chunk) => process.stderr.write(chunk), onHook: hooks.onHook, onHookProgress: hooks.onProgress });
+        } finally {
+          hooks.end();
+        }
       } else {
         // The CLI's own `up` path: through the daemon when one serves, which then serves its egress too.
         const core = await openCore(values.runtime, id);

@@ -2,7 +2,7 @@ import { defineCommand, parseEnvPairs, requirePositional } from '../args.js';
 import { portlessAllowWarnings } from '../egress-rules.js';
 import { openBerth, openCore } from '../open-berth.js';
 import { EXIT, printJson, UsageError } from '../output.js';
-import type { HookRun } from '../../workspace/devcontainer-up.js';
+import { hookPrinter } from '../hook-progress.js';
 import type { ForwardedPortView } from '../../workspace/forwarded-ports.js';
 
 const USAGE = `Usage: berth up <id> [--root DIR] [--image REF] [--mount SRC[:ro]]... [--env K=V]...
@@ -107,6 +107,7 @@ async function upDevcontainer(
 ): Promise<number> {
   if (values.image !== undefined) throw new UsageError('--image does not go with --devcontainer: the devcontainer.json names the image.', USAGE);
   const berth = await openBerth(values.runtime, id);
+  const hooks = hookPrinter();
   try {
     const result = await berth.upDevcontainer(id, {
       root: values.root ?? process.cwd(),
@@ -115,8 +116,10 @@ async function upDevcontainer(
       allowPrivileged: values['allow-privileged'],
       base: { cpus, memory: values.memory, previewPorts },
       onBuildOutput: (chunk) => process.stderr.write(chunk),
-      onHook: printHookRun,
+      onHook: hooks.onHook,
+      onHookProgress: hooks.onProgress,
     });
+    hooks.end();
     if (values.json) {
       printJson({ id: result.id, runtime: result.runtime, action: result.action, reasons: result.reasons, container: result.container.id, devcontainer: result.devcontainer });
       return EXIT.ok;
@@ -130,6 +133,7 @@ async function upDevcontainer(
     for (const note of result.devcontainer.notes) process.stderr.write(`note: ${note}\n`);
     return EXIT.ok;
   } finally {
+    hooks.end();
     await berth.close();
   }
 }
@@ -142,8 +146,3 @@ export function forwardedLine(port: ForwardedPortView): string {
   return `${name}: ${port.note ?? port.state}`;
 }
 
-/** A hook's output on stderr, framed by what ran (berth up, berth shell's postAttachCommand). */
-export function printHookRun(run: HookRun): void {
-  process.stderr.write(`--- ${run.hook}${run.name === null ? '' : ` (${run.name})`}: ${run.argv.join(' ')}\n${run.output}${run.output.endsWith('\n') || run.output === '' ? '' : '\n'}`);
-  if (run.exitCode !== 0) process.stderr.write(`--- ${run.hook} exited ${String(run.exitCode)}\n`);
-}
