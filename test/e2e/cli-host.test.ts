@@ -28,6 +28,8 @@ describe('berth CLI in host mode and without a workspace', () => {
     const up = await berth(['up', 'hosted', '--root', root, '--env', 'MODE=host']);
     expect(up.exitCode).toBe(0);
     expect(up.stderr).toContain('host mode');
+    // Sandboxed, but no egress rules: its network is the host's, and up says so.
+    expect(up.stderr).toContain('its network NOT controlled (no egress rules: --allow host[:port] confines it to the proxy)');
     expect(json(await berth(['status', 'hosted', '--json']))).toMatchObject({ id: 'hosted', runtime: 'host', state: 'running', isolated: false, isolation: 'sandbox', ip: null });
     const exec = await berth(['exec', 'hosted', '--', 'sh', '-c', 'echo "$MODE $BERTH_WORKSPACE"; cat hello.txt; exit 9']);
     expect(exec).toMatchObject({ exitCode: 9, stdout: 'host hosted\nhello\n' });
@@ -40,7 +42,7 @@ describe('berth CLI in host mode and without a workspace', () => {
     expect(shell.stdout).toContain(`[host] ${root}`);
     const guarded = await berth(['up', 'guarded', '--root', root, '--allow', 'registry.example.test']);
     // Sandboxed: the proxy is the only way out, so the rules hold (test/integration/sandbox-host.test.ts).
-    expect(guarded.stderr).toContain('sandboxed (bubblewrap)');
+    expect(guarded.stderr).toContain('sandboxed (bubblewrap): the system read-only, the home empty, no network but the egress proxy.');
     expect(json(await berth(['status', 'guarded', '--json']))).toMatchObject({ isolation: 'sandbox', egress: { enforced: true, network: null } });
     expect((await berth(['exec', 'guarded', '--', 'sh', '-c', 'echo "$HTTPS_PROXY"'])).stdout).toMatch(/^http:\/\/guarded:[\w-]+@127\.0\.0\.1:\d+\n$/);
     expect((await berth(['rm', 'guarded'])).exitCode).toBe(0);

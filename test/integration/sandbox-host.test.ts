@@ -79,7 +79,18 @@ describe('host mode, sandboxed', () => {
   it('says it is sandboxed', async () => {
     expect((await runtime.inspect(containerNameFor(ws))).labels['berth.isolation']).toBe('sandbox');
     expect((await berth.status(ws)).isolation).toBe('sandbox');
-    expect(store.events.events({ workspace: ws, type: 'workspace.isolation' }).at(-1)?.message).toMatch(/sandboxed/);
+    expect(store.events.events({ workspace: ws, type: 'workspace.isolation' }).at(-1)).toMatchObject({ level: 'info', message: expect.stringMatching(/sandboxed \(bubblewrap\).*no network but the egress proxy/) as unknown });
+  });
+
+  it('says so, as a warning, when a sandboxed workspace has no egress rules (its network is the host network)', async () => {
+    const open = `sbx-open-${run}`;
+    try {
+      await berth.up(open, { root });
+      expect((await berth.status(open)).isolation).toBe('sandbox');
+      expect(store.events.events({ workspace: open, type: 'workspace.isolation' }).at(-1)).toMatchObject({ level: 'warn', message: expect.stringMatching(/sandboxed \(bubblewrap\).*the host network \(no egress control: declare --allow to confine it\)/) as unknown });
+    } finally {
+      await berth.remove(open).catch(() => undefined);
+    }
   });
 
   it("takes the library's sandbox: 'off' per workspace, and says so loudly", async () => {

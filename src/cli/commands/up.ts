@@ -89,7 +89,10 @@ export default defineCommand({
     for (const reason of report.reasons) process.stdout.write(`  because ${reason}\n`);
     for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
     if (report.isolation === 'none') process.stderr.write('WARNING: host mode UNCONFINED: commands run on this machine without isolation.\n');
-    if (report.isolation === 'sandbox') process.stderr.write('note: host mode, sandboxed (bubblewrap): the system read-only, the home empty.\n');
+    if (report.isolation === 'sandbox') {
+      const network = report.egress ? 'no network but the egress proxy' : 'its network NOT controlled (no egress rules: --allow host[:port] confines it to the proxy)';
+      process.stderr.write(`note: host mode, sandboxed (bubblewrap): the system read-only, the home empty, ${network}.\n`);
+    }
     if (report.egress && !report.egress.enforced) process.stderr.write('note: egress rules are NOT enforced in host mode: only the proxy variables are set.\n');
     return EXIT.ok;
   },
