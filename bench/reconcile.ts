@@ -2,7 +2,7 @@
  * What one reconcile cycle costs as the number of declared workspaces grows, and what the planner
  * alone costs for 1000 of them.
  *
- * For each engine and each size (10, 50, then 200 declared workspaces, grown in place), the run
+ * For each engine and each size (BERTH_BENCH_SIZES, default 10, 50, then 200 declared workspaces, grown in place), the run
  * first converges (one cycle creates the new workspaces, timed once), then times converged cycles,
  * interleaved with two raw baselines:
  *   berth cycle:  Reconciler.runOnce(): re-read the manifest, budget, observe, plan, decide, nothing to fix
@@ -17,7 +17,7 @@
  * Every container carries a per-run token in its name and is force-removed at the end, on error or
  * Ctrl-C too; the temporary BERTH_HOME and project folder go as well.
  *
- * Usage: npx tsx bench/reconcile.ts [--iterations 5] [--warmup 1] [--engines podman,docker]
+ * Usage: [BERTH_BENCH_SIZES=10,50,200] npx tsx bench/reconcile.ts [--iterations 5] [--warmup 1] [--engines podman,docker]
  * Exits 0 whatever the numbers say (it is a report); non-zero only when something failed.
  */
 import { randomUUID } from 'node:crypto';
@@ -33,7 +33,8 @@ import { TEST_IMAGE, engineEnv } from '../test/support/engines.js';
 import { checkInterrupted, execFileAsync, fmt, headerLine, iterate, median, percentile, removeRunContainers, rotated, runBenchmark, timed, verdict } from './support.js';
 import { scratchBerth } from './scratch-berth.js';
 
-const SIZES = [10, 50, 200] as const;
+/** BERTH_BENCH_SIZES=20,100,200 for issue 17's scale curve (default 10,50,200: issue 7's table). */
+const SIZES = (process.env['BERTH_BENCH_SIZES'] ?? '10,50,200').split(',').map(Number).filter((n) => n > 0);
 const PLANNER_SIZE = 1000;
 const PLANNER_ITERATIONS = 50;
 const TARGET_LIST_CALLS = 1;
