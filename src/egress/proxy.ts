@@ -1,9 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../errors.js';
+import { readConnectHead } from './connect-head.js';
 import type { BerthEventInput } from '../events.js';
 import { hostAddresses as currentHostAddresses } from './host-addresses.js';
 import { canonicalAddress, checkResolved, decide, type Decision, type EgressPolicy } from './policy.js';
@@ -54,7 +55,10 @@ export class EgressProxy {
   private readonly options: EgressProxyOptions;
   /** Each workspace's one credential token, as bytes: the proxy asks for it on every connection. */
   private readonly tokens = new Map<string, Buffer>();
-  private readonly server: Server;
+  /** Accepts every connection and serves the CONNECTs it can read by hand (connect-head.ts). */
+  private readonly server: NetServer;
+  /** Never listens: node:http takes every other connection from `server`, as it came. */
+  private readonly http: Server;
   private readonly sockets = new Set<Duplex>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly resolve: (host: string) => Promise<string[]>;
@@ -71,12 +75,19 @@ export class EgressProxy {
     this.resolve = options.resolve ?? (async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address));
     this.dial = options.dial ?? ((port, address) => netConnect({ port, host: address }));
     this.hostAddresses = options.hostAddresses ?? currentHostAddresses;
-    this.server = createServer({ requestTimeout: 0 });
+    // The socket options node:http's own listener would set: half-open allowed, Nagle off.
+    this.server = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+    this.http = createServer({ requestTimeout: 0 });
     // Every request and tunnel runs inside its own boundary: whatever it throws closes that one
     // connection and is recorded, so no input from a socket can end the process.
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.contain(req.socket, `${req.method ?? '?'} request`, (boundary) => this.forward(req, res, boundary)));
-    this.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.contain(socket, 'CONNECT', (boundary) => this.tunnel(req, socket, head, boundary)));
-    this.server.on('connection', (socket: Socket) => this.track(socket));
+    this.http.on('request', (req: IncomingMessage, res: ServerResponse) => this.contain(req.socket, `${req.method ?? '?'} request`, (boundary) => this.forward(req, res, boundary)));
+    // A CONNECT whose head the hand reader left to node:http (an unusual but valid one) ends here.
+    this.http.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.contain(socket, 'CONNECT', (boundary) => this.tunnel(req.url ?? '', req.headers['proxy-authorization'], socket, head, boundary)),
+    );
+    // node:http starts tracking its connections on 'listening' (what closeIdleConnections() ends
+    // at close, and its headersTimeout checks when it has one); this server never listens itself.
+    this.http.emit('listening');
   }
 
   /** Accepts a credential issued earlier (kept in Berth's state), so proxy restarts change nothing for guests. */
@@ -117,7 +128,8 @@ export class EgressProxy {
   /** Stops accepting; open tunnels get `graceMs` to finish, then are cut. */
   async close(graceMs = 5_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    // Stops node:http's timeout checks and ends its idle keep-alive connections.
+    this.http.close();
     const deadline = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();
     }, graceMs);
@@ -129,6 +141,76 @@ export class EgressProxy {
   private track(socket: Duplex): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /**
+   * A new connection: its first bytes decide who serves it. A CONNECT head the hand reader takes
+   * becomes a tunnel here; anything else goes to node:http with the bytes read so far put back,
+   * so node:http parses, answers and times it out exactly as when it accepted every connection.
+   * Until then the head is bounded as node:http bounds it: in size (MAX_CONNECT_HEAD_BYTES, then
+   * node:http's own 16 KiB, answered 431), in time by its headersTimeout when it has one (answered
+   * 408; with requestTimeout 0 node's default is none, as before), and a client that leaves
+   * mid-head is answered 400.
+   */
+  private accept(socket: Socket): void {
+    this.track(socket);
+    let buffered: Buffer | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const decided = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+    };
+    const answer = (response: Buffer): void => {
+      decided();
+      socket.on('error', () => socket.destroy());
+      if (socket.writable) socket.write(response);
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      try {
+        const scanned = buffered?.length ?? 0;
+        buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
+        const head = readConnectHead(buffered, scanned);
+        if (head.kind === 'incomplete') {
+          // node:http's own bound on a head's time, when it has one: Berth's server sets
+          // requestTimeout 0, which makes node's default headersTimeout 0 too (none), as before.
+          if (this.http.headersTimeout > 0) timer ??= setTimeout(() => answer(REQUEST_TIMEOUT), this.http.headersTimeout);
+          return;
+        }
+        decided();
+        if (head.kind === 'other') return this.handOver(socket, buffered);
+        // What node:http leaves a CONNECT socket in (its own assignment, typed read-only): not
+        // flowing and not paused, so the tunnel's first 'data' listener or resume() reads on.
+        (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+        this.contain(socket, 'CONNECT', (boundary) => this.tunnel(head.target, head.authorization, socket, head.rest, boundary));
+      } catch (error) {
+        decided();
+        this.contain(socket, 'CONNECT', () => {
+          throw error;
+        });
+      }
+    };
+    // node:http answers a head cut short by the client's end with 400, and ends a silent one.
+    const onEnd = (): void => (buffered === undefined ? (decided(), void socket.end()) : answer(BAD_REQUEST));
+    const onError = (): void => {
+      decided();
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+  }
+
+  /** Gives a connection to node:http with the bytes it sent so far, as if node:http had read them itself. */
+  private handOver(socket: Socket, bytes: Buffer): void {
+    socket.pause();
+    socket.unshift(bytes);
+    this.http.emit('connection', socket);
+    // In this same turn, before any more bytes are read from the kernel: node:http reads the
+    // handle directly from here on, so what was put back must reach its parser first.
+    socket.resume();
   }
 
   /**
@@ -165,7 +247,7 @@ export class EgressProxy {
 
   /** Plain HTTP through the proxy: `GET http://host/path`. */
   private async forward(req: IncomingMessage, res: ServerResponse, boundary: Boundary): Promise<void> {
-    const workspace = this.identify(req.headers);
+    const workspace = this.identify(req.headers['proxy-authorization']);
     if (workspace === undefined) return void this.refuseHttp(res, 407, 'Proxy authentication required: use the HTTP_PROXY Berth set for this workspace.');
     let url: URL;
     try {
@@ -204,12 +286,12 @@ export class EgressProxy {
   }
 
   /** CONNECT host:port — a byte tunnel, typically for TLS the proxy never opens. */
-  private async tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, boundary: Boundary): Promise<void> {
-    // Already tracked: the server's 'connection' event saw this socket.
+  private async tunnel(requestTarget: string, authorization: string | string[] | undefined, socket: Duplex, head: Buffer, boundary: Boundary): Promise<void> {
+    // Already tracked: accept() saw this socket.
     socket.on('error', () => socket.destroy());
-    const workspace = this.identify(req.headers);
+    const workspace = this.identify(authorization);
     if (workspace === undefined) return this.refuseTunnel(socket, 407, 'Proxy authentication required');
-    const authority = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(req.url ?? '');
+    const authority = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(requestTarget);
     const port = Number(authority?.[2]);
     if (!authority?.[1] || !(port > 0 && port < 65536)) return this.refuseTunnel(socket, 400, 'CONNECT needs host:port');
     const host = authority[1];
@@ -344,8 +426,7 @@ export class EgressProxy {
    * workspace name the request claims (not secret), then a constant-time comparison of the token
    * bytes, so a guest cannot learn a token byte by byte.
    */
-  private identify(headers: IncomingHttpHeaders): string | undefined {
-    const header = headers['proxy-authorization'];
+  private identify(header: string | string[] | undefined): string | undefined {
     const match = typeof header === 'string' ? /^Basic\s+(.+)$/i.exec(header) : null;
     if (!match?.[1]) return undefined;
     const decoded = Buffer.from(match[1], 'base64');
@@ -400,6 +481,9 @@ interface Boundary {
 type FirstBytes = { pass: Buffer } | { refusal: string };
 
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
+/** node:http's own answers to a head cut short and to a head that took too long, byte for byte. */
+const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', 'latin1');
+const REQUEST_TIMEOUT = Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', 'latin1');
 
 /**
  * One direction of a tunnel: every chunk from `from` is written to `to`, with backpressure, and
@@ -415,7 +499,11 @@ function relay(from: Duplex, to: Duplex, counted?: (bytes: number) => void): voi
       to.once('drain', resume);
     }
   });
-  from.once('end', () => to.end());
+  // Not twice: ending a side that already ended (the target's end closes both ways) builds an
+  // error with its stack for nothing, a few per cent of a burst's CPU.
+  from.once('end', () => {
+    if (!to.writableEnded && !to.destroyed) to.end();
+  });
   // Paused while a ClientHello was read, or not flowing yet after the CONNECT: flowing from here.
   from.resume();
 }

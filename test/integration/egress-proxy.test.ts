@@ -476,6 +476,81 @@ describe('egress proxy (loopback)', () => {
     });
   });
 
+  /*
+   * Issue 17 item 4: the proxy reads plain CONNECT heads itself and hands every other connection to
+   * node:http with the bytes it read. Whatever the path, the answers are node:http's and Berth's as
+   * before (each expectation here was checked against the proxy before the change).
+   */
+  describe('CONNECT heads read by hand, everything else by node:http, the same answers', () => {
+    const head = (ws: string, authority = `127.0.0.1:${String(targetPort)}`): string =>
+      `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: ${basic(`${ws}:${proxy.credentialFor(ws).token}`)}\r\n\r\n`;
+    const get = 'GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n';
+
+    it('a head sent one byte at a time, then a request in the tunnel', async () => {
+      const answer = await exchange([...head('ws-a')].concat(get));
+      expect(answer).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*hello t$/);
+    });
+
+    it('a request pipelined in the same write as the head reaches the target', async () => {
+      expect(await exchange([head('ws-a') + get])).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK\r\n[\s\S]*hello t$/);
+    });
+
+    it('a refused head answers at once, whatever follows it', async () => {
+      policies.set('ws-none', { allow: [], deny: [] });
+      expect(await exchange([head('ws-none') + get])).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*Berth egress policy of workspace ws-none: 127\.0\.0\.1:\d+ is not in the allowlist\.\n$/);
+      expect(await exchange([head('ws-a').replace(/Basic \S+/, basic('ws-a:wrong')) + get])).toMatch(/^HTTP\/1\.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="berth"\r\n/);
+    });
+
+    it.each([
+      ['a lowercase method', (h: string) => h.replace('CONNECT', 'connect'), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'],
+      ['a head the client ends halfway', (h: string) => h.slice(0, 40), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'],
+      ['a head of 20 KiB', (h: string) => h.replace('\r\n\r\n', `\r\nX-Pad: ${'v'.repeat(20 * 1024)}\r\n\r\n`), 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'],
+      ['a bad byte in the target', (h: string) => h.replace(/^CONNECT \S+/, 'CONNECT 127.0.0.1:\xe0'), 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'],
+    ])("answers %s as node:http does", async (_what, change, expected) => {
+      const socket = connect(proxyPort, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.end(Buffer.from(change(head('ws-a')), 'latin1'));
+      await closed;
+      expect(answer).toBe(expected);
+    });
+
+    it('a valid head left to node:http (two credentials: the first counts) still tunnels, with the same checks', async () => {
+      const good = `Proxy-Authorization: ${basic(`ws-a:${proxy.credentialFor('ws-a').token}`)}`;
+      const twice = (first: string, second: string): string => `CONNECT 127.0.0.1:${String(targetPort)} HTTP/1.1\r\n${first}\r\n${second}\r\n\r\n${get}`;
+      expect(await exchange([twice(good, `Proxy-Authorization: ${basic('ws-a:wrong')}`)])).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
+      expect(await exchange([twice(`Proxy-Authorization: ${basic('ws-a:wrong')}`, good)])).toMatch(/^HTTP\/1\.1 407 /);
+    });
+
+    it('closing ends an idle keep-alive connection at once and gives tunnels and silent connections the grace', async () => {
+      const own = new EgressProxy({ host: '127.0.0.1', policyFor: (ws) => policies.get(ws), emit: () => undefined, resolve: () => Promise.resolve([]) });
+      const { port } = await own.listen();
+      const auth = basic(`ws-a:${own.credentialFor('ws-a').token}`);
+      // The close time is wrapped: an async function returning a bare promise would wait for it.
+      const open = async (first: string | undefined): Promise<{ closedAt: Promise<number> }> => {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        const closedAt = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        if (first !== undefined) {
+          socket.write(first);
+          await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+        }
+        return { closedAt };
+      };
+      const keepAlive = await open(`GET http://127.0.0.1:${String(targetPort)}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nProxy-Authorization: ${auth}\r\n\r\n`);
+      const silent = await open(undefined);
+      const tunnel = await open(`CONNECT 127.0.0.1:${String(targetPort)} HTTP/1.1\r\nProxy-Authorization: ${auth}\r\n\r\n`);
+      const started = Date.now();
+      await own.close(1000);
+      expect((await keepAlive.closedAt) - started).toBeLessThan(500);
+      expect((await silent.closedAt) - started).toBeGreaterThanOrEqual(950);
+      expect((await tunnel.closedAt) - started).toBeGreaterThanOrEqual(950);
+    });
+  });
+
   it('refuses to listen on every interface', () => {
     expect(() => new EgressProxy({ host: '0.0.0.0', policyFor: () => undefined, emit: () => undefined })).toThrow(/must not listen on every interface/);
   });
