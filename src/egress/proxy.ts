@@ -19,6 +19,11 @@ export interface EgressProxyOptions {
   checkSni?: boolean | undefined;
   /** How long a tunnel to a name waits for the rest of a ClientHello it started receiving, then refuses it (default 10 s). */
   clientHelloTimeoutMs?: number | undefined;
+  /**
+   * How long a connection may take to send a whole request head, then it is answered 408 and closed
+   * (default 30 s): a workspace holding half-sent heads open cannot pile up the proxy's sockets.
+   */
+  headTimeoutMs?: number | undefined;
   /** The live policy of a workspace: read on every connection, so changes apply at once. */
   policyFor: (workspace: string) => EgressPolicy | undefined;
   emit: (event: BerthEventInput) => void;
@@ -77,7 +82,10 @@ export class EgressProxy {
     this.hostAddresses = options.hostAddresses ?? currentHostAddresses;
     // The socket options node:http's own listener would set: half-open allowed, Nagle off.
     this.server = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
-    this.http = createServer({ requestTimeout: 0 });
+    // No bound on a request's whole time (tunnels and uploads last), one on its head's: with
+    // requestTimeout 0 alone, node's headersTimeout default is min(60 s, 0), none at all.
+    const headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
+    this.http = createServer({ requestTimeout: 0, headersTimeout: headTimeoutMs, connectionsCheckingInterval: Math.min(HEAD_TIMEOUT_MS, Math.max(50, Math.floor(headTimeoutMs / 4))) });
     // Every request and tunnel runs inside its own boundary: whatever it throws closes that one
     // connection and is recorded, so no input from a socket can end the process.
     this.http.on('request', (req: IncomingMessage, res: ServerResponse) => this.contain(req.socket, `${req.method ?? '?'} request`, (boundary) => this.forward(req, res, boundary)));
@@ -148,9 +156,8 @@ export class EgressProxy {
    * becomes a tunnel here; anything else goes to node:http with the bytes read so far put back,
    * so node:http parses, answers and times it out exactly as when it accepted every connection.
    * Until then the head is bounded as node:http bounds it: in size (MAX_CONNECT_HEAD_BYTES, then
-   * node:http's own 16 KiB, answered 431), in time by its headersTimeout when it has one (answered
-   * 408; with requestTimeout 0 node's default is none, as before), and a client that leaves
-   * mid-head is answered 400.
+   * node:http's own 16 KiB, answered 431), in time by its headersTimeout (headTimeoutMs, answered
+   * 408), and a client that leaves mid-head is answered 400.
    */
   private accept(socket: Socket): void {
     this.track(socket);
@@ -174,9 +181,6 @@ export class EgressProxy {
         buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
         const head = readConnectHead(buffered, scanned);
         if (head.kind === 'incomplete') {
-          // node:http's own bound on a head's time, when it has one: Berth's server sets
-          // requestTimeout 0, which makes node's default headersTimeout 0 too (none), as before.
-          if (this.http.headersTimeout > 0) timer ??= setTimeout(() => answer(REQUEST_TIMEOUT), this.http.headersTimeout);
           return;
         }
         decided();
@@ -201,6 +205,9 @@ export class EgressProxy {
     socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('error', onError);
+    // The same bound on a head's time as node:http's (headersTimeout, from the connection's start),
+    // answered the same: a connection that sends nothing, or half a head, is not kept.
+    timer = setTimeout(() => answer(REQUEST_TIMEOUT), this.http.headersTimeout);
   }
 
   /** Gives a connection to node:http with the bytes it sent so far, as if node:http had read them itself. */
@@ -483,6 +490,8 @@ type FirstBytes = { pass: Buffer } | { refusal: string };
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
 /** node:http's own answers to a head cut short and to a head that took too long, byte for byte. */
 const BAD_REQUEST = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n', 'latin1');
+/** A whole request head within this, or 408 (`headTimeoutMs`). */
+const HEAD_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT = Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n', 'latin1');
 
 /**

@@ -401,6 +401,28 @@ describe('egress proxy (loopback)', () => {
       expect(decisions).toMatchObject([{ type: 'egress.deny', message: expect.stringContaining('cannot be checked (the first handshake message is not a ClientHello)') as unknown }]);
     });
 
+    it('closes a connection whose request head does not complete in time (408), CONNECT or not', async () => {
+      const slow = new EgressProxy({ host: '127.0.0.1', policyFor: (ws) => policies.get(ws), emit: (e) => events.push(e), resolve: (host) => Promise.resolve(names[host] ?? []), headTimeoutMs: 300 });
+      const { port } = await slow.listen();
+      try {
+        // A slowloris: nothing, or a head that starts and then nothing more. The hand reader's path and node:http's.
+        for (const partial of ['', 'CONNECT app.test:443 HTTP/1.1\r\nProxy-Author', `GET http://app.test:${String(targetPort)}/ HTTP/1.1\r\nHost: app.test\r\n`]) {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => undefined);
+          let answer = '';
+          socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+          const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+          const started = Date.now();
+          if (partial !== '') socket.write(partial);
+          await closed;
+          expect(answer, partial).toMatch(/^HTTP\/1\.1 408 /);
+          expect(Date.now() - started, partial).toBeLessThan(10_000);
+        }
+      } finally {
+        await slow.close(100);
+      }
+    });
+
     it('refuses a ClientHello that does not complete in time, instead of passing what came', async () => {
       const slow = new EgressProxy({ host: '127.0.0.1', policyFor: (ws) => policies.get(ws), emit: (e) => events.push(e), resolve: (host) => Promise.resolve(names[host] ?? []), clientHelloTimeoutMs: 300 });
       const { port } = await slow.listen();
