@@ -26,6 +26,13 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * A CONNECT head is a few hundred bytes; this only bounds what is buffered here.
  */
 export const MAX_CONNECT_HEAD_BYTES = 8 * 1024;
+/**
+ * A head still unfinished past this many bytes goes to node:http, whose parser reads on as bytes
+ * come: checking an unfinished head again on every chunk is quadratic, and a workspace dripping a
+ * long head a byte at a time would make each of its connections cost ~0.1 s of CPU here (measured
+ * at 8 KiB). A CONNECT head is a few hundred bytes; a longer one in one piece is still read here.
+ */
+export const MAX_PENDING_HEAD_BYTES = 1024;
 /** More header lines than any client sends with a CONNECT: node:http takes the rest (its header-count limit). */
 const MAX_HEADER_LINES = 64;
 
@@ -74,7 +81,7 @@ export function readConnectHead(bytes: Buffer, searchFrom = 0): ConnectHead {
   if (bytes.compare(METHOD, 0, prefix, 0, prefix) !== 0) return OTHER;
   if (bytes.length <= METHOD.length) return INCOMPLETE;
   const end = bytes.indexOf(END_OF_HEAD, Math.max(0, searchFrom - (END_OF_HEAD.length - 1)));
-  if (end < 0) return bytes.length > MAX_CONNECT_HEAD_BYTES || !plausible(bytes, searchFrom) ? OTHER : INCOMPLETE;
+  if (end < 0) return bytes.length > MAX_PENDING_HEAD_BYTES || !plausible(bytes, searchFrom) ? OTHER : INCOMPLETE;
   if (end > MAX_CONNECT_HEAD_BYTES) return OTHER;
   const head = bytes.toString('latin1', 0, end);
   if (!PLAIN_HEAD.test(head)) return OTHER;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CONNECT_HEAD_BYTES, readConnectHead } from '../../src/egress/connect-head.js';
+import { MAX_CONNECT_HEAD_BYTES, MAX_PENDING_HEAD_BYTES, readConnectHead } from '../../src/egress/connect-head.js';
 
 /*
  * The hand reader of CONNECT heads (issue 17 item 4): it takes only the plain shape real clients
@@ -67,7 +67,14 @@ describe('readConnectHead', () => {
     ['a bad header line, before the head ends', 'CONNECT a.test:443 HTTP/1.1\r\nX : y\r\n'],
     ['a bad byte in a header name', 'CONNECT a.test:443 HTTP/1.1\r\nX(y'],
     ['an unfinished head over the limit', `CONNECT a.test:443 HTTP/1.1\r\nX: ${'v'.repeat(MAX_CONNECT_HEAD_BYTES)}`],
+    // Dripped a byte at a time, a long head would cost a check of all of it per byte here.
+    ['an unfinished head over what is kept waiting', `CONNECT a.test:443 HTTP/1.1\r\nX: ${'v'.repeat(MAX_PENDING_HEAD_BYTES)}`],
   ])('leaves a head to node:http as soon as it cannot be taken (%s): node:http answers it at once', (_what, head) => {
     expect(readConnectHead(bytes(head))).toEqual({ kind: 'other' });
+  });
+
+  it('still reads a long head that comes whole in one piece', () => {
+    const long = `CONNECT a.test:443 HTTP/1.1\r\nX: ${'v'.repeat(4 * MAX_PENDING_HEAD_BYTES)}\r\nProxy-Authorization: ${auth}\r\n\r\n`;
+    expect(readConnectHead(bytes(long))).toMatchObject({ kind: 'connect', authorization: auth });
   });
 });
