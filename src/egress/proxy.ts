@@ -162,9 +162,11 @@ export class EgressProxy {
   private accept(socket: Socket): void {
     this.track(socket);
     let buffered: Buffer | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    // The same bound on a head's time as node:http's (headersTimeout, from the connection's start),
+    // answered the same: a connection that sends nothing, or half a head, is not kept.
+    const timer = setTimeout(() => answer(REQUEST_TIMEOUT), this.http.headersTimeout);
     const decided = (): void => {
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('error', onError);
@@ -205,9 +207,6 @@ export class EgressProxy {
     socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('error', onError);
-    // The same bound on a head's time as node:http's (headersTimeout, from the connection's start),
-    // answered the same: a connection that sends nothing, or half a head, is not kept.
-    timer = setTimeout(() => answer(REQUEST_TIMEOUT), this.http.headersTimeout);
   }
 
   /** Gives a connection to node:http with the bytes it sent so far, as if node:http had read them itself. */
