@@ -1,7 +1,5 @@
 import type { ApplyProgress } from '../orchestrator/apply.js';
-
-/** Redrawn this often while something runs, so the slowest action's time keeps counting. */
-const REDRAW_MS = 500;
+import { liveLine } from './live-line.js';
 
 /**
  * A one-line progress display for `berth apply` on a terminal: how many of the plan's actions are
@@ -9,26 +7,14 @@ const REDRAW_MS = 500;
  * Nothing is drawn when stderr is not a TTY (scripts, --json, CI logs keep only the outcome lines).
  */
 export function progressLine(stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): { onProgress: (p: ApplyProgress) => void; end: () => void } {
-  if (!stream.isTTY) return { onProgress: () => undefined, end: () => undefined };
   let last: ApplyProgress | null = null;
-  let drawn = false;
-  const draw = (): void => {
-    if (last === null) return;
-    const line = formatProgress(last, now()).slice(0, Math.max(20, (stream.columns || 80) - 1));
-    stream.write(`\r\u001b[2K${line}`);
-    drawn = true;
-  };
-  const timer = setInterval(draw, REDRAW_MS);
-  timer.unref();
+  const line = liveLine(stream, () => (last === null ? null : formatProgress(last, now())));
   return {
     onProgress: (p) => {
       last = p;
-      draw();
+      line.draw();
     },
-    end: () => {
-      clearInterval(timer);
-      if (drawn) stream.write('\r\u001b[2K');
-    },
+    end: line.end,
   };
 }
 

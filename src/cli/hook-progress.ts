@@ -1,8 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { HookCommand, HookProgress, HookRun } from '../workspace/devcontainer-up.js';
-
-/** The status line is redrawn this often while a hook runs, so its time keeps counting. */
-const REDRAW_MS = 500;
+import { liveLine } from './live-line.js';
 
 export interface HookPrinter {
   onProgress: (progress: HookProgress) => void;
@@ -31,25 +29,12 @@ interface Running {
  */
 export function hookPrinter(stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): HookPrinter {
   const running = new Map<string, Running>();
-  const tty = stream.isTTY;
-  let drawn = false;
-  const clear = (): void => {
-    if (drawn) stream.write('\r\u001b[2K');
-    drawn = false;
-  };
-  const draw = (): void => {
-    if (!tty || running.size === 0) return;
-    const line = statusLine([...running.values()], now()).slice(0, Math.max(20, (stream.columns || 80) - 1));
-    stream.write(`\r\u001b[2K${line}`);
-    drawn = true;
-  };
-  const timer = tty ? setInterval(draw, REDRAW_MS) : null;
-  timer?.unref();
+  const status = liveLine(stream, () => (running.size === 0 ? null : statusLine([...running.values()], now())));
   const write = (text: string): void => {
     if (text === '') return;
-    clear();
+    status.clear();
     stream.write(text);
-    draw();
+    status.draw();
   };
   const lines = (entry: Running, text: string): string => {
     const whole = entry.partial + text;
@@ -88,10 +73,7 @@ export function hookPrinter(stream: NodeJS.WriteStream = process.stderr, now: ()
       const seconds = ((now() - entry.startedAt) / 1000).toFixed(1);
       write(`${rest === '' ? '' : `${entry.prefix}${rest}\n`}--- ${entry.label} ${run.exitCode === 0 ? 'done' : `exited ${String(run.exitCode)}`} after ${seconds} s\n`);
     },
-    end: () => {
-      if (timer) clearInterval(timer);
-      clear();
-    },
+    end: status.end,
   };
 }
 
