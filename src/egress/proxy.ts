@@ -182,9 +182,7 @@ export class EgressProxy {
         const scanned = buffered?.length ?? 0;
         buffered = buffered === undefined ? chunk : Buffer.concat([buffered, chunk]);
         const head = readConnectHead(buffered, scanned);
-        if (head.kind === 'incomplete') {
-          return;
-        }
+        if (head.kind === 'incomplete') return;
         decided();
         if (head.kind === 'other') return this.handOver(socket, buffered);
         // What node:http leaves a CONNECT socket in (its own assignment, typed read-only): not

@@ -5,7 +5,7 @@ import { execCwd, execStdin } from '../exec-io.js';
 import { cliEnv, sortedEntries } from '../cli-env.js';
 import { command, readerWith, type CommandLine, type CommandSpec } from '../command.js';
 import { lazy } from '../lazy.js';
-import { matchesFilter } from '../list-filter.js';
+import { matchesFilter, matchesLabels } from '../list-filter.js';
 import type {
   BuildImageOptions,
   ContainerInfo,
@@ -233,7 +233,7 @@ export function volumeListCommand(labels: Readonly<Record<string, string>>): Com
     formats
       .parseJsonOutput(formats.appleVolumes, result.stdout.trim() || '[]', result.command)
       .map(formats.normalizeVolume)
-      .filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value)),
+      .filter((v) => matchesLabels(v.labels, labels)),
   );
 }
 

@@ -31,7 +31,7 @@ import type {
 import { buildTolerantOfCleanup, ensureNetwork } from '../cli-adapter.js';
 import { CliRunner, type Subject } from '../command.js';
 import { lazy } from '../lazy.js';
-import { matchesFilter } from '../list-filter.js';
+import { matchesFilter, matchesLabels } from '../list-filter.js';
 import {
   buildCommand,
   copyCommand,
@@ -337,7 +337,7 @@ export class OciRuntime implements Runtime {
     if (names.length === 0) return [];
     // The engine's filter already chose them; checked again on what inspect says (a label changed since is no match).
     const volumes = await this.runner.run(volumeInspectCommand(names));
-    return volumes.filter((v) => Object.entries(labels).every(([key, value]) => v.labels[key] === value));
+    return volumes.filter((v) => matchesLabels(v.labels, labels));
   }
 
   async removeVolume(name: string): Promise<void> {
