@@ -120,10 +120,10 @@ function roundUpGiB(bytes: number): number {
  * The claims of workspaces that will live on one runtime, from their declared specs; a workspace
  * that names no memory claims what `memoryOf` says it will get (a devcontainer's hostRequirements).
  */
-export function claimsOn(
+export function claimsOn<W extends { id: string; spec: { memory?: string | number | undefined } }>(
   runtime: RuntimeKind,
-  workspaces: readonly { id: string; spec: { memory?: string | number | undefined } }[],
-  memoryOf: (id: string) => number | null = () => null,
+  workspaces: readonly W[],
+  memoryOf: (workspace: W) => number | null = () => null,
 ): MemoryClaim[] {
-  return workspaces.map((w) => ({ id: w.id, runtime, memoryBytes: w.spec.memory === undefined ? memoryOf(w.id) : parseMemory(w.spec.memory) }));
+  return workspaces.map((w) => ({ id: w.id, runtime, memoryBytes: w.spec.memory === undefined ? memoryOf(w) : parseMemory(w.spec.memory) }));
 }

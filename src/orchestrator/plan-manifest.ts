@@ -50,7 +50,7 @@ export async function planManifest<P extends ManifestPlan = ManifestPlan>(file: 
   const opened: { target: Target; declared: DeclaredWorkspace[] }[] = [];
   for (const [choice, declared] of groupByRuntime(state, options.runtime)) opened.push({ target: toTarget(await options.open(choice, declared)), declared });
   // The guardrail comes before any engine is asked: a manifest over budget has no plan.
-  const devcontainerMemory = (id: string): number | null => hostRequirementsMemory(state.workspaces.find((w) => w.id === id), options.env);
+  const devcontainerMemory = (declared: DeclaredWorkspace): number | null => hostRequirementsMemory(declared, options.env);
   checkMemoryBudget(
     opened.flatMap((g) => claimsOn(g.target.runtime.kind, g.declared, devcontainerMemory)),
     memoryBudget(options.env, state.memoryBudget),
@@ -110,8 +110,8 @@ export async function applyManifest(planned: PlannedManifest, options: ApplyMani
  * The memory a declared devcontainer workspace that names none gets at up: its devcontainer.json's
  * hostRequirements.memory. A file that cannot be read claims nothing here; planning it says why.
  */
-function hostRequirementsMemory(declared: DeclaredWorkspace | undefined, env: NodeJS.ProcessEnv): number | null {
-  if (declared?.devcontainer === undefined || declared.spec.root === undefined) return null;
+function hostRequirementsMemory(declared: DeclaredWorkspace, env: NodeJS.ProcessEnv): number | null {
+  if (declared.devcontainer === undefined || declared.spec.root === undefined) return null;
   try {
     return readDevcontainer({ workspaceFolder: declared.spec.root, config: declared.devcontainer.config, env }).config.hostRequirements.memoryBytes;
   } catch {

@@ -79,7 +79,7 @@ describe('memory budget', () => {
   });
 
   it('claims what a workspace naming no memory will get (a devcontainer hostRequirements), its own memory first', () => {
-    const memoryOf = (id: string) => (id === 'dc' ? 3 * GiB : null);
+    const memoryOf = (w: { id: string }) => (w.id === 'dc' ? 3 * GiB : null);
     expect(claimsOn('podman', [{ id: 'dc', spec: {} }, { id: 'named', spec: { memory: '1g' } }, { id: 'plain', spec: {} }], memoryOf)).toEqual([
       { id: 'dc', runtime: 'podman', memoryBytes: 3 * GiB },
       { id: 'named', runtime: 'podman', memoryBytes: GiB },

@@ -4,6 +4,7 @@ import { EXIT, printJson } from '../output.js';
 import type { BerthApi } from '../../api.js';
 import type { ForwardedPortView } from '../../workspace/forwarded-ports.js';
 import { egressIn } from '../../workspace/up-report.js';
+import { forwardedName } from './up.js';
 
 const USAGE = 'Usage: berth status <id> [--json] [--runtime R]\n';
 
@@ -32,7 +33,7 @@ export default defineCommand({
       ['ip', workspace.ip ?? '-'],
       ['root', workspace.root ?? '-'],
       ['egress', egress === null ? 'none (the runtime network)' : egress.enforced ? `enforced (${egress.network ?? 'host sandbox: proxy only'}), allow ${egress.policy.allow.join(', ') || 'nothing'}` : 'NOT enforced (host mode): proxy variables only'],
-      ...forwarded.ports.map((p) => ['forwarded', forwardedLine(p)]),
+      ...forwarded.ports.map((p) => ['forwarded', forwardedStatus(p)]),
       ...(forwarded.error === null ? [] : [['forwarded', `cannot check: ${forwarded.error}`]]),
     ];
     process.stdout.write(lines.map(([k, v]) => `${(k ?? '').padEnd(10)} ${v ?? ''}\n`).join(''));
@@ -54,7 +55,7 @@ async function forwardedPortsOf(api: BerthApi, id: string): Promise<{ ports: For
 }
 
 /** `3000 (Frontend): http://127.0.0.1:41001/`, or its state and why there is no URL. */
-function forwardedLine(port: ForwardedPortView): string {
-  const name = `${port.service === null ? '' : `${port.service}:`}${String(port.port)}${port.label === null ? '' : ` (${port.label})`}`;
+function forwardedStatus(port: ForwardedPortView): string {
+  const name = forwardedName(port);
   return port.url === null ? `${name}: ${port.state}${port.note === null ? '' : ` (${port.note})`}` : `${name}: ${port.url}`;
 }

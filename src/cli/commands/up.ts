@@ -141,9 +141,14 @@ async function upDevcontainer(
   }
 }
 
+/** `3000 (Frontend)`, `db:5432`: a forwarded port as its devcontainer.json names it. */
+export function forwardedName(port: ForwardedPortView): string {
+  return `${port.service === null ? '' : `${port.service}:`}${String(port.port)}${port.label === null ? '' : ` (${port.label})`}`;
+}
+
 /** `port 3000 (Frontend): http://127.0.0.1:49152/`, or why there is no URL (yet). */
 export function forwardedLine(port: ForwardedPortView): string {
-  const name = `port ${port.service === null ? '' : `${port.service}:`}${String(port.port)}${port.label === null ? '' : ` (${port.label})`}`;
+  const name = `port ${forwardedName(port)}`;
   if (port.url !== null) return `${name}: ${port.url}`;
   if (port.state === 'not-listening') return `${name}: not listening yet${port.note === null ? '' : ` (${port.note})`}`;
   return `${name}: ${port.note ?? port.state}`;
